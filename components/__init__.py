@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, installed as `mlstack.components` (one folder per target family)."""

@@ -1,0 +1,30 @@
+"""What every component is given besides its settings: the stack's name, tags and where its files go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class StackContext:
+    stack: str
+    target: str
+    stack_dir: Path
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def data_dir(self, kind: str) -> Path:
+        """Kept across destroy unless --purge: objects, runs, images."""
+        return self.stack_dir / "data" / kind
+
+    def run_dir(self, kind: str) -> Path:
+        """Config files and logs: recreated on every deploy."""
+        return self.stack_dir / "run" / kind
+
+
+@dataclass(frozen=True)
+class ComponentArgs:
+    settings: BaseModel
+    context: StackContext

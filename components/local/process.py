@@ -1,0 +1,157 @@
+"""`ManagedProcess`: a Pulumi dynamic resource that is one long-running service process on this machine.
+
+create  writes the service's files (0600), refuses a port already in use, starts the process detached in its
+        own process group with output appended to its log, and waits (bounded) for its health endpoint; a
+        service that never gets ready is stopped and the error carries its last log lines.
+read    (every `mlstack deploy` refreshes) reports a dead process as gone, so the next update starts it again,
+        and an unhealthy one as `healthy: false`, which the diff turns into a replacement.
+delete  stops the whole process group (TERM, then KILL) and waits until it has exited and the port is free.
+
+The provider class is kept at this import path: Pulumi state refers to it by reference.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+
+STOP_TIMEOUT = 15.0
+_REPLACE_ON = ("argv", "env", "files", "port", "cwd", "health_url")
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def healthy(url: str, timeout: float = 2.0) -> bool:
+    """Any HTTP answer below 500 counts: an auth-protected endpoint answering 401 is up."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback URL built by mlstack
+            return resp.status < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _start_time(pid: int) -> str | None:
+    """Start time of a pid in clock ticks (field 22 of /proc/PID/stat): tells a reused pid from ours."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":  # a zombie has exited
+        return None
+    return fields[19]
+
+
+def alive(pid: int, started: str | None) -> bool:
+    return pid > 0 and _start_time(pid) is not None and _start_time(pid) == started
+
+
+def stop_group(pgid: int, pid: int, started: str | None, port: int | None, timeout: float = STOP_TIMEOUT) -> None:
+    if alive(pid, started):
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and alive(pid, started):
+                time.sleep(0.05)
+            if not alive(pid, started):
+                break
+    if port:
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and port_in_use(port):
+            time.sleep(0.05)
+
+
+def _tail(path: str, lines: int = 15) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class ManagedProcessProvider(ResourceProvider):
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        port = props.get("port")
+        if port and port_in_use(int(port)):
+            raise RuntimeError(f"{props['service']}: port {port} on 127.0.0.1 is already in use; "
+                               f"free it or set components.<kind>.port in the recipe")
+        for name, content in (props.get("files") or {}).items():
+            path = Path(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(content)
+        for directory in props.get("dirs") or []:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        log = Path(props["log_file"])
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **(props.get("env") or {})}
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(props["argv"], cwd=props.get("cwd") or None, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        started = _start_time(proc.pid)
+        deadline = time.monotonic() + float(props.get("ready_timeout") or 60)
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{props['service']} exited with code {proc.returncode} before it was ready; "
+                                   f"last lines of {log}:\n{_tail(str(log))}")
+            if healthy(props["health_url"]):
+                break
+            if time.monotonic() > deadline:
+                stop_group(proc.pid, proc.pid, started, None)
+                raise RuntimeError(f"{props['service']} was not ready within {props.get('ready_timeout')}s at "
+                                   f"{props['health_url']}; last lines of {log}:\n{_tail(str(log))}")
+            time.sleep(0.05)
+        outs = {**props, "pid": proc.pid, "pgid": proc.pid, "started": started, "healthy": True}
+        return CreateResult(id_=f"{props['service']}-{proc.pid}", outs=outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        if not alive(int(props.get("pid") or 0), props.get("started")):
+            return ReadResult(id_=None, outs={})  # gone: the next update creates it again
+        return ReadResult(id_=id_, outs={**props, "healthy": healthy(props["health_url"])})
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [k for k in _REPLACE_ON if olds.get(k) != news.get(k)]
+        if olds.get("healthy") is False:
+            replaces.append("healthy")
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        stop_group(int(props["pgid"]), int(props["pid"]), props.get("started"), props.get("port"))
+
+
+class ManagedProcess(Resource):
+    pid: pulumi.Output[int]
+    healthy: pulumi.Output[bool]
+
+    def __init__(self, name: str, *, service: str, argv: list, health_url: pulumi.Input[str], log_file: str,
+                 port: pulumi.Input[int] | None = None, env: pulumi.Input[dict] | None = None,
+                 files: pulumi.Input[dict] | None = None, dirs: list[str] | None = None, cwd: str | None = None,
+                 ready_timeout: float = 60.0, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(ManagedProcessProvider(), name, {
+            "service": service, "argv": argv, "health_url": health_url, "log_file": log_file, "port": port,
+            "env": env or {}, "files": files or {}, "dirs": dirs or [], "cwd": cwd, "ready_timeout": ready_timeout,
+            "pid": None, "pgid": None, "started": None, "healthy": None,
+        }, opts)

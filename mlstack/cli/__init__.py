@@ -1,0 +1,28 @@
+"""`mlstack`: one thin module per verb; this module only assembles them and maps usage errors to exit 2."""
+
+from __future__ import annotations
+
+import typer
+
+from mlstack.cli import cancel, deploy, destroy, doctor, list_stacks, output, preview, schema, validate
+from mlstack.errors import EXIT_CODE_MEANINGS
+
+EPILOG = "Exit codes: " + "; ".join(f"{int(c)} {m.split(' (')[0]}" for c, m in EXIT_CODE_MEANINGS.items())
+
+app = typer.Typer(
+    name="mlstack",
+    help="Provision a complete MLOps stack (object store, registry, MLflow, orchestrator, serving) from one recipe.",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+for module in (deploy, preview, destroy, output, list_stacks, validate, schema, doctor, cancel):
+    module.register(app)
+
+
+def main() -> None:
+    # Standalone mode: typer maps usage errors (unknown option, missing argument) to exit 2 and passes our
+    # `typer.Exit` codes through; every verb handles MlstackError itself in `common.run`.
+    app()

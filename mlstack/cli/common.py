@@ -1,0 +1,78 @@
+"""What every verb shares: options, the result envelope, the one error handler and the console."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from mlstack.errors import ExitCode, MlstackError, UsageError
+
+ENVELOPE_VERSION = "mlstack.result/v1"
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a versioned JSON result envelope on stdout.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks and the engine's full log on errors.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (implied when stdin is not a TTY).")]
+VarOpt = Annotated[Optional[list[str]], typer.Option("--var", help="Template variable NAME=VALUE for the recipe (repeatable).")]
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="Pulumi backend URL; overrides the recipe and PULUMI_BACKEND_URL.")]
+StackOpt = Annotated[Optional[str], typer.Option("--stack", help="Name of a deployed stack (instead of RECIPE).")]
+RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file.", show_default=False)]
+OptionalRecipeArg = Annotated[Optional[Path], typer.Argument(help="Recipe YAML file.", show_default=False)]
+
+
+def say(message: str) -> None:
+    """Human-facing progress and summaries go to stderr, so stdout stays parseable."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_vars(pairs: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--var {pair!r}: expected NAME=VALUE with NAME a identifier")
+        out[key] = value
+    return out
+
+
+def confirm(question: str, yes: bool) -> None:
+    if yes or not sys.stdin.isatty():
+        return
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(int(ExitCode.FAILED))
+
+
+def run(command: str, json_out: bool, debug: bool, body: Callable[[], Any],
+        human: Callable[[Any], None] | None = None) -> None:
+    """Run a verb: print its result (envelope with --json) or its error, and exit with the documented code."""
+    try:
+        result = body()
+    except MlstackError as exc:
+        if debug:
+            traceback.print_exc()
+        if json_out:
+            _print_json(command, exc.exit_code, None, [exc.to_dict()])
+        else:
+            for line in exc.lines():
+                print(line, file=sys.stderr)
+        raise typer.Exit(int(exc.exit_code)) from None
+    if json_out:
+        _print_json(command, ExitCode.OK, result, [])
+    elif human is not None:
+        human(result)
+    raise typer.Exit(0)
+
+
+def _print_json(command: str, code: ExitCode, result: Any, errors: list[dict]) -> None:
+    envelope = {"apiVersion": ENVELOPE_VERSION, "command": command, "ok": code == ExitCode.OK,
+                "exitCode": int(code), "result": result, "errors": errors}
+    sys.stdout.write(json.dumps(envelope, indent=2, default=str) + "\n")
+
+
+def no_color() -> bool:
+    return bool(os.environ.get("NO_COLOR"))

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlstack.cli.common import (BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, YesOpt, confirm,
+                                parse_vars, run, say)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def destroy(recipe: OptionalRecipeArg = None, stack: StackOpt = None, yes: YesOpt = False,
+                purge: Annotated[bool, typer.Option("--purge", help="Also delete the stack's data (objects, runs, images) and its state.")] = False,
+                var: VarOpt = None, backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+        """Stop and delete the stack's resources; data is kept unless --purge."""
+        from mlstack.engine import operations as ops
+        from mlstack.home import Home
+
+        def body() -> dict:
+            ref = ops.StackRef(recipe, stack, parse_vars(var), backend)
+            confirm(f"Destroy stack {stack or recipe}{' and delete its data' if purge else ''}?", yes)
+            return ops.destroy(Home.from_env(), ref, purge, say)
+
+        def human(r: dict) -> None:
+            say(f"destroyed stack {r['stack']!r}: {r['changes'].get('delete', 0)} resources deleted")
+            for kind, path in r["kept"].items():
+                say(f"  kept {kind} data in {path} (`mlstack destroy --stack {r['stack']} --purge` deletes it)")
+            if r["purged"]:
+                say("  data and state purged")
+
+        run("destroy", json_out, debug, body, human)

@@ -1,0 +1,44 @@
+"""Typed client configuration, one model per component kind.
+
+Components return these; `output` renders them (json, yaml, env, zenml). Secrets never sit in these models:
+a `SecretRef` names where the value is (the stack output key and the env variable a client reads).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mlstack.recipe.base import StoredModel
+
+SCHEMA_VERSION = "mlstack.clients/v1"
+
+
+class SecretRef(StoredModel):
+    output: str = Field(description="Key of the secret in the stack's `secrets` output (`mlstack output --show-secrets`).")
+    env: str = Field(description="Environment variable a client reads it from.")
+
+
+class RegistryClient(StoredModel):
+    kind: Literal["registry"] = "registry"
+    flavor: str
+    uri: str = Field(description="Registry host[:port] to tag and push images to.")
+    insecure: bool = Field(description="Plain HTTP (loopback only).")
+    username: str | None = None
+    password: SecretRef | None = None
+
+
+class OrchestratorClient(StoredModel):
+    kind: Literal["orchestrator"] = "orchestrator"
+    flavor: str
+    url: str | None = Field(default=None, description="Orchestrator API base URL, if it has one.")
+
+
+class StackClients(StoredModel):
+    """The `mlstack` output of a deployed stack."""
+
+    schema_version: Literal["mlstack.clients/v1"] = Field(default=SCHEMA_VERSION, alias="schemaVersion")
+    stack: str
+    target: str
+    components: dict[str, dict] = Field(default_factory=dict)

@@ -1,0 +1,78 @@
+"""`doctor`: what this installation can do, computed from the registry and the machine; calls no cloud."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+from mlstack import registry
+from mlstack.engine.pulumi_cli import build_cli, find_cli
+from mlstack.engine.workspace import SHIM, shim_dir
+from mlstack.home import Home
+from mlstack.targets import TARGET_NEEDS
+from mlstack.versions import PULUMI_VERSION
+
+
+@dataclass
+class Check:
+    area: str
+    name: str
+    ok: bool
+    detail: str
+    required: bool = False
+
+
+def run_checks(home: Home, fix: bool = False, progress: Callable[[str], None] = print) -> list[Check]:
+    checks: list[Check] = []
+    cli = find_cli(home)
+    if cli is None and fix:
+        cli = build_cli(home, progress)
+    go = shutil.which("go")
+    checks.append(Check("engine", "pulumi CLI", cli is not None,
+                        f"v{cli.version} ({cli.source}: {cli.path})" if cli else
+                        f"not built: `mlstack doctor --fix` builds v{PULUMI_VERSION} from Go modules"
+                        + ("" if go else " (needs Go >= 1.25, not found)"), required=True))
+    shim = shim_dir() / SHIM
+    checks.append(Check("engine", "dynamic-provider shim", shim.exists(),
+                        str(shim) if shim.exists() else f"{SHIM} missing next to the interpreter: reinstall mlstack",
+                        required=True))
+    writable = os.access(home.root if home.root.exists() else home.root.parent, os.W_OK)
+    checks.append(Check("engine", "mlstack home", writable, f"{home.root}{'' if writable else ' is not writable'}",
+                        required=True))
+    for target in registry.TARGETS:
+        checks.extend(_target_checks(home, target))
+    return checks
+
+
+def _target_checks(home: Home, target: str) -> list[Check]:
+    needs = TARGET_NEEDS[target]
+    checks = []
+    assembly = importlib.util.find_spec(f"mlstack.stacks.{target}") is not None
+    flavors = registry.flavors_for(target)
+    if not assembly or not flavors:
+        return [Check(target, "components", False, "not built in this release yet")]
+    for f in flavors:
+        missing = f.missing()
+        checks.append(Check(target, f"{f.kind}/{f.name}", not missing,
+                            f.summary if not missing else f"needs {', '.join(missing)}: {f.install_hint}"))
+    if needs.provider_module:
+        present = importlib.util.find_spec(needs.provider_module) is not None
+        checks.append(Check(target, "provider SDK", present,
+                            needs.provider_module if present else f"`pip install mlstack[{needs.pinned_extra}]`"))
+    if needs.plugin:
+        plugins = home.pulumi_home / "plugins"
+        found = sorted(p.name for p in plugins.glob(f"resource-{needs.plugin}-v*")) if plugins.is_dir() else []
+        on_path = shutil.which(f"pulumi-resource-{needs.plugin}")
+        checks.append(Check(target, "provider plugin", bool(found or on_path),
+                            ", ".join(found) or on_path or f"resource-{needs.plugin} not installed in {plugins}"))
+    ok, detail = needs.credentials()
+    checks.append(Check(target, "credentials", ok, detail))
+    return checks
+
+
+def as_dicts(checks: list[Check]) -> list[dict]:
+    return [asdict(c) for c in checks]

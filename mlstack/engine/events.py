@@ -1,0 +1,45 @@
+"""Per-resource progress from the engine's event stream, printed to stderr."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+_DONE = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced",
+         "create-replacement": "created replacement", "delete-replaced": "deleted old", "refresh": "refreshed",
+         "read": "read"}
+
+
+class ProgressPrinter:
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self.emit = emit
+        self.started: dict[str, float] = {}
+
+    def on_event(self, event: Any) -> None:
+        pre = getattr(event, "resource_pre_event", None)
+        out = getattr(event, "res_outputs_event", None)
+        failed = getattr(event, "res_op_failed_event", None)
+        diag = getattr(event, "diagnostic_event", None)
+        if pre is not None:
+            meta = pre.metadata
+            if meta.op in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
+                return
+            self.started[meta.urn] = time.monotonic()
+            self.emit(f"  {meta.op:<8} {_label(meta)}")
+        elif out is not None:
+            meta = out.metadata
+            if meta.op in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
+                return
+            took = time.monotonic() - self.started.pop(meta.urn, time.monotonic())
+            self.emit(f"  {_DONE.get(meta.op, meta.op):<8} {_label(meta)} ({took:.1f}s)")
+        elif failed is not None:
+            meta = failed.metadata
+            self.emit(f"  failed   {_label(meta)}")
+        elif diag is not None and diag.severity in ("error", "warning") and diag.message.strip():
+            if "has failed" not in diag.message:
+                self.emit(f"  {diag.severity}: {diag.message.strip()}")
+
+
+def _label(meta: Any) -> str:
+    name = meta.urn.rsplit("::", 1)[-1]
+    return f"{name} [{meta.type}]"

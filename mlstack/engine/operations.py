@@ -1,0 +1,114 @@
+"""What each verb does to a stack, independent of how the CLI prints it."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from mlstack.engine.events import ProgressPrinter
+from mlstack.engine.workspace import StackSession, backend_url, save_recipe, saved_recipe
+from mlstack.errors import CredentialsError, StackNotFoundError, UsageError
+from mlstack.home import Home
+from mlstack.recipe.loader import load_recipe
+from mlstack.recipe.model import Recipe
+from mlstack.targets import TARGET_NEEDS
+
+
+@dataclass
+class StackRef:
+    """A stack named by recipe file or by `--stack NAME` (then its saved recipe is used)."""
+
+    recipe_path: Path | None = None
+    stack: str | None = None
+    variables: dict[str, str] | None = None
+    backend: str | None = None
+
+
+def resolve(home: Home, ref: StackRef) -> Recipe:
+    if (ref.recipe_path is None) == (ref.stack is None):
+        raise UsageError("name either a RECIPE file or --stack NAME (not both)")
+    if ref.recipe_path is not None:
+        return load_recipe(ref.recipe_path, ref.variables)
+    return Recipe.model_validate(saved_recipe(home, ref.stack))  # type: ignore[arg-type]
+
+
+def session(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None] | None = None) -> StackSession:
+    from mlstack.stacks.program import make_program
+
+    return StackSession(
+        home, recipe.name,
+        backend=backend_url(home, recipe.state.backend, ref.backend),
+        secrets_provider=recipe.state.secrets_provider,
+        program=make_program(recipe, home.stack_dir(recipe.name)),
+        progress=ProgressPrinter(emit) if emit else None,
+    )
+
+
+def _preflight(recipe: Recipe) -> None:
+    from mlstack.stacks.program import check_available
+
+    check_available(recipe)
+    ok, detail = TARGET_NEEDS[recipe.target.type].credentials()
+    if not ok:
+        raise CredentialsError(f"no credentials for target {recipe.target.type}: {detail}",
+                               hint="configure them, then check with `mlstack doctor`")
+
+
+def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
+    recipe = resolve(home, ref)
+    _preflight(recipe)
+    s = session(home, recipe, ref, emit)
+    save_recipe(home, recipe.name, recipe.model_dump(mode="json"))
+    result = s.up()
+    outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}
+    return {"stack": recipe.name, "target": recipe.target.type, "changes": result.changes, "changed": result.changed,
+            "outputs": outputs}
+
+
+def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
+    recipe = resolve(home, ref)
+    _preflight(recipe)
+    result = session(home, recipe, ref, emit).preview()
+    return {"stack": recipe.name, "target": recipe.target.type, "changes": result.changes, "changed": result.changed}
+
+
+def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None]) -> dict[str, Any]:
+    recipe = resolve(home, ref)
+    s = session(home, recipe, ref, emit)
+    data_dirs = dict(s.outputs().get("data_dirs") or {})
+    result = s.destroy()
+    stack_dir = home.stack_dir(recipe.name)
+    kept = {k: d for k, d in data_dirs.items() if Path(d).exists()}
+    if purge:
+        s.remove()
+        shutil.rmtree(stack_dir, ignore_errors=True)
+        kept = {}
+    else:
+        shutil.rmtree(stack_dir / "run", ignore_errors=True)
+    return {"stack": recipe.name, "changes": result.changes, "purged": purge, "kept": kept}
+
+
+def outputs(home: Home, ref: StackRef) -> tuple[Recipe, dict[str, Any]]:
+    recipe = resolve(home, ref)
+    return recipe, session(home, recipe, ref).outputs()
+
+
+def cancel(home: Home, ref: StackRef) -> dict[str, Any]:
+    recipe = resolve(home, ref)
+    session(home, recipe, ref).cancel()
+    return {"stack": recipe.name, "cancelled": True}
+
+
+def list_stacks(home: Home) -> list[dict[str, Any]]:
+    rows = []
+    for name in home.stack_names():
+        try:
+            recipe = saved_recipe(home, name)
+        except (StackNotFoundError, ValueError, OSError):  # a half-written stack dir is not a stack
+            continue
+        rows.append({"stack": name, "target": recipe.get("target", {}).get("type"),
+                     "backend": backend_url(home, recipe.get("state", {}).get("backend")),
+                     "components": {k: v["flavor"] for k, v in (recipe.get("components") or {}).items() if v}})
+    return rows

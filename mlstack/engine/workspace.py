@@ -1,0 +1,197 @@
+"""Drive one Pulumi stack per recipe name through the Automation API (inline program, no language host).
+
+Everything mlstack does to state goes through `StackSession`: it picks the backend and secrets provider, keeps a
+persistent per-stack work dir (the passphrase salt lives in its Pulumi.<stack>.yaml), sets the offline engine
+environment and maps engine failures onto mlstack's error tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from mlstack.engine.events import ProgressPrinter
+from mlstack.engine.pulumi_cli import Cli, ensure_cli
+from mlstack.errors import EngineError, MlstackError, StackLockedError, StackNotFoundError
+from mlstack.home import Home, write_private
+
+PROJECT = "mlstack"
+SHIM = "pulumi-resource-pulumi-python"
+
+
+@dataclass
+class OperationResult:
+    stack: str
+    operation: str
+    changes: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(n for op, n in self.changes.items() if op not in ("same", "read"))
+
+
+def shim_dir() -> Path:
+    return Path(sys.executable).parent
+
+
+def backend_url(home: Home, recipe_backend: str | None = None, flag: str | None = None) -> str:
+    """Precedence: --backend flag, the recipe's state.backend, PULUMI_BACKEND_URL, file:// in MLSTACK_HOME."""
+    return flag or recipe_backend or os.environ.get("PULUMI_BACKEND_URL") or home.default_backend_url
+
+
+def engine_env(home: Home, cli: Cli) -> dict[str, str]:
+    env = {
+        "PULUMI_HOME": str(home.pulumi_home),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        # The dynamic-provider shim sits next to this interpreter; the CLI's own dir lets plugins be found.
+        "PATH": os.pathsep.join([str(shim_dir()), str(cli.path.parent), os.environ.get("PATH", "")]),
+        "MLSTACK_HOME": str(home.root),
+    }
+    if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
+        env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(home.ensure_passphrase())
+    return env
+
+
+class StackSession:
+    """One recipe's Pulumi stack: `up`, `preview`, `destroy`, `outputs`, `cancel`."""
+
+    def __init__(self, home: Home, name: str, *, backend: str | None = None, secrets_provider: str | None = None,
+                 program: Callable[[], None] | None = None, progress: ProgressPrinter | None = None) -> None:
+        self.home, self.name = home, name
+        self.backend = backend or backend_url(home)
+        self.secrets_provider = secrets_provider or "passphrase"
+        self.program = program or (lambda: None)
+        self.progress = progress
+        self.work_dir = home.stack_dir(name)
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+    def _workspace_options(self, cli: Cli) -> Any:
+        from pulumi import automation as auto
+
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        if self.backend.startswith("file://"):
+            Path(self.backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+        return auto.LocalWorkspaceOptions(
+            work_dir=str(self.work_dir),
+            pulumi_home=str(self.home.pulumi_home),
+            env_vars=engine_env(self.home, cli),
+            secrets_provider=self.secrets_provider,
+            project_settings=auto.ProjectSettings(
+                name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=self.backend)),
+            pulumi_command=auto.PulumiCommand(root=cli.root),
+        )
+
+    def _stack(self, create: bool) -> Any:
+        from pulumi import automation as auto
+
+        cli = ensure_cli(self.home)
+        opts = self._workspace_options(cli)
+        with _mapped_errors(self.name):
+            if create:
+                return auto.create_or_select_stack(self.name, PROJECT, self.program, opts=opts)
+            return auto.select_stack(self.name, PROJECT, self.program, opts=opts)
+
+    def _events(self) -> dict[str, Any]:
+        return {"on_event": self.progress.on_event} if self.progress else {}
+
+    # -- operations -----------------------------------------------------------------------------------------
+    def up(self, refresh: bool = True) -> OperationResult:
+        stack = self._stack(create=True)
+        with _mapped_errors(self.name):
+            # refresh=True: each resource's read runs first, so a crashed service shows as drift and is recreated.
+            result = stack.up(refresh=refresh, color="never", **self._events())
+        return OperationResult(self.name, "deploy", dict(result.summary.resource_changes or {}),
+                               {k: v.value for k, v in result.outputs.items()})
+
+    def preview(self) -> OperationResult:
+        stack = self._stack(create=True)
+        with _mapped_errors(self.name):
+            result = stack.preview(refresh=True, color="never", **self._events())
+        return OperationResult(self.name, "preview", dict(result.change_summary or {}))
+
+    def destroy(self) -> OperationResult:
+        stack = self._stack(create=False)
+        with _mapped_errors(self.name):
+            result = stack.destroy(color="never", **self._events())
+        return OperationResult(self.name, "destroy", dict(result.summary.resource_changes or {}))
+
+    def outputs(self) -> dict[str, Any]:
+        stack = self._stack(create=False)
+        with _mapped_errors(self.name):
+            return {k: v.value for k, v in stack.outputs().items()}
+
+    def cancel(self) -> None:
+        stack = self._stack(create=False)
+        with _mapped_errors(self.name):
+            stack.cancel()
+
+    def remove(self) -> None:
+        """Remove the (empty) stack from the backend after a destroy."""
+        stack = self._stack(create=False)
+        with _mapped_errors(self.name):
+            stack.workspace.remove_stack(self.name)
+
+
+class _mapped_errors:
+    """Turn Automation API failures into mlstack errors that name the next command to run."""
+
+    def __init__(self, stack: str) -> None:
+        self.stack = stack
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or isinstance(exc, MlstackError):
+            return False
+        from pulumi import automation as auto
+
+        if not isinstance(exc, auto.CommandError):
+            return False
+        text = str(exc)
+        if isinstance(exc, auto.StackNotFoundError) or "no stack named" in text:
+            raise StackNotFoundError(f"stack {self.stack!r} does not exist in this backend",
+                                     hint="`mlstack list` shows the stacks; `mlstack deploy RECIPE` creates one") from None
+        if isinstance(exc, auto.ConcurrentUpdateError) or "currently locked" in text:
+            raise StackLockedError(f"stack {self.stack!r} is locked by another update",
+                                   hint=f"wait for it; if no update is running, `mlstack cancel --stack {self.stack}`") from None
+        if "passphrase" in text and "incorrect" in text:
+            raise EngineError(f"the secrets passphrase does not decrypt stack {self.stack!r}",
+                              hint="set PULUMI_CONFIG_PASSPHRASE(_FILE) to the passphrase it was created with") from None
+        raise EngineError(f"Pulumi failed on stack {self.stack!r}:\n{_error_lines(exc)}",
+                          hint="fix the cause above, then run the same command again (`--debug` shows the full log)") from None
+
+
+def _error_lines(exc: Any) -> str:
+    stderr = getattr(exc, "stderr", "") or ""
+    stdout = getattr(exc, "stdout", "") or ""
+    lines = [ln.rstrip() for ln in (stderr + "\n" + stdout).splitlines()]
+    keep = [ln for ln in lines if ln.strip().startswith(("error", "Exception", "  error", "    error"))
+            or "Error" in ln or "error:" in ln]
+    chosen = keep or [ln for ln in lines if ln.strip()]
+    seen: list[str] = []
+    for ln in chosen:
+        if ln.strip() and ln not in seen:
+            seen.append(ln)
+    return "\n".join("  " + ln.strip() for ln in seen[-12:])
+
+
+def save_recipe(home: Home, name: str, recipe_json: dict) -> Path:
+    """The resolved recipe of a deployed stack, so `--stack NAME` verbs run without the file (0600: it may carry values from the environment)."""
+    path = home.stack_dir(name) / "recipe.json"
+    write_private(path, json.dumps(recipe_json, indent=2, sort_keys=True))
+    return path
+
+
+def saved_recipe(home: Home, name: str) -> dict:
+    path = home.stack_dir(name) / "recipe.json"
+    if not path.exists():
+        raise StackNotFoundError(f"no stack named {name!r} in {home.root}",
+                                 hint="`mlstack list` shows the stacks this home knows")
+    return json.loads(path.read_text())

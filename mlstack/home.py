@@ -1,0 +1,63 @@
+"""Where mlstack keeps its state on this machine (`MLSTACK_HOME`, default `~/.mlstack`)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlstack.versions import PULUMI_VERSION
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, without a window where it is world-readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> "Home":
+        return cls(Path(os.environ.get("MLSTACK_HOME") or Path.home() / ".mlstack").expanduser().resolve())
+
+    @property
+    def pulumi_home(self) -> Path:
+        return self.root / "pulumi"
+
+    @property
+    def engine_dir(self) -> Path:
+        # Versioned so that a new pin never mixes with an old build.
+        return self.root / "engine" / f"pulumi-v{PULUMI_VERSION}"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def default_backend_url(self) -> str:
+        return self.state_dir.as_uri()
+
+    @property
+    def passphrase_file(self) -> Path:
+        return self.root / "passphrase"
+
+    def stack_dir(self, stack: str) -> Path:
+        return self.root / "stacks" / stack
+
+    def stack_names(self) -> list[str]:
+        base = self.root / "stacks"
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def ensure_passphrase(self) -> Path:
+        """The passphrase that encrypts this home's Pulumi secrets: generated once, kept 0600."""
+        path = self.passphrase_file
+        if not path.exists():
+            write_private(path, secrets.token_urlsafe(32))
+        return path

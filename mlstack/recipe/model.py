@@ -1,0 +1,140 @@
+"""The recipe model (pydantic v2). Field descriptions here are the recipe reference in the docs and schema."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, create_model, field_validator, model_validator
+
+from mlstack import registry
+from mlstack.recipe.base import UserModel
+
+API_VERSION = "mlstack/v1"
+NAME_PATTERN = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
+PATTERN_HINTS = {
+    NAME_PATTERN: "must be 3-40 characters of lowercase letters, digits and '-', starting with a letter",
+}
+
+
+class LocalTarget(UserModel):
+    """Plain processes on 127.0.0.1 of this machine; no Docker, no cloud."""
+
+    type: Literal["local"] = Field(description="Target platform.")
+
+
+class AwsTarget(UserModel):
+    """Amazon Web Services."""
+
+    type: Literal["aws"] = Field(description="Target platform.")
+    region: str = Field(description="AWS region, e.g. eu-west-1.", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    profile: str | None = Field(default=None, description="Named AWS profile; default: the SDK's credential chain.")
+
+
+class GcpTarget(UserModel):
+    """Google Cloud."""
+
+    type: Literal["gcp"] = Field(description="Target platform.")
+    project: str = Field(description="GCP project ID.", pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str = Field(description="GCP region, e.g. europe-west1.", pattern=r"^[a-z]+-[a-z]+\d$")
+
+
+class AzureTarget(UserModel):
+    """Microsoft Azure."""
+
+    type: Literal["azure"] = Field(description="Target platform.")
+    location: str = Field(description="Azure location, e.g. westeurope.", pattern=r"^[a-z0-9]+$")
+    subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
+
+
+class KubernetesTarget(UserModel):
+    """Any Kubernetes cluster reachable through a kubeconfig context."""
+
+    type: Literal["kubernetes"] = Field(description="Target platform.")
+    context: str | None = Field(default=None, description="kubeconfig context; default: the current context.")
+    namespace: str = Field(default="mlstack", description="Namespace the stack's workloads go to.")
+
+
+class KindTarget(UserModel):
+    """A local kind (Kubernetes in Docker) cluster."""
+
+    type: Literal["kind"] = Field(description="Target platform.")
+    cluster: str = Field(default="mlstack", description="Name of the kind cluster.")
+
+
+TargetSpec = Annotated[
+    Union[LocalTarget, AwsTarget, GcpTarget, AzureTarget, KubernetesTarget, KindTarget],
+    Field(discriminator="type"),
+]
+
+
+class StateSpec(UserModel):
+    """Where Pulumi keeps this stack's state and how it encrypts secrets."""
+
+    backend: str | None = Field(
+        default=None,
+        description="Pulumi backend URL (file://, s3://, gs://, azblob://, postgres://). "
+        "Default: PULUMI_BACKEND_URL, else file:// under MLSTACK_HOME.",
+        pattern=r"^(file|s3|gs|azblob|postgres)://",
+    )
+    secrets_provider: str | None = Field(
+        default=None,
+        description="Pulumi secrets provider (awskms://, gcpkms://, azurekeyvault://, hashivault://). "
+        "Default: a passphrase generated on first use and kept 0600 in MLSTACK_HOME.",
+        pattern=r"^(passphrase|awskms://|gcpkms://|azurekeyvault://|hashivault://)",
+    )
+
+
+def _component_field(kind: str) -> Any:
+    models = registry.settings_models(kind)
+    if not models:
+        return (None, Field(default=None, description=f"No {kind} flavor is implemented yet."))
+    typ: Any = models[0] if len(models) == 1 else Annotated[Union[tuple(models)], Field(discriminator="flavor")]
+    flavors = ", ".join(sorted({f.name for f in registry.flavors_for(kind=kind)}))
+    return (typ | None, Field(default=None, description=f"The {kind.replace('_', ' ')} (flavors: {flavors})."))
+
+
+@cache
+def components_model() -> type[UserModel]:
+    """The `components` section, computed from the registry: one optional field per kind."""
+    return create_model(  # type: ignore[call-overload]
+        "Components",
+        __base__=UserModel,
+        __doc__="Components of the stack, keyed by kind; each has a `flavor` and that flavor's settings.",
+        **{kind: _component_field(kind) for kind in registry.KINDS},
+    )
+
+
+class Recipe(UserModel):
+    """One MLOps stack: where it runs and what it contains."""
+
+    apiVersion: Literal["mlstack/v1"] = Field(description="Recipe format version.")
+    name: str = Field(
+        description="Stack name: 3-40 characters, lowercase letters, digits and '-'; one Pulumi stack per name.",
+        pattern=NAME_PATTERN,
+    )
+    target: TargetSpec = Field(description="Where the stack runs, with its placement settings.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags put on every taggable resource.")
+    state: StateSpec = Field(default_factory=StateSpec, description="Pulumi state backend and secrets provider.")
+    components: components_model() = Field(  # type: ignore[valid-type]
+        description="Components of the stack, keyed by kind."
+    )
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target_shorthand(cls, value: Any) -> Any:
+        # `target: local` is shorthand for `target: {type: local}`.
+        return {"type": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _flavors_exist_on_target(self) -> "Recipe":
+        for kind, spec in self.component_specs().items():
+            if registry.lookup(self.target.type, kind, spec.flavor) is None:
+                raise ValueError(f"components.{kind}: flavor {spec.flavor!r} is not available on {self.target.type}")
+        return self
+
+    def component_specs(self) -> dict[str, Any]:
+        return {k: getattr(self.components, k) for k in registry.KINDS if getattr(self.components, k) is not None}
+
+    def flavors(self) -> dict[str, registry.Flavor]:
+        return {k: registry.lookup(self.target.type, k, v.flavor) for k, v in self.component_specs().items()}  # type: ignore[misc]

@@ -1,0 +1,86 @@
+"""The one registry of what mlstack can build: (target, kind, flavor) -> implementation.
+
+Validation, `doctor`, the JSON Schema, the README's support table and error hints are all computed from
+`FLAVORS`; there is no second table. An entry names its component by import path so that reading the
+registry imports neither Pulumi nor a cloud SDK; `requires` lists the Python modules it needs, checked
+without importing them (a missing optional dependency disables the entry with exit 3, it does not crash).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal, get_args
+
+from pydantic import BaseModel
+
+from mlstack.recipe import settings as s
+
+Target = Literal["aws", "gcp", "azure", "kubernetes", "kind", "local"]
+Kind = Literal["object_store", "registry", "tracking", "orchestrator", "serving"]
+TARGETS: tuple[str, ...] = get_args(Target)
+KINDS: tuple[str, ...] = get_args(Kind)
+
+
+@dataclass(frozen=True)
+class Flavor:
+    target: str
+    kind: str
+    name: str
+    settings: type[BaseModel]
+    component: str  # "module:Class" of the Pulumi ComponentResource
+    summary: str
+    requires: tuple[str, ...] = ("pulumi",)  # Python modules
+    executables: tuple[str, ...] = ()  # programs on PATH (local target)
+    install_hint: str = "reinstall mlstack with its extras: `make install`"
+
+    def missing(self) -> list[str]:
+        """What this installation lacks to build the flavor; checked without importing anything."""
+        mods = [f"Python module {m}" for m in self.requires if importlib.util.find_spec(m) is None]
+        return mods + [f"program {e}" for e in self.executables if shutil.which(e) is None]
+
+    def load(self) -> type:
+        module, _, cls = self.component.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+FLAVORS: tuple[Flavor, ...] = (
+    Flavor("local", "orchestrator", "local", s.LocalOrchestrator,
+           "mlstack.components.local.orchestrator:LocalOrchestrator",
+           "pipelines run in the caller's process (ZenML local orchestrator)"),
+    Flavor("local", "registry", "distribution", s.DistributionRegistry,
+           "mlstack.components.local.registry:LocalRegistry",
+           "CNCF distribution registry (Debian docker-registry) on 127.0.0.1, filesystem storage",
+           requires=("pulumi", "bcrypt"), executables=("docker-registry",),
+           install_hint="`apt-get install docker-registry` (Debian), or `make install`"),
+)
+
+
+def lookup(target: str, kind: str, flavor: str) -> Flavor | None:
+    return _index().get((target, kind, flavor))
+
+
+def flavors_for(target: str | None = None, kind: str | None = None) -> list[Flavor]:
+    return [f for f in FLAVORS if (target is None or f.target == target) and (kind is None or f.kind == kind)]
+
+
+def settings_models(kind: str) -> list[type[BaseModel]]:
+    """Each distinct settings model of a kind, in registry order (one per flavor name)."""
+    seen: dict[str, type[BaseModel]] = {}
+    for f in flavors_for(kind=kind):
+        seen.setdefault(f.name, f.settings)
+    return list(seen.values())
+
+
+@cache
+def _index() -> dict[tuple[str, str, str], Flavor]:
+    index: dict[tuple[str, str, str], Flavor] = {}
+    for f in FLAVORS:
+        key = (f.target, f.kind, f.name)
+        if key in index:
+            raise RuntimeError(f"registry lists {key} twice")
+        index[key] = f
+    return index

@@ -1,0 +1,48 @@
+"""The whole recipe's Pulumi program. Always the whole recipe: a partial program deletes what it leaves out."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Callable
+
+from mlstack.errors import NotAvailableError
+from mlstack.recipe.model import Recipe
+
+OUTPUT_CLIENTS = "mlstack"
+OUTPUT_SECRETS = "secrets"
+OUTPUT_DATA = "data_dirs"
+
+
+def check_available(recipe: Recipe) -> None:
+    """Fail before the engine starts (exit 3) when the target's assembly or a flavor's dependencies are missing."""
+    try:
+        importlib.import_module(f"mlstack.stacks.{recipe.target.type}")
+    except ModuleNotFoundError:
+        raise NotAvailableError(f"target {recipe.target.type!r} cannot be deployed by this installation yet",
+                                hint="`mlstack doctor` lists what each target can do here") from None
+    for kind, flavor in recipe.flavors().items():
+        missing = flavor.missing()
+        if missing:
+            raise NotAvailableError(f"components.{kind} ({flavor.name} on {flavor.target}) needs {', '.join(missing)}",
+                                    hint=flavor.install_hint)
+
+
+def make_program(recipe: Recipe, stack_dir: Path) -> Callable[[], None]:
+    def program() -> None:
+        import pulumi
+
+        from mlstack.components.context import StackContext
+
+        assemble = importlib.import_module(f"mlstack.stacks.{recipe.target.type}").assemble
+        ctx = StackContext(recipe.name, recipe.target.type, stack_dir, dict(recipe.tags))
+        components = assemble(recipe, ctx)
+        clients: dict[str, Any] = {kind: c.client for kind, c in components.items()}
+        secrets: dict[str, Any] = {k: v for c in components.values() for k, v in c.secrets.items()}
+        pulumi.export(OUTPUT_CLIENTS, pulumi.Output.all(**clients).apply(
+            lambda c: {"schemaVersion": "mlstack.clients/v1", "stack": recipe.name, "target": recipe.target.type,
+                       "components": c}))
+        pulumi.export(OUTPUT_SECRETS, pulumi.Output.secret(secrets))
+        pulumi.export(OUTPUT_DATA, {kind: str(ctx.data_dir(kind)) for kind in components if ctx.data_dir(kind)})
+
+    return program
