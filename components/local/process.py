@@ -62,11 +62,14 @@ def _start_time(pid: int) -> str | None:
     return fields[19]
 
 
-def alive(pid: int, started: str | None) -> bool:
+def alive(pid: int | float | None, started: str | None) -> bool:
+    pid = int(pid or 0)  # Pulumi hands numbers back as floats
     return pid > 0 and _start_time(pid) is not None and _start_time(pid) == started
 
 
-def stop_group(pgid: int, pid: int, started: str | None, port: int | None, timeout: float = STOP_TIMEOUT) -> None:
+def stop_group(pgid: int | float, pid: int | float, started: str | None, port: int | float | None,
+               timeout: float = STOP_TIMEOUT) -> None:
+    pgid, pid, port = int(pgid), int(pid), int(port or 0)
     if alive(pid, started):
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
             try:
@@ -128,7 +131,7 @@ class ManagedProcessProvider(ResourceProvider):
         return CreateResult(id_=f"{props['service']}-{proc.pid}", outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        if not alive(int(props.get("pid") or 0), props.get("started")):
+        if not alive(props.get("pid"), props.get("started")):
             return ReadResult(id_=None, outs={})  # gone: the next update creates it again
         return ReadResult(id_=id_, outs={**props, "healthy": healthy(props["health_url"])})
 
@@ -139,7 +142,7 @@ class ManagedProcessProvider(ResourceProvider):
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        stop_group(int(props["pgid"]), int(props["pid"]), props.get("started"), props.get("port"))
+        stop_group(props["pgid"], props["pid"], props.get("started"), props.get("port"))
 
 
 class ManagedProcess(Resource):

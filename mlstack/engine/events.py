@@ -22,24 +22,29 @@ class ProgressPrinter:
         diag = getattr(event, "diagnostic_event", None)
         if pre is not None:
             meta = pre.metadata
-            if meta.op in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
+            if _op(meta) in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
                 return
             self.started[meta.urn] = time.monotonic()
-            self.emit(f"  {meta.op:<8} {_label(meta)}")
+            self.emit(f"  {_op(meta):<8} {_label(meta)}")
         elif out is not None:
             meta = out.metadata
-            if meta.op in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
+            if _op(meta) in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
                 return
             took = time.monotonic() - self.started.pop(meta.urn, time.monotonic())
-            self.emit(f"  {_DONE.get(meta.op, meta.op):<8} {_label(meta)} ({took:.1f}s)")
+            self.emit(f"  {_DONE.get(_op(meta), _op(meta)):<8} {_label(meta)} ({took:.1f}s)")
         elif failed is not None:
             meta = failed.metadata
             self.emit(f"  failed   {_label(meta)}")
         elif diag is not None and diag.severity in ("error", "warning") and diag.message.strip():
-            if "has failed" not in diag.message:
+            # The shim is found on PATH by design (see engine/shim.py): that warning is expected noise.
+            if "has failed" not in diag.message and "pulumi-resource-pulumi-python from $PATH" not in diag.message:
                 self.emit(f"  {diag.severity}: {diag.message.strip()}")
 
 
 def _label(meta: Any) -> str:
     name = meta.urn.rsplit("::", 1)[-1]
     return f"{name} [{meta.type}]"
+
+
+def _op(meta: Any) -> str:
+    return getattr(meta.op, "value", meta.op)

@@ -69,6 +69,7 @@ class StackSession:
         self.program = program or (lambda: None)
         self.progress = progress
         self.work_dir = home.stack_dir(name)
+        self.diagnostics: list[str] = []  # the engine's error messages, for the error we raise
 
     # -- plumbing -------------------------------------------------------------------------------------------
     def _workspace_options(self, cli: Cli) -> Any:
@@ -92,18 +93,25 @@ class StackSession:
 
         cli = ensure_cli(self.home)
         opts = self._workspace_options(cli)
-        with _mapped_errors(self.name):
+        with _mapped_errors(self.name, self.diagnostics):
             if create:
                 return auto.create_or_select_stack(self.name, PROJECT, self.program, opts=opts)
             return auto.select_stack(self.name, PROJECT, self.program, opts=opts)
 
     def _events(self) -> dict[str, Any]:
-        return {"on_event": self.progress.on_event} if self.progress else {}
+        def on_event(event: Any) -> None:
+            diag = getattr(event, "diagnostic_event", None)
+            if diag is not None and diag.severity == "error" and diag.message.strip():
+                self.diagnostics.append(diag.message.strip())
+            if self.progress:
+                self.progress.on_event(event)
+
+        return {"on_event": on_event}
 
     # -- operations -----------------------------------------------------------------------------------------
     def up(self, refresh: bool = True) -> OperationResult:
         stack = self._stack(create=True)
-        with _mapped_errors(self.name):
+        with _mapped_errors(self.name, self.diagnostics):
             # refresh=True: each resource's read runs first, so a crashed service shows as drift and is recreated.
             result = stack.up(refresh=refresh, color="never", **self._events())
         return OperationResult(self.name, "deploy", dict(result.summary.resource_changes or {}),
@@ -111,38 +119,38 @@ class StackSession:
 
     def preview(self) -> OperationResult:
         stack = self._stack(create=True)
-        with _mapped_errors(self.name):
+        with _mapped_errors(self.name, self.diagnostics):
             result = stack.preview(refresh=True, color="never", **self._events())
         return OperationResult(self.name, "preview", dict(result.change_summary or {}))
 
     def destroy(self) -> OperationResult:
         stack = self._stack(create=False)
-        with _mapped_errors(self.name):
+        with _mapped_errors(self.name, self.diagnostics):
             result = stack.destroy(color="never", **self._events())
         return OperationResult(self.name, "destroy", dict(result.summary.resource_changes or {}))
 
     def outputs(self) -> dict[str, Any]:
         stack = self._stack(create=False)
-        with _mapped_errors(self.name):
+        with _mapped_errors(self.name, self.diagnostics):
             return {k: v.value for k, v in stack.outputs().items()}
 
     def cancel(self) -> None:
         stack = self._stack(create=False)
-        with _mapped_errors(self.name):
+        with _mapped_errors(self.name, self.diagnostics):
             stack.cancel()
 
     def remove(self) -> None:
         """Remove the (empty) stack from the backend after a destroy."""
         stack = self._stack(create=False)
-        with _mapped_errors(self.name):
+        with _mapped_errors(self.name, self.diagnostics):
             stack.workspace.remove_stack(self.name)
 
 
 class _mapped_errors:
     """Turn Automation API failures into mlstack errors that name the next command to run."""
 
-    def __init__(self, stack: str) -> None:
-        self.stack = stack
+    def __init__(self, stack: str, diagnostics: list[str]) -> None:
+        self.stack, self.diagnostics = stack, diagnostics
 
     def __enter__(self) -> None:
         return None
@@ -164,22 +172,26 @@ class _mapped_errors:
         if "passphrase" in text and "incorrect" in text:
             raise EngineError(f"the secrets passphrase does not decrypt stack {self.stack!r}",
                               hint="set PULUMI_CONFIG_PASSPHRASE(_FILE) to the passphrase it was created with") from None
-        raise EngineError(f"Pulumi failed on stack {self.stack!r}:\n{_error_lines(exc)}",
+        detail = "\n".join("  " + d for d in _engine_errors(self.diagnostics)) or _error_lines(exc)
+        raise EngineError(f"Pulumi failed on stack {self.stack!r}:\n{detail}",
                           hint="fix the cause above, then run the same command again (`--debug` shows the full log)") from None
 
 
+def _engine_errors(diagnostics: list[str]) -> list[str]:
+    """The engine's own error diagnostics, without its closing "update failed" summary."""
+    out = []
+    for d in diagnostics:
+        d = d.replace("Exception calling application: ", "")
+        if d not in out and not d.startswith(("update failed", "preview failed", "destroy failed")):
+            out.append(d)
+    return out
+
+
 def _error_lines(exc: Any) -> str:
-    stderr = getattr(exc, "stderr", "") or ""
-    stdout = getattr(exc, "stdout", "") or ""
-    lines = [ln.rstrip() for ln in (stderr + "\n" + stdout).splitlines()]
-    keep = [ln for ln in lines if ln.strip().startswith(("error", "Exception", "  error", "    error"))
-            or "Error" in ln or "error:" in ln]
-    chosen = keep or [ln for ln in lines if ln.strip()]
-    seen: list[str] = []
-    for ln in chosen:
-        if ln.strip() and ln not in seen:
-            seen.append(ln)
-    return "\n".join("  " + ln.strip() for ln in seen[-12:])
+    text = "\n".join(x for x in (getattr(exc, "stderr", ""), getattr(exc, "stdout", "")) if x) or str(exc)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower()]
+    return "\n".join("  " + ln for ln in (errors or lines)[-12:])
 
 
 def save_recipe(home: Home, name: str, recipe_json: dict) -> Path:

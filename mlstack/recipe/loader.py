@@ -79,6 +79,8 @@ def _render(text: str, filename: str, variables: Mapping[str, str], environ: Map
         line = _template_line(exc)
         hint = " (pass it with --var NAME=VALUE)" if "'env'" not in str(exc) else ""
         raise RecipeError([Problem(filename, line, "", f"template: {exc.message}{hint}")]) from None
+    except jinja2.TemplateError as exc:  # SecurityError from the sandbox, filter errors, ...
+        raise RecipeError([Problem(filename, _template_line(exc), "", f"template: {exc}")]) from None
 
 
 def _template_line(exc: BaseException) -> int | None:
@@ -103,7 +105,7 @@ def _parse_yaml(text: str, filename: str) -> dict:
     if data is None:
         raise RecipeError([Problem(filename, None, "", "file has no content; see `mlstack schema` for the format")])
     if not isinstance(data, dict):
-        what = "a list" if isinstance(data, list) else f"a {type(data).__name__} scalar"
+        what = "a list" if isinstance(data, list) else f"a scalar ({type(data).__name__})"
         raise RecipeError([Problem(filename, 1, "", f"top level is {what}; a recipe is a mapping (apiVersion, name, ...)")])
     for key in data:
         if _expanded_size(data[key], {}) > MAX_NODES:

@@ -1,0 +1,132 @@
+"""The real Pulumi engine through mlstack's engine layer: file backend in a temp home, inline program."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from mlstack.components.local.generated import GeneratedSecret
+from mlstack.engine.workspace import StackSession
+from mlstack.errors import ExitCode, StackLockedError, StackNotFoundError
+from tests.conftest import REPO
+from tests.engine.sleepy import Sleepy
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(autouse=True)
+def _provider_can_import_tests(monkeypatch):
+    # The engine runs dynamic providers in their own process: it must be able to import tests.engine.sleepy.
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+
+
+def sleepy_program(seconds: float):
+    def program() -> None:
+        pulumi.export("done", Sleepy("nap", seconds).done)
+
+    return program
+
+
+def wait_for_lock(home, stack: str, timeout: float = 60) -> None:
+    locks = home.state_dir / ".pulumi" / "locks"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.is_file() for p in locks.rglob("*.json")) if locks.exists() else False:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"no lock appeared under {locks}")
+
+
+def test_up_then_preview_shows_no_changes_then_destroy(engine_home):
+    session = StackSession(engine_home, "roundtrip", program=sleepy_program(0))
+    up = session.up()
+    assert up.changes == {"create": 2}  # the stack and the resource
+    assert up.outputs == {"done": True}
+    assert session.preview().changed is False
+    assert session.up().changes == {"same": 2}
+    down = session.destroy()
+    assert down.changes == {"delete": 2}
+    assert session.outputs() == {}
+
+
+def test_second_concurrent_up_on_the_same_stack_is_locked(engine_home):
+    first = StackSession(engine_home, "contended", program=sleepy_program(6))
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _capture(first.up, errors))
+    thread.start()
+    try:
+        wait_for_lock(engine_home, "contended")
+        with pytest.raises(StackLockedError) as err:
+            StackSession(engine_home, "contended", program=sleepy_program(0)).up()
+        assert err.value.exit_code == ExitCode.STACK_LOCKED == 6
+        assert "mlstack cancel --stack contended" in err.value.hint
+    finally:
+        thread.join(timeout=120)
+    assert errors == [], "the first update must still succeed"
+
+
+def _capture(fn, errors):
+    try:
+        fn()
+    except BaseException as exc:  # noqa: BLE001 - handed back to the test thread
+        errors.append(exc)
+
+
+KILLED_UP = """
+import sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from mlstack.home import Home
+from mlstack.engine.workspace import StackSession
+from tests.engine.test_engine import sleepy_program
+StackSession(Home(Path({home!r})), "killed", program=sleepy_program(30)).up()
+"""
+
+
+def test_killed_update_leaves_a_lock_that_cancel_clears(engine_home):
+    code = KILLED_UP.format(repo=str(REPO), home=str(engine_home.root))
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_lock(engine_home, "killed")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # mlstack and the engine it started, as a crash would
+        proc.wait(timeout=30)
+    with pytest.raises(StackLockedError):
+        StackSession(engine_home, "killed", program=sleepy_program(0)).up()
+    StackSession(engine_home, "killed").cancel()
+    result = StackSession(engine_home, "killed", program=sleepy_program(0)).up()
+    assert result.outputs == {"done": True}
+    StackSession(engine_home, "killed").destroy()
+
+
+def test_secrets_survive_sessions_and_the_passphrase_is_private(engine_home):
+    def program() -> None:
+        pulumi.export("token", GeneratedSecret("token").value)
+
+    first = StackSession(engine_home, "secretive", program=program).up()
+    token = first.outputs["token"]
+    assert len(token) >= 22  # >= 128 bits, urlsafe base64
+    again = StackSession(engine_home, "secretive", program=program)
+    assert again.up().changes == {"same": 2}
+    assert again.outputs()["token"] == token
+    mode = stat.S_IMODE(engine_home.passphrase_file.stat().st_mode)
+    assert mode == 0o600
+    state = "".join(p.read_text() for p in engine_home.state_dir.rglob("*.json"))
+    assert token not in state, "a secret must be encrypted in state"
+    again.destroy()
+
+
+def test_unknown_stack_is_not_found(engine_home):
+    with pytest.raises(StackNotFoundError) as err:
+        StackSession(engine_home, "never-deployed").outputs()
+    assert err.value.exit_code == 5

@@ -1,0 +1,156 @@
+"""Each class of bad input: exit 2, one `FILE:LINE: field: message` line per problem, no traceback, no state."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlstack.cli import app
+from tests.conftest import state_files
+
+GOOD = """\
+apiVersion: mlstack/v1
+name: demo
+target: local
+components:
+  registry:
+    flavor: distribution
+  orchestrator:
+    flavor: local
+"""
+LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<field>[\w.\[\]]+): (?P<msg>.+)$")
+FILE_LINE = re.compile(r"^(?P<file>[^:]+)(:(?P<line>\d+))?: (?P<msg>.+)$")
+
+
+def run(home, args: list[str]):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert state_files(home) == [], "bad input must not write anything"
+    return [ln for ln in result.stderr.splitlines() if ln.strip()]
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "recipe.yaml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+@pytest.mark.parametrize("verb", ["validate", "deploy", "preview"])
+def test_unknown_key_names_line_field_and_suggestion(home, tmp_path, verb):
+    path = write(tmp_path, GOOD.replace("    flavor: local\n", "    flavor: local\n    flavr: x\n"))
+    lines = run(home, [verb, str(path)])
+    assert lines == [f"{path}:9: components.orchestrator.flavr: unknown field (did you mean 'flavor'?)"]
+
+
+def test_yaml_syntax_error(home, tmp_path):
+    path = write(tmp_path, GOOD.replace("target: local", "target: [local"))
+    [line] = run(home, ["validate", str(path)])
+    m = FILE_LINE.match(line)
+    assert m and m["file"] == str(path) and int(m["line"]) >= 3 and "YAML" in m["msg"]
+
+
+def test_duplicate_key(home, tmp_path):
+    path = write(tmp_path, GOOD + "name: other\n")
+    [line] = run(home, ["validate", str(path)])
+    assert line.startswith(f"{path}:9: ") and "duplicate key" in line
+
+
+def test_wrong_type(home, tmp_path):
+    path = write(tmp_path, GOOD.replace("    flavor: distribution\n", "    flavor: distribution\n    port: [1]\n"))
+    [line] = run(home, ["validate", str(path)])
+    m = LINE.match(line)
+    assert m and (m["line"], m["field"]) == ("7", "components.registry.port") and "integer" in m["msg"]
+
+
+def test_unknown_flavor_suggests_a_near_name(home, tmp_path):
+    path = write(tmp_path, GOOD.replace("flavor: distribution", "flavor: distributon"))
+    [line] = run(home, ["validate", str(path)])
+    assert line == (f"{path}:6: components.registry.flavor: unknown flavor 'distributon' "
+                    f"(did you mean 'distribution'?) (on local: distribution)")
+
+
+def test_combination_the_target_lacks(home, tmp_path):
+    path = write(tmp_path, GOOD.replace("target: local", "target: {type: kubernetes}"))
+    lines = run(home, ["deploy", str(path)])
+    assert f"{path}:6: components.registry.flavor: flavor 'distribution' is not available on target 'kubernetes' " \
+           f"(on kubernetes: none yet)" in lines
+    assert len(lines) == 2  # the orchestrator line too, nothing else
+
+
+def test_several_problems_one_line_each(home, tmp_path):
+    path = write(tmp_path, GOOD.replace("name: demo", "name: Demo_1").replace("target: local", "target: locl"))
+    lines = run(home, ["validate", str(path)])
+    assert [LINE.match(ln)["field"] for ln in lines] == ["name", "target.type"]
+    assert "did you mean 'local'" in lines[1]
+
+
+def test_undefined_template_variable(home, tmp_path):
+    path = write(tmp_path, GOOD.replace("name: demo", "name: {{ stack_name }}"))
+    [line] = run(home, ["validate", str(path)])
+    assert line.startswith(f"{path}:2: ") and "'stack_name' is undefined" in line and "--var" in line
+
+
+def test_missing_file(home, tmp_path):
+    [line] = run(home, ["validate", str(tmp_path / "nope.yaml")])
+    assert line == f"{tmp_path / 'nope.yaml'}: no such file"
+
+
+def test_directory(home, tmp_path):
+    [line] = run(home, ["validate", str(tmp_path)])
+    assert line == f"{tmp_path}: is a directory, not a recipe file"
+
+
+def test_non_utf8_bytes(home, tmp_path):
+    path = write(tmp_path, GOOD.encode().replace(b"demo", b"d\xe9mo"))
+    [line] = run(home, ["validate", str(path)])
+    assert line.startswith(f"{path}:2: not UTF-8")
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n", "# only a comment\n"])
+def test_empty_file(home, tmp_path, text):
+    path = write(tmp_path, text)
+    [line] = run(home, ["validate", str(path)])
+    assert line.startswith(f"{path}: ") and ("empty" in line or "no content" in line)
+
+
+@pytest.mark.parametrize("text,what", [("- a\n- b\n", "a list"), ("just a string\n", "a scalar (str)"), ("42\n", "a scalar (int)")])
+def test_top_level_not_a_mapping(home, tmp_path, text, what):
+    path = write(tmp_path, text)
+    [line] = run(home, ["validate", str(path)])
+    assert line.startswith(f"{path}:1: top level is {what}")
+
+
+def test_alias_bomb_is_refused_quickly(home, tmp_path):
+    bomb = ["apiVersion: mlstack/v1", "name: demo", "target: local", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    bomb += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    path = write(tmp_path, "\n".join(bomb) + "\ncomponents: {}\n")
+    lines = run(home, ["validate", str(path)])
+    assert any("through YAML aliases" in ln for ln in lines)
+
+
+def test_oversized_file(home, tmp_path):
+    path = write(tmp_path, GOOD + "# " + "x" * 300_000 + "\n")
+    [line] = run(home, ["validate", str(path)])
+    assert line.startswith(f"{path}: file is ") and "at most" in line
+
+
+def test_bad_var_flag_is_usage_error(home, tmp_path):
+    path = write(tmp_path, GOOD)
+    [line] = run(home, ["validate", str(path), "--var", "no-equals-sign"])
+    assert "NAME=VALUE" in line
+
+
+def test_json_envelope_lists_problems(home, tmp_path):
+    import json
+
+    path = write(tmp_path, GOOD.replace("name: demo", "nmae: demo"))
+    result = CliRunner().invoke(app, ["validate", str(path), "--json"])
+    assert result.exit_code == 2
+    envelope = json.loads(result.stdout)
+    assert envelope["apiVersion"] == "mlstack.result/v1" and envelope["ok"] is False and envelope["exitCode"] == 2
+    fields = {p["field"] for p in envelope["errors"][0]["problems"]}
+    assert fields == {"nmae", "name"}
