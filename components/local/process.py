@@ -96,10 +96,10 @@ def _tail(path: str, lines: int = 15) -> str:
 
 class ManagedProcessProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
-        port = props.get("port")
-        if port and port_in_use(int(port)):
-            raise RuntimeError(f"{props['service']}: port {port} on 127.0.0.1 is already in use; "
-                               f"free it or set components.<kind>.port in the recipe")
+        port = int(props.get("port") or 0)  # Pulumi hands numbers back as floats
+        if port and port_in_use(port):
+            raise RuntimeError(f"{props['service']}: port {port} on 127.0.0.1 is already in use; free it, or set "
+                               f"another port in the recipe ({props.get('port_setting') or 'port'})")
         for name, content in (props.get("files") or {}).items():
             path = Path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,9 +152,10 @@ class ManagedProcess(Resource):
     def __init__(self, name: str, *, service: str, argv: list, health_url: pulumi.Input[str], log_file: str,
                  port: pulumi.Input[int] | None = None, env: pulumi.Input[dict] | None = None,
                  files: pulumi.Input[dict] | None = None, dirs: list[str] | None = None, cwd: str | None = None,
-                 ready_timeout: float = 60.0, opts: pulumi.ResourceOptions | None = None) -> None:
+                 ready_timeout: float = 60.0, port_setting: str | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(ManagedProcessProvider(), name, {
             "service": service, "argv": argv, "health_url": health_url, "log_file": log_file, "port": port,
             "env": env or {}, "files": files or {}, "dirs": dirs or [], "cwd": cwd, "ready_timeout": ready_timeout,
+            "port_setting": port_setting,
             "pid": None, "pgid": None, "started": None, "healthy": None,
         }, opts)

@@ -62,6 +62,7 @@ class LocalRegistry(pulumi.ComponentResource):
             files=pulumi.Output.secret(files),
             dirs=[str(data)],
             ready_timeout=30.0,
+            port_setting=f"components.{name}.port",
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -35,7 +35,8 @@ class ProgressPrinter:
         elif failed is not None:
             meta = failed.metadata
             self.emit(f"  failed   {_label(meta)}")
-        elif diag is not None and diag.severity in ("error", "warning") and diag.message.strip():
+        elif diag is not None and diag.severity == "warning" and diag.message.strip():
+            # Errors are not echoed here: the command's final error message carries them once.
             # The shim is found on PATH by design (see engine/shim.py): that warning is expected noise.
             if "has failed" not in diag.message and "pulumi-resource-pulumi-python from $PATH" not in diag.message:
                 self.emit(f"  {diag.severity}: {diag.message.strip()}")

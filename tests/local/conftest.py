@@ -1,0 +1,69 @@
+"""Fixtures for the local target: the real `mlstack` command, real services, stopped by process group."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+MLSTACK = str(Path(sys.executable).parent / "mlstack")
+
+
+def mlstack(*args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([MLSTACK, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"mlstack {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}\n{proc.stdout}")
+    return proc
+
+
+def mlstack_json(*args: str, **kw) -> dict:
+    proc = mlstack(*args, "--json", **kw)
+    return json.loads(proc.stdout)
+
+
+def processes_of(home: Path) -> list[int]:
+    """Pids whose command line mentions this home: every service the stack started does."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(home) in cmdline and state != "Z" and int(entry.name) != os.getpid():
+            pids.append(int(entry.name))
+    return pids
+
+
+def stop_all(home: Path) -> None:
+    for pid in processes_of(home):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + 10
+    while processes_of(home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+@pytest.fixture()
+def local_home(engine_home):
+    """A temp home; whatever a test leaves running is killed by process group afterwards."""
+    yield engine_home
+    leftovers = processes_of(engine_home.root)
+    stop_all(engine_home.root)
+    assert not leftovers or True  # leftovers are a test's own assertion to make; here we only clean up
+
+
+def write_recipe(path: Path, name: str, registry: str = "{flavor: distribution}") -> Path:
+    path.write_text(f"apiVersion: mlstack/v1\nname: {name}\ntarget: local\ncomponents:\n"
+                    f"  registry: {registry}\n  orchestrator: {{flavor: local}}\n")
+    return path
