@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 class UserModel(BaseModel):
     """Input written by a person: unknown keys are errors, types are not coerced across kinds."""
 
-    model_config = ConfigDict(extra="forbid", strict=False, populate_by_name=False, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=False, populate_by_name=False)
 
 
 class StoredModel(BaseModel):

@@ -1,0 +1,136 @@
+"""Generate the README's reference sections and the JSON Schema file from the code (never kept by hand).
+
+    python -m mlstack.docs          # rewrite README.md's generated blocks and schema/recipe.schema.json
+    python -m mlstack.docs --check  # exit 1 if either is stale (a test runs this)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from mlstack import registry
+from mlstack.errors import EXIT_CODE_MEANINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+SCHEMA = ROOT / "schema" / "recipe.schema.json"
+BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
+
+
+def support_table() -> str:
+    rows = ["| target | " + " | ".join(k.replace("_", " ") for k in registry.KINDS) + " |",
+            "|---|" + "---|" * len(registry.KINDS)]
+    for target in registry.TARGETS:
+        cells = [", ".join(f"`{f.name}`" for f in registry.flavors_for(target, kind)) or "—" for kind in registry.KINDS]
+        rows.append(f"| `{target}` | " + " | ".join(cells) + " |")
+    rows.append("")
+    rows += [f"- `{f.target}` / `{f.kind}` / `{f.name}`: {f.summary}" for f in registry.FLAVORS]
+    return "\n".join(rows) + "\n"
+
+
+def _type_name(annotation: Any) -> str:
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is typing.Literal:
+        return " or ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+        return " or ".join(dict.fromkeys(_type_name(a) for a in args if a is not type(None))) + (
+            " (optional)" if type(None) in args else "")
+    if origin is dict:
+        return "mapping of " + " to ".join(_type_name(a) for a in args)
+    if origin is list:
+        return "list of " + _type_name(args[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "mapping"
+    return {"str": "string", "int": "integer", "bool": "boolean"}.get(getattr(annotation, "__name__", ""),
+                                                                       str(annotation))
+
+
+def _fields(model: type[BaseModel]) -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        if name == "components":
+            continue
+        value = None if field.is_required() else field.get_default(call_default_factory=True)
+        default = "required" if field.is_required() else "—" if value is None or isinstance(value, BaseModel) \
+            else f"`{value!r}`"
+        rows.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")
+    return rows
+
+
+def recipe_reference() -> str:
+    from mlstack.recipe import model as m
+
+    header = ["| field | type | default | description |", "|---|---|---|---|"]
+    out = ["#### Top level", "", *header, *_fields(m.Recipe),
+           "| `components` | mapping | required | " + (m.Recipe.model_fields["components"].description or "") + " |", ""]
+    for target_model in m.TargetSpec.__origin__.__args__:
+        kind = target_model.model_fields["type"].annotation.__args__[0]
+        out += [f"#### `target: {{type: {kind}}}` — {target_model.__doc__.strip()}", "", *header, *_fields(target_model), ""]
+    out += ["#### `state`", "", *header, *_fields(m.StateSpec), ""]
+    for f in registry.FLAVORS:
+        out += [f"#### `components.{f.kind}` flavor `{f.name}` ({f.target}) — {(f.settings.__doc__ or '').strip()}",
+                "", *header, *_fields(f.settings), ""]
+    return "\n".join(out)
+
+
+def cli_reference() -> str:
+    import typer.main
+
+    from mlstack.cli import app
+
+    group = typer.main.get_command(app)
+    out = []
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        args = " ".join(p.name.upper() if p.required else f"[{p.name.upper()}]"
+                        for p in cmd.params if p.param_type_name == "argument")
+        out += [f"- `mlstack {name}{(' ' + args) if args else ''}` — {(cmd.help or '').strip().splitlines()[0]}"]
+        for p in cmd.params:
+            if p.param_type_name == "option" and p.name not in ("help",):
+                out.append(f"  - `{' / '.join(p.opts)}`: {p.help or ''}")
+    return "\n".join(out) + "\n"
+
+
+def exit_codes() -> str:
+    return "\n".join(["| code | meaning |", "|---|---|"]
+                     + [f"| {int(c)} | {m} |" for c, m in EXIT_CODE_MEANINGS.items()]) + "\n"
+
+
+GENERATORS = {"support": support_table, "recipe": recipe_reference, "cli": cli_reference, "exit-codes": exit_codes}
+
+
+def render_readme(text: str) -> str:
+    return BLOCK.sub(lambda m: m.group(1) + GENERATORS[m.group("name")]() + m.group(4), text)
+
+
+def schema_text() -> str:
+    from mlstack.cli.schema import recipe_schema
+
+    return json.dumps(recipe_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    readme, schema = render_readme(README.read_text()), schema_text()
+    if "--check" in argv:
+        stale = [str(p) for p, new in ((README, readme), (SCHEMA, schema)) if not p.exists() or p.read_text() != new]
+        if stale:
+            print("stale generated docs: " + ", ".join(stale) + " (run `python -m mlstack.docs`)", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(readme)
+    SCHEMA.parent.mkdir(exist_ok=True)
+    SCHEMA.write_text(schema)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,117 @@
+"""The CLI through typer's runner: envelopes, exit codes, schema, doctor; and what verbs must not import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from mlstack.cli import app
+from mlstack.errors import EXIT_CODE_MEANINGS, ExitCode
+from tests.conftest import RECIPES, REPO, state_files
+
+runner = CliRunner()
+
+
+def test_validate_json_envelope(home):
+    result = runner.invoke(app, ["validate", str(RECIPES / "local.yaml"), "--json"])
+    assert result.exit_code == 0
+    envelope = json.loads(result.stdout)
+    assert envelope == {"apiVersion": "mlstack.result/v1", "command": "validate", "ok": True, "exitCode": 0,
+                        "errors": [], "result": {"recipe": str(RECIPES / "local.yaml"), "name": "local",
+                                                 "target": "local",
+                                                 "components": {"registry": "distribution", "orchestrator": "local"}}}
+
+
+def test_unknown_option_is_usage_error():
+    result = runner.invoke(app, ["validate", "--no-such-flag", "x.yaml"])
+    assert result.exit_code == 2
+
+
+def test_every_verb_takes_json():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    without = [name for name, cmd in group.commands.items()
+               if name != "schema" and not any("--json" in p.opts for p in cmd.params)]
+    assert without == []
+
+
+def test_target_not_built_yet_exits_3_before_touching_state(home, tmp_path):
+    recipe = tmp_path / "aws.yaml"
+    recipe.write_text("apiVersion: mlstack/v1\nname: cloudy\ntarget: {type: aws, region: eu-west-1}\ncomponents: {}\n")
+    result = runner.invoke(app, ["deploy", str(recipe), "--json"])
+    assert result.exit_code == ExitCode.NOT_AVAILABLE == 3
+    error = json.loads(result.stdout)["errors"][0]
+    assert error["type"] == "NotAvailableError" and "aws" in error["message"] and "doctor" in error["hint"]
+    assert state_files(home) == []
+
+
+def test_unknown_stack_exits_5(home):
+    for verb in (["output"], ["destroy", "--yes"], ["cancel", "--yes"]):
+        result = runner.invoke(app, [*verb, "--stack", "ghost"])
+        assert result.exit_code == ExitCode.STACK_NOT_FOUND == 5, (verb, result.output)
+        assert "mlstack list" in result.stderr
+
+
+def test_recipe_and_stack_together_is_usage_error(home):
+    result = runner.invoke(app, ["output", str(RECIPES / "local.yaml"), "--stack", "local"])
+    assert result.exit_code == 2 and "not both" in result.stderr
+
+
+def test_output_rejects_unknown_format(home):
+    result = runner.invoke(app, ["output", "--stack", "x", "--format", "toml"])
+    assert result.exit_code == 2 and "json, yaml, env, zenml" in result.stderr
+
+
+def test_schema_is_the_committed_file_and_validates_recipes():
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema == json.loads((REPO / "schema" / "recipe.schema.json").read_text())
+    assert set(schema["properties"]) >= {"apiVersion", "name", "target", "tags", "state", "components"}
+    assert schema["additionalProperties"] is False
+
+
+def test_doctor_reports_engine_and_every_target(home, pulumi_cli_dir, monkeypatch):
+    monkeypatch.setenv("PATH", f"{pulumi_cli_dir}:{__import__('os').environ['PATH']}")
+    result = runner.invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["result"]
+    assert report["ready"] is True
+    areas = {c["area"] for c in report["checks"]}
+    assert areas >= {"engine", "local", "aws", "gcp", "azure", "kubernetes", "kind"}
+    engine = {c["name"]: c for c in report["checks"] if c["area"] == "engine"}
+    assert engine["pulumi CLI"]["ok"] and "3.259.0" in engine["pulumi CLI"]["detail"]
+    assert engine["dynamic-provider shim"]["ok"]
+
+
+def test_doctor_without_engine_says_how_to_fix(home, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi, no go
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    assert "mlstack doctor --fix" in result.output
+
+
+def test_exit_codes_are_documented_in_help():
+    result = runner.invoke(app, ["--help"])
+    for code in EXIT_CODE_MEANINGS:
+        assert f"{int(code)} " in result.stdout
+
+
+def _modules_after(args: list[str]) -> set[str]:
+    code = ("import sys\nsys.argv=['mlstack', *%r]\nfrom mlstack.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('MODULES:' + ','.join(sys.modules))" % (args,))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    return set(out.split("MODULES:")[-1].strip().split(","))
+
+
+def test_help_and_validate_import_neither_pulumi_nor_a_cloud_sdk():
+    for args in (["--help"], ["validate", str(RECIPES / "local.yaml")]):
+        loaded = _modules_after(args)
+        assert "mlstack.cli" in loaded  # the probe itself worked
+        heavy = {m for m in loaded if m.split(".")[0] in ("pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_azure_native",
+                                                           "pulumi_kubernetes", "boto3", "grpc")}
+        assert heavy == set(), args

@@ -1,0 +1,106 @@
+"""Packaging and layering rules that are easy to break without noticing."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pulumi
+
+from mlstack import registry
+from mlstack.versions import PULUMI_VERSION
+from tests.conftest import REPO
+
+LAYERS = ["cli", "engine", "stacks", "components", "recipe"]  # each may import only those to its right
+
+
+def test_pulumi_sdk_matches_the_cli_pin():
+    assert importlib.metadata.version("pulumi") == PULUMI_VERSION
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert f"pulumi=={PULUMI_VERSION}" in deps
+
+
+def test_only_the_mlstack_namespace_lands_in_site_packages(tmp_path):
+    """Build the wheel pip would install and look at its top-level entries."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path), str(REPO)], check=True, capture_output=True, timeout=300)
+    [wheel] = tmp_path.glob("mlstack-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names}
+    assert top == {"mlstack", f"mlstack-{importlib.metadata.version('mlstack')}.dist-info"}, top
+    assert "mlstack/stacks/program.py" in names and "mlstack/components/local/registry.py" in names
+
+
+def test_top_level_folders_are_not_importable_under_a_second_name(tmp_path):
+    code = "import importlib.util,sys; print([m for m in ('stacks','components') if importlib.util.find_spec(m)])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path).stdout
+    assert out.strip() == "[]"
+    import mlstack.components.local.registry as reg
+    import mlstack.stacks.program as prog
+
+    assert Path(reg.__file__).is_relative_to(REPO / "components")
+    assert Path(prog.__file__).is_relative_to(REPO / "stacks")
+
+
+def _layer(path: Path) -> str | None:
+    rel = path.relative_to(REPO)
+    if rel.parts[0] in ("stacks", "components"):
+        return rel.parts[0]
+    if rel.parts[0] == "mlstack" and len(rel.parts) > 2:
+        return {"cli": "cli", "engine": "engine", "recipe": "recipe", "clients": "recipe"}.get(rel.parts[1])
+    if rel.parts[:2] == ("mlstack", "registry.py"):
+        return "recipe"
+    return None
+
+
+def _imported_layers(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "mlstack" and len(parts) > 1:
+                found.add({"clients": "recipe", "registry": "recipe"}.get(parts[1], parts[1]))
+    return found & set(LAYERS)
+
+
+def test_layers_go_one_way():
+    wrong = []
+    for path in [*REPO.glob("mlstack/**/*.py"), *REPO.glob("stacks/**/*.py"), *REPO.glob("components/**/*.py")]:
+        layer = _layer(path)
+        if layer is None:
+            continue
+        allowed = set(LAYERS[LAYERS.index(layer):])
+        bad = _imported_layers(path) - allowed
+        if bad:
+            wrong.append(f"{path.relative_to(REPO)} ({layer}) imports {sorted(bad)}")
+    assert wrong == []
+
+
+def test_recipe_layer_imports_nothing_of_pulumi():
+    for path in [*REPO.glob("mlstack/recipe/*.py"), REPO / "mlstack" / "registry.py", *REPO.glob("mlstack/clients/*.py")]:
+        tree = ast.parse(path.read_text())
+        mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        mods |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {m for m in mods if m.split(".")[0].startswith("pulumi")}, path
+
+
+def test_every_registry_entry_loads_and_matches_its_settings():
+    for flavor in registry.FLAVORS:
+        cls = flavor.load()
+        assert issubclass(cls, pulumi.ComponentResource), flavor
+        literal = flavor.settings.model_fields["flavor"].annotation.__args__
+        assert literal == (flavor.name,), flavor
+
+
+def test_generated_docs_are_current():
+    from mlstack.docs import main
+
+    assert main(["--check"]) == 0, "run `python -m mlstack.docs`"
