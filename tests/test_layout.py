@@ -28,7 +28,7 @@ def test_only_the_mlstack_namespace_lands_in_site_packages(tmp_path):
     """Build the wheel pip would install and look at its top-level entries."""
     import zipfile
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                     "-w", str(tmp_path), str(REPO)], check=True, capture_output=True, timeout=300)
     [wheel] = tmp_path.glob("mlstack-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
