@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -14,6 +15,10 @@ class StackContext:
     target: str
     stack_dir: Path
     tags: dict[str, str] = field(default_factory=dict)
+    runtimes: dict[str, str] = field(default_factory=dict)  # runtime name -> its main program
+
+    def runtime(self, name: str) -> str:
+        return self.runtimes[name]
 
     def data_dir(self, kind: str) -> Path:
         """Kept across destroy unless --purge: objects, runs, images."""
@@ -28,3 +33,4 @@ class StackContext:
 class ComponentArgs:
     settings: BaseModel
     context: StackContext
+    depends: dict[str, Any] = field(default_factory=dict)  # components this one uses, by kind

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import shutil
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal, get_args
@@ -34,13 +33,12 @@ class Flavor:
     component: str  # "module:Class" of the Pulumi ComponentResource
     summary: str
     requires: tuple[str, ...] = ("pulumi",)  # Python modules
-    executables: tuple[str, ...] = ()  # programs on PATH (local target)
+    runtimes: tuple[str, ...] = ()  # service runtimes (mlstack.versions.RUNTIMES), installed on first deploy
     install_hint: str = "reinstall mlstack with its extras: `make install`"
 
     def missing(self) -> list[str]:
-        """What this installation lacks to build the flavor; checked without importing anything."""
-        mods = [f"Python module {m}" for m in self.requires if importlib.util.find_spec(m) is None]
-        return mods + [f"program {e}" for e in self.executables if shutil.which(e) is None]
+        """Python modules this installation lacks for the flavor; checked without importing anything."""
+        return [f"Python module {m}" for m in self.requires if importlib.util.find_spec(m) is None]
 
     def load(self) -> type:
         module, _, cls = self.component.partition(":")
@@ -54,8 +52,19 @@ FLAVORS: tuple[Flavor, ...] = (
     Flavor("local", "registry", "distribution", s.DistributionRegistry,
            "mlstack.components.local.registry:LocalRegistry",
            "CNCF distribution registry (Debian docker-registry) on 127.0.0.1, filesystem storage",
-           requires=("pulumi", "bcrypt"), executables=("docker-registry",),
-           install_hint="`apt-get install docker-registry` (Debian), or `make install`"),
+           requires=("pulumi", "bcrypt"), runtimes=("registry",)),
+    Flavor("local", "object_store", "minio", s.MinioObjectStore,
+           "mlstack.components.local.object_store:LocalObjectStore",
+           "MinIO (built from Go modules) on 127.0.0.1: S3 API with SigV4 and generated keys, data on disk",
+           requires=("pulumi", "boto3"), runtimes=("minio",)),
+    Flavor("local", "tracking", "mlflow", s.MlflowTracking,
+           "mlstack.components.local.tracking:LocalTracking",
+           "MLflow tracking server: SQLite backend store, artifacts proxied to the object store",
+           runtimes=("mlflow",)),
+    Flavor("local", "serving", "mlserver", s.MlserverServing,
+           "mlstack.components.local.serving:LocalServing",
+           "Seldon MLServer (V2 inference protocol) with a model repository clients load models into",
+           runtimes=("mlserver",)),
 )
 
 

@@ -7,6 +7,8 @@ pyproject.toml (the Automation API refuses an unversioned CLI, and a mismatched 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 PULUMI_VERSION = "3.259.0"
 
 # Non-local `replace` directives of github.com/pulumi/pulumi/pkg/v3 at PULUMI_VERSION: a dependency's replaces are
@@ -16,5 +18,46 @@ PULUMI_GO_REPLACES = {
 }
 PULUMI_GO_VERSION = "1.25.11"  # the `go` line of pkg/go.mod at PULUMI_VERSION
 
-# Debian package of the CNCF distribution registry (container registry of the local target).
-DOCKER_REGISTRY_DEBIAN = "docker-registry"
+# ZenML version written into emitted stack files (`zenml stack import` refuses another version by default).
+ZENML_VERSION = "0.98.0"
+
+
+@dataclass(frozen=True)
+class PythonRuntime:
+    """A service run from its own virtualenv (Python services conflict on their pins)."""
+
+    name: str
+    version: str
+    packages: tuple[str, ...]
+    binary: str
+
+
+@dataclass(frozen=True)
+class GoRuntime:
+    """A service built from Go modules (`go install module@version`)."""
+
+    name: str
+    version: str
+    module: str
+    binary: str
+
+
+@dataclass(frozen=True)
+class DebianRuntime:
+    """A service from a Debian package: checked, installed by `make install` (it needs root)."""
+
+    name: str
+    version: str
+    package: str
+    binary: str
+
+
+Runtime = PythonRuntime | GoRuntime | DebianRuntime
+
+RUNTIMES: dict[str, Runtime] = {
+    "registry": DebianRuntime("registry", "2.8.2", "docker-registry", "docker-registry"),
+    # MinIO publishes no semver tags: this is the newest commit the Go module proxy serves (2026-02-12).
+    "minio": GoRuntime("minio", "v0.0.0-20260212201848-7aac2a2c5b7c", "github.com/minio/minio", "minio"),
+    "mlflow": PythonRuntime("mlflow", "3.17.2", ("mlflow==3.17.2", "boto3==1.44.5"), "mlflow"),
+    "mlserver": PythonRuntime("mlserver", "1.7.1", ("mlserver==1.7.1", "mlserver-sklearn==1.7.1"), "mlserver"),
+}

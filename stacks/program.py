@@ -28,14 +28,18 @@ def check_available(recipe: Recipe) -> None:
                                     hint=flavor.install_hint)
 
 
-def make_program(recipe: Recipe, stack_dir: Path) -> Callable[[], None]:
+def runtimes_of(recipe: Recipe) -> list[str]:
+    return [rt for flavor in recipe.flavors().values() for rt in flavor.runtimes]
+
+
+def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | None = None) -> Callable[[], None]:
     def program() -> None:
         import pulumi
 
         from mlstack.components.context import StackContext
 
         assemble = importlib.import_module(f"mlstack.stacks.{recipe.target.type}").assemble
-        ctx = StackContext(recipe.name, recipe.target.type, stack_dir, dict(recipe.tags))
+        ctx = StackContext(recipe.name, recipe.target.type, stack_dir, dict(recipe.tags), dict(runtimes or {}))
         components = assemble(recipe, ctx)
         clients: dict[str, Any] = {kind: c.client for kind, c in components.items()}
         secrets: dict[str, Any] = {k: v for c in components.values() for k, v in c.secrets.items()}

@@ -28,9 +28,10 @@ class GeneratedSecret(Resource):
     value: pulumi.Output[str]
     bcrypt: pulumi.Output[str]
 
-    def __init__(self, name: str, *, nbytes: int = 24, with_bcrypt: bool = False,
+    def __init__(self, name: str, *, nbytes: int = 24, with_bcrypt: bool = False, secret: bool = True,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["value"]))
+        if secret:  # an identifier such as an S3 access key id is random but not secret
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["value"]))
         super().__init__(GeneratedSecretProvider(), name,
                          {"bytes": max(nbytes, 16), "bcrypt": with_bcrypt or None, "value": None}, opts)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pulumi
 
@@ -55,7 +54,7 @@ class LocalRegistry(pulumi.ComponentResource):
         return ManagedProcess(
             f"{name}-server",
             service="registry",
-            argv=[shutil.which("docker-registry") or "/usr/bin/docker-registry", "serve", config_path],
+            argv=[self.ctx.runtime("registry"), "serve", config_path],
             port=self.port,
             health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/v2/"),
             log_file=str(run / "registry.log"),

@@ -11,7 +11,8 @@ def _summary(verb: str, result: dict) -> None:
     if not result.get("changed"):
         say("no changes")
     for kind, client in ((result.get("outputs") or {}).get("mlstack", {}).get("components") or {}).items():
-        where = client.get("uri") or client.get("url") or client.get("endpoint") or client.get("flavor")
+        where = next((client[k] for k in ("endpoint_url", "uri", "tracking_uri", "base_url", "url") if client.get(k)),
+                     client.get("flavor"))
         say(f"  {kind:<13} {where}")
 
 

@@ -42,3 +42,28 @@ class StackClients(StoredModel):
     stack: str
     target: str
     components: dict[str, dict] = Field(default_factory=dict)
+
+
+class ObjectStoreClient(StoredModel):
+    kind: Literal["object_store"] = "object_store"
+    flavor: str
+    endpoint_url: str | None = Field(default=None, description="S3 endpoint (None: the cloud's default endpoint).")
+    region: str | None = None
+    buckets: list[str] = Field(description="Bucket URIs, e.g. s3://mlstack.")
+    access_key_id: str | None = None
+    secret_access_key: SecretRef | None = None
+
+
+class TrackingClient(StoredModel):
+    kind: Literal["tracking"] = "tracking"
+    flavor: str
+    tracking_uri: str = Field(description="MLFLOW_TRACKING_URI.")
+    artifact_root: str | None = Field(default=None, description="Where the server stores artifacts (proxied).")
+
+
+class ServingClient(StoredModel):
+    kind: Literal["serving"] = "serving"
+    flavor: str
+    base_url: str = Field(description="Base URL of the inference server.")
+    protocol: str = Field(description="Inference protocol, e.g. v2 (KServe/Seldon open inference protocol).")
+    model_repository: str | None = Field(default=None, description="Directory clients put model folders into.")

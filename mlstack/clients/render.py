@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from mlstack.clients.models import StackClients
+from mlstack.versions import ZENML_VERSION
 
 FORMATS = ("json", "yaml", "env", "zenml")
 
@@ -59,9 +60,6 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
     components.setdefault("artifact_store", [{"name": f"{name}-artifacts", "type": "artifact_store",
                                               "flavor": "local", "configuration": {}}])
     return {"stack_name": name, "zenml_version": ZENML_VERSION, "components": components}
-
-
-ZENML_VERSION = "0.98.0"
 
 
 def _yaml(data: Any) -> str:

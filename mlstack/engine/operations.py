@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from mlstack.engine import runtimes
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.workspace import StackSession, backend_url, save_recipe, saved_recipe
 from mlstack.errors import CredentialsError, StackNotFoundError, UsageError
@@ -34,14 +35,17 @@ def resolve(home: Home, ref: StackRef) -> Recipe:
     return Recipe.model_validate(saved_recipe(home, ref.stack))  # type: ignore[arg-type]
 
 
-def session(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None] | None = None) -> StackSession:
-    from mlstack.stacks.program import make_program
+def session(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None] | None = None,
+            runtime_paths: dict[str, str] | None = None) -> StackSession:
+    from mlstack.stacks.program import make_program, runtimes_of
 
+    if runtime_paths is None:  # not deploying: the paths runtimes are (or would be) installed at
+        runtime_paths = {name: str(runtimes.expected_path(home, name)) for name in runtimes_of(recipe)}
     return StackSession(
         home, recipe.name,
         backend=backend_url(home, recipe.state.backend, ref.backend),
         secrets_provider=recipe.state.secrets_provider,
-        program=make_program(recipe, home.stack_dir(recipe.name)),
+        program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths),
         progress=ProgressPrinter(emit) if emit else None,
     )
 
@@ -57,9 +61,12 @@ def _preflight(recipe: Recipe) -> None:
 
 
 def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
+    from mlstack.stacks.program import runtimes_of
+
     recipe = resolve(home, ref)
     _preflight(recipe)
-    s = session(home, recipe, ref, emit)
+    paths = runtimes.ensure(home, runtimes_of(recipe), emit)
+    s = session(home, recipe, ref, emit, paths)
     save_recipe(home, recipe.name, recipe.model_dump(mode="json"))
     result = s.up()
     outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}

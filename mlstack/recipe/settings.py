@@ -6,13 +6,13 @@ Which targets offer a flavor is not said here: the registry (mlstack.registry) l
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from mlstack.recipe.base import UserModel
 
-Port = int
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
 class PortSetting(UserModel):
@@ -38,3 +38,30 @@ class DistributionRegistry(PortSetting):
         default=True,
         description="Require HTTP basic auth with a generated user and password (kept as a Pulumi secret).",
     )
+
+
+class MinioObjectStore(PortSetting):
+    """MinIO: an S3-compatible object store with SigV4 credentials, keeping objects on disk."""
+
+    flavor: Literal["minio"] = Field(description="Flavor of this component.")
+    buckets: list[Annotated[str, Field(pattern=BUCKET_PATTERN)]] = Field(
+        default_factory=lambda: ["mlstack"], min_length=1,
+        description="Buckets to create (S3 naming rules: 3-63 lowercase letters, digits, '.', '-'); "
+        "the first holds MLflow's artifacts.",
+    )
+
+
+class MlflowTracking(PortSetting):
+    """MLflow tracking server; its artifacts go to the stack's object store (proxied, so clients need no S3 keys)."""
+
+    flavor: Literal["mlflow"] = Field(description="Flavor of this component.")
+    artifact_prefix: str = Field(
+        default="mlflow", pattern=r"^[A-Za-z0-9._/-]+$",
+        description="Key prefix of artifacts inside the object store's first bucket.",
+    )
+
+
+class MlserverServing(PortSetting):
+    """Seldon MLServer: V2 inference protocol (as KServe and Seldon use) over HTTP."""
+
+    flavor: Literal["mlserver"] = Field(description="Flavor of this component.")

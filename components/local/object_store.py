@@ -1,0 +1,96 @@
+"""MinIO on 127.0.0.1: an S3 API with SigV4 and generated keys; objects on disk, kept across destroy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider
+
+from mlstack.clients.models import ObjectStoreClient, SecretRef
+from mlstack.components.context import ComponentArgs
+from mlstack.components.local.generated import GeneratedSecret, port_of
+from mlstack.components.local.process import ManagedProcess
+from mlstack.recipe.settings import MinioObjectStore
+
+REGION = "us-east-1"
+SECRET_OUTPUT = "object_store_secret_key"
+SECRET_ENV = "AWS_SECRET_ACCESS_KEY"
+
+
+def s3_client(endpoint: str, access_key: str, secret_key: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                        region_name=REGION, config=Config(signature_version="s3v4", retries={"max_attempts": 3}))
+
+
+class BucketProvider(ResourceProvider):
+    """A bucket in the stack's S3 server. Deleting the resource leaves the bucket and its objects on disk:
+    data outlives `destroy` unless `--purge` removes the data directory."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        client = s3_client(props["endpoint"], props["access_key"], props["secret_key"])
+        try:
+            client.create_bucket(Bucket=props["bucket"])
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            pass  # found from an earlier deploy: its objects are kept
+        return CreateResult(id_=props["bucket"], outs=props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_=id_, outs=props)
+
+
+class Bucket(Resource):
+    def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_key"]))
+        super().__init__(BucketProvider(), name, props, opts)
+
+
+class LocalObjectStore(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:local:ObjectStore", name, None, opts)
+        self.settings: MinioObjectStore = args.settings  # type: ignore[assignment]
+        self.ctx = args.context
+        child = pulumi.ResourceOptions(parent=self)
+        self.port = port_of(name, self.settings.port, self)
+        self.access_key = GeneratedSecret(f"{name}-access-key", nbytes=16, secret=False, opts=child).value.apply(
+            lambda v: "mls" + v.replace("-", "").replace("_", "")[:17].upper())
+        self.secret_key = GeneratedSecret(f"{name}-secret-key", nbytes=30, opts=child).value
+        self.endpoint = self.port.apply(lambda p: f"http://127.0.0.1:{p}")
+        self.process = self._create_process(name)
+        self.buckets = [Bucket(f"{name}-bucket-{b}", {
+            "bucket": b, "endpoint": self.endpoint, "access_key": self.access_key, "secret_key": self.secret_key,
+            "server": self.process.id,  # a new server process (after a crash) re-checks the bucket
+        }, pulumi.ResourceOptions(parent=self, depends_on=[self.process])) for b in self.settings.buckets]
+        self.client = pulumi.Output.all(self.endpoint, self.access_key).apply(lambda a: self._client(*a))
+        self.secrets = {SECRET_OUTPUT: self.secret_key}
+        self.register_outputs({"client": self.client})
+
+    def _create_process(self, name: str) -> ManagedProcess:
+        run, data = self.ctx.run_dir(name), self.ctx.data_dir(name)
+        env = pulumi.Output.all(self.access_key, self.secret_key).apply(lambda a: {
+            "MINIO_ROOT_USER": a[0], "MINIO_ROOT_PASSWORD": a[1], "MINIO_BROWSER": "off",
+            "MINIO_UPDATE": "off", "MINIO_CONFIG_ENV_FILE": "", "HOME": str(run)})
+        return ManagedProcess(
+            f"{name}-server",
+            service="minio",
+            argv=self.port.apply(lambda p: [self.ctx.runtime("minio"), "server", "--quiet", "--address",
+                                            f"127.0.0.1:{p}", str(data)]),
+            port=self.port,
+            health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/minio/health/ready"),
+            log_file=str(run / "minio.log"),
+            env=pulumi.Output.secret(env),
+            dirs=[str(data), str(run)],
+            ready_timeout=60.0,
+            port_setting=f"components.{name}.port",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _client(self, endpoint: str, access_key: str) -> dict:
+        return ObjectStoreClient(
+            flavor="minio", endpoint_url=endpoint, region=REGION,
+            buckets=[f"s3://{b}" for b in self.settings.buckets],
+            access_key_id=access_key, secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV),
+        ).model_dump(exclude_none=True)

@@ -1,0 +1,64 @@
+"""Seldon MLServer on 127.0.0.1: the V2 (open inference) protocol over HTTP, with a model repository.
+
+Clients put a model folder (model-settings.json + artifacts) into the repository directory and load it through
+the repository API (`POST /v2/repository/models/{name}/load`); models found there load again at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+
+from mlstack.clients.models import ServingClient
+from mlstack.components.context import ComponentArgs
+from mlstack.components.local.generated import port_of
+from mlstack.components.local.process import ManagedProcess
+from mlstack.recipe.settings import MlserverServing
+
+
+def mlserver_settings(http: int, grpc: int, metrics: int, repository: str, run: str) -> str:
+    """settings.json: every listener on 127.0.0.1 (MLServer's default host is 0.0.0.0)."""
+    return json.dumps({
+        "host": "127.0.0.1", "http_port": http, "grpc_port": grpc, "metrics_port": metrics,
+        "model_repository_root": repository, "load_models_at_startup": True,
+        "parallel_workers": 0,  # inference in the server process: one process, ~200 MiB
+        "debug": False, "environments_dir": f"{run}/envs", "metrics_dir": f"{run}/metrics",
+    }, indent=2)
+
+
+class LocalServing(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:local:Serving", name, None, opts)
+        self.settings: MlserverServing = args.settings  # type: ignore[assignment]
+        self.ctx = args.context
+        self.port = port_of(name, self.settings.port, self)
+        self.grpc_port = port_of(f"{name}-grpc", None, self)
+        self.metrics_port = port_of(f"{name}-metrics", None, self)
+        self.repository = str(self.ctx.data_dir(name) / "models")
+        self.process = self._create_process(name)
+        self.client = self.port.apply(lambda p: ServingClient(
+            flavor="mlserver", base_url=f"http://127.0.0.1:{p}", protocol="v2",
+            model_repository=self.repository).model_dump(exclude_none=True))
+        self.secrets: dict[str, pulumi.Output[str]] = {}
+        self.register_outputs({"client": self.client})
+
+    def _create_process(self, name: str) -> ManagedProcess:
+        run = self.ctx.run_dir(name)
+        settings_path = str(run / "settings.json")
+        files = pulumi.Output.all(self.port, self.grpc_port, self.metrics_port).apply(
+            lambda p: {settings_path: mlserver_settings(p[0], p[1], p[2], self.repository, str(run))})
+        return ManagedProcess(
+            f"{name}-server",
+            service="mlserver",
+            argv=[self.ctx.runtime("mlserver"), "start", str(run)],
+            port=self.port,
+            health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/v2/health/ready"),
+            log_file=str(run / "mlserver.log"),
+            files=files,
+            dirs=[self.repository, str(run / "envs"), str(run / "metrics")],
+            cwd=str(run),
+            ready_timeout=60.0,
+            port_setting=f"components.{name}.port",
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,73 @@
+"""MLflow tracking server on 127.0.0.1: SQLite backend store; artifacts proxied by the server into the
+stack's object store (clients need only the tracking URI, no S3 keys)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pulumi
+
+from mlstack.clients.models import TrackingClient
+from mlstack.components.context import ComponentArgs
+from mlstack.components.local.generated import port_of
+from mlstack.components.local.process import ManagedProcess
+from mlstack.recipe.settings import MlflowTracking
+
+
+class LocalTracking(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:local:Tracking", name, None, opts)
+        self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
+        self.ctx = args.context
+        self.store = args.depends.get("object_store")
+        self.port = port_of(name, self.settings.port, self)
+        self.artifact_root = self._artifact_root(name)
+        self.process = self._create_process(name)
+        self.client = pulumi.Output.all(self.port, self.artifact_root).apply(lambda a: TrackingClient(
+            flavor="mlflow", tracking_uri=f"http://127.0.0.1:{a[0]}", artifact_root=a[1]).model_dump(exclude_none=True))
+        self.secrets: dict[str, pulumi.Output[str]] = {}
+        self.register_outputs({"client": self.client})
+
+    def _artifact_root(self, name: str) -> pulumi.Output[str]:
+        if self.store is None:  # no object store in the recipe: artifacts on local disk
+            return pulumi.Output.from_input((self.ctx.data_dir(name) / "artifacts").as_uri())
+        bucket = self.store.settings.buckets[0]
+        return pulumi.Output.from_input(f"s3://{bucket}/{self.settings.artifact_prefix.strip('/')}")
+
+    def _env(self) -> pulumi.Output[dict]:
+        mlflow_bin = str(Path(self.ctx.runtime("mlflow")).parent)
+        base = {
+            # mlflow starts uvicorn by name: its own virtualenv's bin must come first on PATH.
+            "PATH": f"{mlflow_bin}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",  # else ~10 processes and 1.8 GiB
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+        }
+        if self.store is None:
+            return pulumi.Output.from_input(base)
+        return pulumi.Output.secret(pulumi.Output.all(self.store.endpoint, self.store.access_key,
+                                                      self.store.secret_key).apply(lambda a: {
+            **base, "MLFLOW_S3_ENDPOINT_URL": a[0], "AWS_ACCESS_KEY_ID": a[1], "AWS_SECRET_ACCESS_KEY": a[2],
+            "AWS_DEFAULT_REGION": "us-east-1"}))
+
+    def _create_process(self, name: str) -> ManagedProcess:
+        run, data = self.ctx.run_dir(name), self.ctx.data_dir(name)
+        argv = pulumi.Output.all(self.port, self.artifact_root).apply(lambda a: [
+            self.ctx.runtime("mlflow"), "server", "--host", "127.0.0.1", "--port", str(a[0]), "--workers", "1",
+            "--backend-store-uri", f"sqlite:///{data / 'mlflow.db'}",
+            "--artifacts-destination", a[1], "--serve-artifacts"])
+        return ManagedProcess(
+            f"{name}-server",
+            service="mlflow",
+            argv=argv,
+            port=self.port,
+            health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/health"),
+            log_file=str(run / "mlflow.log"),
+            env=self._env(),
+            dirs=[str(data), str(run)],
+            cwd=str(run),
+            ready_timeout=120.0,
+            port_setting=f"components.{name}.port",
+            opts=pulumi.ResourceOptions(parent=self),
+        )

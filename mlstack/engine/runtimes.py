@@ -1,0 +1,113 @@
+"""Service runtimes of the local target, installed once per pinned version under MLSTACK_HOME/runtimes.
+
+Python services conflict on their pins (MLflow, MLServer, Airflow each want their own fastapi/starlette), so
+each gets its own virtualenv; Go services are built from Go modules (nothing can be downloaded prebuilt here);
+Debian packages are checked, not installed (that needs root: `make install` does it). A runtime is complete
+only once its marker is written, so an interrupted install is redone, not half-used.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+from mlstack.errors import EngineError, NotAvailableError
+from mlstack.home import Home
+from mlstack.versions import RUNTIMES, DebianRuntime, GoRuntime, PythonRuntime, Runtime
+
+MARKER = ".mlstack-complete"
+
+
+def runtime_dir(home: Home, rt: Runtime) -> Path:
+    return home.root / "runtimes" / f"{rt.name}-{rt.version}"
+
+
+def _fingerprint(rt: Runtime) -> str:
+    return hashlib.sha256(repr(rt).encode()).hexdigest()[:16]
+
+
+def executable(home: Home, rt: Runtime) -> Path | None:
+    """Path of the runtime's main program if it is installed and complete."""
+    if isinstance(rt, DebianRuntime):
+        found = shutil.which(rt.binary)
+        return Path(found) if found else None
+    base = runtime_dir(home, rt)
+    marker = base / MARKER
+    if not marker.exists() or marker.read_text().strip() != _fingerprint(rt):
+        return None
+    return base / "bin" / rt.binary
+
+
+def expected_path(home: Home, name: str) -> Path:
+    """Where a runtime's main program is once installed (preview and destroy need the path, not the install)."""
+    rt = RUNTIMES[name]
+    if isinstance(rt, DebianRuntime):
+        return Path(shutil.which(rt.binary) or f"/usr/bin/{rt.binary}")
+    return runtime_dir(home, rt) / "bin" / rt.binary
+
+
+def ensure(home: Home, names: list[str], progress: Callable[[str], None]) -> dict[str, str]:
+    """Install what is missing; return {runtime name: path of its main program}."""
+    paths = {}
+    for name in names:
+        rt = RUNTIMES[name]
+        path = executable(home, rt) or _install(home, rt, progress)
+        paths[name] = str(path)
+    return paths
+
+
+def status(home: Home) -> dict[str, str | None]:
+    return {name: (str(p) if (p := executable(home, rt)) else None) for name, rt in RUNTIMES.items()}
+
+
+def _install(home: Home, rt: Runtime, progress: Callable[[str], None]) -> Path:
+    if isinstance(rt, DebianRuntime):
+        raise NotAvailableError(f"{rt.binary} is not installed (Debian package {rt.package} {rt.version})",
+                                hint=f"`apt-get install {rt.package}` as root, or `make install`")
+    base = runtime_dir(home, rt)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    with open(base.parent / f".{rt.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two deploys at once install a runtime once
+        done = executable(home, rt)
+        if done:
+            return done
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        if isinstance(rt, PythonRuntime):
+            _install_python(base, rt, progress)
+        else:
+            _install_go(base, rt, progress)
+        (base / MARKER).write_text(_fingerprint(rt))
+    return base / "bin" / rt.binary
+
+
+def _run(cmd: list[str], what: str, env: dict | None = None, cwd: Path | None = None) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-10:])
+        raise EngineError(f"{what} failed:\n{tail}", hint="check registry access (pip / Go proxy), then deploy again")
+
+
+def _install_python(base: Path, rt: PythonRuntime, progress: Callable[[str], None]) -> None:
+    progress(f"installing runtime {rt.name} {rt.version} into {base} (first use only; a minute or two)")
+    _run([sys.executable, "-m", "venv", str(base)], f"creating the {rt.name} virtualenv")
+    _run([str(base / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+          *rt.packages], f"pip install for {rt.name}")
+    (base / "mlstack-runtime.json").write_text(json.dumps({"packages": list(rt.packages)}, indent=2))
+
+
+def _install_go(base: Path, rt: GoRuntime, progress: Callable[[str], None]) -> None:
+    go = shutil.which("go")
+    if not go:
+        raise NotAvailableError(f"runtime {rt.name} is built from Go modules and Go is not installed",
+                                hint="install Go >= 1.25, then deploy again")
+    progress(f"building runtime {rt.name} ({rt.module}@{rt.version}) from Go modules (first use: a few minutes)")
+    env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(base / "bin")}
+    _run([go, "install", "-trimpath", f"{rt.module}@{rt.version}"], f"building {rt.name}", env=env, cwd=base)
