@@ -37,6 +37,12 @@ class Home:
         return self.root / "engine" / f"pulumi-v{PULUMI_VERSION}"
 
     @property
+    def runtimes_dir(self) -> Path:
+        """Service runtimes; `MLSTACK_RUNTIMES_DIR` lets several homes (tests, CI caches) share one install."""
+        shared = os.environ.get("MLSTACK_RUNTIMES_DIR")
+        return Path(shared).expanduser().resolve() if shared else self.root / "runtimes"
+
+    @property
     def state_dir(self) -> Path:
         return self.root / "state"
 

@@ -13,6 +13,8 @@ from mlstack.home import Home
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = REPO / "recipes"
+# The home `make test` prepared (engine built, runtimes installed), read before any test changes MLSTACK_HOME.
+PREPARED_HOME = Home.from_env()
 
 
 @pytest.fixture()
@@ -28,7 +30,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
 @pytest.fixture(scope="session")
 def pulumi_cli_dir() -> Path:
     """The CLI `mlstack doctor --fix` built into the developer's/CI's home (the README's test command runs it)."""
-    cli = find_cli(Home.from_env())
+    cli = find_cli(PREPARED_HOME)
     if cli is None:
         pytest.fail("the Pulumi CLI is not built: run `make test` (it runs `mlstack doctor --fix` first)")
     return cli.path.parent
@@ -36,9 +38,16 @@ def pulumi_cli_dir() -> Path:
 
 @pytest.fixture()
 def engine_home(home: Home, pulumi_cli_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
-    """A fresh home whose engine is the already-built CLI (found on PATH), so tests never rebuild it."""
-    monkeypatch.setenv("PATH", f"{pulumi_cli_dir}{os.pathsep}{os.environ['PATH']}")
+    """A fresh home whose engine is the already-built CLI (found on PATH) and whose service runtimes are the
+    ones `mlstack doctor --fix` installed, so tests never rebuild either."""
+    for var, value in engine_env(pulumi_cli_dir).items():
+        monkeypatch.setenv(var, value)
     return home
+
+
+def engine_env(pulumi_cli_dir: Path) -> dict[str, str]:
+    return {"PATH": f"{pulumi_cli_dir}{os.pathsep}{os.environ['PATH']}",
+            "MLSTACK_RUNTIMES_DIR": str(PREPARED_HOME.runtimes_dir)}
 
 
 def state_files(home: Home) -> list[Path]:

@@ -1,6 +1,6 @@
 """`ManagedProcess`: a Pulumi dynamic resource that is one long-running service process on this machine.
 
-create  writes the service's files (0600), refuses a port already in use, starts the process detached in its
+create  stops an orphan an interrupted run left (pidfile next to the log), writes the service's files (0600), refuses a port already in use, starts the process detached in its
         own process group with output appended to its log, and waits (bounded) for its health endpoint; a
         service that never gets ready is stopped and the error carries its last log lines.
 read    (every `mlstack deploy` refreshes) reports a dead process as gone, so the next update starts it again,
@@ -94,8 +94,25 @@ def _tail(path: str, lines: int = 15) -> str:
         return "(no log)"
 
 
+def _pidfile(props: dict[str, Any]) -> Path:
+    return Path(props["log_file"]).with_suffix(".pid")
+
+
+def reap_orphan(props: dict[str, Any]) -> None:
+    """Stop a process an interrupted run started but never recorded in state (its pidfile says so)."""
+    path = _pidfile(props)
+    try:
+        pid, started = path.read_text().split()
+    except (OSError, ValueError):
+        return
+    if alive(int(pid), started):
+        stop_group(int(pid), int(pid), started, props.get("port"))
+    path.unlink(missing_ok=True)
+
+
 class ManagedProcessProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
+        reap_orphan(props)
         port = int(props.get("port") or 0)  # Pulumi hands numbers back as floats
         if port and port_in_use(port):
             raise RuntimeError(f"{props['service']}: port {port} on 127.0.0.1 is already in use; free it, or set "
@@ -115,6 +132,7 @@ class ManagedProcessProvider(ResourceProvider):
             proc = subprocess.Popen(props["argv"], cwd=props.get("cwd") or None, env=env, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         started = _start_time(proc.pid)
+        _pidfile(props).write_text(f"{proc.pid} {started}\n")
         deadline = time.monotonic() + float(props.get("ready_timeout") or 60)
         while True:
             if proc.poll() is not None:
@@ -143,6 +161,7 @@ class ManagedProcessProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         stop_group(props["pgid"], props["pid"], props.get("started"), props.get("port"))
+        _pidfile(props).unlink(missing_ok=True)
 
 
 class ManagedProcess(Resource):

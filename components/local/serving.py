@@ -6,8 +6,6 @@ the repository API (`POST /v2/repository/models/{name}/load`); models found ther
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 
 from mlstack.clients.models import ServingClient
@@ -17,14 +15,18 @@ from mlstack.components.local.process import ManagedProcess
 from mlstack.recipe.settings import MlserverServing
 
 
-def mlserver_settings(http: int, grpc: int, metrics: int, repository: str, run: str) -> str:
-    """settings.json: every listener on 127.0.0.1 (MLServer's default host is 0.0.0.0)."""
-    return json.dumps({
-        "host": "127.0.0.1", "http_port": http, "grpc_port": grpc, "metrics_port": metrics,
-        "model_repository_root": repository, "load_models_at_startup": True,
-        "parallel_workers": 0,  # inference in the server process: one process, ~200 MiB
-        "debug": False, "environments_dir": f"{run}/envs", "metrics_dir": f"{run}/metrics",
-    }, indent=2)
+def mlserver_env(http: int, grpc: int, metrics: int, run: str) -> dict[str, str]:
+    """MLServer's settings as MLSERVER_* variables: every listener on 127.0.0.1 (its default host is 0.0.0.0).
+
+    Environment, not settings.json: `mlserver start FOLDER` makes FOLDER the model repository, and the
+    repository (kept data) is no place for the server's run-time settings.
+    """
+    return {
+        "MLSERVER_HOST": "127.0.0.1", "MLSERVER_HTTP_PORT": str(http), "MLSERVER_GRPC_PORT": str(grpc),
+        "MLSERVER_METRICS_PORT": str(metrics), "MLSERVER_LOAD_MODELS_AT_STARTUP": "true",
+        "MLSERVER_PARALLEL_WORKERS": "0",  # inference in the server process: one process, ~200 MiB
+        "MLSERVER_DEBUG": "false", "MLSERVER_ENVIRONMENTS_DIR": f"{run}/envs", "MLSERVER_METRICS_DIR": f"{run}/metrics",
+    }
 
 
 class LocalServing(pulumi.ComponentResource):
@@ -45,17 +47,16 @@ class LocalServing(pulumi.ComponentResource):
 
     def _create_process(self, name: str) -> ManagedProcess:
         run = self.ctx.run_dir(name)
-        settings_path = str(run / "settings.json")
-        files = pulumi.Output.all(self.port, self.grpc_port, self.metrics_port).apply(
-            lambda p: {settings_path: mlserver_settings(p[0], p[1], p[2], self.repository, str(run))})
+        env = pulumi.Output.all(self.port, self.grpc_port, self.metrics_port).apply(
+            lambda p: mlserver_env(p[0], p[1], p[2], str(run)))
         return ManagedProcess(
             f"{name}-server",
             service="mlserver",
-            argv=[self.ctx.runtime("mlserver"), "start", str(run)],
+            argv=[self.ctx.runtime("mlserver"), "start", self.repository],
             port=self.port,
             health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/v2/health/ready"),
             log_file=str(run / "mlserver.log"),
-            files=files,
+            env=env,
             dirs=[self.repository, str(run / "envs"), str(run / "metrics")],
             cwd=str(run),
             ready_timeout=60.0,

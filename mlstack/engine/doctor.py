@@ -10,11 +10,13 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 from mlstack import registry
+from mlstack.engine import runtimes
 from mlstack.engine.pulumi_cli import build_cli, find_cli
+from mlstack.errors import NotAvailableError
 from mlstack.engine.workspace import SHIM, shim_dir
 from mlstack.home import Home
 from mlstack.targets import TARGET_NEEDS
-from mlstack.versions import PULUMI_VERSION
+from mlstack.versions import PULUMI_VERSION, RUNTIMES
 
 
 @dataclass
@@ -45,7 +47,22 @@ def run_checks(home: Home, fix: bool = False, progress: Callable[[str], None] = 
                         required=True))
     for target in registry.TARGETS:
         checks.extend(_target_checks(home, target))
+    checks.extend(_runtime_checks(home, fix, progress))
     return checks
+
+
+def _runtime_checks(home: Home, fix: bool, progress: Callable[[str], None]) -> list[Check]:
+    """Service runtimes of the flavors this installation can build; --fix installs them (deploy would anyway)."""
+    wanted = sorted({rt for f in registry.FLAVORS if not f.missing() for rt in f.runtimes})
+    if fix:
+        try:
+            runtimes.ensure(home, wanted, progress)
+        except NotAvailableError as exc:  # a Debian package needs root: reported below, not fatal here
+            progress(f"  {exc.message}")
+    found = runtimes.status(home)
+    return [Check("runtimes", name, found.get(name) is not None,
+                  found.get(name) or f"{RUNTIMES[name].version}: installed on first deploy or `mlstack doctor --fix`")
+            for name in wanted]
 
 
 def _target_checks(home: Home, target: str) -> list[Check]:

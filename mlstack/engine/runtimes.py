@@ -26,7 +26,7 @@ MARKER = ".mlstack-complete"
 
 
 def runtime_dir(home: Home, rt: Runtime) -> Path:
-    return home.root / "runtimes" / f"{rt.name}-{rt.version}"
+    return home.runtimes_dir / f"{rt.name}-{rt.version}"
 
 
 def _fingerprint(rt: Runtime) -> str:

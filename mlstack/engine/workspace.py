@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from mlstack.errors import EngineError, MlstackError, StackLockedError, StackNot
 from mlstack.home import Home, write_private
 
 PROJECT = "mlstack"
+LOCK_HOLDER = re.compile(r"created by \S+?@(\S+) \(pid (\d+)\)")
 SHIM = "pulumi-resource-pulumi-python"
 
 
@@ -108,8 +111,26 @@ class StackSession:
 
         return {"on_event": on_event}
 
+    def _unless_stale_lock(self, operation: Callable[[], Any]) -> Any:
+        """Run an update; if the lock's holder was an engine on this machine that no longer runs (mlstack or
+        pulumi was killed mid-update), clear the lock once and run again: no manual `cancel` needed."""
+        try:
+            return operation()
+        except StackLockedError as err:
+            holders = getattr(err, "holders", [])
+            if not holders or not all(host == socket.gethostname() and not _pid_alive(pid) for host, pid in holders):
+                raise
+            if self.progress:
+                self.progress.emit(f"  clearing a stale lock of stack {self.name!r} (pid {', '.join(str(p) for _, p in holders)} "
+                                   "on this machine is gone)")
+            self.cancel()
+            return operation()
+
     # -- operations -----------------------------------------------------------------------------------------
     def up(self, refresh: bool = True) -> OperationResult:
+        return self._unless_stale_lock(lambda: self._up(refresh))
+
+    def _up(self, refresh: bool) -> OperationResult:
         stack = self._stack(create=True)
         with _mapped_errors(self.name, self.diagnostics):
             # refresh=True: each resource's read runs first, so a crashed service shows as drift and is recreated.
@@ -124,6 +145,9 @@ class StackSession:
         return OperationResult(self.name, "preview", dict(result.change_summary or {}))
 
     def destroy(self) -> OperationResult:
+        return self._unless_stale_lock(self._destroy)
+
+    def _destroy(self) -> OperationResult:
         stack = self._stack(create=False)
         with _mapped_errors(self.name, self.diagnostics):
             result = stack.destroy(color="never", **self._events())
@@ -167,14 +191,24 @@ class _mapped_errors:
             raise StackNotFoundError(f"stack {self.stack!r} does not exist in this backend",
                                      hint="`mlstack list` shows the stacks; `mlstack deploy RECIPE` creates one") from None
         if isinstance(exc, auto.ConcurrentUpdateError) or "currently locked" in text:
-            raise StackLockedError(f"stack {self.stack!r} is locked by another update",
-                                   hint=f"wait for it; if no update is running, `mlstack cancel --stack {self.stack}`") from None
+            err = StackLockedError(f"stack {self.stack!r} is locked by another update",
+                                   hint=f"wait for it; if no update is running, `mlstack cancel --stack {self.stack}`")
+            err.holders = [(host, int(pid)) for host, pid in LOCK_HOLDER.findall(text)]  # type: ignore[attr-defined]
+            raise err from None
         if "passphrase" in text and "incorrect" in text:
             raise EngineError(f"the secrets passphrase does not decrypt stack {self.stack!r}",
                               hint="set PULUMI_CONFIG_PASSPHRASE(_FILE) to the passphrase it was created with") from None
         detail = "\n".join("  " + d for d in _engine_errors(self.diagnostics)) or _error_lines(exc)
         raise EngineError(f"Pulumi failed on stack {self.stack!r}:\n{detail}",
                           hint="fix the cause above, then run the same command again (`--debug` shows the full log)") from None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _engine_errors(diagnostics: list[str]) -> list[str]:

@@ -22,7 +22,9 @@ def test_validate_json_envelope(home):
     assert envelope == {"apiVersion": "mlstack.result/v1", "command": "validate", "ok": True, "exitCode": 0,
                         "errors": [], "result": {"recipe": str(RECIPES / "local.yaml"), "name": "local",
                                                  "target": "local",
-                                                 "components": {"registry": "distribution", "orchestrator": "local"}}}
+                                                 "components": {"object_store": "minio", "registry": "distribution",
+                                                                "tracking": "mlflow", "orchestrator": "local",
+                                                                "serving": "mlserver"}}}
 
 
 def test_unknown_option_is_usage_error():

@@ -54,6 +54,28 @@ def stop_all(home: Path) -> None:
         time.sleep(0.1)
 
 
+def session_members(sid: int) -> list[int]:
+    """Live processes of a session (a command started with start_new_session=True, and all it started)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid and fields[0] != "Z":
+                out.append(int(entry.name))
+    return out
+
+
+def stop_session(sid: int) -> None:
+    for pid in session_members(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @pytest.fixture()
 def local_home(engine_home):
     """A temp home; whatever a test leaves running is killed by process group afterwards."""

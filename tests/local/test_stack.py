@@ -1,0 +1,246 @@
+"""The embedded default recipe, end to end, with each component's real client:
+boto3, the MLflow client, oras (OCI), MLServer's V2 protocol. Then heal, crash mid-deploy, destroy, redeploy."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mlstack.engine import runtimes
+from mlstack.home import Home
+from tests.conftest import PREPARED_HOME, RECIPES, engine_env
+from tests.local.conftest import (MLSTACK, mlstack, mlstack_json, processes_of, session_members, stop_all,
+                                  stop_session)
+from tests.local.test_registry import oras_client, pull_artifact, push_artifact
+
+pytestmark = pytest.mark.engine
+RECIPE = str(RECIPES / "local.yaml")
+SERVICES = ("minio", "docker-registry", "mlflow", "mlserver")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, pulumi_cli_dir):
+    """recipes/local.yaml deployed into a fresh home; destroyed and purged afterwards, stragglers killed."""
+    root = tmp_path_factory.mktemp("stack") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLSTACK_HOME", str(root))
+        for var, value in engine_env(pulumi_cli_dir).items():
+            mp.setenv(var, value)
+        home = Home(root)
+        mlstack("deploy", RECIPE)
+        try:
+            yield home
+        finally:
+            mlstack("destroy", "--stack", "local", "--purge", check=False)
+            stop_all(root)
+
+
+def conn(home: Home) -> dict:
+    data = json.loads(mlstack("output", "--stack", "local", "--show-secrets").stdout)
+    comps, secrets = data["components"], data["secrets"]
+    store = comps["object_store"]
+    return {
+        "s3": {"endpoint_url": store["endpoint_url"], "aws_access_key_id": store["access_key_id"],
+               "aws_secret_access_key": secrets[store["secret_access_key"]["output"]], "region_name": store["region"]},
+        "bucket": store["buckets"][0].removeprefix("s3://"),
+        "tracking": comps["tracking"]["tracking_uri"],
+        "registry": (comps["registry"]["uri"], comps["registry"]["username"],
+                     secrets[comps["registry"]["password"]["output"]]),
+        "serving": comps["serving"]["base_url"],
+        "repository": Path(comps["serving"]["model_repository"]),
+    }
+
+
+def s3(c: dict):
+    import boto3
+
+    return boto3.client("s3", **c["s3"])
+
+
+def runtime_python(name: str) -> str:
+    return str(Path(runtimes.expected_path(PREPARED_HOME, name)).parent / "python")
+
+
+def run_in_runtime(name: str, code: str, env: dict | None = None) -> str:
+    """Run client code with a service runtime's own libraries (the MLflow client, scikit-learn)."""
+    proc = subprocess.run([runtime_python(name), "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def log_mlflow_run(c: dict) -> tuple[str, str]:
+    out = run_in_runtime("mlflow", """
+        import json, os, tempfile, mlflow
+        mlflow.set_experiment("e2e")
+        with mlflow.start_run() as run:
+            mlflow.log_metric("accuracy", 0.93)
+            path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+            open(path, "w").write("trained")
+            mlflow.log_artifact(path)
+        print(json.dumps([run.info.run_id, run.info.experiment_id]))
+    """, {"MLFLOW_TRACKING_URI": c["tracking"]})
+    run_id, experiment_id = json.loads(out)
+    return run_id, experiment_id
+
+
+def read_mlflow_run(c: dict, run_id: str) -> float:
+    out = run_in_runtime("mlflow", f"""
+        import mlflow
+        print(mlflow.MlflowClient().get_run({run_id!r}).data.metrics["accuracy"])
+    """, {"MLFLOW_TRACKING_URI": c["tracking"]})
+    return float(out)
+
+
+def v2(c: dict, path: str, body: dict | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(c["serving"] + path, method="POST" if body is not None else "GET",
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def service_pids(home: Home) -> dict[str, list[int]]:
+    """Main pid of each service: the process group leaders among the stack's processes."""
+    out: dict[str, list[int]] = {}
+    for pid in processes_of(home.root):
+        try:
+            if os.getpgid(pid) != pid:
+                continue
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (ProcessLookupError, OSError):
+            continue
+        for svc in SERVICES:
+            if svc in cmd.split(" ", 2)[0] or (svc == "mlflow" and " server " in cmd and "mlflow" in cmd):
+                out.setdefault(svc, []).append(pid)
+                break
+    return out
+
+
+def test_object_store_put_list_get(stack):
+    c = conn(stack)
+    client = s3(c)
+    client.put_object(Bucket=c["bucket"], Key="datasets/iris.csv", Body=b"a,b\n1,2\n")
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=c["bucket"], Prefix="datasets/")["Contents"]]
+    assert keys == ["datasets/iris.csv"]
+    assert client.get_object(Bucket=c["bucket"], Key="datasets/iris.csv")["Body"].read() == b"a,b\n1,2\n"
+    import boto3
+    import botocore.exceptions
+
+    wrong = boto3.client("s3", **{**c["s3"], "aws_secret_access_key": "not-the-key-" + "x" * 28})
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        wrong.list_objects_v2(Bucket=c["bucket"])
+    assert err.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_mlflow_run_artifact_lands_in_the_object_store(stack):
+    c = conn(stack)
+    run_id, experiment_id = log_mlflow_run(c)
+    assert read_mlflow_run(c, run_id) == pytest.approx(0.93)
+    keys = [o["Key"] for o in s3(c).list_objects_v2(Bucket=c["bucket"], Prefix="mlflow/").get("Contents", [])]
+    assert f"mlflow/{experiment_id}/{run_id}/artifacts/notes.txt" in keys
+    (stack.root / "e2e-run.json").write_text(json.dumps({"run_id": run_id}))
+
+
+def test_oci_artifact_push_and_pull(stack, tmp_path):
+    c = conn(stack)
+    uri, user, password = c["registry"]
+    client = oras_client(uri, user, password)
+    push_artifact(client, uri, tmp_path, "model-v1")
+    assert pull_artifact(client, uri, tmp_path / "out") == "model-v1"
+
+
+def test_mlserver_loads_a_model_from_its_repository_and_answers_v2_inference(stack):
+    c = conn(stack)
+    assert v2(c, "/v2/health/ready")[0] == 200
+    model_dir = c["repository"] / "tiny"
+    run_in_runtime("mlserver", f"""
+        import json, os, joblib
+        from sklearn.linear_model import LinearRegression
+        os.makedirs({str(model_dir)!r}, exist_ok=True)
+        joblib.dump(LinearRegression().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0]), {str(model_dir / "model.joblib")!r})
+        json.dump({{"name": "tiny", "implementation": "mlserver_sklearn.SKLearnModel",
+                   "parameters": {{"uri": "./model.joblib"}}}}, open({str(model_dir / "model-settings.json")!r}, "w"))
+        print("ok")
+    """)
+    status, _ = v2(c, "/v2/repository/models/tiny/load", {})
+    assert status == 200
+    status, answer = v2(c, "/v2/models/tiny/infer", {"inputs": [
+        {"name": "x", "shape": [2, 1], "datatype": "FP64", "data": [3.0, 10.0]}]})
+    assert status == 200
+    assert answer["outputs"][0]["data"] == pytest.approx([7.0, 21.0])
+
+
+def test_second_deploy_reports_no_changes(stack):
+    result = mlstack_json("deploy", RECIPE)["result"]
+    assert result["changed"] is False and set(result["changes"]) == {"same"}
+
+
+def test_kill_9_of_each_service_then_deploy_restores_it(stack):
+    before = service_pids(stack)
+    assert set(before) == set(SERVICES), before
+    for svc in SERVICES:
+        os.killpg(before[svc][0], signal.SIGKILL)
+    result = mlstack_json("deploy", RECIPE)["result"]
+    assert result["changes"].get("create") == len(SERVICES)
+    after = service_pids(stack)
+    assert {k: len(v) for k, v in after.items()} == {svc: 1 for svc in SERVICES}
+    c = conn(stack)
+    assert v2(c, "/v2/health/ready")[0] == 200
+    assert s3(c).get_object(Bucket=c["bucket"], Key="datasets/iris.csv")["Body"].read() == b"a,b\n1,2\n"
+
+
+def test_deploy_completes_after_mlstack_is_killed_mid_deploy(stack):
+    for pids in service_pids(stack).values():
+        os.killpg(pids[0], signal.SIGKILL)  # give the deploy real work to be interrupted in
+    proc = subprocess.Popen([MLSTACK, "deploy", RECIPE], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:  # kill it once the engine is creating resources
+        if line.strip().startswith("create ") or time.monotonic() > deadline:
+            break
+    proc.kill()  # mlstack itself, SIGKILL: no cleanup of its own
+    proc.wait(timeout=30)
+    result = mlstack_json("deploy", RECIPE)["result"]  # no manual step in between
+    deadline = time.monotonic() + 15  # what the killed run started ends by itself (provider watchdog)
+    while session_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stragglers = session_members(proc.pid)
+    stop_session(proc.pid)
+    assert stragglers == [], "processes of the killed run must not linger"
+    assert result["stack"] == "local"
+    assert {k: len(v) for k, v in service_pids(stack).items()} == {svc: 1 for svc in SERVICES}
+    assert mlstack_json("deploy", RECIPE)["result"]["changed"] is False
+
+
+def test_destroy_leaves_nothing_running_and_redeploy_finds_the_data(stack, tmp_path):
+    c = conn(stack)
+    ports = [int(u.rsplit(":", 1)[1]) for u in (c["s3"]["endpoint_url"], c["tracking"], c["serving"], c["registry"][0])]
+    down = mlstack_json("destroy", "--stack", "local")["result"]
+    assert processes_of(stack.root) == []
+    for port in ports:
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
+    assert set(down["kept"]) == {"object_store", "registry", "tracking", "serving"}
+
+    mlstack("deploy", RECIPE)
+    c = conn(stack)
+    assert s3(c).get_object(Bucket=c["bucket"], Key="datasets/iris.csv")["Body"].read() == b"a,b\n1,2\n"
+    run_id = json.loads((stack.root / "e2e-run.json").read_text())["run_id"]
+    assert read_mlflow_run(c, run_id) == pytest.approx(0.93)
+    uri, user, password = c["registry"]
+    assert pull_artifact(oras_client(uri, user, password), uri, tmp_path / "again") == "model-v1"
