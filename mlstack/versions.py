@@ -58,6 +58,6 @@ RUNTIMES: dict[str, Runtime] = {
     "registry": DebianRuntime("registry", "2.8.2", "docker-registry", "docker-registry"),
     # MinIO publishes no semver tags: this is the newest commit the Go module proxy serves (2026-02-12).
     "minio": GoRuntime("minio", "v0.0.0-20260212201848-7aac2a2c5b7c", "github.com/minio/minio", "minio"),
-    "mlflow": PythonRuntime("mlflow", "3.17.2", ("mlflow==3.17.2", "boto3==1.44.5"), "mlflow"),
+    "mlflow": PythonRuntime("mlflow", "3.17.2", ("mlflow[auth]==3.17.2", "boto3==1.44.5"), "mlflow"),
     "mlserver": PythonRuntime("mlserver", "1.7.1", ("mlserver==1.7.1", "mlserver-sklearn==1.7.1"), "mlserver"),
 }

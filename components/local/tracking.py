@@ -8,11 +8,23 @@ from pathlib import Path
 
 import pulumi
 
-from mlstack.clients.models import TrackingClient
+from mlstack.clients.models import SecretRef, TrackingClient
 from mlstack.components.context import ComponentArgs
-from mlstack.components.local.generated import port_of
+from mlstack.components.local.generated import GeneratedSecret, port_of
 from mlstack.components.local.process import ManagedProcess
 from mlstack.recipe.settings import MlflowTracking
+
+ADMIN = "admin"
+PASSWORD_OUTPUT = "tracking_password"
+PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
+
+
+def auth_config(password: str, database: str) -> str:
+    """basic_auth.ini of MLflow's basic-auth app; the user database is recreated on each deploy with this password."""
+    return ("[mlflow]\ndefault_permission = READ\n"
+            f"database_uri = sqlite:///{database}\n"
+            f"admin_username = {ADMIN}\nadmin_password = {password}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
 
 
 class LocalTracking(pulumi.ComponentResource):
@@ -22,11 +34,18 @@ class LocalTracking(pulumi.ComponentResource):
         self.ctx = args.context
         self.store = args.depends.get("object_store")
         self.port = port_of(name, self.settings.port, self)
+        child = pulumi.ResourceOptions(parent=self)
+        self.password = GeneratedSecret(f"{name}-admin-password", opts=child) if self.settings.auth else None
+        self.flask_key = GeneratedSecret(f"{name}-flask-secret", nbytes=32, opts=child) if self.settings.auth else None
         self.artifact_root = self._artifact_root(name)
         self.process = self._create_process(name)
+        auth = self.settings.auth
         self.client = pulumi.Output.all(self.port, self.artifact_root).apply(lambda a: TrackingClient(
-            flavor="mlflow", tracking_uri=f"http://127.0.0.1:{a[0]}", artifact_root=a[1]).model_dump(exclude_none=True))
-        self.secrets: dict[str, pulumi.Output[str]] = {}
+            flavor="mlflow", tracking_uri=f"http://127.0.0.1:{a[0]}", artifact_root=a[1],
+            username=ADMIN if auth else None,
+            password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
+        ).model_dump(exclude_none=True))
+        self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
         self.register_outputs({"client": self.client})
 
     def _artifact_root(self, name: str) -> pulumi.Output[str]:
@@ -44,19 +63,27 @@ class LocalTracking(pulumi.ComponentResource):
             "MLFLOW_DISABLE_TELEMETRY": "true",
             "DO_NOT_TRACK": "true",
         }
-        if self.store is None:
-            return pulumi.Output.from_input(base)
-        return pulumi.Output.secret(pulumi.Output.all(self.store.endpoint, self.store.access_key,
-                                                      self.store.secret_key).apply(lambda a: {
-            **base, "MLFLOW_S3_ENDPOINT_URL": a[0], "AWS_ACCESS_KEY_ID": a[1], "AWS_SECRET_ACCESS_KEY": a[2],
-            "AWS_DEFAULT_REGION": "us-east-1"}))
+        if self.settings.auth:
+            base["MLFLOW_AUTH_CONFIG_PATH"] = str(self.ctx.run_dir("tracking") / "basic_auth.ini")
+        store = [self.store.endpoint, self.store.access_key, self.store.secret_key] if self.store else [None] * 3
+        key = self.flask_key.value if self.flask_key else None
+        return pulumi.Output.secret(pulumi.Output.all(key, *store).apply(lambda a: {
+            **base,
+            **({"MLFLOW_FLASK_SERVER_SECRET_KEY": a[0]} if a[0] else {}),
+            **({"MLFLOW_S3_ENDPOINT_URL": a[1], "AWS_ACCESS_KEY_ID": a[2], "AWS_SECRET_ACCESS_KEY": a[3],
+                "AWS_DEFAULT_REGION": "us-east-1"} if a[1] else {}),
+        }))
 
     def _create_process(self, name: str) -> ManagedProcess:
         run, data = self.ctx.run_dir(name), self.ctx.data_dir(name)
+        auth = ["--app-name", "basic-auth"] if self.settings.auth else []
         argv = pulumi.Output.all(self.port, self.artifact_root).apply(lambda a: [
             self.ctx.runtime("mlflow"), "server", "--host", "127.0.0.1", "--port", str(a[0]), "--workers", "1",
             "--backend-store-uri", f"sqlite:///{data / 'mlflow.db'}",
-            "--artifacts-destination", a[1], "--serve-artifacts"])
+            "--artifacts-destination", a[1], "--serve-artifacts", *auth])
+        auth_ini, auth_db = str(run / "basic_auth.ini"), str(run / "basic_auth.db")
+        files = (pulumi.Output.secret(self.password.value.apply(lambda pw: {auth_ini: auth_config(pw, auth_db)}))
+                 if self.password else {})
         return ManagedProcess(
             f"{name}-server",
             service="mlflow",
@@ -65,6 +92,7 @@ class LocalTracking(pulumi.ComponentResource):
             health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/health"),
             log_file=str(run / "mlflow.log"),
             env=self._env(),
+            files=files,
             dirs=[str(data), str(run)],
             cwd=str(run),
             ready_timeout=120.0,

@@ -58,6 +58,8 @@ class TrackingClient(StoredModel):
     kind: Literal["tracking"] = "tracking"
     flavor: str
     tracking_uri: str = Field(description="MLFLOW_TRACKING_URI.")
+    username: str | None = Field(default=None, description="MLFLOW_TRACKING_USERNAME.")
+    password: SecretRef | None = None
     artifact_root: str | None = Field(default=None, description="Where the server stores artifacts (proxied).")
 
 

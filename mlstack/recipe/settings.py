@@ -59,6 +59,11 @@ class MlflowTracking(PortSetting):
         default="mlflow", pattern=r"^[A-Za-z0-9._/-]+$",
         description="Key prefix of artifacts inside the object store's first bucket.",
     )
+    auth: bool = Field(
+        default=True,
+        description="MLflow's basic-auth app with a generated admin password (kept as a Pulumi secret); "
+        "ZenML's MLflow tracker requires credentials for a remote tracking server.",
+    )
 
 
 class MlserverServing(PortSetting):

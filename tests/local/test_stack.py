@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def conn(home: Home) -> dict:
                "aws_secret_access_key": secrets[store["secret_access_key"]["output"]], "region_name": store["region"]},
         "bucket": store["buckets"][0].removeprefix("s3://"),
         "tracking": comps["tracking"]["tracking_uri"],
+        "mlflow_env": {"MLFLOW_TRACKING_URI": comps["tracking"]["tracking_uri"],
+                       "MLFLOW_TRACKING_USERNAME": comps["tracking"]["username"],
+                       "MLFLOW_TRACKING_PASSWORD": secrets[comps["tracking"]["password"]["output"]]},
         "registry": (comps["registry"]["uri"], comps["registry"]["username"],
                      secrets[comps["registry"]["password"]["output"]]),
         "serving": comps["serving"]["base_url"],
@@ -89,7 +93,7 @@ def log_mlflow_run(c: dict) -> tuple[str, str]:
             open(path, "w").write("trained")
             mlflow.log_artifact(path)
         print(json.dumps([run.info.run_id, run.info.experiment_id]))
-    """, {"MLFLOW_TRACKING_URI": c["tracking"]})
+    """, c["mlflow_env"])
     run_id, experiment_id = json.loads(out)
     return run_id, experiment_id
 
@@ -98,7 +102,7 @@ def read_mlflow_run(c: dict, run_id: str) -> float:
     out = run_in_runtime("mlflow", f"""
         import mlflow
         print(mlflow.MlflowClient().get_run({run_id!r}).data.metrics["accuracy"])
-    """, {"MLFLOW_TRACKING_URI": c["tracking"]})
+    """, c["mlflow_env"])
     return float(out)
 
 
@@ -149,6 +153,10 @@ def test_object_store_put_list_get(stack):
 
 def test_mlflow_run_artifact_lands_in_the_object_store(stack):
     c = conn(stack)
+    assert urllib.request.urlopen(c["tracking"] + "/health", timeout=10).status == 200
+    with pytest.raises(urllib.error.HTTPError) as denied:  # the API needs the generated credentials
+        urllib.request.urlopen(c["tracking"] + "/api/2.0/mlflow/experiments/search?max_results=1", timeout=10)
+    assert denied.value.code == 401
     run_id, experiment_id = log_mlflow_run(c)
     assert read_mlflow_run(c, run_id) == pytest.approx(0.93)
     keys = [o["Key"] for o in s3(c).list_objects_v2(Bucket=c["bucket"], Prefix="mlflow/").get("Contents", [])]

@@ -1,0 +1,164 @@
+"""The local target's speed and footprint against its floor, in one script.
+
+floor     the same four services (MinIO, registry, MLflow, MLServer) started by hand, in parallel, with the
+          same runtimes and equivalent flags, until every health endpoint answers; then stopped
+deploy    `mlstack deploy recipes/local.yaml` into a fresh home until it returns (every service ready)
+no-op     a second `mlstack deploy` (refresh + empty update)
+destroy   `mlstack destroy`
+RSS/PSS   of every process of the running stack (PSS counts shared pages once)
+
+Runtimes and the engine must be installed already (`make install`). Medians of --rounds (default 3).
+Targets (issue 3): deploy <= 1.3 x floor + 3 s; no-op <= 3 s; destroy <= 3 s; stack RSS <= 1.5 GiB.
+
+    .venv/bin/python bench/local.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mlstack.engine import runtimes  # noqa: E402
+from mlstack.engine.pulumi_cli import find_cli  # noqa: E402
+from mlstack.home import Home  # noqa: E402
+
+MLSTACK = str(Path(sys.executable).parent / "mlstack")
+PREPARED = Home.from_env()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status < 500
+    except urllib.error.HTTPError as e:
+        return e.code < 500
+    except OSError:
+        return False
+
+
+def floor_round(tmp: Path) -> float:
+    """Start the services by hand, in parallel; seconds until all answer."""
+    rt = {n: str(runtimes.expected_path(PREPARED, n)) for n in ("minio", "registry", "mlflow", "mlserver")}
+    p = {n: free_port() for n in ("minio", "registry", "mlflow", "mlserver", "grpc", "metrics")}
+    (tmp / "reg.yml").write_text(json.dumps({"version": 0.1, "storage": {"filesystem": {"rootdirectory": str(tmp / "reg")}},
+                                             "http": {"addr": f"127.0.0.1:{p['registry']}", "secret": "x" * 32}}))
+    keys = {"MINIO_ROOT_USER": "benchadmin", "MINIO_ROOT_PASSWORD": "benchpassword123", "MINIO_BROWSER": "off"}
+    mlflow_env = {"PATH": f"{Path(rt['mlflow']).parent}:/usr/bin:/bin", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+                  "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{p['minio']}", "AWS_ACCESS_KEY_ID": "benchadmin",
+                  "AWS_SECRET_ACCESS_KEY": "benchpassword123"}
+    ml_env = {"MLSERVER_HOST": "127.0.0.1", "MLSERVER_HTTP_PORT": str(p["mlserver"]), "MLSERVER_GRPC_PORT": str(p["grpc"]),
+              "MLSERVER_METRICS_PORT": str(p["metrics"]), "MLSERVER_PARALLEL_WORKERS": "0",
+              "MLSERVER_METRICS_DIR": str(tmp), "MLSERVER_ENVIRONMENTS_DIR": str(tmp)}
+    (tmp / "models").mkdir()
+    services = [
+        ([rt["minio"], "server", "--quiet", "--address", f"127.0.0.1:{p['minio']}", str(tmp / "s3")], keys,
+         f"http://127.0.0.1:{p['minio']}/minio/health/ready"),
+        ([rt["registry"], "serve", str(tmp / "reg.yml")], {}, f"http://127.0.0.1:{p['registry']}/v2/"),
+        ([rt["mlflow"], "server", "--host", "127.0.0.1", "--port", str(p["mlflow"]), "--workers", "1",
+          "--backend-store-uri", f"sqlite:///{tmp / 'mlflow.db'}", "--artifacts-destination", "s3://mlstack/mlflow"],
+         mlflow_env, f"http://127.0.0.1:{p['mlflow']}/health"),
+        ([rt["mlserver"], "start", str(tmp / "models")], ml_env, f"http://127.0.0.1:{p['mlserver']}/v2/health/ready"),
+    ]
+    start = time.perf_counter()
+    procs = [subprocess.Popen(argv, env={**os.environ, **env}, cwd=tmp, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for argv, env, _ in services]
+    try:
+        pending = [url for _, _, url in services]
+        deadline = start + 180
+        while pending and time.perf_counter() < deadline:
+            pending = [u for u in pending if not up(u)]
+            time.sleep(0.02)
+        if pending:
+            raise SystemExit(f"floor: not ready: {pending}")
+        return time.perf_counter() - start
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def timed(*args: str, env: dict) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run([MLSTACK, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise SystemExit(f"mlstack {' '.join(args)} failed:\n{proc.stderr}")
+    return time.perf_counter() - start
+
+
+def stack_memory(home: Path) -> tuple[float, float, int]:
+    """RSS and PSS (MiB) summed over the stack's processes, and how many there are."""
+    rss = pss = 0
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if str(home) not in (entry / "cmdline").read_bytes().decode(errors="replace") and \
+                    str(home) not in (entry / "environ").read_bytes().decode(errors="replace"):
+                continue
+            rollup = (entry / "smaps_rollup").read_text()
+        except OSError:
+            continue
+        fields = {ln.split(":")[0]: int(ln.split()[1]) for ln in rollup.splitlines()[1:] if ln.split()[-1] == "kB"}
+        rss, pss, count = rss + fields.get("Rss", 0), pss + fields.get("Pss", 0), count + 1
+    return rss / 1024, pss / 1024, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    rounds = parser.parse_args().rounds
+    cli = find_cli(PREPARED)
+    if cli is None or not all(runtimes.status(PREPARED).values()):
+        raise SystemExit("engine or runtimes missing: run `make install` first")
+    rows: dict[str, list[float]] = {k: [] for k in ("floor", "deploy", "no-op", "destroy", "rss", "pss", "procs")}
+    for i in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            rows["floor"].append(floor_round(Path(tmp)))
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp) / "home"
+            env = {**os.environ, "MLSTACK_HOME": str(home), "MLSTACK_RUNTIMES_DIR": str(PREPARED.runtimes_dir),
+                   "PATH": f"{cli.path.parent}:{os.environ['PATH']}"}
+            try:
+                rows["deploy"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
+                time.sleep(2)  # let the services settle before measuring memory
+                rss, pss, procs = stack_memory(home)
+                rows["rss"].append(rss), rows["pss"].append(pss), rows["procs"].append(procs)
+                rows["no-op"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
+                rows["destroy"].append(timed("destroy", "--stack", "local", env=env))
+            finally:
+                subprocess.run([MLSTACK, "destroy", "--stack", "local", "--purge"], env=env, capture_output=True)
+        print(f"round {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in rows.items()), file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    print(f"local target, median of {rounds} rounds")
+    print(f"  floor (4 services by hand, parallel) {med['floor']:6.2f} s")
+    print(f"  mlstack deploy (fresh home)          {med['deploy']:6.2f} s   ratio deploy/floor {med['deploy'] / med['floor']:.2f}"
+          f"   target <= 1.3 x floor + 3 s = {1.3 * med['floor'] + 3:.2f} s")
+    print(f"  no-op redeploy                       {med['no-op']:6.2f} s   target <= 3 s")
+    print(f"  destroy                              {med['destroy']:6.2f} s   target <= 3 s")
+    print(f"  running stack: {med['procs']:.0f} processes, RSS {med['rss']:.0f} MiB, PSS {med['pss']:.0f} MiB"
+          f"   target RSS <= 1536 MiB")
+
+
+if __name__ == "__main__":
+    main()
