@@ -11,7 +11,6 @@ from mlstack.recipe.model import Recipe
 
 OUTPUT_CLIENTS = "mlstack"
 OUTPUT_SECRETS = "secrets"
-OUTPUT_DATA = "data_dirs"
 
 
 def check_available(recipe: Recipe) -> None:
@@ -47,6 +46,5 @@ def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | Non
             lambda c: {"schemaVersion": "mlstack.clients/v1", "stack": recipe.name, "target": recipe.target.type,
                        "components": c}))
         pulumi.export(OUTPUT_SECRETS, pulumi.Output.secret(secrets))
-        pulumi.export(OUTPUT_DATA, {kind: str(ctx.data_dir(kind)) for kind in components if ctx.data_dir(kind)})
 
     return program

@@ -56,7 +56,7 @@ def run(command: str, json_out: bool, debug: bool, body: Callable[[], Any],
         if debug:
             traceback.print_exc()
         if json_out:
-            _print_json(command, exc.exit_code, None, [exc.to_dict()])
+            _print_json(command, exc.exit_code, getattr(exc, "result", None), [exc.to_dict()])
         else:
             for line in exc.lines():
                 print(line, file=sys.stderr)

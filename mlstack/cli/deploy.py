@@ -14,6 +14,8 @@ def _summary(verb: str, result: dict) -> None:
         where = next((client[k] for k in ("endpoint_url", "uri", "tracking_uri", "base_url", "url") if client.get(k)),
                      client.get("flavor"))
         say(f"  {kind:<13} {where}")
+    for fmt, path in (result.get("files") or {}).items():
+        say(f"  wrote {fmt:<5} {path}")
 
 
 def register(app: typer.Typer) -> None:

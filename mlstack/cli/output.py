@@ -17,7 +17,6 @@ def register(app: typer.Typer) -> None:
                show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include secret values.")] = False,
                var: VarOpt = None, backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
         """Print the deployed stack's client configuration."""
-        from mlstack.clients.models import StackClients
         from mlstack.clients.render import render
         from mlstack.engine import operations as ops
         from mlstack.home import Home
@@ -25,10 +24,7 @@ def register(app: typer.Typer) -> None:
         def body() -> dict:
             if fmt not in FORMATS:
                 raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-            _, outs = ops.outputs(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
-            if "mlstack" not in outs:
-                raise UsageError("the stack has no outputs: deploy it first (`mlstack deploy RECIPE`)")
-            clients = StackClients.model_validate(outs["mlstack"])
-            return {"format": fmt, "text": render(clients, outs.get("secrets") or {}, fmt, show_secrets)}
+            r, clients, secrets = ops.clients_of(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
+            return {"format": fmt, "text": render(clients, secrets, fmt, show_secrets, r.outputs.zenml_version)}
 
         run("output", json_out, debug, body, lambda r: typer.echo(r["text"], nl=False))

@@ -34,7 +34,7 @@ def render(clients: StackClients, secrets: dict[str, str], fmt: str, show_secret
     if fmt == "env":
         return env_file(clients, secrets, show_secrets)
     if fmt == "zenml":
-        return _yaml(zenml_stack(clients, secrets, show_secrets, zenml_version))
+        return zenml_file(clients, secrets, show_secrets, zenml_version)
     raise ValueError(fmt)
 
 
@@ -93,15 +93,25 @@ def env_file(clients: StackClients, secrets: dict[str, str], show_secrets: bool)
     return "\n".join(lines) + "\n"
 
 
+def zenml_secret_names(stack: str) -> tuple[str, str]:
+    """ZenML secrets the stack file refers to: one for the stack's credentials, one for the registry login
+    (ZenML's `authentication_secret` wants a secret with exactly `username` and `password`)."""
+    return f"mlstack-{stack}", f"mlstack-{stack}-registry"
+
+
 def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bool,
                 zenml_version: str = ZENML_VERSION) -> dict[str, Any]:
     """ZenML's `stack import` format: {stack_name, zenml_version, components: {type: [{name, type, flavor, configuration}]}}.
 
-    Credentials stay out unless show_secrets: ZenML's S3 store and the MLflow tracker then read the standard
-    variables (AWS_*, MLFLOW_TRACKING_*) that `--format env` provides.
+    Credentials are ZenML secret references (`{{secret.key}}`) unless show_secrets: ZenML resolves them on
+    import, so the secrets `zenml_secret_commands` lists must exist first. No secret value is in the file.
     """
     name, c = clients.stack, typed(clients)
+    main, registry_secret = zenml_secret_names(name)
     components: dict[str, list[dict]] = {}
+
+    def ref(key: str, value: str | None) -> str | None:
+        return value if show_secrets else f"{{{{{main}.{key}}}}}"
 
     def add(ztype: str, flavor: str, configuration: dict) -> None:
         components[ztype] = [{"name": f"{name}-{ztype.replace('_', '-')}", "type": ztype, "flavor": flavor,
@@ -112,22 +122,54 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
         add("artifact_store", "s3", {
             "path": f"{store.buckets[0]}/zenml",
             "client_kwargs": {k: v for k, v in kwargs.items() if v},
-            "key": store.access_key_id if show_secrets else None,
-            "secret": _secret(store.secret_access_key, secrets, show_secrets),
+            "key": ref("aws_access_key_id", store.access_key_id) if store.access_key_id else None,
+            "secret": ref("aws_secret_access_key", _secret(store.secret_access_key, secrets, True))
+            if store.secret_access_key else None,
         })
     else:
         add("artifact_store", "local", {})
     if registry := c.get("registry"):
-        add("container_registry", "default", {"uri": registry.uri})
+        add("container_registry", "default", {
+            "uri": registry.uri, "authentication_secret": registry_secret if registry.password else None})
     if tracking := c.get("tracking"):
         add("experiment_tracker", "mlflow", {
             "tracking_uri": tracking.tracking_uri,
             "tracking_username": tracking.username,
-            "tracking_password": _secret(tracking.password, secrets, show_secrets),
+            "tracking_password": ref("tracking_password", _secret(tracking.password, secrets, True))
+            if tracking.password else None,
         })
     if orchestrator := c.get("orchestrator"):
         add("orchestrator", ZENML_ORCHESTRATOR.get(orchestrator.flavor, orchestrator.flavor), {})
     return {"stack_name": name, "zenml_version": zenml_version, "components": components}
+
+
+def zenml_secret_commands(clients: StackClients) -> list[str]:
+    """`zenml secret create` commands for the secrets the stack file refers to, reading values from the
+    variables `mlstack output --format env --show-secrets` exports."""
+    main, registry_secret = zenml_secret_names(clients.stack)
+    c = typed(clients)
+    keys: list[str] = []
+    if (store := c.get("object_store")) and store.secret_access_key:
+        keys += ['--aws_access_key_id="$AWS_ACCESS_KEY_ID"', f'--aws_secret_access_key="${store.secret_access_key.env}"']
+    if (tracking := c.get("tracking")) and tracking.password:
+        keys.append(f'--tracking_password="${tracking.password.env}"')
+    commands = [f"zenml secret create {main} {' '.join(keys)}"] if keys else []
+    if (registry := c.get("registry")) and registry.password:
+        commands.append(f'zenml secret create {registry_secret} --username="$MLSTACK_REGISTRY_USERNAME" '
+                        f'--password="${registry.password.env}"')
+    return commands
+
+
+def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: bool, zenml_version: str) -> str:
+    body = _yaml(zenml_stack(clients, secrets, show_secrets, zenml_version))
+    commands = [] if show_secrets else zenml_secret_commands(clients)
+    if not commands:
+        return body
+    header = [f"# ZenML stack of mlstack stack {clients.stack!r}: `zenml stack import {clients.stack} -f FILE`.",
+              "# Credentials are ZenML secret references; create the secrets first (values from",
+              f"# `eval \"$(mlstack output --stack {clients.stack} --format env --show-secrets)\"`):",
+              *[f"#   {cmd}" for cmd in commands]]
+    return "\n".join(header) + "\n" + body
 
 
 # mlstack orchestrator flavor -> ZenML orchestrator flavor (identical where ZenML has the same name).

@@ -70,8 +70,37 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, 
     save_recipe(home, recipe.name, recipe.model_dump(mode="json"))
     result = s.up()
     outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}
+    files = write_client_files(home, recipe, result.outputs)
     return {"stack": recipe.name, "target": recipe.target.type, "changes": result.changes, "changed": result.changed,
-            "outputs": outputs}
+            "outputs": outputs, "files": files}
+
+
+EXTENSIONS = {"json": "json", "yaml": "yaml", "env": "env", "zenml": "zenml.yaml"}
+
+
+def write_client_files(home: Home, recipe: Recipe, outs: dict[str, Any]) -> dict[str, str]:
+    """The formats the recipe asks for, rendered from the typed outputs; 0600 when they hold secrets."""
+    from mlstack.clients.models import StackClients
+    from mlstack.clients.render import render
+    from mlstack.home import write_private
+    from mlstack.stacks.program import OUTPUT_CLIENTS, OUTPUT_SECRETS
+
+    spec = recipe.outputs
+    clients = StackClients.model_validate(outs[OUTPUT_CLIENTS])
+    secrets = dict(outs.get(OUTPUT_SECRETS) or {})
+    directory = home.stack_dir(recipe.name) / "outputs"
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for fmt in spec.formats:
+        path = directory / f"{recipe.name}.{EXTENSIONS[fmt]}"
+        text = render(clients, secrets, fmt, spec.include_secrets, spec.zenml_version)
+        if spec.include_secrets:
+            write_private(path, text)
+        else:
+            path.write_text(text)
+            path.chmod(0o644)
+        written[fmt] = str(path)
+    return written
 
 
 def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
@@ -84,16 +113,17 @@ def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str,
 def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None]) -> dict[str, Any]:
     recipe = resolve(home, ref)
     s = session(home, recipe, ref, emit)
-    data_dirs = dict(s.outputs().get("data_dirs") or {})
     result = s.destroy()
     stack_dir = home.stack_dir(recipe.name)
-    kept = {k: d for k, d in data_dirs.items() if Path(d).exists()}
+    data = stack_dir / "data"  # components keep their data here (StackContext.data_dir)
+    kept = {d.name: str(d) for d in sorted(data.iterdir())} if data.is_dir() else {}
     if purge:
         s.remove()
         shutil.rmtree(stack_dir, ignore_errors=True)
         kept = {}
     else:
         shutil.rmtree(stack_dir / "run", ignore_errors=True)
+        shutil.rmtree(stack_dir / "outputs", ignore_errors=True)
     return {"stack": recipe.name, "changes": result.changes, "purged": purge, "kept": kept}
 
 
@@ -119,3 +149,23 @@ def list_stacks(home: Home) -> list[dict[str, Any]]:
                      "backend": backend_url(home, recipe.get("state", {}).get("backend")),
                      "components": {k: v["flavor"] for k, v in (recipe.get("components") or {}).items() if v}})
     return rows
+
+
+def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
+    """The deployed stack's typed client config and its secrets."""
+    from mlstack.clients.models import StackClients
+    from mlstack.stacks.program import OUTPUT_CLIENTS, OUTPUT_SECRETS
+
+    recipe, outs = outputs(home, ref)
+    if OUTPUT_CLIENTS not in outs:
+        raise StackNotFoundError(f"stack {recipe.name!r} has no outputs: it is not deployed",
+                                 hint=f"`mlstack deploy` it first")
+    return recipe, StackClients.model_validate(outs[OUTPUT_CLIENTS]), dict(outs.get(OUTPUT_SECRETS) or {})
+
+
+def verify(home: Home, ref: StackRef) -> dict[str, Any]:
+    from mlstack.clients.verify import as_dicts, verify as run_checks
+
+    recipe, clients, secrets = clients_of(home, ref)
+    results = run_checks(clients, secrets)
+    return {"stack": recipe.name, "ok": all(r.ok for r in results), "checks": as_dicts(results)}

@@ -54,10 +54,10 @@ def cli_version(path: Path) -> str | None:
 def find_cli(home: Home) -> Cli | None:
     """The CLI mlstack built into its home, else a `pulumi` on PATH at least as new as the pinned SDK."""
     built = home.engine_dir / "bin" / "pulumi"
-    if built.exists():
-        version = cli_version(built)
-        if version == PULUMI_VERSION:
-            return Cli(built, version, "mlstack home")
+    stamp = home.engine_dir / "VERSION"
+    # mlstack's own build is trusted by its stamp: `pulumi version` costs 0.3 s and the Automation API runs it anyway.
+    if built.exists() and stamp.exists() and stamp.read_text().strip() == PULUMI_VERSION:
+        return Cli(built, PULUMI_VERSION, "mlstack home")
     on_path = shutil.which("pulumi")
     if on_path:
         version = cli_version(Path(on_path))
@@ -112,5 +112,6 @@ def build_cli(home: Home, progress: Callable[[str], None]) -> Cli:
     version = cli_version(target)
     if version != PULUMI_VERSION:
         raise EngineError(f"the built Pulumi CLI reports version {version!r}, expected {PULUMI_VERSION}")
+    (home.engine_dir / "VERSION").write_text(PULUMI_VERSION + "\n")
     progress(f"  built {target}")
     return Cli(target, version, "mlstack home")

@@ -55,12 +55,11 @@ def expected_path(home: Home, name: str) -> Path:
 
 def ensure(home: Home, names: list[str], progress: Callable[[str], None]) -> dict[str, str]:
     """Install what is missing; return {runtime name: path of its main program}."""
-    paths = {}
-    for name in names:
-        rt = RUNTIMES[name]
-        path = executable(home, rt) or _install(home, rt, progress)
-        paths[name] = str(path)
-    return paths
+    return {name: str(ensure_runtime(home, RUNTIMES[name], progress)) for name in names}
+
+
+def ensure_runtime(home: Home, rt: Runtime, progress: Callable[[str], None]) -> Path:
+    return executable(home, rt) or _install(home, rt, progress)
 
 
 def status(home: Home) -> dict[str, str | None]:

@@ -14,6 +14,7 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from mlstack.engine.events import ProgressPrinter
@@ -73,6 +74,7 @@ class StackSession:
         self.progress = progress
         self.work_dir = home.stack_dir(name)
         self.diagnostics: list[str] = []  # the engine's error messages, for the error we raise
+        self.changes: dict[str, int] = {}  # from the engine's summary event
 
     # -- plumbing -------------------------------------------------------------------------------------------
     def _workspace_options(self, cli: Cli) -> Any:
@@ -106,6 +108,9 @@ class StackSession:
             diag = getattr(event, "diagnostic_event", None)
             if diag is not None and diag.severity == "error" and diag.message.strip():
                 self.diagnostics.append(diag.message.strip())
+            summary = getattr(event, "summary_event", None)
+            if summary is not None:
+                self.changes = dict(summary.resource_changes or {})
             if self.progress:
                 self.progress.on_event(event)
 
@@ -131,12 +136,19 @@ class StackSession:
         return self._unless_stale_lock(lambda: self._up(refresh))
 
     def _up(self, refresh: bool) -> OperationResult:
-        stack = self._stack(create=True)
+        stack = _lean(self._stack(create=True))
         with _mapped_errors(self.name, self.diagnostics):
             # refresh=True: each resource's read runs first, so a crashed service shows as drift and is recreated.
-            result = stack.up(refresh=refresh, color="never", **self._events())
-        return OperationResult(self.name, "deploy", dict(result.summary.resource_changes or {}),
-                               {k: v.value for k, v in result.outputs.items()})
+            stack.up(refresh=refresh, color="never", **self._events())
+            outputs = self._read_outputs(stack)
+        return OperationResult(self.name, "deploy", self.changes, outputs)
+
+    def _read_outputs(self, stack: Any) -> dict[str, Any]:
+        """All outputs, secrets decrypted, in one CLI call (the Automation API's `outputs()` makes two)."""
+        result = stack.workspace.pulumi_command.run(
+            ["stack", "output", "--json", "--show-secrets", "--stack", self.name],
+            stack.workspace.work_dir, stack.workspace.env_vars)
+        return json.loads(result.stdout or "{}")
 
     def preview(self) -> OperationResult:
         stack = self._stack(create=True)
@@ -148,15 +160,15 @@ class StackSession:
         return self._unless_stale_lock(self._destroy)
 
     def _destroy(self) -> OperationResult:
-        stack = self._stack(create=False)
+        stack = _lean(self._stack(create=False))
         with _mapped_errors(self.name, self.diagnostics):
-            result = stack.destroy(color="never", **self._events())
-        return OperationResult(self.name, "destroy", dict(result.summary.resource_changes or {}))
+            stack.destroy(color="never", **self._events())
+        return OperationResult(self.name, "destroy", self.changes)
 
     def outputs(self) -> dict[str, Any]:
         stack = self._stack(create=False)
         with _mapped_errors(self.name, self.diagnostics):
-            return {k: v.value for k, v in stack.outputs().items()}
+            return self._read_outputs(stack)
 
     def cancel(self) -> None:
         stack = self._stack(create=False)
@@ -168,6 +180,15 @@ class StackSession:
         stack = self._stack(create=False)
         with _mapped_errors(self.name, self.diagnostics):
             stack.workspace.remove_stack(self.name)
+
+
+def _lean(stack: Any) -> Any:
+    """After `up`/`destroy` the Automation API runs `stack output` twice and `stack history` (~1 s) only to fill
+    its result object; mlstack takes the change summary from the engine's summary event and reads outputs once
+    itself, so those calls are replaced on this instance."""
+    stack.outputs = lambda: {}
+    stack.info = lambda *args, **kwargs: SimpleNamespace(resource_changes=None)
+    return stack
 
 
 class _mapped_errors:

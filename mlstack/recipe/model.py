@@ -9,6 +9,7 @@ from pydantic import Field, create_model, field_validator, model_validator
 
 from mlstack import registry
 from mlstack.recipe.base import UserModel
+from mlstack.versions import ZENML_VERSION
 
 API_VERSION = "mlstack/v1"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
@@ -85,6 +86,21 @@ class StateSpec(UserModel):
     )
 
 
+class OutputsSpec(UserModel):
+    """Client config files `deploy` writes into the stack's home (MLSTACK_HOME/stacks/<name>/outputs/)."""
+
+    formats: list[Literal["json", "yaml", "env", "zenml"]] = Field(
+        default_factory=lambda: ["json", "env", "zenml"],
+        description="Formats to write: json (versioned, for CI), yaml, env (shell-sourceable), zenml (stack import).",
+    )
+    zenml_version: str = Field(default=ZENML_VERSION, pattern=r"^\d+\.\d+\.\d+$",
+                               description="ZenML version written into the ZenML stack file.")
+    include_secrets: bool = Field(
+        default=False,
+        description="Write secret values into the files (then 0600); default: secrets referenced, not written.",
+    )
+
+
 def _component_field(kind: str) -> Any:
     models = registry.settings_models(kind)
     if not models:
@@ -116,6 +132,7 @@ class Recipe(UserModel):
     target: TargetSpec = Field(description="Where the stack runs, with its placement settings.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags put on every taggable resource.")
     state: StateSpec = Field(default_factory=StateSpec, description="Pulumi state backend and secrets provider.")
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="Client config files written after deploy.")
     components: components_model() = Field(  # type: ignore[valid-type]
         description="Components of the stack, keyed by kind."
     )

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import typer
+
+from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run, say
+from mlstack.errors import EngineError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def verify(recipe: OptionalRecipeArg = None, stack: StackOpt = None, var: VarOpt = None,
+               backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+        """Smoke-test every deployed component with its real client; exit 1 naming what failed."""
+        from mlstack.engine import operations as ops
+        from mlstack.home import Home
+
+        def body() -> dict:
+            result = ops.verify(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
+            if not result["ok"]:
+                if not json_out:
+                    _table(result)
+                failed = [f"{c['kind']} ({c['detail']})" for c in result["checks"] if not c["ok"]]
+                error = EngineError(f"verify failed: {'; '.join(failed)}",
+                                    hint=f"look at the service's log under MLSTACK_HOME/stacks/{result['stack']}/run/, "
+                                         "then `mlstack deploy` to restart what crashed")
+                error.result = result  # type: ignore[attr-defined]
+                raise error
+            return result
+
+        run("verify", json_out, debug, body, _table)
+
+
+def _table(result: dict) -> None:
+    width = max(len(c["kind"]) for c in result["checks"]) if result["checks"] else 8
+    for c in result["checks"]:
+        say(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['kind']:<{width}}  {c['flavor']:<13} {c['seconds']:>5.2f}s  {c['detail']}")
+    say(f"verify {result['stack']!r}: {'all passed' if result['ok'] else 'FAILED'}")

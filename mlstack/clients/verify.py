@@ -1,0 +1,197 @@
+"""`mlstack verify`: a smoke test of every deployed component through its real client.
+
+Each check works from the typed client config and the stack's secrets, so the same code checks a cloud
+target given credentials. Each cleans up after itself; where a service only soft-deletes (MLflow runs and
+experiments) or keeps empty repositories (distribution), the detail says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+from mlstack.clients.models import (ObjectStoreClient, OrchestratorClient, RegistryClient, ServingClient,
+                                    StackClients, TrackingClient)
+from mlstack.clients.render import typed
+
+SCRATCH = "mlstack-verify"
+
+
+@dataclass
+class CheckResult:
+    kind: str
+    flavor: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+def _client_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, ValueError, KeyError, RuntimeError, TimeoutError]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors += [BotoCoreError, ClientError]
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def verify(clients: StackClients, secrets: dict[str, str]) -> list[CheckResult]:
+    from mlstack.registry import KINDS
+
+    results = []
+    for kind, client in sorted(typed(clients).items(), key=lambda kv: KINDS.index(kv[0])):
+        check = CHECKS[kind]
+        start = time.monotonic()
+        try:
+            detail = check(client, secrets)
+            ok = True
+        except _client_errors() as exc:  # a failed check is a result, not a crash
+            ok, detail = False, f"{type(exc).__name__}: {exc}"
+        results.append(CheckResult(kind, client.flavor, ok, detail, round(time.monotonic() - start, 2)))
+    return results
+
+
+def as_dicts(results: list[CheckResult]) -> list[dict]:
+    return [asdict(r) for r in results]
+
+
+# -- object store: put, get, delete in a scratch prefix -----------------------------------------------------
+def check_object_store(c: ObjectStoreClient, secrets: dict[str, str]) -> str:
+    import boto3
+    from botocore.config import Config
+
+    secret = secrets.get(c.secret_access_key.output) if c.secret_access_key else None
+    s3 = boto3.client("s3", endpoint_url=c.endpoint_url, region_name=c.region, aws_access_key_id=c.access_key_id,
+                      aws_secret_access_key=secret,
+                      config=Config(signature_version="s3v4", connect_timeout=5, read_timeout=15,
+                                    retries={"max_attempts": 1}))
+    bucket = c.buckets[0].removeprefix("s3://").split("/")[0]
+    key = f"{SCRATCH}/{uuid.uuid4().hex}"
+    body = uuid.uuid4().bytes
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    try:
+        if s3.get_object(Bucket=bucket, Key=key)["Body"].read() != body:
+            raise ValueError("object read back differs from what was written")
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
+    if s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount", 0):
+        raise ValueError(f"s3://{bucket}/{key} still exists after delete")
+    return f"put, get, delete s3://{bucket}/{SCRATCH}/… at {c.endpoint_url or 'default endpoint'}"
+
+
+# -- tracking: an MLflow run created and deleted through the REST API the MLflow client uses -----------------
+def _http(method: str, url: str, body: dict | None = None, auth: tuple[str, str] | None = None,
+          headers: dict | None = None, timeout: float = 15) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json",
+                                                                        **(headers or {})})
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - URL from the stack's outputs
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw.strip() else {}
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"{method} {url} -> HTTP {exc.code}") from None
+
+
+def check_tracking(c: TrackingClient, secrets: dict[str, str]) -> str:
+    auth = (c.username, secrets[c.password.output]) if c.username and c.password else None
+    api = c.tracking_uri.rstrip("/") + "/api/2.0/mlflow"
+    _, exp = _http("POST", f"{api}/experiments/create", {"name": f"{SCRATCH}-{uuid.uuid4().hex}"}, auth)
+    experiment_id = exp["experiment_id"]
+    try:
+        _, run = _http("POST", f"{api}/runs/create", {"experiment_id": experiment_id}, auth)
+        run_id = run["run"]["info"]["run_id"]
+        _http("POST", f"{api}/runs/log-metric", {"run_id": run_id, "key": "verify", "value": 1.0,
+                                                 "timestamp": int(time.time() * 1000)}, auth)
+        _, got = _http("GET", f"{api}/runs/get?run_id={run_id}", None, auth)
+        if not any(m["key"] == "verify" for m in got["run"]["data"].get("metrics", [])):
+            raise ValueError("logged metric not read back")
+        _http("POST", f"{api}/runs/delete", {"run_id": run_id}, auth)
+    finally:
+        _http("POST", f"{api}/experiments/delete", {"experiment_id": experiment_id}, auth)
+    return f"run created, metric logged and read, run and experiment deleted (MLflow soft-deletes) at {c.tracking_uri}"
+
+
+# -- registry: a tiny OCI artifact pushed, pulled and deleted ------------------------------------------------
+def check_registry(c: RegistryClient, secrets: dict[str, str]) -> str:
+    import tempfile
+    from pathlib import Path
+
+    import oras.client
+
+    client = oras.client.OrasClient(hostname=c.uri, insecure=c.insecure, auth_backend="basic")
+    if c.username and c.password:
+        client.login(username=c.username, password=secrets[c.password.output], hostname=c.uri, tls_verify=False)
+    target = f"{c.uri}/{SCRATCH}/probe:{uuid.uuid4().hex[:12]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "probe.txt").write_text(uuid.uuid4().hex)
+        cwd = Path.cwd()
+        try:
+            import os
+
+            os.chdir(tmp)  # oras names layers by their relative path
+            client.push(target=target, files=["probe.txt"], disable_path_validation=True, quiet=True)
+        finally:
+            os.chdir(cwd)
+        pulled = client.pull(target=target, outdir=str(Path(tmp) / "out"))
+        if not pulled or Path(pulled[0]).read_text() != (Path(tmp) / "probe.txt").read_text():
+            raise ValueError("artifact pulled back differs from what was pushed")
+    manifest = client.get_manifest(target)
+    client.delete_tag(target.rsplit(":", 1)[0], target.rsplit(":", 1)[1])
+    for blob in [manifest["config"], *manifest["layers"]]:  # the blobs too, not just the tag
+        client.do_request(f"{client.prefix}://{c.uri}/v2/{SCRATCH}/probe/blobs/{blob['digest']}",
+                                 "DELETE")
+    return f"OCI artifact pushed, pulled and deleted at {c.uri} (repository {SCRATCH}/probe stays, empty)"
+
+
+# -- serving: ready, and a V2 inference if a model is loaded -------------------------------------------------
+_ZERO = {"BOOL": False, "BYTES": ""}
+
+
+def check_serving(c: ServingClient, secrets: dict[str, str]) -> str:
+    base = c.base_url.rstrip("/")
+    _http("GET", f"{base}/v2/health/ready")
+    _, index = _http("POST", f"{base}/v2/repository/index", {})
+    ready = [m["name"] for m in index if m.get("state") == "READY"]
+    if not ready:
+        return f"ready at {base}, no model loaded (inference not tried)"
+    _, meta = _http("GET", f"{base}/v2/models/{ready[0]}")
+    inputs = meta.get("inputs") or []
+    if not inputs:
+        return f"ready at {base}, {len(ready)} model(s) loaded; {ready[0]} publishes no input metadata to infer with"
+    request = {"inputs": [{"name": i["name"], "datatype": i["datatype"],
+                           "shape": [max(int(d), 1) for d in i["shape"]],
+                           "data": [_ZERO.get(i["datatype"], 0)] * _size(i["shape"])} for i in inputs]}
+    _, answer = _http("POST", f"{base}/v2/models/{ready[0]}/infer", request)
+    return f"ready at {base}; V2 inference on {ready[0]} returned {len(answer.get('outputs', []))} output(s)"
+
+
+def _size(shape: list) -> int:
+    n = 1
+    for d in shape:
+        n *= max(int(d), 1)
+    return n
+
+
+# -- orchestrator ----------------------------------------------------------------------------------------
+def check_orchestrator(c: OrchestratorClient, secrets: dict[str, str]) -> str:
+    if not c.url:
+        return "runs pipelines in the caller's process: nothing deployed to check"
+    _http("GET", c.url)
+    return f"answering at {c.url}"
+
+
+CHECKS: dict[str, Callable[[Any, dict[str, str]], str]] = {
+    "object_store": check_object_store, "tracking": check_tracking, "registry": check_registry,
+    "serving": check_serving, "orchestrator": check_orchestrator,
+}
