@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from mlstack.cli.common import DebugOpt, JsonOpt, run, say
+
 
 def recipe_schema() -> dict:
     from mlstack.recipe.model import Recipe
@@ -16,10 +18,20 @@ def recipe_schema() -> dict:
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def schema(output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None) -> None:
+    def schema(output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
+               json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
         """Print the recipe's JSON Schema (for yaml-language-server and editors)."""
-        text = json.dumps(recipe_schema(), indent=2, sort_keys=True) + "\n"
-        if output:
-            output.write_text(text)
-        else:
-            typer.echo(text, nl=False)
+
+        def body() -> dict:
+            data = recipe_schema()
+            if output:
+                output.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+            return {"schema": data, "written": str(output) if output else None}
+
+        def human(result: dict) -> None:
+            if result["written"]:
+                say(f"wrote {result['written']}")
+            else:
+                typer.echo(json.dumps(result["schema"], indent=2, sort_keys=True))
+
+        run("schema", json_out, debug, body, human)

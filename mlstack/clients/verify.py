@@ -103,6 +103,14 @@ def _http(method: str, url: str, body: dict | None = None, auth: tuple[str, str]
         raise RuntimeError(f"{method} {url} -> HTTP {exc.code}") from None
 
 
+def _reachable(url: str) -> None:
+    """Any HTTP answer (401 included) means the server is up; a refused or timed-out connection raises."""
+    try:
+        urllib.request.urlopen(url, timeout=5).close()  # noqa: S310 - URL from the stack's outputs
+    except urllib.error.HTTPError:
+        return
+
+
 def check_tracking(c: TrackingClient, secrets: dict[str, str]) -> str:
     auth = (c.username, secrets[c.password.output]) if c.username and c.password else None
     api = c.tracking_uri.rstrip("/") + "/api/2.0/mlflow"
@@ -129,6 +137,7 @@ def check_registry(c: RegistryClient, secrets: dict[str, str]) -> str:
 
     import oras.client
 
+    _reachable(("http://" if c.insecure else "https://") + c.uri + "/v2/")  # oras retries for minutes otherwise
     client = oras.client.OrasClient(hostname=c.uri, insecure=c.insecure, auth_backend="basic")
     if c.username and c.password:
         client.login(username=c.username, password=secrets[c.password.output], hostname=c.uri, tls_verify=False)
