@@ -65,6 +65,12 @@ FLAVORS: tuple[Flavor, ...] = (
            "mlstack.components.local.serving:LocalServing",
            "Seldon MLServer (V2 inference protocol) with a model repository clients load models into",
            runtimes=("mlserver",)),
+    Flavor("aws", "object_store", "s3", s.S3ObjectStore, "mlstack.components.aws.object_store:AwsObjectStore",
+           "S3: versioned, encrypted, public access blocked, TLS-only policy",
+           requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`"),
+    Flavor("aws", "registry", "ecr", s.EcrRegistry, "mlstack.components.aws.registry:AwsRegistry",
+           "ECR: scan on push, immutable tags, KMS-encrypted, lifecycle policy",
+           requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`"),
 )
 
 

@@ -31,20 +31,30 @@ def runtimes_of(recipe: Recipe) -> list[str]:
     return [rt for flavor in recipe.flavors().values() for rt in flavor.runtimes]
 
 
-def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | None = None) -> Callable[[], None]:
+def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | None = None,
+                 on_outputs: Callable[[dict[str, Any]], None] | None = None) -> Callable[[], None]:
+    """The Pulumi program of the whole recipe; `on_outputs` also receives the exports (offline plans)."""
+
     def program() -> None:
         import pulumi
 
         from mlstack.components.context import StackContext
 
         assemble = importlib.import_module(f"mlstack.stacks.{recipe.target.type}").assemble
-        ctx = StackContext(recipe.name, recipe.target.type, stack_dir, dict(recipe.tags), dict(runtimes or {}))
+        ctx = StackContext(recipe.name, recipe.target.type, stack_dir, {"mlstack-stack": recipe.name, **recipe.tags},
+                           dict(runtimes or {}), recipe.target.model_dump(exclude={"type"}))
         components = assemble(recipe, ctx)
         clients: dict[str, Any] = {kind: c.client for kind, c in components.items()}
         secrets: dict[str, Any] = {k: v for c in components.values() for k, v in c.secrets.items()}
-        pulumi.export(OUTPUT_CLIENTS, pulumi.Output.all(**clients).apply(
-            lambda c: {"schemaVersion": "mlstack.clients/v1", "stack": recipe.name, "target": recipe.target.type,
-                       "components": c}))
-        pulumi.export(OUTPUT_SECRETS, pulumi.Output.secret(secrets))
+        exports = {
+            OUTPUT_CLIENTS: pulumi.Output.all(**clients).apply(
+                lambda c: {"schemaVersion": "mlstack.clients/v1", "stack": recipe.name, "target": recipe.target.type,
+                           "components": c}),
+            OUTPUT_SECRETS: pulumi.Output.secret(secrets),
+        }
+        for key, value in exports.items():
+            pulumi.export(key, value)
+        if on_outputs is not None:
+            pulumi.Output.all(**exports).apply(on_outputs)
 
     return program

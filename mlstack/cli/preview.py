@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, RecipeArg, VarOpt, parse_vars, run, say
@@ -8,16 +10,48 @@ from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, RecipeArg, VarOpt,
 def register(app: typer.Typer) -> None:
     @app.command()
     def preview(recipe: RecipeArg, var: VarOpt = None, backend: BackendOpt = None,
+                offline: Annotated[bool, typer.Option("--offline", help="Plan under Pulumi's mocks: no credentials, engine, state or network.")] = False,
                 json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
         """Show what `deploy` would change, without changing anything."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
         def body() -> dict:
-            return ops.preview(Home.from_env(), ops.StackRef(recipe, None, parse_vars(var), backend), say)
+            ref = ops.StackRef(recipe, None, parse_vars(var), backend)
+            if offline:
+                return ops.offline_preview(Home.from_env(), ref)
+            return ops.preview(Home.from_env(), ref, say)
 
         def human(r: dict) -> None:
+            if offline:
+                _tree(r)
+                return
             changes = ", ".join(f"{n} to {op}" for op, n in sorted(r["changes"].items()) if op != "same")
             say(f"preview of stack {r['stack']!r} ({r['target']}): {changes or 'no changes'}")
 
         run("preview", json_out, debug, body, human)
+
+
+KEY_SETTINGS = ("bucket", "name", "region", "imageTagMutability", "imageScanningConfiguration",
+                "versioningConfiguration", "blockPublicAcls", "restrictPublicBuckets", "rule", "rules")
+
+
+def _tree(plan: dict) -> None:
+    import json
+
+    by_parent: dict[str | None, list[dict]] = {}
+    urns = {r.get("urn") for r in plan["resources"]}
+    for r in plan["resources"]:
+        by_parent.setdefault(r["parent"] if r["parent"] in urns or r["parent"] is None else "root", []).append(r)
+    typer.echo(f"offline plan of stack {plan['stack']!r} ({plan['target']}): {len(plan['resources'])} resources")
+
+    def show(parent: str | None, depth: int) -> None:
+        for r in by_parent.get(parent, []):
+            keys = {k: v for k, v in r["inputs"].items() if k in KEY_SETTINGS}
+            detail = f"  {json.dumps(keys, sort_keys=True)}" if keys else ""
+            typer.echo(f"{'  ' * depth}+ {r['type']}  {r['name']}{detail}")
+            show(r["urn"], depth + 1)
+
+    show("root", 1)
+    typer.echo("client outputs:")
+    typer.echo(json.dumps((plan["outputs"] or {}).get("mlstack", {}), indent=2, sort_keys=True))

@@ -103,6 +103,16 @@ def write_client_files(home: Home, recipe: Recipe, outs: dict[str, Any]) -> dict
     return written
 
 
+def offline_preview(home: Home, ref: StackRef) -> dict[str, Any]:
+    """The plan under Pulumi's mocks: no credentials, engine, state or network."""
+    from mlstack.engine.offline import plan
+    from mlstack.stacks.program import check_available
+
+    recipe = resolve(home, ref)
+    check_available(recipe)
+    return plan(recipe).to_dict()
+
+
 def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
     recipe = resolve(home, ref)
     _preflight(recipe)

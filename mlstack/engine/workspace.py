@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.pulumi_cli import Cli, ensure_cli
-from mlstack.errors import EngineError, MlstackError, StackLockedError, StackNotFoundError
+from mlstack.errors import EngineError, MlstackError, NotAvailableError, StackLockedError, StackNotFoundError
 from mlstack.home import Home, write_private
 
 PROJECT = "mlstack"
@@ -216,6 +216,10 @@ class _mapped_errors:
                                    hint=f"wait for it; if no update is running, `mlstack cancel --stack {self.stack}`")
             err.holders = [(host, int(pid)) for host, pid in LOCK_HOLDER.findall(text)]  # type: ignore[attr-defined]
             raise err from None
+        if "no resource plugin" in text or "could not find plugin" in text.lower():
+            raise NotAvailableError(f"stack {self.stack!r} needs a Pulumi provider plugin this machine does not have",
+                                    hint="install it into PULUMI_HOME/plugins (see `mlstack doctor`); "
+                                         "`mlstack preview RECIPE --offline` plans without it") from None
         if "passphrase" in text and "incorrect" in text:
             raise EngineError(f"the secrets passphrase does not decrypt stack {self.stack!r}",
                               hint="set PULUMI_CONFIG_PASSPHRASE(_FILE) to the passphrase it was created with") from None

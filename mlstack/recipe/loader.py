@@ -58,9 +58,24 @@ def load_recipe_text(text: str, filename: str = "<recipe>", variables: Mapping[s
             problem = _problem(err, data, filename)
             if problem.field not in reported and not (problems and err["type"] == "value_error" and not err["loc"]):  # the model's own flavor-on-target check repeats ours
                 problems.append(problem)
+    if not problems:
+        problems = _name_problems(recipe, data, filename)
     if problems:
         raise RecipeError(sorted(problems, key=lambda p: (p.line or 0, p.field)))
     return recipe
+
+
+def _name_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Problem]:
+    """Cloud names derived from the recipe name that the cloud's rules refuse (S3: global, 3-63, ...)."""
+    problems = []
+    for kind, spec in recipe.component_specs().items():
+        check = getattr(spec, "name_problems", None)
+        for field, message in check(recipe.name) if check else []:
+            name, _, index = field.partition("[")
+            loc = ("components", kind, name, int(index.rstrip("]"))) if index else ("components", kind, name)
+            problems.append(Problem(filename, _line_of(data, loc) or _line_of(data, ("name",)),
+                                    f"components.{kind}.{field}", message))
+    return problems
 
 
 def _render(text: str, filename: str, variables: Mapping[str, str], environ: Mapping[str, str]) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from mlstack.recipe import naming
 from mlstack.recipe.base import UserModel
 
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -70,3 +71,39 @@ class MlserverServing(PortSetting):
     """Seldon MLServer: V2 inference protocol (as KServe and Seldon use) over HTTP."""
 
     flavor: Literal["mlserver"] = Field(description="Flavor of this component.")
+
+
+class S3ObjectStore(UserModel):
+    """Amazon S3: versioned, encrypted at rest, public access blocked, TLS-only bucket policy."""
+
+    flavor: Literal["s3"] = Field(description="Flavor of this component.")
+    buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]] = Field(
+        default_factory=lambda: ["artifacts"], min_length=1,
+        description="Buckets to create, named `<recipe name>-<bucket>` (S3 names are global).",
+    )
+    versioning: bool = Field(default=True, description="Keep object versions (recover overwritten artifacts).")
+    kms_key_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:kms:",
+        description="Customer-managed KMS key for encryption at rest; default: SSE-S3 (AES-256).",
+    )
+
+    def name_problems(self, stack: str) -> list[tuple[str, str]]:
+        """(field, rule broken) for each cloud name this recipe would produce that the cloud refuses."""
+        return [(f"buckets[{i}]", p) for i, b in enumerate(self.buckets)
+                if (p := naming.s3_bucket_problem(naming.s3_bucket_name(stack, b)))]
+
+
+class EcrRegistry(UserModel):
+    """Amazon ECR: scan on push, immutable tags, encrypted, lifecycle-pruned."""
+
+    flavor: Literal["ecr"] = Field(description="Flavor of this component.")
+    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]] = Field(
+        default_factory=lambda: ["models"], min_length=1,
+        description="Repositories to create, named `<recipe name>/<repository>`.",
+    )
+    keep_images: int = Field(default=100, ge=1, le=10000,
+                             description="Lifecycle policy: images kept per repository (oldest expire first).")
+
+    def name_problems(self, stack: str) -> list[tuple[str, str]]:
+        return [(f"repositories[{i}]", p) for i, r in enumerate(self.repositories)
+                if (p := naming.ecr_repository_problem(naming.ecr_repository_name(stack, r)))]

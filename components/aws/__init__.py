@@ -1,0 +1,1 @@
+"""Components of the `aws` target (Pulumi AWS provider)."""

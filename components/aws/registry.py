@@ -1,0 +1,45 @@
+"""ECR repositories: scan on push, immutable tags, encrypted, lifecycle-pruned."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from mlstack.clients.models import RegistryClient
+from mlstack.components.context import ComponentArgs
+from mlstack.recipe.naming import ecr_repository_name
+from mlstack.recipe.settings import EcrRegistry
+
+
+def lifecycle_policy(keep: int) -> str:
+    return json.dumps({"rules": [{
+        "rulePriority": 1, "description": f"keep the newest {keep} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+        "action": {"type": "expire"},
+    }]})
+
+
+class AwsRegistry(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:aws:Registry", name, None, opts)
+        self.settings: EcrRegistry = args.settings  # type: ignore[assignment]
+        self.ctx = args.context
+        self.repositories = [self._create_repository(name, r) for r in self.settings.repositories]
+        self.repository_arns = [r.arn for r in self.repositories]
+        self.client = self.repositories[0].repository_url.apply(lambda url: RegistryClient(
+            flavor="ecr", uri=url.split("/", 1)[0], insecure=False).model_dump(exclude_none=True))
+        self.secrets: dict[str, pulumi.Output[str]] = {}
+        self.register_outputs({"client": self.client})
+
+    def _create_repository(self, name: str, repository: str) -> aws.ecr.Repository:
+        repo = aws.ecr.Repository(
+            f"{name}-{repository}", name=ecr_repository_name(self.ctx.stack, repository),
+            image_scanning_configuration={"scan_on_push": True}, image_tag_mutability="IMMUTABLE",
+            encryption_configurations=[{"encryption_type": "KMS"}], tags=self.ctx.tags,
+            opts=pulumi.ResourceOptions(parent=self))
+        aws.ecr.LifecyclePolicy(f"{name}-{repository}-lifecycle", repository=repo.name,
+                                policy=lifecycle_policy(self.settings.keep_images),
+                                opts=pulumi.ResourceOptions(parent=self, depends_on=[repo]))
+        return repo

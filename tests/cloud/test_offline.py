@@ -1,0 +1,60 @@
+"""The offline plan of cloud recipes through the CLI, cloud naming rules, and missing credentials (exit 4)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mlstack.cli import app
+from mlstack.errors import ExitCode
+from tests.conftest import RECIPES, state_files
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def no_cloud_credentials(home, monkeypatch, tmp_path):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "empty-home"))  # no ~/.aws
+
+
+def test_offline_plan_lists_resources_and_client_outputs(home, no_cloud_credentials):
+    result = runner.invoke(app, ["preview", str(RECIPES / "aws.yaml"), "--offline", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["result"]
+    types = [r["type"] for r in plan["resources"]]
+    assert types.count("aws:s3/bucket:Bucket") == 1 and types.count("aws:ecr/repository:Repository") == 1
+    bucket = next(r for r in plan["resources"] if r["type"] == "aws:s3/bucket:Bucket")
+    assert bucket["inputs"]["bucket"] == "mlops-aws-artifacts"
+    clients = plan["outputs"]["mlstack"]["components"]
+    assert clients["object_store"]["buckets"] == ["s3://mlops-aws-artifacts"]
+    assert clients["registry"]["uri"].endswith(".dkr.ecr.eu-west-1.amazonaws.com")
+    assert state_files(home) == [], "an offline plan writes no state"
+
+
+def test_offline_plan_prints_a_tree(home, no_cloud_credentials):
+    result = runner.invoke(app, ["preview", str(RECIPES / "aws.yaml"), "--offline"])
+    assert result.exit_code == 0
+    assert "+ mlstack:aws:ObjectStore" in result.stdout and "    + aws:s3/bucket:Bucket" in result.stdout
+
+
+def test_deploy_without_credentials_exits_4_before_touching_state(home, no_cloud_credentials):
+    result = runner.invoke(app, ["deploy", str(RECIPES / "aws.yaml"), "--json"])
+    assert result.exit_code == ExitCode.NO_CREDENTIALS == 4, result.output
+    assert "credentials" in json.loads(result.stdout)["errors"][0]["message"]
+    assert state_files(home) == []
+
+
+def test_a_name_that_breaks_the_s3_rule_is_refused_at_validation(home, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    long_bucket = "b" * 40
+    recipe.write_text("apiVersion: mlstack/v1\nname: a-rather-long-stack-name-for-s3\n"
+                      "target: {type: aws, region: eu-west-1}\ncomponents:\n"
+                      f"  object_store:\n    flavor: s3\n    buckets: [ok, {long_bucket}]\n")
+    result = runner.invoke(app, ["validate", str(recipe)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"{recipe}:7: components.object_store.buckets[1]: S3 bucket name "
+                                     f"'a-rather-long-stack-name-for-s3-{long_bucket}' is 72 characters; the rule is 3-63")

@@ -1,0 +1,116 @@
+"""Security policy every cloud recipe in recipes/ must pass, checked on its offline plan (Pulumi mocks).
+
+A new cloud recipe is enrolled by existing: the recipes are discovered, not listed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from mlstack.engine.offline import Plan, plan
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import RECIPES
+
+CLOUDS = ("aws", "gcp", "azure")
+
+
+def cloud_recipes() -> list[Path]:
+    from ruamel.yaml import YAML
+
+    found = []
+    for path in sorted(RECIPES.glob("*.yaml")):
+        target = YAML(typ="safe").load(path.read_text()).get("target")
+        if (target.get("type") if isinstance(target, dict) else target) in CLOUDS:
+            found.append(path)
+    return found
+
+
+@cache
+def planned(path: Path) -> Plan:
+    return plan(load_recipe(path))
+
+
+RECIPE_PATHS = cloud_recipes()
+pytestmark = pytest.mark.parametrize("path", RECIPE_PATHS, ids=[p.name for p in RECIPE_PATHS])
+
+
+def test_there_is_a_cloud_recipe_to_check(path):
+    assert planned(path).resources
+
+
+def _sdk_class(typ: str):
+    """`aws:s3/bucket:Bucket` -> pulumi_aws.s3.Bucket (None for providers and components)."""
+    package, _, rest = typ.partition(":")
+    module, _, name = rest.partition(":")
+    if package in ("pulumi", "mlstack") or not name:
+        return None
+    sdk = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}[package]
+    return getattr(importlib.import_module(f"{sdk}.{module.split('/')[0]}"), name)
+
+
+def test_recipe_tags_land_on_every_taggable_resource(path):
+    p = planned(path)
+    wanted = load_recipe(path).tags
+    untagged = []
+    for r in p.resources:
+        cls = _sdk_class(r.type) if r.custom else None
+        if cls is not None and ("tags" in inspect.signature(cls._internal_init).parameters
+                                or "labels" in inspect.signature(cls._internal_init).parameters):
+            got = r.inputs.get("tags") or r.inputs.get("labels") or {}
+            if not wanted.items() <= got.items():
+                untagged.append(r.name)
+    assert untagged == []
+
+
+def test_no_bucket_is_public_and_all_are_encrypted_versioned_tls_only(path):
+    p = planned(path)
+    for bucket in p.of_type("aws:s3/bucket:Bucket"):
+        related = [r for r in p.resources if r.inputs.get("bucket") == f"{bucket.name}-id"]
+        by_type = {r.type.rsplit(":", 1)[-1]: r.inputs for r in related}
+        block = by_type["BucketPublicAccessBlock"]
+        assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                              "restrictPublicBuckets")), bucket.name
+        assert by_type["BucketOwnershipControls"]["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        sse = by_type["BucketServerSideEncryptionConfiguration"]["rules"][0]["applyServerSideEncryptionByDefault"]
+        assert sse["sseAlgorithm"] in ("AES256", "aws:kms")
+        assert by_type["BucketVersioning"]["versioningConfiguration"]["status"] == "Enabled"
+        statements = json.loads(by_type["BucketPolicy"]["policy"])["Statement"]
+        assert any(s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+                   for s in statements), "bucket must refuse plain HTTP"
+        assert bucket.inputs.get("acl") in (None, "private")
+
+
+def test_registries_scan_on_push_and_are_immutable(path):
+    for repo in planned(path).of_type("aws:ecr/repository:Repository"):
+        assert repo.inputs["imageScanningConfiguration"]["scanOnPush"] is True
+        assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
+        assert repo.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
+
+
+def _policies(p: Plan):
+    for r in p.resources:
+        for value in r.inputs.values():
+            if isinstance(value, str) and value.lstrip().startswith("{") and '"Statement"' in value:
+                yield r.name, json.loads(value)
+
+
+def test_no_wildcard_iam_action_on_every_resource(path):
+    for name, policy in _policies(planned(path)):
+        for s in policy["Statement"]:
+            if s["Effect"] != "Allow":
+                continue
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            resources = s.get("Resource", [])
+            resources = resources if isinstance(resources, list) else [resources]
+            assert not (any(a == "*" or a.endswith(":*") for a in actions) and "*" in resources), name
+
+
+def test_no_ingress_open_to_the_internet(path):
+    text = json.dumps([r.inputs for r in planned(path).resources])
+    assert "0.0.0.0/0" not in text and "::/0" not in text
