@@ -1,0 +1,50 @@
+"""Offline plan of each cloud recipe: wall time and peak RSS of `mlstack preview RECIPE --offline`,
+median of N runs, beside `python -c pass` as the baseline. Target (issue 5): <= 1.5 s and <= 250 MiB each.
+
+    .venv/bin/python bench/plan.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cli import measure  # noqa: E402  (same measurement as bench/cli.py)
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def cloud_recipes() -> list[Path]:
+    """Recipes whose target is a cloud (read without importing mlstack: a big parent inflates children's RSS)."""
+    from ruamel.yaml import YAML
+
+    found = []
+    for path in sorted((ROOT / "recipes").glob("*.yaml")):
+        target = YAML(typ="safe").load(path.read_text()).get("target")
+        if (target.get("type") if isinstance(target, dict) else target) in ("aws", "gcp", "azure"):
+            found.append(path)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    runs = parser.parse_args().runs
+    cases = {"python -c pass (baseline)": [sys.executable, "-c", "pass"]}
+    for path in cloud_recipes():
+        cases[f"preview --offline {path.name}"] = [str(BIN / "mlstack"), "preview", str(path), "--offline", "--json"]
+    print(f"{'case':<40} {'median s':>9} {'peak RSS MiB':>13}   (n={runs}; target <= 1.5 s, <= 250 MiB)")
+    for name, argv in cases.items():
+        measure(argv)
+        samples = [measure(argv) for _ in range(runs)]
+        print(f"{name:<40} {statistics.median(s[0] for s in samples):>9.3f} "
+              f"{statistics.median(s[1] for s in samples):>13.1f}")
+
+
+if __name__ == "__main__":
+    main()
