@@ -71,6 +71,12 @@ FLAVORS: tuple[Flavor, ...] = (
     Flavor("aws", "registry", "ecr", s.EcrRegistry, "mlstack.components.aws.registry:AwsRegistry",
            "ECR: scan on push, immutable tags, KMS-encrypted, lifecycle policy",
            requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`"),
+    Flavor("gcp", "object_store", "gcs", s.GcsObjectStore, "mlstack.components.gcp.object_store:GcpObjectStore",
+           "GCS: uniform access, public access prevention enforced, versioned",
+           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
+    Flavor("gcp", "registry", "artifact_registry", s.ArtifactRegistry, "mlstack.components.gcp.registry:GcpRegistry",
+           "Artifact Registry (Docker): immutable tags, vulnerability scanning, cleanup policy",
+           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
 )
 
 

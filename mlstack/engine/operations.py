@@ -169,7 +169,7 @@ def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
     recipe, outs = outputs(home, ref)
     if OUTPUT_CLIENTS not in outs:
         raise StackNotFoundError(f"stack {recipe.name!r} has no outputs: it is not deployed",
-                                 hint=f"`mlstack deploy` it first")
+                                 hint="`mlstack deploy` it first")
     return recipe, StackClients.model_validate(outs[OUTPUT_CLIENTS]), dict(outs.get(OUTPUT_SECRETS) or {})
 
 

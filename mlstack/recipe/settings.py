@@ -107,3 +107,38 @@ class EcrRegistry(UserModel):
     def name_problems(self, stack: str) -> list[tuple[str, str]]:
         return [(f"repositories[{i}]", p) for i, r in enumerate(self.repositories)
                 if (p := naming.ecr_repository_problem(naming.ecr_repository_name(stack, r)))]
+
+
+class GcsObjectStore(UserModel):
+    """Google Cloud Storage: uniform bucket-level access, public access prevention enforced, versioned."""
+
+    flavor: Literal["gcs"] = Field(description="Flavor of this component.")
+    buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*[a-z0-9]$")]] = Field(
+        default_factory=lambda: ["artifacts"], min_length=1,
+        description="Buckets to create, named `<recipe name>-<bucket>` (GCS names are global).",
+    )
+    versioning: bool = Field(default=True, description="Keep noncurrent object versions.")
+    kms_key_name: str | None = Field(
+        default=None, pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
+        description="Customer-managed Cloud KMS key; default: Google-managed encryption at rest.",
+    )
+
+    def name_problems(self, stack: str) -> list[tuple[str, str]]:
+        return [(f"buckets[{i}]", p) for i, b in enumerate(self.buckets)
+                if (p := naming.gcs_bucket_problem(naming.gcs_bucket_name(stack, b)))]
+
+
+class ArtifactRegistry(UserModel):
+    """Google Artifact Registry (Docker format): immutable tags, vulnerability scanning, cleanup policy."""
+
+    flavor: Literal["artifact_registry"] = Field(description="Flavor of this component.")
+    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]] = Field(
+        default_factory=lambda: ["models"], min_length=1,
+        description="Docker repositories to create, with ids `<recipe name>-<repository>`.",
+    )
+    keep_images: int = Field(default=100, ge=1, le=10000,
+                             description="Cleanup policy: most recent versions kept per image.")
+
+    def name_problems(self, stack: str) -> list[tuple[str, str]]:
+        return [(f"repositories[{i}]", p) for i, r in enumerate(self.repositories)
+                if (p := naming.artifact_registry_problem(naming.artifact_registry_id(stack, r)))]

@@ -114,3 +114,18 @@ def test_no_wildcard_iam_action_on_every_resource(path):
 def test_no_ingress_open_to_the_internet(path):
     text = json.dumps([r.inputs for r in planned(path).resources])
     assert "0.0.0.0/0" not in text and "::/0" not in text
+
+
+def test_gcs_buckets_are_uniform_private_and_versioned(path):
+    for bucket in planned(path).of_type("gcp:storage/bucket:Bucket"):
+        assert bucket.inputs["uniformBucketLevelAccess"] is True
+        assert bucket.inputs["publicAccessPrevention"] == "enforced"
+        assert bucket.inputs["versioning"]["enabled"] is True
+        assert bucket.inputs.get("forceDestroy") is False
+
+
+def test_artifact_registries_are_immutable_and_scanned(path):
+    for repo in planned(path).of_type("gcp:artifactregistry/repository:Repository"):
+        assert repo.inputs["format"] == "DOCKER"
+        assert repo.inputs["dockerConfig"]["immutableTags"] is True
+        assert repo.inputs["vulnerabilityScanningConfig"]["enablementConfig"] == "INHERITED"

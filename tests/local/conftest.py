@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -83,6 +85,24 @@ def local_home(engine_home):
     leftovers = processes_of(engine_home.root)
     stop_all(engine_home.root)
     assert not leftovers or True  # leftovers are a test's own assertion to make; here we only clean up
+
+
+@contextlib.contextmanager
+def deployed_stack(root: Path, pulumi_cli_dir: Path, recipe: str, stack: str) -> Iterator[subprocess.CompletedProcess]:
+    """`recipe` deployed into the home `root` (yields the deploy's process); destroyed and purged afterwards,
+    stragglers killed by process group."""
+    from tests.conftest import engine_env
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLSTACK_HOME", str(root))
+        for var, value in engine_env(pulumi_cli_dir).items():
+            mp.setenv(var, value)
+        proc = mlstack("deploy", recipe, "--json")
+        try:
+            yield proc
+        finally:
+            mlstack("destroy", "--stack", stack, "--purge", check=False)
+            stop_all(root)
 
 
 def write_recipe(path: Path, name: str, registry: str = "{flavor: distribution}") -> Path:

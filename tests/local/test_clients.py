@@ -15,8 +15,8 @@ import pytest
 from mlstack.engine.runtimes import ensure_runtime
 from mlstack.home import Home
 from mlstack.versions import ZENML_VERSION, PythonRuntime
-from tests.conftest import PREPARED_HOME, RECIPES, engine_env
-from tests.local.conftest import mlstack, mlstack_json, stop_all
+from tests.conftest import PREPARED_HOME, RECIPES
+from tests.local.conftest import deployed_stack, mlstack, mlstack_json
 
 pytestmark = pytest.mark.engine
 RECIPE = str(RECIPES / "local.yaml")
@@ -29,16 +29,8 @@ ZENML = PythonRuntime("zenml", ZENML_VERSION, (
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory, pulumi_cli_dir):
     root = tmp_path_factory.mktemp("clients") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLSTACK_HOME", str(root))
-        for var, value in engine_env(pulumi_cli_dir).items():
-            mp.setenv(var, value)
-        proc = mlstack("deploy", RECIPE, "--json")
-        try:
-            yield Home(root), proc
-        finally:
-            mlstack("destroy", "--stack", "local", "--purge", check=False)
-            stop_all(root)
+    with deployed_stack(root, pulumi_cli_dir, RECIPE, "local") as proc:
+        yield Home(root), proc
 
 
 def all_secrets() -> dict[str, str]:

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 import urllib.error
@@ -19,8 +18,8 @@ import pytest
 
 from mlstack.engine import runtimes
 from mlstack.home import Home
-from tests.conftest import PREPARED_HOME, RECIPES, engine_env
-from tests.local.conftest import (MLSTACK, mlstack, mlstack_json, processes_of, session_members, stop_all,
+from tests.conftest import PREPARED_HOME, RECIPES
+from tests.local.conftest import (MLSTACK, deployed_stack, mlstack, mlstack_json, processes_of, session_members,
                                   stop_session)
 from tests.local.test_registry import oras_client, pull_artifact, push_artifact
 
@@ -31,19 +30,10 @@ SERVICES = ("minio", "docker-registry", "mlflow", "mlserver")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, pulumi_cli_dir):
-    """recipes/local.yaml deployed into a fresh home; destroyed and purged afterwards, stragglers killed."""
+    """recipes/local.yaml deployed into a fresh home."""
     root = tmp_path_factory.mktemp("stack") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLSTACK_HOME", str(root))
-        for var, value in engine_env(pulumi_cli_dir).items():
-            mp.setenv(var, value)
-        home = Home(root)
-        mlstack("deploy", RECIPE)
-        try:
-            yield home
-        finally:
-            mlstack("destroy", "--stack", "local", "--purge", check=False)
-            stop_all(root)
+    with deployed_stack(root, pulumi_cli_dir, RECIPE, "local"):
+        yield Home(root)
 
 
 def conn(home: Home) -> dict:
