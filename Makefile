@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := docker-registry
 $(BIN)/mlstack: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,aws,gcp]'
+	$(BIN)/pip install --quiet -e '.[test,cloud]'
 	touch $@
 
 install: $(BIN)/mlstack

@@ -77,6 +77,13 @@ FLAVORS: tuple[Flavor, ...] = (
     Flavor("gcp", "registry", "artifact_registry", s.ArtifactRegistry, "mlstack.components.gcp.registry:GcpRegistry",
            "Artifact Registry (Docker): immutable tags, vulnerability scanning, cleanup policy",
            requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
+    Flavor("azure", "object_store", "azure_blob", s.AzureBlobObjectStore,
+           "mlstack.components.azure.object_store:AzureObjectStore",
+           "Blob Storage: HTTPS only, TLS 1.2, no public or shared-key access, versioned",
+           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`"),
+    Flavor("azure", "registry", "acr", s.AcrRegistry, "mlstack.components.azure.registry:AzureRegistry",
+           "Azure Container Registry: admin user and anonymous pull off",
+           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`"),
 )
 
 

@@ -59,6 +59,14 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, 
         return {"name": bucket, "url": f"gs://{bucket}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}"}
     if typ == "gcp:artifactregistry/repository:Repository":
         return {"name": f"projects/{placement.get('project')}/locations/{region}/repositories/{inputs.get('repositoryId')}"}
+    if typ == "azure-native:resources:ResourceGroup":
+        return {"name": inputs.get("resourceGroupName") or name}
+    if typ == "azure-native:storage:StorageAccount":
+        account = inputs.get("accountName") or name
+        return {"name": account, "primaryEndpoints": {"blob": f"https://{account}.blob.core.windows.net/"}}
+    if typ == "azure-native:containerregistry:Registry":
+        registry = inputs.get("registryName") or name
+        return {"name": registry, "loginServer": f"{registry}.azurecr.io"}
     return {}
 
 

@@ -142,3 +142,26 @@ class ArtifactRegistry(UserModel):
     def name_problems(self, stack: str) -> list[tuple[str, str]]:
         return [(f"repositories[{i}]", p) for i, r in enumerate(self.repositories)
                 if (p := naming.artifact_registry_problem(naming.artifact_registry_id(stack, r)))]
+
+
+class AzureBlobObjectStore(UserModel):
+    """Azure Blob Storage: HTTPS only, TLS >= 1.2, no public blob access, no shared-key access, versioned."""
+
+    flavor: Literal["azure_blob"] = Field(description="Flavor of this component.")
+    containers: list[str] = Field(
+        default_factory=lambda: ["artifacts"], min_length=1,
+        description="Blob containers to create in the stack's storage account (3-63 lowercase, digits, '-').",
+    )
+    versioning: bool = Field(default=True, description="Blob versioning (recover overwritten artifacts).")
+    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS"] = Field(
+        default="Standard_ZRS", description="Storage account redundancy.")
+
+    def name_problems(self, stack: str) -> list[tuple[str, str]]:
+        return [(f"containers[{i}]", p) for i, c in enumerate(self.containers) if (p := naming.azure_container_problem(c))]
+
+
+class AcrRegistry(UserModel):
+    """Azure Container Registry: admin user off, anonymous pull off."""
+
+    flavor: Literal["acr"] = Field(description="Flavor of this component.")
+    sku: Literal["Basic", "Standard", "Premium"] = Field(default="Standard", description="ACR service tier.")

@@ -42,13 +42,12 @@ def test_every_verb_takes_json():
 
 
 def test_target_not_built_yet_exits_3_before_touching_state(home, tmp_path):
-    recipe = tmp_path / "azure.yaml"
-    recipe.write_text("apiVersion: mlstack/v1\nname: cloudy\ntarget: {type: azure, location: westeurope}\n"
-                      "components: {}\n")
+    recipe = tmp_path / "k8s.yaml"
+    recipe.write_text("apiVersion: mlstack/v1\nname: cluster\ntarget: {type: kubernetes}\ncomponents: {}\n")
     result = runner.invoke(app, ["deploy", str(recipe), "--json"])
     assert result.exit_code == ExitCode.NOT_AVAILABLE == 3
     error = json.loads(result.stdout)["errors"][0]
-    assert error["type"] == "NotAvailableError" and "azure" in error["message"] and "doctor" in error["hint"]
+    assert error["type"] == "NotAvailableError" and "kubernetes" in error["message"] and "doctor" in error["hint"]
     assert state_files(home) == []
 
 

@@ -129,3 +129,20 @@ def test_artifact_registries_are_immutable_and_scanned(path):
         assert repo.inputs["format"] == "DOCKER"
         assert repo.inputs["dockerConfig"]["immutableTags"] is True
         assert repo.inputs["vulnerabilityScanningConfig"]["enablementConfig"] == "INHERITED"
+
+
+def test_azure_storage_is_https_tls12_private_and_entra_only(path):
+    p = planned(path)
+    for account in p.of_type("azure-native:storage:StorageAccount"):
+        i = account.inputs
+        assert i["enableHttpsTrafficOnly"] is True and i["minimumTlsVersion"] == "TLS1_2"
+        assert i["allowBlobPublicAccess"] is False and i["allowSharedKeyAccess"] is False
+        assert i["encryption"]["services"]["blob"]["enabled"] is True
+        assert 3 <= len(i["accountName"]) <= 24 and i["accountName"].isalnum() and i["accountName"].islower()
+    for container in p.of_type("azure-native:storage:BlobContainer"):
+        assert container.inputs["publicAccess"] == "None"
+
+
+def test_azure_registries_have_no_admin_user_or_anonymous_pull(path):
+    for registry in planned(path).of_type("azure-native:containerregistry:Registry"):
+        assert registry.inputs["adminUserEnabled"] is False and registry.inputs["anonymousPullEnabled"] is False

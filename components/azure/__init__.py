@@ -1,0 +1,1 @@
+"""Components of the `azure` target (Pulumi Azure Native provider)."""

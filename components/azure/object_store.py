@@ -1,0 +1,43 @@
+"""A storage account with blob containers: HTTPS only, TLS >= 1.2, no public blob access, no shared-key
+access (Entra ID only), blob versioning and soft delete."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azure_native as azure
+
+from mlstack.clients.models import ObjectStoreClient
+from mlstack.components.context import ComponentArgs
+from mlstack.recipe.naming import azure_storage_account_name
+from mlstack.recipe.settings import AzureBlobObjectStore
+
+
+class AzureObjectStore(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:azure:ObjectStore", name, None, opts)
+        self.settings: AzureBlobObjectStore = args.settings  # type: ignore[assignment]
+        self.ctx = args.context
+        group = args.depends["resource_group"]
+        child = pulumi.ResourceOptions(parent=self)
+        self.account = azure.storage.StorageAccount(
+            f"{name}-account", account_name=azure_storage_account_name(self.ctx.stack),
+            resource_group_name=group.name, location=self.ctx.placement["location"],
+            kind="StorageV2", sku={"name": self.settings.sku},
+            enable_https_traffic_only=True, minimum_tls_version="TLS1_2",
+            allow_blob_public_access=False, allow_shared_key_access=False, public_network_access="Enabled",
+            encryption={"key_source": "Microsoft.Storage",
+                        "services": {"blob": {"enabled": True, "key_type": "Account"}}},
+            tags=self.ctx.tags, opts=child)
+        dep = pulumi.ResourceOptions(parent=self, depends_on=[self.account])
+        azure.storage.BlobServiceProperties(
+            f"{name}-blob-service", account_name=self.account.name, resource_group_name=group.name,
+            blob_services_name="default", is_versioning_enabled=self.settings.versioning,
+            delete_retention_policy={"enabled": True, "days": 7}, opts=dep)
+        self.containers = [azure.storage.BlobContainer(
+            f"{name}-{c}", container_name=c, account_name=self.account.name, resource_group_name=group.name,
+            public_access="None", opts=dep) for c in self.settings.containers]
+        self.client = self.account.primary_endpoints.apply(lambda ep: ObjectStoreClient(
+            flavor="azure_blob", endpoint_url=ep.blob, region=self.ctx.placement["location"],
+            buckets=[f"az://{c}" for c in self.settings.containers]).model_dump(exclude_none=True))
+        self.secrets: dict[str, pulumi.Output[str]] = {}
+        self.register_outputs({"client": self.client})

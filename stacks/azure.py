@@ -1,0 +1,25 @@
+"""The `azure` target: one explicit provider and one resource group per stack; tags on every resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure
+
+from mlstack.components.context import ComponentArgs, StackContext
+from mlstack.recipe.model import Recipe
+
+ORDER = ("object_store", "registry", "tracking", "orchestrator", "serving")
+
+
+def assemble(recipe: Recipe, ctx: StackContext) -> dict[str, Any]:
+    target = recipe.target
+    provider = azure.Provider("azure-native", location=target.location,  # type: ignore[union-attr]
+                              subscription_id=target.subscription_id)  # type: ignore[union-attr]
+    opts = pulumi.ResourceOptions(providers={"azure-native": provider})
+    group = azure.resources.ResourceGroup("resource-group", resource_group_name=f"{recipe.name}-rg",
+                                          location=target.location, tags=ctx.tags, opts=opts)  # type: ignore[union-attr]
+    specs, flavors = recipe.component_specs(), recipe.flavors()
+    return {kind: flavors[kind].load()(kind, ComponentArgs(specs[kind], ctx, {"resource_group": group}), opts)
+            for kind in sorted(flavors, key=ORDER.index)}
