@@ -17,9 +17,11 @@ class GcpRegistry(pulumi.ComponentResource):
         self.settings: ArtifactRegistry = args.settings  # type: ignore[assignment]
         self.ctx = args.context
         self.repositories = [self._create_repository(name, r) for r in self.settings.repositories]
-        region = self.ctx.placement["region"]
-        self.client = pulumi.Output.from_input(RegistryClient(
-            flavor="artifact_registry", uri=f"{region}-docker.pkg.dev", insecure=False).model_dump(exclude_none=True))
+        region, project = self.ctx.placement["region"], self.ctx.placement["project"]
+        first = artifact_registry_id(self.ctx.stack, self.settings.repositories[0])
+        self.client = pulumi.Output.from_input(RegistryClient(  # images are tagged <this uri>/<image>:<tag>
+            flavor="artifact_registry", uri=f"{region}-docker.pkg.dev/{project}/{first}",
+            insecure=False).model_dump(exclude_none=True))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
 

@@ -117,7 +117,7 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
         components[ztype] = [{"name": f"{name}-{ztype.replace('_', '-')}", "type": ztype, "flavor": flavor,
                               "configuration": {k: v for k, v in configuration.items() if v is not None}}]
 
-    if store := c.get("object_store"):
+    if (store := c.get("object_store")) and ZENML_ARTIFACT_STORE[store.flavor] == "s3":
         kwargs = {"endpoint_url": store.endpoint_url, "region_name": store.region}
         add("artifact_store", "s3", {
             "path": f"{store.buckets[0]}/zenml",
@@ -126,10 +126,12 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
             "secret": ref("aws_secret_access_key", _secret(store.secret_access_key, secrets, True))
             if store.secret_access_key else None,
         })
+    elif store:  # gcp / azure: credentials come from the cloud identity (service connector or ambient)
+        add("artifact_store", ZENML_ARTIFACT_STORE[store.flavor], {"path": f"{store.buckets[0]}/zenml"})
     else:
         add("artifact_store", "local", {})
     if registry := c.get("registry"):
-        add("container_registry", "default", {
+        add("container_registry", ZENML_CONTAINER_REGISTRY[registry.flavor], {
             "uri": registry.uri, "authentication_secret": registry_secret if registry.password else None})
     if tracking := c.get("tracking"):
         add("experiment_tracker", "mlflow", {
@@ -172,6 +174,9 @@ def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: boo
     return "\n".join(header) + "\n" + body
 
 
+# mlstack flavor -> ZenML flavor of the same component.
+ZENML_ARTIFACT_STORE = {"minio": "s3", "s3": "s3", "gcs": "gcp", "azure_blob": "azure"}
+ZENML_CONTAINER_REGISTRY = {"distribution": "default", "ecr": "aws", "artifact_registry": "gcp", "acr": "azure"}
 # mlstack orchestrator flavor -> ZenML orchestrator flavor (identical where ZenML has the same name).
 ZENML_ORCHESTRATOR = {"local": "local", "airflow": "airflow", "kubeflow": "kubeflow", "sagemaker": "sagemaker",
                       "vertex": "vertex", "azureml": "azureml"}

@@ -58,3 +58,24 @@ def test_a_name_that_breaks_the_s3_rule_is_refused_at_validation(home, tmp_path)
     assert result.exit_code == 2
     assert result.stderr.strip() == (f"{recipe}:7: components.object_store.buckets[1]: S3 bucket name "
                                      f"'a-rather-long-stack-name-for-s3-{long_bucket}' is 72 characters; the rule is 3-63")
+
+
+@pytest.mark.parametrize("recipe,store,registry,path_prefix", [
+    ("aws.yaml", "s3", "aws", "s3://"), ("gcp.yaml", "gcp", "gcp", "gs://"), ("azure.yaml", "azure", "azure", "az://")])
+def test_client_outputs_of_each_cloud_are_well_formed(recipe, store, registry, path_prefix):
+    from ruamel.yaml import YAML
+
+    from mlstack.clients.models import StackClients
+    from mlstack.clients.render import render
+    from mlstack.engine.offline import plan
+    from mlstack.recipe.loader import load_recipe
+
+    clients = StackClients.model_validate(plan(load_recipe(RECIPES / recipe)).outputs["mlstack"])
+    as_json = json.loads(render(clients, {}, "json"))
+    assert as_json["schemaVersion"] == "mlstack.clients/v1" and set(as_json["components"]) == {"object_store", "registry"}
+    zenml = YAML(typ="safe").load(render(clients, {}, "zenml"))
+    assert zenml["components"]["artifact_store"][0]["flavor"] == store
+    assert zenml["components"]["artifact_store"][0]["configuration"]["path"].startswith(path_prefix)
+    assert zenml["components"]["container_registry"][0]["flavor"] == registry
+    env = render(clients, {}, "env")
+    assert "export MLSTACK_REGISTRY=" in env and f"export MLSTACK_BUCKET={path_prefix}" in env
