@@ -7,19 +7,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.components.context import ComponentArgs, StackContext
+from mlstack.components.context import StackContext
 from mlstack.recipe.model import Recipe
-
-ORDER = ("object_store", "registry", "tracking", "orchestrator", "serving")
+from mlstack.stacks.common import build_components
 
 
 def assemble(recipe: Recipe, ctx: StackContext) -> dict[str, Any]:
     target = recipe.target
     provider = aws.Provider("aws", region=target.region, profile=target.profile,  # type: ignore[union-attr]
                             default_tags={"tags": ctx.tags})
-    opts = pulumi.ResourceOptions(providers={"aws": provider})
-    specs, flavors = recipe.component_specs(), recipe.flavors()
-    built: dict[str, Any] = {}
-    for kind in sorted(flavors, key=ORDER.index):
-        built[kind] = flavors[kind].load()(kind, ComponentArgs(specs[kind], ctx, dict(built)), opts)
-    return built
+    return build_components(recipe, ctx, pulumi.ResourceOptions(providers={"aws": provider}))

@@ -7,10 +7,9 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure
 
-from mlstack.components.context import ComponentArgs, StackContext
+from mlstack.components.context import StackContext
 from mlstack.recipe.model import Recipe
-
-ORDER = ("object_store", "registry", "tracking", "orchestrator", "serving")
+from mlstack.stacks.common import build_components
 
 
 def assemble(recipe: Recipe, ctx: StackContext) -> dict[str, Any]:
@@ -20,6 +19,4 @@ def assemble(recipe: Recipe, ctx: StackContext) -> dict[str, Any]:
     opts = pulumi.ResourceOptions(providers={"azure-native": provider})
     group = azure.resources.ResourceGroup("resource-group", resource_group_name=f"{recipe.name}-rg",
                                           location=target.location, tags=ctx.tags, opts=opts)  # type: ignore[union-attr]
-    specs, flavors = recipe.component_specs(), recipe.flavors()
-    return {kind: flavors[kind].load()(kind, ComponentArgs(specs[kind], ctx, {"resource_group": group}), opts)
-            for kind in sorted(flavors, key=ORDER.index)}
+    return build_components(recipe, ctx, opts, shared={"resource_group": group})

@@ -1,0 +1,28 @@
+"""What every target's assembly shares: the order components are built in and the loop that builds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from mlstack.components.context import ComponentArgs, StackContext
+from mlstack.recipe.model import Recipe
+
+ORDER = ("object_store", "registry", "tracking", "orchestrator", "serving")
+
+
+def build_components(recipe: Recipe, ctx: StackContext, opts: pulumi.ResourceOptions | None = None,
+                     uses: dict[str, tuple[str, ...]] | None = None,
+                     shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Each component of the recipe, in ORDER; `uses` wires a kind to the kinds it needs (and orders it after
+    them), `shared` is handed to every component (e.g. a resource group)."""
+    specs, flavors = recipe.component_specs(), recipe.flavors()
+    built: dict[str, Any] = {}
+    for kind in sorted(flavors, key=ORDER.index):
+        depends = {k: built[k] for k in (uses or {}).get(kind, ()) if k in built}
+        kind_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(depends.values()))) \
+            if depends else opts
+        built[kind] = flavors[kind].load()(kind, ComponentArgs(specs[kind], ctx, {**(shared or {}), **depends}),
+                                           kind_opts)
+    return built
