@@ -33,6 +33,8 @@ class OrchestratorClient(StoredModel):
     kind: Literal["orchestrator"] = "orchestrator"
     flavor: str
     url: str | None = Field(default=None, description="Orchestrator API base URL, if it has one.")
+    execution_role: str | None = Field(default=None, description="Identity pipeline steps run as (cloud targets).")
+    region: str | None = None
 
 
 class StackClients(StoredModel):
@@ -69,3 +71,4 @@ class ServingClient(StoredModel):
     base_url: str = Field(description="Base URL of the inference server.")
     protocol: str = Field(description="Inference protocol, e.g. v2 (KServe/Seldon open inference protocol).")
     model_repository: str | None = Field(default=None, description="Directory clients put model folders into.")
+    execution_role: str | None = Field(default=None, description="Identity deployed models run as (cloud targets).")

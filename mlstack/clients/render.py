@@ -141,7 +141,8 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
             if tracking.password else None,
         })
     if orchestrator := c.get("orchestrator"):
-        add("orchestrator", ZENML_ORCHESTRATOR.get(orchestrator.flavor, orchestrator.flavor), {})
+        add("orchestrator", ZENML_ORCHESTRATOR.get(orchestrator.flavor, orchestrator.flavor),
+            {"execution_role": orchestrator.execution_role})
     return {"stack_name": name, "zenml_version": zenml_version, "components": components}
 
 

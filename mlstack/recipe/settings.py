@@ -165,3 +165,15 @@ class AcrRegistry(UserModel):
 
     flavor: Literal["acr"] = Field(description="Flavor of this component.")
     sku: Literal["Basic", "Standard", "Premium"] = Field(default="Standard", description="ACR service tier.")
+
+
+class SagemakerOrchestrator(UserModel):
+    """SageMaker Pipelines: an execution role scoped to this stack's buckets and repositories."""
+
+    flavor: Literal["sagemaker"] = Field(description="Flavor of this component.")
+
+
+class SagemakerServing(UserModel):
+    """SageMaker endpoints: an execution role scoped to this stack's buckets and repositories."""
+
+    flavor: Literal["sagemaker"] = Field(description="Flavor of this component.")

@@ -72,10 +72,24 @@ def test_client_outputs_of_each_cloud_are_well_formed(recipe, store, registry, p
 
     clients = StackClients.model_validate(plan(load_recipe(RECIPES / recipe)).outputs["mlstack"])
     as_json = json.loads(render(clients, {}, "json"))
-    assert as_json["schemaVersion"] == "mlstack.clients/v1" and set(as_json["components"]) == {"object_store", "registry"}
+    assert as_json["schemaVersion"] == "mlstack.clients/v1"
+    assert {"object_store", "registry"} <= set(as_json["components"])
     zenml = YAML(typ="safe").load(render(clients, {}, "zenml"))
     assert zenml["components"]["artifact_store"][0]["flavor"] == store
     assert zenml["components"]["artifact_store"][0]["configuration"]["path"].startswith(path_prefix)
     assert zenml["components"]["container_registry"][0]["flavor"] == registry
     env = render(clients, {}, "env")
     assert "export MLSTACK_REGISTRY=" in env and f"export MLSTACK_BUCKET={path_prefix}" in env
+
+
+def test_sagemaker_components_hand_out_their_execution_roles():
+    from mlstack.clients.models import StackClients
+    from mlstack.clients.render import zenml_stack
+    from mlstack.engine.offline import plan
+    from mlstack.recipe.loader import load_recipe
+
+    clients = StackClients.model_validate(plan(load_recipe(RECIPES / "aws.yaml")).outputs["mlstack"])
+    orchestrator = zenml_stack(clients, {}, False)["components"]["orchestrator"][0]
+    assert orchestrator["flavor"] == "sagemaker"
+    assert orchestrator["configuration"]["execution_role"].startswith("arn:aws:iam::")
+    assert clients.components["serving"]["execution_role"] != orchestrator["configuration"]["execution_role"]

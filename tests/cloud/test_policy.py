@@ -146,3 +146,21 @@ def test_azure_storage_is_https_tls12_private_and_entra_only(path):
 def test_azure_registries_have_no_admin_user_or_anonymous_pull(path):
     for registry in planned(path).of_type("azure-native:containerregistry:Registry"):
         assert registry.inputs["adminUserEnabled"] is False and registry.inputs["anonymousPullEnabled"] is False
+
+
+def test_execution_roles_are_scoped_to_this_stack(path):
+    p = planned(path)
+    stack_arns = {r.inputs["arn"] for r in p.resources if r.type in ("aws:s3/bucket:Bucket", "aws:ecr/repository:Repository")}
+    for role in p.of_type("aws:iam/role:Role"):
+        principals = [s["Principal"] for s in json.loads(role.inputs["assumeRolePolicy"])["Statement"]]
+        assert all(set(pr) == {"Service"} and pr["Service"].endswith(".amazonaws.com") for pr in principals)
+    for policy in p.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for s in json.loads(policy.inputs["policy"])["Statement"]:
+            resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            for resource in resources:
+                if resource == "*":
+                    assert s["Action"] == "ecr:GetAuthorizationToken", s  # IAM defines it only on "*"
+                elif resource.startswith("arn:aws:logs:"):
+                    assert ":log-group:/aws/sagemaker/" in resource
+                else:
+                    assert resource.removesuffix("/*") in stack_arns, resource
