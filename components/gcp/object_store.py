@@ -17,6 +17,7 @@ class GcpObjectStore(pulumi.ComponentResource):
         self.settings: GcsObjectStore = args.settings  # type: ignore[assignment]
         self.ctx = args.context
         self.buckets = [self._create_bucket(name, b) for b in self.settings.buckets]
+        self.named_buckets = dict(zip(self.settings.buckets, self.buckets))
         self.client = pulumi.Output.all(*[b.name for b in self.buckets]).apply(lambda names: ObjectStoreClient(
             flavor="gcs", region=self.ctx.placement["region"], buckets=[f"gs://{n}" for n in names],
         ).model_dump(exclude_none=True))

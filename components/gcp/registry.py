@@ -17,6 +17,7 @@ class GcpRegistry(pulumi.ComponentResource):
         self.settings: ArtifactRegistry = args.settings  # type: ignore[assignment]
         self.ctx = args.context
         self.repositories = [self._create_repository(name, r) for r in self.settings.repositories]
+        self.named_repositories = dict(zip(self.settings.repositories, self.repositories))
         region, project = self.ctx.placement["region"], self.ctx.placement["project"]
         first = artifact_registry_id(self.ctx.stack, self.settings.repositories[0])
         self.client = pulumi.Output.from_input(RegistryClient(  # images are tagged <this uri>/<image>:<tag>

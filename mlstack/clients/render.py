@@ -142,7 +142,7 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
         })
     if orchestrator := c.get("orchestrator"):
         add("orchestrator", ZENML_ORCHESTRATOR.get(orchestrator.flavor, orchestrator.flavor),
-            {"execution_role": orchestrator.execution_role})
+            ZENML_ORCHESTRATOR_CONFIG.get(orchestrator.flavor, lambda o: {})(orchestrator))
     return {"stack_name": name, "zenml_version": zenml_version, "components": components}
 
 
@@ -178,6 +178,11 @@ def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: boo
 # mlstack flavor -> ZenML flavor of the same component.
 ZENML_ARTIFACT_STORE = {"minio": "s3", "s3": "s3", "gcs": "gcp", "azure_blob": "azure"}
 ZENML_CONTAINER_REGISTRY = {"distribution": "default", "ecr": "aws", "artifact_registry": "gcp", "acr": "azure"}
+# ZenML's configuration field names for what an orchestrator client carries.
+ZENML_ORCHESTRATOR_CONFIG = {
+    "sagemaker": lambda o: {"execution_role": o.execution_role},
+    "vertex": lambda o: {"location": o.region, "workload_service_account": o.execution_role},
+}
 # mlstack orchestrator flavor -> ZenML orchestrator flavor (identical where ZenML has the same name).
 ZENML_ORCHESTRATOR = {"local": "local", "airflow": "airflow", "kubeflow": "kubeflow", "sagemaker": "sagemaker",
                       "vertex": "vertex", "azureml": "azureml"}

@@ -56,6 +56,8 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, 
                 "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}", "name": repo}
     if typ == "aws:iam/role:Role":
         return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name}
+    if typ == "gcp:serviceaccount/account:Account":
+        return {"email": f"{inputs.get('accountId')}@{placement.get('project')}.iam.gserviceaccount.com"}
     if typ == "gcp:storage/bucket:Bucket":
         bucket = inputs.get("name") or name
         return {"name": bucket, "url": f"gs://{bucket}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}"}

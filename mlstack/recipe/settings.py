@@ -177,3 +177,15 @@ class SagemakerServing(UserModel):
     """SageMaker endpoints: an execution role scoped to this stack's buckets and repositories."""
 
     flavor: Literal["sagemaker"] = Field(description="Flavor of this component.")
+
+
+class VertexOrchestrator(UserModel):
+    """Vertex AI Pipelines: a service account with access to this stack's buckets and repositories only."""
+
+    flavor: Literal["vertex"] = Field(description="Flavor of this component.")
+
+
+class VertexServing(UserModel):
+    """A Vertex AI endpoint and the service account its models run as (this stack's buckets and repositories)."""
+
+    flavor: Literal["vertex"] = Field(description="Flavor of this component.")

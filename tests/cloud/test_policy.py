@@ -164,3 +164,21 @@ def test_execution_roles_are_scoped_to_this_stack(path):
                     assert ":log-group:/aws/sagemaker/" in resource
                 else:
                     assert resource.removesuffix("/*") in stack_arns, resource
+
+
+def test_gcp_grants_are_additive_scoped_and_to_this_stack_only(path):
+    p = planned(path)
+    authoritative = [r.type for r in p.resources if r.type.startswith("gcp:") and
+                     (r.type.endswith("IAMBinding") or r.type.endswith("IAMPolicy") or r.type.endswith("IamBinding")
+                      or r.type.endswith("IamPolicy"))]
+    assert authoritative == [], "bindings and policies replace other members; only *IAMMember grants"
+    accounts = {f"serviceAccount:{r.inputs['email']}" for r in p.of_type("gcp:serviceaccount/account:Account")}
+    buckets = {r.inputs["name"] for r in p.of_type("gcp:storage/bucket:Bucket")}
+    for r in p.resources:
+        if r.type.startswith("gcp:") and r.type.rsplit(":", 1)[-1].lower().endswith("iammember"):
+            assert r.inputs["member"] in accounts, r.name
+            if r.type == "gcp:projects/iAMMember:IAMMember":
+                assert r.inputs["role"] in ("roles/aiplatform.user", "roles/logging.logWriter"), r.inputs["role"]
+            if r.type == "gcp:storage/bucketIAMMember:BucketIAMMember":
+                assert r.inputs["bucket"] in buckets
+    assert "allUsers" not in json.dumps([r.inputs for r in p.resources])

@@ -1,0 +1,52 @@
+"""Vertex AI as orchestrator (Vertex AI Pipelines) and as serving (a Vertex AI endpoint), each with a service
+account that may use only this stack's buckets and repositories."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlstack.clients.models import OrchestratorClient, ServingClient
+from mlstack.components.context import ComponentArgs
+from mlstack.components.gcp.identity import workload_identity
+
+
+def _scope(args: ComponentArgs) -> tuple[dict, dict]:
+    store, registry = args.depends.get("object_store"), args.depends.get("registry")
+    return (store.named_buckets if store else {}), (registry.named_repositories if registry else {})
+
+
+def endpoint_id(stack: str) -> str:
+    """Vertex endpoint ids are numeric (<= 10 digits, no leading zero): derived from the stack name."""
+    return str(int(hashlib.sha256(stack.encode()).hexdigest(), 16) % 9_000_000_000 + 1_000_000_000)
+
+
+class VertexOrchestrator(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:gcp:VertexOrchestrator", name, None, opts)
+        ctx = args.context
+        self.account = workload_identity(name, "pipelines", ctx, *_scope(args), parent=self)
+        self.client = self.account.email.apply(lambda email: OrchestratorClient(
+            flavor="vertex", execution_role=email, region=ctx.placement["region"]).model_dump(exclude_none=True))
+        self.secrets: dict[str, pulumi.Output[str]] = {}
+        self.register_outputs({"client": self.client})
+
+
+class VertexServing(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:gcp:VertexServing", name, None, opts)
+        ctx = args.context
+        project, region = ctx.placement["project"], ctx.placement["region"]
+        self.account = workload_identity(name, "serving", ctx, *_scope(args), parent=self)
+        self.endpoint = gcp.vertex.AiEndpoint(
+            f"{name}-endpoint", name=endpoint_id(ctx.stack), display_name=f"{ctx.stack}-serving",
+            project=project, location=region, region=region, labels=ctx.tags,
+            opts=pulumi.ResourceOptions(parent=self))
+        self.client = pulumi.Output.all(self.endpoint.name, self.account.email).apply(lambda a: ServingClient(
+            flavor="vertex", protocol="vertex",
+            base_url=f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/endpoints/{a[0]}",
+            execution_role=a[1]).model_dump(exclude_none=True))
+        self.secrets: dict[str, pulumi.Output[str]] = {}
+        self.register_outputs({"client": self.client})
