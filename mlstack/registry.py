@@ -35,6 +35,7 @@ class Flavor:
     requires: tuple[str, ...] = ("pulumi",)  # Python modules
     runtimes: tuple[str, ...] = ()  # service runtimes (mlstack.versions.RUNTIMES), installed on first deploy
     install_hint: str = "reinstall mlstack with its extras: `make install`"
+    needs: tuple[str, ...] = ()  # other kinds the recipe must have for this flavor
 
     def missing(self) -> list[str]:
         """Python modules this installation lacks for the flavor; checked without importing anything."""
@@ -94,6 +95,14 @@ FLAVORS: tuple[Flavor, ...] = (
            "mlstack.components.azure.object_store:AzureObjectStore",
            "Blob Storage: HTTPS only, TLS 1.2, no public or shared-key access, versioned",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`"),
+    Flavor("azure", "orchestrator", "azureml", s.AzureMlOrchestrator, "mlstack.components.azure.ml:AzureMlOrchestrator",
+           "Azure ML workspace on the stack's storage and registry; steps run as an identity scoped to them",
+           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
+           needs=("object_store",)),
+    Flavor("azure", "serving", "azureml", s.AzureMlServing, "mlstack.components.azure.ml:AzureMlServing",
+           "Azure ML managed online endpoint (Entra ID auth); models run as an identity scoped to the stack",
+           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
+           needs=("object_store",)),
     Flavor("azure", "registry", "acr", s.AcrRegistry, "mlstack.components.azure.registry:AzureRegistry",
            "Azure Container Registry: admin user and anonymous pull off",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`"),

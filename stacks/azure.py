@@ -12,6 +12,10 @@ from mlstack.recipe.model import Recipe
 from mlstack.stacks.common import build_components
 
 
+# Azure ML builds on the stack's storage and registry; serving shares the orchestrator's workspace.
+USES = {"orchestrator": ("object_store", "registry"), "serving": ("object_store", "registry", "orchestrator")}
+
+
 def assemble(recipe: Recipe, ctx: StackContext) -> dict[str, Any]:
     target = recipe.target
     provider = azure.Provider("azure-native", location=target.location,  # type: ignore[union-attr]
@@ -19,4 +23,4 @@ def assemble(recipe: Recipe, ctx: StackContext) -> dict[str, Any]:
     opts = pulumi.ResourceOptions(providers={"azure-native": provider})
     group = azure.resources.ResourceGroup("resource-group", resource_group_name=f"{recipe.name}-rg",
                                           location=target.location, tags=ctx.tags, opts=opts)  # type: ignore[union-attr]
-    return build_components(recipe, ctx, opts, shared={"resource_group": group})
+    return build_components(recipe, ctx, opts, uses=USES, shared={"resource_group": group})

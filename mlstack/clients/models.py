@@ -35,6 +35,8 @@ class OrchestratorClient(StoredModel):
     url: str | None = Field(default=None, description="Orchestrator API base URL, if it has one.")
     execution_role: str | None = Field(default=None, description="Identity pipeline steps run as (cloud targets).")
     region: str | None = None
+    workspace: str | None = Field(default=None, description="Workspace the pipelines run in (Azure ML).")
+    resource_group: str | None = None
 
 
 class StackClients(StoredModel):

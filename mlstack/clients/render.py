@@ -182,6 +182,7 @@ ZENML_CONTAINER_REGISTRY = {"distribution": "default", "ecr": "aws", "artifact_r
 ZENML_ORCHESTRATOR_CONFIG = {
     "sagemaker": lambda o: {"execution_role": o.execution_role},
     "vertex": lambda o: {"location": o.region, "workload_service_account": o.execution_role},
+    "azureml": lambda o: {"resource_group": o.resource_group, "workspace": o.workspace},
 }
 # mlstack orchestrator flavor -> ZenML orchestrator flavor (identical where ZenML has the same name).
 ZENML_ORCHESTRATOR = {"local": "local", "airflow": "airflow", "kubeflow": "kubeflow", "sagemaker": "sagemaker",

@@ -12,6 +12,7 @@ from typing import Any
 from mlstack.recipe.model import Recipe
 
 ACCOUNT = "123456789012"  # placeholder account/project in computed attributes of the offline plan
+TENANT = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass
@@ -68,6 +69,15 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, 
     if typ == "azure-native:storage:StorageAccount":
         account = inputs.get("accountName") or name
         return {"name": account, "primaryEndpoints": {"blob": f"https://{account}.blob.core.windows.net/"}}
+    if typ == "azure-native:managedidentity:UserAssignedIdentity":
+        return {"principalId": TENANT, "clientId": TENANT, "name": inputs.get("resourceName") or name}
+    if typ in ("azure-native:machinelearningservices:Workspace", "azure-native:machinelearningservices:OnlineEndpoint"):
+        key = "endpointName" if typ.endswith("OnlineEndpoint") else "workspaceName"
+        computed: dict[str, Any] = {"name": inputs.get(key) or name}
+        identity = inputs.get("identity") or {}
+        if isinstance(identity.get("userAssignedIdentities"), list):  # input: ids; output: {id: details}
+            computed["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
+        return computed
     if typ == "azure-native:containerregistry:Registry":
         registry = inputs.get("registryName") or name
         return {"name": registry, "loginServer": f"{registry}.azurecr.io"}
@@ -98,7 +108,8 @@ def plan(recipe: Recipe) -> Plan:
             return f"{args.name}-id", {**args.inputs, **_computed(args.typ, args.name, args.inputs, placement)}
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-            return {"accountId": ACCOUNT, "region": placement.get("region")}
+            return {"accountId": ACCOUNT, "region": placement.get("region"), "tenantId": TENANT,
+                    "subscriptionId": placement.get("subscription_id") or TENANT, "clientId": TENANT, "objectId": TENANT}
 
     monitor = Monitor(Mocks())
     pulumi.runtime.set_mocks(monitor.mocks, project="mlstack", stack=recipe.name, preview=False, monitor=monitor)

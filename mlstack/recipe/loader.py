@@ -68,6 +68,11 @@ def load_recipe_text(text: str, filename: str = "<recipe>", variables: Mapping[s
 def _name_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Problem]:
     """Cloud names derived from the recipe name that the cloud's rules refuse (S3: global, 3-63, ...)."""
     problems = []
+    for kind, flavor in recipe.flavors().items():
+        for needed in flavor.needs:
+            if needed not in recipe.component_specs():
+                problems.append(Problem(filename, _line_of(data, ("components", kind, "flavor")), f"components.{kind}",
+                                        f"flavor {flavor.name!r} needs components.{needed} in the same recipe"))
     for kind, spec in recipe.component_specs().items():
         check = getattr(spec, "name_problems", None)
         for field, message in check(recipe.name) if check else []:

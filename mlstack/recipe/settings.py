@@ -189,3 +189,15 @@ class VertexServing(UserModel):
     """A Vertex AI endpoint and the service account its models run as (this stack's buckets and repositories)."""
 
     flavor: Literal["vertex"] = Field(description="Flavor of this component.")
+
+
+class AzureMlOrchestrator(UserModel):
+    """Azure ML pipelines: a workspace on the stack's storage and registry, steps run as a scoped identity."""
+
+    flavor: Literal["azureml"] = Field(description="Flavor of this component.")
+
+
+class AzureMlServing(UserModel):
+    """An Azure ML managed online endpoint (Entra ID auth) whose models run as a scoped identity."""
+
+    flavor: Literal["azureml"] = Field(description="Flavor of this component.")

@@ -182,3 +182,27 @@ def test_gcp_grants_are_additive_scoped_and_to_this_stack_only(path):
             if r.type == "gcp:storage/bucketIAMMember:BucketIAMMember":
                 assert r.inputs["bucket"] in buckets
     assert "allUsers" not in json.dumps([r.inputs for r in p.resources])
+
+
+def test_azure_role_assignments_are_scoped_to_single_stack_resources(path):
+    from mlstack.components.azure.identity import SCOPED_ROLES
+
+    p = planned(path)
+    stack_ids = {f"{r.name}-id" for r in p.resources if r.type in (
+        "azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry")}
+    for assignment in p.of_type("azure-native:authorization:RoleAssignment"):
+        i = assignment.inputs
+        assert i["scope"] in stack_ids, "never a subscription or resource-group scope"
+        assert i["roleDefinitionId"].rsplit("/", 1)[-1] in SCOPED_ROLES
+        assert i["principalType"] == "ServicePrincipal"
+
+
+def test_azure_ml_uses_entra_id_and_protected_vaults(path):
+    p = planned(path)
+    for vault in p.of_type("azure-native:keyvault:Vault"):
+        props = vault.inputs["properties"]
+        assert props["enableRbacAuthorization"] is True and props["enablePurgeProtection"] is True
+    for endpoint in p.of_type("azure-native:machinelearningservices:OnlineEndpoint"):
+        assert endpoint.inputs["properties"]["authMode"] == "AADToken"
+    for insights in p.of_type("azure-native:applicationinsights:Component"):
+        assert insights.inputs["disableLocalAuth"] is True

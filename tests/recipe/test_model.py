@@ -73,3 +73,13 @@ def test_every_field_is_described():
             if "description" not in spec:
                 missing.append(f"{name}.{field}")
     assert missing == []
+
+
+def test_a_flavor_that_needs_another_component_says_so():
+    text = ("apiVersion: mlstack/v1\nname: ml-azure\ntarget: {type: azure, location: westeurope}\n"
+            "components:\n  orchestrator: {flavor: azureml}\n")
+    with pytest.raises(RecipeError) as err:
+        load_recipe_text(text, "r.yaml")
+    [problem] = err.value.problems
+    assert (problem.line, problem.field) == (5, "components.orchestrator")
+    assert "needs components.object_store" in problem.message

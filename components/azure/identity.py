@@ -1,0 +1,42 @@
+"""User-assigned managed identities with role assignments scoped to single resources of this stack
+(a storage account, a registry) — never to the subscription or resource group."""
+
+from __future__ import annotations
+
+import uuid
+
+import pulumi
+import pulumi_azure_native as azure
+
+# Built-in role definition ids (the same in every tenant).
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+SCOPED_ROLES = {STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor", ACR_PULL: "AcrPull"}
+
+
+def assignment_name(stack: str, name: str) -> str:
+    """Role assignment names are GUIDs: derived, so a redeploy updates rather than duplicates."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mlstack/{stack}/{name}"))
+
+
+def workload_identity(name: str, ctx: object, group: azure.resources.ResourceGroup, store: object | None,
+                      registry: object | None, parent: pulumi.Resource) -> azure.managedidentity.UserAssignedIdentity:
+    stack = ctx.stack  # type: ignore[attr-defined]
+    child = pulumi.ResourceOptions(parent=parent)
+    identity = azure.managedidentity.UserAssignedIdentity(
+        f"{name}-identity", resource_name_=f"{stack}-{name}", resource_group_name=group.name,
+        location=ctx.placement["location"], tags=ctx.tags, opts=child)  # type: ignore[attr-defined]
+    subscription = azure.authorization.get_client_config_output().subscription_id
+    grants = []
+    if store is not None:
+        grants.append(("blob-data", STORAGE_BLOB_DATA_CONTRIBUTOR, store.account.id))  # type: ignore[attr-defined]
+    if registry is not None:
+        grants.append(("acr-pull", ACR_PULL, registry.registry.id))  # type: ignore[attr-defined]
+    for suffix, role, scope in grants:
+        azure.authorization.RoleAssignment(
+            f"{name}-{suffix}", role_assignment_name=assignment_name(stack, f"{name}-{suffix}"),
+            principal_id=identity.principal_id, principal_type="ServicePrincipal", scope=scope,
+            role_definition_id=subscription.apply(
+                lambda sub, r=role: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{r}"),
+            opts=child)
+    return identity
