@@ -15,14 +15,15 @@ ORDER = ("object_store", "registry", "tracking", "orchestrator", "serving")
 def build_components(recipe: Recipe, ctx: StackContext, opts: pulumi.ResourceOptions | None = None,
                      uses: dict[str, tuple[str, ...]] | None = None,
                      shared: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Each component of the recipe, in ORDER; `uses` wires a kind to the kinds it needs (and orders it after
-    them), `shared` is handed to every component (e.g. a resource group)."""
+    """Each component of the recipe, in ORDER; `uses` wires a kind to the kinds it needs, `shared` is handed to
+    every component (e.g. a resource group).
+
+    No explicit `depends_on`: the outputs a component takes from another already order what must be ordered,
+    and an explicit edge to a whole component would also serialise deletes (destroy waits for MLflow to stop
+    before it stops MinIO)."""
     specs, flavors = recipe.component_specs(), recipe.flavors()
     built: dict[str, Any] = {}
     for kind in sorted(flavors, key=ORDER.index):
         depends = {k: built[k] for k in (uses or {}).get(kind, ()) if k in built}
-        kind_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(depends.values()))) \
-            if depends else opts
-        built[kind] = flavors[kind].load()(kind, ComponentArgs(specs[kind], ctx, {**(shared or {}), **depends}),
-                                           kind_opts)
+        built[kind] = flavors[kind].load()(kind, ComponentArgs(specs[kind], ctx, {**(shared or {}), **depends}), opts)
     return built
