@@ -68,7 +68,7 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, 
     paths = runtimes.ensure(home, runtimes_of(recipe), emit)
     s = session(home, recipe, ref, emit, paths)
     save_recipe(home, recipe.name, recipe.model_dump(mode="json"))
-    result = s.up()
+    result = s.up(with_secrets=recipe.outputs.include_secrets)
     outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}
     files = write_client_files(home, recipe, result.outputs)
     return {"stack": recipe.name, "target": recipe.target.type, "changes": result.changes, "changed": result.changed,

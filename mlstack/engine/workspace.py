@@ -75,6 +75,7 @@ class StackSession:
         self.work_dir = home.stack_dir(name)
         self.diagnostics: list[str] = []  # the engine's error messages, for the error we raise
         self.changes: dict[str, int] = {}  # from the engine's summary event
+        self.stack_outputs: dict[str, Any] = {}  # from the engine's event for the stack (secrets still encrypted)
 
     # -- plumbing -------------------------------------------------------------------------------------------
     def _workspace_options(self, cli: Cli) -> Any:
@@ -111,6 +112,10 @@ class StackSession:
             summary = getattr(event, "summary_event", None)
             if summary is not None:
                 self.changes = dict(summary.resource_changes or {})
+            done = getattr(event, "res_outputs_event", None)
+            if done is not None and done.metadata.type == "pulumi:pulumi:Stack" and done.metadata.new is not None \
+                    and getattr(done.metadata.op, "value", done.metadata.op) != "refresh":
+                self.stack_outputs = dict(done.metadata.new.outputs or {})
             if self.progress:
                 self.progress.on_event(event)
 
@@ -132,15 +137,20 @@ class StackSession:
             return operation()
 
     # -- operations -----------------------------------------------------------------------------------------
-    def up(self, refresh: bool = True) -> OperationResult:
-        return self._unless_stale_lock(lambda: self._up(refresh))
+    def up(self, refresh: bool = True, with_secrets: bool = True) -> OperationResult:
+        """`with_secrets=False`: outputs come from the engine's own event, secret values left out — saves a CLI
+        call (~0.4 s) on every deploy that writes no secrets anywhere."""
+        return self._unless_stale_lock(lambda: self._up(refresh, with_secrets))
 
-    def _up(self, refresh: bool) -> OperationResult:
+    def _up(self, refresh: bool, with_secrets: bool) -> OperationResult:
         stack = _lean(self._stack(create=True))
         with _mapped_errors(self.name, self.diagnostics):
             # refresh=True: each resource's read runs first, so a crashed service shows as drift and is recreated.
             stack.up(refresh=refresh, color="never", **self._events())
-            outputs = self._read_outputs(stack)
+            if with_secrets or not self.stack_outputs:
+                outputs = self._read_outputs(stack)
+            else:
+                outputs = {k: v for k, v in self.stack_outputs.items() if not _is_encrypted(v)}
         return OperationResult(self.name, "deploy", self.changes, outputs)
 
     def _read_outputs(self, stack: Any) -> dict[str, Any]:
@@ -180,6 +190,11 @@ class StackSession:
         stack = self._stack(create=False)
         with _mapped_errors(self.name, self.diagnostics):
             stack.workspace.remove_stack(self.name)
+
+
+def _is_encrypted(value: Any) -> bool:
+    """A secret as engine events carry it: Pulumi's secret signature with ciphertext, never the value."""
+    return isinstance(value, dict) and ("ciphertext" in value or "4dabf18193072939515e22adb298388d" in value)
 
 
 def _lean(stack: Any) -> Any:
