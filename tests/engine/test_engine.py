@@ -58,8 +58,15 @@ def test_up_then_preview_shows_no_changes_then_destroy(engine_home):
     assert session.outputs() == {}
 
 
-def test_second_concurrent_up_on_the_same_stack_is_locked(engine_home):
-    first = StackSession(engine_home, "contended", program=sleepy_program(6))
+def test_second_concurrent_up_on_the_same_stack_is_locked(engine_home, tmp_path):
+    from typer.testing import CliRunner
+
+    from mlstack.cli import app
+
+    recipe = tmp_path / "contended.yaml"
+    recipe.write_text("apiVersion: mlstack/v1\nname: contended\ntarget: local\n"
+                      "components:\n  orchestrator: {flavor: local}\n")
+    first = StackSession(engine_home, "contended", program=sleepy_program(8))
     errors: list[BaseException] = []
     thread = threading.Thread(target=lambda: _capture(first.up, errors))
     thread.start()
@@ -69,6 +76,9 @@ def test_second_concurrent_up_on_the_same_stack_is_locked(engine_home):
             StackSession(engine_home, "contended", program=sleepy_program(0)).up()
         assert err.value.exit_code == ExitCode.STACK_LOCKED == 6
         assert "mlstack cancel --stack contended" in err.value.hint
+        cli = CliRunner().invoke(app, ["deploy", str(recipe), "--yes"])  # the same through the CLI
+        assert cli.exit_code == 6, cli.output
+        assert "locked by another update" in cli.stderr
     finally:
         thread.join(timeout=120)
     assert errors == [], "the first update must still succeed"
