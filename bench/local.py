@@ -3,8 +3,8 @@
 floor     the same four services (MinIO, registry, MLflow, MLServer) started by hand, in parallel, with the
           same runtimes and equivalent flags, until every health endpoint answers; then stopped
 deploy    `mlstack deploy recipes/local.yaml` into a fresh home until it returns (every service ready)
-no-op     a second `mlstack deploy` (refresh + empty update)
-destroy   `mlstack destroy`
+no-op     a second `mlstack deploy` (refresh + empty update): at once, and on a stack left alone SETTLE seconds
+destroy   `mlstack destroy` of the settled stack
 RSS/PSS   of every process of the running stack (PSS counts shared pages once)
 
 Runtimes and the engine must be installed already (`make install`). Medians of --rounds (default 3).
@@ -37,6 +37,7 @@ from mlstack.engine.pulumi_cli import find_cli  # noqa: E402
 from mlstack.home import Home  # noqa: E402
 
 MLSTACK = str(Path(sys.executable).parent / "mlstack")
+SETTLE = 10.0  # seconds a running stack is left alone before the settled measurements
 PREPARED = Home.from_env()
 
 
@@ -131,7 +132,8 @@ def main() -> None:
     cli = find_cli(PREPARED)
     if cli is None or not all(runtimes.status(PREPARED).values()):
         raise SystemExit("engine or runtimes missing: run `make install` first")
-    rows: dict[str, list[float]] = {k: [] for k in ("floor", "deploy", "no-op", "destroy", "rss", "pss", "procs")}
+    rows: dict[str, list[float]] = {k: [] for k in ("floor", "deploy", "no-op-at-once", "no-op", "destroy", "rss",
+                                                     "pss", "procs")}
     for i in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
             rows["floor"].append(floor_round(Path(tmp)))
@@ -143,7 +145,9 @@ def main() -> None:
             env = {**os.environ, "MLSTACK_HOME": str(home), "MLSTACK_RUNTIMES_DIR": str(PREPARED.runtimes_dir)}
             try:
                 rows["deploy"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
-                time.sleep(2)  # let the services settle before measuring memory
+                # Right after a deploy the services still warm up (MLflow migrates its databases): both are reported.
+                rows["no-op-at-once"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
+                time.sleep(SETTLE)
                 rss, pss, procs = stack_memory(home)
                 rows["rss"].append(rss), rows["pss"].append(pss), rows["procs"].append(procs)
                 rows["no-op"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
@@ -156,8 +160,9 @@ def main() -> None:
     print(f"  floor (4 services by hand, parallel) {med['floor']:6.2f} s")
     print(f"  mlstack deploy (fresh home)          {med['deploy']:6.2f} s   ratio deploy/floor {med['deploy'] / med['floor']:.2f}"
           f"   target <= 1.3 x floor + 3 s = {1.3 * med['floor'] + 3:.2f} s")
-    print(f"  no-op redeploy                       {med['no-op']:6.2f} s   target <= 3 s")
-    print(f"  destroy                              {med['destroy']:6.2f} s   target <= 3 s")
+    print(f"  no-op redeploy, settled stack        {med['no-op']:6.2f} s   target <= 3 s")
+    print(f"  no-op redeploy right after deploy    {med['no-op-at-once']:6.2f} s")
+    print(f"  destroy, settled stack               {med['destroy']:6.2f} s   target <= 3 s")
     print(f"  running stack: {med['procs']:.0f} processes, RSS {med['rss']:.0f} MiB, PSS {med['pss']:.0f} MiB"
           f"   target RSS <= 1536 MiB")
 
