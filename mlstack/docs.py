@@ -55,10 +55,15 @@ def _type_name(annotation: Any) -> str:
                                                                        str(annotation))
 
 
-def _fields(model: type[BaseModel]) -> list[str]:
+def _fields(model: type[BaseModel], flavor: registry.Flavor | None = None) -> list[str]:
+    """Rows of the model's fields; for a flavor, only the settings its target accepts, with what it requires."""
     rows = []
     for name, field in model.model_fields.items():
-        if name == "components":
+        if name == "components" or (flavor is not None and not flavor.accepts(name)):
+            continue
+        if flavor is not None and name in flavor.required:
+            typ = _type_name(field.annotation).removesuffix(" (optional)")
+            rows.append(f"| `{name}` | {typ} | required | {field.description or ''} |")
             continue
         value = None if field.is_required() else field.get_default(call_default_factory=True)
         default = "required" if field.is_required() else "—" if value is None or isinstance(value, BaseModel) \
@@ -78,8 +83,8 @@ def recipe_reference() -> str:
         out += [f"#### `target: {{type: {kind}}}` — {target_model.__doc__.strip()}", "", *header, *_fields(target_model), ""]
     out += ["#### `state`", "", *header, *_fields(m.StateSpec), ""]
     for f in registry.FLAVORS:
-        out += [f"#### `components.{f.kind}` flavor `{f.name}` ({f.target}) — {(f.settings.__doc__ or '').strip()}",
-                "", *header, *_fields(f.settings), ""]
+        out += [f"#### `components.{f.kind}` flavor `{f.name}` ({f.target}) — {f.summary}",
+                "", *header, *_fields(f.settings, f), ""]
     return "\n".join(out)
 
 

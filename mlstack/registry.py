@@ -36,6 +36,14 @@ class Flavor:
     runtimes: tuple[str, ...] = ()  # service runtimes (mlstack.versions.RUNTIMES), installed on first deploy
     install_hint: str = "reinstall mlstack with its extras: `make install`"
     needs: tuple[str, ...] = ()  # other kinds the recipe must have for this flavor
+    fields: tuple[str, ...] | None = None  # settings this target accepts when the model serves several (None: all)
+    required: tuple[str, ...] = ()  # settings this target requires although the model makes them optional
+
+    def accepts(self, field: str) -> bool:
+        return field == "flavor" or self.fields is None or field in self.fields
+
+    def setting_names(self) -> list[str]:
+        return [f for f in self.settings.model_fields if self.accepts(f)]
 
     def missing(self) -> list[str]:
         """Python modules this installation lacks for the flavor; checked without importing anything."""
@@ -45,6 +53,9 @@ class Flavor:
         module, _, cls = self.component.partition(":")
         return getattr(importlib.import_module(module), cls)
 
+
+# Settings of the `mlflow` flavor that every cloud accepts (the rest are per cloud: network placement).
+_CLOUD_MLFLOW = ("artifact_prefix", "auth", "image", "database_tier", "database_storage_gb")
 
 FLAVORS: tuple[Flavor, ...] = (
     Flavor("local", "orchestrator", "local", s.LocalOrchestrator,
@@ -61,7 +72,7 @@ FLAVORS: tuple[Flavor, ...] = (
     Flavor("local", "tracking", "mlflow", s.MlflowTracking,
            "mlstack.components.local.tracking:LocalTracking",
            "MLflow tracking server: SQLite backend store, artifacts proxied to the object store",
-           runtimes=("mlflow",)),
+           runtimes=("mlflow",), fields=("port", "artifact_prefix", "auth")),
     Flavor("local", "serving", "mlserver", s.MlserverServing,
            "mlstack.components.local.serving:LocalServing",
            "Seldon MLServer (V2 inference protocol) with a model repository clients load models into",
@@ -72,6 +83,13 @@ FLAVORS: tuple[Flavor, ...] = (
     Flavor("aws", "registry", "ecr", s.EcrRegistry, "mlstack.components.aws.registry:AwsRegistry",
            "ECR: scan on push, immutable tags, KMS-encrypted, lifecycle policy",
            requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`"),
+    Flavor("aws", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.aws.tracking:AwsTracking",
+           "MLflow on ECS Fargate behind an internal HTTPS load balancer; private encrypted RDS PostgreSQL; "
+           "artifacts in S3 through the task role",
+           requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`", needs=("object_store",),
+           fields=_CLOUD_MLFLOW + ("vpc_id", "subnet_ids", "certificate_arn", "hostname", "dns_zone_id",
+                                   "allowed_cidrs"),
+           required=("vpc_id", "subnet_ids", "certificate_arn", "hostname", "allowed_cidrs")),
     Flavor("aws", "orchestrator", "sagemaker", s.SagemakerOrchestrator,
            "mlstack.components.aws.sagemaker:SagemakerOrchestrator",
            "SageMaker Pipelines: execution role scoped to the stack's buckets and repositories",
@@ -85,6 +103,11 @@ FLAVORS: tuple[Flavor, ...] = (
     Flavor("gcp", "registry", "artifact_registry", s.ArtifactRegistry, "mlstack.components.gcp.registry:GcpRegistry",
            "Artifact Registry (Docker): immutable tags, vulnerability scanning, cleanup policy",
            requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
+    Flavor("gcp", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.gcp.tracking:GcpTracking",
+           "MLflow on Cloud Run (internal ingress); private Cloud SQL PostgreSQL over Private Service Connect; "
+           "artifacts in GCS through its service account",
+           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`", needs=("object_store",),
+           fields=_CLOUD_MLFLOW + ("network", "subnetwork"), required=("network", "subnetwork")),
     Flavor("gcp", "orchestrator", "vertex", s.VertexOrchestrator, "mlstack.components.gcp.vertex:VertexOrchestrator",
            "Vertex AI Pipelines: service account granted only on the stack's buckets and repositories",
            requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
@@ -95,6 +118,12 @@ FLAVORS: tuple[Flavor, ...] = (
            "mlstack.components.azure.object_store:AzureObjectStore",
            "Blob Storage: HTTPS only, TLS 1.2, no public or shared-key access, versioned",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`"),
+    Flavor("azure", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.azure.tracking:AzureTracking",
+           "MLflow on Container Apps (HTTPS, IP-restricted ingress); PostgreSQL flexible server with private "
+           "access only; artifacts in Blob Storage through a managed identity",
+           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
+           needs=("object_store",), fields=_CLOUD_MLFLOW + ("allowed_cidrs", "address_space"),
+           required=("allowed_cidrs",)),
     Flavor("azure", "orchestrator", "azureml", s.AzureMlOrchestrator, "mlstack.components.azure.ml:AzureMlOrchestrator",
            "Azure ML workspace on the stack's storage and registry; steps run as an identity scoped to them",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",

@@ -18,6 +18,10 @@ PULUMI_GO_REPLACES = {
 }
 PULUMI_GO_VERSION = "1.25.11"  # the `go` line of pkg/go.mod at PULUMI_VERSION
 
+# MLflow's official image with every extra (PostgreSQL driver, S3/GCS/Azure Blob clients): the tracking server of
+# the cloud targets. Same MLflow version as the local runtime, so clients see one server version on every target.
+MLFLOW_IMAGE = "ghcr.io/mlflow/mlflow:v3.17.2-full"
+
 # ZenML version written into emitted stack files (`zenml stack import` refuses another version by default).
 ZENML_VERSION = "0.98.0"
 

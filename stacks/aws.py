@@ -13,7 +13,7 @@ from mlstack.stacks.common import build_components
 
 
 # Execution roles are scoped to the stack's own buckets and repositories.
-USES = {"orchestrator": ("object_store", "registry"), "serving": ("object_store", "registry")}
+USES = {"tracking": ("object_store",), "orchestrator": ("object_store", "registry"), "serving": ("object_store", "registry")}
 
 
 def assemble(recipe: Recipe, ctx: StackContext) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from mlstack.stacks.common import build_components
 
 
 # Azure ML builds on the stack's storage and registry; serving shares the orchestrator's workspace.
-USES = {"orchestrator": ("object_store", "registry"), "serving": ("object_store", "registry", "orchestrator")}
+USES = {"tracking": ("object_store",), "orchestrator": ("object_store", "registry"), "serving": ("object_store", "registry", "orchestrator")}
 
 
 def assemble(recipe: Recipe, ctx: StackContext) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pulumi
 
 from mlstack import registry
-from mlstack.versions import PULUMI_VERSION
+from mlstack.versions import MLFLOW_IMAGE, PULUMI_VERSION, RUNTIMES
 from tests.conftest import REPO
 
 LAYERS = ["cli", "engine", "stacks", "components", "recipe"]  # each may import only those to its right
@@ -22,6 +22,10 @@ def test_pulumi_sdk_matches_the_cli_pin():
     assert importlib.metadata.version("pulumi") == PULUMI_VERSION
     deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     assert f"pulumi=={PULUMI_VERSION}" in deps
+
+
+def test_the_cloud_mlflow_image_runs_the_local_mlflow_version():
+    assert MLFLOW_IMAGE.endswith(f":v{RUNTIMES['mlflow'].version}-full")
 
 
 def test_only_the_mlstack_namespace_lands_in_site_packages(tmp_path):

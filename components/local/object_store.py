@@ -9,7 +9,8 @@ from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider
 
 from mlstack.clients.models import ObjectStoreClient, SecretRef
 from mlstack.components.context import ComponentArgs
-from mlstack.components.local.generated import GeneratedSecret, port_of
+from mlstack.components.generated import GeneratedSecret
+from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
 from mlstack.recipe.settings import MinioObjectStore
 

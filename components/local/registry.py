@@ -8,7 +8,8 @@ import pulumi
 
 from mlstack.clients.models import RegistryClient, SecretRef
 from mlstack.components.context import ComponentArgs
-from mlstack.components.local.generated import GeneratedSecret, port_of
+from mlstack.components.generated import GeneratedSecret
+from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
 from mlstack.recipe.settings import DistributionRegistry
 

@@ -10,13 +10,12 @@ import pulumi
 
 from mlstack.clients.models import SecretRef, TrackingClient
 from mlstack.components.context import ComponentArgs
-from mlstack.components.local.generated import GeneratedSecret, port_of
+from mlstack.components.generated import GeneratedSecret
+from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
+from mlstack.components.mlflow_server import ADMIN, PASSWORD_ENV, PASSWORD_OUTPUT
 from mlstack.recipe.settings import MlflowTracking
 
-ADMIN = "admin"
-PASSWORD_OUTPUT = "tracking_password"
-PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
 
 
 def auth_config(password: str, database: str) -> str:

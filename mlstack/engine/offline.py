@@ -22,7 +22,8 @@ class PlannedResource:
     name: str
     parent: str | None
     custom: bool
-    inputs: dict[str, Any]
+    inputs: dict[str, Any]  # secrets redacted: what `preview --offline` prints
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets in clear, for policy checks only
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Plan:
     target: str
     resources: list[PlannedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    generated: list[str] = field(default_factory=list)  # credentials generated for the plan (never printed)
 
     def of_type(self, typ: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == typ]
@@ -47,6 +49,15 @@ class Plan:
 
 def _computed(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
     """Attributes the cloud computes, as the mocks report them."""
+    computed = _computed_by_type(typ, name, inputs, placement)
+    identity = inputs.get("identity") or {}
+    if typ.startswith("azure-native:") and isinstance(identity.get("userAssignedIdentities"), list):
+        # Azure takes identity ids and answers {id: details}
+        computed["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
+    return computed
+
+
+def _computed_by_type(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
     region = placement.get("region") or placement.get("location") or "region"
     if typ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket") or name
@@ -57,6 +68,30 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, 
                 "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}", "name": repo}
     if typ == "aws:iam/role:Role":
         return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name}
+    if typ == "aws:rds/instance:Instance":
+        host = f"{inputs.get('identifier') or name}.abcdefghijkl.{region}.rds.amazonaws.com"
+        return {"address": host, "endpoint": f"{host}:5432", "arn": f"arn:aws:rds:{region}:{ACCOUNT}:db:{name}"}
+    if typ == "aws:lb/loadBalancer:LoadBalancer":
+        lb = inputs.get("name") or name
+        return {"dnsName": f"internal-{lb}-1234567890.{region}.elb.amazonaws.com", "zoneId": "Z32O12XQLNTSW2",
+                "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{lb}/0123456789abcdef"}
+    if typ == "aws:secretsmanager/secret:Secret":
+        secret = f"{inputs.get('namePrefix') or name}AbCdEf"
+        return {"arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{secret}", "name": secret}
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs.get('name') or name}"}
+    if typ.startswith("aws:") and "arn" not in inputs:  # every other AWS resource: an ARN in its service
+        service, _, kind = typ.split(":")[1].partition("/")
+        return {"arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{inputs.get('name') or name}"}
+    if typ == "gcp:sql/databaseInstance:DatabaseInstance":
+        return {"pscServiceAttachmentLink": f"projects/p-{name}/regions/{region}/serviceAttachments/a-psc",
+                "connectionName": f"{placement.get('project')}:{region}:{inputs.get('name') or name}"}
+    if typ == "gcp:compute/address:Address":
+        return {"address": "10.10.0.5", "selfLink": f"projects/{placement.get('project')}/regions/{region}/addresses/{name}"}
+    if typ == "gcp:secretmanager/secret:Secret":
+        return {"name": f"projects/{placement.get('project')}/secrets/{inputs.get('secretId')}"}
+    if typ == "gcp:cloudrunv2/service:Service":
+        return {"uri": f"https://{inputs.get('name') or name}-a1b2c3d4e5-ew.a.run.app"}
     if typ == "gcp:serviceaccount/account:Account":
         return {"email": f"{inputs.get('accountId')}@{placement.get('project')}.iam.gserviceaccount.com"}
     if typ == "gcp:storage/bucket:Bucket":
@@ -73,15 +108,62 @@ def _computed(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, 
         return {"principalId": TENANT, "clientId": TENANT, "name": inputs.get("resourceName") or name}
     if typ in ("azure-native:machinelearningservices:Workspace", "azure-native:machinelearningservices:OnlineEndpoint"):
         key = "endpointName" if typ.endswith("OnlineEndpoint") else "workspaceName"
-        computed: dict[str, Any] = {"name": inputs.get(key) or name}
-        identity = inputs.get("identity") or {}
-        if isinstance(identity.get("userAssignedIdentities"), list):  # input: ids; output: {id: details}
-            computed["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
-        return computed
+        return {"name": inputs.get(key) or name}
+    if typ == "azure-native:dbforpostgresql:Server":
+        return {"fullyQualifiedDomainName": f"{inputs.get('serverName') or name}.postgres.database.azure.com"}
+    if typ == "azure-native:app:ManagedEnvironment":
+        return {"defaultDomain": f"purplesky-1a2b3c4d.{region}.azurecontainerapps.io"}
     if typ == "azure-native:containerregistry:Registry":
         registry = inputs.get("registryName") or name
         return {"name": registry, "loginServer": f"{registry}.azurecr.io"}
     return {}
+
+
+DYNAMIC = "pulumi-python:dynamic:Resource"
+REDACTED = "[secret]"
+
+
+def _dynamic(name: str, inputs: dict[str, Any]) -> tuple[str, dict]:
+    """A dynamic resource whose provider is pure (e.g. a generated password) runs its own `create`; others are
+    planned with their inputs only (a local process is never started by a plan)."""
+    import base64
+
+    import dill
+
+    from pulumi.runtime.rpc import is_rpc_secret
+
+    serialized = inputs["__provider"]
+    serialized = serialized["value"] if is_rpc_secret(serialized) else serialized
+    provider = dill.loads(base64.b64decode(serialized))
+    if not getattr(provider, "offline", False):
+        return f"{name}-id", dict(inputs)
+    result = provider.create({k: v for k, v in inputs.items() if k != "__provider"})
+    return result.id, {**inputs, **(result.outs or {})}
+
+
+def _redact(value: Any) -> Any:
+    """Secret values (Output.secret inputs, e.g. a database password) replaced, at any depth."""
+    from pulumi.runtime.rpc import is_rpc_secret
+
+    if is_rpc_secret(value):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    from pulumi.runtime.rpc import is_rpc_secret
+
+    if is_rpc_secret(value):
+        return _unwrap(value["value"])
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
 
 
 def plan(recipe: Recipe) -> Plan:
@@ -98,13 +180,21 @@ def plan(recipe: Recipe) -> Plan:
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
                 state = self.resources[response.urn].state if response.urn in self.resources else {}
+                hidden = set(request.additionalSecretOutputs) | {"__provider"}
                 result.resources.append(PlannedResource(response.urn, request.type, request.name,
                                                         request.parent or None, bool(request.custom),
-                                                        {k: v for k, v in state.items()}))
+                                                        {k: REDACTED if k in hidden else _redact(v)
+                                                         for k, v in state.items()},
+                                                        {k: _unwrap(v) for k, v in state.items() if k != "__provider"}))
             return response
 
     class Mocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+            if args.typ == DYNAMIC:
+                id_, outs = _dynamic(args.name, args.inputs)
+                if isinstance(outs.get("value"), str):
+                    result.generated.append(outs["value"])
+                return id_, outs
             return f"{args.name}-id", {**args.inputs, **_computed(args.typ, args.name, args.inputs, placement)}
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> dict:

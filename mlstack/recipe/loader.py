@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -69,13 +70,26 @@ def _name_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Problem]
     """Cloud names derived from the recipe name that the cloud's rules refuse (S3: global, 3-63, ...)."""
     problems = []
     for kind, flavor in recipe.flavors().items():
+        spec, where = recipe.component_specs()[kind], f"{flavor.name} on {flavor.target}"
+        for field in sorted(spec.model_fields_set - {"flavor"}):
+            if not flavor.accepts(field):
+                problems.append(Problem(filename, _line_of(data, ("components", kind, field)),
+                                        f"components.{kind}.{field}",
+                                        f"not a setting of {where} (its settings: {', '.join(flavor.setting_names())})"))
+        for field in flavor.required:
+            if not getattr(spec, field):
+                what = re.sub(r"^\([^)]*\)\s*", "", type(spec).model_fields[field].description or "").split(";")[0]
+                problems.append(Problem(filename, _line_of(data, ("components", kind, field))
+                                        or _line_of(data, ("components", kind, "flavor")),
+                                        f"components.{kind}.{field}", f"required for {where}: {what.rstrip('.')}"))
         for needed in flavor.needs:
             if needed not in recipe.component_specs():
                 problems.append(Problem(filename, _line_of(data, ("components", kind, "flavor")), f"components.{kind}",
                                         f"flavor {flavor.name!r} needs components.{needed} in the same recipe"))
     for kind, spec in recipe.component_specs().items():
-        check = getattr(spec, "name_problems", None)
-        for field, message in check(recipe.name) if check else []:
+        check, placement = getattr(spec, "name_problems", None), getattr(spec, "placement_problems", None)
+        found = (check(recipe.name) if check else []) + (placement(recipe.target.type) if placement else [])
+        for field, message in found:
             name, _, index = field.partition("[")
             loc = ("components", kind, name, int(index.rstrip("]"))) if index else ("components", kind, name)
             problems.append(Problem(filename, _line_of(data, loc) or _line_of(data, ("name",)),
@@ -260,5 +274,10 @@ def _known_fields(parent: tuple, data: Any) -> list[str]:
     elif keys[:1] == ["components"]:
         spec = data["components"].get(keys[1])
         flavor = spec.get("flavor") if isinstance(spec, dict) else None
+        target = data.get("target")
+        target = target.get("type") if isinstance(target, dict) else target
+        here = registry.lookup(str(target), keys[1], str(flavor))
+        if here is not None:
+            return here.setting_names()
         model = next((f.settings for f in registry.flavors_for(kind=keys[1]) if f.name == flavor), None)
     return list(model.model_fields) if model else []

@@ -88,3 +88,13 @@ def azure_container_problem(name: str) -> str | None:
     if not AZURE_CONTAINER.match(name):
         return f"Azure blob container name {name!r} must be 3-63 lowercase letters, digits or single '-'"
     return None
+
+
+def azure_app_name(stack: str, suffix: str) -> str:
+    """Container Apps and their environments: at most 32 lowercase letters, digits and '-'; a short hash of the
+    stack name keeps long names distinct when they must be cut."""
+    name = f"{stack}-{suffix}"
+    if len(name) <= 32:
+        return name
+    digest = hashlib.sha256(stack.encode()).hexdigest()[:6]
+    return f"{stack[:32 - len(suffix) - 8].rstrip('-')}-{digest}-{suffix}"

@@ -6,13 +6,16 @@ Which targets offer a flavor is not said here: the registry (mlstack.registry) l
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mlstack.recipe import naming
 from mlstack.recipe.base import UserModel
+from mlstack.versions import MLFLOW_IMAGE
 
+AZURE_PG_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
@@ -53,7 +56,10 @@ class MinioObjectStore(PortSetting):
 
 
 class MlflowTracking(PortSetting):
-    """MLflow tracking server; its artifacts go to the stack's object store (proxied, so clients need no S3 keys)."""
+    """MLflow tracking server; its artifacts go to the stack's object store (proxied, so clients need no S3 keys).
+
+    On clouds it runs the official image on serverless containers (ECS Fargate / Cloud Run / Container Apps) with a
+    private, encrypted managed PostgreSQL; it reaches the object store through the cloud's identity (no keys)."""
 
     flavor: Literal["mlflow"] = Field(description="Flavor of this component.")
     artifact_prefix: str = Field(
@@ -65,6 +71,75 @@ class MlflowTracking(PortSetting):
         description="MLflow's basic-auth app with a generated admin password (kept as a Pulumi secret); "
         "ZenML's MLflow tracker requires credentials for a remote tracking server.",
     )
+    image: str = Field(default=MLFLOW_IMAGE, pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$",
+                       description="(clouds) Container image of the server; it needs MLflow's PostgreSQL driver and "
+                       "the cloud's storage client (the `-full` image has both).")
+    database_tier: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._-]+$",
+        description="(clouds) Database size: RDS instance class (default db.t4g.micro), Cloud SQL tier "
+        "(default db-custom-1-3840), Azure flexible server SKU (default Standard_B1ms).")
+    database_storage_gb: int = Field(default=32, ge=20, le=16384,
+                                     description="(clouds) Database storage, GiB.")
+    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$",
+                               description="(aws) VPC the server, its load balancer and its database run in.")
+    subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list,
+        description="(aws) Private subnets in at least two zones, with a NAT route (the image is pulled from "
+        "ghcr.io); the internal load balancer, the tasks and the database go there.")
+    certificate_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:acm:",
+        description="(aws) ACM certificate of the load balancer's HTTPS listener (the only listener).")
+    hostname: str | None = Field(
+        default=None, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="(aws) DNS name clients use: covered by the certificate, pointed at the load balancer.")
+    dns_zone_id: str | None = Field(
+        default=None, pattern=r"^Z[A-Z0-9]{1,31}$",
+        description="(aws) Route 53 hosted zone to create `hostname`'s alias record in; omitted: you point it.")
+    allowed_cidrs: list[str] = Field(
+        default_factory=list,
+        description="(aws, azure) Networks allowed to reach the server, e.g. your VPN's range; "
+        "0.0.0.0/0 and ::/0 are refused.")
+    network: str | None = Field(default=None, pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
+                                description="(gcp) VPC network (name or projects/P/global/networks/N): Cloud Run "
+                                "egresses into it and the database's Private Service Connect endpoint lives in it.")
+    subnetwork: str | None = Field(default=None, pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
+                                   description="(gcp) Subnetwork of `network` in the target's region.")
+    address_space: str = Field(default="10.42.0.0/16",
+                               description="(azure) Address space of the virtual network created for the "
+                               "server's environment and its database (a /16 to /22).")
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _no_open_cidr(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a network in CIDR form ({exc})") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"{cidr!r} opens the server to the whole internet; list the networks that need it")
+        return value
+
+    def placement_problems(self, target: str) -> list[tuple[str, str]]:
+        """(field, rule broken) for settings this target needs in a certain shape."""
+        if target == "aws" and len(self.subnet_ids) == 1:
+            return [("subnet_ids", "needs subnets in at least two availability zones (the load balancer and the "
+                                   "database subnet group require two); got one")]
+        if target == "azure" and self.database_storage_gb not in AZURE_PG_STORAGE_GB:
+            return [("database_storage_gb", "Azure's flexible server offers "
+                     f"{', '.join(map(str, AZURE_PG_STORAGE_GB))} GiB; got {self.database_storage_gb}")]
+        return []
+
+    @field_validator("address_space")
+    @classmethod
+    def _address_space(cls, value: str) -> str:
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a network in CIDR form ({exc})") from None
+        if net.version != 4 or not net.is_private or not 16 <= net.prefixlen <= 22:
+            raise ValueError(f"{value!r} must be a private IPv4 range from /16 to /22")
+        return value
 
 
 class MlserverServing(PortSetting):

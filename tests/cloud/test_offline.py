@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -60,9 +61,11 @@ def test_a_name_that_breaks_the_s3_rule_is_refused_at_validation(home, tmp_path)
                                      f"'a-rather-long-stack-name-for-s3-{long_bucket}' is 72 characters; the rule is 3-63")
 
 
-@pytest.mark.parametrize("recipe,store,registry,path_prefix", [
-    ("aws.yaml", "s3", "aws", "s3://"), ("gcp.yaml", "gcp", "gcp", "gs://"), ("azure.yaml", "azure", "azure", "az://")])
-def test_client_outputs_of_each_cloud_are_well_formed(recipe, store, registry, path_prefix):
+@pytest.mark.parametrize("recipe,store,registry,path_prefix,tracking", [
+    ("aws.yaml", "s3", "aws", "s3://", r"https://mlflow\.ml\.example\.com"),
+    ("gcp.yaml", "gcp", "gcp", "gs://", r"https://mlops-gcp-tracking-[a-z0-9]+-ew\.a\.run\.app"),
+    ("azure.yaml", "azure", "azure", "az://", r"https://mlops-azure-tracking\.[a-z0-9-]+\.westeurope\.azurecontainerapps\.io")])
+def test_client_outputs_of_each_cloud_are_well_formed(recipe, store, registry, path_prefix, tracking):
     from ruamel.yaml import YAML
 
     from mlstack.clients.models import StackClients
@@ -80,6 +83,12 @@ def test_client_outputs_of_each_cloud_are_well_formed(recipe, store, registry, p
     assert zenml["components"]["container_registry"][0]["flavor"] == registry
     env = render(clients, {}, "env")
     assert "export MLSTACK_REGISTRY=" in env and f"export MLSTACK_BUCKET={path_prefix}" in env
+    tracker = zenml["components"]["experiment_tracker"][0]
+    assert tracker["flavor"] == "mlflow" and re.fullmatch(tracking, tracker["configuration"]["tracking_uri"])
+    assert tracker["configuration"]["tracking_username"] == "admin"
+    assert tracker["configuration"]["tracking_password"] == "{{mlstack-%s.tracking_password}}" % clients.stack
+    assert f"export MLFLOW_TRACKING_URI={tracker['configuration']['tracking_uri']}" in env
+    assert "MLFLOW_TRACKING_PASSWORD" in env and clients.components["tracking"]["artifact_root"].endswith("/mlflow")
 
 
 def test_sagemaker_components_hand_out_their_execution_roles():

@@ -48,7 +48,7 @@ def _sdk_class(typ: str):
     """`aws:s3/bucket:Bucket` -> pulumi_aws.s3.Bucket (None for providers and components)."""
     package, _, rest = typ.partition(":")
     module, _, name = rest.partition(":")
-    if package in ("pulumi", "mlstack") or not name:
+    if package in ("pulumi", "mlstack", "pulumi-python") or not name:  # providers, components, dynamic resources
         return None
     sdk = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "azure-native": "pulumi_azure_native"}[package]
     return getattr(importlib.import_module(f"{sdk}.{module.split('/')[0]}"), name)
@@ -111,9 +111,95 @@ def test_no_wildcard_iam_action_on_every_resource(path):
             assert not (any(a == "*" or a.endswith(":*") for a in actions) and "*" in resources), name
 
 
+EGRESS = ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",)
+
+
 def test_no_ingress_open_to_the_internet(path):
-    text = json.dumps([r.inputs for r in planned(path).resources])
+    """Anywhere in the plan but an egress rule (tasks pull their image over HTTPS through NAT)."""
+    p = planned(path)
+    text = json.dumps([r.inputs for r in p.resources if r.type not in EGRESS])
     assert "0.0.0.0/0" not in text and "::/0" not in text
+    for rule in p.of_type(EGRESS[0]):
+        if rule.inputs.get("cidrIpv4") == "0.0.0.0/0":
+            assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["ipProtocol"]) == (443, 443, "tcp")
+
+
+def test_generated_secrets_never_appear_in_plaintext(path):
+    """Every generated credential reaches resources only as a Pulumi secret (the plan redacts those)."""
+    p = planned(path)
+    text = json.dumps(p.to_dict())
+    assert p.generated, "the plan generated no credential to check"
+    assert all(len(value) >= 20 and value not in text for value in p.generated)
+
+
+def test_databases_are_private_encrypted_tls_only_with_generated_passwords(path):
+    p = planned(path)
+    databases = 0
+    for db in p.of_type("aws:rds/instance:Instance"):
+        databases += 1
+        i = db.inputs
+        assert i["publiclyAccessible"] is False and i["storageEncrypted"] is True
+        assert i["password"] == "[secret]" and i["skipFinalSnapshot"] is False and i["backupRetentionPeriod"] >= 7
+        groups = set(i["vpcSecurityGroupIds"])
+        rules = [r.inputs for r in p.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                 if r.inputs["securityGroupId"] in groups]
+        assert rules and all(r.get("referencedSecurityGroupId") and not r.get("cidrIpv4") for r in rules), \
+            "the database admits only the server's security group"
+    for db in p.of_type("gcp:sql/databaseInstance:DatabaseInstance"):
+        databases += 1
+        ip = db.inputs["settings"]["ipConfiguration"]
+        assert ip["ipv4Enabled"] is False and ip["sslMode"] == "ENCRYPTED_ONLY" and not ip.get("authorizedNetworks")
+        assert db.inputs["settings"]["backupConfiguration"]["enabled"] is True
+    for user in p.of_type("gcp:sql/user:User"):
+        assert user.inputs["password"] == "[secret]"
+    for db in p.of_type("azure-native:dbforpostgresql:Server"):
+        databases += 1
+        i = db.inputs
+        assert i["network"]["publicNetworkAccess"] == "Disabled" and i["network"]["delegatedSubnetResourceId"]
+        assert i["administratorLoginPassword"] == "[secret]"
+    assert databases == len(planned(path).of_type("mlstack:" + load_recipe(path).target.type + ":Tracking"))
+
+
+def test_tracking_servers_take_tls_only_from_allowed_networks(path):
+    p = planned(path)
+    settings = load_recipe(path).components.tracking
+    for lb in p.of_type("aws:lb/loadBalancer:LoadBalancer"):
+        assert lb.inputs["internal"] is True and lb.inputs["dropInvalidHeaderFields"] is True
+        groups = set(lb.inputs["securityGroups"])
+        rules = [r.inputs for r in p.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+                 if r.inputs["securityGroupId"] in groups]
+        assert {(r["fromPort"], r["toPort"]) for r in rules} == {(443, 443)}
+        assert sorted(r.get("cidrIpv4") or r.get("cidrIpv6") for r in rules) == sorted(settings.allowed_cidrs)
+    for listener in p.of_type("aws:lb/listener:Listener"):
+        assert listener.inputs["protocol"] == "HTTPS" and listener.inputs["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    for service in p.of_type("gcp:cloudrunv2/service:Service"):
+        assert service.inputs["ingress"] in ("INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
+    for app in p.of_type("azure-native:app:ContainerApp"):
+        ingress = app.raw["configuration"]["ingress"]  # the whole configuration is secret: it holds the app's secrets
+        assert ingress["allowInsecure"] is False
+        restrictions = ingress["ipSecurityRestrictions"]
+        assert restrictions and all(r["action"] == "Allow" for r in restrictions)
+        assert sorted(r["ipAddressRange"] for r in restrictions) == sorted(settings.allowed_cidrs)
+
+
+def test_tracking_servers_get_their_secrets_from_the_clouds_secret_store(path):
+    """Passwords reach the container by reference, never as a plain environment value."""
+    from mlstack.components.mlflow_server import SECRET_ENV
+
+    p = planned(path)
+    for task in p.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+        (container,) = json.loads(task.inputs["containerDefinitions"])
+        assert {e["name"] for e in container["environment"]}.isdisjoint(SECRET_ENV.values())
+        assert {s["name"] for s in container["secrets"]} == set(SECRET_ENV.values())
+        assert all(s["valueFrom"].startswith("arn:aws:secretsmanager:") for s in container["secrets"])
+    for service in p.of_type("gcp:cloudrunv2/service:Service"):
+        envs = service.inputs["template"]["containers"][0]["envs"]
+        secret = {e["name"] for e in envs if "valueSource" in e}
+        assert secret == set(SECRET_ENV.values()) and all("value" not in e for e in envs if e["name"] in secret)
+    for app in p.of_type("azure-native:app:ContainerApp"):
+        env = app.inputs["template"]["containers"][0]["env"]
+        assert {e["name"] for e in env if "secretRef" in e} == set(SECRET_ENV.values())
+        assert {s["name"] for s in app.raw["configuration"]["secrets"]} == {e["secretRef"] for e in env if "secretRef" in e}
 
 
 def test_gcs_buckets_are_uniform_private_and_versioned(path):
@@ -127,6 +213,9 @@ def test_gcs_buckets_are_uniform_private_and_versioned(path):
 def test_artifact_registries_are_immutable_and_scanned(path):
     for repo in planned(path).of_type("gcp:artifactregistry/repository:Repository"):
         assert repo.inputs["format"] == "DOCKER"
+        if repo.inputs.get("mode") == "REMOTE_REPOSITORY":  # a read-only pull-through cache of a public registry
+            assert repo.inputs["remoteRepositoryConfig"]["dockerRepository"]["customRepository"]["uri"].startswith("https://")
+            continue
         assert repo.inputs["dockerConfig"]["immutableTags"] is True
         assert repo.inputs["vulnerabilityScanningConfig"]["enablementConfig"] == "INHERITED"
 
@@ -151,6 +240,7 @@ def test_azure_registries_have_no_admin_user_or_anonymous_pull(path):
 def test_execution_roles_are_scoped_to_this_stack(path):
     p = planned(path)
     stack_arns = {r.inputs["arn"] for r in p.resources if r.type in ("aws:s3/bucket:Bucket", "aws:ecr/repository:Repository")}
+    secret_arns = {r.inputs["arn"] for r in p.of_type("aws:secretsmanager/secret:Secret")}
     for role in p.of_type("aws:iam/role:Role"):
         principals = [s["Principal"] for s in json.loads(role.inputs["assumeRolePolicy"])["Statement"]]
         assert all(set(pr) == {"Service"} and pr["Service"].endswith(".amazonaws.com") for pr in principals)
@@ -161,9 +251,13 @@ def test_execution_roles_are_scoped_to_this_stack(path):
                 if resource == "*":
                     assert s["Action"] == "ecr:GetAuthorizationToken", s  # IAM defines it only on "*"
                 elif resource.startswith("arn:aws:logs:"):
-                    assert ":log-group:/aws/sagemaker/" in resource
+                    assert ":log-group:/aws/sagemaker/" in resource or f":log-group:/mlstack/{p.stack}/" in resource
+                elif resource.startswith("arn:aws:secretsmanager:"):
+                    assert resource in secret_arns, resource
                 else:
-                    assert resource.removesuffix("/*") in stack_arns, resource
+                    bucket_or_repo = resource.removesuffix("/*").split("/")[0] if resource.startswith(
+                        "arn:aws:s3:::") else resource
+                    assert bucket_or_repo in stack_arns, resource
 
 
 def test_gcp_grants_are_additive_scoped_and_to_this_stack_only(path):
@@ -181,6 +275,8 @@ def test_gcp_grants_are_additive_scoped_and_to_this_stack_only(path):
                 assert r.inputs["role"] in ("roles/aiplatform.user", "roles/logging.logWriter"), r.inputs["role"]
             if r.type == "gcp:storage/bucketIAMMember:BucketIAMMember":
                 assert r.inputs["bucket"] in buckets
+            if r.type == "gcp:secretmanager/secretIamMember:SecretIamMember":
+                assert r.inputs["role"] == "roles/secretmanager.secretAccessor"
     assert "allUsers" not in json.dumps([r.inputs for r in p.resources])
 
 

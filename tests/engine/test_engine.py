@@ -13,7 +13,7 @@ import time
 import pulumi
 import pytest
 
-from mlstack.components.local.generated import GeneratedSecret
+from mlstack.components.generated import GeneratedSecret
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.workspace import StackSession
 from mlstack.errors import ExitCode, StackLockedError, StackNotFoundError

@@ -154,3 +154,48 @@ def test_json_envelope_lists_problems(home, tmp_path):
     assert envelope["apiVersion"] == "mlstack.result/v1" and envelope["ok"] is False and envelope["exitCode"] == 2
     fields = {p["field"] for p in envelope["errors"][0]["problems"]}
     assert fields == {"nmae", "name"}
+
+
+CLOUD_TRACKING = """\
+apiVersion: mlstack/v1
+name: demo
+target: {type: aws, region: eu-west-1}
+components:
+  object_store:
+    flavor: s3
+  tracking:
+    flavor: mlflow
+    port: 5000
+    subnet_ids: [subnet-0a1b2c3d4e5f67890]
+    allowed_cidrs: [10.0.0.0/8]
+"""
+
+
+def test_a_setting_of_another_target_and_missing_cloud_settings_one_line_each(home, tmp_path):
+    recipe = write(tmp_path, CLOUD_TRACKING)
+    lines = run(home, ["validate", str(recipe)])
+    assert lines[0] == (f"{recipe}:7: components.tracking.certificate_arn: required for mlflow on aws: "
+                        "ACM certificate of the load balancer's HTTPS listener (the only listener)")
+    fields = [LINE.match(ln)["field"] for ln in lines]  # type: ignore[index]
+    assert fields == ["components.tracking.certificate_arn", "components.tracking.hostname",
+                      "components.tracking.vpc_id", "components.tracking.port", "components.tracking.subnet_ids"]
+    assert lines[3] == (f"{recipe}:9: components.tracking.port: not a setting of mlflow on aws (its settings: "
+                        "flavor, artifact_prefix, auth, image, database_tier, database_storage_gb, vpc_id, subnet_ids, "
+                        "certificate_arn, hostname, dns_zone_id, allowed_cidrs)")
+    assert lines[4].endswith("subnet_ids: needs subnets in at least two availability zones (the load balancer and "
+                             "the database subnet group require two); got one")
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "::/0"])
+def test_an_open_internet_cidr_is_refused(home, tmp_path, cidr):
+    recipe = write(tmp_path, CLOUD_TRACKING.replace("10.0.0.0/8", cidr))
+    (line,) = run(home, ["validate", str(recipe)])
+    assert line == (f"{recipe}:11: components.tracking.allowed_cidrs: {cidr!r} opens the server to the whole "
+                    "internet; list the networks that need it")
+
+
+def test_a_cloud_tracking_server_needs_the_object_store(home, tmp_path):
+    text = CLOUD_TRACKING.replace("  object_store:\n    flavor: s3\n", "").replace("    port: 5000\n", "")
+    recipe = write(tmp_path, text)
+    lines = run(home, ["validate", str(recipe)])
+    assert f"{recipe}:6: components.tracking: flavor 'mlflow' needs components.object_store in the same recipe" in lines

@@ -1,0 +1,145 @@
+"""MLflow on Azure Container Apps with a PostgreSQL flexible server reachable only inside the stack's network.
+
+A virtual network of the stack holds two delegated subnets: the Container Apps environment's and the database's
+(private access: no public endpoint, a private DNS zone linked to the network, TLS required). Ingress is HTTPS only,
+allowed from the recipe's CIDRs alone. Passwords are generated, kept as Pulumi secrets and as the app's secrets;
+the server reaches Blob Storage as a user-assigned identity granted on the stack's storage account only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pulumi
+import pulumi_azure_native as azure
+
+from mlstack.components import mlflow_server as srv
+from mlstack.components.azure.identity import workload_identity
+from mlstack.components.context import ComponentArgs
+from mlstack.recipe.naming import azure_app_name
+from mlstack.recipe.settings import MlflowTracking
+
+DEFAULT_SKU = "Standard_B1ms"
+POSTGRES_VERSION = "17"
+SKU_TIERS = {"Standard_B": "Burstable", "Standard_D": "GeneralPurpose", "Standard_E": "MemoryOptimized"}
+
+
+def subnet_plan(space: str) -> tuple[str, str]:
+    """(apps, database): the first /23 of the address space for the environment, the /28 after it."""
+    network = ipaddress.ip_network(space)
+    apps = next(network.subnets(new_prefix=23))
+    database = ipaddress.ip_network(f"{apps.broadcast_address + 1}/28")
+    return str(apps), str(database)
+
+
+def sku_tier(sku: str) -> str:
+    return next((tier for prefix, tier in SKU_TIERS.items() if sku.startswith(prefix)), "GeneralPurpose")
+
+
+class AzureTracking(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:azure:Tracking", name, None, opts)
+        self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
+        self.ctx, self.name = args.context, name
+        st = self.settings
+        self.group = args.depends["resource_group"]
+        self.location = self.ctx.placement["location"]
+        store = args.depends["object_store"]
+        prefix = st.artifact_prefix.strip("/")
+        container = store.settings.containers[0]
+        self.artifacts = store.account.name.apply(
+            lambda acct: f"wasbs://{container}@{acct}.blob.core.windows.net/{prefix}")
+        self.identity = workload_identity(name, self.ctx, self.group, store, None, self)
+
+        generated = srv.generate_secrets(name, st.auth, self)
+        apps_subnet, db_subnet = self._network()
+        self.database, db_host = self._database(generated["db_password"], db_subnet)
+        self.app, url = self._app(apps_subnet, db_host, generated)
+        self.client = pulumi.Output.all(url, self.artifacts).apply(lambda a: srv.client("mlflow", a[0], a[1], st.auth))
+        self.secrets = {srv.PASSWORD_OUTPUT: generated["admin_password"]} if st.auth else {}
+        self.register_outputs({"client": self.client})
+
+    def _network(self) -> tuple[azure.network.Subnet, azure.network.Subnet]:
+        child, tags, stack = pulumi.ResourceOptions(parent=self), self.ctx.tags, self.ctx.stack
+        apps_range, db_range = subnet_plan(self.settings.address_space)
+        vnet = azure.network.VirtualNetwork(
+            f"{self.name}-vnet", virtual_network_name=f"{stack}-{self.name}", resource_group_name=self.group.name,
+            location=self.location, address_space={"address_prefixes": [self.settings.address_space]}, tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]))  # subnets are resources below
+
+        def subnet(role: str, cidr: str, service: str, after: list) -> azure.network.Subnet:
+            return azure.network.Subnet(
+                f"{self.name}-{role}-subnet", subnet_name=role, virtual_network_name=vnet.name,
+                resource_group_name=self.group.name, address_prefix=cidr, default_outbound_access=False,
+                delegations=[{"name": role, "service_name": service}],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after))  # one subnet change at a time
+
+        apps = subnet("apps", apps_range, "Microsoft.App/environments", [])
+        database = subnet("database", db_range, "Microsoft.DBforPostgreSQL/flexibleServers", [apps])
+        self.dns_zone = azure.privatedns.PrivateZone(
+            f"{self.name}-db-dns", private_zone_name=f"{stack}-{self.name}.private.postgres.database.azure.com",
+            resource_group_name=self.group.name, location="global", tags=tags, opts=child)
+        azure.privatedns.VirtualNetworkLink(
+            f"{self.name}-db-dns-link", private_zone_name=self.dns_zone.name, resource_group_name=self.group.name,
+            location="global", registration_enabled=False, virtual_network={"id": vnet.id}, tags=tags, opts=child)
+        return apps, database
+
+    def _database(self, password: pulumi.Output[str],
+                  subnet: azure.network.Subnet) -> tuple[azure.dbforpostgresql.Server, pulumi.Output[str]]:
+        st, child, stack = self.settings, pulumi.ResourceOptions(parent=self), self.ctx.stack
+        sku = st.database_tier or DEFAULT_SKU
+        server = azure.dbforpostgresql.Server(
+            f"{self.name}-db", server_name=f"{stack}-{self.name}", resource_group_name=self.group.name,
+            location=self.location, version=POSTGRES_VERSION, sku={"name": sku, "tier": sku_tier(sku)},
+            storage={"storage_size_gb": st.database_storage_gb, "auto_grow": "Enabled"},
+            administrator_login=srv.DB_USER, administrator_login_password=password,
+            auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
+            network={"delegated_subnet_resource_id": subnet.id, "private_dns_zone_arm_resource_id": self.dns_zone.id,
+                     "public_network_access": "Disabled"},
+            backup={"backup_retention_days": 7, "geo_redundant_backup": "Disabled"},
+            high_availability={"mode": "Disabled"}, tags=self.ctx.tags, opts=child)
+        azure.dbforpostgresql.Database(f"{self.name}-db-database", database_name=srv.DB_NAME,
+                                       server_name=server.name, resource_group_name=self.group.name, opts=child)
+        return server, server.fully_qualified_domain_name
+
+    def _app(self, subnet: azure.network.Subnet, db_host: pulumi.Output[str],
+             generated: dict[str, pulumi.Output[str]]) -> tuple[azure.app.ContainerApp, pulumi.Output[str]]:
+        """The app and its URL (`<app>.<environment's domain>`: the app's configuration output holds secrets)."""
+        st, tags, stack = self.settings, self.ctx.tags, self.ctx.stack
+        child = pulumi.ResourceOptions(parent=self)
+        environment = azure.app.ManagedEnvironment(
+            f"{self.name}-environment", environment_name=azure_app_name(stack, "env"),
+            resource_group_name=self.group.name, location=self.location,
+            vnet_configuration={"infrastructure_subnet_id": subnet.id, "internal": False},
+            workload_profiles=[{"name": "Consumption", "workload_profile_type": "Consumption"}],
+            zone_redundant=False, tags=tags, opts=child)
+        app_name = azure_app_name(stack, self.name)
+        plain = pulumi.Output.all(db_host, self.artifacts, self.identity.client_id).apply(lambda a: {
+            **srv.plain_env(a[0], a[1], f"{app_name}.*.azurecontainerapps.io", st.auth),
+            "AZURE_CLIENT_ID": a[2]})  # DefaultAzureCredential picks the user-assigned identity
+        env = plain.apply(lambda p: [
+            *({"name": k, "value": v} for k, v in sorted(p.items())),
+            *({"name": srv.SECRET_ENV[k], "secret_ref": k.replace("_", "-")} for k in generated)])
+        app = azure.app.ContainerApp(
+            f"{self.name}-app", container_app_name=app_name, resource_group_name=self.group.name,
+            location=self.location, managed_environment_id=environment.id, workload_profile_name="Consumption",
+            identity={"type": "UserAssigned", "user_assigned_identities": [self.identity.id]},
+            configuration={
+                "active_revisions_mode": "Single",
+                "ingress": {"external": True, "target_port": srv.PORT, "transport": "http", "allow_insecure": False,
+                            "ip_security_restrictions": [
+                                {"name": f"allowed-{i}", "ip_address_range": cidr, "action": "Allow"}
+                                for i, cidr in enumerate(st.allowed_cidrs)]},
+                "secrets": [{"name": k.replace("_", "-"), "value": v} for k, v in generated.items()],
+            },
+            template={
+                "containers": [{
+                    "name": "mlflow", "image": st.image, "command": srv.COMMAND[:1], "args": srv.COMMAND[1:],
+                    "env": env, "resources": {"cpu": 1.0, "memory": "2Gi"},
+                    "probes": [{"type": "Startup", "http_get": {"path": srv.HEALTH_PATH, "port": srv.PORT},
+                                "period_seconds": 10, "failure_threshold": 30}],
+                }],
+                "scale": {"min_replicas": 1, "max_replicas": 2},
+            },
+            tags=tags, opts=child)
+        return app, environment.default_domain.apply(lambda domain: f"https://{app_name}.{domain}")

@@ -1,0 +1,146 @@
+"""MLflow on Cloud Run with a private Cloud SQL for PostgreSQL.
+
+Ingress is internal (the VPC and its peers only); the service egresses into the recipe's subnetwork (Direct VPC
+egress, private ranges only) to reach the database through a Private Service Connect endpoint — the instance has
+no public IP and accepts only TLS. Passwords are generated, kept as Pulumi secrets and in Secret Manager, readable
+only by the service's own service account, which may otherwise only use the stack's artifact bucket (no keys).
+Cloud Run cannot pull from ghcr.io, so a ghcr.io image is pulled through an Artifact Registry remote repository.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlstack.components import mlflow_server as srv
+from mlstack.components.context import ComponentArgs
+from mlstack.components.gcp.identity import account_id
+from mlstack.recipe.settings import MlflowTracking
+
+DEFAULT_TIER = "db-custom-1-3840"
+POSTGRES_VERSION = "POSTGRES_17"
+GHCR = "ghcr.io/"
+
+
+def network_path(project: str, network: str) -> str:
+    return network if "/" in network else f"projects/{project}/global/networks/{network}"
+
+
+def subnetwork_path(project: str, region: str, subnetwork: str) -> str:
+    return subnetwork if "/" in subnetwork else f"projects/{project}/regions/{region}/subnetworks/{subnetwork}"
+
+
+class GcpTracking(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:gcp:Tracking", name, None, opts)
+        self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
+        self.ctx, self.name = args.context, name
+        st, stack = self.settings, args.context.stack
+        self.project, self.region = self.ctx.placement["project"], self.ctx.placement["region"]
+        self.network = network_path(self.project, st.network or "")
+        self.subnetwork = subnetwork_path(self.project, self.region, st.subnetwork or "")
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = args.depends["object_store"].buckets[0]
+        prefix = st.artifact_prefix.strip("/")
+        self.artifacts = bucket.name.apply(lambda b: f"gs://{b}/{prefix}")
+
+        self.account = gcp.serviceaccount.Account(
+            f"{name}-identity", account_id=account_id(stack, name), project=self.project,
+            display_name=f"mlstack {stack} MLflow server", opts=child)
+        member = self.account.email.apply(lambda email: f"serviceAccount:{email}")
+        gcp.storage.BucketIAMMember(f"{name}-artifact-objects", bucket=bucket.name, role="roles/storage.objectUser",
+                                    member=member, opts=child)
+
+        generated = srv.generate_secrets(name, st.auth, self)
+        self.secret_ids = {key: self._secret(key, value, member) for key, value in generated.items()}
+        self.database, self.db_host = self._database(generated["db_password"])
+        self.service = self._service()
+        self.client = pulumi.Output.all(self.service.uri, self.artifacts).apply(
+            lambda a: srv.client("mlflow", a[0], a[1], st.auth))
+        self.secrets = {srv.PASSWORD_OUTPUT: generated["admin_password"]} if st.auth else {}
+        self.register_outputs({"client": self.client})
+
+    def _secret(self, key: str, value: pulumi.Output[str], member: pulumi.Output[str]) -> pulumi.Output[str]:
+        child = pulumi.ResourceOptions(parent=self)
+        secret = gcp.secretmanager.Secret(
+            f"{self.name}-{key.replace('_', '-')}", secret_id=f"{self.ctx.stack}-{self.name}-{key.replace('_', '-')}",
+            project=self.project, replication={"auto": {}}, labels=self.ctx.tags, opts=child)
+        gcp.secretmanager.SecretVersion(f"{self.name}-{key.replace('_', '-')}-value", secret=secret.id, secret_data=value, opts=child)
+        gcp.secretmanager.SecretIamMember(f"{self.name}-{key.replace('_', '-')}-reader", secret_id=secret.id, project=self.project,
+                                          role="roles/secretmanager.secretAccessor", member=member, opts=child)
+        return secret.secret_id
+
+    def _database(self, password: pulumi.Output[str]) -> tuple[gcp.sql.DatabaseInstance, pulumi.Output[str]]:
+        st, child = self.settings, pulumi.ResourceOptions(parent=self)
+        instance = gcp.sql.DatabaseInstance(
+            f"{self.name}-db", name=f"{self.ctx.stack}-{self.name}", project=self.project, region=self.region,
+            database_version=POSTGRES_VERSION, deletion_protection=False,
+            settings={
+                "tier": st.database_tier or DEFAULT_TIER, "edition": "ENTERPRISE", "availability_type": "ZONAL",
+                "disk_type": "PD_SSD", "disk_size": st.database_storage_gb, "disk_autoresize": True,
+                "backup_configuration": {"enabled": True, "point_in_time_recovery_enabled": True},
+                # destroy keeps the runs: a final backup, kept 30 days
+                "final_backup_config": {"enabled": True, "retention_days": 30},
+                "ip_configuration": {"ipv4_enabled": False, "ssl_mode": "ENCRYPTED_ONLY",
+                                     "psc_config": [{"psc_enabled": True,
+                                                     "allowed_consumer_projects": [self.project]}]},
+                "user_labels": self.ctx.tags,
+            }, opts=child)
+        gcp.sql.Database(f"{self.name}-db-database", name=srv.DB_NAME, instance=instance.name, project=self.project,
+                         opts=child)
+        gcp.sql.User(f"{self.name}-db-user", name=srv.DB_USER, instance=instance.name, project=self.project,
+                     password=password, opts=child)
+        address = gcp.compute.Address(
+            f"{self.name}-db-endpoint", name=f"{self.ctx.stack}-{self.name}-db", project=self.project,
+            region=self.region, address_type="INTERNAL", subnetwork=self.subnetwork, labels=self.ctx.tags,
+            opts=child)
+        gcp.compute.ForwardingRule(
+            f"{self.name}-db-psc", name=f"{self.ctx.stack}-{self.name}-db", project=self.project, region=self.region,
+            network=self.network, ip_address=address.id, target=instance.psc_service_attachment_link,
+            load_balancing_scheme="", labels=self.ctx.tags, opts=child)
+        return instance, address.address
+
+    def image(self) -> pulumi.Output[str] | str:
+        """The recipe's image; one on ghcr.io through a remote repository of this stack (Cloud Run's rule)."""
+        image = self.settings.image
+        if not image.startswith(GHCR):
+            return image
+        repo = gcp.artifactregistry.Repository(
+            f"{self.name}-ghcr", repository_id=f"{self.ctx.stack}-ghcr", project=self.project,
+            location=self.region, format="DOCKER", mode="REMOTE_REPOSITORY",
+            description="mlstack: pull-through of ghcr.io (the MLflow image)",
+            remote_repository_config={"description": "ghcr.io",
+                                      "docker_repository": {"custom_repository": {"uri": "https://ghcr.io"}}},
+            labels=self.ctx.tags, opts=pulumi.ResourceOptions(parent=self))
+        return repo.repository_id.apply(
+            lambda r: f"{self.region}-docker.pkg.dev/{self.project}/{r}/{image.removeprefix(GHCR)}")
+
+    def _service(self) -> gcp.cloudrunv2.Service:
+        st, stack = self.settings, self.ctx.stack
+        service_name = f"{stack}-{self.name}"
+        plain = pulumi.Output.all(self.db_host, self.artifacts).apply(lambda a: srv.plain_env(
+            a[0], a[1], f"{service_name}-*.run.app", st.auth))
+        envs = pulumi.Output.all(plain, self.secret_ids).apply(lambda a: [
+            *({"name": k, "value": v} for k, v in sorted(a[0].items()) if k != "PORT"),  # Cloud Run sets PORT
+            *({"name": srv.SECRET_ENV[k], "value_source": {"secret_key_ref": {"secret": sid, "version": "latest"}}}
+              for k, sid in a[1].items())])
+        return gcp.cloudrunv2.Service(
+            f"{self.name}-service", name=service_name, project=self.project, location=self.region,
+            ingress="INGRESS_TRAFFIC_INTERNAL_ONLY", deletion_protection=False,
+            # MLflow's own basic auth answers callers, so Cloud Run's IAM check is off (both use Authorization:);
+            # internal ingress keeps the service off the internet.
+            invoker_iam_disabled=True,
+            template={
+                "service_account": self.account.email,
+                "vpc_access": {"network_interfaces": [{"network": self.network, "subnetwork": self.subnetwork}],
+                               "egress": "PRIVATE_RANGES_ONLY"},
+                "scaling": {"min_instance_count": 1, "max_instance_count": 2},
+                "containers": [{
+                    "image": self.image(), "commands": srv.COMMAND[:1], "args": srv.COMMAND[1:],
+                    "ports": {"container_port": srv.PORT}, "envs": envs,
+                    "resources": {"limits": {"cpu": "1", "memory": "2Gi"}},
+                    "startup_probe": {"http_get": {"path": srv.HEALTH_PATH}, "period_seconds": 10,
+                                      "failure_threshold": 30},
+                }],
+            },
+            labels=self.ctx.tags, opts=pulumi.ResourceOptions(parent=self))
