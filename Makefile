@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := docker-registry
+# Only the tests need these: PostgreSQL runs the cloud MLflow server's start script against a real database.
+TEST_DEBIAN_PACKAGES := postgresql openssl
 
-.PHONY: install deploy test docs bench clean
+.PHONY: install debian deploy test docs bench clean
 
 $(BIN)/mlstack: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,18 +18,22 @@ $(BIN)/mlstack: pyproject.toml
 	touch $@
 
 install: $(BIN)/mlstack
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory debian PACKAGES="$(DEBIAN_PACKAGES)"
+	$(BIN)/mlstack doctor --fix
+
+debian:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	$(BIN)/mlstack doctor --fix
 
 deploy: install
 	$(BIN)/mlstack deploy recipes/local.yaml --yes
 
 test: install
+	@$(MAKE) --no-print-directory debian PACKAGES="$(TEST_DEBIAN_PACKAGES)"
 	$(BIN)/python -m pytest
 
 docs: $(BIN)/mlstack

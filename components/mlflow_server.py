@@ -31,7 +31,7 @@ SECRET_ENV = {"db_password": "DB_PASSWORD", "admin_password": "MLFLOW_ADMIN_PASS
 
 START_SCRIPT = r"""set -eu
 umask 077
-db="postgresql://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:${DB_PORT:-5432}/${DB_NAME}?sslmode=require"
+db="postgresql+psycopg://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:${DB_PORT:-5432}/${DB_NAME}?sslmode=require"
 set --
 if [ -n "${MLFLOW_ADMIN_PASSWORD:-}" ]; then
   printf '[mlflow]\ndefault_permission = READ\ndatabase_uri = %s\nadmin_username = %s\nadmin_password = %s\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n' \
@@ -39,7 +39,7 @@ if [ -n "${MLFLOW_ADMIN_PASSWORD:-}" ]; then
   export MLFLOW_AUTH_CONFIG_PATH=/tmp/basic_auth.ini
   set -- --app-name basic-auth
 fi
-exec mlflow server --host 0.0.0.0 --port "$PORT" --workers "${WORKERS:-2}" \
+exec mlflow server --host "${HOST:-0.0.0.0}" --port "$PORT" --workers "${WORKERS:-2}" \
   --backend-store-uri "$db" --artifacts-destination "$ARTIFACTS_DESTINATION" --serve-artifacts "$@"
 """
 
