@@ -104,7 +104,7 @@ FLAVORS: tuple[Flavor, ...] = (
            "Artifact Registry (Docker): immutable tags, vulnerability scanning, cleanup policy",
            requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
     Flavor("gcp", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.gcp.tracking:GcpTracking",
-           "MLflow on Cloud Run (internal ingress); private Cloud SQL PostgreSQL over Private Service Connect; "
+           "MLflow on Cloud Run (internal ingress, Direct VPC egress); Cloud SQL PostgreSQL on a private IP only; "
            "artifacts in GCS through its service account",
            requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`", needs=("object_store",),
            fields=_CLOUD_MLFLOW + ("network", "subnetwork"), required=("network", "subnetwork")),
@@ -122,8 +122,8 @@ FLAVORS: tuple[Flavor, ...] = (
            "MLflow on Container Apps (HTTPS, IP-restricted ingress); PostgreSQL flexible server with private "
            "access only; artifacts in Blob Storage through a managed identity",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
-           needs=("object_store",), fields=_CLOUD_MLFLOW + ("allowed_cidrs", "address_space"),
-           required=("allowed_cidrs",)),
+           needs=("object_store",), fields=_CLOUD_MLFLOW + ("subnet_id", "database_subnet_id", "allowed_cidrs"),
+           required=("subnet_id", "database_subnet_id", "allowed_cidrs")),
     Flavor("azure", "orchestrator", "azureml", s.AzureMlOrchestrator, "mlstack.components.azure.ml:AzureMlOrchestrator",
            "Azure ML workspace on the stack's storage and registry; steps run as an identity scoped to them",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",

@@ -1,14 +1,13 @@
-"""MLflow on Azure Container Apps with a PostgreSQL flexible server reachable only inside the stack's network.
+"""MLflow on Azure Container Apps with a PostgreSQL flexible server reachable only inside the recipe's network.
 
-A virtual network of the stack holds two delegated subnets: the Container Apps environment's and the database's
-(private access: no public endpoint, a private DNS zone linked to the network, TLS required). Ingress is HTTPS only,
+The recipe names two delegated subnets of one virtual network: the Container Apps environment's and the
+database's (private access: no public endpoint, a private DNS zone of the stack linked to the network, TLS
+required). Ingress is HTTPS only,
 allowed from the recipe's CIDRs alone. Passwords are generated, kept as Pulumi secrets and as the app's secrets;
 the server reaches Blob Storage as a user-assigned identity granted on the stack's storage account only.
 """
 
 from __future__ import annotations
-
-import ipaddress
 
 import pulumi
 import pulumi_azure_native as azure
@@ -22,14 +21,6 @@ from mlstack.recipe.settings import MlflowTracking
 DEFAULT_SKU = "Standard_B1ms"
 POSTGRES_VERSION = "17"
 SKU_TIERS = {"Standard_B": "Burstable", "Standard_D": "GeneralPurpose", "Standard_E": "MemoryOptimized"}
-
-
-def subnet_plan(space: str) -> tuple[str, str]:
-    """(apps, database): the first /23 of the address space for the environment, the /28 after it."""
-    network = ipaddress.ip_network(space)
-    apps = next(network.subnets(new_prefix=23))
-    database = ipaddress.ip_network(f"{apps.broadcast_address + 1}/28")
-    return str(apps), str(database)
 
 
 def sku_tier(sku: str) -> str:
@@ -52,40 +43,25 @@ class AzureTracking(pulumi.ComponentResource):
         self.identity = workload_identity(name, self.ctx, self.group, store, None, self)
 
         generated = srv.generate_secrets(name, st.auth, self)
-        apps_subnet, db_subnet = self._network()
-        self.database, db_host = self._database(generated["db_password"], db_subnet)
-        self.app, url = self._app(apps_subnet, db_host, generated)
+        self._private_dns()
+        self.database, db_host = self._database(generated["db_password"])
+        self.app, url = self._app(db_host, generated)
         self.client = pulumi.Output.all(url, self.artifacts).apply(lambda a: srv.client("mlflow", a[0], a[1], st.auth))
         self.secrets = {srv.PASSWORD_OUTPUT: generated["admin_password"]} if st.auth else {}
         self.register_outputs({"client": self.client})
 
-    def _network(self) -> tuple[azure.network.Subnet, azure.network.Subnet]:
+    def _private_dns(self) -> None:
+        """The database's private DNS zone, linked to the virtual network of the recipe's subnets."""
         child, tags, stack = pulumi.ResourceOptions(parent=self), self.ctx.tags, self.ctx.stack
-        apps_range, db_range = subnet_plan(self.settings.address_space)
-        vnet = azure.network.VirtualNetwork(
-            f"{self.name}-vnet", virtual_network_name=f"{stack}-{self.name}", resource_group_name=self.group.name,
-            location=self.location, address_space={"address_prefixes": [self.settings.address_space]}, tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]))  # subnets are resources below
-
-        def subnet(role: str, cidr: str, service: str, after: list) -> azure.network.Subnet:
-            return azure.network.Subnet(
-                f"{self.name}-{role}-subnet", subnet_name=role, virtual_network_name=vnet.name,
-                resource_group_name=self.group.name, address_prefix=cidr, default_outbound_access=False,
-                delegations=[{"name": role, "service_name": service}],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=after))  # one subnet change at a time
-
-        apps = subnet("apps", apps_range, "Microsoft.App/environments", [])
-        database = subnet("database", db_range, "Microsoft.DBforPostgreSQL/flexibleServers", [apps])
+        vnet_id = (self.settings.database_subnet_id or "").rsplit("/subnets/", 1)[0]
         self.dns_zone = azure.privatedns.PrivateZone(
             f"{self.name}-db-dns", private_zone_name=f"{stack}-{self.name}.private.postgres.database.azure.com",
             resource_group_name=self.group.name, location="global", tags=tags, opts=child)
         azure.privatedns.VirtualNetworkLink(
             f"{self.name}-db-dns-link", private_zone_name=self.dns_zone.name, resource_group_name=self.group.name,
-            location="global", registration_enabled=False, virtual_network={"id": vnet.id}, tags=tags, opts=child)
-        return apps, database
+            location="global", registration_enabled=False, virtual_network={"id": vnet_id}, tags=tags, opts=child)
 
-    def _database(self, password: pulumi.Output[str],
-                  subnet: azure.network.Subnet) -> tuple[azure.dbforpostgresql.Server, pulumi.Output[str]]:
+    def _database(self, password: pulumi.Output[str]) -> tuple[azure.dbforpostgresql.Server, pulumi.Output[str]]:
         st, child, stack = self.settings, pulumi.ResourceOptions(parent=self), self.ctx.stack
         sku = st.database_tier or DEFAULT_SKU
         server = azure.dbforpostgresql.Server(
@@ -94,7 +70,8 @@ class AzureTracking(pulumi.ComponentResource):
             storage={"storage_size_gb": st.database_storage_gb, "auto_grow": "Enabled"},
             administrator_login=srv.DB_USER, administrator_login_password=password,
             auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
-            network={"delegated_subnet_resource_id": subnet.id, "private_dns_zone_arm_resource_id": self.dns_zone.id,
+            network={"delegated_subnet_resource_id": st.database_subnet_id,
+                     "private_dns_zone_arm_resource_id": self.dns_zone.id,
                      "public_network_access": "Disabled"},
             backup={"backup_retention_days": 7, "geo_redundant_backup": "Disabled"},
             high_availability={"mode": "Disabled"}, tags=self.ctx.tags, opts=child)
@@ -102,7 +79,7 @@ class AzureTracking(pulumi.ComponentResource):
                                        server_name=server.name, resource_group_name=self.group.name, opts=child)
         return server, server.fully_qualified_domain_name
 
-    def _app(self, subnet: azure.network.Subnet, db_host: pulumi.Output[str],
+    def _app(self, db_host: pulumi.Output[str],
              generated: dict[str, pulumi.Output[str]]) -> tuple[azure.app.ContainerApp, pulumi.Output[str]]:
         """The app and its URL (`<app>.<environment's domain>`: the app's configuration output holds secrets)."""
         st, tags, stack = self.settings, self.ctx.tags, self.ctx.stack
@@ -110,7 +87,7 @@ class AzureTracking(pulumi.ComponentResource):
         environment = azure.app.ManagedEnvironment(
             f"{self.name}-environment", environment_name=azure_app_name(stack, "env"),
             resource_group_name=self.group.name, location=self.location,
-            vnet_configuration={"infrastructure_subnet_id": subnet.id, "internal": False},
+            vnet_configuration={"infrastructure_subnet_id": st.subnet_id, "internal": False},
             workload_profiles=[{"name": "Consumption", "workload_profile_type": "Consumption"}],
             zone_redundant=False, tags=tags, opts=child)
         app_name = azure_app_name(stack, self.name)

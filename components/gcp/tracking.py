@@ -1,8 +1,9 @@
 """MLflow on Cloud Run with a private Cloud SQL for PostgreSQL.
 
 Ingress is internal (the VPC and its peers only); the service egresses into the recipe's subnetwork (Direct VPC
-egress, private ranges only) to reach the database through a Private Service Connect endpoint — the instance has
-no public IP and accepts only TLS. Passwords are generated, kept as Pulumi secrets and in Secret Manager, readable
+egress, private ranges only) to reach the database on its private IP — the instance has no public IP and accepts
+only TLS. The network's private services access (one peering per network, shared by every managed service in it)
+is the network owner's: mlstack uses it and never rewrites it. Passwords are generated, kept as Pulumi secrets and in Secret Manager, readable
 only by the service's own service account, which may otherwise only use the stack's artifact bucket (no keys).
 Cloud Run cannot pull from ghcr.io, so a ghcr.io image is pulled through an Artifact Registry remote repository.
 """
@@ -81,24 +82,16 @@ class GcpTracking(pulumi.ComponentResource):
                 "backup_configuration": {"enabled": True, "point_in_time_recovery_enabled": True},
                 # destroy keeps the runs: a final backup, kept 30 days
                 "final_backup_config": {"enabled": True, "retention_days": 30},
-                "ip_configuration": {"ipv4_enabled": False, "ssl_mode": "ENCRYPTED_ONLY",
-                                     "psc_config": [{"psc_enabled": True,
-                                                     "allowed_consumer_projects": [self.project]}]},
+                # a private IP in the recipe's network (its private services access), no public IP, TLS only
+                "ip_configuration": {"ipv4_enabled": False, "private_network": self.network,
+                                     "ssl_mode": "ENCRYPTED_ONLY"},
                 "user_labels": self.ctx.tags,
             }, opts=child)
         gcp.sql.Database(f"{self.name}-db-database", name=srv.DB_NAME, instance=instance.name, project=self.project,
                          opts=child)
         gcp.sql.User(f"{self.name}-db-user", name=srv.DB_USER, instance=instance.name, project=self.project,
                      password=password, opts=child)
-        address = gcp.compute.Address(
-            f"{self.name}-db-endpoint", name=f"{self.ctx.stack}-{self.name}-db", project=self.project,
-            region=self.region, address_type="INTERNAL", subnetwork=self.subnetwork, labels=self.ctx.tags,
-            opts=child)
-        gcp.compute.ForwardingRule(
-            f"{self.name}-db-psc", name=f"{self.ctx.stack}-{self.name}-db", project=self.project, region=self.region,
-            network=self.network, ip_address=address.id, target=instance.psc_service_attachment_link,
-            load_balancing_scheme="", labels=self.ctx.tags, opts=child)
-        return instance, address.address
+        return instance, instance.private_ip_address
 
     def image(self) -> pulumi.Output[str] | str:
         """The recipe's image; one on ghcr.io through a remote repository of this stack (Cloud Run's rule)."""

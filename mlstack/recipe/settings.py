@@ -15,6 +15,8 @@ from mlstack.recipe import naming
 from mlstack.recipe.base import UserModel
 from mlstack.versions import MLFLOW_IMAGE
 
+AZURE_SUBNET = (r"(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+"
+                r"/subnets/[^/]+$")
 AZURE_PG_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
@@ -100,13 +102,18 @@ class MlflowTracking(PortSetting):
         description="(aws, azure) Networks allowed to reach the server, e.g. your VPN's range; "
         "0.0.0.0/0 and ::/0 are refused.")
     network: str | None = Field(default=None, pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
-                                description="(gcp) VPC network (name or projects/P/global/networks/N): Cloud Run "
-                                "egresses into it and the database's Private Service Connect endpoint lives in it.")
+                                description="(gcp) VPC network (name or projects/P/global/networks/N) with private "
+                                "services access: the database gets a private IP in it, Cloud Run egresses into it.")
     subnetwork: str | None = Field(default=None, pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
                                    description="(gcp) Subnetwork of `network` in the target's region.")
-    address_space: str = Field(default="10.42.0.0/16",
-                               description="(azure) Address space of the virtual network created for the "
-                               "server's environment and its database (a /16 to /22).")
+    subnet_id: str | None = Field(
+        default=None, pattern=AZURE_SUBNET,
+        description="(azure) Subnet of the Container Apps environment (delegated to Microsoft.App/environments, "
+        "/27 or larger); its virtual network gets the database's private DNS zone.")
+    database_subnet_id: str | None = Field(
+        default=None, pattern=AZURE_SUBNET,
+        description="(azure) Subnet of the database, in the same virtual network "
+        "(delegated to Microsoft.DBforPostgreSQL/flexibleServers).")
 
     @field_validator("allowed_cidrs")
     @classmethod
@@ -125,21 +132,14 @@ class MlflowTracking(PortSetting):
         if target == "aws" and len(self.subnet_ids) == 1:
             return [("subnet_ids", "needs subnets in at least two availability zones (the load balancer and the "
                                    "database subnet group require two); got one")]
+        if target == "azure" and self.subnet_id and self.database_subnet_id and \
+                self.subnet_id.lower().rsplit("/subnets/", 1)[0] != self.database_subnet_id.lower().rsplit("/subnets/", 1)[0]:
+            return [("database_subnet_id", "must be in the same virtual network as subnet_id (the server reaches "
+                     "the database through it)")]
         if target == "azure" and self.database_storage_gb not in AZURE_PG_STORAGE_GB:
             return [("database_storage_gb", "Azure's flexible server offers "
                      f"{', '.join(map(str, AZURE_PG_STORAGE_GB))} GiB; got {self.database_storage_gb}")]
         return []
-
-    @field_validator("address_space")
-    @classmethod
-    def _address_space(cls, value: str) -> str:
-        try:
-            net = ipaddress.ip_network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a network in CIDR form ({exc})") from None
-        if net.version != 4 or not net.is_private or not 16 <= net.prefixlen <= 22:
-            raise ValueError(f"{value!r} must be a private IPv4 range from /16 to /22")
-        return value
 
 
 class MlserverServing(PortSetting):

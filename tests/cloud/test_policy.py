@@ -149,6 +149,7 @@ def test_databases_are_private_encrypted_tls_only_with_generated_passwords(path)
         databases += 1
         ip = db.inputs["settings"]["ipConfiguration"]
         assert ip["ipv4Enabled"] is False and ip["sslMode"] == "ENCRYPTED_ONLY" and not ip.get("authorizedNetworks")
+        assert ip["privateNetwork"].startswith("projects/")
         assert db.inputs["settings"]["backupConfiguration"]["enabled"] is True
     for user in p.of_type("gcp:sql/user:User"):
         assert user.inputs["password"] == "[secret]"
