@@ -7,7 +7,7 @@ computed attributes a cloud would (ARNs, URLs), so client outputs can be rendere
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from mlstack.recipe.model import Recipe
 
@@ -139,29 +139,25 @@ def _dynamic(name: str, inputs: dict[str, Any]) -> tuple[str, dict]:
     return result.id, {**inputs, **(result.outs or {})}
 
 
-def _redact(value: Any) -> Any:
-    """Secret values (Output.secret inputs, e.g. a database password) replaced, at any depth."""
+def _map_secrets(value: Any, secret: Callable[[Any], Any]) -> Any:
+    """`value` with each secret (an Output.secret input, e.g. a database password) replaced by `secret(it)`."""
     from pulumi.runtime.rpc import is_rpc_secret
 
     if is_rpc_secret(value):
-        return REDACTED
+        return secret(value["value"])
     if isinstance(value, dict):
-        return {k: _redact(v) for k, v in value.items()}
+        return {k: _map_secrets(v, secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact(v) for v in value]
+        return [_map_secrets(v, secret) for v in value]
     return value
+
+
+def _redact(value: Any) -> Any:
+    return _map_secrets(value, lambda _: REDACTED)
 
 
 def _unwrap(value: Any) -> Any:
-    from pulumi.runtime.rpc import is_rpc_secret
-
-    if is_rpc_secret(value):
-        return _unwrap(value["value"])
-    if isinstance(value, dict):
-        return {k: _unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrap(v) for v in value]
-    return value
+    return _map_secrets(value, _unwrap)
 
 
 def plan(recipe: Recipe) -> Plan:

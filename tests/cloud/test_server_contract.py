@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import base64
 import glob
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +27,7 @@ import pytest
 
 from mlstack.components import mlflow_server as srv
 from tests.conftest import PREPARED_HOME
+from tests.runtime_clients import log_mlflow_run, read_mlflow_metric
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -158,8 +157,7 @@ def server(postgres: dict, tmp_path: Path) -> Iterator[dict]:
                                 cwd=tmp_path)
     try:
         wait_for(f"http://127.0.0.1:{port}{srv.HEALTH_PATH}", proc, log)
-        yield {"url": f"http://127.0.0.1:{port}", "port": port, "python": str(mlflow.parent / "python"),
-               "artifacts": artifacts, "postgres": postgres}
+        yield {"url": f"http://127.0.0.1:{port}", "port": port, "artifacts": artifacts, "postgres": postgres}
     finally:
         stop(proc)
 
@@ -185,22 +183,10 @@ def test_the_start_script_serves_mlflow_on_postgres_behind_basic_auth(server):
     assert get(search, (srv.ADMIN, ADMIN_PASSWORD), host="evil.example.test") == 403, "Host header is checked"
     assert get(search, (srv.ADMIN, ADMIN_PASSWORD), host="mlflow.example.test") == 200
 
-    code = textwrap.dedent("""
-        import json, os, tempfile, mlflow
-        mlflow.set_experiment("contract")
-        with mlflow.start_run() as run:
-            mlflow.log_metric("accuracy", 0.91)
-            path = os.path.join(tempfile.mkdtemp(), "notes.txt")
-            open(path, "w").write("trained")
-            mlflow.log_artifact(path)
-        print(json.dumps([run.info.run_id, mlflow.MlflowClient().get_run(run.info.run_id).data.metrics["accuracy"]]))
-    """)
     client_env = {"MLFLOW_TRACKING_URI": server["url"], "MLFLOW_TRACKING_USERNAME": srv.ADMIN,
-                  srv.PASSWORD_ENV: ADMIN_PASSWORD, "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
-    proc = subprocess.run([server["python"], "-c", code], capture_output=True, text=True, timeout=120, env=client_env)
-    assert proc.returncode == 0, proc.stderr
-    run_id, accuracy = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert accuracy == pytest.approx(0.91)
+                  srv.PASSWORD_ENV: ADMIN_PASSWORD}
+    run_id, _ = log_mlflow_run(client_env, "contract", 0.91)
+    assert read_mlflow_metric(client_env, run_id) == pytest.approx(0.91)
     assert list(server["artifacts"].rglob("notes.txt")), "artifacts are proxied into the artifact destination"
 
     import psycopg

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -16,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from mlstack.engine import runtimes
 from mlstack.home import Home
-from tests.conftest import PREPARED_HOME, RECIPES
+from tests.conftest import RECIPES
 from tests.local.conftest import (MLSTACK, deployed_stack, mlstack, mlstack_json, processes_of, session_members,
                                   stop_session)
 from tests.local.test_registry import oras_client, pull_artifact, push_artifact
+from tests.runtime_clients import log_mlflow_run, read_mlflow_metric, run_in_runtime
 
 pytestmark = pytest.mark.engine
 RECIPE = str(RECIPES / "local.yaml")
@@ -59,41 +58,6 @@ def s3(c: dict):
     import boto3
 
     return boto3.client("s3", **c["s3"])
-
-
-def runtime_python(name: str) -> str:
-    return str(Path(runtimes.expected_path(PREPARED_HOME, name)).parent / "python")
-
-
-def run_in_runtime(name: str, code: str, env: dict | None = None) -> str:
-    """Run client code with a service runtime's own libraries (the MLflow client, scikit-learn)."""
-    proc = subprocess.run([runtime_python(name), "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=180, env={**os.environ, **(env or {})})
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip().splitlines()[-1]
-
-
-def log_mlflow_run(c: dict) -> tuple[str, str]:
-    out = run_in_runtime("mlflow", """
-        import json, os, tempfile, mlflow
-        mlflow.set_experiment("e2e")
-        with mlflow.start_run() as run:
-            mlflow.log_metric("accuracy", 0.93)
-            path = os.path.join(tempfile.mkdtemp(), "notes.txt")
-            open(path, "w").write("trained")
-            mlflow.log_artifact(path)
-        print(json.dumps([run.info.run_id, run.info.experiment_id]))
-    """, c["mlflow_env"])
-    run_id, experiment_id = json.loads(out)
-    return run_id, experiment_id
-
-
-def read_mlflow_run(c: dict, run_id: str) -> float:
-    out = run_in_runtime("mlflow", f"""
-        import mlflow
-        print(mlflow.MlflowClient().get_run({run_id!r}).data.metrics["accuracy"])
-    """, c["mlflow_env"])
-    return float(out)
 
 
 def v2(c: dict, path: str, body: dict | None = None) -> tuple[int, dict]:
@@ -147,8 +111,8 @@ def test_mlflow_run_artifact_lands_in_the_object_store(stack):
     with pytest.raises(urllib.error.HTTPError) as denied:  # the API needs the generated credentials
         urllib.request.urlopen(c["tracking"] + "/api/2.0/mlflow/experiments/search?max_results=1", timeout=10)
     assert denied.value.code == 401
-    run_id, experiment_id = log_mlflow_run(c)
-    assert read_mlflow_run(c, run_id) == pytest.approx(0.93)
+    run_id, experiment_id = log_mlflow_run(c["mlflow_env"], "e2e", 0.93)
+    assert read_mlflow_metric(c["mlflow_env"], run_id) == pytest.approx(0.93)
     keys = [o["Key"] for o in s3(c).list_objects_v2(Bucket=c["bucket"], Prefix="mlflow/").get("Contents", [])]
     assert f"mlflow/{experiment_id}/{run_id}/artifacts/notes.txt" in keys
     (stack.root / "e2e-run.json").write_text(json.dumps({"run_id": run_id}))
@@ -239,6 +203,6 @@ def test_destroy_leaves_nothing_running_and_redeploy_finds_the_data(stack, tmp_p
     c = conn(stack)
     assert s3(c).get_object(Bucket=c["bucket"], Key="datasets/iris.csv")["Body"].read() == b"a,b\n1,2\n"
     run_id = json.loads((stack.root / "e2e-run.json").read_text())["run_id"]
-    assert read_mlflow_run(c, run_id) == pytest.approx(0.93)
+    assert read_mlflow_metric(c["mlflow_env"], run_id) == pytest.approx(0.93)
     uri, user, password = c["registry"]
     assert pull_artifact(oras_client(uri, user, password), uri, tmp_path / "again") == "model-v1"

@@ -1,0 +1,47 @@
+"""Client code run with a service runtime's own libraries (the MLflow client, scikit-learn), as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+from mlstack.engine import runtimes
+from tests.conftest import PREPARED_HOME
+
+
+def runtime_python(name: str) -> str:
+    return str(Path(runtimes.expected_path(PREPARED_HOME, name)).parent / "python")
+
+
+def run_in_runtime(name: str, code: str, env: dict | None = None) -> str:
+    """The last line the code prints; `env` is added to this process's environment."""
+    proc = subprocess.run([runtime_python(name), "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def log_mlflow_run(env: dict, experiment: str, accuracy: float) -> tuple[str, str]:
+    """(run id, experiment id) of a run with an `accuracy` metric and a `notes.txt` artifact."""
+    out = run_in_runtime("mlflow", f"""
+        import json, os, tempfile, mlflow
+        mlflow.set_experiment({experiment!r})
+        with mlflow.start_run() as run:
+            mlflow.log_metric("accuracy", {accuracy!r})
+            path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+            open(path, "w").write("trained")
+            mlflow.log_artifact(path)
+        print(json.dumps([run.info.run_id, run.info.experiment_id]))
+    """, env)
+    run_id, experiment_id = json.loads(out)
+    return run_id, experiment_id
+
+
+def read_mlflow_metric(env: dict, run_id: str) -> float:
+    return float(run_in_runtime("mlflow", f"""
+        import mlflow
+        print(mlflow.MlflowClient().get_run({run_id!r}).data.metrics["accuracy"])
+    """, env))
