@@ -63,11 +63,12 @@ class GcpTracking(pulumi.ComponentResource):
 
     def _secret(self, key: str, value: pulumi.Output[str], member: pulumi.Output[str]) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
+        label = f"{self.name}-{key.replace('_', '-')}"
         secret = gcp.secretmanager.Secret(
-            f"{self.name}-{key.replace('_', '-')}", secret_id=f"{self.ctx.stack}-{self.name}-{key.replace('_', '-')}",
+            f"{label}-secret", secret_id=f"{self.ctx.stack}-{self.name}-{key.replace('_', '-')}",
             project=self.project, replication={"auto": {}}, labels=self.ctx.tags, opts=child)
-        gcp.secretmanager.SecretVersion(f"{self.name}-{key.replace('_', '-')}-value", secret=secret.id, secret_data=value, opts=child)
-        gcp.secretmanager.SecretIamMember(f"{self.name}-{key.replace('_', '-')}-reader", secret_id=secret.id, project=self.project,
+        gcp.secretmanager.SecretVersion(f"{label}-value", secret=secret.id, secret_data=value, opts=child)
+        gcp.secretmanager.SecretIamMember(f"{label}-reader", secret_id=secret.id, project=self.project,
                                           role="roles/secretmanager.secretAccessor", member=member, opts=child)
         return secret.secret_id
 

@@ -33,7 +33,10 @@ def register(app: typer.Typer) -> None:
 
 
 KEY_SETTINGS = ("bucket", "name", "region", "imageTagMutability", "imageScanningConfiguration",
-                "versioningConfiguration", "blockPublicAcls", "restrictPublicBuckets", "rule", "rules")
+                "versioningConfiguration", "blockPublicAcls", "restrictPublicBuckets", "rule", "rules",
+                # databases and servers: where they are reachable from, what they run
+                "engine", "engineVersion", "instanceClass", "publiclyAccessible", "storageEncrypted", "internal",
+                "protocol", "sslPolicy", "cidrIpv4", "fromPort", "databaseVersion", "ingress", "version", "sku")
 
 
 def _tree(plan: dict) -> None:

@@ -140,7 +140,8 @@ def _dynamic(name: str, inputs: dict[str, Any]) -> tuple[str, dict]:
 
 
 def _map_secrets(value: Any, secret: Callable[[Any], Any]) -> Any:
-    """`value` with each secret (an Output.secret input, e.g. a database password) replaced by `secret(it)`."""
+    """`value` with each secret (an Output.secret input, e.g. a database password) replaced by `secret(it)`, and
+    whole numbers as integers."""
     from pulumi.runtime.rpc import is_rpc_secret
 
     if is_rpc_secret(value):
@@ -149,6 +150,8 @@ def _map_secrets(value: Any, secret: Callable[[Any], Any]) -> Any:
         return {k: _map_secrets(v, secret) for k, v in value.items()}
     if isinstance(value, list):
         return [_map_secrets(v, secret) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles: 443, not 443.0
     return value
 
 

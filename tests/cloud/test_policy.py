@@ -44,6 +44,12 @@ def test_there_is_a_cloud_recipe_to_check(path):
     assert planned(path).resources
 
 
+def test_resource_names_are_unique_in_the_plan(path):
+    """Pulumi allows one name for two types; a reader of the plan (or of the state) should not have to."""
+    names = [r.name for r in planned(path).resources]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
 def _sdk_class(typ: str):
     """`aws:s3/bucket:Bucket` -> pulumi_aws.s3.Bucket (None for providers and components)."""
     package, _, rest = typ.partition(":")
