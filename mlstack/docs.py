@@ -30,7 +30,9 @@ def support_table() -> str:
         cells = [", ".join(f"`{f.name}`" for f in registry.flavors_for(target, kind)) or "—" for kind in registry.KINDS]
         rows.append(f"| `{target}` | " + " | ".join(cells) + " |")
     rows.append("")
-    rows += [f"- `{f.target}` / `{f.kind}` / `{f.name}`: {f.summary}" for f in registry.FLAVORS]
+    rows += [f"- `{f.target}` / `{f.kind}` / `{f.name}`: {f.summary}"
+             + (f" (`destroy` deletes {f.deletes_data}, so it asks for `--purge`)" if f.deletes_data else "")
+             for f in registry.FLAVORS]
     return "\n".join(rows) + "\n"
 
 

@@ -38,6 +38,7 @@ class Flavor:
     needs: tuple[str, ...] = ()  # other kinds the recipe must have for this flavor
     fields: tuple[str, ...] | None = None  # settings this target accepts when the model serves several (None: all)
     required: tuple[str, ...] = ()  # settings this target requires although the model makes them optional
+    deletes_data: str = ""  # what `destroy` deletes with its contents (then it asks for --purge); "" = nothing
 
     def accepts(self, field: str) -> bool:
         return field == "flavor" or self.fields is None or field in self.fields
@@ -102,7 +103,8 @@ FLAVORS: tuple[Flavor, ...] = (
            requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
     Flavor("gcp", "registry", "artifact_registry", s.ArtifactRegistry, "mlstack.components.gcp.registry:GcpRegistry",
            "Artifact Registry (Docker): immutable tags, vulnerability scanning, cleanup policy",
-           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
+           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`",
+           deletes_data="the repositories with their images"),
     Flavor("gcp", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.gcp.tracking:GcpTracking",
            "MLflow on Cloud Run (internal ingress, Direct VPC egress); Cloud SQL PostgreSQL on a private IP only; "
            "artifacts in GCS through its service account",
@@ -117,24 +119,27 @@ FLAVORS: tuple[Flavor, ...] = (
     Flavor("azure", "object_store", "azure_blob", s.AzureBlobObjectStore,
            "mlstack.components.azure.object_store:AzureObjectStore",
            "Blob Storage: HTTPS only, TLS 1.2, no public or shared-key access, versioned",
-           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`"),
+           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
+           deletes_data="the storage account with its blobs"),
     Flavor("azure", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.azure.tracking:AzureTracking",
            "MLflow on Container Apps (HTTPS, IP-restricted ingress); PostgreSQL flexible server with private "
            "access only; artifacts in Blob Storage through a managed identity",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
            needs=("object_store",), fields=_CLOUD_MLFLOW + ("subnet_id", "database_subnet_id", "allowed_cidrs"),
-           required=("subnet_id", "database_subnet_id", "allowed_cidrs")),
+           required=("subnet_id", "database_subnet_id", "allowed_cidrs"),
+           deletes_data="the database server with its runs (Azure can restore it for 5 days)"),
     Flavor("azure", "orchestrator", "azureml", s.AzureMlOrchestrator, "mlstack.components.azure.ml:AzureMlOrchestrator",
            "Azure ML workspace on the stack's storage and registry; steps run as an identity scoped to them",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
-           needs=("object_store",)),
+           needs=("object_store",), deletes_data="the workspace with its job history (soft-deleted for 14 days)"),
     Flavor("azure", "serving", "azureml", s.AzureMlServing, "mlstack.components.azure.ml:AzureMlServing",
            "Azure ML managed online endpoint (Entra ID auth); models run as an identity scoped to the stack",
            requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
            needs=("object_store",)),
     Flavor("azure", "registry", "acr", s.AcrRegistry, "mlstack.components.azure.registry:AzureRegistry",
            "Azure Container Registry: admin user and anonymous pull off",
-           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`"),
+           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
+           deletes_data="the registry with its images"),
 )
 
 

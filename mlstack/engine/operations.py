@@ -122,6 +122,10 @@ def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str,
 
 def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None]) -> dict[str, Any]:
     recipe = resolve(home, ref)
+    lost = [f"components.{kind} ({f.name}): {f.deletes_data}" for kind, f in recipe.flavors().items() if f.deletes_data]
+    if lost and not purge:  # "data is kept unless --purge": where the cloud cannot keep it, ask before
+        raise UsageError(f"destroying stack {recipe.name!r} on {recipe.target.type} deletes data: " + "; ".join(lost),
+                         hint="copy what you need, then run the same command with --purge")
     s = session(home, recipe, ref, emit)
     result = s.destroy()
     stack_dir = home.stack_dir(recipe.name)

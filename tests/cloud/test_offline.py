@@ -102,3 +102,21 @@ def test_sagemaker_components_hand_out_their_execution_roles():
     assert orchestrator["flavor"] == "sagemaker"
     assert orchestrator["configuration"]["execution_role"].startswith("arn:aws:iam::")
     assert clients.components["serving"]["execution_role"] != orchestrator["configuration"]["execution_role"]
+
+
+def test_destroy_asks_for_purge_where_the_cloud_would_delete_data(home, no_cloud_credentials):
+    result = runner.invoke(app, ["destroy", str(RECIPES / "azure.yaml"), "--yes", "--json"])
+    assert result.exit_code == ExitCode.BAD_INPUT, result.output
+    message = json.loads(result.stdout)["errors"][0]["message"]
+    assert message.startswith("destroying stack 'mlops-azure' on azure deletes data: components.object_store "
+                              "(azure_blob): the storage account with its blobs; components.registry (acr): ")
+    assert "components.tracking (mlflow): the database server" in message
+    assert state_files(home) == []
+
+
+def test_destroy_of_a_cloud_that_keeps_data_goes_to_the_engine(engine_home, no_cloud_credentials):
+    """AWS keeps what holds data (non-empty buckets and repositories refuse, RDS leaves a snapshot): no --purge
+    needed; with no deployed stack the engine answers exit 5."""
+    result = runner.invoke(app, ["destroy", str(RECIPES / "aws.yaml"), "--yes", "--json"])
+    assert result.exit_code == ExitCode.STACK_NOT_FOUND, result.output
+    assert "deletes data" not in result.output
