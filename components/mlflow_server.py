@@ -68,8 +68,8 @@ def generate_secrets(name: str, auth: bool, parent: pulumi.Resource) -> dict[str
     return values
 
 
-def client(flavor: str, url: str, artifacts: str, auth: bool) -> dict[str, Any]:
-    return TrackingClient(flavor=flavor, tracking_uri=url, artifact_root=artifacts,
+def client(flavor: str, url: str, artifacts: str, auth: bool, dns_target: str | None = None) -> dict[str, Any]:
+    return TrackingClient(flavor=flavor, tracking_uri=url, artifact_root=artifacts, dns_target=dns_target,
                           username=ADMIN if auth else None,
                           password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
                           ).model_dump(exclude_none=True)

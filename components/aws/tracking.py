@@ -74,9 +74,10 @@ class AwsTracking(pulumi.ComponentResource):
                                          "evaluate_target_health": True}], opts=child)
 
         url = f"https://{st.hostname}"
-        self.client = self.artifacts.apply(lambda a: srv.client("mlflow", url, a, st.auth))
+        self.client = pulumi.Output.all(self.artifacts, self.balancer.dns_name).apply(lambda a: srv.client(
+            "mlflow", url, a[0], st.auth, dns_target=None if st.dns_zone_id else a[1]))
         self.secrets = {srv.PASSWORD_OUTPUT: generated["admin_password"]} if st.auth else {}
-        self.register_outputs({"client": self.client, "load_balancer": self.balancer.dns_name})
+        self.register_outputs({"client": self.client})
 
     def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, ...]:
         st, tags, child = self.settings, self.ctx.tags, pulumi.ResourceOptions(parent=self)

@@ -65,6 +65,8 @@ class TrackingClient(StoredModel):
     username: str | None = Field(default=None, description="MLFLOW_TRACKING_USERNAME.")
     password: SecretRef | None = None
     artifact_root: str | None = Field(default=None, description="Where the server stores artifacts (proxied).")
+    dns_target: str | None = Field(default=None, description="Name the tracking URI's host must resolve to (a "
+                                   "CNAME or alias) when mlstack did not create that DNS record.")
 
 
 class ServingClient(StoredModel):

@@ -89,6 +89,8 @@ def test_client_outputs_of_each_cloud_are_well_formed(recipe, store, registry, p
     assert tracker["configuration"]["tracking_password"] == "{{mlstack-%s.tracking_password}}" % clients.stack
     assert f"export MLFLOW_TRACKING_URI={tracker['configuration']['tracking_uri']}" in env
     assert "MLFLOW_TRACKING_PASSWORD" in env and clients.components["tracking"]["artifact_root"].endswith("/mlflow")
+    if recipe == "aws.yaml":  # no dns_zone_id: the user points the hostname at the load balancer
+        assert clients.components["tracking"]["dns_target"].endswith(".elb.amazonaws.com")
 
 
 def test_sagemaker_components_hand_out_their_execution_roles():
