@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from mlstack.components import mlflow_server as srv
 from mlstack.components.aws.iam import assume_role_policy
 from mlstack.components.context import ComponentArgs
+from mlstack.recipe.naming import bounded_name
 from mlstack.recipe.settings import MlflowTracking
 
 DEFAULT_TIER = "db.t4g.micro"
@@ -128,7 +129,7 @@ class AwsTracking(pulumi.ComponentResource):
     def _load_balancer(self) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, aws.lb.Listener]:
         st, tags, child = self.settings, self.ctx.tags, pulumi.ResourceOptions(parent=self)
         balancer = aws.lb.LoadBalancer(
-            f"{self.name}-lb", name=f"{self.ctx.stack}-{self.name}"[:32].rstrip("-"), internal=True,
+            f"{self.name}-lb", name=bounded_name(self.ctx.stack, self.name, 32), internal=True,
             load_balancer_type="application", subnets=st.subnet_ids, security_groups=[self.lb_sg.id],
             drop_invalid_header_fields=True, tags=tags, opts=child)
         target_group = aws.lb.TargetGroup(

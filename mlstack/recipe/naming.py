@@ -90,11 +90,15 @@ def azure_container_problem(name: str) -> str | None:
     return None
 
 
-def azure_app_name(stack: str, suffix: str) -> str:
-    """Container Apps and their environments: at most 32 lowercase letters, digits and '-'; a short hash of the
-    stack name keeps long names distinct when they must be cut."""
+def bounded_name(stack: str, suffix: str, limit: int) -> str:
+    """`<stack>-<suffix>` within `limit` characters (Container Apps and ALBs: 32); a short hash of the stack name
+    keeps long names distinct when they must be cut."""
     name = f"{stack}-{suffix}"
-    if len(name) <= 32:
+    if len(name) <= limit:
         return name
     digest = hashlib.sha256(stack.encode()).hexdigest()[:6]
-    return f"{stack[:32 - len(suffix) - 8].rstrip('-')}-{digest}-{suffix}"
+    return f"{stack[:limit - len(suffix) - 8].rstrip('-')}-{digest}-{suffix}"
+
+
+def azure_app_name(stack: str, suffix: str) -> str:
+    return bounded_name(stack, suffix, 32)

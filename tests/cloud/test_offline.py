@@ -122,3 +122,12 @@ def test_destroy_of_a_cloud_that_keeps_data_goes_to_the_engine(engine_home, no_c
     result = runner.invoke(app, ["destroy", str(RECIPES / "aws.yaml"), "--yes", "--json"])
     assert result.exit_code == ExitCode.STACK_NOT_FOUND, result.output
     assert "deletes data" not in result.output
+
+
+def test_names_cut_to_a_limit_stay_distinct_and_valid():
+    from mlstack.recipe.naming import bounded_name
+
+    a = bounded_name("a-very-long-stack-name-for-the-aws-cloud", "tracking", 32)
+    b = bounded_name("a-very-long-stack-name-for-the-aws-cloud2", "tracking", 32)
+    assert len(a) == len(b) == 32 and a != b and a.endswith("-tracking") and "--" not in a
+    assert bounded_name("mlops-aws", "tracking", 32) == "mlops-aws-tracking"
