@@ -123,9 +123,14 @@ class StackSession:
 
     def _unless_stale_lock(self, operation: Callable[[], Any]) -> Any:
         """Run an update; if the lock's holder was an engine on this machine that no longer runs (mlstack or
-        pulumi was killed mid-update), clear the lock once and run again: no manual `cancel` needed."""
+        pulumi was killed mid-update), clear the lock once and run again: no manual `cancel` needed. Likewise
+        for a checkpoint a killed engine left unreadable (see `_repair_checkpoint`)."""
         try:
             return operation()
+        except CheckpointDamagedError:
+            if not self._repair_checkpoint():
+                raise
+            return self._unless_stale_lock(operation)
         except StackLockedError as err:
             holders = getattr(err, "holders", [])
             if not holders or not all(host == socket.gethostname() and not _pid_alive(pid) for host, pid in holders):
@@ -135,6 +140,22 @@ class StackSession:
                                    "on this machine is gone)")
             self.cancel()
             return operation()
+
+    def _repair_checkpoint(self) -> bool:
+        """The file backend writes a checkpoint atomically but its `.attrs` sidecar (content type and checksum,
+        optional) in place: an engine killed in between leaves an empty sidecar, and every later load of the
+        stack fails with EOF. Empty sidecars of this stack are removed (the checkpoint itself is whole); True if
+        there was one."""
+        if not self.backend.startswith("file://"):
+            return False
+        stacks = Path(self.backend.removeprefix("file://")) / ".pulumi" / "stacks" / PROJECT
+        empty = [p for p in stacks.glob(f"{self.name}.json*.attrs") if p.is_file() and p.stat().st_size == 0]
+        for path in empty:
+            path.unlink()
+        if empty and self.progress:
+            self.progress.emit(f"  repaired stack {self.name!r}: removed {len(empty)} empty checkpoint sidecar "
+                               "file(s) a killed run left")
+        return bool(empty)
 
     # -- operations -----------------------------------------------------------------------------------------
     def up(self, refresh: bool = True, with_secrets: bool = True) -> OperationResult:
@@ -235,12 +256,19 @@ class _mapped_errors:
             raise NotAvailableError(f"stack {self.stack!r} needs a Pulumi provider plugin this machine does not have",
                                     hint="install it into PULUMI_HOME/plugins (see `mlstack doctor`); "
                                          "`mlstack preview RECIPE --offline` plans without it") from None
+        if "failed to load checkpoint" in text:
+            raise CheckpointDamagedError(f"the checkpoint of stack {self.stack!r} cannot be read:\n{_error_lines(exc)}",
+                                         hint="restore the newest good copy from the backend's .pulumi/backups") from None
         if "passphrase" in text and "incorrect" in text:
             raise EngineError(f"the secrets passphrase does not decrypt stack {self.stack!r}",
                               hint="set PULUMI_CONFIG_PASSPHRASE(_FILE) to the passphrase it was created with") from None
         detail = "\n".join("  " + d for d in _engine_errors(self.diagnostics)) or _error_lines(exc)
         raise EngineError(f"Pulumi failed on stack {self.stack!r}:\n{detail}",
                           hint="fix the cause above, then run the same command again (`--debug` shows the full log)") from None
+
+
+class CheckpointDamagedError(EngineError):
+    """The stack's saved state cannot be loaded."""
 
 
 def _pid_alive(pid: int) -> bool:

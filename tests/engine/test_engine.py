@@ -123,6 +123,21 @@ def test_update_after_a_killed_update_clears_the_stale_lock_itself(engine_home):
     session.destroy()
 
 
+def test_a_checkpoint_sidecar_left_empty_by_a_killed_engine_is_repaired(engine_home):
+    """A SIGKILL between the file backend's checkpoint write and its `.attrs` sidecar write (seen in CI) left
+    every later load failing with `failed to load checkpoint: EOF`."""
+    session = StackSession(engine_home, "torn", program=sleepy_program(0))
+    session.up()
+    sidecar = engine_home.state_dir / ".pulumi" / "stacks" / "mlstack" / "torn.json.attrs"
+    assert sidecar.stat().st_size > 0
+    sidecar.write_bytes(b"")  # what the killed engine left
+    messages: list[str] = []
+    again = StackSession(engine_home, "torn", program=sleepy_program(0), progress=ProgressPrinter(messages.append))
+    assert again.up().changes == {"same": 2}
+    assert any("removed 1 empty checkpoint sidecar" in m for m in messages)
+    again.destroy()
+
+
 def test_cancel_clears_a_lock(engine_home):
     _kill_mid_update(engine_home)
     StackSession(engine_home, "killed").cancel()
