@@ -16,6 +16,7 @@ def _mixed(value: str) -> bool:
 
 class GeneratedSecretProvider(ResourceProvider):
     offline = True  # pure: the offline plan may run `create` under its mocks
+
     def create(self, props: dict[str, Any]) -> CreateResult:
         value = secrets.token_urlsafe(int(props.get("bytes") or 24))  # 24 bytes = 192 bits
         while props.get("mixed") and not _mixed(value):  # a database's complexity rule; ~1 in 100 draws retries

@@ -97,3 +97,7 @@ class StackLockedError(MlstackError):
 
 class EngineError(MlstackError):
     exit_code = ExitCode.FAILED
+
+
+class CheckpointDamagedError(EngineError):
+    """The stack's saved state cannot be loaded (mlstack repairs what a killed run leaves, then retries)."""

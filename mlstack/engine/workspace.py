@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.pulumi_cli import Cli, ensure_cli
-from mlstack.errors import EngineError, MlstackError, NotAvailableError, StackLockedError, StackNotFoundError
+from mlstack.errors import (CheckpointDamagedError, EngineError, MlstackError, NotAvailableError, StackLockedError,
+                            StackNotFoundError)
 from mlstack.home import Home, write_private
 
 PROJECT = "mlstack"
@@ -121,16 +122,16 @@ class StackSession:
 
         return {"on_event": on_event}
 
-    def _unless_stale_lock(self, operation: Callable[[], Any]) -> Any:
-        """Run an update; if the lock's holder was an engine on this machine that no longer runs (mlstack or
-        pulumi was killed mid-update), clear the lock once and run again: no manual `cancel` needed. Likewise
-        for a checkpoint a killed engine left unreadable (see `_repair_checkpoint`)."""
+    def _with_recovery(self, operation: Callable[[], Any]) -> Any:
+        """Run an update, recovering from what a killed run leaves: a lock whose holder was an engine on this
+        machine that no longer runs (cleared once, no manual `cancel` needed) and a checkpoint left unreadable
+        (see `_repair_checkpoint`)."""
         try:
             return operation()
         except CheckpointDamagedError:
             if not self._repair_checkpoint():
                 raise
-            return self._unless_stale_lock(operation)
+            return self._with_recovery(operation)
         except StackLockedError as err:
             holders = getattr(err, "holders", [])
             if not holders or not all(host == socket.gethostname() and not _pid_alive(pid) for host, pid in holders):
@@ -161,7 +162,7 @@ class StackSession:
     def up(self, refresh: bool = True, with_secrets: bool = True) -> OperationResult:
         """`with_secrets=False`: outputs come from the engine's own event, secret values left out — saves a CLI
         call (~0.4 s) on every deploy that writes no secrets anywhere."""
-        return self._unless_stale_lock(lambda: self._up(refresh, with_secrets))
+        return self._with_recovery(lambda: self._up(refresh, with_secrets))
 
     def _up(self, refresh: bool, with_secrets: bool) -> OperationResult:
         stack = _lean(self._stack(create=True))
@@ -188,7 +189,7 @@ class StackSession:
         return OperationResult(self.name, "preview", dict(result.change_summary or {}))
 
     def destroy(self) -> OperationResult:
-        return self._unless_stale_lock(self._destroy)
+        return self._with_recovery(self._destroy)
 
     def _destroy(self) -> OperationResult:
         stack = _lean(self._stack(create=False))
@@ -265,10 +266,6 @@ class _mapped_errors:
         detail = "\n".join("  " + d for d in _engine_errors(self.diagnostics)) or _error_lines(exc)
         raise EngineError(f"Pulumi failed on stack {self.stack!r}:\n{detail}",
                           hint="fix the cause above, then run the same command again (`--debug` shows the full log)") from None
-
-
-class CheckpointDamagedError(EngineError):
-    """The stack's saved state cannot be loaded."""
 
 
 def _pid_alive(pid: int) -> bool:

@@ -60,14 +60,15 @@ def load_recipe_text(text: str, filename: str = "<recipe>", variables: Mapping[s
             if problem.field not in reported and not (problems and err["type"] == "value_error" and not err["loc"]):  # the model's own flavor-on-target check repeats ours
                 problems.append(problem)
     if not problems:
-        problems = _name_problems(recipe, data, filename)
+        problems = _target_problems(recipe, data, filename)
     if problems:
         raise RecipeError(sorted(problems, key=lambda p: (p.line or 0, p.field)))
     return recipe
 
 
-def _name_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Problem]:
-    """Cloud names derived from the recipe name that the cloud's rules refuse (S3: global, 3-63, ...)."""
+def _target_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Problem]:
+    """What the recipe's target makes of its components: settings it does not take or requires, kinds a flavor
+    needs, placement rules, and cloud names derived from the recipe name that the cloud refuses."""
     problems = []
     for kind, flavor in recipe.flavors().items():
         spec, where = recipe.component_specs()[kind], f"{flavor.name} on {flavor.target}"
