@@ -68,6 +68,16 @@ def generate_secrets(name: str, auth: bool, parent: pulumi.Resource) -> dict[str
     return values
 
 
+def stack_secrets(generated: dict[str, pulumi.Output[str]]) -> dict[str, pulumi.Output[str]]:
+    """What the stack's `secrets` output carries: the admin password clients log in with (when auth is on)."""
+    return {PASSWORD_OUTPUT: generated["admin_password"]} if "admin_password" in generated else {}
+
+
+def secret_name(key: str) -> str:
+    """A generated secret's name in a cloud secret store (`db-password`): lowercase letters, digits and '-'."""
+    return key.replace("_", "-")
+
+
 def client(flavor: str, url: str, artifacts: str, auth: bool, dns_target: str | None = None) -> dict[str, Any]:
     return TrackingClient(flavor=flavor, tracking_uri=url, artifact_root=artifacts, dns_target=dns_target,
                           username=ADMIN if auth else None,

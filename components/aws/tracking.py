@@ -68,7 +68,7 @@ class AwsTracking(pulumi.ComponentResource):
         self.lb_sg, self.task_sg, self.db_sg = self._security_groups()
         self.database = self._database(generated["db_password"])
         self.balancer, self.target_group, self.listener = self._load_balancer()
-        self.service = self._service(store.buckets[0].arn)
+        self.service = self._service(store.buckets[0].arn, list(generated))
         if st.dns_zone_id:
             aws.route53.Record(f"{name}-dns", zone_id=st.dns_zone_id, name=st.hostname, type="A",
                                aliases=[{"name": self.balancer.dns_name, "zone_id": self.balancer.zone_id,
@@ -77,7 +77,7 @@ class AwsTracking(pulumi.ComponentResource):
         url = f"https://{st.hostname}"
         self.client = pulumi.Output.all(self.artifacts, self.balancer.dns_name).apply(lambda a: srv.client(
             "mlflow", url, a[0], st.auth, dns_target=None if st.dns_zone_id else a[1]))
-        self.secrets = {srv.PASSWORD_OUTPUT: generated["admin_password"]} if st.auth else {}
+        self.secrets = srv.stack_secrets(generated)
         self.register_outputs({"client": self.client})
 
     def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, ...]:
@@ -142,7 +142,7 @@ class AwsTracking(pulumi.ComponentResource):
             default_actions=[{"type": "forward", "target_group_arn": target_group.arn}], tags=tags, opts=child)
         return balancer, target_group, listener
 
-    def _service(self, bucket_arn: pulumi.Output[str]) -> aws.ecs.Service:
+    def _service(self, bucket_arn: pulumi.Output[str], secret_keys: list[str]) -> aws.ecs.Service:
         st, tags, child = self.settings, self.ctx.tags, pulumi.ResourceOptions(parent=self)
         stack = self.ctx.stack
         logs = aws.cloudwatch.LogGroup(f"{self.name}-logs", name=f"/mlstack/{stack}/{self.name}",
@@ -167,7 +167,7 @@ class AwsTracking(pulumi.ComponentResource):
                 "environment": [{"name": k, "value": v} for k, v in sorted(srv.plain_env(
                     a[0], a[1], st.hostname or "", st.auth).items())],
                 "secrets": [{"name": srv.SECRET_ENV[k], "valueFrom": f"{a[2]}:{k}::"}
-                            for k in srv.SECRET_ENV if k in ("db_password",) or st.auth],
+                            for k in secret_keys],
                 "logConfiguration": {"logDriver": "awslogs", "options": {
                     "awslogs-group": a[3], "awslogs-region": self.region, "awslogs-stream-prefix": "mlflow"}},
             }]))

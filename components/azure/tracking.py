@@ -2,8 +2,7 @@
 
 The recipe names two delegated subnets of one virtual network: the Container Apps environment's and the
 database's (private access: no public endpoint, a private DNS zone of the stack linked to the network, TLS
-required). Ingress is HTTPS only,
-allowed from the recipe's CIDRs alone. Passwords are generated, kept as Pulumi secrets and as the app's secrets;
+required). Ingress is HTTPS only, allowed from the recipe's CIDRs alone. Passwords are generated, kept as Pulumi secrets and as the app's secrets;
 the server reaches Blob Storage as a user-assigned identity granted on the stack's storage account only.
 """
 
@@ -47,7 +46,7 @@ class AzureTracking(pulumi.ComponentResource):
         self.database, db_host = self._database(generated["db_password"])
         self.app, url = self._app(db_host, generated)
         self.client = pulumi.Output.all(url, self.artifacts).apply(lambda a: srv.client("mlflow", a[0], a[1], st.auth))
-        self.secrets = {srv.PASSWORD_OUTPUT: generated["admin_password"]} if st.auth else {}
+        self.secrets = srv.stack_secrets(generated)
         self.register_outputs({"client": self.client})
 
     def _private_dns(self) -> None:
@@ -96,7 +95,7 @@ class AzureTracking(pulumi.ComponentResource):
             "AZURE_CLIENT_ID": a[2]})  # DefaultAzureCredential picks the user-assigned identity
         env = plain.apply(lambda p: [
             *({"name": k, "value": v} for k, v in sorted(p.items())),
-            *({"name": srv.SECRET_ENV[k], "secret_ref": k.replace("_", "-")} for k in generated)])
+            *({"name": srv.SECRET_ENV[k], "secret_ref": srv.secret_name(k)} for k in generated)])
         app = azure.app.ContainerApp(
             f"{self.name}-app", container_app_name=app_name, resource_group_name=self.group.name,
             location=self.location, managed_environment_id=environment.id, workload_profile_name="Consumption",
@@ -107,7 +106,7 @@ class AzureTracking(pulumi.ComponentResource):
                             "ip_security_restrictions": [
                                 {"name": f"allowed-{i}", "ip_address_range": cidr, "action": "Allow"}
                                 for i, cidr in enumerate(st.allowed_cidrs)]},
-                "secrets": [{"name": k.replace("_", "-"), "value": v} for k, v in generated.items()],
+                "secrets": [{"name": srv.secret_name(k), "value": v} for k, v in generated.items()],
             },
             template={
                 "containers": [{

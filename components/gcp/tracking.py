@@ -58,14 +58,14 @@ class GcpTracking(pulumi.ComponentResource):
         self.service = self._service()
         self.client = pulumi.Output.all(self.service.uri, self.artifacts).apply(
             lambda a: srv.client("mlflow", a[0], a[1], st.auth))
-        self.secrets = {srv.PASSWORD_OUTPUT: generated["admin_password"]} if st.auth else {}
+        self.secrets = srv.stack_secrets(generated)
         self.register_outputs({"client": self.client})
 
     def _secret(self, key: str, value: pulumi.Output[str], member: pulumi.Output[str]) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        label = f"{self.name}-{key.replace('_', '-')}"
+        label = f"{self.name}-{srv.secret_name(key)}"
         secret = gcp.secretmanager.Secret(
-            f"{label}-secret", secret_id=f"{self.ctx.stack}-{self.name}-{key.replace('_', '-')}",
+            f"{label}-secret", secret_id=f"{self.ctx.stack}-{label}",
             project=self.project, replication={"auto": {}}, labels=self.ctx.tags, opts=child)
         gcp.secretmanager.SecretVersion(f"{label}-value", secret=secret.id, secret_data=value, opts=child)
         gcp.secretmanager.SecretIamMember(f"{label}-reader", secret_id=secret.id, project=self.project,
