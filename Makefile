@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := docker-registry
-# Only the tests need these: PostgreSQL runs the cloud MLflow server's start script against a real database.
-TEST_DEBIAN_PACKAGES := postgresql openssl
+# Only the tests need these: PostgreSQL runs the cloud MLflow server's start script against a real database;
+# etcd and openssl serve the test control plane (tests/kube/), whose Kubernetes binaries are built from Go modules
+# once into ~/.cache/mlstack (versions in mlstack/versions.py; a second run rebuilds nothing).
+TEST_DEBIAN_PACKAGES := postgresql openssl etcd-server
 
 .PHONY: install debian deploy test docs bench clean
 
@@ -34,6 +36,7 @@ deploy: install
 
 test: install
 	@$(MAKE) --no-print-directory debian PACKAGES="$(TEST_DEBIAN_PACKAGES)"
+	$(BIN)/python -m tests.kube.build
 	$(BIN)/python -m pytest
 
 docs: $(BIN)/mlstack

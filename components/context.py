@@ -1,4 +1,5 @@
-"""What every component is given besides its settings: the stack's name, tags and where its files go."""
+"""What every component is given besides its settings: the stack's name, tags, where its files go, and the typed
+outputs of the components it uses."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+
+from mlstack.components.outputs import Uses
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class StackContext:
     tags: dict[str, str] = field(default_factory=dict)
     runtimes: dict[str, str] = field(default_factory=dict)  # runtime name -> its main program
     placement: dict[str, Any] = field(default_factory=dict)  # the target's settings: region, project, ...
+    purge: bool = False  # a `destroy --purge` is next: nothing is kept back from it (volumes, namespaces)
 
     def runtime(self, name: str) -> str:
         return self.runtimes[name]
@@ -34,4 +38,5 @@ class StackContext:
 class ComponentArgs:
     settings: BaseModel
     context: StackContext
-    depends: dict[str, Any] = field(default_factory=dict)  # components this one uses, by kind
+    uses: Uses = field(default_factory=Uses)  # outputs of the components this one is wired to
+    platform: Any = None  # what the target's assembly set up for every component (e.g. Azure's resource group)

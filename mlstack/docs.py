@@ -26,13 +26,13 @@ BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(
 def support_table() -> str:
     rows = ["| target | " + " | ".join(k.replace("_", " ") for k in registry.KINDS) + " |",
             "|---|" + "---|" * len(registry.KINDS)]
-    for target in registry.TARGETS:
+    for target in registry.target_names():
         cells = [", ".join(f"`{f.name}`" for f in registry.flavors_for(target, kind)) or "—" for kind in registry.KINDS]
         rows.append(f"| `{target}` | " + " | ".join(cells) + " |")
     rows.append("")
     rows += [f"- `{f.target}` / `{f.kind}` / `{f.name}`: {f.summary}"
              + (f" (`destroy` deletes {f.deletes_data}, so it asks for `--purge`)" if f.deletes_data else "")
-             for f in registry.FLAVORS]
+             for f in registry.all_flavors()]
     return "\n".join(rows) + "\n"
 
 
@@ -80,11 +80,12 @@ def recipe_reference() -> str:
     header = ["| field | type | default | description |", "|---|---|---|---|"]
     out = ["#### Top level", "", *header, *_fields(m.Recipe),
            "| `components` | mapping | required | " + (m.Recipe.model_fields["components"].description or "") + " |", ""]
-    for target_model in m.TargetSpec.__origin__.__args__:
-        kind = target_model.model_fields["type"].annotation.__args__[0]
-        out += [f"#### `target: {{type: {kind}}}` — {target_model.__doc__.strip()}", "", *header, *_fields(target_model), ""]
+    for declared in registry.targets():
+        placement = declared.placement
+        out += [f"#### `target: {{type: {declared.name}}}` — {(placement.__doc__ or '').strip()}", "", *header,
+                *_fields(placement), ""]
     out += ["#### `state`", "", *header, *_fields(m.StateSpec), ""]
-    for f in registry.FLAVORS:
+    for f in registry.all_flavors():
         out += [f"#### `components.{f.kind}` flavor `{f.name}` ({f.target}) — {f.summary}",
                 "", *header, *_fields(f.settings, f), ""]
     return "\n".join(out)

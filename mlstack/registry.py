@@ -1,27 +1,41 @@
-"""The one registry of what mlstack can build: (target, kind, flavor) -> implementation.
+"""The one registry of what mlstack can build: targets, and per target (kind, flavor) -> implementation.
 
-Validation, `doctor`, the JSON Schema, the README's support table and error hints are all computed from
-`FLAVORS`; there is no second table. An entry names its component by import path so that reading the
-registry imports neither Pulumi nor a cloud SDK; `requires` lists the Python modules it needs, checked
-without importing them (a missing optional dependency disables the entry with exit 3, it does not crash).
+A target is one package, `components/<target>/` (installed as `mlstack.components.<target>`). Its `target.py`
+declares everything mlstack knows about it as data — placement model, what it needs from the machine, its flavors
+with their settings, naming rules, ZenML and verify hints — and names by import path the modules that build
+resources (assembly, components), fake its provider in the offline plan and hold its policy rules. Reading the
+registry therefore imports neither Pulumi nor a cloud SDK.
+
+Validation, `doctor`, the JSON Schema, the README's support table and error hints are all computed from here;
+central modules iterate over targets and never branch on one. Adding a target is one line in `TARGET_PACKAGES`.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal, get_args
+from pathlib import Path
+from typing import Any, Callable, Literal, get_args
 
 from pydantic import BaseModel
 
-from mlstack.recipe import settings as s
-
-Target = Literal["aws", "gcp", "azure", "kubernetes", "kind", "local"]
 Kind = Literal["object_store", "registry", "tracking", "orchestrator", "serving"]
-TARGETS: tuple[str, ...] = get_args(Target)
 KINDS: tuple[str, ...] = get_args(Kind)
+
+# One line per target: the package under components/ that declares it (in the order docs and `doctor` list them).
+TARGET_PACKAGES: tuple[str, ...] = ("local", "aws", "gcp", "azure")
+
+Problems = list[tuple[str, str]]  # (field, rule broken), the field relative to the component
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """Something a flavor cannot do, as data with the reason (shown by `verify` and `doctor`)."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -36,9 +50,15 @@ class Flavor:
     runtimes: tuple[str, ...] = ()  # service runtimes (mlstack.versions.RUNTIMES), installed on first deploy
     install_hint: str = "reinstall mlstack with its extras: `make install`"
     needs: tuple[str, ...] = ()  # other kinds the recipe must have for this flavor
+    uses: tuple[str, ...] = ()  # other kinds it is wired to when the recipe has them (build order follows)
     fields: tuple[str, ...] | None = None  # settings this target accepts when the model serves several (None: all)
     required: tuple[str, ...] = ()  # settings this target requires although the model makes them optional
     deletes_data: str = ""  # what `destroy` deletes with its contents (then it asks for --purge); "" = nothing
+    problems: Callable[[Any, str, dict[str, Any]], Problems] | None = None  # (settings, stack, placement) -> rules broken
+    zenml: str | None = None  # ZenML flavor of the same stack component (None: ZenML has none)
+    zenml_config: Callable[[Any], dict[str, Any]] | None = None  # typed client -> ZenML component configuration
+    zenml_extra: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # ZenML components it needs
+    verify: str | Unsupported = Unsupported("no check written for this flavor")  # a check of mlstack.clients.verify
 
     def accepts(self, field: str) -> bool:
         return field == "flavor" or self.fields is None or field in self.fields
@@ -46,101 +66,128 @@ class Flavor:
     def setting_names(self) -> list[str]:
         return [f for f in self.settings.model_fields if self.accepts(f)]
 
+    def wired_to(self) -> tuple[str, ...]:
+        """Kinds this flavor takes outputs from: what it needs and what it uses when present."""
+        return tuple(dict.fromkeys(self.needs + self.uses))
+
     def missing(self) -> list[str]:
         """Python modules this installation lacks for the flavor; checked without importing anything."""
         return [f"Python module {m}" for m in self.requires if importlib.util.find_spec(m) is None]
 
     def load(self) -> type:
-        module, _, cls = self.component.partition(":")
-        return getattr(importlib.import_module(module), cls)
+        return _load(self.component)
 
 
-# Settings of the `mlflow` flavor that every cloud accepts (the rest are per cloud: network placement).
-_CLOUD_MLFLOW = ("artifact_prefix", "auth", "image", "database_tier", "database_storage_gb")
+@dataclass(frozen=True)
+class TargetNeeds:
+    """What a target needs from the machine, read without calling a cloud: credentials and a provider plugin."""
 
-FLAVORS: tuple[Flavor, ...] = (
-    Flavor("local", "orchestrator", "local", s.LocalOrchestrator,
-           "mlstack.components.local.orchestrator:LocalOrchestrator",
-           "pipelines run in the caller's process (ZenML local orchestrator)"),
-    Flavor("local", "registry", "distribution", s.DistributionRegistry,
-           "mlstack.components.local.registry:LocalRegistry",
-           "CNCF distribution registry (Debian docker-registry) on 127.0.0.1, filesystem storage",
-           requires=("pulumi", "bcrypt"), runtimes=("registry",)),
-    Flavor("local", "object_store", "minio", s.MinioObjectStore,
-           "mlstack.components.local.object_store:LocalObjectStore",
-           "MinIO (built from Go modules) on 127.0.0.1: S3 API with SigV4 and generated keys, data on disk",
-           requires=("pulumi", "boto3"), runtimes=("minio",)),
-    Flavor("local", "tracking", "mlflow", s.MlflowTracking,
-           "mlstack.components.local.tracking:LocalTracking",
-           "MLflow tracking server: SQLite backend store, artifacts proxied to the object store",
-           runtimes=("mlflow",), fields=("port", "artifact_prefix", "auth")),
-    Flavor("local", "serving", "mlserver", s.MlserverServing,
-           "mlstack.components.local.serving:LocalServing",
-           "Seldon MLServer (V2 inference protocol) with a model repository clients load models into",
-           runtimes=("mlserver",)),
-    Flavor("aws", "object_store", "s3", s.S3ObjectStore, "mlstack.components.aws.object_store:AwsObjectStore",
-           "S3: versioned, encrypted, public access blocked, TLS-only policy",
-           requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`"),
-    Flavor("aws", "registry", "ecr", s.EcrRegistry, "mlstack.components.aws.registry:AwsRegistry",
-           "ECR: scan on push, immutable tags, KMS-encrypted, lifecycle policy",
-           requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`"),
-    Flavor("aws", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.aws.tracking:AwsTracking",
-           "MLflow on ECS Fargate behind an internal HTTPS load balancer; private encrypted RDS PostgreSQL; "
-           "artifacts in S3 through the task role",
-           requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`", needs=("object_store",),
-           fields=_CLOUD_MLFLOW + ("vpc_id", "subnet_ids", "certificate_arn", "hostname", "dns_zone_id",
-                                   "allowed_cidrs"),
-           required=("vpc_id", "subnet_ids", "certificate_arn", "hostname", "allowed_cidrs")),
-    Flavor("aws", "orchestrator", "sagemaker", s.SagemakerOrchestrator,
-           "mlstack.components.aws.sagemaker:SagemakerOrchestrator",
-           "SageMaker Pipelines: execution role scoped to the stack's buckets and repositories",
-           requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`"),
-    Flavor("aws", "serving", "sagemaker", s.SagemakerServing, "mlstack.components.aws.sagemaker:SagemakerServing",
-           "SageMaker endpoints: execution role scoped to the stack's buckets and repositories",
-           requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`"),
-    Flavor("gcp", "object_store", "gcs", s.GcsObjectStore, "mlstack.components.gcp.object_store:GcpObjectStore",
-           "GCS: uniform access, public access prevention enforced, versioned",
-           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
-    Flavor("gcp", "registry", "artifact_registry", s.ArtifactRegistry, "mlstack.components.gcp.registry:GcpRegistry",
-           "Artifact Registry (Docker): immutable tags, vulnerability scanning, cleanup policy",
-           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`",
-           deletes_data="the repositories with their images"),
-    Flavor("gcp", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.gcp.tracking:GcpTracking",
-           "MLflow on Cloud Run (internal ingress, Direct VPC egress); Cloud SQL PostgreSQL on a private IP only; "
-           "artifacts in GCS through its service account",
-           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`", needs=("object_store",),
-           fields=_CLOUD_MLFLOW + ("network", "subnetwork"), required=("network", "subnetwork")),
-    Flavor("gcp", "orchestrator", "vertex", s.VertexOrchestrator, "mlstack.components.gcp.vertex:VertexOrchestrator",
-           "Vertex AI Pipelines: service account granted only on the stack's buckets and repositories",
-           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
-    Flavor("gcp", "serving", "vertex", s.VertexServing, "mlstack.components.gcp.vertex:VertexServing",
-           "Vertex AI endpoint with a service account granted only on the stack's buckets and repositories",
-           requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`"),
-    Flavor("azure", "object_store", "azure_blob", s.AzureBlobObjectStore,
-           "mlstack.components.azure.object_store:AzureObjectStore",
-           "Blob Storage: HTTPS only, TLS 1.2, no public or shared-key access, versioned",
-           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
-           deletes_data="the storage account with its blobs"),
-    Flavor("azure", "tracking", "mlflow", s.MlflowTracking, "mlstack.components.azure.tracking:AzureTracking",
-           "MLflow on Container Apps (HTTPS, IP-restricted ingress); PostgreSQL flexible server with private "
-           "access only; artifacts in Blob Storage through a managed identity",
-           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
-           needs=("object_store",), fields=_CLOUD_MLFLOW + ("subnet_id", "database_subnet_id", "allowed_cidrs"),
-           required=("subnet_id", "database_subnet_id", "allowed_cidrs"),
-           deletes_data="the database server with its runs (Azure can restore it for 5 days)"),
-    Flavor("azure", "orchestrator", "azureml", s.AzureMlOrchestrator, "mlstack.components.azure.ml:AzureMlOrchestrator",
-           "Azure ML workspace on the stack's storage and registry; steps run as an identity scoped to them",
-           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
-           needs=("object_store",), deletes_data="the workspace with its job history (soft-deleted for 14 days)"),
-    Flavor("azure", "serving", "azureml", s.AzureMlServing, "mlstack.components.azure.ml:AzureMlServing",
-           "Azure ML managed online endpoint (Entra ID auth); models run as an identity scoped to the stack",
-           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
-           needs=("object_store",)),
-    Flavor("azure", "registry", "acr", s.AcrRegistry, "mlstack.components.azure.registry:AzureRegistry",
-           "Azure Container Registry: admin user and anonymous pull off",
-           requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`",
-           deletes_data="the registry with its images"),
-)
+    credential_env: tuple[str, ...] = ()  # any one of these set counts as configured
+    credential_files: tuple[str, ...] = ()  # any one of these existing counts as configured
+    provider_module: str | None = None  # Python SDK of the Pulumi provider
+    plugin: str | None = None  # engine plugin name (resource-<plugin>-v<version>)
+    pinned_extra: str | None = None  # pip extra that installs the SDK
+    credentials_unless: Callable[[dict[str, Any]], str | None] | None = None  # placement -> why none are needed
+
+    def credentials(self, environ: dict[str, str] | None = None, placement: dict[str, Any] | None = None
+                    ) -> tuple[bool, str]:
+        reason = self.credentials_unless(placement or {}) if self.credentials_unless else None
+        if reason:
+            return True, reason
+        if not self.credential_env and not self.credential_files:
+            return True, "none needed"
+        env = os.environ if environ is None else environ
+        for name in self.credential_env:
+            if env.get(name):
+                return True, f"${name} is set"
+        for name in self.credential_files:
+            path = Path(os.path.expandvars(os.path.expanduser(name)))
+            if path.exists():
+                return True, f"{path} exists"
+        return False, f"none of ${', $'.join(self.credential_env)} set, no {', '.join(self.credential_files)}"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    placement: type[BaseModel]  # the recipe's `target:` block, discriminated by `type`
+    summary: str
+    flavors: tuple[Flavor, ...]
+    needs: TargetNeeds = field(default_factory=TargetNeeds)
+    assembly: str | None = None  # "module:function" (recipe, ctx) -> components layer setup; see stacks/program.py
+    offline: str | None = None  # module with attributes(typ, name, inputs, placement) and call(placement)
+    policy: str | None = None  # module with RULES: checks of the offline plan every recipe of this target passes
+    aliases: dict[str, dict[str, Any]] = field(default_factory=dict)  # short `type:` names -> what they stand for
+    keeps_on_destroy: str = ""  # what `destroy` leaves in place (retained) unless --purge
+    # Lifecycle hooks, "module:function", each optional (engine-time; see mlstack/engine/operations.py):
+    preflight: str | None = None  # (placement, stack) -> None: raise NotAvailableError for what the machine lacks
+    prepare: str | None = None  # (placement, stack, components, work_dir, emit) -> None: e.g. create a kind cluster
+    purge: str | None = None  # (placement, stack) -> str | None: delete what destroy --purge removes beyond state
+    render: str | None = None  # (plan) -> {file name: text}: the stack as the platform's own manifests
+    doctor: str | None = None  # () -> [(check, ok, detail)]: what `mlstack doctor` checks on this machine
+
+    def hook(self, name: str) -> Callable[..., Any] | None:
+        path = getattr(self, name)
+        return _load(path) if path else None
+
+    def load_assembly(self) -> Callable[..., Any]:
+        if self.assembly is None:
+            raise LookupError(f"target {self.name} has no assembly")
+        return _load(self.assembly)
+
+    def offline_module(self) -> Any:
+        return importlib.import_module(self.offline) if self.offline else None
+
+    def policy_rules(self) -> tuple[Callable[[Any], list[str]], ...]:
+        return tuple(importlib.import_module(self.policy).RULES) if self.policy else ()
+
+
+def _load(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@cache
+def targets() -> tuple[Target, ...]:
+    found = []
+    for package in TARGET_PACKAGES:
+        declared: Target = importlib.import_module(f"mlstack.components.{package}.target").TARGET
+        if declared.name != package or any(f.target != package for f in declared.flavors):
+            raise RuntimeError(f"components/{package}/target.py declares another target's name")
+        found.append(declared)
+    return tuple(found)
+
+
+def target(name: str) -> Target:
+    for t in targets():
+        if t.name == name:
+            return t
+    raise KeyError(name)
+
+
+def target_names() -> tuple[str, ...]:
+    return tuple(t.name for t in targets())
+
+
+def expand_alias(value: Any) -> Any:
+    """A target's short form (`target: kind`, `{type: kind, ...}`) as the placement it stands for; other values
+    unchanged. `target: local` is shorthand for `{type: local}`."""
+    spec = {"type": value} if isinstance(value, str) else value
+    if not isinstance(spec, dict):
+        return value
+    for t in targets():
+        if spec.get("type") in t.aliases:
+            rest = {k: v for k, v in spec.items() if k != "type"}
+            return {**t.aliases[spec["type"]], **rest}
+    return spec
+
+
+def alias_names() -> tuple[str, ...]:
+    return tuple(a for t in targets() for a in t.aliases)
+
+
+def all_flavors() -> tuple[Flavor, ...]:
+    return tuple(f for t in targets() for f in t.flavors)
 
 
 def lookup(target: str, kind: str, flavor: str) -> Flavor | None:
@@ -148,7 +195,7 @@ def lookup(target: str, kind: str, flavor: str) -> Flavor | None:
 
 
 def flavors_for(target: str | None = None, kind: str | None = None) -> list[Flavor]:
-    return [f for f in FLAVORS if (target is None or f.target == target) and (kind is None or f.kind == kind)]
+    return [f for f in all_flavors() if (target is None or f.target == target) and (kind is None or f.kind == kind)]
 
 
 def settings_models(kind: str) -> list[type[BaseModel]]:
@@ -159,10 +206,33 @@ def settings_models(kind: str) -> list[type[BaseModel]]:
     return list(seen.values())
 
 
+def build_order(flavors: dict[str, Flavor]) -> list[str]:
+    """The recipe's kinds, each after the kinds it is wired to (KINDS order among equals); flavors declare their
+    wiring, so a new flavor needs no edit here. A cycle is a registry bug."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(kind: str) -> None:
+        if kind in order:
+            return
+        if kind in visiting:
+            raise RuntimeError(f"registry: flavors wired in a cycle through {kind}")
+        visiting.add(kind)
+        for dep in flavors[kind].wired_to():
+            if dep in flavors:
+                visit(dep)
+        visiting.discard(kind)
+        order.append(kind)
+
+    for kind in sorted(flavors, key=KINDS.index):
+        visit(kind)
+    return order
+
+
 @cache
 def _index() -> dict[tuple[str, str, str], Flavor]:
     index: dict[tuple[str, str, str], Flavor] = {}
-    for f in FLAVORS:
+    for f in all_flavors():
         key = (f.target, f.kind, f.name)
         if key in index:
             raise RuntimeError(f"registry lists {key} twice")

@@ -22,6 +22,20 @@ PULUMI_GO_VERSION = "1.25.11"  # the `go` line of pkg/go.mod at PULUMI_VERSION
 # the cloud targets. Same MLflow version as the local runtime, so clients see one server version on every target.
 MLFLOW_IMAGE = "ghcr.io/mlflow/mlflow:v3.17.2-full"
 
+# Images of the kubernetes target's in-cluster components (the cluster pulls them; mlstack installs nothing here).
+KUBERNETES_IMAGES = {
+    "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+    "mc": "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
+    "registry": "docker.io/library/registry:3.0.0",
+    "postgres": "docker.io/library/postgres:17.6-alpine",
+    "mlserver": "docker.io/seldonio/mlserver:1.7.1",
+    "mlflow": MLFLOW_IMAGE,
+}
+# The pulumi-kubernetes SDK pinned in pyproject.toml asks the engine for this provider plugin version exactly.
+KUBERNETES_PROVIDER_VERSION = "4.34.2"
+# kind (https://kind.sigs.k8s.io): the CLI mlstack drives for `cluster: {type: kind}`; its node image is kind's default.
+KIND_VERSION = "v0.33.0"
+
 # ZenML version written into emitted stack files (`zenml stack import` refuses another version by default).
 ZENML_VERSION = "0.98.0"
 
@@ -65,3 +79,10 @@ RUNTIMES: dict[str, Runtime] = {
     "mlflow": PythonRuntime("mlflow", "3.17.2", ("mlflow[auth]==3.17.2", "boto3==1.44.5"), "mlflow"),
     "mlserver": PythonRuntime("mlserver", "1.7.1", ("mlserver==1.7.1", "mlserver-sklearn==1.7.1"), "mlserver"),
 }
+
+# The test control plane (tests/kube/): a real API server built from Go modules, since no kind cluster can start
+# where there is no container runtime. etcd comes from Debian (`etcd-server`, 3.4.x works with this apiserver).
+KUBERNETES_VERSION = "1.35.4"
+KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+KWOK_VERSION = "v0.8.0"
+ETCD_DEBIAN_PACKAGE = "etcd-server"

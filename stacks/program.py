@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any, Callable
 
+from mlstack import registry
 from mlstack.errors import NotAvailableError
 from mlstack.recipe.model import Recipe
 
@@ -15,11 +15,9 @@ OUTPUT_SECRETS = "secrets"
 
 def check_available(recipe: Recipe) -> None:
     """Fail before the engine starts (exit 3) when the target's assembly or a flavor's dependencies are missing."""
-    try:
-        importlib.import_module(f"mlstack.stacks.{recipe.target.type}")
-    except ModuleNotFoundError:
+    if registry.target(recipe.target.type).assembly is None:
         raise NotAvailableError(f"target {recipe.target.type!r} cannot be deployed by this installation yet",
-                                hint="`mlstack doctor` lists what each target can do here") from None
+                                hint="`mlstack doctor` lists what each target can do here")
     for kind, flavor in recipe.flavors().items():
         missing = flavor.missing()
         if missing:
@@ -32,7 +30,7 @@ def runtimes_of(recipe: Recipe) -> list[str]:
 
 
 def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | None = None,
-                 on_outputs: Callable[[dict[str, Any]], None] | None = None) -> Callable[[], None]:
+                 on_outputs: Callable[[dict[str, Any]], None] | None = None, purge: bool = False) -> Callable[[], None]:
     """The Pulumi program of the whole recipe; `on_outputs` also receives the exports (offline plans)."""
 
     def program() -> None:
@@ -40,10 +38,12 @@ def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | Non
 
         from mlstack.components.context import StackContext
 
-        assemble = importlib.import_module(f"mlstack.stacks.{recipe.target.type}").assemble
+        from mlstack.stacks.common import build_components
+
         ctx = StackContext(recipe.name, recipe.target.type, stack_dir, {"mlstack-stack": recipe.name, **recipe.tags},
-                           dict(runtimes or {}), recipe.target.model_dump(exclude={"type"}))
-        components = assemble(recipe, ctx)
+                           dict(runtimes or {}), recipe.target.model_dump(exclude={"type"}), purge)
+        opts, platform = registry.target(recipe.target.type).load_assembly()(ctx)
+        components = build_components(recipe, ctx, opts, platform)
         clients: dict[str, Any] = {kind: c.client for kind, c in components.items()}
         secrets: dict[str, Any] = {k: v for c in components.values() for k, v in c.secrets.items()}
         exports = {

@@ -10,8 +10,9 @@ import pulumi_aws as aws
 
 from mlstack.clients.models import ObjectStoreClient
 from mlstack.components.context import ComponentArgs
-from mlstack.recipe.naming import s3_bucket_name
-from mlstack.recipe.settings import S3ObjectStore
+from mlstack.components.aws.naming import s3_bucket_name
+from mlstack.components.aws.settings import S3ObjectStore
+from mlstack.components.outputs import Bucket, ObjectStoreOutputs
 
 
 def tls_only_policy(bucket_arn: str) -> str:
@@ -29,7 +30,9 @@ class AwsObjectStore(pulumi.ComponentResource):
         self.ctx = args.context
         self.region = self.ctx.placement.get("region")
         self.buckets = [self._create_bucket(name, b) for b in self.settings.buckets]
-        self.bucket_arns = [b.arn for b in self.buckets]
+        self.outputs = ObjectStoreOutputs(tuple(
+            Bucket(key, b.bucket, b.bucket.apply(lambda n: f"s3://{n}"), b.arn)
+            for key, b in zip(self.settings.buckets, self.buckets)))
         self.client = pulumi.Output.all(*[b.bucket for b in self.buckets]).apply(lambda names: ObjectStoreClient(
             flavor="s3", region=self.region, buckets=[f"s3://{n}" for n in names]).model_dump(exclude_none=True))
         self.secrets: dict[str, pulumi.Output[str]] = {}

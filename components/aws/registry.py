@@ -9,8 +9,9 @@ import pulumi_aws as aws
 
 from mlstack.clients.models import RegistryClient
 from mlstack.components.context import ComponentArgs
-from mlstack.recipe.naming import ecr_repository_name
-from mlstack.recipe.settings import EcrRegistry
+from mlstack.components.aws.naming import ecr_repository_name
+from mlstack.components.aws.settings import EcrRegistry
+from mlstack.components.outputs import RegistryOutputs, Repository
 
 
 def lifecycle_policy(keep: int) -> str:
@@ -27,7 +28,9 @@ class AwsRegistry(pulumi.ComponentResource):
         self.settings: EcrRegistry = args.settings  # type: ignore[assignment]
         self.ctx = args.context
         self.repositories = [self._create_repository(name, r) for r in self.settings.repositories]
-        self.repository_arns = [r.arn for r in self.repositories]
+        self.outputs = RegistryOutputs(
+            self.repositories[0].repository_url.apply(lambda url: url.split("/", 1)[0]),
+            tuple(Repository(key, r.name, r.arn) for key, r in zip(self.settings.repositories, self.repositories)))
         self.client = self.repositories[0].repository_url.apply(lambda url: RegistryClient(
             flavor="ecr", uri=url.split("/", 1)[0], insecure=False).model_dump(exclude_none=True))
         self.secrets: dict[str, pulumi.Output[str]] = {}

@@ -8,11 +8,13 @@ import pulumi
 from mlstack.clients.models import OrchestratorClient, ServingClient
 from mlstack.components.aws.iam import execution_role
 from mlstack.components.context import ComponentArgs
+from mlstack.components.outputs import OrchestratorOutputs, ServingOutputs
 
 
 def _scope(args: ComponentArgs) -> tuple[list, list]:
-    store, registry = args.depends.get("object_store"), args.depends.get("registry")
-    return (store.bucket_arns if store else []), (registry.repository_arns if registry else [])
+    store, registry = args.uses.object_store, args.uses.registry
+    return ([b.arn for b in store.buckets if b.arn is not None] if store else [],
+            [r.arn for r in registry.repositories if r.arn is not None] if registry else [])
 
 
 class SagemakerOrchestrator(pulumi.ComponentResource):
@@ -24,6 +26,7 @@ class SagemakerOrchestrator(pulumi.ComponentResource):
                                    region, "/aws/sagemaker/", ctx.tags, self)
         self.client = self.role.arn.apply(lambda arn: OrchestratorClient(
             flavor="sagemaker", execution_role=arn, region=region).model_dump(exclude_none=True))
+        self.outputs = OrchestratorOutputs()
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
 
@@ -38,5 +41,6 @@ class SagemakerServing(pulumi.ComponentResource):
         self.client = self.role.arn.apply(lambda arn: ServingClient(
             flavor="sagemaker", base_url=f"https://runtime.sagemaker.{region}.amazonaws.com", protocol="sagemaker",
             execution_role=arn).model_dump(exclude_none=True))
+        self.outputs = ServingOutputs(pulumi.Output.from_input(f"https://runtime.sagemaker.{region}.amazonaws.com"))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from mlstack.components import mlflow_server as srv
 from mlstack.components.aws.iam import assume_role_policy
 from mlstack.components.context import ComponentArgs
+from mlstack.components.outputs import TrackingOutputs
 from mlstack.recipe.naming import bounded_name
 from mlstack.recipe.settings import MlflowTracking
 
@@ -51,10 +52,10 @@ class AwsTracking(pulumi.ComponentResource):
         self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
         self.ctx, self.name = args.context, name
         st, tags = self.settings, args.context.tags
-        store = args.depends["object_store"]
+        bucket = args.uses.store().buckets[0]
         self.region = self.ctx.placement["region"]
         self.prefix = st.artifact_prefix.strip("/")
-        self.artifacts = store.buckets[0].bucket.apply(lambda b: f"s3://{b}/{self.prefix}")
+        self.artifacts = bucket.uri.apply(lambda uri: f"{uri}/{self.prefix}")
         child = pulumi.ResourceOptions(parent=self)
 
         generated = srv.generate_secrets(name, st.auth, self)
@@ -68,7 +69,7 @@ class AwsTracking(pulumi.ComponentResource):
         self.lb_sg, self.task_sg, self.db_sg = self._security_groups()
         self.database = self._database(generated["db_password"])
         self.balancer, self.target_group, self.listener = self._load_balancer()
-        self.service = self._service(store.buckets[0].arn, list(generated))
+        self.service = self._service(bucket.arn, list(generated))
         if st.dns_zone_id:
             aws.route53.Record(f"{name}-dns", zone_id=st.dns_zone_id, name=st.hostname, type="A",
                                aliases=[{"name": self.balancer.dns_name, "zone_id": self.balancer.zone_id,
@@ -78,6 +79,7 @@ class AwsTracking(pulumi.ComponentResource):
         self.client = pulumi.Output.all(self.artifacts, self.balancer.dns_name).apply(lambda a: srv.client(
             "mlflow", url, a[0], st.auth, dns_target=None if st.dns_zone_id else a[1]))
         self.secrets = srv.stack_secrets(generated)
+        self.outputs = TrackingOutputs(self.client.apply(lambda c: c["tracking_uri"]))
         self.register_outputs({"client": self.client})
 
     def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, ...]:

@@ -8,6 +8,9 @@ import uuid
 import pulumi
 import pulumi_azure_native as azure
 
+from mlstack.components.context import StackContext
+from mlstack.components.outputs import ObjectStoreOutputs, RegistryOutputs
+
 # Built-in role definition ids (the same in every tenant).
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
@@ -19,19 +22,19 @@ def assignment_name(stack: str, name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mlstack/{stack}/{name}"))
 
 
-def workload_identity(name: str, ctx: object, group: azure.resources.ResourceGroup, store: object | None,
-                      registry: object | None, parent: pulumi.Resource) -> azure.managedidentity.UserAssignedIdentity:
-    stack = ctx.stack  # type: ignore[attr-defined]
+def workload_identity(name: str, ctx: StackContext, group: azure.resources.ResourceGroup,
+                      store: ObjectStoreOutputs | None, registry: RegistryOutputs | None, parent: pulumi.Resource) -> azure.managedidentity.UserAssignedIdentity:
+    stack = ctx.stack
     child = pulumi.ResourceOptions(parent=parent)
     identity = azure.managedidentity.UserAssignedIdentity(
         f"{name}-identity", resource_name_=f"{stack}-{name}", resource_group_name=group.name,
-        location=ctx.placement["location"], tags=ctx.tags, opts=child)  # type: ignore[attr-defined]
+        location=ctx.placement["location"], tags=ctx.tags, opts=child)
     subscription = azure.authorization.get_client_config_output().subscription_id
     grants = []
-    if store is not None:
-        grants.append(("blob-data", STORAGE_BLOB_DATA_CONTRIBUTOR, store.account.id))  # type: ignore[attr-defined]
-    if registry is not None:
-        grants.append(("acr-pull", ACR_PULL, registry.registry.id))  # type: ignore[attr-defined]
+    if store is not None and store.scope_id is not None:
+        grants.append(("blob-data", STORAGE_BLOB_DATA_CONTRIBUTOR, store.scope_id))
+    if registry is not None and registry.scope_id is not None:
+        grants.append(("acr-pull", ACR_PULL, registry.scope_id))
     for suffix, role, scope in grants:
         azure.authorization.RoleAssignment(
             f"{name}-{suffix}", role_assignment_name=assignment_name(stack, f"{name}-{suffix}"),

@@ -12,6 +12,7 @@ import pulumi_azure_native as azure
 from mlstack.clients.models import OrchestratorClient, ServingClient
 from mlstack.components.azure.identity import workload_identity
 from mlstack.components.context import ComponentArgs
+from mlstack.components.outputs import OrchestratorOutputs, ServingOutputs
 
 
 def vault_name(stack: str) -> str:
@@ -20,8 +21,8 @@ def vault_name(stack: str) -> str:
 
 
 def ml_workspace(name: str, args: ComponentArgs, parent: pulumi.Resource) -> azure.machinelearningservices.Workspace:
-    ctx, group = args.context, args.depends["resource_group"]
-    store, registry = args.depends["object_store"], args.depends.get("registry")
+    ctx, group = args.context, args.platform.resource_group
+    store, registry = args.uses.store(), args.uses.registry
     location = ctx.placement["location"]
     child = pulumi.ResourceOptions(parent=parent)
     tenant = azure.authorization.get_client_config_output().tenant_id
@@ -36,18 +37,18 @@ def ml_workspace(name: str, args: ComponentArgs, parent: pulumi.Resource) -> azu
     return azure.machinelearningservices.Workspace(
         f"{name}-workspace", workspace_name=f"{ctx.stack}-{name}", resource_group_name=group.name, location=location,
         identity={"type": "SystemAssigned"}, sku={"name": "Basic", "tier": "Basic"},
-        storage_account=store.account.id, key_vault=vault.id, application_insights=insights.id,
-        container_registry=registry.registry.id if registry else None,
+        storage_account=store.scope_id, key_vault=vault.id, application_insights=insights.id,
+        container_registry=registry.scope_id if registry else None,
         system_datastores_auth_mode="identity", tags=ctx.tags, opts=child)
 
 
 class AzureMlOrchestrator(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlstack:azure:AzureMlOrchestrator", name, None, opts)
-        ctx, group = args.context, args.depends["resource_group"]
+        ctx, group = args.context, args.platform.resource_group
         self.workspace = ml_workspace(name, args, self)
-        self.identity = workload_identity(name, ctx, group, args.depends.get("object_store"),
-                                          args.depends.get("registry"), self)
+        self.identity = workload_identity(name, ctx, group, args.uses.object_store, args.uses.registry, self)
+        self.outputs = OrchestratorOutputs(self.workspace.name)
         self.client = pulumi.Output.all(self.workspace.name, group.name, self.identity.id).apply(
             lambda a: OrchestratorClient(flavor="azureml", execution_role=a[2], region=ctx.placement["location"],
                                          workspace=a[0], resource_group=a[1]).model_dump(exclude_none=True))
@@ -58,14 +59,13 @@ class AzureMlOrchestrator(pulumi.ComponentResource):
 class AzureMlServing(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlstack:azure:AzureMlServing", name, None, opts)
-        ctx, group = args.context, args.depends["resource_group"]
-        orchestrator = args.depends.get("orchestrator")
-        self.workspace = orchestrator.workspace if isinstance(orchestrator, AzureMlOrchestrator) \
-            else ml_workspace(name, args, self)
-        self.identity = workload_identity(name, ctx, group, args.depends.get("object_store"),
-                                          args.depends.get("registry"), self)
+        ctx, group = args.context, args.platform.resource_group
+        orchestrator = args.uses.orchestrator
+        workspace = orchestrator.workspace_name if orchestrator and orchestrator.workspace_name is not None \
+            else ml_workspace(name, args, self).name
+        self.identity = workload_identity(name, ctx, group, args.uses.object_store, args.uses.registry, self)
         self.endpoint = azure.machinelearningservices.OnlineEndpoint(
-            f"{name}-endpoint", endpoint_name=f"{ctx.stack[:24].rstrip('-')}-ep", workspace_name=self.workspace.name,
+            f"{name}-endpoint", endpoint_name=f"{ctx.stack[:24].rstrip('-')}-ep", workspace_name=workspace,
             resource_group_name=group.name, location=ctx.placement["location"],
             identity={"type": "UserAssigned", "user_assigned_identities": [self.identity.id]},
             properties={"auth_mode": "AADToken", "public_network_access": "Enabled"}, tags=ctx.tags,
@@ -74,5 +74,6 @@ class AzureMlServing(pulumi.ComponentResource):
             flavor="azureml", protocol="azureml",
             base_url=f"https://{a[0]}.{ctx.placement['location']}.inference.ml.azure.com", execution_role=a[1],
         ).model_dump(exclude_none=True))
+        self.outputs = ServingOutputs(self.client.apply(lambda c: c["base_url"]))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})

@@ -8,8 +8,9 @@ import pulumi_azure_native as azure
 
 from mlstack.clients.models import ObjectStoreClient
 from mlstack.components.context import ComponentArgs
-from mlstack.recipe.naming import azure_storage_account_name
-from mlstack.recipe.settings import AzureBlobObjectStore
+from mlstack.components.outputs import Bucket, ObjectStoreOutputs
+from mlstack.components.azure.naming import azure_storage_account_name
+from mlstack.components.azure.settings import AzureBlobObjectStore
 
 
 class AzureObjectStore(pulumi.ComponentResource):
@@ -17,7 +18,7 @@ class AzureObjectStore(pulumi.ComponentResource):
         super().__init__("mlstack:azure:ObjectStore", name, None, opts)
         self.settings: AzureBlobObjectStore = args.settings  # type: ignore[assignment]
         self.ctx = args.context
-        group = args.depends["resource_group"]
+        group = args.platform.resource_group
         child = pulumi.ResourceOptions(parent=self)
         self.account = azure.storage.StorageAccount(
             f"{name}-account", account_name=azure_storage_account_name(self.ctx.stack),
@@ -39,5 +40,9 @@ class AzureObjectStore(pulumi.ComponentResource):
         self.client = self.account.primary_endpoints.apply(lambda ep: ObjectStoreClient(
             flavor="azure_blob", endpoint_url=ep.blob, region=self.ctx.placement["location"],
             buckets=[f"az://{c}" for c in self.settings.containers]).model_dump(exclude_none=True))
+        self.outputs = ObjectStoreOutputs(tuple(
+            Bucket(c, pulumi.Output.from_input(c),
+                   self.account.name.apply(lambda account, c=c: f"wasbs://{c}@{account}.blob.core.windows.net"))
+            for c in self.settings.containers), scope_id=self.account.id)
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})

@@ -14,7 +14,8 @@ import pulumi_azure_native as azure
 from mlstack.components import mlflow_server as srv
 from mlstack.components.azure.identity import workload_identity
 from mlstack.components.context import ComponentArgs
-from mlstack.recipe.naming import azure_app_name
+from mlstack.components.outputs import TrackingOutputs
+from mlstack.components.azure.naming import azure_app_name
 from mlstack.recipe.settings import MlflowTracking
 
 DEFAULT_SKU = "Standard_B1ms"
@@ -32,13 +33,11 @@ class AzureTracking(pulumi.ComponentResource):
         self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
         self.ctx, self.name = args.context, name
         st = self.settings
-        self.group = args.depends["resource_group"]
+        self.group = args.platform.resource_group
         self.location = self.ctx.placement["location"]
-        store = args.depends["object_store"]
+        store = args.uses.store()
         prefix = st.artifact_prefix.strip("/")
-        container = store.settings.containers[0]
-        self.artifacts = store.account.name.apply(
-            lambda acct: f"wasbs://{container}@{acct}.blob.core.windows.net/{prefix}")
+        self.artifacts = store.buckets[0].uri.apply(lambda uri: f"{uri}/{prefix}")
         self.identity = workload_identity(name, self.ctx, self.group, store, None, self)
 
         generated = srv.generate_secrets(name, st.auth, self)
@@ -47,6 +46,7 @@ class AzureTracking(pulumi.ComponentResource):
         self.app, url = self._app(db_host, generated)
         self.client = pulumi.Output.all(url, self.artifacts).apply(lambda a: srv.client("mlflow", a[0], a[1], st.auth))
         self.secrets = srv.stack_secrets(generated)
+        self.outputs = TrackingOutputs(self.client.apply(lambda c: c["tracking_uri"]))
         self.register_outputs({"client": self.client})
 
     def _private_dns(self) -> None:

@@ -22,17 +22,17 @@ def account_id(stack: str, workload: str) -> str:
 
 def workload_identity(name: str, workload: str, ctx: object, buckets: dict, repositories: dict,
                       parent: pulumi.Resource) -> gcp.serviceaccount.Account:
-    """`buckets` and `repositories`: {recipe name: resource} of this stack."""
+    """`buckets` and `repositories`: {recipe name: its name in GCP} of this stack."""
     project, region, stack = ctx.placement["project"], ctx.placement["region"], ctx.stack  # type: ignore[attr-defined]
     child = pulumi.ResourceOptions(parent=parent)
     account = gcp.serviceaccount.Account(f"{name}-identity", account_id=account_id(stack, workload), project=project,
                                          display_name=f"mlstack {stack} {workload}", opts=child)
     member = account.email.apply(lambda email: f"serviceAccount:{email}")
     for key, bucket in buckets.items():
-        gcp.storage.BucketIAMMember(f"{name}-{key}-objects", bucket=bucket.name,
+        gcp.storage.BucketIAMMember(f"{name}-{key}-objects", bucket=bucket,
                                     role="roles/storage.objectAdmin", member=member, opts=child)
     for key, repo in repositories.items():
-        gcp.artifactregistry.RepositoryIamMember(f"{name}-{key}-reader", repository=repo.repository_id,
+        gcp.artifactregistry.RepositoryIamMember(f"{name}-{key}-reader", repository=repo,
                                                  location=region, project=project,
                                                  role="roles/artifactregistry.reader", member=member, opts=child)
     for role in PROJECT_ROLES:

@@ -7,8 +7,9 @@ import pulumi_gcp as gcp
 
 from mlstack.clients.models import ObjectStoreClient
 from mlstack.components.context import ComponentArgs
-from mlstack.recipe.naming import gcs_bucket_name
-from mlstack.recipe.settings import GcsObjectStore
+from mlstack.components.outputs import Bucket, ObjectStoreOutputs
+from mlstack.components.gcp.naming import gcs_bucket_name
+from mlstack.components.gcp.settings import GcsObjectStore
 
 
 class GcpObjectStore(pulumi.ComponentResource):
@@ -17,7 +18,8 @@ class GcpObjectStore(pulumi.ComponentResource):
         self.settings: GcsObjectStore = args.settings  # type: ignore[assignment]
         self.ctx = args.context
         self.buckets = [self._create_bucket(name, b) for b in self.settings.buckets]
-        self.named_buckets = dict(zip(self.settings.buckets, self.buckets))
+        self.outputs = ObjectStoreOutputs(tuple(Bucket(key, b.name, b.name.apply(lambda n: f"gs://{n}"))
+                                                for key, b in zip(self.settings.buckets, self.buckets)))
         self.client = pulumi.Output.all(*[b.name for b in self.buckets]).apply(lambda names: ObjectStoreClient(
             flavor="gcs", region=self.ctx.placement["region"], buckets=[f"gs://{n}" for n in names],
         ).model_dump(exclude_none=True))

@@ -7,8 +7,9 @@ import pulumi_gcp as gcp
 
 from mlstack.clients.models import RegistryClient
 from mlstack.components.context import ComponentArgs
-from mlstack.recipe.naming import artifact_registry_id
-from mlstack.recipe.settings import ArtifactRegistry
+from mlstack.components.outputs import RegistryOutputs, Repository
+from mlstack.components.gcp.naming import artifact_registry_id
+from mlstack.components.gcp.settings import ArtifactRegistry
 
 
 class GcpRegistry(pulumi.ComponentResource):
@@ -17,12 +18,13 @@ class GcpRegistry(pulumi.ComponentResource):
         self.settings: ArtifactRegistry = args.settings  # type: ignore[assignment]
         self.ctx = args.context
         self.repositories = [self._create_repository(name, r) for r in self.settings.repositories]
-        self.named_repositories = dict(zip(self.settings.repositories, self.repositories))
         region, project = self.ctx.placement["region"], self.ctx.placement["project"]
         first = artifact_registry_id(self.ctx.stack, self.settings.repositories[0])
         self.client = pulumi.Output.from_input(RegistryClient(  # images are tagged <this uri>/<image>:<tag>
             flavor="artifact_registry", uri=f"{region}-docker.pkg.dev/{project}/{first}",
             insecure=False).model_dump(exclude_none=True))
+        self.outputs = RegistryOutputs(self.client.apply(lambda c: c["uri"]), tuple(
+            Repository(key, r.repository_id) for key, r in zip(self.settings.repositories, self.repositories)))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
 

@@ -15,6 +15,7 @@ import pulumi_gcp as gcp
 
 from mlstack.components import mlflow_server as srv
 from mlstack.components.context import ComponentArgs
+from mlstack.components.outputs import TrackingOutputs
 from mlstack.components.gcp.identity import account_id
 from mlstack.recipe.settings import MlflowTracking
 
@@ -41,9 +42,9 @@ class GcpTracking(pulumi.ComponentResource):
         self.network = network_path(self.project, st.network or "")
         self.subnetwork = subnetwork_path(self.project, self.region, st.subnetwork or "")
         child = pulumi.ResourceOptions(parent=self)
-        bucket = args.depends["object_store"].buckets[0]
+        bucket = args.uses.store().buckets[0]
         prefix = st.artifact_prefix.strip("/")
-        self.artifacts = bucket.name.apply(lambda b: f"gs://{b}/{prefix}")
+        self.artifacts = bucket.uri.apply(lambda uri: f"{uri}/{prefix}")
 
         self.account = gcp.serviceaccount.Account(
             f"{name}-identity", account_id=account_id(stack, name), project=self.project,
@@ -59,6 +60,7 @@ class GcpTracking(pulumi.ComponentResource):
         self.client = pulumi.Output.all(self.service.uri, self.artifacts).apply(
             lambda a: srv.client("mlflow", a[0], a[1], st.auth))
         self.secrets = srv.stack_secrets(generated)
+        self.outputs = TrackingOutputs(self.client.apply(lambda c: c["tracking_uri"]))
         self.register_outputs({"client": self.client})
 
     def _secret(self, key: str, value: pulumi.Output[str], member: pulumi.Output[str]) -> pulumi.Output[str]:

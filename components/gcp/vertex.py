@@ -10,12 +10,14 @@ import pulumi_gcp as gcp
 
 from mlstack.clients.models import OrchestratorClient, ServingClient
 from mlstack.components.context import ComponentArgs
+from mlstack.components.outputs import OrchestratorOutputs, ServingOutputs
 from mlstack.components.gcp.identity import workload_identity
 
 
 def _scope(args: ComponentArgs) -> tuple[dict, dict]:
-    store, registry = args.depends.get("object_store"), args.depends.get("registry")
-    return (store.named_buckets if store else {}), (registry.named_repositories if registry else {})
+    store, registry = args.uses.object_store, args.uses.registry
+    return ({b.key: b.name for b in store.buckets} if store else {},
+            {r.key: r.name for r in registry.repositories} if registry else {})
 
 
 def endpoint_id(stack: str) -> str:
@@ -30,6 +32,7 @@ class VertexOrchestrator(pulumi.ComponentResource):
         self.account = workload_identity(name, "pipelines", ctx, *_scope(args), parent=self)
         self.client = self.account.email.apply(lambda email: OrchestratorClient(
             flavor="vertex", execution_role=email, region=ctx.placement["region"]).model_dump(exclude_none=True))
+        self.outputs = OrchestratorOutputs()
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
 
@@ -48,5 +51,6 @@ class VertexServing(pulumi.ComponentResource):
             flavor="vertex", protocol="vertex",
             base_url=f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/endpoints/{a[0]}",
             execution_role=a[1]).model_dump(exclude_none=True))
+        self.outputs = ServingOutputs(self.client.apply(lambda c: c["base_url"]))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})

@@ -8,6 +8,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider
 
 from mlstack.clients.models import ObjectStoreClient, SecretRef
+from mlstack.components import outputs as out
 from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
@@ -66,6 +67,10 @@ class LocalObjectStore(pulumi.ComponentResource):
             "server": self.process.id,  # a new server process (after a crash) re-checks the bucket
         }, pulumi.ResourceOptions(parent=self, depends_on=[self.process])) for b in self.settings.buckets]
         self.client = pulumi.Output.all(self.endpoint, self.access_key).apply(lambda a: self._client(*a))
+        self.outputs = out.ObjectStoreOutputs(
+            tuple(out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))
+                  for b in self.settings.buckets),
+            endpoint=self.endpoint, access_key=self.access_key, secret_key=self.secret_key)
         self.secrets = {SECRET_OUTPUT: self.secret_key}
         self.register_outputs({"client": self.client})
 

@@ -8,6 +8,7 @@ import pulumi
 
 from mlstack.clients.models import RegistryClient, SecretRef
 from mlstack.components.context import ComponentArgs
+from mlstack.components.outputs import RegistryOutputs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
@@ -42,6 +43,8 @@ class LocalRegistry(pulumi.ComponentResource):
                          if self.settings.auth else None)
         self.process = self._create_process(name)
         self.client = self.port.apply(self._client)
+        self.outputs = RegistryOutputs(self.port.apply(lambda p: f"127.0.0.1:{p}"),
+                                       password=self.password.value if self.password else None)
         self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
         self.register_outputs({"client": self.client})
 

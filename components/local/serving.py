@@ -10,6 +10,7 @@ import pulumi
 
 from mlstack.clients.models import ServingClient
 from mlstack.components.context import ComponentArgs
+from mlstack.components.outputs import ServingOutputs
 from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
 from mlstack.recipe.settings import MlserverServing
@@ -42,6 +43,7 @@ class LocalServing(pulumi.ComponentResource):
         self.client = self.port.apply(lambda p: ServingClient(
             flavor="mlserver", base_url=f"http://127.0.0.1:{p}", protocol="v2",
             model_repository=self.repository).model_dump(exclude_none=True))
+        self.outputs = ServingOutputs(self.client.apply(lambda c: c["base_url"]))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
 

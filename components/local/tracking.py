@@ -10,6 +10,7 @@ import pulumi
 
 from mlstack.clients.models import SecretRef, TrackingClient
 from mlstack.components.context import ComponentArgs
+from mlstack.components.outputs import TrackingOutputs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
@@ -31,7 +32,7 @@ class LocalTracking(pulumi.ComponentResource):
         super().__init__("mlstack:local:Tracking", name, None, opts)
         self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
         self.ctx = args.context
-        self.store = args.depends.get("object_store")
+        self.store = args.uses.object_store
         self.port = port_of(name, self.settings.port, self)
         child = pulumi.ResourceOptions(parent=self)
         self.password = GeneratedSecret(f"{name}-admin-password", opts=child) if self.settings.auth else None
@@ -44,14 +45,15 @@ class LocalTracking(pulumi.ComponentResource):
             username=ADMIN if auth else None,
             password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
         ).model_dump(exclude_none=True))
+        self.outputs = TrackingOutputs(self.port.apply(lambda p: f"http://127.0.0.1:{p}"))
         self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
         self.register_outputs({"client": self.client})
 
     def _artifact_root(self, name: str) -> pulumi.Output[str]:
         if self.store is None:  # no object store in the recipe: artifacts on local disk
             return pulumi.Output.from_input((self.ctx.data_dir(name) / "artifacts").as_uri())
-        bucket = self.store.settings.buckets[0]
-        return pulumi.Output.from_input(f"s3://{bucket}/{self.settings.artifact_prefix.strip('/')}")
+        prefix = self.settings.artifact_prefix.strip("/")
+        return self.store.buckets[0].uri.apply(lambda uri: f"{uri}/{prefix}")
 
     def _env(self) -> pulumi.Output[dict]:
         mlflow_bin = str(Path(self.ctx.runtime("mlflow")).parent)

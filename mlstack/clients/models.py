@@ -27,6 +27,7 @@ class RegistryClient(StoredModel):
     insecure: bool = Field(description="Plain HTTP (loopback only).")
     username: str | None = None
     password: SecretRef | None = None
+    pull_secret: str | None = Field(default=None, description="Kubernetes Secret pods pull the stack's images with.")
 
 
 class OrchestratorClient(StoredModel):
@@ -37,6 +38,14 @@ class OrchestratorClient(StoredModel):
     region: str | None = None
     workspace: str | None = Field(default=None, description="Workspace the pipelines run in (Azure ML).")
     resource_group: str | None = None
+    kubernetes_context: str | None = Field(default=None, description="kubeconfig context pipelines are submitted to.")
+    kubernetes_namespace: str | None = Field(default=None, description="Namespace pipeline pods run in.")
+    service_account: str | None = Field(default=None, description="Service account the orchestrator pod runs as.")
+    step_service_account: str | None = Field(default=None, description="Service account step pods run as.")
+    image_pull_secrets: list[str] | None = Field(default=None, description="Secrets pipeline pods pull images with.")
+    local_registry: bool | None = Field(default=None, description="The registry is on localhost (kind).")
+    pod_labels: dict[str, str] | None = Field(default=None, description="Labels pipeline pods must carry (the "
+                                               "stack's network policies admit their traffic by them).")
 
 
 class StackClients(StoredModel):
@@ -56,6 +65,7 @@ class ObjectStoreClient(StoredModel):
     buckets: list[str] = Field(description="Bucket URIs, e.g. s3://mlstack.")
     access_key_id: str | None = None
     secret_access_key: SecretRef | None = None
+    cluster_endpoint_url: str | None = Field(default=None, description="S3 endpoint inside the cluster (pipeline pods).")
 
 
 class TrackingClient(StoredModel):
@@ -67,6 +77,7 @@ class TrackingClient(StoredModel):
     artifact_root: str | None = Field(default=None, description="Where the server stores artifacts (proxied).")
     dns_target: str | None = Field(default=None, description="Name the tracking URI's host must resolve to (a "
                                    "CNAME or alias) when mlstack did not create that DNS record.")
+    cluster_tracking_uri: str | None = Field(default=None, description="Tracking URI inside the cluster (pipeline pods).")
 
 
 class ServingClient(StoredModel):
@@ -76,3 +87,4 @@ class ServingClient(StoredModel):
     protocol: str = Field(description="Inference protocol, e.g. v2 (KServe/Seldon open inference protocol).")
     model_repository: str | None = Field(default=None, description="Directory clients put model folders into.")
     execution_role: str | None = Field(default=None, description="Identity deployed models run as (cloud targets).")
+    cluster_base_url: str | None = Field(default=None, description="Base URL inside the cluster (pipeline pods).")

@@ -13,6 +13,7 @@ from typing import Any
 
 from mlstack.clients.models import (SCHEMA_VERSION, ObjectStoreClient, OrchestratorClient, RegistryClient,
                                     SecretRef, ServingClient, StackClients, TrackingClient)
+from mlstack.registry import Flavor, lookup
 from mlstack.versions import ZENML_VERSION
 
 FORMATS = ("json", "yaml", "env", "zenml")
@@ -105,9 +106,17 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
 
     Credentials are ZenML secret references (`{{secret.key}}`) unless show_secrets: ZenML resolves them on
     import, so the secrets `zenml_secret_commands` lists must exist first. No secret value is in the file.
+    Where a component has an in-cluster address (kubernetes), the file names it: ZenML's steps run in the cluster.
     """
     name, c = clients.stack, typed(clients)
     main, registry_secret = zenml_secret_names(name)
+
+    def flavor(client: Any) -> Flavor:
+        found = lookup(clients.target, client.kind, client.flavor)
+        if found is None:
+            raise ValueError(f"stack output names {client.kind} flavor {client.flavor!r} unknown on {clients.target}")
+        return found
+
     components: dict[str, list[dict]] = {}
 
     def ref(key: str, value: str | None) -> str | None:
@@ -117,8 +126,8 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
         components[ztype] = [{"name": f"{name}-{ztype.replace('_', '-')}", "type": ztype, "flavor": flavor,
                               "configuration": {k: v for k, v in configuration.items() if v is not None}}]
 
-    if (store := c.get("object_store")) and ZENML_ARTIFACT_STORE[store.flavor] == "s3":
-        kwargs = {"endpoint_url": store.endpoint_url, "region_name": store.region}
+    if (store := c.get("object_store")) and flavor(store).zenml == "s3":
+        kwargs = {"endpoint_url": store.cluster_endpoint_url or store.endpoint_url, "region_name": store.region}
         add("artifact_store", "s3", {
             "path": f"{store.buckets[0]}/zenml",
             "client_kwargs": {k: v for k, v in kwargs.items() if v},
@@ -127,22 +136,25 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
             if store.secret_access_key else None,
         })
     elif store:  # gcp / azure: credentials come from the cloud identity (service connector or ambient)
-        add("artifact_store", ZENML_ARTIFACT_STORE[store.flavor], {"path": f"{store.buckets[0]}/zenml"})
+        add("artifact_store", flavor(store).zenml or store.flavor, {"path": f"{store.buckets[0]}/zenml"})
     else:
         add("artifact_store", "local", {})
     if registry := c.get("registry"):
-        add("container_registry", ZENML_CONTAINER_REGISTRY[registry.flavor], {
+        add("container_registry", flavor(registry).zenml or registry.flavor, {
             "uri": registry.uri, "authentication_secret": registry_secret if registry.password else None})
     if tracking := c.get("tracking"):
         add("experiment_tracker", "mlflow", {
-            "tracking_uri": tracking.tracking_uri,
+            "tracking_uri": tracking.cluster_tracking_uri or tracking.tracking_uri,
             "tracking_username": tracking.username,
             "tracking_password": ref("tracking_password", _secret(tracking.password, secrets, True))
             if tracking.password else None,
         })
     if orchestrator := c.get("orchestrator"):
-        add("orchestrator", ZENML_ORCHESTRATOR.get(orchestrator.flavor, orchestrator.flavor),
-            ZENML_ORCHESTRATOR_CONFIG.get(orchestrator.flavor, lambda o: {})(orchestrator))
+        hint = flavor(orchestrator)
+        add("orchestrator", hint.zenml or orchestrator.flavor,
+            hint.zenml_config(orchestrator) if hint.zenml_config else {})
+        for ztype, (zflavor, configuration) in hint.zenml_extra.items():
+            add(ztype, zflavor, configuration)
     return {"stack_name": name, "zenml_version": zenml_version, "components": components}
 
 
@@ -173,20 +185,6 @@ def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: boo
               f"# `eval \"$(mlstack output --stack {clients.stack} --format env --show-secrets)\"`):",
               *[f"#   {cmd}" for cmd in commands]]
     return "\n".join(header) + "\n" + body
-
-
-# mlstack flavor -> ZenML flavor of the same component.
-ZENML_ARTIFACT_STORE = {"minio": "s3", "s3": "s3", "gcs": "gcp", "azure_blob": "azure"}
-ZENML_CONTAINER_REGISTRY = {"distribution": "default", "ecr": "aws", "artifact_registry": "gcp", "acr": "azure"}
-# ZenML's configuration field names for what an orchestrator client carries.
-ZENML_ORCHESTRATOR_CONFIG = {
-    "sagemaker": lambda o: {"execution_role": o.execution_role},
-    "vertex": lambda o: {"location": o.region, "workload_service_account": o.execution_role},
-    "azureml": lambda o: {"resource_group": o.resource_group, "workspace": o.workspace},
-}
-# mlstack orchestrator flavor -> ZenML orchestrator flavor (identical where ZenML has the same name).
-ZENML_ORCHESTRATOR = {"local": "local", "airflow": "airflow", "kubeflow": "kubeflow", "sagemaker": "sagemaker",
-                      "vertex": "vertex", "azureml": "azureml"}
 
 
 def _yaml(data: Any) -> str:

@@ -30,6 +30,7 @@ class CheckResult:
     ok: bool
     detail: str
     seconds: float
+    checked: bool = True  # False: the flavor cannot be checked by verify (the detail says why); ok stays True
 
 
 def _client_errors() -> tuple[type[BaseException], ...]:
@@ -44,11 +45,18 @@ def _client_errors() -> tuple[type[BaseException], ...]:
 
 
 def verify(clients: StackClients, secrets: dict[str, str]) -> list[CheckResult]:
-    from mlstack.registry import KINDS
+    """Each component through the check its flavor names in the registry; a flavor that declares it cannot be
+    checked is reported with its reason, never probed with another flavor's protocol."""
+    from mlstack.registry import KINDS, Unsupported, lookup
 
     results = []
     for kind, client in sorted(typed(clients).items(), key=lambda kv: KINDS.index(kv[0])):
-        check = CHECKS[kind]
+        flavor = lookup(clients.target, kind, client.flavor)
+        how = flavor.verify if flavor else Unsupported(f"flavor {client.flavor!r} is unknown to this mlstack")
+        if isinstance(how, Unsupported):
+            results.append(CheckResult(kind, client.flavor, True, f"not checked: {how.reason}", 0.0, checked=False))
+            continue
+        check = CHECKS[how]
         start = time.monotonic()
         try:
             detail = check(client, secrets)
@@ -193,14 +201,19 @@ def _size(shape: list) -> int:
 
 
 # -- orchestrator ----------------------------------------------------------------------------------------
-def check_orchestrator(c: OrchestratorClient, secrets: dict[str, str]) -> str:
+def check_api_url(c: OrchestratorClient, secrets: dict[str, str]) -> str:
     if not c.url:
-        return "runs pipelines in the caller's process: nothing deployed to check"
+        raise ValueError("the stack output names no URL to check")
     _http("GET", c.url)
     return f"answering at {c.url}"
 
 
+def check_nothing_deployed(c: OrchestratorClient, secrets: dict[str, str]) -> str:
+    return "runs pipelines in the caller's process: nothing deployed to check"
+
+
+# The checks a flavor can name in the registry (`Flavor.verify`), by the protocol they speak.
 CHECKS: dict[str, Callable[[Any, dict[str, str]], str]] = {
-    "object_store": check_object_store, "tracking": check_tracking, "registry": check_registry,
-    "serving": check_serving, "orchestrator": check_orchestrator,
+    "s3": check_object_store, "mlflow": check_tracking, "oci": check_registry, "v2": check_serving,
+    "api_url": check_api_url, "nothing_deployed": check_nothing_deployed,
 }

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import os
 import shutil
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable
 
 from mlstack import registry
-from mlstack.engine import runtimes
+from mlstack.engine import plugins, runtimes
 from mlstack.engine.pulumi_cli import build_cli, find_cli
 from mlstack.errors import NotAvailableError
 from mlstack.engine.workspace import SHIM, shim_dir
 from mlstack.home import Home
-from mlstack.targets import TARGET_NEEDS
 from mlstack.versions import PULUMI_VERSION, RUNTIMES
 
 
@@ -45,15 +44,15 @@ def run_checks(home: Home, fix: bool = False, progress: Callable[[str], None] = 
     writable = os.access(home.root if home.root.exists() else home.root.parent, os.W_OK)
     checks.append(Check("engine", "mlstack home", writable, f"{home.root}{'' if writable else ' is not writable'}",
                         required=True))
-    for target in registry.TARGETS:
-        checks.extend(_target_checks(home, target))
+    for target in registry.targets():
+        checks.extend(_target_checks(home, target, cli.path if (fix and cli) else None, progress))
     checks.extend(_runtime_checks(home, fix, progress))
     return checks
 
 
 def _runtime_checks(home: Home, fix: bool, progress: Callable[[str], None]) -> list[Check]:
     """Service runtimes of the flavors this installation can build; --fix installs them (deploy would anyway)."""
-    wanted = sorted({rt for f in registry.FLAVORS if not f.missing() for rt in f.runtimes})
+    wanted = sorted({rt for f in registry.all_flavors() if not f.missing() for rt in f.runtimes})
     if fix:
         try:
             runtimes.ensure(home, wanted, progress)
@@ -65,14 +64,14 @@ def _runtime_checks(home: Home, fix: bool, progress: Callable[[str], None]) -> l
             for name in wanted]
 
 
-def _target_checks(home: Home, target: str) -> list[Check]:
-    needs = TARGET_NEEDS[target]
-    checks = []
-    assembly = importlib.util.find_spec(f"mlstack.stacks.{target}") is not None
-    flavors = registry.flavors_for(target)
-    if not assembly or not flavors:
+def _target_checks(home: Home, declared: registry.Target, fix_with: Path | None = None,
+                   progress: Callable[[str], None] = print) -> list[Check]:
+    """What the target can do here; with --fix (`fix_with`: the CLI), a missing provider plugin is installed at the
+    SDK's version where it can be fetched, and the exact steps are reported where it cannot."""
+    target, needs, checks = declared.name, declared.needs, []
+    if declared.assembly is None or not declared.flavors:
         return [Check(target, "components", False, "not built in this release yet")]
-    for f in flavors:
+    for f in declared.flavors:
         missing = f.missing()
         checks.append(Check(target, f"{f.kind}/{f.name}", not missing,
                             f.summary if not missing else f"needs {', '.join(missing)}: {f.install_hint}"))
@@ -81,13 +80,18 @@ def _target_checks(home: Home, target: str) -> list[Check]:
         checks.append(Check(target, "provider SDK", present,
                             needs.provider_module if present else f"`pip install mlstack[{needs.pinned_extra}]`"))
     if needs.plugin:
-        plugins = home.pulumi_home / "plugins"
-        found = sorted(p.name for p in plugins.glob(f"resource-{needs.plugin}-v*")) if plugins.is_dir() else []
-        on_path = shutil.which(f"pulumi-resource-{needs.plugin}")
-        checks.append(Check(target, "provider plugin", bool(found or on_path),
-                            ", ".join(found) or on_path or f"resource-{needs.plugin} not installed in {plugins}"))
+        where, note = plugins.installed(home, needs), ""
+        if where is None and fix_with is not None and plugins.sdk_version(needs):
+            progress(f"installing provider plugin resource-{needs.plugin} v{plugins.sdk_version(needs)}")
+            ok, note = plugins.install(home, needs, fix_with)
+            where = plugins.installed(home, needs)
+        detail = where or f"resource-{needs.plugin} v{plugins.sdk_version(needs)} not installed" + (
+            f" ({note})" if note else "") + f": {plugins.install_steps(home, needs)}"
+        checks.append(Check(target, "provider plugin", where is not None, detail))
     ok, detail = needs.credentials()
     checks.append(Check(target, "credentials", ok, detail))
+    if (more := declared.hook("doctor")) is not None:  # what only this target checks (a cluster answering, ...)
+        checks += [Check(target, name, ok, detail) for name, ok, detail in more()]
     return checks
 
 

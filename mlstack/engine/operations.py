@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from mlstack.engine import runtimes
+from mlstack import registry
+from mlstack.engine import plugins, runtimes
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.workspace import StackSession, backend_url, save_recipe, saved_recipe
-from mlstack.errors import CredentialsError, StackNotFoundError, UsageError
+from mlstack.errors import CredentialsError, NotAvailableError, StackNotFoundError, UsageError
 from mlstack.home import Home
 from mlstack.recipe.loader import load_recipe
 from mlstack.recipe.model import Recipe
-from mlstack.targets import TARGET_NEEDS
 
 
 @dataclass
@@ -36,7 +36,7 @@ def resolve(home: Home, ref: StackRef) -> Recipe:
 
 
 def session(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None] | None = None,
-            runtime_paths: dict[str, str] | None = None) -> StackSession:
+            runtime_paths: dict[str, str] | None = None, purge: bool = False) -> StackSession:
     from mlstack.stacks.program import make_program, runtimes_of
 
     if runtime_paths is None:  # not deploying: the paths runtimes are (or would be) installed at
@@ -45,27 +45,36 @@ def session(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], Non
         home, recipe.name,
         backend=backend_url(home, recipe.state.backend, ref.backend),
         secrets_provider=recipe.state.secrets_provider,
-        program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths),
+        program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths, purge=purge),
         progress=ProgressPrinter(emit) if emit else None,
     )
 
 
-def _preflight(recipe: Recipe) -> None:
+def _preflight(home: Home, recipe: Recipe) -> None:
+    """What must hold before the engine starts, in the order a user fixes it: the installation (exit 3), the
+    target's own tools (exit 3), credentials (exit 4), the provider plugin (exit 3)."""
     from mlstack.stacks.program import check_available
 
     check_available(recipe)
-    ok, detail = TARGET_NEEDS[recipe.target.type].credentials()
+    target, placement = registry.target(recipe.target.type), recipe.target.model_dump(exclude={"type"})
+    if (preflight := target.hook("preflight")) is not None:  # what the target needs beyond credentials (kind, ...)
+        preflight(placement, recipe.name)
+    ok, detail = target.needs.credentials(placement=placement)
     if not ok:
         raise CredentialsError(f"no credentials for target {recipe.target.type}: {detail}",
                                hint="configure them, then check with `mlstack doctor`")
+    plugins.require(home, recipe.target.type, target.needs)
 
 
 def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
     from mlstack.stacks.program import runtimes_of
 
     recipe = resolve(home, ref)
-    _preflight(recipe)
+    _preflight(home, recipe)
     paths = runtimes.ensure(home, runtimes_of(recipe), emit)
+    if (prepare := registry.target(recipe.target.type).hook("prepare")) is not None:  # e.g. a kind cluster
+        prepare(recipe.target.model_dump(exclude={"type"}), recipe.name, recipe.component_specs(),
+                home.stack_dir(recipe.name) / "run", emit)
     s = session(home, recipe, ref, emit, paths)
     save_recipe(home, recipe.name, recipe.model_dump(mode="json"))
     result = s.up(with_secrets=recipe.outputs.include_secrets)
@@ -113,9 +122,25 @@ def offline_preview(home: Home, ref: StackRef) -> dict[str, Any]:
     return plan(recipe).to_dict()
 
 
+def render(home: Home, ref: StackRef, out: Path) -> dict[str, Any]:
+    """The stack as its target's own manifests, from the offline plan; exit 3 where the target has no renderer."""
+    from mlstack.engine.offline import plan
+
+    recipe = resolve(home, ref)
+    renderer = registry.target(recipe.target.type).hook("render")
+    if renderer is None:
+        raise NotAvailableError(f"target {recipe.target.type!r} has no manifests to render",
+                                hint="`mlstack preview --offline` shows its plan")
+    files: dict[str, str] = renderer(plan(recipe))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text)
+    return {"stack": recipe.name, "target": recipe.target.type, "out": str(out), "files": sorted(files)}
+
+
 def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
     recipe = resolve(home, ref)
-    _preflight(recipe)
+    _preflight(home, recipe)
     result = session(home, recipe, ref, emit).preview()
     return {"stack": recipe.name, "target": recipe.target.type, "changes": result.changes, "changed": result.changed}
 
@@ -126,8 +151,14 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
     if lost and not purge:  # "data is kept unless --purge": where the cloud cannot keep it, ask before
         raise UsageError(f"destroying stack {recipe.name!r} on {recipe.target.type} deletes data: " + "; ".join(lost),
                          hint="copy what you need, then run the same command with --purge")
+    target = registry.target(recipe.target.type)
+    if purge and target.keeps_on_destroy:  # lift the retain flag of what destroy keeps, so destroy deletes it
+        session(home, recipe, ref, emit, purge=True).up()
     s = session(home, recipe, ref, emit)
     result = s.destroy()
+    if purge and (remove := target.hook("purge")) is not None:  # beyond the state: e.g. a kind cluster
+        if (removed := remove(recipe.target.model_dump(exclude={"type"}), recipe.name)):
+            emit(f"deleted {removed}")
     stack_dir = home.stack_dir(recipe.name)
     data = stack_dir / "data"  # components keep their data here (StackContext.data_dir)
     kept = {d.name: str(d) for d in sorted(data.iterdir())} if data.is_dir() else {}
@@ -138,6 +169,8 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
     else:
         shutil.rmtree(stack_dir / "run", ignore_errors=True)
         shutil.rmtree(stack_dir / "outputs", ignore_errors=True)
+    if target.keeps_on_destroy and not purge:
+        kept[recipe.target.type] = target.keeps_on_destroy
     return {"stack": recipe.name, "changes": result.changes, "purged": purge, "kept": kept}
 
 

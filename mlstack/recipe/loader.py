@@ -87,9 +87,9 @@ def _target_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Proble
             if needed not in recipe.component_specs():
                 problems.append(Problem(filename, _line_of(data, ("components", kind, "flavor")), f"components.{kind}",
                                         f"flavor {flavor.name!r} needs components.{needed} in the same recipe"))
-    for kind, spec in recipe.component_specs().items():
-        check, placement = getattr(spec, "name_problems", None), getattr(spec, "placement_problems", None)
-        found = (check(recipe.name) if check else []) + (placement(recipe.target.type) if placement else [])
+    for kind, flavor in recipe.flavors().items():
+        placement = recipe.target.model_dump(exclude={"type"})
+        found = flavor.problems(recipe.component_specs()[kind], recipe.name, placement) if flavor.problems else []
         for field, message in found:
             name, _, index = field.partition("[")
             loc = ("components", kind, name, int(index.rstrip("]"))) if index else ("components", kind, name)
@@ -165,9 +165,9 @@ def _check_flavors(data: dict, filename: str) -> tuple[list[Problem], list[str]]
 
     Returns the problems and the kinds whose flavor exists nowhere (their settings cannot be checked).
     """
-    components, target = data.get("components"), data.get("target")
+    components, target = data.get("components"), registry.expand_alias(data.get("target"))
     target_type = target.get("type") if isinstance(target, dict) else target
-    if target_type not in registry.TARGETS:
+    if target_type not in registry.target_names():
         target_type = None  # reported by the model; flavors can still be checked for existence
     if not isinstance(components, dict):
         return [], []
@@ -196,9 +196,9 @@ def _problem(err: dict, data: dict, filename: str) -> Problem:
     message = err["msg"]
     if err["type"] == "union_tag_invalid" and loc == ("target",):
         tag = err["input"].get("type") if isinstance(err["input"], dict) else err["input"]
-        loc, message = ("target", "type"), f"unknown target {tag!r}{_did_you_mean(str(tag), list(registry.TARGETS))}"
+        loc, message = ("target", "type"), f"unknown target {tag!r}{_did_you_mean(str(tag), [*registry.target_names(), *registry.alias_names()])}"
     elif err["type"] == "union_tag_not_found" and loc == ("target",):
-        loc, message = ("target", "type"), f"required field is missing (one of: {', '.join(registry.TARGETS)})"
+        loc, message = ("target", "type"), f"required field is missing (one of: {', '.join(registry.target_names())})"
     elif err["type"] == "extra_forbidden":
         message = f"unknown field{_did_you_mean(str(loc[-1]), _known_fields(loc[:-1], data))}"
     elif err["type"] == "missing":

@@ -18,55 +18,11 @@ PATTERN_HINTS = {
 }
 
 
-class LocalTarget(UserModel):
-    """Plain processes on 127.0.0.1 of this machine; no Docker, no cloud."""
-
-    type: Literal["local"] = Field(description="Target platform.")
-
-
-class AwsTarget(UserModel):
-    """Amazon Web Services."""
-
-    type: Literal["aws"] = Field(description="Target platform.")
-    region: str = Field(description="AWS region, e.g. eu-west-1.", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-    profile: str | None = Field(default=None, description="Named AWS profile; default: the SDK's credential chain.")
-
-
-class GcpTarget(UserModel):
-    """Google Cloud."""
-
-    type: Literal["gcp"] = Field(description="Target platform.")
-    project: str = Field(description="GCP project ID.", pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-    region: str = Field(description="GCP region, e.g. europe-west1.", pattern=r"^[a-z]+-[a-z]+\d$")
-
-
-class AzureTarget(UserModel):
-    """Microsoft Azure."""
-
-    type: Literal["azure"] = Field(description="Target platform.")
-    location: str = Field(description="Azure location, e.g. westeurope.", pattern=r"^[a-z0-9]+$")
-    subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
-
-
-class KubernetesTarget(UserModel):
-    """Any Kubernetes cluster reachable through a kubeconfig context."""
-
-    type: Literal["kubernetes"] = Field(description="Target platform.")
-    context: str | None = Field(default=None, description="kubeconfig context; default: the current context.")
-    namespace: str = Field(default="mlstack", description="Namespace the stack's workloads go to.")
-
-
-class KindTarget(UserModel):
-    """A local kind (Kubernetes in Docker) cluster."""
-
-    type: Literal["kind"] = Field(description="Target platform.")
-    cluster: str = Field(default="mlstack", description="Name of the kind cluster.")
-
-
-TargetSpec = Annotated[
-    Union[LocalTarget, AwsTarget, GcpTarget, AzureTarget, KubernetesTarget, KindTarget],
-    Field(discriminator="type"),
-]
+@cache
+def target_model() -> Any:
+    """The recipe's `target:` block: each registered target's placement model, discriminated by `type`."""
+    models = tuple(t.placement for t in registry.targets())
+    return Annotated[Union[models], Field(discriminator="type")] if len(models) > 1 else models[0]
 
 
 class StateSpec(UserModel):
@@ -129,7 +85,8 @@ class Recipe(UserModel):
         description="Stack name: 3-40 characters, lowercase letters, digits and '-'; one Pulumi stack per name.",
         pattern=NAME_PATTERN,
     )
-    target: TargetSpec = Field(description="Where the stack runs, with its placement settings.")
+    target: target_model() = Field(  # type: ignore[valid-type]
+        description="Where the stack runs, with its placement settings.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags put on every taggable resource.")
     state: StateSpec = Field(default_factory=StateSpec, description="Pulumi state backend and secrets provider.")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="Client config files written after deploy.")
@@ -140,8 +97,8 @@ class Recipe(UserModel):
     @field_validator("target", mode="before")
     @classmethod
     def _target_shorthand(cls, value: Any) -> Any:
-        # `target: local` is shorthand for `target: {type: local}`.
-        return {"type": value} if isinstance(value, str) else value
+        # `target: local` is shorthand for `target: {type: local}`; `target: kind` for a kubernetes kind cluster.
+        return registry.expand_alias(value)
 
     @model_validator(mode="after")
     def _flavors_exist_on_target(self) -> "Recipe":

@@ -11,13 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from mlstack.recipe import naming
 from mlstack.recipe.base import UserModel
 from mlstack.versions import MLFLOW_IMAGE
 
 AZURE_SUBNET = (r"(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+"
                 r"/subnets/[^/]+$")
-AZURE_PG_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
@@ -26,17 +24,18 @@ class PortSetting(UserModel):
         default=None,
         ge=1024,
         le=65535,
-        description="TCP port on 127.0.0.1; omitted: a free port is chosen on first deploy and then kept.",
+        description="TCP port on 127.0.0.1; omitted: a free port is chosen on first deploy and then kept "
+        "(kubernetes on kind: the host port mapped to the service, default its node port).",
     )
 
 
-class LocalOrchestrator(UserModel):
-    """Pipelines run in the calling process (ZenML's `local` orchestrator); nothing is deployed."""
+class VolumeSetting(UserModel):
+    storage_gb: int = Field(default=10, ge=1, le=65536,
+                            description="(kubernetes) Size of the component's volume, GiB (kept by destroy, deleted "
+                            "with --purge).")
 
-    flavor: Literal["local"] = Field(description="Flavor of this component.")
 
-
-class DistributionRegistry(PortSetting):
+class DistributionRegistry(PortSetting, VolumeSetting):
     """CNCF distribution (Docker registry v2 / OCI) with filesystem storage."""
 
     flavor: Literal["distribution"] = Field(description="Flavor of this component.")
@@ -46,7 +45,7 @@ class DistributionRegistry(PortSetting):
     )
 
 
-class MinioObjectStore(PortSetting):
+class MinioObjectStore(PortSetting, VolumeSetting):
     """MinIO: an S3-compatible object store with SigV4 credentials, keeping objects on disk."""
 
     flavor: Literal["minio"] = Field(description="Flavor of this component.")
@@ -127,152 +126,13 @@ class MlflowTracking(PortSetting):
                 raise ValueError(f"{cidr!r} opens the server to the whole internet; list the networks that need it")
         return value
 
-    def placement_problems(self, target: str) -> list[tuple[str, str]]:
-        """(field, rule broken) for settings this target needs in a certain shape."""
-        if target == "aws" and len(self.subnet_ids) == 1:
-            return [("subnet_ids", "needs subnets in at least two availability zones (the load balancer and the "
-                                   "database subnet group require two); got one")]
-        if target == "azure" and self.subnet_id and self.database_subnet_id and \
-                self.subnet_id.lower().rsplit("/subnets/", 1)[0] != self.database_subnet_id.lower().rsplit("/subnets/", 1)[0]:
-            return [("database_subnet_id", "must be in the same virtual network as subnet_id (the server reaches "
-                     "the database through it)")]
-        if target == "azure" and self.database_storage_gb not in AZURE_PG_STORAGE_GB:
-            return [("database_storage_gb", "Azure's flexible server offers "
-                     f"{', '.join(map(str, AZURE_PG_STORAGE_GB))} GiB; got {self.database_storage_gb}")]
-        return []
 
 
-class MlserverServing(PortSetting):
+# Settings of the `mlflow` flavor that every cloud accepts (the rest are network placement, per cloud).
+CLOUD_MLFLOW_FIELDS = ("artifact_prefix", "auth", "image", "database_tier", "database_storage_gb")
+
+
+class MlserverServing(PortSetting, VolumeSetting):
     """Seldon MLServer: V2 inference protocol (as KServe and Seldon use) over HTTP."""
 
     flavor: Literal["mlserver"] = Field(description="Flavor of this component.")
-
-
-class S3ObjectStore(UserModel):
-    """Amazon S3: versioned, encrypted at rest, public access blocked, TLS-only bucket policy."""
-
-    flavor: Literal["s3"] = Field(description="Flavor of this component.")
-    buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]] = Field(
-        default_factory=lambda: ["artifacts"], min_length=1,
-        description="Buckets to create, named `<recipe name>-<bucket>` (S3 names are global).",
-    )
-    versioning: bool = Field(default=True, description="Keep object versions (recover overwritten artifacts).")
-    kms_key_arn: str | None = Field(
-        default=None, pattern=r"^arn:aws[a-z-]*:kms:",
-        description="Customer-managed KMS key for encryption at rest; default: SSE-S3 (AES-256).",
-    )
-
-    def name_problems(self, stack: str) -> list[tuple[str, str]]:
-        """(field, rule broken) for each cloud name this recipe would produce that the cloud refuses."""
-        return [(f"buckets[{i}]", p) for i, b in enumerate(self.buckets)
-                if (p := naming.s3_bucket_problem(naming.s3_bucket_name(stack, b)))]
-
-
-class EcrRegistry(UserModel):
-    """Amazon ECR: scan on push, immutable tags, encrypted, lifecycle-pruned."""
-
-    flavor: Literal["ecr"] = Field(description="Flavor of this component.")
-    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]] = Field(
-        default_factory=lambda: ["models"], min_length=1,
-        description="Repositories to create, named `<recipe name>/<repository>`.",
-    )
-    keep_images: int = Field(default=100, ge=1, le=10000,
-                             description="Lifecycle policy: images kept per repository (oldest expire first).")
-
-    def name_problems(self, stack: str) -> list[tuple[str, str]]:
-        return [(f"repositories[{i}]", p) for i, r in enumerate(self.repositories)
-                if (p := naming.ecr_repository_problem(naming.ecr_repository_name(stack, r)))]
-
-
-class GcsObjectStore(UserModel):
-    """Google Cloud Storage: uniform bucket-level access, public access prevention enforced, versioned."""
-
-    flavor: Literal["gcs"] = Field(description="Flavor of this component.")
-    buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*[a-z0-9]$")]] = Field(
-        default_factory=lambda: ["artifacts"], min_length=1,
-        description="Buckets to create, named `<recipe name>-<bucket>` (GCS names are global).",
-    )
-    versioning: bool = Field(default=True, description="Keep noncurrent object versions.")
-    kms_key_name: str | None = Field(
-        default=None, pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
-        description="Customer-managed Cloud KMS key; default: Google-managed encryption at rest.",
-    )
-
-    def name_problems(self, stack: str) -> list[tuple[str, str]]:
-        return [(f"buckets[{i}]", p) for i, b in enumerate(self.buckets)
-                if (p := naming.gcs_bucket_problem(naming.gcs_bucket_name(stack, b)))]
-
-
-class ArtifactRegistry(UserModel):
-    """Google Artifact Registry (Docker format): immutable tags, vulnerability scanning, cleanup policy."""
-
-    flavor: Literal["artifact_registry"] = Field(description="Flavor of this component.")
-    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]] = Field(
-        default_factory=lambda: ["models"], min_length=1,
-        description="Docker repositories to create, with ids `<recipe name>-<repository>`.",
-    )
-    keep_images: int = Field(default=100, ge=1, le=10000,
-                             description="Cleanup policy: most recent versions kept per image.")
-
-    def name_problems(self, stack: str) -> list[tuple[str, str]]:
-        return [(f"repositories[{i}]", p) for i, r in enumerate(self.repositories)
-                if (p := naming.artifact_registry_problem(naming.artifact_registry_id(stack, r)))]
-
-
-class AzureBlobObjectStore(UserModel):
-    """Azure Blob Storage: HTTPS only, TLS >= 1.2, no public blob access, no shared-key access, versioned."""
-
-    flavor: Literal["azure_blob"] = Field(description="Flavor of this component.")
-    containers: list[str] = Field(
-        default_factory=lambda: ["artifacts"], min_length=1,
-        description="Blob containers to create in the stack's storage account (3-63 lowercase, digits, '-').",
-    )
-    versioning: bool = Field(default=True, description="Blob versioning (recover overwritten artifacts).")
-    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS"] = Field(
-        default="Standard_ZRS", description="Storage account redundancy.")
-
-    def name_problems(self, stack: str) -> list[tuple[str, str]]:
-        return [(f"containers[{i}]", p) for i, c in enumerate(self.containers) if (p := naming.azure_container_problem(c))]
-
-
-class AcrRegistry(UserModel):
-    """Azure Container Registry: admin user off, anonymous pull off."""
-
-    flavor: Literal["acr"] = Field(description="Flavor of this component.")
-    sku: Literal["Basic", "Standard", "Premium"] = Field(default="Standard", description="ACR service tier.")
-
-
-class SagemakerOrchestrator(UserModel):
-    """SageMaker Pipelines: an execution role scoped to this stack's buckets and repositories."""
-
-    flavor: Literal["sagemaker"] = Field(description="Flavor of this component.")
-
-
-class SagemakerServing(UserModel):
-    """SageMaker endpoints: an execution role scoped to this stack's buckets and repositories."""
-
-    flavor: Literal["sagemaker"] = Field(description="Flavor of this component.")
-
-
-class VertexOrchestrator(UserModel):
-    """Vertex AI Pipelines: a service account with access to this stack's buckets and repositories only."""
-
-    flavor: Literal["vertex"] = Field(description="Flavor of this component.")
-
-
-class VertexServing(UserModel):
-    """A Vertex AI endpoint and the service account its models run as (this stack's buckets and repositories)."""
-
-    flavor: Literal["vertex"] = Field(description="Flavor of this component.")
-
-
-class AzureMlOrchestrator(UserModel):
-    """Azure ML pipelines: a workspace on the stack's storage and registry, steps run as a scoped identity."""
-
-    flavor: Literal["azureml"] = Field(description="Flavor of this component.")
-
-
-class AzureMlServing(UserModel):
-    """An Azure ML managed online endpoint (Entra ID auth) whose models run as a scoped identity."""
-
-    flavor: Literal["azureml"] = Field(description="Flavor of this component.")

@@ -131,3 +131,13 @@ def test_names_cut_to_a_limit_stay_distinct_and_valid():
     b = bounded_name("a-very-long-stack-name-for-the-aws-cloud2", "tracking", 32)
     assert len(a) == len(b) == 32 and a != b and a.endswith("-tracking") and "--" not in a
     assert bounded_name("mlops-aws", "tracking", 32) == "mlops-aws-tracking"
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_recipe_plans_offline(home, no_cloud_credentials, recipe):
+    """Every target plans without its runtime, engine or credentials (the local target's services included)."""
+    result = runner.invoke(app, ["preview", str(recipe), "--offline", "--json"])
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)["result"]
+    assert planned["resources"] and planned["outputs"]["mlstack"]["components"]
+    assert state_files(home) == []

@@ -74,10 +74,10 @@ def test_unknown_flavor_suggests_a_near_name(home, tmp_path):
 
 
 def test_combination_the_target_lacks(home, tmp_path):
-    path = write(tmp_path, GOOD.replace("target: local", "target: {type: kubernetes}"))
+    path = write(tmp_path, GOOD.replace("target: local", "target: {type: gcp, project: my-project, region: europe-west1}"))
     lines = run(home, ["deploy", str(path)])
-    assert f"{path}:6: components.registry.flavor: flavor 'distribution' is not available on target 'kubernetes' " \
-           f"(on kubernetes: none yet)" in lines
+    assert f"{path}:6: components.registry.flavor: flavor 'distribution' is not available on target 'gcp' " \
+           f"(on gcp: artifact_registry)" in lines
     assert len(lines) == 2  # the orchestrator line too, nothing else
 
 

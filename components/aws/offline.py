@@ -1,0 +1,42 @@
+"""How the offline plan fakes the aws provider: the attributes AWS computes for a resource (ARNs, URLs, names), so
+client outputs render and policy checks see realistic values. Pure functions; the engine's mocks call them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACCOUNT = "123456789012"  # placeholder account in computed attributes
+
+
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+    region = placement.get("region") or "region"
+    if typ == "aws:s3/bucket:Bucket":
+        bucket = inputs.get("bucket") or name
+        return {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
+    if typ == "aws:ecr/repository:Repository":
+        repo = inputs.get("name") or name
+        return {"arn": f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{repo}",
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}", "name": repo}
+    if typ == "aws:iam/role:Role":
+        return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name}
+    if typ == "aws:rds/instance:Instance":
+        host = f"{inputs.get('identifier') or name}.abcdefghijkl.{region}.rds.amazonaws.com"
+        return {"address": host, "endpoint": f"{host}:5432", "arn": f"arn:aws:rds:{region}:{ACCOUNT}:db:{name}"}
+    if typ == "aws:lb/loadBalancer:LoadBalancer":
+        lb = inputs.get("name") or name
+        return {"dnsName": f"internal-{lb}-1234567890.{region}.elb.amazonaws.com", "zoneId": "Z32O12XQLNTSW2",
+                "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{lb}/0123456789abcdef"}
+    if typ == "aws:secretsmanager/secret:Secret":
+        secret = f"{inputs.get('namePrefix') or name}AbCdEf"
+        return {"arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{secret}", "name": secret}
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs.get('name') or name}"}
+    if typ.startswith("aws:") and "arn" not in inputs:  # every other AWS resource: an ARN in its service
+        service, _, kind = typ.split(":")[1].partition("/")
+        return {"arn": f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}/{inputs.get('name') or name}"}
+    return {}
+
+
+def call(placement: dict[str, Any]) -> dict[str, Any]:
+    """What data-source calls answer (caller identity, region)."""
+    return {"accountId": ACCOUNT, "region": placement.get("region")}

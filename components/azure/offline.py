@@ -1,0 +1,48 @@
+"""How the offline plan fakes the azure provider: the attributes Azure computes for a resource (ARNs, URLs, names), so
+client outputs render and policy checks see realistic values. Pure functions; the engine's mocks call them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TENANT = "00000000-0000-0000-0000-000000000000"  # placeholder tenant, subscription and principal ids
+
+
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+    return {**_by_type(typ, name, inputs, placement), **identity(inputs)}
+
+
+def _by_type(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+    region = placement.get("location") or "region"
+    if typ == "azure-native:resources:ResourceGroup":
+        return {"name": inputs.get("resourceGroupName") or name}
+    if typ == "azure-native:storage:StorageAccount":
+        account = inputs.get("accountName") or name
+        return {"name": account, "primaryEndpoints": {"blob": f"https://{account}.blob.core.windows.net/"}}
+    if typ == "azure-native:managedidentity:UserAssignedIdentity":
+        return {"principalId": TENANT, "clientId": TENANT, "name": inputs.get("resourceName") or name}
+    if typ in ("azure-native:machinelearningservices:Workspace", "azure-native:machinelearningservices:OnlineEndpoint"):
+        key = "endpointName" if typ.endswith("OnlineEndpoint") else "workspaceName"
+        return {"name": inputs.get(key) or name}
+    if typ == "azure-native:dbforpostgresql:Server":
+        return {"fullyQualifiedDomainName": f"{inputs.get('serverName') or name}.postgres.database.azure.com"}
+    if typ == "azure-native:app:ManagedEnvironment":
+        return {"defaultDomain": f"purplesky-1a2b3c4d.{region}.azurecontainerapps.io"}
+    if typ == "azure-native:containerregistry:Registry":
+        registry = inputs.get("registryName") or name
+        return {"name": registry, "loginServer": f"{registry}.azurecr.io"}
+    return {}
+
+
+def identity(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Azure takes user-assigned identity ids and answers {id: details}."""
+    given = inputs.get("identity") or {}
+    if isinstance(given.get("userAssignedIdentities"), list):
+        return {"identity": {**given, "userAssignedIdentities": {i: {} for i in given["userAssignedIdentities"]}}}
+    return {}
+
+
+def call(placement: dict[str, Any]) -> dict[str, Any]:
+    """What `get_client_config` answers."""
+    return {"tenantId": TENANT, "subscriptionId": placement.get("subscription_id") or TENANT, "clientId": TENANT,
+            "objectId": TENANT}

@@ -1,0 +1,50 @@
+"""Settings of the azure target: its placement (the recipe's `target:` block) and its own flavors."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mlstack.recipe.base import UserModel
+
+
+class AzureTarget(UserModel):
+    """Microsoft Azure."""
+
+    type: Literal["azure"] = Field(description="Target platform.")
+    location: str = Field(description="Azure location, e.g. westeurope.", pattern=r"^[a-z0-9]+$")
+    subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
+
+
+class AzureBlobObjectStore(UserModel):
+    """Azure Blob Storage: HTTPS only, TLS >= 1.2, no public blob access, no shared-key access, versioned."""
+
+    flavor: Literal["azure_blob"] = Field(description="Flavor of this component.")
+    containers: list[str] = Field(
+        default_factory=lambda: ["artifacts"], min_length=1,
+        description="Blob containers to create in the stack's storage account (3-63 lowercase, digits, '-').",
+    )
+    versioning: bool = Field(default=True, description="Blob versioning (recover overwritten artifacts).")
+    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS"] = Field(
+        default="Standard_ZRS", description="Storage account redundancy.")
+
+
+class AcrRegistry(UserModel):
+    """Azure Container Registry: admin user off, anonymous pull off."""
+
+    flavor: Literal["acr"] = Field(description="Flavor of this component.")
+    sku: Literal["Basic", "Standard", "Premium"] = Field(default="Standard", description="ACR service tier.")
+
+
+class AzureMlOrchestrator(UserModel):
+    """Azure ML pipelines: a workspace on the stack's storage and registry, steps run as a scoped identity."""
+
+    flavor: Literal["azureml"] = Field(description="Flavor of this component.")
+
+
+class AzureMlServing(UserModel):
+    """An Azure ML managed online endpoint (Entra ID auth) whose models run as a scoped identity."""
+
+    flavor: Literal["azureml"] = Field(description="Flavor of this component.")
+

@@ -1,0 +1,30 @@
+"""How the offline plan fakes the gcp provider: the attributes GCP computes for a resource (ARNs, URLs, names), so
+client outputs render and policy checks see realistic values. Pure functions; the engine's mocks call them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+    region = placement.get("region") or "region"
+    if typ == "gcp:sql/databaseInstance:DatabaseInstance":
+        return {"privateIpAddress": "10.10.0.5",
+                "connectionName": f"{placement.get('project')}:{region}:{inputs.get('name') or name}"}
+    if typ == "gcp:secretmanager/secret:Secret":
+        return {"name": f"projects/{placement.get('project')}/secrets/{inputs.get('secretId')}"}
+    if typ == "gcp:cloudrunv2/service:Service":
+        return {"uri": f"https://{inputs.get('name') or name}-a1b2c3d4e5-ew.a.run.app"}
+    if typ == "gcp:serviceaccount/account:Account":
+        return {"email": f"{inputs.get('accountId')}@{placement.get('project')}.iam.gserviceaccount.com"}
+    if typ == "gcp:storage/bucket:Bucket":
+        bucket = inputs.get("name") or name
+        return {"name": bucket, "url": f"gs://{bucket}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}"}
+    if typ == "gcp:artifactregistry/repository:Repository":
+        return {"name": f"projects/{placement.get('project')}/locations/{region}/repositories/{inputs.get('repositoryId')}"}
+    return {}
+
+
+def call(placement: dict[str, Any]) -> dict[str, Any]:
+    return {"region": placement.get("region")}

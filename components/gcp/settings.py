@@ -1,0 +1,56 @@
+"""Settings of the gcp target: its placement (the recipe's `target:` block) and its own flavors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from mlstack.recipe.base import UserModel
+
+
+class GcpTarget(UserModel):
+    """Google Cloud."""
+
+    type: Literal["gcp"] = Field(description="Target platform.")
+    project: str = Field(description="GCP project ID.", pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str = Field(description="GCP region, e.g. europe-west1.", pattern=r"^[a-z]+-[a-z]+\d$")
+
+
+class GcsObjectStore(UserModel):
+    """Google Cloud Storage: uniform bucket-level access, public access prevention enforced, versioned."""
+
+    flavor: Literal["gcs"] = Field(description="Flavor of this component.")
+    buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*[a-z0-9]$")]] = Field(
+        default_factory=lambda: ["artifacts"], min_length=1,
+        description="Buckets to create, named `<recipe name>-<bucket>` (GCS names are global).",
+    )
+    versioning: bool = Field(default=True, description="Keep noncurrent object versions.")
+    kms_key_name: str | None = Field(
+        default=None, pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
+        description="Customer-managed Cloud KMS key; default: Google-managed encryption at rest.",
+    )
+
+
+class ArtifactRegistry(UserModel):
+    """Google Artifact Registry (Docker format): immutable tags, vulnerability scanning, cleanup policy."""
+
+    flavor: Literal["artifact_registry"] = Field(description="Flavor of this component.")
+    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]] = Field(
+        default_factory=lambda: ["models"], min_length=1,
+        description="Docker repositories to create, with ids `<recipe name>-<repository>`.",
+    )
+    keep_images: int = Field(default=100, ge=1, le=10000,
+                             description="Cleanup policy: most recent versions kept per image.")
+
+
+class VertexOrchestrator(UserModel):
+    """Vertex AI Pipelines: a service account with access to this stack's buckets and repositories only."""
+
+    flavor: Literal["vertex"] = Field(description="Flavor of this component.")
+
+
+class VertexServing(UserModel):
+    """A Vertex AI endpoint and the service account its models run as (this stack's buckets and repositories)."""
+
+    flavor: Literal["vertex"] = Field(description="Flavor of this component.")

@@ -1,0 +1,14 @@
+"""How the offline plan fakes the local target: it has no cloud provider; its resources are dynamic ones (service
+processes, buckets, generated credentials), planned with their inputs, so nothing is computed here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def call(placement: dict[str, Any]) -> dict[str, Any]:
+    return {}

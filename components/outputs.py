@@ -1,0 +1,87 @@
+"""What a component hands to the components that use it: typed outputs, one class per kind.
+
+A consumer reads these and nothing else of its producer, so a tracking server takes an object store's buckets
+whatever cloud they came from, and a producer may reorganise its resources freely. Values are Pulumi Outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str  # the recipe's name for it (resource names are derived from it)
+    name: pulumi.Output[str]  # the name the store knows it by
+    uri: pulumi.Output[str]  # scheme://…: the root objects are addressed under (s3://b, gs://b, wasbs://c@account…)
+    arn: pulumi.Output[str] | None = None  # what a cloud identity is granted on, where the cloud scopes by it (AWS)
+
+
+@dataclass(frozen=True)
+class SecretKeys:
+    """Credentials kept in a Kubernetes Secret of the stack's namespace: consumers mount them by reference."""
+
+    secret: str
+    access_key: str  # key of the access key id in the Secret
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class ObjectStoreOutputs:
+    buckets: tuple[Bucket, ...]  # in recipe order; the first holds MLflow's artifacts
+    endpoint: pulumi.Output[str] | None = None  # S3 API endpoint (None: the cloud's own)
+    access_key: pulumi.Output[str] | None = None  # credentials, where the store has keys (MinIO); else identities
+    secret_key: pulumi.Output[str] | None = None
+    scope_id: pulumi.Output[str] | None = None  # the one resource holding every bucket (Azure's storage account)
+    credentials_ref: SecretKeys | None = None  # where in-cluster consumers read the keys from
+
+
+@dataclass(frozen=True)
+class Repository:
+    key: str
+    name: pulumi.Output[str]  # the id the registry knows it by
+    arn: pulumi.Output[str] | None = None
+
+
+@dataclass(frozen=True)
+class RegistryOutputs:
+    uri: pulumi.Output[str]  # host[/path] images are tagged with
+    repositories: tuple[Repository, ...] = ()
+    scope_id: pulumi.Output[str] | None = None  # the registry resource itself, where identities are granted on it
+    username: pulumi.Output[str] | None = None
+    password: pulumi.Output[str] | None = None
+    pull_secret: str | None = None  # a Kubernetes Secret pods pull the registry's images with
+
+
+@dataclass(frozen=True)
+class TrackingOutputs:
+    uri: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class OrchestratorOutputs:
+    workspace_name: pulumi.Output[str] | None = None  # a workspace serving may share (Azure ML)
+
+
+@dataclass(frozen=True)
+class ServingOutputs:
+    base_url: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class Uses:
+    """The outputs of the kinds a flavor is wired to (registry: `needs` and `uses`), None where absent."""
+
+    object_store: ObjectStoreOutputs | None = None
+    registry: RegistryOutputs | None = None
+    tracking: TrackingOutputs | None = None
+    orchestrator: OrchestratorOutputs | None = None
+    serving: ServingOutputs | None = None
+
+    def store(self) -> ObjectStoreOutputs:
+        """The object store a flavor `needs` (validation guarantees it is in the recipe)."""
+        if self.object_store is None:
+            raise LookupError("this flavor needs an object store")
+        return self.object_store

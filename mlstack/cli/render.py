@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlstack.cli.common import DebugOpt, JsonOpt, RecipeArg, VarOpt, parse_vars, run, say
+
+OutOpt = Annotated[Path, typer.Option("--out", help="Directory the manifests are written to (created).")]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def render(recipe: RecipeArg, out: OutOpt, var: VarOpt = None, json_out: JsonOpt = False,
+               debug: DebugOpt = False) -> None:
+        """Write the stack as the platform's own manifests (kubernetes: YAML for GitOps), from the program itself,
+        offline: no cluster, engine or state. Generated secret values are never written (SECRETS.md lists them)."""
+        from mlstack.engine import operations as ops
+        from mlstack.home import Home
+
+        def body() -> dict:
+            return ops.render(Home.from_env(), ops.StackRef(recipe, None, parse_vars(var), None), out)
+
+        def human(r: dict) -> None:
+            say(f"wrote {len(r['files'])} files of stack {r['stack']!r} ({r['target']}) to {r['out']}")
+            for name in r["files"]:
+                say(f"  {name}")
+
+        run("render", json_out, debug, body, human)

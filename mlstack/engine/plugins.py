@@ -1,0 +1,67 @@
+"""Pulumi provider plugins: where the engine finds them, installing one at the SDK's version, and the exact steps
+where it cannot be fetched (these machines: the plugin download site is unreachable)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from mlstack.errors import NotAvailableError
+from mlstack.home import Home
+from mlstack.registry import TargetNeeds
+
+INSTALL_TIMEOUT = 120
+
+
+def sdk_version(needs: TargetNeeds) -> str | None:
+    """The provider SDK's version: the engine asks for the plugin at exactly this version."""
+    try:
+        return importlib.metadata.version(needs.provider_module or "")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def installed(home: Home, needs: TargetNeeds) -> str | None:
+    """Where the engine will find the plugin (PULUMI_HOME/plugins at the SDK's version, or on PATH), else None."""
+    if not needs.plugin:
+        return "none needed"
+    version = sdk_version(needs)
+    exact = home.pulumi_home / "plugins" / f"resource-{needs.plugin}-v{version}"
+    if version and exact.is_dir() and any(exact.glob(f"pulumi-resource-{needs.plugin}*")):
+        return str(exact)
+    return shutil.which(f"pulumi-resource-{needs.plugin}")
+
+
+def install_steps(home: Home, needs: TargetNeeds) -> str:
+    version = sdk_version(needs) or "<SDK version>"
+    return (f"`PULUMI_HOME={home.pulumi_home} pulumi plugin install resource {needs.plugin} v{version}` on a machine "
+            f"that reaches get.pulumi.com, or put a `pulumi-resource-{needs.plugin}` binary (v{version}) on PATH")
+
+
+def install(home: Home, needs: TargetNeeds, cli: Path) -> tuple[bool, str]:
+    """Try `pulumi plugin install` at the SDK's version (bounded); (installed, what happened)."""
+    version = sdk_version(needs)
+    if not needs.plugin or not version:
+        return False, "no provider SDK installed to match"
+    env = {**os.environ, "PULUMI_HOME": str(home.pulumi_home), "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    try:
+        done = subprocess.run([str(cli), "plugin", "install", "resource", needs.plugin, f"v{version}"], env=env,
+                              capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return False, f"`pulumi plugin install` took more than {INSTALL_TIMEOUT} s"
+    if done.returncode == 0 and installed(home, needs):
+        return True, f"installed resource-{needs.plugin} v{version}"
+    last = (done.stderr.strip().splitlines() or ["failed"])[-1]
+    return False, f"could not fetch it ({last[:120]})"
+
+
+def require(home: Home, target: str, needs: TargetNeeds) -> None:
+    """Exit 3 before the engine starts when the target's plugin is missing, naming it and how to install it."""
+    if installed(home, needs) is None:
+        raise NotAvailableError(
+            f"target {target} needs the Pulumi provider plugin resource-{needs.plugin} v{sdk_version(needs)}, "
+            "which is not installed", hint=f"`mlstack doctor --fix` installs it where it can be fetched; else "
+                                           f"{install_steps(home, needs)}")

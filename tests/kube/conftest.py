@@ -1,0 +1,49 @@
+"""Fixtures for tests against the real test control plane (tests/kube/controlplane.py).
+
+One control plane per session: it starts in seconds but costs ~600 MB, and tests isolate themselves by namespace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from mlstack.versions import ETCD_DEBIAN_PACKAGE
+from tests.kube.build import is_built
+from tests.kube.controlplane import ETCD, ControlPlane
+
+
+def _missing() -> list[str]:
+    missing = []
+    if not is_built():
+        missing.append("Kubernetes binaries not built: run `python -m tests.kube.build`")
+    if not ETCD.exists():
+        missing.append(f"{ETCD} missing: run `apt-get install {ETCD_DEBIAN_PACKAGE}`")
+    return missing
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """A started control plane: one Ready fake Node, default StorageClass `standard`, kubeconfig context
+    `mlstack-test`. Skips (naming the command that prepares it) where its binaries are not there."""
+    missing = _missing()
+    if missing:
+        pytest.skip("test control plane unavailable: " + "; ".join(missing))
+    with ControlPlane(tmp_path_factory.mktemp("kube")) as cp:
+        yield cp
+
+
+@pytest.fixture()
+def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace named after the test, deleted afterwards (without waiting: deletion takes seconds and the
+    session's control plane is thrown away anyway).
+
+    Returned once its `default` ServiceAccount exists: until the controller-manager has made it, admission refuses
+    pods, and ReplicaSets retry with a backoff that costs seconds."""
+    name = "t-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:55].rstrip("-")
+    control_plane.kubectl("create", "namespace", name)
+    control_plane.kubectl("wait", "--for=create", "serviceaccount/default", "-n", name, "--timeout=30s")
+    yield name
+    control_plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)

@@ -1,0 +1,103 @@
+"""The policy suite: every recipe in recipes/ whose target declares policy rules passes them on its offline plan
+(Pulumi mocks), plus the rules every target shares (below). Recipes are discovered, not listed, and each target
+package keeps its own rules (`components/<target>/policy.py`), so a new recipe or target is enrolled by existing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from mlstack import registry
+from mlstack.engine.offline import Plan, plan
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import RECIPES
+
+
+def policed_recipes() -> list[Path]:
+    """Recipes whose target has policy rules (the local target has none: it runs nothing beyond this machine)."""
+    return [path for path in sorted(RECIPES.glob("*.yaml"))
+            if registry.target(load_recipe(path).target.type).policy_rules()]
+
+
+@cache
+def planned(path: Path) -> Plan:
+    return plan(load_recipe(path))
+
+
+RECIPE_PATHS = policed_recipes()
+RULES = [(path, rule) for path in RECIPE_PATHS for rule in registry.target(load_recipe(path).target.type).policy_rules()]
+
+
+@pytest.mark.parametrize(("path", "rule"), RULES, ids=[f"{p.stem}-{r.__name__}" for p, r in RULES])
+def test_recipe_passes_its_targets_policy_rule(path, rule):
+    rule(planned(path), load_recipe(path))
+
+
+def test_every_target_with_resources_beyond_this_machine_is_policed():
+    assert {load_recipe(p).target.type for p in RECIPE_PATHS} >= {"aws", "gcp", "azure"}
+
+
+each_recipe = pytest.mark.parametrize("path", RECIPE_PATHS, ids=[p.name for p in RECIPE_PATHS])
+
+
+@each_recipe
+def test_there_is_a_plan_to_check(path):
+    assert planned(path).resources
+
+
+@each_recipe
+def test_resource_names_are_unique_in_the_plan(path):
+    """Pulumi allows one name for two types; a reader of the plan (or of the state) should not have to."""
+    names = [r.name for r in planned(path).resources]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def _sdk_class(typ: str):
+    """`aws:s3/bucket:Bucket` -> pulumi_aws.s3.Bucket (None for providers and components)."""
+    package, _, rest = typ.partition(":")
+    module, _, name = rest.partition(":")
+    if package in ("pulumi", "mlstack", "pulumi-python") or not name:  # providers, components, dynamic resources
+        return None
+    sdk = "pulumi_" + package.replace("-", "_")  # Pulumi's naming of a provider's Python SDK
+    group, _, version = module.partition("/")
+    # `aws:s3/bucket:Bucket` lives in pulumi_aws.s3; `kubernetes:apps/v1:Deployment` in pulumi_kubernetes.apps.v1
+    # (`networking.k8s.io/v1` in .networking.v1)
+    for path in (f"{sdk}.{group}", f"{sdk}.{group.split('.')[0]}.{version}"):
+        try:
+            return getattr(importlib.import_module(path), name)
+        except (ImportError, AttributeError):
+            continue
+    raise LookupError(typ)
+
+
+@each_recipe
+def test_recipe_tags_land_on_every_taggable_resource(path):
+    p = planned(path)
+    wanted = load_recipe(path).tags
+    untagged = []
+    for r in p.resources:
+        cls = _sdk_class(r.type) if r.custom else None
+        if cls is not None and ("tags" in inspect.signature(cls._internal_init).parameters
+                                or "labels" in inspect.signature(cls._internal_init).parameters):
+            got = r.inputs.get("tags") or r.inputs.get("labels") or {}
+            if not wanted.items() <= got.items():
+                untagged.append(r.name)
+    assert untagged == []
+
+
+@each_recipe
+def test_generated_secrets_never_appear_in_plaintext(path):
+    """Every generated credential reaches resources only as a Pulumi secret (the plan redacts those)."""
+    p = planned(path)
+    text = json.dumps(p.to_dict())
+    assert p.generated, "the plan generated no credential to check"
+    assert all(len(value) >= 20 and value not in text for value in p.generated)
+
+
+
