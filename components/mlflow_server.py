@@ -31,7 +31,7 @@ SECRET_ENV = {"db_password": "DB_PASSWORD", "admin_password": "MLFLOW_ADMIN_PASS
 
 START_SCRIPT = r"""set -eu
 umask 077
-db="postgresql+psycopg://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:${DB_PORT:-5432}/${DB_NAME}?sslmode=require"
+db="postgresql+psycopg://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:${DB_PORT:-5432}/${DB_NAME}?sslmode=${DB_SSLMODE:-require}"
 set --
 if [ -n "${MLFLOW_ADMIN_PASSWORD:-}" ]; then
   printf '[mlflow]\ndefault_permission = READ\ndatabase_uri = %s\nadmin_username = %s\nadmin_password = %s\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n' \

@@ -26,7 +26,7 @@ Kind = Literal["object_store", "registry", "tracking", "orchestrator", "serving"
 KINDS: tuple[str, ...] = get_args(Kind)
 
 # One line per target: the package under components/ that declares it (in the order docs and `doctor` list them).
-TARGET_PACKAGES: tuple[str, ...] = ("local", "aws", "gcp", "azure")
+TARGET_PACKAGES: tuple[str, ...] = ("local", "aws", "gcp", "azure", "kubernetes")
 
 Problems = list[tuple[str, str]]  # (field, rule broken), the field relative to the component
 

@@ -101,3 +101,46 @@ def test_generated_secrets_never_appear_in_plaintext(path):
 
 
 
+
+def _weakened(path: Path, mutate) -> Plan:
+    """The recipe's plan with one resource's inputs changed the way a careless edit would."""
+    import copy
+
+    p = copy.deepcopy(planned(path))
+    mutate(p)
+    return p
+
+
+def _pod(p: Plan, name: str) -> dict:
+    return next(r for r in p.resources if r.name == name).inputs["spec"]["template"]["spec"]
+
+
+KUBERNETES = RECIPES / "kubernetes.yaml"
+BREACHES = {
+    "containers_are_locked_down": lambda p: _pod(p, "tracking-deployment")["containers"][0]["securityContext"].update(
+        readOnlyRootFilesystem=False),
+    "containers_have_requests_and_limits": lambda p: _pod(p, "serving-deployment")["containers"][0].pop("resources"),
+    "nothing_reaches_the_host": lambda p: _pod(p, "registry-deployment").update(hostNetwork=True),
+    "secrets_are_referenced_never_literal": lambda p: _pod(p, "tracking-deployment")["containers"][0]["env"].append(
+        {"name": "DB_PASSWORD", "value": "hunter2"}),
+    "service_account_tokens_only_where_needed": lambda p: _pod(p, "object_store-statefulset").update(
+        automountServiceAccountToken=True),
+    "rbac_is_namespaced_without_wildcards": lambda p: next(
+        r for r in p.resources if r.name == "orchestrator-role").inputs["rules"][0]["verbs"].append("*"),
+    "network_is_default_deny_with_one_allow_per_flow": lambda p: p.resources.remove(
+        next(r for r in p.resources if r.name == "default-deny")),
+    "services_are_cluster_internal_unless_exposed": lambda p: next(
+        r for r in p.resources if r.name == "tracking-service").inputs["spec"].update(type="LoadBalancer"),
+    "namespace_enforces_restricted": lambda p: next(
+        r for r in p.resources if r.name == "namespace").inputs["metadata"]["labels"].pop(
+        "pod-security.kubernetes.io/enforce"),
+}
+
+
+@pytest.mark.parametrize("rule", registry.target("kubernetes").policy_rules(), ids=lambda r: r.__name__)
+def test_each_kubernetes_rule_catches_its_breach(rule):
+    from mlstack.policy import PolicyViolation
+
+    rule(planned(KUBERNETES), load_recipe(KUBERNETES))  # the shipped recipe passes
+    with pytest.raises(PolicyViolation):
+        rule(_weakened(KUBERNETES, BREACHES[rule.__name__]), load_recipe(KUBERNETES))

@@ -75,7 +75,7 @@ def test_doctor_reports_engine_and_every_target(home, pulumi_cli_dir, monkeypatc
     report = json.loads(result.stdout)["result"]
     assert report["ready"] is True
     areas = {c["area"] for c in report["checks"]}
-    assert areas >= {"engine", *registry.target_names()} >= {"local", "aws", "gcp", "azure"}
+    assert areas >= {"engine", *registry.target_names()} >= {"local", "aws", "gcp", "azure", "kubernetes"}
     engine = {c["name"]: c for c in report["checks"] if c["area"] == "engine"}
     assert engine["pulumi CLI"]["ok"] and "3.259.0" in engine["pulumi CLI"]["detail"]
     assert engine["dynamic-provider shim"]["ok"]

@@ -1,0 +1,86 @@
+"""`mlstack render`: the stack's Kubernetes objects as YAML manifests, produced from the program itself under the
+offline plan's mocks (no cluster, no provider plugin), with explicit, deterministic names.
+
+A Secret that holds generated values is never written: `SECRETS.md` names each one, its keys and what each must
+hold, with the command that creates it, so a GitOps user keeps secret values where they keep secrets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ruamel.yaml import YAML
+
+REDACTED = "[secret]"
+SECRETS_FILE = "SECRETS.md"
+# Apply order: what others refer to first (kustomize and `kubectl apply -f DIR` keep it).
+ORDER = ["Namespace", "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy", "PersistentVolumeClaim", "Secret",
+         "Service", "StatefulSet", "Deployment", "Job"]
+# What the keys of the stack's generated Secrets hold, for SECRETS.md.
+KEY_MEANINGS = {
+    "root-user": "MinIO's root user (the S3 access key id): 20 letters and digits",
+    "root-password": "MinIO's root password (the S3 secret key): 40 random characters",
+    "http-secret": "the registry's HTTP secret: 32 random characters",
+    "htpasswd": "`mlstack:<bcrypt hash of the registry password>` (`htpasswd -nbB mlstack PASSWORD`)",
+    ".dockerconfigjson": "a Docker config.json with the registry login (`kubectl create secret docker-registry`)",
+    "db-password": "MLflow's PostgreSQL password: 32 random letters and digits",
+    "admin-password": "MLflow's admin password (clients log in as `admin`)",
+    "flask-secret": "MLflow's Flask session key: 43 random characters",
+}
+
+
+def _manifest(resource: Any) -> dict[str, Any]:
+    return {k: v for k, v in resource.inputs.items() if not k.startswith("__")}
+
+
+def _holds_generated_values(resource: Any) -> bool:
+    return any(resource.inputs.get(key) == REDACTED for key in ("stringData", "data"))
+
+
+def _file_name(index: int, manifest: dict[str, Any]) -> str:
+    return f"{index:02d}-{manifest['kind'].lower()}-{manifest['metadata']['name']}.yaml"
+
+
+def _yaml(data: Any) -> str:
+    import io
+
+    buf = io.StringIO()
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.dump(json.loads(json.dumps(data)), buf)
+    return buf.getvalue()
+
+
+def _secrets_doc(secrets: list[Any]) -> str:
+    lines = ["# Secrets to create before applying these manifests", "",
+             "mlstack generates these values on `deploy` and never writes them into files. With GitOps, create each",
+             "Secret where your secrets live (sealed-secrets, external-secrets, `kubectl create secret`):", ""]
+    for r in secrets:
+        meta, keys = r.inputs["metadata"], sorted((r.raw.get("stringData") or r.raw.get("data") or {}))
+        lines.append(f"## `{meta['name']}` in namespace `{meta.get('namespace', 'default')}` "
+                     f"(type `{r.inputs.get('type', 'Opaque')}`)")
+        lines += [f"- `{key}`: {KEY_MEANINGS.get(key, 'a generated value')}" for key in keys]
+        namespace = meta.get("namespace", "default")
+        if r.inputs.get("type") == "kubernetes.io/dockerconfigjson":
+            command = (f"kubectl -n {namespace} create secret docker-registry {meta['name']} --docker-server=REGISTRY "
+                       "--docker-username=mlstack --docker-password=...")
+        else:
+            literals = " ".join(f"--from-literal={key}=..." for key in keys)
+            command = f"kubectl -n {namespace} create secret generic {meta['name']} {literals}"
+        lines += ["", "```", command, "```", ""]
+    return "\n".join(lines)
+
+
+def render(plan: Any) -> dict[str, str]:
+    """{file name: text}: one manifest per object in apply order, a kustomization.yaml, and SECRETS.md."""
+    objects = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:")]
+    secrets = [r for r in objects if _holds_generated_values(r)]
+    manifests = sorted((_manifest(r) for r in objects if r not in secrets),
+                       key=lambda m: (ORDER.index(m["kind"]) if m["kind"] in ORDER else len(ORDER),
+                                      m["metadata"].get("name", "")))
+    files = {_file_name(i, m): _yaml(m) for i, m in enumerate(manifests, start=1)}
+    files["kustomization.yaml"] = _yaml({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                                         "resources": list(files)})
+    if secrets:
+        files[SECRETS_FILE] = _secrets_doc(secrets)
+    return files

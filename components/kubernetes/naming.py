@@ -1,0 +1,47 @@
+"""Kubernetes names and labels of a stack: deterministic, DNS-1123, the same in a deploy and in `mlstack render`."""
+
+from __future__ import annotations
+
+import re
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+PART_OF = "app.kubernetes.io/part-of"
+NAME = "app.kubernetes.io/name"
+COMPONENT = "app.kubernetes.io/component"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+STACK = "mlstack.dev/stack"
+PIPELINE = "mlstack.dev/pipeline"  # set on ZenML's pipeline pods (orchestrator pod settings): network policies use it
+
+# kind maps these node ports to 127.0.0.1 (the recipe's `port` overrides the host side); inside the cluster every
+# service keeps its own port.
+NODE_PORTS = {"object_store": 30900, "registry": 30500, "tracking": 30501, "serving": 30800}
+
+
+def namespace_of(stack: str, placement: dict) -> str:
+    return placement.get("namespace") or stack
+
+
+def kind_cluster_name(stack: str, placement: dict) -> str:
+    return (placement.get("cluster") or {}).get("name") or stack
+
+
+def context_of(stack: str, placement: dict) -> str | None:
+    """The kubeconfig context: the recipe's, else kind's for a kind cluster, else the current one (None)."""
+    if placement.get("context"):
+        return placement["context"]
+    if (placement.get("cluster") or {}).get("type") == "kind":
+        return f"kind-{kind_cluster_name(stack, placement)}"
+    return None
+
+
+def labels(stack: str, app: str, component: str) -> dict[str, str]:
+    return {NAME: app, COMPONENT: component, PART_OF: "mlstack", STACK: stack, MANAGED_BY: "mlstack"}
+
+
+def selector(app: str) -> dict[str, str]:
+    return {NAME: app}
+
+
+def service_host(app: str, namespace: str) -> str:
+    """The in-cluster DNS name pipeline pods reach a service by."""
+    return f"{app}.{namespace}.svc.cluster.local"

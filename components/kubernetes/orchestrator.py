@@ -1,0 +1,66 @@
+"""What ZenML's Kubernetes orchestrator needs to run pipeline pods in the stack's namespace: a service account
+whose namespaced Role holds exactly the verbs the orchestrator uses (nothing cluster-wide), and the flows its pods
+need: the stack's services, the API server and HTTPS (the ZenML server)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from mlstack.clients.models import OrchestratorClient
+from mlstack.components.context import ComponentArgs
+from mlstack.components.kubernetes import naming as n
+from mlstack.components.kubernetes import workload as w
+from mlstack.components.outputs import OrchestratorOutputs
+
+SERVICE_ACCOUNT = "zenml-pipelines"  # the orchestrator pod's: it launches the steps
+STEP_ACCOUNT = "zenml-steps"  # the step pods': no Role, no token
+# What ZenML 0.98's Kubernetes orchestrator calls in its namespace, from the user's machine and its orchestrator pod
+# (zenml/integrations/kubernetes: kubernetes_orchestrator.py, the entrypoint, kube_utils.py): steps run as Jobs,
+# their pods and logs are followed, schedules are CronJobs, the run's API token is a Secret. Verbs listed, never "*".
+RULES = [
+    {"api_groups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "patch", "delete"]},
+    {"api_groups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+    {"api_groups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    {"api_groups": ["batch"], "resources": ["cronjobs"], "verbs": ["create", "patch", "delete"]},
+    {"api_groups": [""], "resources": ["secrets"], "verbs": ["create", "patch", "delete"]},
+]
+# The stack's services a pipeline step reaches (by their pods' labels) and their ports.
+SERVICES = [("minio", 9000), ("mlflow", 5000), ("mlserver", 8080), ("registry", 5000)]
+API_PORTS = (443, 6443)  # the API server (launching step pods) and HTTPS servers such as ZenML's
+
+
+class KubernetesOrchestrator(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:kubernetes:Orchestrator", name, None, opts)
+        platform: w.KubernetesPlatform = args.platform
+        child = pulumi.ResourceOptions(parent=self)
+        # The token is mounted: the orchestrator pod launches the step pods through the API server.
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account", metadata=w.metadata(platform, SERVICE_ACCOUNT, name),
+            automount_service_account_token=True, opts=child)
+        k8s.core.v1.ServiceAccount(f"{name}-step-account", metadata=w.metadata(platform, STEP_ACCOUNT, name),
+                                   automount_service_account_token=False, opts=child)
+        role = k8s.rbac.v1.Role(f"{name}-role", metadata=w.metadata(platform, SERVICE_ACCOUNT, name), rules=RULES,
+                                opts=child)
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-role-binding", metadata=w.metadata(platform, SERVICE_ACCOUNT, name),
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": SERVICE_ACCOUNT},
+            subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": platform.namespace}],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role]))
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-egress", metadata=w.metadata(platform, "allow-pipelines-egress", name),
+            spec={"pod_selector": {"match_labels": {n.PIPELINE: "true"}}, "policy_types": ["Egress"],
+                  "egress": [*({"to": [{"pod_selector": {"match_labels": n.selector(app)}}],
+                                "ports": [{"port": port, "protocol": "TCP"}]} for app, port in SERVICES),
+                             {"ports": [{"port": port, "protocol": "TCP"} for port in API_PORTS]}]},
+            opts=child)
+        context, registry = n.context_of(platform.stack, args.context.placement), args.uses.registry
+        self.client = pulumi.Output.from_input(OrchestratorClient(
+            flavor="kubernetes", kubernetes_context=context, kubernetes_namespace=platform.namespace,
+            service_account=SERVICE_ACCOUNT, step_service_account=STEP_ACCOUNT, pod_labels={n.PIPELINE: "true"},
+            image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
+            local_registry=platform.kind).model_dump(exclude_none=True))
+        self.outputs = OrchestratorOutputs()
+        self.secrets: dict[str, pulumi.Output[str]] = {}
+        self.register_outputs({"client": self.client})

@@ -1,0 +1,118 @@
+"""Secure defaults every `kubernetes` recipe's offline plan must show (run by tests/test_policy.py on recipes/): the
+objects `mlstack render` writes and a deploy applies are the same, so these rules hold for both."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from mlstack.policy import require
+
+WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|CREDENTIAL", re.I)
+CPU_MEMORY = {"cpu", "memory"}
+
+
+def _pods(plan) -> Iterator[tuple[str, dict[str, Any]]]:
+    for typ in WORKLOADS:
+        for r in plan.of_type(typ):
+            yield r.name, r.inputs["spec"]["template"]["spec"]
+
+
+def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*(pod.get("initContainers") or []), *pod["containers"]]
+
+
+def namespace_enforces_restricted(plan, recipe) -> None:
+    namespaces = plan.of_type("kubernetes:core/v1:Namespace")
+    require(namespaces, "the stack has no namespace of its own")
+    for ns in namespaces:
+        require(ns.inputs["metadata"]["labels"].get("pod-security.kubernetes.io/enforce") == "restricted",
+                f"{ns.name}: Pod Security `restricted` is not enforced")
+
+
+def containers_are_locked_down(plan, recipe) -> None:
+    """Non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, read-only root."""
+    for name, pod in _pods(plan):
+        pod_ctx = pod.get("securityContext") or {}
+        for c in _containers(pod):
+            ctx, where = c.get("securityContext") or {}, f"{name}/{c['name']}"
+            require(ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot")) is True, f"{where}: may run as root")
+            require(ctx.get("allowPrivilegeEscalation") is False, f"{where}: privilege escalation allowed")
+            require((ctx.get("capabilities") or {}).get("drop") == ["ALL"], f"{where}: capabilities not dropped")
+            seccomp = (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}).get("type")
+            require(seccomp == "RuntimeDefault", f"{where}: no RuntimeDefault seccomp profile")
+            require(ctx.get("readOnlyRootFilesystem") is True, f"{where}: writable root filesystem")
+            require(ctx.get("privileged") in (None, False), f"{where}: privileged")
+
+
+def containers_have_requests_and_limits(plan, recipe) -> None:
+    for name, pod in _pods(plan):
+        for c in _containers(pod):
+            res = c.get("resources") or {}
+            require(CPU_MEMORY <= set(res.get("requests") or {}) and CPU_MEMORY <= set(res.get("limits") or {}),
+                    f"{name}/{c['name']}: CPU and memory requests and limits")
+
+
+def nothing_reaches_the_host(plan, recipe) -> None:
+    for name, pod in _pods(plan):
+        require(not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), f"{name}: shares a host namespace")
+        require(not any("hostPath" in v for v in pod.get("volumes") or []), f"{name}: mounts a host path")
+        require(not any(p.get("hostPort") for c in _containers(pod) for p in c.get("ports") or []),
+                f"{name}: binds a host port")
+
+
+def secrets_are_referenced_never_literal(plan, recipe) -> None:
+    for name, pod in _pods(plan):
+        for c in _containers(pod):
+            for env in c.get("env") or []:
+                if SECRET_NAME.search(env["name"]):
+                    require("valueFrom" in env and "value" not in env, f"{name}/{c['name']}: {env['name']} is literal")
+
+
+def service_account_tokens_only_where_needed(plan, recipe) -> None:
+    """Workload pods mount no token; the one account that does is the orchestrator's (it launches step pods)."""
+    for name, pod in _pods(plan):
+        require(pod.get("automountServiceAccountToken") is False, f"{name}: mounts a service account token")
+    for sa in plan.of_type("kubernetes:core/v1:ServiceAccount"):
+        if sa.inputs.get("automountServiceAccountToken") is not False:
+            bound = [b for b in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+                     if any(s.get("name") == sa.inputs["metadata"]["name"] for s in b.inputs["subjects"])]
+            require(bound, f"{sa.name}: mounts a token it has no Role for")
+
+
+def rbac_is_namespaced_without_wildcards(plan, recipe) -> None:
+    cluster_wide = [r.name for r in plan.resources if r.type.startswith("kubernetes:rbac.authorization.k8s.io/v1:Cluster")]
+    require(cluster_wide == [], f"cluster-wide RBAC: {cluster_wide}")
+    for role in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role"):
+        for rule in role.inputs["rules"]:
+            words = [*rule.get("apiGroups", []), *rule.get("resources", []), *rule.get("verbs", [])]
+            require("*" not in words, f"{role.name}: a wildcard in {rule}")
+            require(not {"escalate", "bind", "impersonate"} & set(rule.get("verbs", [])), f"{role.name}: escalation")
+
+
+def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
+    policies = plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    deny = [p for p in policies if p.inputs["spec"]["podSelector"] in ({}, None)
+            and set(p.inputs["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+            and not p.inputs["spec"].get("ingress") and not p.inputs["spec"].get("egress")]
+    require(deny, "no default-deny NetworkPolicy")
+    admitted = {(p.inputs["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name")
+                for p in policies if "Ingress" in p.inputs["spec"]["policyTypes"] and p.inputs["spec"].get("ingress")}
+    for svc in plan.of_type("kubernetes:core/v1:Service"):
+        app = svc.inputs["spec"]["selector"].get("app.kubernetes.io/name")
+        require(app in admitted, f"{svc.name}: no NetworkPolicy admits traffic to {app}")
+
+
+def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
+    """ClusterIP; a node port only on a kind cluster, which kind maps to 127.0.0.1 alone; never a LoadBalancer."""
+    kind = recipe.target.cluster.type == "kind"
+    for svc in plan.of_type("kubernetes:core/v1:Service"):
+        typ = svc.inputs["spec"].get("type", "ClusterIP")
+        require(typ == "ClusterIP" or (kind and typ == "NodePort"), f"{svc.name}: exposed as {typ}")
+
+
+RULES = (namespace_enforces_restricted, containers_are_locked_down, containers_have_requests_and_limits,
+         nothing_reaches_the_host, secrets_are_referenced_never_literal, service_account_tokens_only_where_needed,
+         rbac_is_namespaced_without_wildcards, network_is_default_deny_with_one_allow_per_flow,
+         services_are_cluster_internal_unless_exposed)

@@ -1,0 +1,94 @@
+"""CNCF distribution in the cluster: a Deployment on a kept volume, htpasswd auth from generated credentials, a
+Service, and an image pull Secret for pods. On kind the node port is mapped to 127.0.0.1 and containerd is told
+to pull `localhost:<port>` from it, so what is pushed from the host runs in the cluster under the same name; on
+another cluster the nodes must reach the registry through a name they resolve (see the README)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from mlstack.clients.models import RegistryClient, SecretRef
+from mlstack.components.context import ComponentArgs
+from mlstack.components.generated import GeneratedSecret
+from mlstack.components.kubernetes import naming as n
+from mlstack.components.kubernetes import workload as w
+from mlstack.components.outputs import RegistryOutputs
+from mlstack.recipe.settings import DistributionRegistry
+from mlstack.versions import KUBERNETES_IMAGES
+
+APP, PORT, UID = "registry", 5000, 1000
+AUTH_SECRET, PULL_SECRET = "registry-auth", "registry-pull"
+USERNAME, PASSWORD_OUTPUT, PASSWORD_ENV = "mlstack", "registry_password", "MLSTACK_REGISTRY_PASSWORD"
+
+
+def docker_config(host: str, password: str) -> str:
+    token = base64.b64encode(f"{USERNAME}:{password}".encode()).decode()
+    return json.dumps({"auths": {host: {"username": USERNAME, "password": password, "auth": token}}})
+
+
+class KubernetesRegistry(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlstack:kubernetes:Registry", name, None, opts)
+        self.settings: DistributionRegistry = args.settings  # type: ignore[assignment]
+        platform: w.KubernetesPlatform = args.platform
+        self.platform, child, auth = platform, pulumi.ResourceOptions(parent=self), self.settings.auth
+        host_port = self.settings.port or n.NODE_PORTS["registry"]
+        self.uri = f"localhost:{host_port}" if platform.kind else f"{n.service_host(APP, platform.namespace)}:{PORT}"
+        http_secret = GeneratedSecret(f"{name}-http-secret", opts=child).value
+        self.password = GeneratedSecret(f"{name}-password", with_bcrypt=True, opts=child) if auth else None
+        data = {"http-secret": http_secret}
+        if self.password:
+            data["htpasswd"] = self.password.bcrypt.apply(lambda h: f"{USERNAME}:{h}\n")
+        self.auth = k8s.core.v1.Secret(f"{name}-auth", metadata=w.metadata(platform, AUTH_SECRET, name, APP),
+                                       type="Opaque", string_data=data,
+                                       opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stringData"]))
+        if self.password:
+            k8s.core.v1.Secret(
+                f"{name}-pull-secret", metadata=w.metadata(platform, PULL_SECRET, name, APP),
+                type="kubernetes.io/dockerconfigjson",
+                string_data={".dockerconfigjson": self.password.value.apply(lambda pw: docker_config(self.uri, pw))},
+                opts=child)
+        self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-data", name, self.settings.storage_gb, self)
+        self.server = self._server(name)
+        self.service = w.service(f"{name}-service", platform, APP, name, PORT, self)
+        w.allow_ingress(f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self,
+                        from_outside=platform.kind)
+        self.outputs = RegistryOutputs(pulumi.Output.from_input(self.uri),
+                                       password=self.password.value if self.password else None,
+                                       pull_secret=PULL_SECRET if auth else None)
+        self.client = pulumi.Output.from_input(RegistryClient(
+            flavor="distribution", uri=self.uri, insecure=True, username=USERNAME if auth else None,
+            password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
+            pull_secret=PULL_SECRET if auth else None).model_dump(exclude_none=True))
+        self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
+        self.register_outputs({"client": self.client})
+
+    def _server(self, name: str) -> k8s.apps.v1.Deployment:
+        env = [{"name": "REGISTRY_HTTP_ADDR", "value": f":{PORT}"},
+               w.secret_env("REGISTRY_HTTP_SECRET", AUTH_SECRET, "http-secret"),
+               {"name": "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", "value": "/var/lib/registry"},
+               {"name": "REGISTRY_STORAGE_DELETE_ENABLED", "value": "true"}]
+        mounts = [{"name": "data", "mount_path": "/var/lib/registry"}]
+        volumes = [{"name": "data", "persistent_volume_claim": {"claim_name": f"{APP}-data"}}]
+        if self.settings.auth:
+            env += [{"name": "REGISTRY_AUTH", "value": "htpasswd"},
+                    {"name": "REGISTRY_AUTH_HTPASSWD_REALM", "value": "mlstack"},
+                    {"name": "REGISTRY_AUTH_HTPASSWD_PATH", "value": "/auth/htpasswd"}]
+            mounts.append({"name": "auth", "mount_path": "/auth", "read_only": True})
+            volumes.append({"name": "auth", "secret": {"secret_name": AUTH_SECRET,
+                                                       "items": [{"key": "htpasswd", "path": "htpasswd"}]}})
+        probe = {"tcp_socket": {"port": PORT}, "period_seconds": 10, "failure_threshold": 6}  # /v2/ answers 401
+        container = {"name": APP, "image": KUBERNETES_IMAGES["registry"], "env": env,
+                     "ports": [{"name": "http", "container_port": PORT}], "readiness_probe": probe,
+                     "liveness_probe": {**probe, "initial_delay_seconds": 10},
+                     "resources": w.resources("50m", "64Mi", "1", "512Mi"),
+                     "security_context": w.container_security(), "volume_mounts": mounts}
+        return k8s.apps.v1.Deployment(
+            f"{name}-deployment", metadata=w.metadata(self.platform, APP, name),
+            spec={"replicas": 1, "strategy": {"type": "Recreate"}, "selector": {"match_labels": n.selector(APP)},
+                  "template": w.pod_template(self.platform, APP, name, [container], UID, volumes)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth, self.volume]))

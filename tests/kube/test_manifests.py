@@ -1,0 +1,165 @@
+"""The kubernetes recipes' manifests on a real API server: `mlstack render` of every kubernetes recipe in recipes/
+is applied server-side into a namespace enforcing Pod Security `restricted`; every object is admitted, every
+workload becomes Ready, claims bind, Services get endpoints; a second apply changes nothing; deleting leaves
+nothing. The client config names exactly the Services, ports and Secrets that exist on the server."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlstack.cli import app
+from mlstack.engine.offline import Plan, plan
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import RECIPES
+from tests.kube.controlplane import ControlPlane
+
+runner = CliRunner()
+KUBERNETES_RECIPES = [p for p in sorted(RECIPES.glob("*.yaml")) if load_recipe(p).target.type == "kubernetes"]
+each_recipe = pytest.mark.parametrize("path", KUBERNETES_RECIPES, ids=[p.stem for p in KUBERNETES_RECIPES])
+WORKLOADS = {"Deployment", "StatefulSet"}
+
+
+@cache
+def planned(path: Path) -> Plan:
+    return plan(load_recipe(path))
+
+
+def generated_secrets(p: Plan) -> list[dict]:
+    """The Secrets render leaves for the user to create, with the values the offline plan generated for them."""
+    return [{"apiVersion": "v1", "kind": "Secret", "type": r.inputs.get("type", "Opaque"),
+             "metadata": {"name": r.inputs["metadata"]["name"], "namespace": r.inputs["metadata"]["namespace"]},
+             "stringData": r.raw["stringData"]}
+            for r in p.of_type("kubernetes:core/v1:Secret") if r.inputs.get("stringData") == "[secret]"]
+
+
+def objects(out: Path) -> list[dict]:
+    from ruamel.yaml import YAML
+
+    return [YAML(typ="safe").load(f.read_text()) for f in sorted(out.glob("[0-9]*.yaml"))]
+
+
+@pytest.fixture()
+def rendered(path: Path, tmp_path: Path, home) -> Path:
+    out = tmp_path / "manifests"
+    result = runner.invoke(app, ["render", str(path), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert (out / "kustomization.yaml").exists() and (out / "SECRETS.md").exists()
+    return out
+
+
+def apply(cp: ControlPlane, out: Path) -> str:
+    done = cp.kubectl("apply", "--server-side", "--field-manager=mlstack-test", "-k", str(out))
+    assert "would violate PodSecurity" not in done.stderr, done.stderr
+    return done.stdout
+
+
+@each_recipe
+@pytest.mark.timeout(300)
+def test_rendered_manifests_are_admitted_and_become_ready(control_plane: ControlPlane, path: Path, rendered: Path):
+    cp, p, objs = control_plane, planned(path), objects(rendered)
+    namespace = next(o["metadata"]["name"] for o in objs if o["kind"] == "Namespace")
+    ns_labels = next(o for o in objs if o["kind"] == "Namespace")["metadata"]["labels"]
+    assert ns_labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    try:
+        cp.kubectl("apply", "--server-side", "-f", str(next(rendered.glob("*-namespace-*.yaml"))))
+        cp.kubectl("apply", "--server-side", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                                          "items": generated_secrets(p)}))
+        apply(cp, rendered)
+        for o in objs:
+            if o["kind"] in WORKLOADS:
+                cp.kubectl("-n", namespace, "rollout", "status", f"{o['kind'].lower()}/{o['metadata']['name']}",
+                           "--timeout=90s")
+            if o["kind"] == "Job":
+                cp.kubectl("-n", namespace, "wait", "--for=condition=complete", f"job/{o['metadata']['name']}",
+                           "--timeout=90s")
+        cp.kubectl("-n", namespace, "wait", "--for=jsonpath={.status.phase}=Bound", "pvc", "--all", "--timeout=60s")
+        pods = json.loads(cp.kubectl("-n", namespace, "get", "pods", "-o", "json").stdout)["items"]
+        assert pods and all(pod["status"]["phase"] in ("Running", "Succeeded") for pod in pods)
+        for o in objs:
+            if o["kind"] == "Service":
+                selector = f"kubernetes.io/service-name={o['metadata']['name']}"
+                cp.kubectl("-n", namespace, "wait", "--for=jsonpath={.endpoints[0].addresses[0]}", "endpointslice",
+                           "-l", selector, "--timeout=60s")
+        for kind in ("NetworkPolicy", "Role", "RoleBinding", "ServiceAccount"):
+            wanted = {o["metadata"]["name"] for o in objs if o["kind"] == kind}
+            found = {i["metadata"]["name"] for i in json.loads(
+                cp.kubectl("-n", namespace, "get", kind.lower(), "-o", "json").stdout)["items"]}
+            assert wanted <= found, kind
+        # A second apply changes nothing: the server's objects already are what the manifests say.
+        diff = cp.kubectl("diff", "--server-side", "--field-manager=mlstack-test", "-k", str(rendered), check=False)
+        assert diff.returncode == 0, diff.stdout + diff.stderr
+    finally:
+        cp.kubectl("delete", "-k", str(rendered), "--wait=true", "--timeout=90s", "--ignore-not-found", check=False)
+    left = cp.kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout.strip()
+    assert left == "", f"namespace {namespace} still there after delete"
+    volumes = json.loads(cp.kubectl("get", "pv", "-o", "json").stdout)["items"]
+    assert [v["metadata"]["name"] for v in volumes
+            if (v["spec"].get("claimRef") or {}).get("namespace") == namespace] == []
+
+
+@each_recipe
+@pytest.mark.timeout(300)
+def test_client_config_names_what_exists_on_the_server(control_plane: ControlPlane, path: Path, rendered: Path):
+    cp, p = control_plane, planned(path)
+    clients = p.outputs["mlstack"]["components"]
+    namespace = load_recipe(path).target.namespace or load_recipe(path).name
+    kind_cluster = load_recipe(path).target.cluster.type == "kind"
+    try:
+        apply(cp, rendered)
+        services = {s["metadata"]["name"]: s for s in json.loads(
+            cp.kubectl("-n", namespace, "get", "services", "-o", "json").stdout)["items"]}
+
+        def service_of(url: str) -> tuple[dict, int]:
+            host, _, port = url.split("://")[-1].split("/")[0].rpartition(":")
+            name, ns = host.split(".")[0], host.split(".")[1]
+            assert ns == namespace and name in services, url
+            return services[name], int(port)
+
+        in_cluster = [clients["object_store"]["cluster_endpoint_url"], clients["tracking"]["cluster_tracking_uri"],
+                      clients["serving"]["cluster_base_url"]]
+        for url in in_cluster:
+            svc, port = service_of(url)
+            assert port in [x["port"] for x in svc["spec"]["ports"]], url
+        if kind_cluster:  # what the user's machine uses: 127.0.0.1:<host port>, kind maps it to the node port
+            node_ports = {x["nodePort"] for s in services.values() for x in s["spec"]["ports"] if x.get("nodePort")}
+            host = [clients["object_store"]["endpoint_url"], clients["tracking"]["tracking_uri"],
+                    clients["serving"]["base_url"], "http://" + clients["registry"]["uri"]]
+            assert {int(u.rsplit(":", 1)[1].split("/")[0]) for u in host} <= node_ports
+        secrets = {s["metadata"]["name"] for s in generated_secrets(p)}
+        assert clients["registry"]["pull_secret"] in secrets
+        referenced = {ref["name"] for o in objects(rendered) if o["kind"] in WORKLOADS | {"Job"}
+                      for c in o["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
+                      if (ref := (e.get("valueFrom") or {}).get("secretKeyRef"))}
+        assert referenced <= secrets
+    finally:
+        cp.kubectl("delete", "-k", str(rendered), "--wait=false", "--ignore-not-found", check=False)
+
+
+@pytest.mark.timeout(120)
+def test_the_namespace_refuses_an_insecure_pod_spec(control_plane: ControlPlane, tmp_path: Path, home):
+    """The proof that admission above means something: the same Deployment with one weakened setting is refused."""
+    from ruamel.yaml import YAML
+
+    path = next(p for p in KUBERNETES_RECIPES if p.stem == "kubernetes")
+    out = tmp_path / "manifests"
+    assert runner.invoke(app, ["render", str(path), "--out", str(out)]).exit_code == 0
+    namespace = YAML(typ="safe").load(next(out.glob("*-namespace-*.yaml")).read_text())
+    namespace["metadata"]["name"] = "weakened"
+    deployment = YAML(typ="safe").load(next(out.glob("*-deployment-mlserver.yaml")).read_text())
+    deployment["metadata"]["namespace"] = "weakened"
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    try:
+        cp = control_plane
+        cp.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(namespace))
+        done = cp.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(deployment))
+        assert "would violate PodSecurity" in done.stderr and "allowPrivilegeEscalation" in done.stderr
+        cp.kubectl("-n", "weakened", "wait", "--for=jsonpath={.status.conditions[?(@.type=='ReplicaFailure')].status}=True",
+                   "replicaset", "-l", "app.kubernetes.io/name=mlserver", "--timeout=60s")
+        assert json.loads(cp.kubectl("-n", "weakened", "get", "pods", "-o", "json").stdout)["items"] == []
+    finally:
+        control_plane.kubectl("delete", "namespace", "weakened", "--wait=false", "--ignore-not-found", check=False)
