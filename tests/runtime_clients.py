@@ -9,7 +9,14 @@ import textwrap
 from pathlib import Path
 
 from mlstack.engine import runtimes
+from mlstack.versions import ZENML_VERSION, PythonRuntime
 from tests.conftest import PREPARED_HOME
+
+# ZenML pins many packages: it gets an environment of its own, never a dependency of mlstack. With the S3, MLflow and
+# Kubernetes integrations' requirements (`zenml integration requirements ...` at this version), so their flavors load.
+ZENML = PythonRuntime("zenml", ZENML_VERSION, (
+    f"zenml[local]=={ZENML_VERSION}", "mlflow==3.17.2", "python-rapidjson==1.14", "s3fs==2026.9.0",
+    "boto3==1.43.117", "aws-profile-manager==0.7.3", "kubernetes==25.3.0"), "zenml")
 
 
 def runtime_python(name: str) -> str:

@@ -14,16 +14,12 @@ import pytest
 
 from mlstack.engine.runtimes import ensure_runtime
 from mlstack.home import Home
-from mlstack.versions import ZENML_VERSION, PythonRuntime
 from tests.conftest import PREPARED_HOME, RECIPES
 from tests.local.conftest import deployed_stack, mlstack, mlstack_json
+from tests.runtime_clients import ZENML
 
 pytestmark = pytest.mark.engine
 RECIPE = str(RECIPES / "local.yaml")
-# ZenML pins many packages: it gets an environment of its own, never a dependency of mlstack.
-ZENML = PythonRuntime("zenml", ZENML_VERSION, (
-    f"zenml[local]=={ZENML_VERSION}", "mlflow==3.17.2", "python-rapidjson==1.14", "s3fs==2026.9.0",
-    "boto3==1.43.117", "aws-profile-manager==0.7.3"), "zenml")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,63 @@
+"""ZenML's own `stack import` takes the stack file the kubernetes recipes emit: the Kubernetes orchestrator with our
+context, namespace, service accounts and pod settings, the S3 artifact store on MinIO's in-cluster address, the
+MLflow tracker, the registry; the secrets it refers to are created with the commands the file prints."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlstack.clients.models import StackClients
+from mlstack.clients.render import render
+from mlstack.engine.offline import plan
+from mlstack.engine.runtimes import ensure_runtime
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import PREPARED_HOME, RECIPES
+from tests.runtime_clients import ZENML
+
+
+@pytest.mark.parametrize("name", ["kubernetes", "kind"])
+@pytest.mark.timeout(900)
+def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
+    from ruamel.yaml import YAML
+
+    zenml = str(ensure_runtime(PREPARED_HOME, ZENML, print))
+    env = {**os.environ, "ZENML_CONFIG_PATH": str(tmp_path / "zenml"), "ZENML_ANALYTICS_OPT_IN": "false",
+           "AUTO_OPEN_DASHBOARD": "false"}
+    recipe = load_recipe(RECIPES / f"{name}.yaml")
+    clients = StackClients.model_validate(plan(recipe).outputs["mlstack"])
+    text = render(clients, {}, "zenml")
+    stack_file = tmp_path / "stack.yaml"
+    stack_file.write_text(text)
+    commands = [ln.removeprefix("#   ") for ln in text.splitlines() if ln.startswith("#   zenml secret create")]
+    assert len(commands) == 2
+    for cmd in commands:  # what the file tells a user to run, with stand-in values for the variables it reads
+        filled = re.sub(r'"\$[A-Z_]+"', "stand-in-value", cmd).replace("zenml ", zenml + " ", 1)
+        done = subprocess.run(["bash", "-c", filled], capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr + done.stdout
+    done = subprocess.run([zenml, "stack", "import", recipe.name, "-f", str(stack_file)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr + done.stdout
+    exported = tmp_path / "exported.yaml"
+    subprocess.run([zenml, "stack", "export", recipe.name, str(exported)], check=True, capture_output=True, env=env,
+                   timeout=300)
+    components = YAML(typ="safe").load(exported.read_text())["components"]
+    assert {t: [c["flavor"] for c in cs] for t, cs in components.items()} == {
+        "artifact_store": ["s3"], "container_registry": ["default"], "experiment_tracker": ["mlflow"],
+        "image_builder": ["local"], "orchestrator": ["kubernetes"]}
+    orchestrator = components["orchestrator"][0]["configuration"]
+    namespace = recipe.target.namespace or recipe.name
+    assert orchestrator["kubernetes_namespace"] == namespace
+    assert orchestrator["service_account_name"] == "zenml-pipelines"
+    assert orchestrator["step_pod_service_account_name"] == "zenml-steps"
+    assert orchestrator["pass_zenml_token_as_secret"] is True
+    assert orchestrator["pod_settings"]["labels"] == {"mlstack.dev/pipeline": "true"}
+    assert orchestrator["pod_settings"]["image_pull_secrets"] == ["registry-pull"]
+    store = components["artifact_store"][0]["configuration"]
+    assert store["client_kwargs"]["endpoint_url"] == f"http://minio.{namespace}.svc.cluster.local:9000"
+    tracker = components["experiment_tracker"][0]["configuration"]
+    assert tracker["tracking_uri"] == f"http://mlflow.{namespace}.svc.cluster.local:5000"
