@@ -125,6 +125,7 @@ class Target:
     purge: str | None = None  # (placement, stack) -> str | None: delete what destroy --purge removes beyond state
     render: str | None = None  # (plan) -> {file name: text}: the stack as the platform's own manifests
     doctor: str | None = None  # () -> [(check, ok, detail)]: what `mlstack doctor` checks on this machine
+    connect: str | None = None  # (placement, stack, components) -> port forwards reaching the services from here
 
     def hook(self, name: str) -> Callable[..., Any] | None:
         path = getattr(self, name)

@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 
 from mlstack.components.context import StackContext
 from mlstack.components.kubernetes import naming as n
-from mlstack.components.kubernetes.workload import KubernetesPlatform
+from mlstack.components.kubernetes.workload import BOUNDED_DELETE, KubernetesPlatform
 
 POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 
@@ -22,7 +22,8 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
     ns = k8s.core.v1.Namespace(
         "namespace", metadata={"name": namespace, "labels": {**n.labels(stack, namespace, "namespace"), **POD_SECURITY}},
         # Kept by destroy (deleting it would delete the volumes of the stack's data with it); --purge deletes it.
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=not ctx.purge)))
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=not ctx.purge,
+                                                                      custom_timeouts=BOUNDED_DELETE)))
     platform = KubernetesPlatform(stack, namespace, ns.metadata["name"], kind=(placement.get("cluster") or {}).get("type") == "kind",
                                   storage_class=placement.get("storage_class"), purge=ctx.purge)
     meta = {"namespace": platform.namespace_name, "labels": n.labels(stack, "mlstack", "namespace")}

@@ -85,7 +85,7 @@ class KubernetesObjectStore(pulumi.ComponentResource):
             f"{name}-statefulset", metadata=w.metadata(self.platform, APP, name),
             spec={"service_name": APP, "replicas": 1, "selector": {"match_labels": n.selector(APP)},
                   "template": w.pod_template(self.platform, APP, name, [container], UID, volumes)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.credentials, self.volume]))
+            opts=w.workload_opts(self, self.credentials, self.volume))
 
     def _bucket_job(self, name: str) -> k8s.batch.v1.Job:
         container = {
@@ -100,4 +100,4 @@ class KubernetesObjectStore(pulumi.ComponentResource):
             f"{name}-buckets", metadata=w.metadata(self.platform, "minio-buckets", name),
             spec={"backoff_limit": 10, "template": template},
             # a fixed name: a changed Job (new buckets) is deleted before its replacement is created
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.server, self.service], delete_before_replace=True))
+            opts=w.workload_opts(self, self.server, self.service, delete_before_replace=True))

@@ -63,7 +63,8 @@ class KubernetesRegistry(pulumi.ComponentResource):
         self.client = pulumi.Output.from_input(RegistryClient(
             flavor="distribution", uri=self.uri, insecure=True, username=USERNAME if auth else None,
             password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
-            pull_secret=PULL_SECRET if auth else None).model_dump(exclude_none=True))
+            pull_secret=PULL_SECRET if auth else None,
+            cluster_uri=f"{n.service_host(APP, platform.namespace)}:{PORT}").model_dump(exclude_none=True))
         self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
         self.register_outputs({"client": self.client})
 
@@ -91,4 +92,4 @@ class KubernetesRegistry(pulumi.ComponentResource):
             f"{name}-deployment", metadata=w.metadata(self.platform, APP, name),
             spec={"replicas": 1, "strategy": {"type": "Recreate"}, "selector": {"match_labels": n.selector(APP)},
                   "template": w.pod_template(self.platform, APP, name, [container], UID, volumes)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth, self.volume]))
+            opts=w.workload_opts(self, self.auth, self.volume))

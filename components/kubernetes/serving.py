@@ -56,4 +56,4 @@ class KubernetesServing(pulumi.ComponentResource):
             f"{name}-deployment", metadata=w.metadata(self.platform, APP, name),
             spec={"replicas": 1, "selector": {"match_labels": n.selector(APP)},
                   "template": w.pod_template(self.platform, APP, name, [container], UID, volumes)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.volume]))
+            opts=w.workload_opts(self, self.volume))

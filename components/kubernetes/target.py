@@ -58,6 +58,7 @@ TARGET = Target(
     purge=f"{PKG}.lifecycle:purge",
     render=f"{PKG}.manifests:render",
     doctor=f"{PKG}.lifecycle:doctor_checks",
+    connect=f"{PKG}.connect:forwards",
     flavors=(
         Flavor("kubernetes", "object_store", "minio", shared.MinioObjectStore, f"{PKG}.object_store:KubernetesObjectStore",
                "MinIO StatefulSet on a kept volume, generated root keys in a Secret, buckets made by a Job",

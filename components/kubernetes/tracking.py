@@ -77,7 +77,7 @@ class KubernetesTracking(pulumi.ComponentResource):
             f"{name}-database", metadata=w.metadata(self.platform, DB_APP, name),
             spec={"service_name": DB_APP, "replicas": 1, "selector": {"match_labels": n.selector(DB_APP)},
                   "template": w.pod_template(self.platform, DB_APP, name, [container], DB_UID, volumes)},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret, self.db_volume]))
+            opts=w.workload_opts(self, self.secret, self.db_volume))
 
     def _server(self, name: str, store: ObjectStoreOutputs, secret_keys: list[str]) -> k8s.apps.v1.Deployment:
         st, platform = self.settings, self.platform
@@ -106,4 +106,4 @@ class KubernetesTracking(pulumi.ComponentResource):
         return k8s.apps.v1.Deployment(
             f"{name}-deployment", metadata=w.metadata(platform, APP, name),
             spec={"replicas": 1, "selector": {"match_labels": n.selector(APP)}, "template": template},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret, self.database]))
+            opts=w.workload_opts(self, self.secret, self.database))

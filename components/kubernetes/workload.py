@@ -14,6 +14,15 @@ import pulumi_kubernetes as k8s
 from mlstack.components.kubernetes import naming as n
 
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}  # a ClusterIP Service is usable at once; the provider waits >= 10 s
+# A finalizer that never clears (a volume still mounted, a namespace's stuck object) must not hang destroy: the
+# provider gives up after this and its error names the object.
+BOUNDED_DELETE = pulumi.CustomTimeouts(delete="3m")
+
+
+def workload_opts(parent: pulumi.Resource, *depends_on: pulumi.Resource,
+                  delete_before_replace: bool = False) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), custom_timeouts=BOUNDED_DELETE,
+                                  delete_before_replace=delete_before_replace)
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ def volume_claim(resource: str, platform: KubernetesPlatform, name: str, compone
         resource, metadata=metadata(platform, name, component),
         spec={"access_modes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{size_gb}Gi"}},
               "storage_class_name": platform.storage_class},
-        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not platform.purge))
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not platform.purge, custom_timeouts=BOUNDED_DELETE))
 
 
 def service(resource: str, platform: KubernetesPlatform, app: str, component: str, port: int,

@@ -28,6 +28,7 @@ class RegistryClient(StoredModel):
     username: str | None = None
     password: SecretRef | None = None
     pull_secret: str | None = Field(default=None, description="Kubernetes Secret pods pull the stack's images with.")
+    cluster_uri: str | None = Field(default=None, description="host:port of the registry inside the cluster.")
 
 
 class OrchestratorClient(StoredModel):
