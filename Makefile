@@ -24,7 +24,8 @@ install: $(BIN)/mlstack
 	$(BIN)/mlstack doctor --fix
 
 debian:
-	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -37,7 +38,7 @@ deploy: install
 test: install
 	@$(MAKE) --no-print-directory debian PACKAGES="$(TEST_DEBIAN_PACKAGES)"
 	$(BIN)/python -m tests.kube.build
-	$(BIN)/python -m pytest
+	MLSTACK_REQUIRE_CONTROL_PLANE=1 $(BIN)/python -m pytest
 
 docs: $(BIN)/mlstack
 	$(BIN)/python -m mlstack.docs
