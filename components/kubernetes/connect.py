@@ -39,8 +39,8 @@ def forwards(placement: dict[str, Any], stack: str, components: dict[str, dict[s
     found = []
     for kind, field, cluster_field in ADDRESSES:
         address = (components.get(kind) or {}).get(cluster_field)
-        if not address:
-            continue
+        if not address or (components[kind].get(field) or address) != address:
+            continue  # reachable from here already (kind: 127.0.0.1)
         parts = urlsplit(address if "://" in address else f"//{address}")
         service, namespace = (parts.hostname or "").split(".")[:2]
         found.append(Forward(kind, field, n.context_of(stack, placement), namespace, service, parts.port or 80,

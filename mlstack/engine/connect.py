@@ -48,10 +48,10 @@ def forwarded(target: str, placement: dict[str, Any], stack: str, components: di
     if planner is None:
         raise NotAvailableError(f"target {target!r} has nothing to connect to: its services are reachable as they are",
                                 hint="`mlstack output` prints their addresses")
-    if not shutil.which("kubectl"):
+    plan = planner(placement, stack, components)
+    if plan and not shutil.which("kubectl"):
         raise NotAvailableError("`mlstack connect` port-forwards with kubectl, which is not on PATH",
                                 hint="install kubectl (the cluster's minor version, or one either side)")
-    plan = planner(placement, stack, components)
     procs: list[subprocess.Popen] = []
     try:
         local = {}

@@ -213,6 +213,15 @@ def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
 def verify(home: Home, ref: StackRef) -> dict[str, Any]:
     from mlstack.clients.verify import as_dicts, verify as run_checks
 
+    from mlstack.clients.models import StackClients
+    from mlstack.engine.connect import forwarded
+
     recipe, clients, secrets = clients_of(home, ref)
-    results = run_checks(clients, secrets)
+    if registry.target(recipe.target.type).connect is None:
+        results = run_checks(clients, secrets)
+    else:  # services only the cluster reaches are checked through port forwards, as a user would reach them
+        with forwarded(recipe.target.type, recipe.target.model_dump(exclude={"type"}), recipe.name,
+                       clients.components) as local:
+            results = run_checks(StackClients.model_validate({**clients.model_dump(by_alias=True),
+                                                              "components": local}), secrets)
     return {"stack": recipe.name, "ok": all(r.ok for r in results), "checks": as_dicts(results)}

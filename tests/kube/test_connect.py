@@ -61,3 +61,11 @@ def test_a_forward_that_cannot_reach_a_pod_fails_naming_the_service(control_plan
         assert left.stdout.strip() == b""
     finally:
         control_plane.kubectl("delete", "namespace", "connect-test", "--wait=false", check=False)
+
+
+def test_a_kind_stack_needs_no_forward_its_services_are_on_loopback():
+    recipe = load_recipe(RECIPES / "kind.yaml")
+    clients = plan(recipe).outputs["mlstack"]["components"]
+    forwards = registry.target("kubernetes").hook("connect")(recipe.target.model_dump(exclude={"type"}), recipe.name,
+                                                             clients)
+    assert forwards == []
