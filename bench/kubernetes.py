@@ -69,6 +69,7 @@ def apply_rows(runs: int) -> float:
         def stack() -> float:
             start = time.monotonic()
             cp.kubectl("apply", "--server-side", "-f", str(next(out.glob("*-namespace-*.yaml"))))
+            cp.kubectl("wait", "--for=create", "serviceaccount/default", "-n", namespace, "--timeout=60s")
             cp.kubectl("apply", "--server-side", "-f", "-", input=secrets)
             cp.kubectl("apply", "--server-side", "-k", str(out))
             for kind in ("deployment", "statefulset"):

@@ -52,6 +52,20 @@ def rendered(path: Path, tmp_path: Path, home) -> Path:
     return out
 
 
+def volumes_of(cp: ControlPlane, namespace: str, wait: float = 0) -> list[str]:
+    """PersistentVolumes still bound to the namespace's claims; the provisioner deletes them a moment after their
+    claims go (reclaim policy Delete), so wait up to `wait` seconds for none to be left."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        volumes = json.loads(cp.kubectl("get", "pv", "-o", "json").stdout)["items"]
+        left = [v["metadata"]["name"] for v in volumes if (v["spec"].get("claimRef") or {}).get("namespace") == namespace]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.5)
+
+
 def apply(cp: ControlPlane, out: Path) -> str:
     done = cp.kubectl("apply", "--server-side", "--field-manager=mlstack-test", "-k", str(out))
     assert "would violate PodSecurity" not in done.stderr, done.stderr
@@ -67,6 +81,9 @@ def test_rendered_manifests_are_admitted_and_become_ready(control_plane: Control
     assert ns_labels["pod-security.kubernetes.io/enforce"] == "restricted"
     try:
         cp.kubectl("apply", "--server-side", "-f", str(next(rendered.glob("*-namespace-*.yaml"))))
+        # Admission refuses pods until the namespace's `default` ServiceAccount exists, and a refused ReplicaSet
+        # backs off for seconds to minutes: wait for it, as a cluster's own controllers make it within a second.
+        cp.kubectl("wait", "--for=create", "serviceaccount/default", "-n", namespace, "--timeout=60s")
         cp.kubectl("apply", "--server-side", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
                                                                           "items": generated_secrets(p)}))
         apply(cp, rendered)
@@ -97,9 +114,7 @@ def test_rendered_manifests_are_admitted_and_become_ready(control_plane: Control
         cp.kubectl("delete", "-k", str(rendered), "--wait=true", "--timeout=90s", "--ignore-not-found", check=False)
     left = cp.kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout.strip()
     assert left == "", f"namespace {namespace} still there after delete"
-    volumes = json.loads(cp.kubectl("get", "pv", "-o", "json").stdout)["items"]
-    assert [v["metadata"]["name"] for v in volumes
-            if (v["spec"].get("claimRef") or {}).get("namespace") == namespace] == []
+    assert volumes_of(cp, namespace, wait=60) == [], "volumes left after their claims were deleted"
 
 
 @each_recipe
