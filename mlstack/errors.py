@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
+from typing import Any
+
+MAX_FIELD = 200  # characters of a field path printed in a problem
+MAX_MESSAGE = 300  # characters of a message: enough for the longest list of settings, never a whole value
 
 
 class ExitCode(enum.IntEnum):
@@ -27,18 +32,50 @@ EXIT_CODE_MEANINGS = {
 }
 
 
+# Characters that would change what a terminal shows or start a new line: controls (newline, ESC, ...), format
+# characters (bidi overrides, zero-width), line/paragraph separators, and lone surrogates (undecodable file names).
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+
+
+def printable(text: str) -> str:
+    """`text` with every unprintable character escaped (`\\n`, `\\x1b`, `\\u202e`): one line, shown as written."""
+    if text.isprintable():  # fast path; isprintable() is False for all of _UNPRINTABLE (and for spaces other than ' ')
+        return text
+    return "".join(ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def excerpt(value: Any, limit: int = 40) -> str:
+    """A short, quoted, escaped excerpt of a user's value for an error message (never the whole value)."""
+    if isinstance(value, str):
+        return f"'{clip(printable(value), limit)}'"
+    if isinstance(value, (bool, int, float)) or value is None:
+        return clip(repr(value), limit)
+    return "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, (list, tuple)) else "a value"
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One problem in a user's input, printed as `FILE:LINE: path.to.field: message`."""
+    """One problem in a user's input, printed as `FILE:LINE: path.to.field: message` on exactly one line."""
 
     file: str
     line: int | None
     field: str
     message: str
 
+    def __post_init__(self) -> None:
+        # Field paths and messages can quote a user's keys and values: bound them here, once, for every output.
+        object.__setattr__(self, "field", clip(self.field, MAX_FIELD))
+        object.__setattr__(self, "message", clip(self.message, MAX_MESSAGE))
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return printable(text)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "field": self.field, "message": self.message}
@@ -53,7 +90,9 @@ class MlstackError(Exception):
         self.hint = hint
 
     def lines(self) -> list[str]:
-        return [f"error: {self.message}"] + ([f"hint: {self.hint}"] if self.hint else [])
+        # Engine errors carry multi-line detail (Pulumi's log tail): kept as lines, each escaped (ESC, bidi, ...).
+        text = f"error: {self.message}" + (f"\nhint: {self.hint}" if self.hint else "")
+        return [printable(line) for line in text.split("\n")]
 
     def to_dict(self) -> dict:
         return {"type": type(self).__name__, "message": self.message, "hint": self.hint}

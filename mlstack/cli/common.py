@@ -11,7 +11,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from mlstack.errors import ExitCode, MlstackError, UsageError
+from mlstack.errors import ExitCode, MlstackError, UsageError, excerpt, printable
 
 ENVELOPE_VERSION = "mlstack.result/v1"
 
@@ -26,8 +26,9 @@ OptionalRecipeArg = Annotated[Optional[Path], typer.Argument(help="Recipe YAML f
 
 
 def say(message: str) -> None:
-    """Human-facing progress and summaries go to stderr, so stdout stays parseable."""
-    print(message, file=sys.stderr, flush=True)
+    """Human-facing progress and summaries go to stderr, so stdout stays parseable; escaped, since they quote file
+    names and recipe values (a newline or ESC in a file name must not forge a line or drive the terminal)."""
+    print(printable(message), file=sys.stderr, flush=True)
 
 
 def parse_vars(pairs: list[str] | None) -> dict[str, str]:
@@ -35,7 +36,7 @@ def parse_vars(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.isidentifier():
-            raise UsageError(f"--var {pair!r}: expected NAME=VALUE with NAME a identifier")
+            raise UsageError(f"--var {excerpt(pair)}: expected NAME=VALUE with NAME an identifier")
         out[key] = value
     return out
 
@@ -58,7 +59,7 @@ def run(command: str, json_out: bool, debug: bool, body: Callable[[], Any],
         if json_out:
             _print_json(command, exc.exit_code, getattr(exc, "result", None), [exc.to_dict()])
         else:
-            for line in exc.lines():
+            for line in exc.lines():  # each already escaped: one line per problem, whatever the input held
                 print(line, file=sys.stderr)
         raise typer.Exit(int(exc.exit_code)) from None
     if json_out:

@@ -1,7 +1,8 @@
 """Read a recipe file into a validated `Recipe`, or fail with one `FILE:LINE: field: message` per problem.
 
-Order: file checks -> jinja2 templating (`--var` and the environment) -> YAML (duplicate keys refused, alias
-expansion bounded) -> flavor checks against the registry -> pydantic validation with errors mapped to lines.
+Order: file checks (source.py) -> jinja2 template in a bounded sandbox (template.py) -> YAML into values that
+remember their file lines, bounded (yamltree.py) -> flavor checks against the registry -> pydantic validation with
+errors mapped to lines. Every stage reports the file's own line numbers, whatever the template did to them.
 """
 
 from __future__ import annotations
@@ -15,54 +16,58 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ValidationError
 
 from mlstack import registry
-from mlstack.errors import Problem, RecipeError
+from mlstack.errors import Problem, RecipeError, excerpt
 from mlstack.recipe import model as m
+from mlstack.recipe import source, yamltree
+from mlstack.recipe.source import MAX_BYTES, LineIndex
+from mlstack.recipe.yamltree import MAX_NODES, Map, Seq, shown_key  # noqa: F401
 
-MAX_BYTES = 256 * 1024
-MAX_NODES = 20_000  # after alias expansion: a real recipe has a few hundred
+MAX_PROBLEMS = 50  # more are summarised in one line: a generated recipe can have thousands
 
 
 def load_recipe(path: str | Path, variables: Mapping[str, str] | None = None,
                 environ: Mapping[str, str] | None = None) -> m.Recipe:
     path = Path(path)
-    shown = str(path)
-    if not path.exists():
-        raise RecipeError([Problem(shown, None, "", "no such file")])
-    if path.is_dir():
-        raise RecipeError([Problem(shown, None, "", "is a directory, not a recipe file")])
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise RecipeError([Problem(shown, None, "", f"file is {size} bytes; a recipe may be at most {MAX_BYTES}")])
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise RecipeError([Problem(shown, line, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")])
-    return load_recipe_text(text, shown, variables, environ)
+    return load_recipe_text(source.read_text(path), str(path), variables, environ)
 
 
 def load_recipe_text(text: str, filename: str = "<recipe>", variables: Mapping[str, str] | None = None,
                      environ: Mapping[str, str] | None = None) -> m.Recipe:
+    text = source.normalise(text)
+    if len(text) > MAX_BYTES:
+        raise RecipeError([Problem(filename, None, "", f"recipe is more than {MAX_BYTES} characters")])
+    source.check_characters(text, filename)
     if not text.strip():
         raise RecipeError([Problem(filename, None, "", "file is empty; see `mlstack schema` for the format")])
-    text = _render(text, filename, variables or {}, os.environ if environ is None else environ)
-    data = _parse_yaml(text, filename)
-    problems, unknown = _check_flavors(data, filename)
-    for kind in unknown:
-        data["components"].pop(kind)  # reported already; pydantic would only repeat it less clearly
+    lines = LineIndex(text)
+    if "{{" in text or "{%" in text or "{#" in text:
+        from mlstack.recipe import template  # only templates pay for importing jinja2
+
+        text, sources = template.render(text, filename, variables or {}, os.environ if environ is None else environ)
+        lines = LineIndex(text, sources)
+        source.check_characters(text, filename, lines)  # a --var value can carry control characters
+    data = _parse_yaml(text, filename, lines)
+    problems = _check_target(data, filename)
+    flavor_problems, unknown = _check_flavors(data, filename)
+    problems += flavor_problems
     try:
         recipe = m.Recipe.model_validate(data)
     except ValidationError as exc:
         reported = {p.field for p in problems}
-        for err in exc.errors():
+        for err in exc.errors(include_input=True, include_url=False):
+            if tuple(err["loc"][:2]) in {("components", kind) for kind in unknown}:
+                continue  # its flavor is reported already; pydantic would only repeat it less clearly
             problem = _problem(err, data, filename)
             if problem.field not in reported and not (problems and err["type"] == "value_error" and not err["loc"]):  # the model's own flavor-on-target check repeats ours
                 problems.append(problem)
     if not problems:
         problems = _target_problems(recipe, data, filename)
     if problems:
-        raise RecipeError(sorted(problems, key=lambda p: (p.line or 0, p.field)))
+        problems.sort(key=lambda p: (p.line or 0, p.field))
+        if len(problems) > MAX_PROBLEMS:
+            more = Problem(filename, None, "", f"{len(problems) - MAX_PROBLEMS} more problems not shown")
+            problems = problems[:MAX_PROBLEMS] + [more]
+        raise RecipeError(problems)
     return recipe
 
 
@@ -98,72 +103,41 @@ def _target_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Proble
     return problems
 
 
-def _render(text: str, filename: str, variables: Mapping[str, str], environ: Mapping[str, str]) -> str:
-    if "{{" not in text and "{%" not in text and "{#" not in text:
-        return text  # no template: skip importing jinja2
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
-
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    try:
-        template = env.from_string(text)
-        return template.render({**variables, "env": dict(environ)})
-    except jinja2.TemplateSyntaxError as exc:
-        raise RecipeError([Problem(filename, exc.lineno, "", f"template: {exc.message}")]) from None
-    except jinja2.UndefinedError as exc:
-        line = _template_line(exc)
-        hint = " (pass it with --var NAME=VALUE)" if "'env'" not in str(exc) else ""
-        raise RecipeError([Problem(filename, line, "", f"template: {exc.message}{hint}")]) from None
-    except jinja2.TemplateError as exc:  # SecurityError from the sandbox, filter errors, ...
-        raise RecipeError([Problem(filename, _template_line(exc), "", f"template: {exc}")]) from None
-
-
-def _template_line(exc: BaseException) -> int | None:
-    import traceback
-
-    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]
-    return lines[-1] if lines else None
-
-
-def _parse_yaml(text: str, filename: str) -> dict:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        data = YAML(typ="rt", pure=True).load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise RecipeError([Problem(filename, mark.line + 1 if mark else None, "", f"YAML: {message}")]) from None
-    except YAMLError as exc:
-        raise RecipeError([Problem(filename, None, "", f"YAML: {exc}")]) from None
+def _parse_yaml(text: str, filename: str, lines: LineIndex) -> Map:
+    data = yamltree.parse(text, filename, lines)
     if data is None:
         raise RecipeError([Problem(filename, None, "", "file has no content; see `mlstack schema` for the format")])
-    if not isinstance(data, dict):
-        what = "a list" if isinstance(data, list) else f"a scalar ({type(data).__name__})"
+    if not isinstance(data, Map):
+        what = "a list" if isinstance(data, Seq) else f"a scalar ({type(data).__name__})"
         raise RecipeError([Problem(filename, 1, "", f"top level is {what}; a recipe is a mapping (apiVersion, name, ...)")])
-    for key in data:
-        if _expanded_size(data[key], {}) > MAX_NODES:
-            raise RecipeError([Problem(filename, _line_of(data, (key,)), str(key),
-                                       f"expands to more than {MAX_NODES} values through YAML aliases")])
     return data
 
 
-def _expanded_size(node: Any, memo: dict[int, int]) -> int:
-    """Values reached when every alias is expanded; memoised, so a "billion laughs" costs microseconds."""
-    if not isinstance(node, (dict, list)):
-        return 1
-    if id(node) not in memo:
-        memo[id(node)] = 1  # guards against recursive aliases
-        children = node.values() if isinstance(node, dict) else node
-        memo[id(node)] = 1 + sum(_expanded_size(c, memo) for c in children)
-    return memo[id(node)]
+def _check_target(data: Map, filename: str) -> list[Problem]:
+    """A `target.type` that is not a string: reported here, and dropped, because the registry looks it up by value."""
+    target = data.get("target")
+    if not isinstance(target, Map) or "type" not in target or isinstance(target["type"], str):
+        return []
+    problem = Problem(filename, _line_of(data, ("target", "type")), "target.type",
+                      f"must be a string, not {excerpt(target['type'])} (one of: {', '.join(registry.target_names())})")
+    data["target"] = _without(target, ["type"])
+    return [problem]
+
+
+def _without(mapping: Map, keys: list[str]) -> Map:
+    """A copy of `mapping` without `keys`, lines kept: the original may be shared through an alias."""
+    copy = Map()
+    for key, value in mapping.items():
+        if key not in keys:
+            copy[key], copy.lines[key] = value, mapping.lines[key]
+    return copy
 
 
 def _check_flavors(data: dict, filename: str) -> tuple[list[Problem], list[str]]:
-    """Unknown flavors and combinations the target lacks, naming the flavors that do exist.
+    """Unknown flavors, flavors that are no string or missing, and combinations the target lacks, naming the
+    flavors that do exist.
 
-    Returns the problems and the kinds whose flavor exists nowhere (their settings cannot be checked).
+    Returns the problems and the kinds whose flavor is unusable (their settings cannot be checked).
     """
     components, target = data.get("components"), registry.expand_alias(data.get("target"))
     target_type = target.get("type") if isinstance(target, dict) else target
@@ -173,21 +147,26 @@ def _check_flavors(data: dict, filename: str) -> tuple[list[Problem], list[str]]
         return [], []
     problems, unknown = [], []
     for kind, spec in components.items():
-        if kind not in registry.KINDS or not isinstance(spec, dict) or not isinstance(spec.get("flavor"), str):
+        if kind not in registry.KINDS or not isinstance(spec, dict):
             continue
-        flavor = spec["flavor"]
         anywhere = sorted({f.name for f in registry.flavors_for(kind=kind)})
         here = ", ".join(sorted(f.name for f in registry.flavors_for(target_type, kind))) or "none yet"
-        if flavor not in anywhere:
+        choices = f" (on {target_type}: {here})" if target_type else f" (flavors: {', '.join(anywhere)})"
+        flavor, line = spec.get("flavor"), _line_of(data, ("components", kind, "flavor"))
+        if "flavor" not in spec:
             unknown.append(kind)
-            message = f"unknown flavor {flavor!r}{_did_you_mean(flavor, anywhere)}"
-            message += f" (on {target_type}: {here})" if target_type else f" (flavors: {', '.join(anywhere)})"
+            message, line = f"required field is missing{choices}", _line_of(data, ("components", kind))
+        elif not isinstance(flavor, str):
+            unknown.append(kind)
+            message = f"must be a string, not {excerpt(flavor)}{choices}"
+        elif flavor not in anywhere:
+            unknown.append(kind)
+            message = f"unknown flavor {excerpt(flavor)}{_did_you_mean(flavor, anywhere)}{choices}"
         elif target_type and not registry.lookup(target_type, kind, flavor):
             message = f"flavor {flavor!r} is not available on target {target_type!r} (on {target_type}: {here})"
         else:
             continue
-        problems.append(Problem(filename, _line_of(data, ("components", kind, "flavor")),
-                                f"components.{kind}.flavor", message))
+        problems.append(Problem(filename, line, f"components.{kind}.flavor", message))
     return problems, unknown
 
 
@@ -196,22 +175,30 @@ def _problem(err: dict, data: dict, filename: str) -> Problem:
     message = err["msg"]
     if err["type"] == "union_tag_invalid" and loc == ("target",):
         tag = err["input"].get("type") if isinstance(err["input"], dict) else err["input"]
-        loc, message = ("target", "type"), f"unknown target {tag!r}{_did_you_mean(str(tag), [*registry.target_names(), *registry.alias_names()])}"
+        names = [*registry.target_names(), *registry.alias_names()]
+        loc, message = ("target", "type"), f"unknown target {excerpt(tag)}{_did_you_mean(str(tag), names)}"
     elif err["type"] == "union_tag_not_found" and loc == ("target",):
         loc, message = ("target", "type"), f"required field is missing (one of: {', '.join(registry.target_names())})"
+    elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):  # another discriminated union (a cluster's)
+        ctx = err.get("ctx", {})
+        loc = (*loc, ctx.get("discriminator", "type").strip("'"))
+        message = f"unknown type {excerpt(ctx.get('tag'))} (one of: {ctx.get('expected_tags')})" \
+            if err["type"] == "union_tag_invalid" else "required field is missing"
     elif err["type"] == "extra_forbidden":
         message = f"unknown field{_did_you_mean(str(loc[-1]), _known_fields(loc[:-1], data))}"
     elif err["type"] == "missing":
         message = "required field is missing"
     elif err["type"] == "string_pattern_mismatch":
         pattern = err["ctx"]["pattern"]
-        message = m.PATTERN_HINTS.get(pattern, f"must match {pattern}") + f", got {err['input']!r}"
+        message = m.PATTERN_HINTS.get(pattern, f"must match {pattern}") + f", got {excerpt(err['input'])}"
     elif err["type"] == "value_error":
         message = message.removeprefix("Value error, ")
     return Problem(filename, _line_of(data, loc), _display_path(loc, data), message)
 
 
 def _did_you_mean(word: str, candidates: list[str]) -> str:
+    if len(word) > 64:
+        return ""  # no near name is that long; and difflib's cost grows with it
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -230,14 +217,13 @@ def _walk(loc: tuple, data: Any) -> list[tuple[Any, Any]]:
 
 
 def _line_of(data: Any, loc: tuple) -> int | None:
+    """The file line of the deepest part of `loc` the recipe has (a missing field: its parent's line)."""
     line = None
     for key, parent in _walk(loc, data):
-        lc = getattr(parent, "lc", None)
-        if lc is not None:
-            try:
-                line = (lc.key(key) if isinstance(parent, dict) else lc.item(key))[0] + 1
-            except (KeyError, TypeError, IndexError):
-                pass
+        if isinstance(parent, Map):
+            line = parent.lines.get(key, line)
+        elif isinstance(parent, Seq) and key < len(parent.lines):
+            line = parent.lines[key]
     return line
 
 
@@ -247,10 +233,10 @@ def _display_path(loc: tuple, data: Any) -> str:
     parts, node = [], data
     for key in loc:
         if id(node) in walked and walked[id(node)] == key:
-            parts.append(f"[{key}]" if isinstance(node, list) else f".{key}")
+            parts.append(f"[{key}]" if isinstance(node, list) else f".{shown_key(str(key))}")
             node = node[key]
         elif node != key and key not in _union_tags(node):
-            parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+            parts.append(f"[{key}]" if isinstance(key, int) else f".{shown_key(str(key))}")
     return "".join(parts).lstrip(".")
 
 
@@ -265,9 +251,9 @@ def _known_fields(parent: tuple, data: Any) -> list[str]:
     keys = [k for k, _ in _walk(parent, data)]
     model: type[BaseModel] | None = m.Recipe
     if keys[:1] == ["target"]:
-        target = data.get("target")
+        target = registry.expand_alias(data.get("target"))
         kind = target.get("type") if isinstance(target, dict) else target
-        model = next((t for t in m.TargetSpec.__origin__.__args__ if t.model_fields["type"].annotation.__args__[0] == kind), None)
+        model = next((t.placement for t in registry.targets() if t.name == kind), None)
     elif keys[:1] == ["state"]:
         model = m.StateSpec
     elif keys[:1] == ["components"] and len(keys) == 1:

@@ -1,0 +1,188 @@
+"""Render a recipe's jinja2 template in the sandbox (sandbox.py), keeping the file's line numbers and the
+environment out of reach.
+
+- Only the environment variables the template names as `env.NAME` (or `env['NAME']`) are handed to it: `{{ env }}`
+  and every other use of `env` is refused before rendering, so no output or error can show the environment.
+- Line numbers: each line of the template's own text carries a marker of its file line through rendering (NUL
+  cannot be in a recipe file, so markers are unambiguous); rendered lines take their file line from the markers,
+  which are then removed. Values made from template text (`{% set %}` blocks, macro results) are unmarked, so
+  `x|int` or `x|length` see exactly what was written.
+- Every failure, a limit included, is one `FILE:LINE: template: message` problem.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, NoReturn
+
+import jinja2
+from jinja2 import nodes
+from jinja2.visitor import NodeTransformer
+
+from mlstack.errors import Problem, RecipeError, clip
+from mlstack.recipe.sandbox import Meter, Sandbox, TemplateLimit
+
+MAX_OUTPUT = 256 * 1024  # characters of rendered recipe, as for the file itself
+MARK = re.compile("\x00([0-9]{1,9})\x00")
+
+
+def render(text: str, filename: str, variables: Mapping[str, str], environ: Mapping[str, str]) -> tuple[str, list[int]]:
+    """The rendered text and, for each of its lines, the file line it came from; RecipeError on any failure."""
+    env = Sandbox(Meter())
+    env.filters["_unmark"] = _strip_marks
+    try:
+        tree = env.parse(text)
+        names = _env_names(tree)
+        tree = _Rewrite().visit(tree)
+        tree.set_environment(env)
+        template = env.template_class.from_code(env, env.compile(tree), env.make_globals(None), None)
+        values = _Env({name: environ[name] for name in names if name in environ})
+        out = template.render({**variables, "env": values})
+    except jinja2.TemplateSyntaxError as exc:
+        _fail(filename, exc.lineno, exc.message or "syntax error")
+    except jinja2.UndefinedError as exc:
+        _fail(filename, _template_line(exc), _undefined(str(exc.message)))
+    except TemplateLimit as exc:
+        _fail(filename, _template_line(exc), f"{exc} (a limit of recipe templates)")
+    except RecursionError as exc:
+        _fail(filename, _template_line(exc), "nested or recursive too deeply (a macro that calls itself without end?)")
+    except jinja2.TemplateError as exc:  # SecurityError from the sandbox, TemplateNotFound, ...
+        _fail(filename, _template_line(exc), clip(str(exc), 120))
+    except Exception as exc:  # 1/0, [].pop(), 1+'a', int('x'): the template's own runtime errors
+        _fail(filename, _template_line(exc), clip(f"{type(exc).__name__}: {exc}", 120))
+    rendered, sources = _unmark(out, text.count("\n") + 1)
+    if len(rendered) > MAX_OUTPUT:
+        _fail(filename, None, f"the template renders to more than {MAX_OUTPUT} characters")
+    return rendered, sources
+
+
+def _undefined(message: str) -> str:
+    """jinja2's message, said for a recipe: an unset environment variable by name, a removed global as such."""
+    env = re.fullmatch(r"'[\w.]*\b_Env object' has no attribute '(.*)'", message)
+    if env:
+        return f"environment variable {clip(env.group(1), 60)} is not set"
+    if re.fullmatch(r"'(lipsum|cycler|joiner)' is undefined", message):
+        return f"{message.split(chr(39))[1]}() is not available in recipe templates"
+    return f"{message} (pass it with --var NAME=VALUE)"
+
+
+def _fail(filename: str, line: int | None, message: str) -> NoReturn:
+    raise RecipeError([Problem(filename, line, "", f"template: {message}")]) from None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """jinja2 rewrites tracebacks to the template's lines; the innermost template frame is where it failed."""
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]
+    return lines[-1] if lines else None
+
+
+def _strip_marks(text: Any) -> str:
+    return MARK.sub("", str(text))
+
+
+def _unmark(out: str, file_lines: int) -> tuple[str, list[int]]:
+    """Strip the line markers; a rendered line takes the first marker on it, else the line before's last one."""
+    text, sources, current = [], [], 1
+    for line in out.split("\n"):
+        marks = [int(m) for m in MARK.findall(line) if 1 <= int(m) <= file_lines]
+        sources.append(marks[0] if marks else current)
+        current = marks[-1] if marks else current
+        text.append(MARK.sub("", line) if "\x00" in line else line)
+    return "\n".join(text), sources
+
+
+class _Env:
+    """`env` in a template: the named environment variables only; it cannot be listed or printed."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self) -> Any:
+        raise TypeError("the environment cannot be listed")
+
+    def __repr__(self) -> str:
+        return "<environment>"
+
+
+def _env_names(tree: nodes.Template) -> set[str]:
+    """Names the template reads as `env.NAME` or `env['NAME']`; any other use of `env` is refused."""
+    names: set[str] = set()
+    stack: list[tuple[nodes.Node, nodes.Node | None]] = [(tree, None)]
+    while stack:
+        node, parent = stack.pop()
+        if isinstance(node, nodes.Name) and node.name == "env" and node.ctx == "load":
+            if isinstance(parent, nodes.Getattr) and parent.node is node:
+                names.add(parent.attr)
+            elif isinstance(parent, nodes.Getitem) and parent.node is node and isinstance(parent.arg, nodes.Const) \
+                    and isinstance(parent.arg.value, str):
+                names.add(parent.arg.value)
+            else:
+                raise jinja2.TemplateSyntaxError("`env` can only be read as env.NAME (one variable at a time)",
+                                                 node.lineno)
+        stack.extend((child, node) for child in node.iter_child_nodes())
+    return names
+
+
+class _Rewrite(NodeTransformer):
+    """Adds line markers to the template's text and routes loops, `~` and literals through the meter."""
+
+    def visit_TemplateData(self, node: nodes.TemplateData) -> nodes.Node:
+        lines = node.data.split("\n")  # the text's first line starts at its lineno, which counts stripped whitespace
+        data = "\n".join(f"\x00{node.lineno + i}\x00{line}" for i, line in enumerate(lines))
+        return nodes.Const(data, lineno=node.lineno)  # a Const goes through `finalize`, which counts it
+
+    def visit_AssignBlock(self, node: nodes.AssignBlock) -> nodes.Node:
+        """`{% set x %}...{% endset %}` holds the text without markers (`x|int`, `x|length` see what was written)."""
+        self.generic_visit(node)
+        if node.filter is None:
+            node.filter = _call("_unmark", None, node.lineno)
+        else:  # `{% set x | upper %}`: the innermost filter takes the block's text; give it the text unmarked
+            inner = node.filter
+            while isinstance(inner.node, nodes.Filter):
+                inner = inner.node
+            inner.node = _call("_unmark", None, node.lineno)
+        return node
+
+    def visit_Macro(self, node: nodes.Macro) -> nodes.Node:
+        """A macro's (or call block's) result is a value, without markers; its lines count as the caller's."""
+        self.generic_visit(node)
+        node.body = [nodes.FilterBlock(node.body, _call("_unmark", None, node.lineno), lineno=node.lineno)]
+        return node
+
+    visit_CallBlock = visit_Macro
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = _call("_loop", node.iter, node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return _call("_concat", nodes.List(node.nodes, lineno=node.lineno), node.lineno)
+
+    def visit_List(self, node: nodes.Node) -> nodes.Node:
+        self.generic_visit(node)
+        return _call("_value", node, node.lineno)
+
+    visit_Dict = visit_List
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        self.generic_visit(node)
+        return _call("_value", node, node.lineno) if node.ctx == "load" else node
+
+    def visit_Include(self, node: nodes.Node) -> nodes.Node:
+        raise jinja2.TemplateSyntaxError("include, import and extends are not available: a recipe is one file",
+                                         node.lineno)
+
+    visit_Import = visit_FromImport = visit_Extends = visit_Include
+
+
+def _call(name: str, node: nodes.Node | None, lineno: int) -> nodes.Filter:
+    return nodes.Filter(node, name, [], [], None, None, lineno=lineno)
