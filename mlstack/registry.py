@@ -119,6 +119,7 @@ class Target:
     policy: str | None = None  # module with RULES: checks of the offline plan every recipe of this target passes
     aliases: dict[str, dict[str, Any]] = field(default_factory=dict)  # short `type:` names -> what they stand for
     keeps_on_destroy: str = ""  # what `destroy` leaves in place (retained) unless --purge
+    tag_problems: Callable[[dict[str, str]], Problems] | None = None  # (tag key, rule broken) for the platform
     # Lifecycle hooks, "module:function", each optional (engine-time; see mlstack/engine/operations.py):
     preflight: str | None = None  # (placement, stack) -> None: raise NotAvailableError for what the machine lacks
     prepare: str | None = None  # (placement, stack, components, work_dir, emit) -> None: e.g. create a kind cluster

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from mlstack.recipe import rules
 from mlstack.recipe.base import UserModel
 
 
@@ -21,7 +22,7 @@ class S3ObjectStore(UserModel):
     """Amazon S3: versioned, encrypted at rest, public access blocked, TLS-only bucket policy."""
 
     flavor: Literal["s3"] = Field(description="Flavor of this component.")
-    buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]] = Field(
+    buckets: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]], rules.Unique] = Field(
         default_factory=lambda: ["artifacts"], min_length=1,
         description="Buckets to create, named `<recipe name>-<bucket>` (S3 names are global).",
     )
@@ -36,7 +37,7 @@ class EcrRegistry(UserModel):
     """Amazon ECR: scan on push, immutable tags, encrypted, lifecycle-pruned."""
 
     flavor: Literal["ecr"] = Field(description="Flavor of this component.")
-    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]] = Field(
+    repositories: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]], rules.Unique] = Field(
         default_factory=lambda: ["models"], min_length=1,
         description="Repositories to create, named `<recipe name>/<repository>`.",
     )

@@ -30,6 +30,13 @@ def _tracking_placement(st: MlflowTracking, stack: str, placement: dict[str, Any
     return []
 
 
+def _tags(tags: dict[str, str]) -> Problems:
+    """AWS tag rules: keys 1-128 characters, values up to 256, the `aws:` prefix is AWS's own."""
+    return [(k, "AWS refuses tag keys starting with 'aws:'" if k.lower().startswith("aws:") else
+             "AWS tag keys are 1-128 characters and values up to 256") for k, v in tags.items()
+            if k.lower().startswith("aws:") or not 1 <= len(k) <= 128 or len(v) > 256]
+
+
 def _role(client: Any) -> dict[str, Any]:
     return {"execution_role": client.execution_role}
 
@@ -43,6 +50,7 @@ TARGET = Target(
     assembly="mlstack.components.aws.assembly:setup",
     offline="mlstack.components.aws.offline",
     policy="mlstack.components.aws.policy",
+    tag_problems=_tags,
     flavors=(
         Flavor("aws", "object_store", "s3", s.S3ObjectStore, "mlstack.components.aws.object_store:AwsObjectStore",
                "S3: versioned, encrypted, public access blocked, TLS-only policy",

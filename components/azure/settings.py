@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
+from mlstack.recipe import rules
 from mlstack.recipe.base import UserModel
 
 
@@ -21,7 +22,7 @@ class AzureBlobObjectStore(UserModel):
     """Azure Blob Storage: HTTPS only, TLS >= 1.2, no public blob access, no shared-key access, versioned."""
 
     flavor: Literal["azure_blob"] = Field(description="Flavor of this component.")
-    containers: list[str] = Field(
+    containers: Annotated[list[str], rules.Unique] = Field(
         default_factory=lambda: ["artifacts"], min_length=1,
         description="Blob containers to create in the stack's storage account (3-63 lowercase, digits, '-').",
     )

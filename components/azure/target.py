@@ -23,6 +23,9 @@ def _vnet(subnet_id: str) -> str:
 
 
 def _tracking_placement(st: MlflowTracking, stack: str, placement: dict[str, Any]) -> Problems:
+    if st.subnet_id and st.database_subnet_id and st.subnet_id.lower() == st.database_subnet_id.lower():
+        return [("database_subnet_id", "must be a subnet of its own: the server's is delegated to Container Apps, "
+                 "the database's to PostgreSQL")]
     if st.subnet_id and st.database_subnet_id and _vnet(st.subnet_id) != _vnet(st.database_subnet_id):
         return [("database_subnet_id", "must be in the same virtual network as subnet_id (the server reaches "
                  "the database through it)")]
@@ -30,6 +33,12 @@ def _tracking_placement(st: MlflowTracking, stack: str, placement: dict[str, Any
         return [("database_storage_gb", "Azure's flexible server offers "
                  f"{', '.join(map(str, PG_STORAGE_GB))} GiB; got {st.database_storage_gb}")]
     return []
+
+
+def _tags(tags: dict[str, str]) -> Problems:
+    """Azure tag rules: names up to 512 characters without < > % & \\ ? /, values up to 256."""
+    return [(k, "Azure tag names are up to 512 characters without < > % & \\ ? /, values up to 256")
+            for k, v in tags.items() if len(k) > 512 or len(v) > 256 or any(c in k for c in '<>%&\\?/')]
 
 
 def _workspace(client: Any) -> dict[str, Any]:
@@ -45,6 +54,7 @@ TARGET = Target(
     assembly="mlstack.components.azure.assembly:setup",
     offline="mlstack.components.azure.offline",
     policy="mlstack.components.azure.policy",
+    tag_problems=_tags,
     flavors=(
         Flavor("azure", "object_store", "azure_blob", s.AzureBlobObjectStore,
                "mlstack.components.azure.object_store:AzureObjectStore",

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from mlstack.recipe import rules
 from mlstack.recipe.base import UserModel
 
 
@@ -21,7 +22,7 @@ class GcsObjectStore(UserModel):
     """Google Cloud Storage: uniform bucket-level access, public access prevention enforced, versioned."""
 
     flavor: Literal["gcs"] = Field(description="Flavor of this component.")
-    buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*[a-z0-9]$")]] = Field(
+    buckets: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*[a-z0-9]$")]], rules.Unique] = Field(
         default_factory=lambda: ["artifacts"], min_length=1,
         description="Buckets to create, named `<recipe name>-<bucket>` (GCS names are global).",
     )
@@ -36,7 +37,7 @@ class ArtifactRegistry(UserModel):
     """Google Artifact Registry (Docker format): immutable tags, vulnerability scanning, cleanup policy."""
 
     flavor: Literal["artifact_registry"] = Field(description="Flavor of this component.")
-    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]] = Field(
+    repositories: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]], rules.Unique] = Field(
         default_factory=lambda: ["models"], min_length=1,
         description="Docker repositories to create, with ids `<recipe name>-<repository>`.",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlstack.components.gcp import naming, settings as s
@@ -23,6 +24,16 @@ def _repository_names(st: s.ArtifactRegistry, stack: str, placement: dict[str, A
             if (p := naming.artifact_registry_problem(naming.artifact_registry_id(stack, r)))]
 
 
+LABEL_KEY, LABEL_VALUE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$"), re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+def _labels(tags: dict[str, str]) -> Problems:
+    """Tags become GCP labels: keys start with a lowercase letter; keys and values are lowercase letters, digits,
+    '_' and '-', up to 63 characters."""
+    return [(k, "GCP labels are lowercase letters, digits, '_' and '-' (keys start with a letter), up to 63 "
+                "characters") for k, v in tags.items() if not LABEL_KEY.match(k) or not LABEL_VALUE.match(v)]
+
+
 def _vertex(client: Any) -> dict[str, Any]:
     return {"location": client.region, "workload_service_account": client.execution_role}
 
@@ -36,6 +47,7 @@ TARGET = Target(
     assembly="mlstack.components.gcp.assembly:setup",
     offline="mlstack.components.gcp.offline",
     policy="mlstack.components.gcp.policy",
+    tag_problems=_labels,
     flavors=(
         Flavor("gcp", "object_store", "gcs", s.GcsObjectStore, "mlstack.components.gcp.object_store:GcpObjectStore",
                "GCS: uniform access, public access prevention enforced, versioned",

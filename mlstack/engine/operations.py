@@ -32,7 +32,10 @@ def resolve(home: Home, ref: StackRef) -> Recipe:
         raise UsageError("name either a RECIPE file or --stack NAME (not both)")
     if ref.recipe_path is not None:
         return load_recipe(ref.recipe_path, ref.variables)
-    return Recipe.model_validate(saved_recipe(home, ref.stack))  # type: ignore[arg-type]
+    saved = saved_recipe(home, ref.stack)
+    # Stored by an older mlstack with absent components as nulls, which a recipe may not say.
+    saved["components"] = {k: v for k, v in (saved.get("components") or {}).items() if v is not None}
+    return Recipe.model_validate(saved)  # type: ignore[arg-type]
 
 
 def session(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None] | None = None,
@@ -76,7 +79,7 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, 
         prepare(recipe.target.model_dump(exclude={"type"}), recipe.name, recipe.component_specs(),
                 home.stack_dir(recipe.name) / "run", emit)
     s = session(home, recipe, ref, emit, paths)
-    save_recipe(home, recipe.name, recipe.model_dump(mode="json"))
+    save_recipe(home, recipe.name, recipe.model_dump(mode="json", exclude_none=True))
     result = s.up(with_secrets=recipe.outputs.include_secrets)
     outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}
     files = write_client_files(home, recipe, result.outputs)

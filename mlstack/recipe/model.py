@@ -38,7 +38,7 @@ class StateSpec(UserModel):
         default=None,
         description="Pulumi secrets provider (awskms://, gcpkms://, azurekeyvault://, hashivault://). "
         "Default: a passphrase generated on first use and kept 0600 in MLSTACK_HOME.",
-        pattern=r"^(passphrase|awskms://|gcpkms://|azurekeyvault://|hashivault://)",
+        pattern=r"^(passphrase$|(awskms|gcpkms|azurekeyvault|hashivault)://[^\s]+$)",
     )
 
 
@@ -63,7 +63,15 @@ def _component_field(kind: str) -> Any:
         return (None, Field(default=None, description=f"No {kind} flavor is implemented yet."))
     typ: Any = models[0] if len(models) == 1 else Annotated[Union[tuple(models)], Field(discriminator="flavor")]
     flavors = ", ".join(sorted({f.name for f in registry.flavors_for(kind=kind)}))
-    return (typ | None, Field(default=None, description=f"The {kind.replace('_', ' ')} (flavors: {flavors})."))
+    # Optional, but never an explicit null: an empty `registry:` block must not silently drop the component.
+    return (typ, Field(default=None, description=f"The {kind.replace('_', ' ')} (flavors: {flavors})."))
+
+
+def _not_empty(value: Any, info: Any) -> Any:
+    if value is None:
+        flavors = ", ".join(sorted({f.name for f in registry.flavors_for(kind=info.field_name)}))
+        raise ValueError(f"an empty block: give it a `flavor` ({flavors}) or remove the key")
+    return value
 
 
 @cache
@@ -73,6 +81,7 @@ def components_model() -> type[UserModel]:
         "Components",
         __base__=UserModel,
         __doc__="Components of the stack, keyed by kind; each has a `flavor` and that flavor's settings.",
+        __validators__={"_not_empty": field_validator(*registry.KINDS, mode="before")(_not_empty)},
         **{kind: _component_field(kind) for kind in registry.KINDS},
     )
 
@@ -99,6 +108,34 @@ class Recipe(UserModel):
     def _target_shorthand(cls, value: Any) -> Any:
         # `target: local` is shorthand for `target: {type: local}`; `target: kind` for a kubernetes kind cluster.
         return registry.expand_alias(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_follow_the_targets_rules(cls, tags: dict[str, str], info: Any) -> dict[str, str]:
+        reserved = [k for k in tags if k.lower().startswith("mlstack-")]
+        if reserved:
+            raise ValueError(f"{reserved[0]!r}: tags starting with 'mlstack-' are mlstack's own (mlstack-stack names "
+                             "the stack on every resource)")
+        target = info.data.get("target")
+        declared = registry.target(target.type) if target is not None else None
+        for key, message in (declared.tag_problems(tags) if declared and declared.tag_problems else []):
+            raise ValueError(f"{key!r}: {message}")
+        return tags
+
+    @field_validator("components")
+    @classmethod
+    def _ports_are_distinct(cls, components: Any) -> Any:
+        """Two services of one stack on one port: the second would never start (local) or never be mapped (kind)."""
+        taken: dict[int, str] = {}
+        for kind in registry.KINDS:
+            port = getattr(getattr(components, kind), "port", None)
+            if port is not None and port in taken:
+                raise ValueError(f"{kind} and {taken[port]} both ask for port {port}")
+            if port is not None:
+                taken[port] = kind
+        if not any(getattr(components, kind) is not None for kind in registry.KINDS):
+            raise ValueError("a stack needs at least one component")
+        return components
 
     @model_validator(mode="after")
     def _flavors_exist_on_target(self) -> "Recipe":

@@ -6,11 +6,11 @@ Which targets offer a flavor is not said here: the registry (mlstack.registry) l
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
+from mlstack.recipe import rules
 from mlstack.recipe.base import UserModel
 from mlstack.versions import MLFLOW_IMAGE
 
@@ -49,7 +49,8 @@ class MinioObjectStore(PortSetting, VolumeSetting):
     """MinIO: an S3-compatible object store with SigV4 credentials, keeping objects on disk."""
 
     flavor: Literal["minio"] = Field(description="Flavor of this component.")
-    buckets: list[Annotated[str, Field(pattern=BUCKET_PATTERN)]] = Field(
+    buckets: Annotated[list[Annotated[str, Field(pattern=BUCKET_PATTERN), AfterValidator(rules.bucket_name)]],
+                       rules.Unique] = Field(
         default_factory=lambda: ["mlstack"], min_length=1,
         description="Buckets to create (S3 naming rules: 3-63 lowercase letters, digits, '.', '-'); "
         "the first holds MLflow's artifacts.",
@@ -83,7 +84,7 @@ class MlflowTracking(PortSetting):
                                      description="(clouds) Database storage, GiB.")
     vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$",
                                description="(aws) VPC the server, its load balancer and its database run in.")
-    subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(
+    subnet_ids: Annotated[list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]], rules.Unique] = Field(
         default_factory=list,
         description="(aws) Private subnets in at least two zones, with a NAT route (the image is pulled from "
         "ghcr.io); the internal load balancer, the tasks and the database go there.")
@@ -117,14 +118,7 @@ class MlflowTracking(PortSetting):
     @field_validator("allowed_cidrs")
     @classmethod
     def _no_open_cidr(cls, value: list[str]) -> list[str]:
-        for cidr in value:
-            try:
-                net = ipaddress.ip_network(cidr, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{cidr!r} is not a network in CIDR form ({exc})") from None
-            if net.prefixlen == 0:
-                raise ValueError(f"{cidr!r} opens the server to the whole internet; list the networks that need it")
-        return value
+        return rules.allowed_networks(value)
 
 
 

@@ -51,8 +51,9 @@ def test_a_forward_that_cannot_reach_a_pod_fails_naming_the_service(control_plan
     placement = {**PLACEMENT, "context": control_plane.context, "namespace": "connect-test"}
     control_plane.kubectl("create", "namespace", "connect-test")
     control_plane.kubectl("-n", "connect-test", "create", "service", "clusterip", "minio", "--tcp=9000:9000")
-    only_store = {"object_store": {**components()["object_store"],
-                                   "cluster_endpoint_url": "http://minio.connect-test.svc.cluster.local:9000"}}
+    address = "http://minio.connect-test.svc.cluster.local:9000"  # an existing cluster: reached only inside it
+    only_store = {"object_store": {**components()["object_store"], "endpoint_url": address,
+                                   "cluster_endpoint_url": address}}
     try:
         with pytest.raises(EngineError, match="svc/minio in connect-test"):
             with forwarded("kubernetes", placement, RECIPE.name, only_store):

@@ -1,0 +1,94 @@
+"""Recipes that parse but are wrong: each semantic rule refuses its mistake with one line naming the field, exit 2,
+and a recipe that keeps the rule still loads (each rule is tried both ways)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from mlstack.cli import app
+
+runner = CliRunner()
+AWS_TRACKING = ("  object_store: {flavor: s3}\n  tracking: {flavor: mlflow, vpc_id: vpc-0a1b2c3d4e5f67890, "
+                "subnet_ids: [SUBNETS], certificate_arn: 'arn:aws:acm:eu-west-1:1:certificate/x', "
+                "hostname: mlflow.example.com, allowed_cidrs: [CIDRS]}\n")
+AZURE_SUBNET = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v/subnets/"
+
+
+def recipe(target: str, components: str, extra: str = "") -> str:
+    return f"apiVersion: mlstack/v1\nname: demo\ntarget: {target}\n{extra}components:\n{components}"
+
+
+def aws(subnets: str = "subnet-0a1b2c3d4e5f67890, subnet-0f9e8d7c6b5a43210", cidrs: str = "10.0.0.0/8") -> str:
+    return recipe("{type: aws, region: eu-west-1}", AWS_TRACKING.replace("SUBNETS", subnets).replace("CIDRS", cidrs))
+
+
+def azure(app_subnet: str, db_subnet: str) -> str:
+    return recipe("{type: azure, location: westeurope}",
+                  "  object_store: {flavor: azure_blob}\n  tracking: {flavor: mlflow, "
+                  f"subnet_id: '{AZURE_SUBNET}{app_subnet}', database_subnet_id: '{AZURE_SUBNET}{db_subnet}', "
+                  "allowed_cidrs: [10.0.0.0/8]}\n")
+
+
+LOCAL = "local"
+CASES = {  # rule: (a recipe breaking it, the line it must print, a recipe keeping it)
+    "internet_in_two_halves": (aws(cidrs="0.0.0.0/1, 128.0.0.0/1"), "'0.0.0.0/1' opens the server", aws()),
+    "ipv4_mapped_internet": (aws(cidrs="'::ffff:0:0/96'"), "'::ffff:0:0/96' opens the server", aws(cidrs="10.1.0.0/16")),
+    "all_global_ipv6": (aws(cidrs="'2000::/3'"), "'2000::/3' opens the server", aws(cidrs="'2001:db8::/48'")),
+    "many_small_adding_up": (aws(cidrs=", ".join(f"{i}.0.0.0/9" for i in range(10, 13))), "together these networks",
+                             aws(cidrs="10.0.0.0/9")),
+    "one_subnet_twice": (aws(subnets="subnet-0a1b2c3d4e5f67890, subnet-0a1b2c3d4e5f67890"), "is listed twice", aws()),
+    "duplicate_buckets": (recipe(LOCAL, "  object_store: {flavor: minio, buckets: [data, data]}\n"),
+                          "components.object_store.buckets: 'data' is listed twice",
+                          recipe(LOCAL, "  object_store: {flavor: minio, buckets: [data, models]}\n")),
+    "duplicate_repositories": (recipe("{type: aws, region: eu-west-1}", "  registry: {flavor: ecr, repositories: [m, m]}\n"),
+                               "is listed twice",
+                               recipe("{type: aws, region: eu-west-1}", "  registry: {flavor: ecr, repositories: [m, n]}\n")),
+    "duplicate_containers": (recipe("{type: azure, location: westeurope}",
+                                    "  object_store: {flavor: azure_blob, containers: [abc, abc]}\n"), "is listed twice",
+                             recipe("{type: azure, location: westeurope}",
+                                    "  object_store: {flavor: azure_blob, containers: [abc, abd]}\n")),
+    "bucket_like_an_ip": (recipe(LOCAL, "  object_store: {flavor: minio, buckets: [192.168.1.1]}\n"),
+                          "looks like an IP address", recipe(LOCAL, "  object_store: {flavor: minio, buckets: [a.b.c]}\n")),
+    "bucket_with_double_dot": (recipe(LOCAL, "  object_store: {flavor: minio, buckets: [a..b]}\n"), "'..'",
+                               recipe(LOCAL, "  object_store: {flavor: minio, buckets: [a.b]}\n")),
+    "azure_one_subnet_for_both": (azure("apps", "apps"), "must be a subnet of its own", azure("apps", "db")),
+    "empty_component_block": (recipe(LOCAL, "  registry:\n  orchestrator: {flavor: local}\n"),
+                              "components.registry: an empty block", recipe(LOCAL, "  orchestrator: {flavor: local}\n")),
+    "no_component_at_all": (recipe(LOCAL, "  {}\n").replace("components:\n  {}", "components: {}"),
+                            "a stack needs at least one component", recipe(LOCAL, "  orchestrator: {flavor: local}\n")),
+    "two_services_one_port": (recipe(LOCAL, "  registry: {flavor: distribution, port: 5000}\n"
+                                            "  tracking: {flavor: mlflow, port: 5000}\n"), "both ask for port 5000",
+                              recipe(LOCAL, "  registry: {flavor: distribution, port: 5000}\n"
+                                            "  tracking: {flavor: mlflow, port: 5001}\n")),
+    "tags_override_the_stack_tag": (recipe(LOCAL, "  orchestrator: {flavor: local}\n", "tags: {mlstack-stack: other}\n"),
+                                    "are mlstack's own",
+                                    recipe(LOCAL, "  orchestrator: {flavor: local}\n", "tags: {stack: other}\n")),
+    "aws_reserved_tag_prefix": (recipe("{type: aws, region: eu-west-1}", "  registry: {flavor: ecr}\n",
+                                       "tags: {'aws:owner': me}\n"), "AWS refuses tag keys starting with 'aws:'",
+                                recipe("{type: aws, region: eu-west-1}", "  registry: {flavor: ecr}\n",
+                                       "tags: {owner: me}\n")),
+    "gcp_label_charset": (recipe("{type: gcp, project: my-project, region: europe-west1}",
+                                 "  registry: {flavor: artifact_registry}\n", "tags: {Owner: Me}\n"), "GCP labels are",
+                          recipe("{type: gcp, project: my-project, region: europe-west1}",
+                                 "  registry: {flavor: artifact_registry}\n", "tags: {owner: me}\n")),
+    "secrets_provider_not_really": (recipe(LOCAL, "  orchestrator: {flavor: local}\n",
+                                           "state: {secrets_provider: passphrase-but-not-really}\n"),
+                                    "state.secrets_provider",
+                                    recipe(LOCAL, "  orchestrator: {flavor: local}\n",
+                                           "state: {secrets_provider: passphrase}\n")),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_each_semantic_rule_refuses_its_mistake_and_only_it(rule, tmp_path, home):
+    bad, expected, good = CASES[rule]
+    path = tmp_path / "recipe.yaml"
+    path.write_text(bad)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert any(line.startswith(f"{path}:") and expected in line for line in lines), lines
+    path.write_text(good)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
