@@ -1,0 +1,45 @@
+"""`mlstack import mlstacks STACK_FILE`: migration from mlstacks' spec files to a recipe that validates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mlstack.cli.common import DebugOpt, JsonOpt, run, say
+
+
+def register(app: typer.Typer) -> None:
+    importer = typer.Typer(help="Import a stack from another tool's format.", no_args_is_help=True)
+    app.add_typer(importer, name="import")
+
+    @importer.command()
+    def mlstacks(stack_file: Annotated[Path, typer.Argument(help="mlstacks stack spec (stack.yaml).", show_default=False)],
+                 out: Annotated[Optional[Path], typer.Option("--out", help="Write the recipe here (default: stdout).")] = None,
+                 json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+        """Write an mlstack recipe from an mlstacks stack spec and its component specs; what has no counterpart is
+        listed with the reason."""
+        from mlstack.recipe.loader import load_recipe_text
+        from mlstack.recipe.mlstacks import convert, recipe_text
+
+        def body() -> dict:
+            recipe, unmapped, notes = convert(stack_file)
+            text = recipe_text(recipe, stack_file, unmapped, notes)
+            load_recipe_text(text, str(out or "<imported recipe>"))  # what is written validates, or nothing is
+            if out is not None:
+                out.write_text(text)
+            return {"recipe": recipe, "out": str(out) if out else None, "text": text, "not_imported": unmapped,
+                    "notes": notes}
+
+        def human(r: dict) -> None:
+            if r["out"] is None:
+                typer.echo(r["text"], nl=False)
+            for line in r["notes"]:
+                say(f"note: {line}")
+            for line in r["not_imported"]:
+                say(f"not imported: {line}")
+            if r["out"]:
+                say(f"wrote {r['out']} (stack {r['recipe']['name']!r}); check it with `mlstack validate {r['out']}`")
+
+        run("import", json_out, debug, body, human)

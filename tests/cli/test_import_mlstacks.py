@@ -1,0 +1,69 @@
+"""`mlstack import mlstacks`: every example spec (mlstacks' own quickstarts and a k3d stack with every component type
+mlstacks allowed there) becomes a recipe that validates; what has no counterpart is listed with its reason; a
+malformed spec is one line with file and line, exit 2, and nothing is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlstack.cli import app
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import REPO
+
+runner = CliRunner()
+EXAMPLES = REPO.parent / "shared" / "mlstacks-examples"
+STACKS = sorted(EXAMPLES.glob("*/stack.yaml")) if EXAMPLES.is_dir() else []
+pytestmark = pytest.mark.skipif(not STACKS, reason=f"the mlstacks example specs are not beside the repo ({EXAMPLES})")
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=lambda p: p.parent.name)
+def test_each_example_spec_becomes_a_recipe_that_validates(stack: Path, tmp_path: Path, home):
+    out = tmp_path / "recipe.yaml"
+    result = runner.invoke(app, ["import", "mlstacks", str(stack), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["result"]
+    recipe = load_recipe(out)
+    specs = [s for s in stack.parent.glob("*.yaml") if s.name != "stack.yaml"]
+    # every component spec is either a component of the recipe or listed with its reason
+    assert len(recipe.component_specs()) + len(report["not_imported"]) == len(specs)
+    assert all(": " in line for line in report["not_imported"])
+    assert recipe.target.type == {"aws": "aws", "gcp": "gcp"}.get(stack.parent.name.split("-")[0], "kubernetes")
+
+
+def test_the_full_k3d_stack_maps_each_kind_and_names_what_it_leaves_out(tmp_path: Path, home):
+    out = tmp_path / "recipe.yaml"
+    result = runner.invoke(app, ["import", "mlstacks", str(EXAMPLES / "k3d-full" / "stack.yaml"), "--out", str(out),
+                                 "--json"])
+    report = json.loads(result.stdout)["result"]
+    recipe = load_recipe(out)
+    assert {k: s.flavor for k, s in recipe.component_specs().items()} == {
+        "object_store": "minio", "registry": "distribution", "tracking": "mlflow", "orchestrator": "kubernetes",
+        "serving": "mlserver"}
+    assert recipe.target.cluster.type == "kind" and recipe.tags == {"team": "ml-platform"}
+    assert recipe.components.object_store.buckets == ["zenml-artifacts"]
+    [left_out] = report["not_imported"]
+    assert left_out.startswith("zenml.yaml (mlops_platform/zenml): ")
+    assert "not imported: zenml.yaml" in out.read_text()  # the recipe file says it too
+
+
+@pytest.mark.parametrize(("stack_text", "line", "field"), [
+    ("spec_version: 2\nspec_type: stack\n", 1, "spec_version"),
+    ("spec_version: 1\nspec_type: stack\nname: s\nprovider: azure\ncomponents: []\n", 4, "provider"),
+    ("spec_version: 1\nspec_type: stack\nname: s\nprovider: k3d\ncomponents:\n  - missing.yaml\n", 6, "components[0]"),
+    ("spec_version: 1\nspec_type: stack\nname: s\nprovider: k3d\ncomponents: [a, a\n", None, ""),
+])
+def test_a_malformed_spec_is_one_line_with_file_and_line_and_writes_nothing(stack_text, line, field, tmp_path, home):
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(stack_text)
+    out = tmp_path / "recipe.yaml"
+    result = runner.invoke(app, ["import", "mlstacks", str(stack), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    [message] = result.stderr.strip().splitlines()
+    assert message.startswith(f"{stack}:") and "Traceback" not in result.output
+    if line is not None:
+        assert message.startswith(f"{stack}:{line}: {field}: ")
+    assert not out.exists()
