@@ -133,14 +133,15 @@ class Target:
         return _load(path) if path else None
 
     def load_assembly(self) -> Callable[..., Any]:
-        if self.assembly is None:
+        assembly = self.hook("assembly")
+        if assembly is None:
             raise LookupError(f"target {self.name} has no assembly")
-        return _load(self.assembly)
+        return assembly
 
     def offline_module(self) -> Any:
         return importlib.import_module(self.offline) if self.offline else None
 
-    def policy_rules(self) -> tuple[Callable[[Any], list[str]], ...]:
+    def policy_rules(self) -> tuple[Callable[[Any, Any], None], ...]:  # (plan, recipe), raising PolicyViolation
         return tuple(importlib.import_module(self.policy).RULES) if self.policy else ()
 
 

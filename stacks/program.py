@@ -37,11 +37,10 @@ def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | Non
         import pulumi
 
         from mlstack.components.context import StackContext
-
         from mlstack.stacks.common import build_components
 
         ctx = StackContext(recipe.name, recipe.target.type, stack_dir, {"mlstack-stack": recipe.name, **recipe.tags},
-                           dict(runtimes or {}), recipe.target.model_dump(exclude={"type"}), purge)
+                           dict(runtimes or {}), recipe.placement(), purge)
         opts, platform = registry.target(recipe.target.type).load_assembly()(ctx)
         components = build_components(recipe, ctx, opts, platform)
         clients: dict[str, Any] = {kind: c.client for kind, c in components.items()}

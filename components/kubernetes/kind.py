@@ -26,8 +26,8 @@ TIMEOUT = 600
 
 def host_ports(components: dict[str, Any]) -> dict[str, int]:
     """component kind -> port on 127.0.0.1 (the recipe's `port`, else the node port itself)."""
-    return {kind: (getattr(spec, "port", None) or n.NODE_PORTS[kind])
-            for kind, spec in components.items() if kind in n.NODE_PORTS}
+    return {kind: n.host_port(kind, getattr(spec, "port", None)) for kind, spec in components.items()
+            if kind in n.NODE_PORTS}
 
 
 def cluster_config(name: str, ports: dict[str, int]) -> dict[str, Any]:

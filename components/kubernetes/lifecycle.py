@@ -5,6 +5,7 @@ current context's API server answers (3 s) and, for kind, that its tools are the
 from __future__ import annotations
 
 import base64
+import json
 import os
 import ssl
 import tempfile
@@ -57,8 +58,6 @@ def api_answers(server: str, ca_pem: str | None) -> tuple[bool, str]:
             context.load_verify_locations(ca.name)
     try:
         with urllib.request.urlopen(f"{server}/version", timeout=TIMEOUT, context=context) as resp:  # noqa: S310
-            import json
-
             return True, f"{server} answers (Kubernetes {json.loads(resp.read()).get('gitVersion', '?')})"
     except urllib.error.HTTPError as exc:  # an answer all the same
         return True, f"{server} answers (HTTP {exc.code} on /version)"

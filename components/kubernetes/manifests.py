@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ruamel.yaml import YAML
+from mlstack.clients.render import dump_yaml
 
 REDACTED = "[secret]"
 SECRETS_FILE = "SECRETS.md"
@@ -42,13 +42,7 @@ def _file_name(index: int, manifest: dict[str, Any]) -> str:
 
 
 def _yaml(data: Any) -> str:
-    import io
-
-    buf = io.StringIO()
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.dump(json.loads(json.dumps(data)), buf)
-    return buf.getvalue()
+    return dump_yaml(json.loads(json.dumps(data)))  # plain JSON types only, as the API server would read them
 
 
 def _secrets_doc(secrets: list[Any]) -> str:

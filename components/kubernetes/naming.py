@@ -17,6 +17,12 @@ PIPELINE = "mlstack.dev/pipeline"  # set on ZenML's pipeline pods (orchestrator 
 NODE_PORTS = {"object_store": 30900, "registry": 30500, "tracking": 30501, "serving": 30800}
 
 
+def host_port(component: str, port: int | None) -> int:
+    """The port on 127.0.0.1 kind maps to a component's node port: the recipe's `port`, else the node port itself
+    (so an image pushed to localhost:<port> has the same name on the nodes)."""
+    return port or NODE_PORTS[component]
+
+
 def namespace_of(stack: str, placement: dict) -> str:
     return placement.get("namespace") or stack
 

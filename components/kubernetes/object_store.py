@@ -51,7 +51,7 @@ class KubernetesObjectStore(pulumi.ComponentResource):
         w.allow_egress(f"{name}-buckets-egress", platform, "minio-buckets", name, [(n.selector(APP), PORT)], self)
 
         cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
-        host_port = self.settings.port or n.NODE_PORTS["object_store"]
+        host_port = n.host_port("object_store", self.settings.port)
         self.endpoint = pulumi.Output.from_input(f"http://127.0.0.1:{host_port}" if platform.kind else cluster_url)
         self.outputs = out.ObjectStoreOutputs(
             tuple(out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))

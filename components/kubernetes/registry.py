@@ -36,7 +36,7 @@ class KubernetesRegistry(pulumi.ComponentResource):
         self.settings: DistributionRegistry = args.settings  # type: ignore[assignment]
         platform: w.KubernetesPlatform = args.platform
         self.platform, child, auth = platform, pulumi.ResourceOptions(parent=self), self.settings.auth
-        host_port = self.settings.port or n.NODE_PORTS["registry"]
+        host_port = n.host_port("registry", self.settings.port)
         self.uri = f"localhost:{host_port}" if platform.kind else f"{n.service_host(APP, platform.namespace)}:{PORT}"
         http_secret = GeneratedSecret(f"{name}-http-secret", opts=child).value
         self.password = GeneratedSecret(f"{name}-password", with_bcrypt=True, opts=child) if auth else None

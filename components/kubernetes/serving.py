@@ -30,7 +30,7 @@ class KubernetesServing(pulumi.ComponentResource):
         w.allow_ingress(f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self,
                         from_outside=platform.kind)
         cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
-        url = f"http://127.0.0.1:{self.settings.port or n.NODE_PORTS['serving']}" if platform.kind else cluster_url
+        url = f"http://127.0.0.1:{n.host_port('serving', self.settings.port)}" if platform.kind else cluster_url
         self.client = pulumi.Output.from_input(ServingClient(
             flavor="mlserver", base_url=url, cluster_base_url=cluster_url, protocol="v2",
             model_repository=f"pvc://{platform.namespace}/{APP}-models").model_dump(exclude_none=True))

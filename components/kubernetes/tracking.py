@@ -49,7 +49,7 @@ class KubernetesTracking(pulumi.ComponentResource):
                        [(n.selector(DB_APP), 5432), (n.selector("minio"), 9000)], self)
 
         cluster_uri = f"http://{n.service_host(APP, platform.namespace)}:{srv.PORT}"
-        host_uri = f"http://127.0.0.1:{st.port or n.NODE_PORTS['tracking']}"
+        host_uri = f"http://127.0.0.1:{n.host_port('tracking', st.port)}"
         uri = host_uri if platform.kind else cluster_uri
         self.client = self.artifacts.apply(
             lambda a: {**srv.client("mlflow", uri, a, st.auth), "cluster_tracking_uri": cluster_uri})

@@ -31,7 +31,7 @@ def render(clients: StackClients, secrets: dict[str, str], fmt: str, show_secret
         data = clients.model_dump(by_alias=True, exclude_none=True)
         if show_secrets:
             data["secrets"] = secrets
-        return json.dumps(data, indent=2, sort_keys=True) + "\n" if fmt == "json" else _yaml(data)
+        return json.dumps(data, indent=2, sort_keys=True) + "\n" if fmt == "json" else dump_yaml(data)
     if fmt == "env":
         return env_file(clients, secrets, show_secrets)
     if fmt == "zenml":
@@ -176,7 +176,7 @@ def zenml_secret_commands(clients: StackClients) -> list[str]:
 
 
 def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: bool, zenml_version: str) -> str:
-    body = _yaml(zenml_stack(clients, secrets, show_secrets, zenml_version))
+    body = dump_yaml(zenml_stack(clients, secrets, show_secrets, zenml_version))
     commands = [] if show_secrets else zenml_secret_commands(clients)
     if not commands:
         return body
@@ -187,11 +187,13 @@ def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: boo
     return "\n".join(header) + "\n" + body
 
 
-def _yaml(data: Any) -> str:
+def dump_yaml(data: Any, sort_keys: bool = True) -> str:
+    """Block-style YAML of plain data, keys sorted unless the order is the point (a recipe reads top-down)."""
     from ruamel.yaml import YAML
 
     buf = io.StringIO()
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = sort_keys
     yaml.dump(data, buf)
     return buf.getvalue()

@@ -112,7 +112,7 @@ def _plan(recipe: Recipe) -> Plan:
     from mlstack.stacks.program import make_program
 
     result = Plan(recipe.name, recipe.target.type)
-    placement = recipe.target.model_dump(exclude={"type"})
+    placement = recipe.placement()
     fake = registry.target(recipe.target.type).offline_module()  # the target's provider, as the mocks answer it
 
     class Monitor(mocks.MockMonitor):

@@ -59,7 +59,7 @@ def _preflight(home: Home, recipe: Recipe) -> None:
     from mlstack.stacks.program import check_available
 
     check_available(recipe)
-    target, placement = registry.target(recipe.target.type), recipe.target.model_dump(exclude={"type"})
+    target, placement = registry.target(recipe.target.type), recipe.placement()
     if (preflight := target.hook("preflight")) is not None:  # what the target needs beyond credentials (kind, ...)
         preflight(placement, recipe.name)
     ok, detail = target.needs.credentials(placement=placement)
@@ -76,7 +76,7 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, 
     _preflight(home, recipe)
     paths = runtimes.ensure(home, runtimes_of(recipe), emit)
     if (prepare := registry.target(recipe.target.type).hook("prepare")) is not None:  # e.g. a kind cluster
-        prepare(recipe.target.model_dump(exclude={"type"}), recipe.name, recipe.component_specs(),
+        prepare(recipe.placement(), recipe.name, recipe.component_specs(),
                 home.stack_dir(recipe.name) / "run", emit)
     s = session(home, recipe, ref, emit, paths)
     save_recipe(home, recipe.name, recipe.model_dump(mode="json", exclude_none=True))
@@ -160,7 +160,7 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
     s = session(home, recipe, ref, emit)
     result = s.destroy()
     if purge and (remove := target.hook("purge")) is not None:  # beyond the state: e.g. a kind cluster
-        if (removed := remove(recipe.target.model_dump(exclude={"type"}), recipe.name)):
+        if (removed := remove(recipe.placement(), recipe.name)):
             emit(f"deleted {removed}")
     stack_dir = home.stack_dir(recipe.name)
     data = stack_dir / "data"  # components keep their data here (StackContext.data_dir)
@@ -223,7 +223,7 @@ def verify(home: Home, ref: StackRef) -> dict[str, Any]:
     if registry.target(recipe.target.type).connect is None:
         results = run_checks(clients, secrets)
     else:  # services only the cluster reaches are checked through port forwards, as a user would reach them
-        with forwarded(recipe.target.type, recipe.target.model_dump(exclude={"type"}), recipe.name,
+        with forwarded(recipe.target.type, recipe.placement(), recipe.name,
                        clients.components) as local:
             results = run_checks(StackClients.model_validate({**clients.model_dump(by_alias=True),
                                                               "components": local}), secrets)

@@ -92,8 +92,8 @@ def _target_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Proble
             if needed not in recipe.component_specs():
                 problems.append(Problem(filename, _line_of(data, ("components", kind, "flavor")), f"components.{kind}",
                                         f"flavor {flavor.name!r} needs components.{needed} in the same recipe"))
+    placement = recipe.placement()
     for kind, flavor in recipe.flavors().items():
-        placement = recipe.target.model_dump(exclude={"type"})
         found = flavor.problems(recipe.component_specs()[kind], recipe.name, placement) if flavor.problems else []
         for field, message in found:
             name, _, index = field.partition("[")

@@ -132,16 +132,9 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
 
 
 def recipe_text(recipe: dict[str, Any], stack_file: Path, unmapped: list[str], notes: list[str]) -> str:
-    import io
+    from mlstack.clients.render import dump_yaml
 
-    from ruamel.yaml import YAML
-
-    buf = io.StringIO()
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # keep apiVersion, name, target, ... in recipe order
-    yaml.dump(recipe, buf)
     header = ["# yaml-language-server: $schema=../schema/recipe.schema.json",
               f"# Imported from the mlstacks spec {stack_file.name} by `mlstack import mlstacks`."]
     header += [f"# note: {n}" for n in notes] + [f"# not imported: {u}" for u in unmapped]
-    return "\n".join(header) + "\n" + buf.getvalue()
+    return "\n".join(header) + "\n" + dump_yaml(recipe, sort_keys=False)  # apiVersion, name, target, ... in order

@@ -144,6 +144,10 @@ class Recipe(UserModel):
                 raise ValueError(f"components.{kind}: flavor {spec.flavor!r} is not available on {self.target.type}")
         return self
 
+    def placement(self) -> dict[str, Any]:
+        """The target block's settings without its `type`: what assemblies, hooks and naming read."""
+        return self.target.model_dump(exclude={"type"})
+
     def component_specs(self) -> dict[str, Any]:
         return {k: getattr(self.components, k) for k in registry.KINDS if getattr(self.components, k) is not None}
 

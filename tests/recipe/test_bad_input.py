@@ -10,17 +10,8 @@ from typer.testing import CliRunner
 
 from mlstack.cli import app
 from tests.conftest import state_files
+from tests.recipe.conftest import GOOD
 
-GOOD = """\
-apiVersion: mlstack/v1
-name: demo
-target: local
-components:
-  registry:
-    flavor: distribution
-  orchestrator:
-    flavor: local
-"""
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<field>[\w.\[\]]+): (?P<msg>.+)$")
 FILE_LINE = re.compile(r"^(?P<file>[^:]+)(:(?P<line>\d+))?: (?P<msg>.+)$")
 

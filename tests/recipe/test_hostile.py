@@ -15,17 +15,8 @@ from mlstack.cli import app
 from mlstack.errors import RecipeError
 from mlstack.recipe import source
 from mlstack.recipe.loader import load_recipe, load_recipe_text
+from tests.recipe.conftest import GOOD
 
-GOOD = """\
-apiVersion: mlstack/v1
-name: demo
-target: local
-components:
-  registry:
-    flavor: distribution
-  orchestrator:
-    flavor: local
-"""
 CANARY = "MLSTACK_TEST_CANARY"
 
 
