@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 DEBIAN_PACKAGES := docker-registry
 # Only the tests need these: PostgreSQL runs the cloud MLflow server's start script against a real database;
 # etcd and openssl serve the test control plane (tests/kube/), whose Kubernetes binaries are built from Go modules
-# once into ~/.cache/mlstack (versions in mlstack/versions.py; a second run rebuilds nothing).
-TEST_DEBIAN_PACKAGES := postgresql openssl etcd-server
+# once into ~/.cache/mlstack (versions in mlstack/versions.py; a second run rebuilds nothing); shellcheck and
+# actionlint (also built from Go modules) check the GitHub Actions examples.
+TEST_DEBIAN_PACKAGES := postgresql openssl etcd-server shellcheck
 
 .PHONY: install debian deploy test docs bench clean
 
@@ -37,8 +38,12 @@ deploy: install
 
 test: install
 	@$(MAKE) --no-print-directory debian PACKAGES="$(TEST_DEBIAN_PACKAGES)"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m tests.typecheck
 	$(BIN)/python -m tests.kube.build
-	MLSTACK_REQUIRE_CONTROL_PLANE=1 $(BIN)/python -m pytest
+	$(BIN)/python -m tests.examples.actionlint
+	MLSTACK_REQUIRE_CONTROL_PLANE=1 MLSTACK_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
 
 docs: $(BIN)/mlstack
 	$(BIN)/python -m mlstack.docs

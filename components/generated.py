@@ -37,11 +37,23 @@ class GeneratedSecret(Resource):
     value: pulumi.Output[str]
     bcrypt: pulumi.Output[str]
 
-    def __init__(self, name: str, *, nbytes: int = 24, with_bcrypt: bool = False, secret: bool = True,
-                 mixed: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        nbytes: int = 24,
+        with_bcrypt: bool = False,
+        secret: bool = True,
+        mixed: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         if secret:  # an identifier such as an S3 access key id is random but not secret
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["value"]))
-        super().__init__(GeneratedSecretProvider(), name,
-                         {"bytes": max(nbytes, 16), "bcrypt": with_bcrypt or None, "mixed": mixed or None, "value": None}, opts)
+        super().__init__(
+            GeneratedSecretProvider(),
+            name,
+            {"bytes": max(nbytes, 16), "bcrypt": with_bcrypt or None, "mixed": mixed or None, "value": None},
+            opts,
+        )
         if secret:  # secret in the program itself too, whatever the engine (or the offline plan's mocks) reports
             self.value = pulumi.Output.secret(self.value)

@@ -26,8 +26,11 @@ DB_NAME = "mlflow"
 HEALTH_PATH = "/health"
 
 # Environment the script reads. Secrets: DB_PASSWORD, MLFLOW_ADMIN_PASSWORD, MLFLOW_FLASK_SERVER_SECRET_KEY.
-SECRET_ENV = {"db_password": "DB_PASSWORD", "admin_password": "MLFLOW_ADMIN_PASSWORD",
-              "flask_secret": "MLFLOW_FLASK_SERVER_SECRET_KEY"}
+SECRET_ENV = {
+    "db_password": "DB_PASSWORD",
+    "admin_password": "MLFLOW_ADMIN_PASSWORD",
+    "flask_secret": "MLFLOW_FLASK_SERVER_SECRET_KEY",
+}
 
 START_SCRIPT = r"""set -eu
 umask 077
@@ -48,11 +51,18 @@ COMMAND = ["/bin/sh", "-c", START_SCRIPT]
 
 def plain_env(db_host: str, artifacts: str, allowed_hosts: str, auth: bool) -> dict[str, str]:
     """Non-secret environment of the server container."""
-    env = {"DB_USER": DB_USER, "DB_NAME": DB_NAME, "DB_HOST": db_host, "PORT": str(PORT),
-           "ARTIFACTS_DESTINATION": artifacts,
-           # Host-header check (DNS rebinding); /health is exempt, so load balancer probes pass.
-           "MLFLOW_SERVER_ALLOWED_HOSTS": allowed_hosts,
-           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    env = {
+        "DB_USER": DB_USER,
+        "DB_NAME": DB_NAME,
+        "DB_HOST": db_host,
+        "PORT": str(PORT),
+        "ARTIFACTS_DESTINATION": artifacts,
+        # Host-header check (DNS rebinding); /health is exempt, so load balancer probes pass.
+        "MLFLOW_SERVER_ALLOWED_HOSTS": allowed_hosts,
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+    }
     if auth:
         env["MLFLOW_ADMIN_USERNAME"] = ADMIN
     return env
@@ -79,7 +89,11 @@ def secret_name(key: str) -> str:
 
 
 def client(flavor: str, url: str, artifacts: str, auth: bool, dns_target: str | None = None) -> dict[str, Any]:
-    return TrackingClient(flavor=flavor, tracking_uri=url, artifact_root=artifacts, dns_target=dns_target,
-                          username=ADMIN if auth else None,
-                          password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
-                          ).model_dump(exclude_none=True)
+    return TrackingClient(
+        flavor=flavor,
+        tracking_uri=url,
+        artifact_root=artifacts,
+        dns_target=dns_target,
+        username=ADMIN if auth else None,
+        password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
+    ).model_dump(exclude_none=True)

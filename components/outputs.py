@@ -7,8 +7,17 @@ whatever cloud they came from, and a producer may reorganise its resources freel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import pulumi
+
+T = TypeVar("T")
+
+
+def as_secret(value: pulumi.Output[T]) -> pulumi.Output[T]:
+    """`Output.secret` of a value that is already an Output. Typed as `Input[U]`, the SDK's signature lets U be
+    either T or Output[T] for one, and mypy gives up with Never; widening to Input[T] first names U."""
+    return pulumi.Output.secret(cast("pulumi.Input[T]", value))
 
 
 @dataclass(frozen=True)

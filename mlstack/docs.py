@@ -1,7 +1,7 @@
 """Generate the README's reference sections and the JSON Schema file from the code (never kept by hand).
 
-    python -m mlstack.docs          # rewrite README.md's generated blocks and schema/recipe.schema.json
-    python -m mlstack.docs --check  # exit 1 if either is stale (a test runs this)
+python -m mlstack.docs          # rewrite README.md's generated blocks and schema/recipe.schema.json
+python -m mlstack.docs --check  # exit 1 if either is stale (a test runs this)
 """
 
 from __future__ import annotations
@@ -20,19 +20,25 @@ from mlstack.errors import EXIT_CODE_MEANINGS
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SCHEMA = ROOT / "schema" / "recipe.schema.json"
-BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
+BLOCK = re.compile(
+    r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S
+)
 
 
 def support_table() -> str:
-    rows = ["| target | " + " | ".join(k.replace("_", " ") for k in registry.KINDS) + " |",
-            "|---|" + "---|" * len(registry.KINDS)]
+    rows = [
+        "| target | " + " | ".join(k.replace("_", " ") for k in registry.KINDS) + " |",
+        "|---|" + "---|" * len(registry.KINDS),
+    ]
     for target in registry.target_names():
         cells = [", ".join(f"`{f.name}`" for f in registry.flavors_for(target, kind)) or "—" for kind in registry.KINDS]
         rows.append(f"| `{target}` | " + " | ".join(cells) + " |")
     rows.append("")
-    rows += [f"- `{f.target}` / `{f.kind}` / `{f.name}`: {f.summary}"
-             + (f" (`destroy` deletes {f.deletes_data}, so it asks for `--purge`)" if f.deletes_data else "")
-             for f in registry.all_flavors()]
+    rows += [
+        f"- `{f.target}` / `{f.kind}` / `{f.name}`: {f.summary}"
+        + (f" (`destroy` deletes {f.deletes_data}, so it asks for `--purge`)" if f.deletes_data else "")
+        for f in registry.all_flavors()
+    ]
     return "\n".join(rows) + "\n"
 
 
@@ -44,17 +50,19 @@ def _type_name(annotation: Any) -> str:
         return _type_name(args[0])
     if origin is typing.Literal:
         return " or ".join(f"`{a}`" for a in args)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if origin in (typing.Union, __import__("types").UnionType):
         return " or ".join(dict.fromkeys(_type_name(a) for a in args if a is not type(None))) + (
-            " (optional)" if type(None) in args else "")
+            " (optional)" if type(None) in args else ""
+        )
     if origin is dict:
         return "mapping of " + " to ".join(_type_name(a) for a in args)
     if origin is list:
         return "list of " + _type_name(args[0])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping"
-    return {"str": "string", "int": "integer", "bool": "boolean"}.get(getattr(annotation, "__name__", ""),
-                                                                       str(annotation))
+    return {"str": "string", "int": "integer", "bool": "boolean"}.get(
+        getattr(annotation, "__name__", ""), str(annotation)
+    )
 
 
 def _fields(model: type[BaseModel], flavor: registry.Flavor | None = None) -> list[str]:
@@ -68,8 +76,13 @@ def _fields(model: type[BaseModel], flavor: registry.Flavor | None = None) -> li
             rows.append(f"| `{name}` | {typ} | required | {field.description or ''} |")
             continue
         value = None if field.is_required() else field.get_default(call_default_factory=True)
-        default = "required" if field.is_required() else "—" if value is None or isinstance(value, BaseModel) \
+        default = (
+            "required"
+            if field.is_required()
+            else "—"
+            if value is None or isinstance(value, BaseModel)
             else f"`{value!r}`"
+        )
         rows.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")
     return rows
 
@@ -78,16 +91,32 @@ def recipe_reference() -> str:
     from mlstack.recipe import model as m
 
     header = ["| field | type | default | description |", "|---|---|---|---|"]
-    out = ["#### Top level", "", *header, *_fields(m.Recipe),
-           "| `components` | mapping | required | " + (m.Recipe.model_fields["components"].description or "") + " |", ""]
+    out = [
+        "#### Top level",
+        "",
+        *header,
+        *_fields(m.Recipe),
+        "| `components` | mapping | required | " + (m.Recipe.model_fields["components"].description or "") + " |",
+        "",
+    ]
     for declared in registry.targets():
         placement = declared.placement
-        out += [f"#### `target: {{type: {declared.name}}}` — {(placement.__doc__ or '').strip()}", "", *header,
-                *_fields(placement), ""]
+        out += [
+            f"#### `target: {{type: {declared.name}}}` — {(placement.__doc__ or '').strip()}",
+            "",
+            *header,
+            *_fields(placement),
+            "",
+        ]
     out += ["#### `state`", "", *header, *_fields(m.StateSpec), ""]
     for f in registry.all_flavors():
-        out += [f"#### `components.{f.kind}` flavor `{f.name}` ({f.target}) — {f.summary}",
-                "", *header, *_fields(f.settings, f), ""]
+        out += [
+            f"#### `components.{f.kind}` flavor `{f.name}` ({f.target}) — {f.summary}",
+            "",
+            *header,
+            *_fields(f.settings, f),
+            "",
+        ]
     return "\n".join(out)
 
 
@@ -99,8 +128,11 @@ def cli_reference() -> str:
     group = typer.main.get_command(app)
     out = []
     for name, cmd in group.commands.items():  # type: ignore[attr-defined]
-        args = " ".join(p.name.upper() if p.required else f"[{p.name.upper()}]"
-                        for p in cmd.params if p.param_type_name == "argument")
+        args = " ".join(
+            p.name.upper() if p.required else f"[{p.name.upper()}]"
+            for p in cmd.params
+            if p.param_type_name == "argument"
+        )
         out += [f"- `mlstack {name}{(' ' + args) if args else ''}` — {(cmd.help or '').strip().splitlines()[0]}"]
         for p in cmd.params:
             if p.param_type_name == "option" and p.name not in ("help",):
@@ -109,8 +141,10 @@ def cli_reference() -> str:
 
 
 def exit_codes() -> str:
-    return "\n".join(["| code | meaning |", "|---|---|"]
-                     + [f"| {int(c)} | {m} |" for c, m in EXIT_CODE_MEANINGS.items()]) + "\n"
+    return (
+        "\n".join(["| code | meaning |", "|---|---|"] + [f"| {int(c)} | {m} |" for c, m in EXIT_CODE_MEANINGS.items()])
+        + "\n"
+    )
 
 
 GENERATORS = {"support": support_table, "recipe": recipe_reference, "cli": cli_reference, "exit-codes": exit_codes}

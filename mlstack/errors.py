@@ -25,7 +25,9 @@ EXIT_CODE_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.FAILED: "the operation failed (engine or service error); the message names the next command to run",
     ExitCode.BAD_INPUT: "bad recipe or usage, including a target/kind/flavor combination that does not exist",
-    ExitCode.NOT_AVAILABLE: "not available in this installation (missing optional dependency, verb or target not built)",
+    ExitCode.NOT_AVAILABLE: (
+        "not available in this installation (missing optional dependency, verb or target not built)"
+    ),
     ExitCode.NO_CREDENTIALS: "credentials for the recipe's target are missing",
     ExitCode.STACK_NOT_FOUND: "no deployed stack of that name",
     ExitCode.STACK_LOCKED: "the stack is locked by another update (`mlstack cancel` clears a stale lock)",
@@ -41,8 +43,12 @@ def printable(text: str) -> str:
     """`text` with every unprintable character escaped (`\\n`, `\\x1b`, `\\u202e`): one line, shown as written."""
     if text.isprintable():  # fast path; isprintable() is False for all of _UNPRINTABLE (and for spaces other than ' ')
         return text
-    return "".join(ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-                   if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+    return "".join(
+        ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(ch) in _UNPRINTABLE
+        else ch
+        for ch in text
+    )
 
 
 def clip(text: str, limit: int) -> str:

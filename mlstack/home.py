@@ -24,7 +24,7 @@ class Home:
     root: Path
 
     @classmethod
-    def from_env(cls) -> "Home":
+    def from_env(cls) -> Home:
         return cls(Path(os.environ.get("MLSTACK_HOME") or Path.home() / ".mlstack").expanduser().resolve())
 
     @property

@@ -8,7 +8,8 @@ enrolled by existing. Rules read the plan's resources and their inputs only (no 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 REDACTED = "[secret]"  # how the offline plan shows a secret input
 
@@ -41,8 +42,11 @@ Rule = Callable[[Any, Any], None]  # (plan, recipe) -> None, raising PolicyViola
 
 def open_to_the_internet(plan: Plan, except_types: tuple[str, ...] = ()) -> list[str]:
     """Resources whose inputs name the whole internet (0.0.0.0/0 or ::/0) anywhere."""
-    return [r.name for r in plan.resources if r.type not in except_types
-            and ("0.0.0.0/0" in json.dumps(r.inputs) or "::/0" in json.dumps(r.inputs))]
+    return [
+        r.name
+        for r in plan.resources
+        if r.type not in except_types and ("0.0.0.0/0" in json.dumps(r.inputs) or "::/0" in json.dumps(r.inputs))
+    ]
 
 
 def json_policies(plan: Plan) -> Iterator[tuple[str, dict]]:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Literal, get_args
+from typing import Any, Literal, TypedDict, get_args
 
 from pydantic import BaseModel
 
@@ -38,6 +39,13 @@ class Unsupported:
     reason: str
 
 
+class SdkNeeds(TypedDict):
+    """What every flavor of a cloud target shares: its SDK module and how to install it (splatted into Flavor)."""
+
+    requires: tuple[str, ...]
+    install_hint: str
+
+
 @dataclass(frozen=True)
 class Flavor:
     target: str
@@ -54,7 +62,9 @@ class Flavor:
     fields: tuple[str, ...] | None = None  # settings this target accepts when the model serves several (None: all)
     required: tuple[str, ...] = ()  # settings this target requires although the model makes them optional
     deletes_data: str = ""  # what `destroy` deletes with its contents (then it asks for --purge); "" = nothing
-    problems: Callable[[Any, str, dict[str, Any]], Problems] | None = None  # (settings, stack, placement) -> rules broken
+    problems: Callable[[Any, str, dict[str, Any]], Problems] | None = (
+        None  # (settings, stack, placement) -> rules broken
+    )
     zenml: str | None = None  # ZenML flavor of the same stack component (None: ZenML has none)
     zenml_config: Callable[[Any], dict[str, Any]] | None = None  # typed client -> ZenML component configuration
     zenml_extra: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # ZenML components it needs
@@ -89,8 +99,9 @@ class TargetNeeds:
     pinned_extra: str | None = None  # pip extra that installs the SDK
     credentials_unless: Callable[[dict[str, Any]], str | None] | None = None  # placement -> why none are needed
 
-    def credentials(self, environ: dict[str, str] | None = None, placement: dict[str, Any] | None = None
-                    ) -> tuple[bool, str]:
+    def credentials(
+        self, environ: dict[str, str] | None = None, placement: dict[str, Any] | None = None
+    ) -> tuple[bool, str]:
         reason = self.credentials_unless(placement or {}) if self.credentials_unless else None
         if reason:
             return True, reason

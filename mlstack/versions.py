@@ -36,6 +36,9 @@ KUBERNETES_PROVIDER_VERSION = "4.34.2"
 # kind (https://kind.sigs.k8s.io): the CLI mlstack drives for `cluster: {type: kind}`; its node image is kind's default.
 KIND_VERSION = "v0.33.0"
 
+# actionlint: lints the GitHub Actions examples (tests/examples/); built from Go modules like the Kubernetes binaries.
+ACTIONLINT_VERSION = "v1.7.12"
+
 # ZenML version written into emitted stack files (`zenml stack import` refuses another version by default).
 ZENML_VERSION = "0.98.0"
 

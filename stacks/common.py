@@ -12,8 +12,9 @@ from mlstack.recipe.model import Recipe
 from mlstack.registry import build_order
 
 
-def build_components(recipe: Recipe, ctx: StackContext, opts: pulumi.ResourceOptions | None = None,
-                     platform: Any = None) -> dict[str, Any]:
+def build_components(
+    recipe: Recipe, ctx: StackContext, opts: pulumi.ResourceOptions | None = None, platform: Any = None
+) -> dict[str, Any]:
     """Each component of the recipe after those it is wired to (the flavors declare it), given their typed outputs.
 
     No explicit `depends_on`: the outputs a component takes from another already order what must be ordered,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mlstack import registry
 from mlstack.errors import NotAvailableError
@@ -16,21 +17,30 @@ OUTPUT_SECRETS = "secrets"
 def check_available(recipe: Recipe) -> None:
     """Fail before the engine starts (exit 3) when the target's assembly or a flavor's dependencies are missing."""
     if registry.target(recipe.target.type).assembly is None:
-        raise NotAvailableError(f"target {recipe.target.type!r} cannot be deployed by this installation yet",
-                                hint="`mlstack doctor` lists what each target can do here")
+        raise NotAvailableError(
+            f"target {recipe.target.type!r} cannot be deployed by this installation yet",
+            hint="`mlstack doctor` lists what each target can do here",
+        )
     for kind, flavor in recipe.flavors().items():
         missing = flavor.missing()
         if missing:
-            raise NotAvailableError(f"components.{kind} ({flavor.name} on {flavor.target}) needs {', '.join(missing)}",
-                                    hint=flavor.install_hint)
+            raise NotAvailableError(
+                f"components.{kind} ({flavor.name} on {flavor.target}) needs {', '.join(missing)}",
+                hint=flavor.install_hint,
+            )
 
 
 def runtimes_of(recipe: Recipe) -> list[str]:
     return [rt for flavor in recipe.flavors().values() for rt in flavor.runtimes]
 
 
-def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | None = None,
-                 on_outputs: Callable[[dict[str, Any]], None] | None = None, purge: bool = False) -> Callable[[], None]:
+def make_program(
+    recipe: Recipe,
+    stack_dir: Path,
+    runtimes: dict[str, str] | None = None,
+    on_outputs: Callable[[dict[str, Any]], None] | None = None,
+    purge: bool = False,
+) -> Callable[[], None]:
     """The Pulumi program of the whole recipe; `on_outputs` also receives the exports (offline plans)."""
 
     def program() -> None:
@@ -39,16 +49,28 @@ def make_program(recipe: Recipe, stack_dir: Path, runtimes: dict[str, str] | Non
         from mlstack.components.context import StackContext
         from mlstack.stacks.common import build_components
 
-        ctx = StackContext(recipe.name, recipe.target.type, stack_dir, {"mlstack-stack": recipe.name, **recipe.tags},
-                           dict(runtimes or {}), recipe.placement(), purge)
+        ctx = StackContext(
+            recipe.name,
+            recipe.target.type,
+            stack_dir,
+            {"mlstack-stack": recipe.name, **recipe.tags},
+            dict(runtimes or {}),
+            recipe.placement(),
+            purge,
+        )
         opts, platform = registry.target(recipe.target.type).load_assembly()(ctx)
         components = build_components(recipe, ctx, opts, platform)
         clients: dict[str, Any] = {kind: c.client for kind, c in components.items()}
         secrets: dict[str, Any] = {k: v for c in components.values() for k, v in c.secrets.items()}
         exports = {
             OUTPUT_CLIENTS: pulumi.Output.all(**clients).apply(
-                lambda c: {"schemaVersion": "mlstack.clients/v1", "stack": recipe.name, "target": recipe.target.type,
-                           "components": c}),
+                lambda c: {
+                    "schemaVersion": "mlstack.clients/v1",
+                    "stack": recipe.name,
+                    "target": recipe.target.type,
+                    "components": c,
+                }
+            ),
             OUTPUT_SECRETS: pulumi.Output.secret(secrets),
         }
         for key, value in exports.items():

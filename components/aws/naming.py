@@ -30,5 +30,8 @@ def ecr_repository_name(stack: str, repository: str) -> str:
 
 def ecr_repository_problem(name: str) -> str | None:
     if not 2 <= len(name) <= 256 or not ECR_REPOSITORY.match(name):
-        return f"ECR repository name {name!r} must be 2-256 lowercase characters, segments separated by '/', '.', '_' or '-'"
+        return (
+            f"ECR repository name {name!r} must be 2-256 lowercase characters, "
+            "segments separated by '/', '.', '_' or '-'"
+        )
     return None

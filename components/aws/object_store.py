@@ -9,18 +9,28 @@ import pulumi
 import pulumi_aws as aws
 
 from mlstack.clients.models import ObjectStoreClient
-from mlstack.components.context import ComponentArgs
 from mlstack.components.aws.naming import s3_bucket_name
 from mlstack.components.aws.settings import S3ObjectStore
+from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import Bucket, ObjectStoreOutputs
 
 
 def tls_only_policy(bucket_arn: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
 
 
 class AwsObjectStore(pulumi.ComponentResource):
@@ -30,31 +40,59 @@ class AwsObjectStore(pulumi.ComponentResource):
         self.ctx = args.context
         self.region = self.ctx.placement.get("region")
         self.buckets = [self._create_bucket(name, b) for b in self.settings.buckets]
-        self.outputs = ObjectStoreOutputs(tuple(
-            Bucket(key, b.bucket, b.bucket.apply(lambda n: f"s3://{n}"), b.arn)
-            for key, b in zip(self.settings.buckets, self.buckets)))
-        self.client = pulumi.Output.all(*[b.bucket for b in self.buckets]).apply(lambda names: ObjectStoreClient(
-            flavor="s3", region=self.region, buckets=[f"s3://{n}" for n in names]).model_dump(exclude_none=True))
+        self.outputs = ObjectStoreOutputs(
+            tuple(
+                Bucket(key, b.bucket, b.bucket.apply(lambda n: f"s3://{n}"), b.arn)
+                for key, b in zip(self.settings.buckets, self.buckets, strict=True)
+            )
+        )
+        self.client = pulumi.Output.all(*[b.bucket for b in self.buckets]).apply(
+            lambda names: ObjectStoreClient(
+                flavor="s3", region=self.region, buckets=[f"s3://{n}" for n in names]
+            ).model_dump(exclude_none=True)
+        )
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
 
     def _create_bucket(self, name: str, bucket: str) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)
-        resource = aws.s3.Bucket(f"{name}-{bucket}", bucket=s3_bucket_name(self.ctx.stack, bucket),
-                                 tags=self.ctx.tags, opts=child)
+        resource = aws.s3.Bucket(
+            f"{name}-{bucket}", bucket=s3_bucket_name(self.ctx.stack, bucket), tags=self.ctx.tags, opts=child
+        )
         dep = pulumi.ResourceOptions(parent=self, depends_on=[resource])
-        aws.s3.BucketOwnershipControls(f"{name}-{bucket}-ownership", bucket=resource.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=dep)
-        aws.s3.BucketPublicAccessBlock(f"{name}-{bucket}-public-access", bucket=resource.id, block_public_acls=True,
-                                       block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-                                       opts=dep)
-        aws.s3.BucketServerSideEncryptionConfiguration(f"{name}-{bucket}-encryption", bucket=resource.id, rules=[{
-            "apply_server_side_encryption_by_default": {
-                "sse_algorithm": "aws:kms" if self.settings.kms_key_arn else "AES256",
-                "kms_master_key_id": self.settings.kms_key_arn},
-            "bucket_key_enabled": bool(self.settings.kms_key_arn)}], opts=dep)
-        aws.s3.BucketVersioning(f"{name}-{bucket}-versioning", bucket=resource.id, versioning_configuration={
-            "status": "Enabled" if self.settings.versioning else "Suspended"}, opts=dep)
-        aws.s3.BucketPolicy(f"{name}-{bucket}-tls-only", bucket=resource.id,
-                            policy=resource.arn.apply(tls_only_policy), opts=dep)
+        aws.s3.BucketOwnershipControls(
+            f"{name}-{bucket}-ownership", bucket=resource.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=dep
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-{bucket}-public-access",
+            bucket=resource.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=dep,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-{bucket}-encryption",
+            bucket=resource.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms" if self.settings.kms_key_arn else "AES256",
+                        "kms_master_key_id": self.settings.kms_key_arn,
+                    },
+                    "bucket_key_enabled": bool(self.settings.kms_key_arn),
+                }
+            ],
+            opts=dep,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-{bucket}-versioning",
+            bucket=resource.id,
+            versioning_configuration={"status": "Enabled" if self.settings.versioning else "Suspended"},
+            opts=dep,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-{bucket}-tls-only", bucket=resource.id, policy=resource.arn.apply(tls_only_policy), opts=dep
+        )
         return resource

@@ -15,8 +15,11 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str,
         return {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
     if typ == "aws:ecr/repository:Repository":
         repo = inputs.get("name") or name
-        return {"arn": f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{repo}",
-                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}", "name": repo}
+        return {
+            "arn": f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{repo}",
+            "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repo}",
+            "name": repo,
+        }
     if typ == "aws:iam/role:Role":
         return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name}
     if typ == "aws:rds/instance:Instance":
@@ -24,8 +27,11 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str,
         return {"address": host, "endpoint": f"{host}:5432", "arn": f"arn:aws:rds:{region}:{ACCOUNT}:db:{name}"}
     if typ == "aws:lb/loadBalancer:LoadBalancer":
         lb = inputs.get("name") or name
-        return {"dnsName": f"internal-{lb}-1234567890.{region}.elb.amazonaws.com", "zoneId": "Z32O12XQLNTSW2",
-                "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{lb}/0123456789abcdef"}
+        return {
+            "dnsName": f"internal-{lb}-1234567890.{region}.elb.amazonaws.com",
+            "zoneId": "Z32O12XQLNTSW2",
+            "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{lb}/0123456789abcdef",
+        }
     if typ == "aws:secretsmanager/secret:Secret":
         secret = f"{inputs.get('namePrefix') or name}AbCdEf"
         return {"arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{secret}", "name": secret}

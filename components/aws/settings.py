@@ -23,12 +23,14 @@ class S3ObjectStore(UserModel):
 
     flavor: Literal["s3"] = Field(description="Flavor of this component.")
     buckets: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]], rules.Unique] = Field(
-        default_factory=lambda: ["artifacts"], min_length=1,
+        default_factory=lambda: ["artifacts"],
+        min_length=1,
         description="Buckets to create, named `<recipe name>-<bucket>` (S3 names are global).",
     )
     versioning: bool = Field(default=True, description="Keep object versions (recover overwritten artifacts).")
     kms_key_arn: str | None = Field(
-        default=None, pattern=r"^arn:aws[a-z-]*:kms:",
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:kms:",
         description="Customer-managed KMS key for encryption at rest; default: SSE-S3 (AES-256).",
     )
 
@@ -37,12 +39,16 @@ class EcrRegistry(UserModel):
     """Amazon ECR: scan on push, immutable tags, encrypted, lifecycle-pruned."""
 
     flavor: Literal["ecr"] = Field(description="Flavor of this component.")
-    repositories: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]], rules.Unique] = Field(
-        default_factory=lambda: ["models"], min_length=1,
-        description="Repositories to create, named `<recipe name>/<repository>`.",
+    repositories: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")]], rules.Unique] = (
+        Field(
+            default_factory=lambda: ["models"],
+            min_length=1,
+            description="Repositories to create, named `<recipe name>/<repository>`.",
+        )
     )
-    keep_images: int = Field(default=100, ge=1, le=10000,
-                             description="Lifecycle policy: images kept per repository (oldest expire first).")
+    keep_images: int = Field(
+        default=100, ge=1, le=10000, description="Lifecycle policy: images kept per repository (oldest expire first)."
+    )
 
 
 class SagemakerOrchestrator(UserModel):

@@ -22,13 +22,24 @@ def assignment_name(stack: str, name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mlstack/{stack}/{name}"))
 
 
-def workload_identity(name: str, ctx: StackContext, group: azure.resources.ResourceGroup,
-                      store: ObjectStoreOutputs | None, registry: RegistryOutputs | None, parent: pulumi.Resource) -> azure.managedidentity.UserAssignedIdentity:
+def workload_identity(
+    name: str,
+    ctx: StackContext,
+    group: azure.resources.ResourceGroup,
+    store: ObjectStoreOutputs | None,
+    registry: RegistryOutputs | None,
+    parent: pulumi.Resource,
+) -> azure.managedidentity.UserAssignedIdentity:
     stack = ctx.stack
     child = pulumi.ResourceOptions(parent=parent)
     identity = azure.managedidentity.UserAssignedIdentity(
-        f"{name}-identity", resource_name_=f"{stack}-{name}", resource_group_name=group.name,
-        location=ctx.placement["location"], tags=ctx.tags, opts=child)
+        f"{name}-identity",
+        resource_name_=f"{stack}-{name}",
+        resource_group_name=group.name,
+        location=ctx.placement["location"],
+        tags=ctx.tags,
+        opts=child,
+    )
     subscription = azure.authorization.get_client_config_output().subscription_id
     grants = []
     if store is not None and store.scope_id is not None:
@@ -37,9 +48,18 @@ def workload_identity(name: str, ctx: StackContext, group: azure.resources.Resou
         grants.append(("acr-pull", ACR_PULL, registry.scope_id))
     for suffix, role, scope in grants:
         azure.authorization.RoleAssignment(
-            f"{name}-{suffix}", role_assignment_name=assignment_name(stack, f"{name}-{suffix}"),
-            principal_id=identity.principal_id, principal_type="ServicePrincipal", scope=scope,
-            role_definition_id=subscription.apply(
-                lambda sub, r=role: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{r}"),
-            opts=child)
+            f"{name}-{suffix}",
+            role_assignment_name=assignment_name(stack, f"{name}-{suffix}"),
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            scope=scope,
+            role_definition_id=_role_definition(subscription, role),
+            opts=child,
+        )
     return identity
+
+
+def _role_definition(subscription: pulumi.Output[str], role: str) -> pulumi.Output[str]:
+    return subscription.apply(
+        lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+    )

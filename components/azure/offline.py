@@ -44,5 +44,9 @@ def identity(inputs: dict[str, Any]) -> dict[str, Any]:
 
 def call(placement: dict[str, Any]) -> dict[str, Any]:
     """What `get_client_config` answers."""
-    return {"tenantId": TENANT, "subscriptionId": placement.get("subscription_id") or TENANT, "clientId": TENANT,
-            "objectId": TENANT}
+    return {
+        "tenantId": TENANT,
+        "subscriptionId": placement.get("subscription_id") or TENANT,
+        "clientId": TENANT,
+        "objectId": TENANT,
+    }

@@ -23,12 +23,14 @@ class AzureBlobObjectStore(UserModel):
 
     flavor: Literal["azure_blob"] = Field(description="Flavor of this component.")
     containers: Annotated[list[str], rules.Unique] = Field(
-        default_factory=lambda: ["artifacts"], min_length=1,
+        default_factory=lambda: ["artifacts"],
+        min_length=1,
         description="Blob containers to create in the stack's storage account (3-63 lowercase, digits, '-').",
     )
     versioning: bool = Field(default=True, description="Blob versioning (recover overwritten artifacts).")
     sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS"] = Field(
-        default="Standard_ZRS", description="Storage account redundancy.")
+        default="Standard_ZRS", description="Storage account redundancy."
+    )
 
 
 class AcrRegistry(UserModel):
@@ -48,4 +50,3 @@ class AzureMlServing(UserModel):
     """An Azure ML managed online endpoint (Entra ID auth) whose models run as a scoped identity."""
 
     flavor: Literal["azureml"] = Field(description="Flavor of this component.")
-

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlstack.components.azure import naming, settings as s
+from mlstack.components.azure import naming
+from mlstack.components.azure import settings as s
 from mlstack.recipe.settings import CLOUD_MLFLOW_FIELDS, MlflowTracking
-from mlstack.registry import Flavor, Problems, Target, TargetNeeds, Unsupported
+from mlstack.registry import Flavor, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
-SDK = dict(requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`")
+SDK = SdkNeeds(requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`")
 PG_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)  # what the flexible server offers
-NO_PROBE = ("Azure ML has no endpoint to probe before something runs on it; the identity's role assignments are "
-            "checked by the policy suite")
+NO_PROBE = (
+    "Azure ML has no endpoint to probe before something runs on it; the identity's role assignments are "
+    "checked by the policy suite"
+)
 
 
 def _container_names(st: s.AzureBlobObjectStore, stack: str, placement: dict[str, Any]) -> Problems:
@@ -24,21 +27,38 @@ def _vnet(subnet_id: str) -> str:
 
 def _tracking_placement(st: MlflowTracking, stack: str, placement: dict[str, Any]) -> Problems:
     if st.subnet_id and st.database_subnet_id and st.subnet_id.lower() == st.database_subnet_id.lower():
-        return [("database_subnet_id", "must be a subnet of its own: the server's is delegated to Container Apps, "
-                 "the database's to PostgreSQL")]
+        return [
+            (
+                "database_subnet_id",
+                "must be a subnet of its own: the server's is delegated to Container Apps, "
+                "the database's to PostgreSQL",
+            )
+        ]
     if st.subnet_id and st.database_subnet_id and _vnet(st.subnet_id) != _vnet(st.database_subnet_id):
-        return [("database_subnet_id", "must be in the same virtual network as subnet_id (the server reaches "
-                 "the database through it)")]
+        return [
+            (
+                "database_subnet_id",
+                "must be in the same virtual network as subnet_id (the server reaches the database through it)",
+            )
+        ]
     if st.database_storage_gb not in PG_STORAGE_GB:
-        return [("database_storage_gb", "Azure's flexible server offers "
-                 f"{', '.join(map(str, PG_STORAGE_GB))} GiB; got {st.database_storage_gb}")]
+        return [
+            (
+                "database_storage_gb",
+                "Azure's flexible server offers "
+                f"{', '.join(map(str, PG_STORAGE_GB))} GiB; got {st.database_storage_gb}",
+            )
+        ]
     return []
 
 
 def _tags(tags: dict[str, str]) -> Problems:
     """Azure tag rules: names up to 512 characters without < > % & \\ ? /, values up to 256."""
-    return [(k, "Azure tag names are up to 512 characters without < > % & \\ ? /, values up to 256")
-            for k, v in tags.items() if len(k) > 512 or len(v) > 256 or any(c in k for c in '<>%&\\?/')]
+    return [
+        (k, "Azure tag names are up to 512 characters without < > % & \\ ? /, values up to 256")
+        for k, v in tags.items()
+        if len(k) > 512 or len(v) > 256 or any(c in k for c in "<>%&\\?/")
+    ]
 
 
 def _workspace(client: Any) -> dict[str, Any]:
@@ -49,38 +69,88 @@ TARGET = Target(
     name="azure",
     placement=s.AzureTarget,
     summary="Microsoft Azure, one resource group per stack",
-    needs=TargetNeeds(("ARM_CLIENT_ID", "AZURE_CLIENT_ID", "ARM_USE_MSI"), ("~/.azure/azureProfile.json",),
-                      "pulumi_azure_native", "azure-native", "azure"),
+    needs=TargetNeeds(
+        ("ARM_CLIENT_ID", "AZURE_CLIENT_ID", "ARM_USE_MSI"),
+        ("~/.azure/azureProfile.json",),
+        "pulumi_azure_native",
+        "azure-native",
+        "azure",
+    ),
     assembly="mlstack.components.azure.assembly:setup",
     offline="mlstack.components.azure.offline",
     policy="mlstack.components.azure.policy",
     tag_problems=_tags,
     flavors=(
-        Flavor("azure", "object_store", "azure_blob", s.AzureBlobObjectStore,
-               "mlstack.components.azure.object_store:AzureObjectStore",
-               "Blob Storage: HTTPS only, TLS 1.2, no public or shared-key access, versioned",
-               deletes_data="the storage account with its blobs", problems=_container_names, zenml="azure",
-               verify=Unsupported("Blob Storage is checked through its own API with Entra ID credentials; verify "
-                                  "speaks S3 only"), **SDK),
-        Flavor("azure", "tracking", "mlflow", MlflowTracking, "mlstack.components.azure.tracking:AzureTracking",
-               "MLflow on Container Apps (HTTPS, IP-restricted ingress); PostgreSQL flexible server with private "
-               "access only; artifacts in Blob Storage through a managed identity",
-               needs=("object_store",), fields=CLOUD_MLFLOW_FIELDS + ("subnet_id", "database_subnet_id", "allowed_cidrs"),
-               required=("subnet_id", "database_subnet_id", "allowed_cidrs"),
-               deletes_data="the database server with its runs (Azure can restore it for 5 days)",
-               problems=_tracking_placement, zenml="mlflow", verify="mlflow", **SDK),
-        Flavor("azure", "orchestrator", "azureml", s.AzureMlOrchestrator,
-               "mlstack.components.azure.ml:AzureMlOrchestrator",
-               "Azure ML workspace on the stack's storage and registry; steps run as an identity scoped to them",
-               needs=("object_store",), uses=("registry",),
-               deletes_data="the workspace with its job history (soft-deleted for 14 days)",
-               zenml="azureml", zenml_config=_workspace, verify=Unsupported(NO_PROBE), **SDK),
-        Flavor("azure", "serving", "azureml", s.AzureMlServing, "mlstack.components.azure.ml:AzureMlServing",
-               "Azure ML managed online endpoint (Entra ID auth); models run as an identity scoped to the stack",
-               needs=("object_store",), uses=("registry", "orchestrator"), verify=Unsupported(NO_PROBE), **SDK),
-        Flavor("azure", "registry", "acr", s.AcrRegistry, "mlstack.components.azure.registry:AzureRegistry",
-               "Azure Container Registry: admin user and anonymous pull off",
-               deletes_data="the registry with its images", zenml="azure",
-               verify=Unsupported("a push to ACR needs an Entra ID token, which verify does not fetch"), **SDK),
+        Flavor(
+            "azure",
+            "object_store",
+            "azure_blob",
+            s.AzureBlobObjectStore,
+            "mlstack.components.azure.object_store:AzureObjectStore",
+            "Blob Storage: HTTPS only, TLS 1.2, no public or shared-key access, versioned",
+            deletes_data="the storage account with its blobs",
+            problems=_container_names,
+            zenml="azure",
+            verify=Unsupported(
+                "Blob Storage is checked through its own API with Entra ID credentials; verify speaks S3 only"
+            ),
+            **SDK,
+        ),
+        Flavor(
+            "azure",
+            "tracking",
+            "mlflow",
+            MlflowTracking,
+            "mlstack.components.azure.tracking:AzureTracking",
+            "MLflow on Container Apps (HTTPS, IP-restricted ingress); PostgreSQL flexible server with private "
+            "access only; artifacts in Blob Storage through a managed identity",
+            needs=("object_store",),
+            fields=CLOUD_MLFLOW_FIELDS + ("subnet_id", "database_subnet_id", "allowed_cidrs"),
+            required=("subnet_id", "database_subnet_id", "allowed_cidrs"),
+            deletes_data="the database server with its runs (Azure can restore it for 5 days)",
+            problems=_tracking_placement,
+            zenml="mlflow",
+            verify="mlflow",
+            **SDK,
+        ),
+        Flavor(
+            "azure",
+            "orchestrator",
+            "azureml",
+            s.AzureMlOrchestrator,
+            "mlstack.components.azure.ml:AzureMlOrchestrator",
+            "Azure ML workspace on the stack's storage and registry; steps run as an identity scoped to them",
+            needs=("object_store",),
+            uses=("registry",),
+            deletes_data="the workspace with its job history (soft-deleted for 14 days)",
+            zenml="azureml",
+            zenml_config=_workspace,
+            verify=Unsupported(NO_PROBE),
+            **SDK,
+        ),
+        Flavor(
+            "azure",
+            "serving",
+            "azureml",
+            s.AzureMlServing,
+            "mlstack.components.azure.ml:AzureMlServing",
+            "Azure ML managed online endpoint (Entra ID auth); models run as an identity scoped to the stack",
+            needs=("object_store",),
+            uses=("registry", "orchestrator"),
+            verify=Unsupported(NO_PROBE),
+            **SDK,
+        ),
+        Flavor(
+            "azure",
+            "registry",
+            "acr",
+            s.AcrRegistry,
+            "mlstack.components.azure.registry:AzureRegistry",
+            "Azure Container Registry: admin user and anonymous pull off",
+            deletes_data="the registry with its images",
+            zenml="azure",
+            verify=Unsupported("a push to ACR needs an Entra ID token, which verify does not fetch"),
+            **SDK,
+        ),
     ),
 )

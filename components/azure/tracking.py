@@ -2,8 +2,9 @@
 
 The recipe names two delegated subnets of one virtual network: the Container Apps environment's and the
 database's (private access: no public endpoint, a private DNS zone of the stack linked to the network, TLS
-required). Ingress is HTTPS only, allowed from the recipe's CIDRs alone. Passwords are generated, kept as Pulumi secrets and as the app's secrets;
-the server reaches Blob Storage as a user-assigned identity granted on the stack's storage account only.
+required). Ingress is HTTPS only, allowed from the recipe's CIDRs alone. Passwords are generated, kept as Pulumi
+secrets and as the app's secrets; the server reaches Blob Storage as a user-assigned identity granted on the
+stack's storage account only.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import pulumi_azure_native as azure
 
 from mlstack.components import mlflow_server as srv
 from mlstack.components.azure.identity import workload_identity
+from mlstack.components.azure.naming import azure_app_name
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs
-from mlstack.components.azure.naming import azure_app_name
 from mlstack.recipe.settings import MlflowTracking
 
 DEFAULT_SKU = "Standard_B1ms"
@@ -54,68 +55,133 @@ class AzureTracking(pulumi.ComponentResource):
         child, tags, stack = pulumi.ResourceOptions(parent=self), self.ctx.tags, self.ctx.stack
         vnet_id = (self.settings.database_subnet_id or "").rsplit("/subnets/", 1)[0]
         self.dns_zone = azure.privatedns.PrivateZone(
-            f"{self.name}-db-dns", private_zone_name=f"{stack}-{self.name}.private.postgres.database.azure.com",
-            resource_group_name=self.group.name, location="global", tags=tags, opts=child)
+            f"{self.name}-db-dns",
+            private_zone_name=f"{stack}-{self.name}.private.postgres.database.azure.com",
+            resource_group_name=self.group.name,
+            location="global",
+            tags=tags,
+            opts=child,
+        )
         azure.privatedns.VirtualNetworkLink(
-            f"{self.name}-db-dns-link", private_zone_name=self.dns_zone.name, resource_group_name=self.group.name,
-            location="global", registration_enabled=False, virtual_network={"id": vnet_id}, tags=tags, opts=child)
+            f"{self.name}-db-dns-link",
+            private_zone_name=self.dns_zone.name,
+            resource_group_name=self.group.name,
+            location="global",
+            registration_enabled=False,
+            virtual_network={"id": vnet_id},
+            tags=tags,
+            opts=child,
+        )
 
     def _database(self, password: pulumi.Output[str]) -> tuple[azure.dbforpostgresql.Server, pulumi.Output[str]]:
         st, child, stack = self.settings, pulumi.ResourceOptions(parent=self), self.ctx.stack
         sku = st.database_tier or DEFAULT_SKU
         server = azure.dbforpostgresql.Server(
-            f"{self.name}-db", server_name=f"{stack}-{self.name}", resource_group_name=self.group.name,
-            location=self.location, version=POSTGRES_VERSION, sku={"name": sku, "tier": sku_tier(sku)},
+            f"{self.name}-db",
+            server_name=f"{stack}-{self.name}",
+            resource_group_name=self.group.name,
+            location=self.location,
+            version=POSTGRES_VERSION,
+            sku={"name": sku, "tier": sku_tier(sku)},
             storage={"storage_size_gb": st.database_storage_gb, "auto_grow": "Enabled"},
-            administrator_login=srv.DB_USER, administrator_login_password=password,
+            administrator_login=srv.DB_USER,
+            administrator_login_password=password,
             auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
-            network={"delegated_subnet_resource_id": st.database_subnet_id,
-                     "private_dns_zone_arm_resource_id": self.dns_zone.id,
-                     "public_network_access": "Disabled"},
+            network={
+                "delegated_subnet_resource_id": st.database_subnet_id,
+                "private_dns_zone_arm_resource_id": self.dns_zone.id,
+                "public_network_access": "Disabled",
+            },
             backup={"backup_retention_days": 7, "geo_redundant_backup": "Disabled"},
-            high_availability={"mode": "Disabled"}, tags=self.ctx.tags, opts=child)
-        azure.dbforpostgresql.Database(f"{self.name}-db-database", database_name=srv.DB_NAME,
-                                       server_name=server.name, resource_group_name=self.group.name, opts=child)
+            high_availability={"mode": "Disabled"},
+            tags=self.ctx.tags,
+            opts=child,
+        )
+        azure.dbforpostgresql.Database(
+            f"{self.name}-db-database",
+            database_name=srv.DB_NAME,
+            server_name=server.name,
+            resource_group_name=self.group.name,
+            opts=child,
+        )
         return server, server.fully_qualified_domain_name
 
-    def _app(self, db_host: pulumi.Output[str],
-             generated: dict[str, pulumi.Output[str]]) -> tuple[azure.app.ContainerApp, pulumi.Output[str]]:
+    def _app(
+        self, db_host: pulumi.Output[str], generated: dict[str, pulumi.Output[str]]
+    ) -> tuple[azure.app.ContainerApp, pulumi.Output[str]]:
         """The app and its URL (`<app>.<environment's domain>`: the app's configuration output holds secrets)."""
         st, tags, stack = self.settings, self.ctx.tags, self.ctx.stack
         child = pulumi.ResourceOptions(parent=self)
         environment = azure.app.ManagedEnvironment(
-            f"{self.name}-environment", environment_name=azure_app_name(stack, "env"),
-            resource_group_name=self.group.name, location=self.location,
+            f"{self.name}-environment",
+            environment_name=azure_app_name(stack, "env"),
+            resource_group_name=self.group.name,
+            location=self.location,
             vnet_configuration={"infrastructure_subnet_id": st.subnet_id, "internal": False},
             workload_profiles=[{"name": "Consumption", "workload_profile_type": "Consumption"}],
-            zone_redundant=False, tags=tags, opts=child)
+            zone_redundant=False,
+            tags=tags,
+            opts=child,
+        )
         app_name = azure_app_name(stack, self.name)
-        plain = pulumi.Output.all(db_host, self.artifacts, self.identity.client_id).apply(lambda a: {
-            **srv.plain_env(a[0], a[1], f"{app_name}.*.azurecontainerapps.io", st.auth),
-            "AZURE_CLIENT_ID": a[2]})  # DefaultAzureCredential picks the user-assigned identity
-        env = plain.apply(lambda p: [
-            *({"name": k, "value": v} for k, v in sorted(p.items())),
-            *({"name": srv.SECRET_ENV[k], "secret_ref": srv.secret_name(k)} for k in generated)])
+        plain = pulumi.Output.all(db_host, self.artifacts, self.identity.client_id).apply(
+            lambda a: {
+                **srv.plain_env(a[0], a[1], f"{app_name}.*.azurecontainerapps.io", st.auth),
+                "AZURE_CLIENT_ID": a[2],
+            }
+        )  # DefaultAzureCredential picks the user-assigned identity
+        env = plain.apply(lambda p: _container_env(p, list(generated)))
         app = azure.app.ContainerApp(
-            f"{self.name}-app", container_app_name=app_name, resource_group_name=self.group.name,
-            location=self.location, managed_environment_id=environment.id, workload_profile_name="Consumption",
+            f"{self.name}-app",
+            container_app_name=app_name,
+            resource_group_name=self.group.name,
+            location=self.location,
+            managed_environment_id=environment.id,
+            workload_profile_name="Consumption",
             identity={"type": "UserAssigned", "user_assigned_identities": [self.identity.id]},
             configuration={
                 "active_revisions_mode": "Single",
-                "ingress": {"external": True, "target_port": srv.PORT, "transport": "http", "allow_insecure": False,
-                            "ip_security_restrictions": [
-                                {"name": f"allowed-{i}", "ip_address_range": cidr, "action": "Allow"}
-                                for i, cidr in enumerate(st.allowed_cidrs)]},
+                "ingress": {
+                    "external": True,
+                    "target_port": srv.PORT,
+                    "transport": "http",
+                    "allow_insecure": False,
+                    "ip_security_restrictions": [
+                        {"name": f"allowed-{i}", "ip_address_range": cidr, "action": "Allow"}
+                        for i, cidr in enumerate(st.allowed_cidrs)
+                    ],
+                },
                 "secrets": [{"name": srv.secret_name(k), "value": v} for k, v in generated.items()],
             },
             template={
-                "containers": [{
-                    "name": "mlflow", "image": st.image, "command": srv.COMMAND[:1], "args": srv.COMMAND[1:],
-                    "env": env, "resources": {"cpu": 1.0, "memory": "2Gi"},
-                    "probes": [{"type": "Startup", "http_get": {"path": srv.HEALTH_PATH, "port": srv.PORT},
-                                "period_seconds": 10, "failure_threshold": 30}],
-                }],
+                "containers": [
+                    {
+                        "name": "mlflow",
+                        "image": st.image,
+                        "command": srv.COMMAND[:1],
+                        "args": srv.COMMAND[1:],
+                        "env": env,
+                        "resources": {"cpu": 1.0, "memory": "2Gi"},
+                        "probes": [
+                            {
+                                "type": "Startup",
+                                "http_get": {"path": srv.HEALTH_PATH, "port": srv.PORT},
+                                "period_seconds": 10,
+                                "failure_threshold": 30,
+                            }
+                        ],
+                    }
+                ],
                 "scale": {"min_replicas": 1, "max_replicas": 2},
             },
-            tags=tags, opts=child)
+            tags=tags,
+            opts=child,
+        )
         return app, environment.default_domain.apply(lambda domain: f"https://{app_name}.{domain}")
+
+
+def _container_env(plain: dict[str, str], secret_keys: list[str]) -> list[azure.app.EnvironmentVarArgsDict]:
+    """Plain values inline, generated ones by reference to the app's secrets."""
+    env: list[azure.app.EnvironmentVarArgsDict] = [{"name": k, "value": v} for k, v in sorted(plain.items())]
+    env += [{"name": srv.SECRET_ENV[k], "secret_ref": srv.secret_name(k)} for k in secret_keys]
+    return env

@@ -10,6 +10,11 @@ from mlstack.components.context import StackContext
 
 
 def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, None]:
-    provider = gcp.Provider("gcp", project=ctx.placement["project"], region=ctx.placement["region"],
-                            default_labels=ctx.tags, add_pulumi_attribution_label=False)
+    provider = gcp.Provider(
+        "gcp",
+        project=ctx.placement["project"],
+        region=ctx.placement["region"],
+        default_labels=ctx.tags,
+        add_pulumi_attribution_label=False,
+    )
     return pulumi.ResourceOptions(providers={"gcp": provider}), None

@@ -14,8 +14,10 @@ def gcs_bucket_name(stack: str, bucket: str) -> str:
 
 def gcs_bucket_problem(name: str) -> str | None:
     if not GCS_BUCKET.match(name):
-        return (f"GCS bucket name {name!r} must be 3-63 lowercase letters, digits, '-' or '_', "
-                "starting and ending alphanumeric")
+        return (
+            f"GCS bucket name {name!r} must be 3-63 lowercase letters, digits, '-' or '_', "
+            "starting and ending alphanumeric"
+        )
     if name.startswith("goog") or "google" in name:
         return f"GCS bucket name {name!r} may not start with 'goog' or contain 'google'"
     return None
@@ -27,5 +29,8 @@ def artifact_registry_id(stack: str, repository: str) -> str:
 
 def artifact_registry_problem(name: str) -> str | None:
     if not AR_REPOSITORY.match(name):
-        return f"Artifact Registry repository id {name!r} must be 1-63 lowercase letters, digits or '-', starting with a letter"
+        return (
+            f"Artifact Registry repository id {name!r} must be 1-63 lowercase letters, "
+            "digits or '-', starting with a letter"
+        )
     return None

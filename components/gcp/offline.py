@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 
-
 def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
     region = placement.get("region") or "region"
     if typ == "gcp:sql/databaseInstance:DatabaseInstance":
-        return {"privateIpAddress": "10.10.0.5",
-                "connectionName": f"{placement.get('project')}:{region}:{inputs.get('name') or name}"}
+        return {
+            "privateIpAddress": "10.10.0.5",
+            "connectionName": f"{placement.get('project')}:{region}:{inputs.get('name') or name}",
+        }
     if typ == "gcp:secretmanager/secret:Secret":
         return {"name": f"projects/{placement.get('project')}/secrets/{inputs.get('secretId')}"}
     if typ == "gcp:cloudrunv2/service:Service":
@@ -20,9 +21,15 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str,
         return {"email": f"{inputs.get('accountId')}@{placement.get('project')}.iam.gserviceaccount.com"}
     if typ == "gcp:storage/bucket:Bucket":
         bucket = inputs.get("name") or name
-        return {"name": bucket, "url": f"gs://{bucket}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}"}
+        return {
+            "name": bucket,
+            "url": f"gs://{bucket}",
+            "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}",
+        }
     if typ == "gcp:artifactregistry/repository:Repository":
-        return {"name": f"projects/{placement.get('project')}/locations/{region}/repositories/{inputs.get('repositoryId')}"}
+        return {
+            "name": f"projects/{placement.get('project')}/locations/{region}/repositories/{inputs.get('repositoryId')}"
+        }
     return {}
 
 

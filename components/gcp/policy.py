@@ -12,10 +12,14 @@ from mlstack.policy import REDACTED, open_to_the_internet, require
 def buckets_are_uniform_private_and_versioned(plan, recipe) -> None:
     for bucket in plan.of_type("gcp:storage/bucket:Bucket"):
         i = bucket.inputs
-        require(i["uniformBucketLevelAccess"] is True and i["publicAccessPrevention"] == "enforced",
-                f"{bucket.name}: ACLs on or public access not prevented")
-        require(i["versioning"]["enabled"] is True and i.get("forceDestroy") is False,
-                f"{bucket.name}: not versioned, or deletable with its objects")
+        require(
+            i["uniformBucketLevelAccess"] is True and i["publicAccessPrevention"] == "enforced",
+            f"{bucket.name}: ACLs on or public access not prevented",
+        )
+        require(
+            i["versioning"]["enabled"] is True and i.get("forceDestroy") is False,
+            f"{bucket.name}: not versioned, or deletable with its objects",
+        )
 
 
 def artifact_registries_are_immutable_and_scanned(plan, recipe) -> None:
@@ -49,8 +53,10 @@ def databases_are_private_tls_only_with_generated_passwords(plan, recipe) -> Non
 
 def tracking_servers_are_internal(plan, recipe) -> None:
     for service in plan.of_type("gcp:cloudrunv2/service:Service"):
-        require(service.inputs["ingress"] in ("INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"),
-                f"{service.name}: ingress from the internet")
+        require(
+            service.inputs["ingress"] in ("INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"),
+            f"{service.name}: ingress from the internet",
+        )
 
 
 def server_secrets_come_from_secret_manager(plan, recipe) -> None:
@@ -63,8 +69,11 @@ def server_secrets_come_from_secret_manager(plan, recipe) -> None:
 
 
 def grants_are_additive_scoped_and_to_this_stack_only(plan, recipe) -> None:
-    authoritative = [r.type for r in plan.resources if r.type.startswith("gcp:") and
-                     r.type.lower().endswith(("iambinding", "iampolicy"))]
+    authoritative = [
+        r.type
+        for r in plan.resources
+        if r.type.startswith("gcp:") and r.type.lower().endswith(("iambinding", "iampolicy"))
+    ]
     require(authoritative == [], "bindings and policies replace other members; only *IAMMember grants")
     accounts = {f"serviceAccount:{r.inputs['email']}" for r in plan.of_type("gcp:serviceaccount/account:Account")}
     buckets = {r.inputs["name"] for r in plan.of_type("gcp:storage/bucket:Bucket")}
@@ -79,7 +88,12 @@ def grants_are_additive_scoped_and_to_this_stack_only(plan, recipe) -> None:
                 require(r.inputs["role"] == "roles/secretmanager.secretAccessor", f"{r.name}: more than access")
 
 
-RULES = (buckets_are_uniform_private_and_versioned, artifact_registries_are_immutable_and_scanned,
-         nothing_open_to_the_internet, databases_are_private_tls_only_with_generated_passwords,
-         tracking_servers_are_internal, server_secrets_come_from_secret_manager,
-         grants_are_additive_scoped_and_to_this_stack_only)
+RULES = (
+    buckets_are_uniform_private_and_versioned,
+    artifact_registries_are_immutable_and_scanned,
+    nothing_open_to_the_internet,
+    databases_are_private_tls_only_with_generated_passwords,
+    tracking_servers_are_internal,
+    server_secrets_come_from_secret_manager,
+    grants_are_additive_scoped_and_to_this_stack_only,
+)

@@ -23,12 +23,14 @@ class GcsObjectStore(UserModel):
 
     flavor: Literal["gcs"] = Field(description="Flavor of this component.")
     buckets: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*[a-z0-9]$")]], rules.Unique] = Field(
-        default_factory=lambda: ["artifacts"], min_length=1,
+        default_factory=lambda: ["artifacts"],
+        min_length=1,
         description="Buckets to create, named `<recipe name>-<bucket>` (GCS names are global).",
     )
     versioning: bool = Field(default=True, description="Keep noncurrent object versions.")
     kms_key_name: str | None = Field(
-        default=None, pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
+        default=None,
+        pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
         description="Customer-managed Cloud KMS key; default: Google-managed encryption at rest.",
     )
 
@@ -38,11 +40,13 @@ class ArtifactRegistry(UserModel):
 
     flavor: Literal["artifact_registry"] = Field(description="Flavor of this component.")
     repositories: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]], rules.Unique] = Field(
-        default_factory=lambda: ["models"], min_length=1,
+        default_factory=lambda: ["models"],
+        min_length=1,
         description="Docker repositories to create, with ids `<recipe name>-<repository>`.",
     )
-    keep_images: int = Field(default=100, ge=1, le=10000,
-                             description="Cleanup policy: most recent versions kept per image.")
+    keep_images: int = Field(
+        default=100, ge=1, le=10000, description="Cleanup policy: most recent versions kept per image."
+    )
 
 
 class VertexOrchestrator(UserModel):

@@ -10,14 +10,16 @@ import pulumi_gcp as gcp
 
 from mlstack.clients.models import OrchestratorClient, ServingClient
 from mlstack.components.context import ComponentArgs
-from mlstack.components.outputs import OrchestratorOutputs, ServingOutputs
 from mlstack.components.gcp.identity import workload_identity
+from mlstack.components.outputs import OrchestratorOutputs, ServingOutputs
 
 
 def _scope(args: ComponentArgs) -> tuple[dict, dict]:
     store, registry = args.uses.object_store, args.uses.registry
-    return ({b.key: b.name for b in store.buckets} if store else {},
-            {r.key: r.name for r in registry.repositories} if registry else {})
+    return (
+        {b.key: b.name for b in store.buckets} if store else {},
+        {r.key: r.name for r in registry.repositories} if registry else {},
+    )
 
 
 def endpoint_id(stack: str) -> str:
@@ -30,8 +32,11 @@ class VertexOrchestrator(pulumi.ComponentResource):
         super().__init__("mlstack:gcp:VertexOrchestrator", name, None, opts)
         ctx = args.context
         self.account = workload_identity(name, "pipelines", ctx, *_scope(args), parent=self)
-        self.client = self.account.email.apply(lambda email: OrchestratorClient(
-            flavor="vertex", execution_role=email, region=ctx.placement["region"]).model_dump(exclude_none=True))
+        self.client = self.account.email.apply(
+            lambda email: OrchestratorClient(
+                flavor="vertex", execution_role=email, region=ctx.placement["region"]
+            ).model_dump(exclude_none=True)
+        )
         self.outputs = OrchestratorOutputs()
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
@@ -44,13 +49,23 @@ class VertexServing(pulumi.ComponentResource):
         project, region = ctx.placement["project"], ctx.placement["region"]
         self.account = workload_identity(name, "serving", ctx, *_scope(args), parent=self)
         self.endpoint = gcp.vertex.AiEndpoint(
-            f"{name}-endpoint", name=endpoint_id(ctx.stack), display_name=f"{ctx.stack}-serving",
-            project=project, location=region, region=region, labels=ctx.tags,
-            opts=pulumi.ResourceOptions(parent=self))
-        self.client = pulumi.Output.all(self.endpoint.name, self.account.email).apply(lambda a: ServingClient(
-            flavor="vertex", protocol="vertex",
-            base_url=f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/endpoints/{a[0]}",
-            execution_role=a[1]).model_dump(exclude_none=True))
+            f"{name}-endpoint",
+            name=endpoint_id(ctx.stack),
+            display_name=f"{ctx.stack}-serving",
+            project=project,
+            location=region,
+            region=region,
+            labels=ctx.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.client = pulumi.Output.all(self.endpoint.name, self.account.email).apply(
+            lambda a: ServingClient(
+                flavor="vertex",
+                protocol="vertex",
+                base_url=f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/endpoints/{a[0]}",
+                execution_role=a[1],
+            ).model_dump(exclude_none=True)
+        )
         self.outputs = ServingOutputs(self.client.apply(lambda c: c["base_url"]))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})

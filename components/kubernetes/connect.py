@@ -11,8 +11,12 @@ from urllib.parse import urlsplit
 from mlstack.components.kubernetes import naming as n
 
 # (component kind, the field clients use here, the field holding the in-cluster address)
-ADDRESSES = (("object_store", "endpoint_url", "cluster_endpoint_url"), ("tracking", "tracking_uri", "cluster_tracking_uri"),
-             ("serving", "base_url", "cluster_base_url"), ("registry", "uri", "cluster_uri"))
+ADDRESSES = (
+    ("object_store", "endpoint_url", "cluster_endpoint_url"),
+    ("tracking", "tracking_uri", "cluster_tracking_uri"),
+    ("serving", "base_url", "cluster_base_url"),
+    ("registry", "uri", "cluster_uri"),
+)
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,17 @@ class Forward:
 
     def command(self, local_port: int) -> list[str]:
         context = [f"--context={self.context}"] if self.context else []
-        return ["kubectl", *context, "-n", self.namespace, "port-forward", "--address", "127.0.0.1",
-                f"svc/{self.service}", f"{local_port}:{self.port}"]
+        return [
+            "kubectl",
+            *context,
+            "-n",
+            self.namespace,
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            f"svc/{self.service}",
+            f"{local_port}:{self.port}",
+        ]
 
     def local_address(self, local_port: int) -> str:
         return f"{self.scheme}://127.0.0.1:{local_port}" if self.scheme else f"127.0.0.1:{local_port}"
@@ -43,7 +56,16 @@ def forwards(placement: dict[str, Any], stack: str, components: dict[str, dict[s
             continue  # reachable from here already (kind: 127.0.0.1)
         parts = urlsplit(address if "://" in address else f"//{address}")
         service, namespace = (parts.hostname or "").split(".")[:2]
-        found.append(Forward(kind, field, n.context_of(stack, placement), namespace, service, parts.port or 80,
-                             parts.scheme, (("insecure", True),) if kind == "registry" else ()))
+        found.append(
+            Forward(
+                kind,
+                field,
+                n.context_of(stack, placement),
+                namespace,
+                service,
+                parts.port or 80,
+                parts.scheme,
+                (("insecure", True),) if kind == "registry" else (),
+            )
+        )
     return found
-

@@ -12,8 +12,9 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mlstack.components.kubernetes import naming as n
 from mlstack.errors import EngineError, NotAvailableError
@@ -26,24 +27,35 @@ TIMEOUT = 600
 
 def host_ports(components: dict[str, Any]) -> dict[str, int]:
     """component kind -> port on 127.0.0.1 (the recipe's `port`, else the node port itself)."""
-    return {kind: n.host_port(kind, getattr(spec, "port", None)) for kind, spec in components.items()
-            if kind in n.NODE_PORTS}
+    return {
+        kind: n.host_port(kind, getattr(spec, "port", None))
+        for kind, spec in components.items()
+        if kind in n.NODE_PORTS
+    }
 
 
 def cluster_config(name: str, ports: dict[str, int]) -> dict[str, Any]:
     """kind's v1alpha4 Cluster config (JSON is YAML, so `kind create cluster --config` reads it as it is)."""
-    mappings = [{"containerPort": n.NODE_PORTS[kind], "hostPort": port, "listenAddress": "127.0.0.1", "protocol": "TCP"}
-                for kind, port in sorted(ports.items())]
-    return {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "name": name,
-            "containerdConfigPatches": [CONTAINERD_PATCH],
-            "nodes": [{"role": "control-plane", "extraPortMappings": mappings}]}
+    mappings = [
+        {"containerPort": n.NODE_PORTS[kind], "hostPort": port, "listenAddress": "127.0.0.1", "protocol": "TCP"}
+        for kind, port in sorted(ports.items())
+    ]
+    return {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "name": name,
+        "containerdConfigPatches": [CONTAINERD_PATCH],
+        "nodes": [{"role": "control-plane", "extraPortMappings": mappings}],
+    }
 
 
 def registry_hosts_toml(name: str, registry_host_port: int) -> tuple[str, str]:
     """(directory under certs.d, hosts.toml) that send pulls of `localhost:<port>` to the registry's node port."""
     upstream = f"http://{name}-control-plane:{n.NODE_PORTS['registry']}"
-    return (f"{CERTS_D}/localhost:{registry_host_port}",
-            f'server = "{upstream}"\n\n[host."{upstream}"]\n  capabilities = ["pull", "resolve"]\n')
+    return (
+        f"{CERTS_D}/localhost:{registry_host_port}",
+        f'server = "{upstream}"\n\n[host."{upstream}"]\n  capabilities = ["pull", "resolve"]\n',
+    )
 
 
 def container_engine() -> str | None:
@@ -71,12 +83,15 @@ def preflight(placement: dict[str, Any], stack: str) -> None:
         return
     missing = missing_tools()
     if missing:
-        raise NotAvailableError(f"a kind cluster needs {' and '.join(missing)}",
-                                hint="install them, or target an existing cluster: `cluster: {type: existing}`")
+        raise NotAvailableError(
+            f"a kind cluster needs {' and '.join(missing)}",
+            hint="install them, or target an existing cluster: `cluster: {type: existing}`",
+        )
 
 
-def ensure_cluster(placement: dict[str, Any], stack: str, components: dict[str, Any], work_dir: Path,
-                   emit: Callable[[str], None]) -> None:
+def ensure_cluster(
+    placement: dict[str, Any], stack: str, components: dict[str, Any], work_dir: Path, emit: Callable[[str], None]
+) -> None:
     """Create the stack's kind cluster unless it exists; then make its nodes pull from the stack's registry."""
     if (placement.get("cluster") or {}).get("type") != "kind":
         return

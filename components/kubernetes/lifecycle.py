@@ -40,11 +40,15 @@ def current_cluster(context: str | None = None) -> tuple[str, str | None, str | 
     ctx = next((c["context"] for d in docs for c in d.get("contexts") or [] if c.get("name") == current), None)
     if not ctx:
         return None
-    cluster = next((c["cluster"] for d in docs for c in d.get("clusters") or [] if c.get("name") == ctx.get("cluster")),
-                   {})
+    cluster: dict[str, Any] = next(
+        (c["cluster"] for d in docs for c in d.get("clusters") or [] if c.get("name") == ctx.get("cluster")), {}
+    )
     ca = cluster.get("certificate-authority-data")
-    ca_pem = base64.b64decode(ca).decode() if ca else (Path(cluster["certificate-authority"]).read_text()
-                                                         if cluster.get("certificate-authority") else None)
+    ca_pem = (
+        base64.b64decode(ca).decode()
+        if ca
+        else (Path(cluster["certificate-authority"]).read_text() if cluster.get("certificate-authority") else None)
+    )
     return current, cluster.get("server"), ca_pem
 
 
@@ -79,6 +83,13 @@ def doctor_checks() -> list[tuple[str, bool, str]]:
     else:
         checks.append(("context", False, error))
     missing = kind.missing_tools()
-    checks.append(("kind", not missing, "kind and a container engine found" if not missing else
-                   "for `cluster: {type: kind}`: needs " + " and ".join(missing)))
+    checks.append(
+        (
+            "kind",
+            not missing,
+            "kind and a container engine found"
+            if not missing
+            else "for `cluster: {type: kind}`: needs " + " and ".join(missing),
+        )
+    )
     return checks

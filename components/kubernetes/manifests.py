@@ -14,8 +14,19 @@ from mlstack.clients.render import dump_yaml
 REDACTED = "[secret]"
 SECRETS_FILE = "SECRETS.md"
 # Apply order: what others refer to first (kustomize and `kubectl apply -f DIR` keep it).
-ORDER = ["Namespace", "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy", "PersistentVolumeClaim", "Secret",
-         "Service", "StatefulSet", "Deployment", "Job"]
+ORDER = [
+    "Namespace",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "NetworkPolicy",
+    "PersistentVolumeClaim",
+    "Secret",
+    "Service",
+    "StatefulSet",
+    "Deployment",
+    "Job",
+]
 # What the keys of the stack's generated Secrets hold, for SECRETS.md.
 KEY_MEANINGS = {
     "root-user": "MinIO's root user (the S3 access key id): 20 letters and digits",
@@ -46,18 +57,26 @@ def _yaml(data: Any) -> str:
 
 
 def _secrets_doc(secrets: list[Any]) -> str:
-    lines = ["# Secrets to create before applying these manifests", "",
-             "mlstack generates these values on `deploy` and never writes them into files. With GitOps, create each",
-             "Secret where your secrets live (sealed-secrets, external-secrets, `kubectl create secret`):", ""]
+    lines = [
+        "# Secrets to create before applying these manifests",
+        "",
+        "mlstack generates these values on `deploy` and never writes them into files. With GitOps, create each",
+        "Secret where your secrets live (sealed-secrets, external-secrets, `kubectl create secret`):",
+        "",
+    ]
     for r in secrets:
-        meta, keys = r.inputs["metadata"], sorted((r.raw.get("stringData") or r.raw.get("data") or {}))
-        lines.append(f"## `{meta['name']}` in namespace `{meta.get('namespace', 'default')}` "
-                     f"(type `{r.inputs.get('type', 'Opaque')}`)")
+        meta, keys = r.inputs["metadata"], sorted(r.raw.get("stringData") or r.raw.get("data") or {})
+        lines.append(
+            f"## `{meta['name']}` in namespace `{meta.get('namespace', 'default')}` "
+            f"(type `{r.inputs.get('type', 'Opaque')}`)"
+        )
         lines += [f"- `{key}`: {KEY_MEANINGS.get(key, 'a generated value')}" for key in keys]
         namespace = meta.get("namespace", "default")
         if r.inputs.get("type") == "kubernetes.io/dockerconfigjson":
-            command = (f"kubectl -n {namespace} create secret docker-registry {meta['name']} --docker-server=REGISTRY "
-                       "--docker-username=mlstack --docker-password=...")
+            command = (
+                f"kubectl -n {namespace} create secret docker-registry {meta['name']} --docker-server=REGISTRY "
+                "--docker-username=mlstack --docker-password=..."
+            )
         else:
             literals = " ".join(f"--from-literal={key}=..." for key in keys)
             command = f"kubectl -n {namespace} create secret generic {meta['name']} {literals}"
@@ -69,12 +88,14 @@ def render(plan: Any) -> dict[str, str]:
     """{file name: text}: one manifest per object in apply order, a kustomization.yaml, and SECRETS.md."""
     objects = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:")]
     secrets = [r for r in objects if _holds_generated_values(r)]
-    manifests = sorted((_manifest(r) for r in objects if r not in secrets),
-                       key=lambda m: (ORDER.index(m["kind"]) if m["kind"] in ORDER else len(ORDER),
-                                      m["metadata"].get("name", "")))
+    manifests = sorted(
+        (_manifest(r) for r in objects if r not in secrets),
+        key=lambda m: (ORDER.index(m["kind"]) if m["kind"] in ORDER else len(ORDER), m["metadata"].get("name", "")),
+    )
     files = {_file_name(i, m): _yaml(m) for i, m in enumerate(manifests, start=1)}
-    files["kustomization.yaml"] = _yaml({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                                         "resources": list(files)})
+    files["kustomization.yaml"] = _yaml(
+        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": list(files)}
+    )
     if secrets:
         files[SECRETS_FILE] = _secrets_doc(secrets)
     return files

@@ -28,7 +28,7 @@ CLIENTS = [n.selector("mlflow"), {n.PIPELINE: "true"}, n.selector("minio-buckets
 def bucket_script(buckets: list[str]) -> str:
     """Idempotent: a bucket that exists is kept with its objects."""
     made = " && ".join(f"mc mb --ignore-existing store/{shlex.quote(b)}" for b in buckets)
-    return (f'mc alias set store "http://{APP}:{PORT}" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && {made}')
+    return f'mc alias set store "http://{APP}:{PORT}" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && {made}'
 
 
 class KubernetesObjectStore(pulumi.ComponentResource):
@@ -38,11 +38,16 @@ class KubernetesObjectStore(pulumi.ComponentResource):
         platform: w.KubernetesPlatform = args.platform
         self.platform, child = platform, pulumi.ResourceOptions(parent=self)
         self.access_key = GeneratedSecret(f"{name}-access-key", nbytes=16, secret=False, opts=child).value.apply(
-            lambda v: "mls" + v.replace("-", "").replace("_", "")[:17].upper())
+            lambda v: "mls" + v.replace("-", "").replace("_", "")[:17].upper()
+        )
         self.secret_key = GeneratedSecret(f"{name}-secret-key", nbytes=30, opts=child).value
         self.credentials = k8s.core.v1.Secret(
-            f"{name}-credentials", metadata=w.metadata(platform, CREDENTIALS, name, APP), type="Opaque",
-            string_data={"root-user": self.access_key, "root-password": self.secret_key}, opts=child)
+            f"{name}-credentials",
+            metadata=w.metadata(platform, CREDENTIALS, name, APP),
+            type="Opaque",
+            string_data={"root-user": self.access_key, "root-password": self.secret_key},
+            opts=child,
+        )
         self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-data", name, self.settings.storage_gb, self)
         self.server = self._server(name)
         self.service = w.service(f"{name}-service", platform, APP, name, PORT, self)
@@ -54,50 +59,89 @@ class KubernetesObjectStore(pulumi.ComponentResource):
         host_port = n.host_port("object_store", self.settings.port)
         self.endpoint = pulumi.Output.from_input(f"http://127.0.0.1:{host_port}" if platform.kind else cluster_url)
         self.outputs = out.ObjectStoreOutputs(
-            tuple(out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))
-                  for b in self.settings.buckets),
-            endpoint=pulumi.Output.from_input(cluster_url), access_key=self.access_key, secret_key=self.secret_key,
-            credentials_ref=out.SecretKeys(CREDENTIALS, "root-user", "root-password"))
-        self.client = pulumi.Output.all(self.endpoint, self.access_key).apply(lambda a: ObjectStoreClient(
-            flavor="minio", endpoint_url=a[0], cluster_endpoint_url=cluster_url, region=REGION,
-            buckets=[f"s3://{b}" for b in self.settings.buckets], access_key_id=a[1],
-            secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV)).model_dump(exclude_none=True))
+            tuple(
+                out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))
+                for b in self.settings.buckets
+            ),
+            endpoint=pulumi.Output.from_input(cluster_url),
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            credentials_ref=out.SecretKeys(CREDENTIALS, "root-user", "root-password"),
+        )
+        self.client = pulumi.Output.all(self.endpoint, self.access_key).apply(
+            lambda a: ObjectStoreClient(
+                flavor="minio",
+                endpoint_url=a[0],
+                cluster_endpoint_url=cluster_url,
+                region=REGION,
+                buckets=[f"s3://{b}" for b in self.settings.buckets],
+                access_key_id=a[1],
+                secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV),
+            ).model_dump(exclude_none=True)
+        )
         self.secrets = {SECRET_OUTPUT: self.secret_key}
         self.register_outputs({"client": self.client})
 
     def _env(self) -> list[dict]:
-        return [w.secret_env("MINIO_ROOT_USER", CREDENTIALS, "root-user"),
-                w.secret_env("MINIO_ROOT_PASSWORD", CREDENTIALS, "root-password"),
-                {"name": "MINIO_BROWSER", "value": "off"}, {"name": "HOME", "value": "/tmp"}]
+        return [
+            w.secret_env("MINIO_ROOT_USER", CREDENTIALS, "root-user"),
+            w.secret_env("MINIO_ROOT_PASSWORD", CREDENTIALS, "root-password"),
+            {"name": "MINIO_BROWSER", "value": "off"},
+            {"name": "HOME", "value": "/tmp"},
+        ]
 
     def _server(self, name: str) -> k8s.apps.v1.StatefulSet:
         container = {
-            "name": APP, "image": KUBERNETES_IMAGES["minio"], "args": ["server", "/data", "--address", f":{PORT}"],
-            "env": self._env(), "ports": [{"name": "s3", "container_port": PORT}],
+            "name": APP,
+            "image": KUBERNETES_IMAGES["minio"],
+            "args": ["server", "/data", "--address", f":{PORT}"],
+            "env": self._env(),
+            "ports": [{"name": "s3", "container_port": PORT}],
             "readiness_probe": w.http_probe("/minio/health/ready", PORT),
             "liveness_probe": w.http_probe("/minio/health/live", PORT, delay=20),
-            "resources": w.resources("100m", "256Mi", "1", "1Gi"), "security_context": w.container_security(),
+            "resources": w.resources("100m", "256Mi", "1", "1Gi"),
+            "security_context": w.container_security(),
             "volume_mounts": [{"name": "data", "mount_path": "/data"}, {"name": "tmp", "mount_path": "/tmp"}],
         }
-        volumes = [{"name": "data", "persistent_volume_claim": {"claim_name": f"{APP}-data"}},
-                   {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}}]
+        volumes = [
+            {"name": "data", "persistent_volume_claim": {"claim_name": f"{APP}-data"}},
+            {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
+        ]
         return k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset", metadata=w.metadata(self.platform, APP, name),
-            spec={"service_name": APP, "replicas": 1, "selector": {"match_labels": n.selector(APP)},
-                  "template": w.pod_template(self.platform, APP, name, [container], UID, volumes)},
-            opts=w.workload_opts(self, self.credentials, self.volume))
+            f"{name}-statefulset",
+            metadata=w.metadata(self.platform, APP, name),
+            spec={
+                "service_name": APP,
+                "replicas": 1,
+                "selector": {"match_labels": n.selector(APP)},
+                "template": w.pod_template(self.platform, APP, name, [container], UID, volumes),
+            },
+            opts=w.workload_opts(self, self.credentials, self.volume),
+        )
 
     def _bucket_job(self, name: str) -> k8s.batch.v1.Job:
         container = {
-            "name": "mc", "image": KUBERNETES_IMAGES["mc"], "command": ["/bin/sh", "-c", bucket_script(self.settings.buckets)],
-            "env": self._env(), "resources": w.resources("50m", "64Mi", "500m", "256Mi"),
-            "security_context": w.container_security(), "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+            "name": "mc",
+            "image": KUBERNETES_IMAGES["mc"],
+            "command": ["/bin/sh", "-c", bucket_script(self.settings.buckets)],
+            "env": self._env(),
+            "resources": w.resources("50m", "64Mi", "500m", "256Mi"),
+            "security_context": w.container_security(),
+            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
         }
-        template = w.pod_template(self.platform, "minio-buckets", name, [container], UID,
-                                  [{"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}])
+        template = w.pod_template(
+            self.platform,
+            "minio-buckets",
+            name,
+            [container],
+            UID,
+            [{"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}],
+        )
         template["spec"]["restart_policy"] = "OnFailure"
         return k8s.batch.v1.Job(
-            f"{name}-buckets", metadata=w.metadata(self.platform, "minio-buckets", name),
+            f"{name}-buckets",
+            metadata=w.metadata(self.platform, "minio-buckets", name),
             spec={"backoff_limit": 10, "template": template},
             # a fixed name: a changed Job (new buckets) is deleted before its replacement is created
-            opts=w.workload_opts(self, self.server, self.service, delete_before_replace=True))
+            opts=w.workload_opts(self, self.server, self.service, delete_before_replace=True),
+        )

@@ -37,30 +37,59 @@ class KubernetesOrchestrator(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # The token is mounted: the orchestrator pod launches the step pods through the API server.
         account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account", metadata=w.metadata(platform, SERVICE_ACCOUNT, name),
-            automount_service_account_token=True, opts=child)
-        k8s.core.v1.ServiceAccount(f"{name}-step-account", metadata=w.metadata(platform, STEP_ACCOUNT, name),
-                                   automount_service_account_token=False, opts=child)
-        role = k8s.rbac.v1.Role(f"{name}-role", metadata=w.metadata(platform, SERVICE_ACCOUNT, name), rules=RULES,
-                                opts=child)
+            f"{name}-service-account",
+            metadata=w.metadata(platform, SERVICE_ACCOUNT, name),
+            automount_service_account_token=True,
+            opts=child,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-step-account",
+            metadata=w.metadata(platform, STEP_ACCOUNT, name),
+            automount_service_account_token=False,
+            opts=child,
+        )
+        role = k8s.rbac.v1.Role(
+            f"{name}-role", metadata=w.metadata(platform, SERVICE_ACCOUNT, name), rules=RULES, opts=child
+        )
         k8s.rbac.v1.RoleBinding(
-            f"{name}-role-binding", metadata=w.metadata(platform, SERVICE_ACCOUNT, name),
+            f"{name}-role-binding",
+            metadata=w.metadata(platform, SERVICE_ACCOUNT, name),
             role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": SERVICE_ACCOUNT},
             subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": platform.namespace}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role]),
+        )
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress", metadata=w.metadata(platform, "allow-pipelines-egress", name),
-            spec={"pod_selector": {"match_labels": {n.PIPELINE: "true"}}, "policy_types": ["Egress"],
-                  "egress": [*({"to": [{"pod_selector": {"match_labels": n.selector(app)}}],
-                                "ports": [{"port": port, "protocol": "TCP"}]} for app, port in SERVICES),
-                             {"ports": [{"port": port, "protocol": "TCP"} for port in API_PORTS]}]},
-            opts=child)
+            f"{name}-egress",
+            metadata=w.metadata(platform, "allow-pipelines-egress", name),
+            spec={
+                "pod_selector": {"match_labels": {n.PIPELINE: "true"}},
+                "policy_types": ["Egress"],
+                "egress": [
+                    *(
+                        {
+                            "to": [{"pod_selector": {"match_labels": n.selector(app)}}],
+                            "ports": [{"port": port, "protocol": "TCP"}],
+                        }
+                        for app, port in SERVICES
+                    ),
+                    {"ports": [{"port": port, "protocol": "TCP"} for port in API_PORTS]},
+                ],
+            },
+            opts=child,
+        )
         context, registry = n.context_of(platform.stack, args.context.placement), args.uses.registry
-        self.client = pulumi.Output.from_input(OrchestratorClient(
-            flavor="kubernetes", kubernetes_context=context, kubernetes_namespace=platform.namespace,
-            service_account=SERVICE_ACCOUNT, step_service_account=STEP_ACCOUNT, pod_labels={n.PIPELINE: "true"},
-            image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
-            local_registry=platform.kind).model_dump(exclude_none=True))
+        self.client = pulumi.Output.from_input(
+            OrchestratorClient(
+                flavor="kubernetes",
+                kubernetes_context=context,
+                kubernetes_namespace=platform.namespace,
+                service_account=SERVICE_ACCOUNT,
+                step_service_account=STEP_ACCOUNT,
+                pod_labels={n.PIPELINE: "true"},
+                image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
+                local_registry=platform.kind,
+            ).model_dump(exclude_none=True)
+        )
         self.outputs = OrchestratorOutputs()
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})

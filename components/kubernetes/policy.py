@@ -4,7 +4,8 @@ objects `mlstack render` writes and a deploy applies are the same, so these rule
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlstack.policy import require
 
@@ -27,8 +28,10 @@ def namespace_enforces_restricted(plan, recipe) -> None:
     namespaces = plan.of_type("kubernetes:core/v1:Namespace")
     require(namespaces, "the stack has no namespace of its own")
     for ns in namespaces:
-        require(ns.inputs["metadata"]["labels"].get("pod-security.kubernetes.io/enforce") == "restricted",
-                f"{ns.name}: Pod Security `restricted` is not enforced")
+        require(
+            ns.inputs["metadata"]["labels"].get("pod-security.kubernetes.io/enforce") == "restricted",
+            f"{ns.name}: Pod Security `restricted` is not enforced",
+        )
 
 
 def containers_are_locked_down(plan, recipe) -> None:
@@ -50,16 +53,20 @@ def containers_have_requests_and_limits(plan, recipe) -> None:
     for name, pod in _pods(plan):
         for c in _containers(pod):
             res = c.get("resources") or {}
-            require(CPU_MEMORY <= set(res.get("requests") or {}) and CPU_MEMORY <= set(res.get("limits") or {}),
-                    f"{name}/{c['name']}: CPU and memory requests and limits")
+            require(
+                CPU_MEMORY <= set(res.get("requests") or {}) and CPU_MEMORY <= set(res.get("limits") or {}),
+                f"{name}/{c['name']}: CPU and memory requests and limits",
+            )
 
 
 def nothing_reaches_the_host(plan, recipe) -> None:
     for name, pod in _pods(plan):
         require(not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), f"{name}: shares a host namespace")
         require(not any("hostPath" in v for v in pod.get("volumes") or []), f"{name}: mounts a host path")
-        require(not any(p.get("hostPort") for c in _containers(pod) for p in c.get("ports") or []),
-                f"{name}: binds a host port")
+        require(
+            not any(p.get("hostPort") for c in _containers(pod) for p in c.get("ports") or []),
+            f"{name}: binds a host port",
+        )
 
 
 def secrets_are_referenced_never_literal(plan, recipe) -> None:
@@ -76,13 +83,18 @@ def service_account_tokens_only_where_needed(plan, recipe) -> None:
         require(pod.get("automountServiceAccountToken") is False, f"{name}: mounts a service account token")
     for sa in plan.of_type("kubernetes:core/v1:ServiceAccount"):
         if sa.inputs.get("automountServiceAccountToken") is not False:
-            bound = [b for b in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
-                     if any(s.get("name") == sa.inputs["metadata"]["name"] for s in b.inputs["subjects"])]
+            bound = [
+                b
+                for b in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+                if any(s.get("name") == sa.inputs["metadata"]["name"] for s in b.inputs["subjects"])
+            ]
             require(bound, f"{sa.name}: mounts a token it has no Role for")
 
 
 def rbac_is_namespaced_without_wildcards(plan, recipe) -> None:
-    cluster_wide = [r.name for r in plan.resources if r.type.startswith("kubernetes:rbac.authorization.k8s.io/v1:Cluster")]
+    cluster_wide = [
+        r.name for r in plan.resources if r.type.startswith("kubernetes:rbac.authorization.k8s.io/v1:Cluster")
+    ]
     require(cluster_wide == [], f"cluster-wide RBAC: {cluster_wide}")
     for role in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role"):
         for rule in role.inputs["rules"]:
@@ -93,12 +105,20 @@ def rbac_is_namespaced_without_wildcards(plan, recipe) -> None:
 
 def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
     policies = plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
-    deny = [p for p in policies if p.inputs["spec"]["podSelector"] in ({}, None)
-            and set(p.inputs["spec"]["policyTypes"]) == {"Ingress", "Egress"}
-            and not p.inputs["spec"].get("ingress") and not p.inputs["spec"].get("egress")]
+    deny = [
+        p
+        for p in policies
+        if p.inputs["spec"]["podSelector"] in ({}, None)
+        and set(p.inputs["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p.inputs["spec"].get("ingress")
+        and not p.inputs["spec"].get("egress")
+    ]
     require(deny, "no default-deny NetworkPolicy")
-    admitted = {(p.inputs["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name")
-                for p in policies if "Ingress" in p.inputs["spec"]["policyTypes"] and p.inputs["spec"].get("ingress")}
+    admitted = {
+        (p.inputs["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name")
+        for p in policies
+        if "Ingress" in p.inputs["spec"]["policyTypes"] and p.inputs["spec"].get("ingress")
+    }
     for svc in plan.of_type("kubernetes:core/v1:Service"):
         app = svc.inputs["spec"]["selector"].get("app.kubernetes.io/name")
         require(app in admitted, f"{svc.name}: no NetworkPolicy admits traffic to {app}")
@@ -112,7 +132,14 @@ def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
         require(typ == "ClusterIP" or (kind and typ == "NodePort"), f"{svc.name}: exposed as {typ}")
 
 
-RULES = (namespace_enforces_restricted, containers_are_locked_down, containers_have_requests_and_limits,
-         nothing_reaches_the_host, secrets_are_referenced_never_literal, service_account_tokens_only_where_needed,
-         rbac_is_namespaced_without_wildcards, network_is_default_deny_with_one_allow_per_flow,
-         services_are_cluster_internal_unless_exposed)
+RULES = (
+    namespace_enforces_restricted,
+    containers_are_locked_down,
+    containers_have_requests_and_limits,
+    nothing_reaches_the_host,
+    secrets_are_referenced_never_literal,
+    service_account_tokens_only_where_needed,
+    rbac_is_namespaced_without_wildcards,
+    network_is_default_deny_with_one_allow_per_flow,
+    services_are_cluster_internal_unless_exposed,
+)

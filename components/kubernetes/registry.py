@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -43,53 +44,88 @@ class KubernetesRegistry(pulumi.ComponentResource):
         data = {"http-secret": http_secret}
         if self.password:
             data["htpasswd"] = self.password.bcrypt.apply(lambda h: f"{USERNAME}:{h}\n")
-        self.auth = k8s.core.v1.Secret(f"{name}-auth", metadata=w.metadata(platform, AUTH_SECRET, name, APP),
-                                       type="Opaque", string_data=data,
-                                       opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stringData"]))
+        self.auth = k8s.core.v1.Secret(
+            f"{name}-auth",
+            metadata=w.metadata(platform, AUTH_SECRET, name, APP),
+            type="Opaque",
+            string_data=data,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stringData"]),
+        )
         if self.password:
             k8s.core.v1.Secret(
-                f"{name}-pull-secret", metadata=w.metadata(platform, PULL_SECRET, name, APP),
+                f"{name}-pull-secret",
+                metadata=w.metadata(platform, PULL_SECRET, name, APP),
                 type="kubernetes.io/dockerconfigjson",
                 string_data={".dockerconfigjson": self.password.value.apply(lambda pw: docker_config(self.uri, pw))},
-                opts=child)
+                opts=child,
+            )
         self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-data", name, self.settings.storage_gb, self)
         self.server = self._server(name)
         self.service = w.service(f"{name}-service", platform, APP, name, PORT, self)
-        w.allow_ingress(f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self,
-                        from_outside=platform.kind)
-        self.outputs = RegistryOutputs(pulumi.Output.from_input(self.uri),
-                                       password=self.password.value if self.password else None,
-                                       pull_secret=PULL_SECRET if auth else None)
-        self.client = pulumi.Output.from_input(RegistryClient(
-            flavor="distribution", uri=self.uri, insecure=True, username=USERNAME if auth else None,
-            password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
+        w.allow_ingress(
+            f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.kind
+        )
+        self.outputs = RegistryOutputs(
+            pulumi.Output.from_input(self.uri),
+            password=self.password.value if self.password else None,
             pull_secret=PULL_SECRET if auth else None,
-            cluster_uri=f"{n.service_host(APP, platform.namespace)}:{PORT}").model_dump(exclude_none=True))
+        )
+        self.client = pulumi.Output.from_input(
+            RegistryClient(
+                flavor="distribution",
+                uri=self.uri,
+                insecure=True,
+                username=USERNAME if auth else None,
+                password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
+                pull_secret=PULL_SECRET if auth else None,
+                cluster_uri=f"{n.service_host(APP, platform.namespace)}:{PORT}",
+            ).model_dump(exclude_none=True)
+        )
         self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
         self.register_outputs({"client": self.client})
 
     def _server(self, name: str) -> k8s.apps.v1.Deployment:
-        env = [{"name": "REGISTRY_HTTP_ADDR", "value": f":{PORT}"},
-               w.secret_env("REGISTRY_HTTP_SECRET", AUTH_SECRET, "http-secret"),
-               {"name": "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", "value": "/var/lib/registry"},
-               {"name": "REGISTRY_STORAGE_DELETE_ENABLED", "value": "true"}]
-        mounts = [{"name": "data", "mount_path": "/var/lib/registry"}]
+        env = [
+            {"name": "REGISTRY_HTTP_ADDR", "value": f":{PORT}"},
+            w.secret_env("REGISTRY_HTTP_SECRET", AUTH_SECRET, "http-secret"),
+            {"name": "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", "value": "/var/lib/registry"},
+            {"name": "REGISTRY_STORAGE_DELETE_ENABLED", "value": "true"},
+        ]
+        mounts: list[dict[str, Any]] = [{"name": "data", "mount_path": "/var/lib/registry"}]
         volumes = [{"name": "data", "persistent_volume_claim": {"claim_name": f"{APP}-data"}}]
         if self.settings.auth:
-            env += [{"name": "REGISTRY_AUTH", "value": "htpasswd"},
-                    {"name": "REGISTRY_AUTH_HTPASSWD_REALM", "value": "mlstack"},
-                    {"name": "REGISTRY_AUTH_HTPASSWD_PATH", "value": "/auth/htpasswd"}]
+            env += [
+                {"name": "REGISTRY_AUTH", "value": "htpasswd"},
+                {"name": "REGISTRY_AUTH_HTPASSWD_REALM", "value": "mlstack"},
+                {"name": "REGISTRY_AUTH_HTPASSWD_PATH", "value": "/auth/htpasswd"},
+            ]
             mounts.append({"name": "auth", "mount_path": "/auth", "read_only": True})
-            volumes.append({"name": "auth", "secret": {"secret_name": AUTH_SECRET,
-                                                       "items": [{"key": "htpasswd", "path": "htpasswd"}]}})
+            volumes.append(
+                {
+                    "name": "auth",
+                    "secret": {"secret_name": AUTH_SECRET, "items": [{"key": "htpasswd", "path": "htpasswd"}]},
+                }
+            )
         probe = {"tcp_socket": {"port": PORT}, "period_seconds": 10, "failure_threshold": 6}  # /v2/ answers 401
-        container = {"name": APP, "image": KUBERNETES_IMAGES["registry"], "env": env,
-                     "ports": [{"name": "http", "container_port": PORT}], "readiness_probe": probe,
-                     "liveness_probe": {**probe, "initial_delay_seconds": 10},
-                     "resources": w.resources("50m", "64Mi", "1", "512Mi"),
-                     "security_context": w.container_security(), "volume_mounts": mounts}
+        container = {
+            "name": APP,
+            "image": KUBERNETES_IMAGES["registry"],
+            "env": env,
+            "ports": [{"name": "http", "container_port": PORT}],
+            "readiness_probe": probe,
+            "liveness_probe": {**probe, "initial_delay_seconds": 10},
+            "resources": w.resources("50m", "64Mi", "1", "512Mi"),
+            "security_context": w.container_security(),
+            "volume_mounts": mounts,
+        }
         return k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=w.metadata(self.platform, APP, name),
-            spec={"replicas": 1, "strategy": {"type": "Recreate"}, "selector": {"match_labels": n.selector(APP)},
-                  "template": w.pod_template(self.platform, APP, name, [container], UID, volumes)},
-            opts=w.workload_opts(self, self.auth, self.volume))
+            f"{name}-deployment",
+            metadata=w.metadata(self.platform, APP, name),
+            spec={
+                "replicas": 1,
+                "strategy": {"type": "Recreate"},
+                "selector": {"match_labels": n.selector(APP)},
+                "template": w.pod_template(self.platform, APP, name, [container], UID, volumes),
+            },
+            opts=w.workload_opts(self, self.auth, self.volume),
+        )

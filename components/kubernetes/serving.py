@@ -27,33 +27,56 @@ class KubernetesServing(pulumi.ComponentResource):
         self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-models", name, self.settings.storage_gb, self)
         self.server = self._server(name)
         w.service(f"{name}-service", platform, APP, name, PORT, self)
-        w.allow_ingress(f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self,
-                        from_outside=platform.kind)
+        w.allow_ingress(
+            f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.kind
+        )
         cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
         url = f"http://127.0.0.1:{n.host_port('serving', self.settings.port)}" if platform.kind else cluster_url
-        self.client = pulumi.Output.from_input(ServingClient(
-            flavor="mlserver", base_url=url, cluster_base_url=cluster_url, protocol="v2",
-            model_repository=f"pvc://{platform.namespace}/{APP}-models").model_dump(exclude_none=True))
+        self.client = pulumi.Output.from_input(
+            ServingClient(
+                flavor="mlserver",
+                base_url=url,
+                cluster_base_url=cluster_url,
+                protocol="v2",
+                model_repository=f"pvc://{platform.namespace}/{APP}-models",
+            ).model_dump(exclude_none=True)
+        )
         self.outputs = ServingOutputs(pulumi.Output.from_input(cluster_url))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
 
     def _server(self, name: str) -> k8s.apps.v1.Deployment:
-        env = {"MLSERVER_HTTP_PORT": str(PORT), "MLSERVER_GRPC_PORT": "8081", "MLSERVER_METRICS_PORT": "8082",
-               "MLSERVER_MODELS_DIR": MODELS, "MLSERVER_LOAD_MODELS_AT_STARTUP": "true", "HOME": "/tmp"}
+        env = {
+            "MLSERVER_HTTP_PORT": str(PORT),
+            "MLSERVER_GRPC_PORT": "8081",
+            "MLSERVER_METRICS_PORT": "8082",
+            "MLSERVER_MODELS_DIR": MODELS,
+            "MLSERVER_LOAD_MODELS_AT_STARTUP": "true",
+            "HOME": "/tmp",
+        }
         container = {
-            "name": APP, "image": KUBERNETES_IMAGES["mlserver"], "command": ["mlserver", "start", MODELS],
+            "name": APP,
+            "image": KUBERNETES_IMAGES["mlserver"],
+            "command": ["mlserver", "start", MODELS],
             "env": [{"name": k, "value": v} for k, v in env.items()],
             "ports": [{"name": "http", "container_port": PORT}],
             "readiness_probe": w.http_probe("/v2/health/ready", PORT, delay=10),
             "liveness_probe": w.http_probe("/v2/health/live", PORT, delay=30),
-            "resources": w.resources("250m", "512Mi", "2", "2Gi"), "security_context": w.container_security(),
+            "resources": w.resources("250m", "512Mi", "2", "2Gi"),
+            "security_context": w.container_security(),
             "volume_mounts": [{"name": "models", "mount_path": MODELS}, {"name": "tmp", "mount_path": "/tmp"}],
         }
-        volumes = [{"name": "models", "persistent_volume_claim": {"claim_name": f"{APP}-models"}},
-                   {"name": "tmp", "empty_dir": {"size_limit": "1Gi"}}]
+        volumes = [
+            {"name": "models", "persistent_volume_claim": {"claim_name": f"{APP}-models"}},
+            {"name": "tmp", "empty_dir": {"size_limit": "1Gi"}},
+        ]
         return k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=w.metadata(self.platform, APP, name),
-            spec={"replicas": 1, "selector": {"match_labels": n.selector(APP)},
-                  "template": w.pod_template(self.platform, APP, name, [container], UID, volumes)},
-            opts=w.workload_opts(self, self.volume))
+            f"{name}-deployment",
+            metadata=w.metadata(self.platform, APP, name),
+            spec={
+                "replicas": 1,
+                "selector": {"match_labels": n.selector(APP)},
+                "template": w.pod_template(self.platform, APP, name, [container], UID, volumes),
+            },
+            opts=w.workload_opts(self, self.volume),
+        )

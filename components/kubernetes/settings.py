@@ -3,7 +3,7 @@ discriminated union of provisioners) and its own flavors."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -22,27 +22,40 @@ class KindCluster(UserModel):
     """A local kind cluster (Docker or Podman) that mlstack creates, or reuses, for this stack."""
 
     type: Literal["kind"] = Field(description="Cluster provisioner.")
-    name: str | None = Field(default=None, pattern=DNS_LABEL,
-                             description="kind cluster name; default: the stack's name (its context: kind-<name>).")
+    name: str | None = Field(
+        default=None,
+        pattern=DNS_LABEL,
+        description="kind cluster name; default: the stack's name (its context: kind-<name>).",
+    )
 
 
 # eks | gke | aks join this union as provisioners of their own; the target model does not change.
-ClusterSpec = Annotated[Union[ExistingCluster, KindCluster], Field(discriminator="type")]
+ClusterSpec = Annotated[ExistingCluster | KindCluster, Field(discriminator="type")]
 
 
 class KubernetesTarget(UserModel):
     """Kubernetes: any cluster through a kubeconfig context (`KUBECONFIG` honoured), or a local kind cluster."""
 
     type: Literal["kubernetes"] = Field(description="Target platform.")
-    cluster: ClusterSpec = Field(default_factory=lambda: ExistingCluster(type="existing"),
-                                 description="Who provides the cluster: `existing` (default) or `kind`.")
-    context: str | None = Field(default=None, pattern=r"^[A-Za-z0-9@._:/-]{1,253}$",
-                                description="kubeconfig context; default: the current context (kind: kind-<name>).")
-    namespace: str | None = Field(default=None, pattern=DNS_LABEL,
-                                  description="Namespace the stack goes into (created, Pod Security `restricted`); "
-                                  "default: the stack's name.")
-    storage_class: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
-                                      description="StorageClass of the stack's volumes; default: the cluster's default.")
+    cluster: ClusterSpec = Field(
+        default_factory=lambda: ExistingCluster(type="existing"),
+        description="Who provides the cluster: `existing` (default) or `kind`.",
+    )
+    context: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9@._:/-]{1,253}$",
+        description="kubeconfig context; default: the current context (kind: kind-<name>).",
+    )
+    namespace: str | None = Field(
+        default=None,
+        pattern=DNS_LABEL,
+        description="Namespace the stack goes into (created, Pod Security `restricted`); default: the stack's name.",
+    )
+    storage_class: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="StorageClass of the stack's volumes; default: the cluster's default.",
+    )
 
 
 class KubernetesOrchestrator(UserModel):

@@ -34,76 +34,124 @@ class KubernetesTracking(pulumi.ComponentResource):
         self.artifacts = store.buckets[0].uri.apply(lambda uri: f"{uri}/{prefix}")
         generated = srv.generate_secrets(name, st.auth, self)
         self.secret = k8s.core.v1.Secret(
-            f"{name}-secrets", metadata=w.metadata(platform, SECRETS, name, APP), type="Opaque",
-            string_data={srv.secret_name(k): v for k, v in generated.items()}, opts=pulumi.ResourceOptions(parent=self))
-        self.db_volume = w.volume_claim(f"{name}-db-volume", platform, f"{DB_APP}-data", name, st.database_storage_gb,
-                                        self)
+            f"{name}-secrets",
+            metadata=w.metadata(platform, SECRETS, name, APP),
+            type="Opaque",
+            string_data={srv.secret_name(k): v for k, v in generated.items()},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.db_volume = w.volume_claim(
+            f"{name}-db-volume", platform, f"{DB_APP}-data", name, st.database_storage_gb, self
+        )
         self.database = self._database(name)
         w.service(f"{name}-db-service", platform, DB_APP, name, 5432, self, exposed=False)
         w.allow_ingress(f"{name}-db-ingress", platform, DB_APP, name, 5432, [n.selector(APP)], self)
         self.server = self._server(name, store, list(generated))
         w.service(f"{name}-service", platform, APP, name, srv.PORT, self)
-        w.allow_ingress(f"{name}-ingress", platform, APP, name, srv.PORT, [{n.PIPELINE: "true"}], self,
-                        from_outside=platform.kind)
-        w.allow_egress(f"{name}-egress", platform, APP, name,
-                       [(n.selector(DB_APP), 5432), (n.selector("minio"), 9000)], self)
+        w.allow_ingress(
+            f"{name}-ingress", platform, APP, name, srv.PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.kind
+        )
+        w.allow_egress(
+            f"{name}-egress", platform, APP, name, [(n.selector(DB_APP), 5432), (n.selector("minio"), 9000)], self
+        )
 
         cluster_uri = f"http://{n.service_host(APP, platform.namespace)}:{srv.PORT}"
         host_uri = f"http://127.0.0.1:{n.host_port('tracking', st.port)}"
         uri = host_uri if platform.kind else cluster_uri
         self.client = self.artifacts.apply(
-            lambda a: {**srv.client("mlflow", uri, a, st.auth), "cluster_tracking_uri": cluster_uri})
+            lambda a: {**srv.client("mlflow", uri, a, st.auth), "cluster_tracking_uri": cluster_uri}
+        )
         self.secrets = srv.stack_secrets(generated)
         self.outputs = TrackingOutputs(pulumi.Output.from_input(cluster_uri))
         self.register_outputs({"client": self.client})
 
     def _database(self, name: str) -> k8s.apps.v1.StatefulSet:
-        env = [{"name": "POSTGRES_USER", "value": srv.DB_USER}, {"name": "POSTGRES_DB", "value": srv.DB_NAME},
-               w.secret_env("POSTGRES_PASSWORD", SECRETS, "db-password"),
-               {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"}]
-        ready = {"exec": {"command": ["pg_isready", "-U", srv.DB_USER, "-d", srv.DB_NAME, "-h", "127.0.0.1"]},
-                 "period_seconds": 10, "failure_threshold": 6}
-        container = {
-            "name": "postgres", "image": KUBERNETES_IMAGES["postgres"], "env": env,
-            "ports": [{"name": "postgres", "container_port": 5432}], "readiness_probe": ready,
-            "liveness_probe": {**ready, "initial_delay_seconds": 30},
-            "resources": w.resources("100m", "256Mi", "1", "1Gi"), "security_context": w.container_security(),
-            "volume_mounts": [{"name": "data", "mount_path": "/var/lib/postgresql/data"},
-                              {"name": "run", "mount_path": "/var/run/postgresql"}, {"name": "tmp", "mount_path": "/tmp"}],
+        env = [
+            {"name": "POSTGRES_USER", "value": srv.DB_USER},
+            {"name": "POSTGRES_DB", "value": srv.DB_NAME},
+            w.secret_env("POSTGRES_PASSWORD", SECRETS, "db-password"),
+            {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
+        ]
+        ready = {
+            "exec": {"command": ["pg_isready", "-U", srv.DB_USER, "-d", srv.DB_NAME, "-h", "127.0.0.1"]},
+            "period_seconds": 10,
+            "failure_threshold": 6,
         }
-        volumes = [{"name": "data", "persistent_volume_claim": {"claim_name": f"{DB_APP}-data"}},
-                   {"name": "run", "empty_dir": {"size_limit": "16Mi"}}, {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}}]
+        container = {
+            "name": "postgres",
+            "image": KUBERNETES_IMAGES["postgres"],
+            "env": env,
+            "ports": [{"name": "postgres", "container_port": 5432}],
+            "readiness_probe": ready,
+            "liveness_probe": {**ready, "initial_delay_seconds": 30},
+            "resources": w.resources("100m", "256Mi", "1", "1Gi"),
+            "security_context": w.container_security(),
+            "volume_mounts": [
+                {"name": "data", "mount_path": "/var/lib/postgresql/data"},
+                {"name": "run", "mount_path": "/var/run/postgresql"},
+                {"name": "tmp", "mount_path": "/tmp"},
+            ],
+        }
+        volumes = [
+            {"name": "data", "persistent_volume_claim": {"claim_name": f"{DB_APP}-data"}},
+            {"name": "run", "empty_dir": {"size_limit": "16Mi"}},
+            {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
+        ]
         return k8s.apps.v1.StatefulSet(
-            f"{name}-database", metadata=w.metadata(self.platform, DB_APP, name),
-            spec={"service_name": DB_APP, "replicas": 1, "selector": {"match_labels": n.selector(DB_APP)},
-                  "template": w.pod_template(self.platform, DB_APP, name, [container], DB_UID, volumes)},
-            opts=w.workload_opts(self, self.secret, self.db_volume))
+            f"{name}-database",
+            metadata=w.metadata(self.platform, DB_APP, name),
+            spec={
+                "service_name": DB_APP,
+                "replicas": 1,
+                "selector": {"match_labels": n.selector(DB_APP)},
+                "template": w.pod_template(self.platform, DB_APP, name, [container], DB_UID, volumes),
+            },
+            opts=w.workload_opts(self, self.secret, self.db_volume),
+        )
 
     def _server(self, name: str, store: ObjectStoreOutputs, secret_keys: list[str]) -> k8s.apps.v1.Deployment:
         st, platform = self.settings, self.platform
-        hosts = [APP, n.service_host(APP, platform.namespace), f"{APP}.{platform.namespace}.svc", "127.0.0.1", "localhost"]
+        hosts = [
+            APP,
+            n.service_host(APP, platform.namespace),
+            f"{APP}.{platform.namespace}.svc",
+            "127.0.0.1",
+            "localhost",
+        ]
         allowed = ",".join(h for host in hosts for h in (host, f"{host}:*"))
 
         plain = srv.plain_env(n.service_host(DB_APP, platform.namespace), "", allowed, st.auth)
         plain.update({"DB_SSLMODE": "disable", "WORKERS": "1", "HOME": "/tmp", "AWS_DEFAULT_REGION": "us-east-1"})
-        env: list[dict] = [{"name": k, "value": self.artifacts if k == "ARTIFACTS_DESTINATION" else v}
-                           for k, v in plain.items()]
+        env: list[dict] = [
+            {"name": k, "value": self.artifacts if k == "ARTIFACTS_DESTINATION" else v} for k, v in plain.items()
+        ]
         env += [w.secret_env(srv.SECRET_ENV[key], SECRETS, srv.secret_name(key)) for key in secret_keys]
         if store.endpoint is not None:
             env.append({"name": "MLFLOW_S3_ENDPOINT_URL", "value": store.endpoint})
         if store.credentials_ref:  # MinIO's keys, read from its Secret: never copied into this pod's spec
             creds = store.credentials_ref
-            env += [w.secret_env("AWS_ACCESS_KEY_ID", creds.secret, creds.access_key),
-                    w.secret_env("AWS_SECRET_ACCESS_KEY", creds.secret, creds.secret_key)]
+            env += [
+                w.secret_env("AWS_ACCESS_KEY_ID", creds.secret, creds.access_key),
+                w.secret_env("AWS_SECRET_ACCESS_KEY", creds.secret, creds.secret_key),
+            ]
         container = {
-            "name": APP, "image": st.image, "command": srv.COMMAND, "env": env,
+            "name": APP,
+            "image": st.image,
+            "command": srv.COMMAND,
+            "env": env,
             "ports": [{"name": "http", "container_port": srv.PORT}],
             "readiness_probe": w.http_probe(srv.HEALTH_PATH, srv.PORT, delay=10),
             "liveness_probe": w.http_probe(srv.HEALTH_PATH, srv.PORT, delay=60),
-            "resources": w.resources("250m", "512Mi", "2", "2Gi"), "security_context": w.container_security(),
-            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}]}
-        template = w.pod_template(platform, APP, name, [container], UID, [{"name": "tmp", "empty_dir": {"size_limit": "1Gi"}}])
+            "resources": w.resources("250m", "512Mi", "2", "2Gi"),
+            "security_context": w.container_security(),
+            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+        }
+        template = w.pod_template(
+            platform, APP, name, [container], UID, [{"name": "tmp", "empty_dir": {"size_limit": "1Gi"}}]
+        )
         return k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=w.metadata(platform, APP, name),
+            f"{name}-deployment",
+            metadata=w.metadata(platform, APP, name),
             spec={"replicas": 1, "selector": {"match_labels": n.selector(APP)}, "template": template},
-            opts=w.workload_opts(self, self.secret, self.database))
+            opts=w.workload_opts(self, self.secret, self.database),
+        )

@@ -19,10 +19,15 @@ SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}  # a ClusterIP Service is usable a
 BOUNDED_DELETE = pulumi.CustomTimeouts(delete="3m")
 
 
-def workload_opts(parent: pulumi.Resource, *depends_on: pulumi.Resource,
-                  delete_before_replace: bool = False) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), custom_timeouts=BOUNDED_DELETE,
-                                  delete_before_replace=delete_before_replace)
+def workload_opts(
+    parent: pulumi.Resource, *depends_on: pulumi.Resource, delete_before_replace: bool = False
+) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(
+        parent=parent,
+        depends_on=list(depends_on),
+        custom_timeouts=BOUNDED_DELETE,
+        delete_before_replace=delete_before_replace,
+    )
 
 
 @dataclass(frozen=True)
@@ -38,14 +43,25 @@ class KubernetesPlatform:
 
 
 def container_security(read_only: bool = True) -> dict[str, Any]:
-    return {"allow_privilege_escalation": False, "capabilities": {"drop": ["ALL"]}, "privileged": False,
-            "run_as_non_root": True, "read_only_root_filesystem": read_only,
-            "seccomp_profile": {"type": "RuntimeDefault"}}
+    return {
+        "allow_privilege_escalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "privileged": False,
+        "run_as_non_root": True,
+        "read_only_root_filesystem": read_only,
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
 
 
 def pod_security(uid: int) -> dict[str, Any]:
-    return {"run_as_non_root": True, "run_as_user": uid, "run_as_group": uid, "fs_group": uid,
-            "fs_group_change_policy": "OnRootMismatch", "seccomp_profile": {"type": "RuntimeDefault"}}
+    return {
+        "run_as_non_root": True,
+        "run_as_user": uid,
+        "run_as_group": uid,
+        "fs_group": uid,
+        "fs_group_change_policy": "OnRootMismatch",
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
 
 
 def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
@@ -58,66 +74,132 @@ def secret_env(name: str, secret: pulumi.Input[str], key: str) -> dict[str, Any]
 
 
 def http_probe(path: str, port: int, delay: int = 5) -> dict[str, Any]:
-    return {"http_get": {"path": path, "port": port}, "initial_delay_seconds": delay, "period_seconds": 10,
-            "timeout_seconds": 5, "failure_threshold": 6}
-
-
-def pod_template(platform: KubernetesPlatform, app: str, component: str, containers: list[dict], uid: int,
-                 volumes: list[dict] | None = None, init_containers: list[dict] | None = None) -> dict[str, Any]:
     return {
-        "metadata": {"labels": n.labels(platform.stack, app, component)},
-        "spec": {"automount_service_account_token": False, "enable_service_links": False,
-                 "security_context": pod_security(uid), "containers": containers,
-                 "init_containers": init_containers or None, "volumes": volumes or None},
+        "http_get": {"path": path, "port": port},
+        "initial_delay_seconds": delay,
+        "period_seconds": 10,
+        "timeout_seconds": 5,
+        "failure_threshold": 6,
     }
 
 
-def metadata(platform: KubernetesPlatform, name: str, component: str, app: str | None = None,
-             annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"name": name, "namespace": platform.namespace_name, "labels": n.labels(platform.stack, app or name, component),
-            "annotations": annotations}
+def pod_template(
+    platform: KubernetesPlatform,
+    app: str,
+    component: str,
+    containers: list[dict],
+    uid: int,
+    volumes: list[dict] | None = None,
+    init_containers: list[dict] | None = None,
+) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": n.labels(platform.stack, app, component)},
+        "spec": {
+            "automount_service_account_token": False,
+            "enable_service_links": False,
+            "security_context": pod_security(uid),
+            "containers": containers,
+            "init_containers": init_containers or None,
+            "volumes": volumes or None,
+        },
+    }
 
 
-def volume_claim(resource: str, platform: KubernetesPlatform, name: str, component: str, size_gb: int,
-                 parent: pulumi.Resource) -> k8s.core.v1.PersistentVolumeClaim:
+def metadata(
+    platform: KubernetesPlatform,
+    name: str,
+    component: str,
+    app: str | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": platform.namespace_name,
+        "labels": n.labels(platform.stack, app or name, component),
+        "annotations": annotations,
+    }
+
+
+def volume_claim(
+    resource: str, platform: KubernetesPlatform, name: str, component: str, size_gb: int, parent: pulumi.Resource
+) -> k8s.core.v1.PersistentVolumeClaim:
     """A claim destroy keeps (it holds the component's data) unless the stack is purged."""
     return k8s.core.v1.PersistentVolumeClaim(
-        resource, metadata=metadata(platform, name, component),
-        spec={"access_modes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{size_gb}Gi"}},
-              "storage_class_name": platform.storage_class},
-        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not platform.purge, custom_timeouts=BOUNDED_DELETE))
+        resource,
+        metadata=metadata(platform, name, component),
+        spec={
+            "access_modes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{size_gb}Gi"}},
+            "storage_class_name": platform.storage_class,
+        },
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not platform.purge, custom_timeouts=BOUNDED_DELETE),
+    )
 
 
-def service(resource: str, platform: KubernetesPlatform, app: str, component: str, port: int,
-            parent: pulumi.Resource, exposed: bool = True) -> k8s.core.v1.Service:
+def service(
+    resource: str,
+    platform: KubernetesPlatform,
+    app: str,
+    component: str,
+    port: int,
+    parent: pulumi.Resource,
+    exposed: bool = True,
+) -> k8s.core.v1.Service:
     """ClusterIP; on kind, a NodePort whose node port kind maps to 127.0.0.1 (the recipe asked for a local cluster)."""
     node_port = n.NODE_PORTS.get(component) if platform.kind and exposed else None
     ports = [{"name": "http", "port": port, "target_port": port, "protocol": "TCP", "node_port": node_port}]
     return k8s.core.v1.Service(
-        resource, metadata=metadata(platform, app, component, annotations=SKIP_AWAIT),
+        resource,
+        metadata=metadata(platform, app, component, annotations=SKIP_AWAIT),
         spec={"type": "NodePort" if node_port else "ClusterIP", "selector": n.selector(app), "ports": ports},
-        opts=pulumi.ResourceOptions(parent=parent))
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
-def allow_ingress(resource: str, platform: KubernetesPlatform, app: str, component: str, port: int,
-                  sources: list[dict[str, str]], parent: pulumi.Resource, from_outside: bool = False,
-                  ) -> k8s.networking.v1.NetworkPolicy:
+def allow_ingress(
+    resource: str,
+    platform: KubernetesPlatform,
+    app: str,
+    component: str,
+    port: int,
+    sources: list[dict[str, str]],
+    parent: pulumi.Resource,
+    from_outside: bool = False,
+) -> k8s.networking.v1.NetworkPolicy:
     """One flow into `app`: from pods matching any of `sources` (label selectors) on `port`; `from_outside` (kind's
     node port) admits any source on that port, since kube-proxy's traffic comes from the node."""
     peers = None if from_outside else [{"pod_selector": {"match_labels": s}} for s in sources]
     return k8s.networking.v1.NetworkPolicy(
-        resource, metadata=metadata(platform, f"allow-{app}-ingress", component),
-        spec={"pod_selector": {"match_labels": n.selector(app)}, "policy_types": ["Ingress"],
-              "ingress": [{"from": peers, "ports": [{"port": port, "protocol": "TCP"}]}]},
-        opts=pulumi.ResourceOptions(parent=parent))
+        resource,
+        metadata=metadata(platform, f"allow-{app}-ingress", component),
+        spec={
+            "pod_selector": {"match_labels": n.selector(app)},
+            "policy_types": ["Ingress"],
+            "ingress": [{"from": peers, "ports": [{"port": port, "protocol": "TCP"}]}],
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
-def allow_egress(resource: str, platform: KubernetesPlatform, app: str, component: str,
-                 targets: list[tuple[dict[str, str], int]], parent: pulumi.Resource) -> k8s.networking.v1.NetworkPolicy:
+def allow_egress(
+    resource: str,
+    platform: KubernetesPlatform,
+    app: str,
+    component: str,
+    targets: list[tuple[dict[str, str], int]],
+    parent: pulumi.Resource,
+) -> k8s.networking.v1.NetworkPolicy:
     """The flows out of `app`: to pods matching each selector on its port (DNS is allowed namespace-wide)."""
     return k8s.networking.v1.NetworkPolicy(
-        resource, metadata=metadata(platform, f"allow-{app}-egress", component),
-        spec={"pod_selector": {"match_labels": n.selector(app)}, "policy_types": ["Egress"],
-              "egress": [{"to": [{"pod_selector": {"match_labels": sel}}], "ports": [{"port": port, "protocol": "TCP"}]}
-                         for sel, port in targets]},
-        opts=pulumi.ResourceOptions(parent=parent))
+        resource,
+        metadata=metadata(platform, f"allow-{app}-egress", component),
+        spec={
+            "pod_selector": {"match_labels": n.selector(app)},
+            "policy_types": ["Egress"],
+            "egress": [
+                {"to": [{"pod_selector": {"match_labels": sel}}], "ports": [{"port": port, "protocol": "TCP"}]}
+                for sel, port in targets
+            ],
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

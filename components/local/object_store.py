@@ -24,8 +24,14 @@ def s3_client(endpoint: str, access_key: str, secret_key: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-                        region_name=REGION, config=Config(signature_version="s3v4", retries={"max_attempts": 3}))
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=REGION,
+        config=Config(signature_version="s3v4", retries={"max_attempts": 3}),
+    )
 
 
 class BucketProvider(ResourceProvider):
@@ -58,32 +64,56 @@ class LocalObjectStore(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.port = port_of(name, self.settings.port, self)
         self.access_key = GeneratedSecret(f"{name}-access-key", nbytes=16, secret=False, opts=child).value.apply(
-            lambda v: "mls" + v.replace("-", "").replace("_", "")[:17].upper())
+            lambda v: "mls" + v.replace("-", "").replace("_", "")[:17].upper()
+        )
         self.secret_key = GeneratedSecret(f"{name}-secret-key", nbytes=30, opts=child).value
         self.endpoint = self.port.apply(lambda p: f"http://127.0.0.1:{p}")
         self.process = self._create_process(name)
-        self.buckets = [Bucket(f"{name}-bucket-{b}", {
-            "bucket": b, "endpoint": self.endpoint, "access_key": self.access_key, "secret_key": self.secret_key,
-            "server": self.process.id,  # a new server process (after a crash) re-checks the bucket
-        }, pulumi.ResourceOptions(parent=self, depends_on=[self.process])) for b in self.settings.buckets]
+        self.buckets = [
+            Bucket(
+                f"{name}-bucket-{b}",
+                {
+                    "bucket": b,
+                    "endpoint": self.endpoint,
+                    "access_key": self.access_key,
+                    "secret_key": self.secret_key,
+                    "server": self.process.id,  # a new server process (after a crash) re-checks the bucket
+                },
+                pulumi.ResourceOptions(parent=self, depends_on=[self.process]),
+            )
+            for b in self.settings.buckets
+        ]
         self.client = pulumi.Output.all(self.endpoint, self.access_key).apply(lambda a: self._client(*a))
         self.outputs = out.ObjectStoreOutputs(
-            tuple(out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))
-                  for b in self.settings.buckets),
-            endpoint=self.endpoint, access_key=self.access_key, secret_key=self.secret_key)
+            tuple(
+                out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))
+                for b in self.settings.buckets
+            ),
+            endpoint=self.endpoint,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+        )
         self.secrets = {SECRET_OUTPUT: self.secret_key}
         self.register_outputs({"client": self.client})
 
     def _create_process(self, name: str) -> ManagedProcess:
         run, data = self.ctx.run_dir(name), self.ctx.data_dir(name)
-        env = pulumi.Output.all(self.access_key, self.secret_key).apply(lambda a: {
-            "MINIO_ROOT_USER": a[0], "MINIO_ROOT_PASSWORD": a[1], "MINIO_BROWSER": "off",
-            "MINIO_UPDATE": "off", "MINIO_CONFIG_ENV_FILE": "", "HOME": str(run)})
+        env = pulumi.Output.all(self.access_key, self.secret_key).apply(
+            lambda a: {
+                "MINIO_ROOT_USER": a[0],
+                "MINIO_ROOT_PASSWORD": a[1],
+                "MINIO_BROWSER": "off",
+                "MINIO_UPDATE": "off",
+                "MINIO_CONFIG_ENV_FILE": "",
+                "HOME": str(run),
+            }
+        )
         return ManagedProcess(
             f"{name}-server",
             service="minio",
-            argv=self.port.apply(lambda p: [self.ctx.runtime("minio"), "server", "--quiet", "--address",
-                                            f"127.0.0.1:{p}", str(data)]),
+            argv=self.port.apply(
+                lambda p: [self.ctx.runtime("minio"), "server", "--quiet", "--address", f"127.0.0.1:{p}", str(data)]
+            ),
             port=self.port,
             health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/minio/health/ready"),
             log_file=str(run / "minio.log"),
@@ -96,7 +126,10 @@ class LocalObjectStore(pulumi.ComponentResource):
 
     def _client(self, endpoint: str, access_key: str) -> dict:
         return ObjectStoreClient(
-            flavor="minio", endpoint_url=endpoint, region=REGION,
+            flavor="minio",
+            endpoint_url=endpoint,
+            region=REGION,
             buckets=[f"s3://{b}" for b in self.settings.buckets],
-            access_key_id=access_key, secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV),
+            access_key_id=access_key,
+            secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV),
         ).model_dump(exclude_none=True)

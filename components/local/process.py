@@ -1,8 +1,9 @@
 """`ManagedProcess`: a Pulumi dynamic resource that is one long-running service process on this machine.
 
-create  stops an orphan an interrupted run left (pidfile next to the log), writes the service's files (0600), refuses a port already in use, starts the process detached in its
-        own process group with output appended to its log, and waits (bounded) for its health endpoint; a
-        service that never gets ready is stopped and the error carries its last log lines.
+create  stops an orphan an interrupted run left (pidfile next to the log), writes the service's files (0600),
+        refuses a port already in use, starts the process detached in its own process group with output appended
+        to its log, and waits (bounded) for its health endpoint; a service that never gets ready is stopped and
+        the error carries its last log lines.
 read    (every `mlstack deploy` refreshes) reports a dead process as gone, so the next update starts it again,
         and an unhealthy one as `healthy: false`, which the diff turns into a replacement.
 delete  stops the whole process group (TERM, then KILL) and waits until it has exited and the port is free.
@@ -67,8 +68,9 @@ def alive(pid: int | float | None, started: str | None) -> bool:
     return pid > 0 and _start_time(pid) is not None and _start_time(pid) == started
 
 
-def stop_group(pgid: int | float, pid: int | float, started: str | None, port: int | float | None,
-               timeout: float = STOP_TIMEOUT) -> None:
+def stop_group(
+    pgid: int | float, pid: int | float, started: str | None, port: int | float | None, timeout: float = STOP_TIMEOUT
+) -> None:
     pgid, pid, port = int(pgid), int(pid), int(port or 0)
     if alive(pid, started):
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
@@ -115,8 +117,10 @@ class ManagedProcessProvider(ResourceProvider):
         reap_orphan(props)
         port = int(props.get("port") or 0)  # Pulumi hands numbers back as floats
         if port and port_in_use(port):
-            raise RuntimeError(f"{props['service']}: port {port} on 127.0.0.1 is already in use; free it, or set "
-                               f"another port in the recipe ({props.get('port_setting') or 'port'})")
+            raise RuntimeError(
+                f"{props['service']}: port {port} on 127.0.0.1 is already in use; free it, or set "
+                f"another port in the recipe ({props.get('port_setting') or 'port'})"
+            )
         for name, content in (props.get("files") or {}).items():
             path = Path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,21 +133,32 @@ class ManagedProcessProvider(ResourceProvider):
         log.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **(props.get("env") or {})}
         with open(log, "ab") as out:
-            proc = subprocess.Popen(props["argv"], cwd=props.get("cwd") or None, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                props["argv"],
+                cwd=props.get("cwd") or None,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         started = _start_time(proc.pid)
         _pidfile(props).write_text(f"{proc.pid} {started}\n")
         deadline = time.monotonic() + float(props.get("ready_timeout") or 60)
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"{props['service']} exited with code {proc.returncode} before it was ready; "
-                                   f"last lines of {log}:\n{_tail(str(log))}")
+                raise RuntimeError(
+                    f"{props['service']} exited with code {proc.returncode} before it was ready; "
+                    f"last lines of {log}:\n{_tail(str(log))}"
+                )
             if healthy(props["health_url"]):
                 break
             if time.monotonic() > deadline:
                 stop_group(proc.pid, proc.pid, started, None)
-                raise RuntimeError(f"{props['service']} was not ready within {props.get('ready_timeout')}s at "
-                                   f"{props['health_url']}; last lines of {log}:\n{_tail(str(log))}")
+                raise RuntimeError(
+                    f"{props['service']} was not ready within {props.get('ready_timeout')}s at "
+                    f"{props['health_url']}; last lines of {log}:\n{_tail(str(log))}"
+                )
             time.sleep(0.05)
         outs = {**props, "pid": proc.pid, "pgid": proc.pid, "started": started, "healthy": True}
         return CreateResult(id_=f"{props['service']}-{proc.pid}", outs=outs)
@@ -168,13 +183,42 @@ class ManagedProcess(Resource):
     pid: pulumi.Output[int]
     healthy: pulumi.Output[bool]
 
-    def __init__(self, name: str, *, service: str, argv: list, health_url: pulumi.Input[str], log_file: str,
-                 port: pulumi.Input[int] | None = None, env: pulumi.Input[dict] | None = None,
-                 files: pulumi.Input[dict] | None = None, dirs: list[str] | None = None, cwd: str | None = None,
-                 ready_timeout: float = 60.0, port_setting: str | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(ManagedProcessProvider(), name, {
-            "service": service, "argv": argv, "health_url": health_url, "log_file": log_file, "port": port,
-            "env": env or {}, "files": files or {}, "dirs": dirs or [], "cwd": cwd, "ready_timeout": ready_timeout,
-            "port_setting": port_setting,
-            "pid": None, "pgid": None, "started": None, "healthy": None,
-        }, opts)
+    def __init__(
+        self,
+        name: str,
+        *,
+        service: str,
+        argv: pulumi.Input[list[str]],
+        health_url: pulumi.Input[str],
+        log_file: str,
+        port: pulumi.Input[int] | None = None,
+        env: pulumi.Input[dict] | None = None,
+        files: pulumi.Input[dict] | None = None,
+        dirs: list[str] | None = None,
+        cwd: str | None = None,
+        ready_timeout: float = 60.0,
+        port_setting: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            ManagedProcessProvider(),
+            name,
+            {
+                "service": service,
+                "argv": argv,
+                "health_url": health_url,
+                "log_file": log_file,
+                "port": port,
+                "env": env or {},
+                "files": files or {},
+                "dirs": dirs or [],
+                "cwd": cwd,
+                "ready_timeout": ready_timeout,
+                "port_setting": port_setting,
+                "pid": None,
+                "pgid": None,
+                "started": None,
+                "healthy": None,
+            },
+            opts,
+        )

@@ -8,10 +8,10 @@ import pulumi
 
 from mlstack.clients.models import RegistryClient, SecretRef
 from mlstack.components.context import ComponentArgs
-from mlstack.components.outputs import RegistryOutputs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
+from mlstack.components.outputs import RegistryOutputs
 from mlstack.recipe.settings import DistributionRegistry
 
 USERNAME = "mlstack"
@@ -39,12 +39,16 @@ class LocalRegistry(pulumi.ComponentResource):
         self.ctx = args.context
         self.port = port_of(name, self.settings.port, self)
         self.http_secret = GeneratedSecret(f"{name}-http-secret", opts=pulumi.ResourceOptions(parent=self))
-        self.password = (GeneratedSecret(f"{name}-password", with_bcrypt=True, opts=pulumi.ResourceOptions(parent=self))
-                         if self.settings.auth else None)
+        self.password = (
+            GeneratedSecret(f"{name}-password", with_bcrypt=True, opts=pulumi.ResourceOptions(parent=self))
+            if self.settings.auth
+            else None
+        )
         self.process = self._create_process(name)
         self.client = self.port.apply(self._client)
-        self.outputs = RegistryOutputs(self.port.apply(lambda p: f"127.0.0.1:{p}"),
-                                       password=self.password.value if self.password else None)
+        self.outputs = RegistryOutputs(
+            self.port.apply(lambda p: f"127.0.0.1:{p}"), password=self.password.value if self.password else None
+        )
         self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
         self.register_outputs({"client": self.client})
 
@@ -53,8 +57,11 @@ class LocalRegistry(pulumi.ComponentResource):
         config_path, htpasswd_path = str(run / "config.yml"), str(run / "htpasswd")
         bcrypt_hash = self.password.bcrypt if self.password else None
         files = pulumi.Output.all(self.port, self.http_secret.value, bcrypt_hash).apply(
-            lambda a: {config_path: registry_config(a[0], str(data), a[1], htpasswd_path if a[2] else None),
-                       **({htpasswd_path: f"{USERNAME}:{a[2]}\n"} if a[2] else {})})
+            lambda a: {
+                config_path: registry_config(a[0], str(data), a[1], htpasswd_path if a[2] else None),
+                **({htpasswd_path: f"{USERNAME}:{a[2]}\n"} if a[2] else {}),
+            }
+        )
         return ManagedProcess(
             f"{name}-server",
             service="registry",
@@ -72,7 +79,9 @@ class LocalRegistry(pulumi.ComponentResource):
     def _client(self, port: int) -> dict:
         auth = self.settings.auth
         return RegistryClient(
-            flavor="distribution", uri=f"127.0.0.1:{port}", insecure=True,
+            flavor="distribution",
+            uri=f"127.0.0.1:{port}",
+            insecure=True,
             username=USERNAME if auth else None,
             password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
         ).model_dump(exclude_none=True)

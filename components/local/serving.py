@@ -10,9 +10,9 @@ import pulumi
 
 from mlstack.clients.models import ServingClient
 from mlstack.components.context import ComponentArgs
-from mlstack.components.outputs import ServingOutputs
 from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
+from mlstack.components.outputs import ServingOutputs
 from mlstack.recipe.settings import MlserverServing
 
 
@@ -23,10 +23,15 @@ def mlserver_env(http: int, grpc: int, metrics: int, run: str) -> dict[str, str]
     repository (kept data) is no place for the server's run-time settings.
     """
     return {
-        "MLSERVER_HOST": "127.0.0.1", "MLSERVER_HTTP_PORT": str(http), "MLSERVER_GRPC_PORT": str(grpc),
-        "MLSERVER_METRICS_PORT": str(metrics), "MLSERVER_LOAD_MODELS_AT_STARTUP": "true",
+        "MLSERVER_HOST": "127.0.0.1",
+        "MLSERVER_HTTP_PORT": str(http),
+        "MLSERVER_GRPC_PORT": str(grpc),
+        "MLSERVER_METRICS_PORT": str(metrics),
+        "MLSERVER_LOAD_MODELS_AT_STARTUP": "true",
         "MLSERVER_PARALLEL_WORKERS": "0",  # inference in the server process: one process, ~200 MiB
-        "MLSERVER_DEBUG": "false", "MLSERVER_ENVIRONMENTS_DIR": f"{run}/envs", "MLSERVER_METRICS_DIR": f"{run}/metrics",
+        "MLSERVER_DEBUG": "false",
+        "MLSERVER_ENVIRONMENTS_DIR": f"{run}/envs",
+        "MLSERVER_METRICS_DIR": f"{run}/metrics",
     }
 
 
@@ -40,9 +45,11 @@ class LocalServing(pulumi.ComponentResource):
         self.metrics_port = port_of(f"{name}-metrics", None, self)
         self.repository = str(self.ctx.data_dir(name) / "models")
         self.process = self._create_process(name)
-        self.client = self.port.apply(lambda p: ServingClient(
-            flavor="mlserver", base_url=f"http://127.0.0.1:{p}", protocol="v2",
-            model_repository=self.repository).model_dump(exclude_none=True))
+        self.client = self.port.apply(
+            lambda p: ServingClient(
+                flavor="mlserver", base_url=f"http://127.0.0.1:{p}", protocol="v2", model_repository=self.repository
+            ).model_dump(exclude_none=True)
+        )
         self.outputs = ServingOutputs(self.client.apply(lambda c: c["base_url"]))
         self.secrets: dict[str, pulumi.Output[str]] = {}
         self.register_outputs({"client": self.client})
@@ -50,7 +57,8 @@ class LocalServing(pulumi.ComponentResource):
     def _create_process(self, name: str) -> ManagedProcess:
         run = self.ctx.run_dir(name)
         env = pulumi.Output.all(self.port, self.grpc_port, self.metrics_port).apply(
-            lambda p: mlserver_env(p[0], p[1], p[2], str(run)))
+            lambda p: mlserver_env(p[0], p[1], p[2], str(run))
+        )
         return ManagedProcess(
             f"{name}-server",
             service="mlserver",

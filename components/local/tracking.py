@@ -10,21 +10,22 @@ import pulumi
 
 from mlstack.clients.models import SecretRef, TrackingClient
 from mlstack.components.context import ComponentArgs
-from mlstack.components.outputs import TrackingOutputs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
 from mlstack.components.mlflow_server import ADMIN, PASSWORD_ENV, PASSWORD_OUTPUT
+from mlstack.components.outputs import TrackingOutputs, as_secret
 from mlstack.recipe.settings import MlflowTracking
-
 
 
 def auth_config(password: str, database: str) -> str:
     """basic_auth.ini of MLflow's basic-auth app; the user database is recreated on each deploy with this password."""
-    return ("[mlflow]\ndefault_permission = READ\n"
-            f"database_uri = sqlite:///{database}\n"
-            f"admin_username = {ADMIN}\nadmin_password = {password}\n"
-            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    return (
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{database}\n"
+        f"admin_username = {ADMIN}\nadmin_password = {password}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
 
 
 class LocalTracking(pulumi.ComponentResource):
@@ -40,11 +41,15 @@ class LocalTracking(pulumi.ComponentResource):
         self.artifact_root = self._artifact_root(name)
         self.process = self._create_process(name)
         auth = self.settings.auth
-        self.client = pulumi.Output.all(self.port, self.artifact_root).apply(lambda a: TrackingClient(
-            flavor="mlflow", tracking_uri=f"http://127.0.0.1:{a[0]}", artifact_root=a[1],
-            username=ADMIN if auth else None,
-            password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
-        ).model_dump(exclude_none=True))
+        self.client = pulumi.Output.all(self.port, self.artifact_root).apply(
+            lambda a: TrackingClient(
+                flavor="mlflow",
+                tracking_uri=f"http://127.0.0.1:{a[0]}",
+                artifact_root=a[1],
+                username=ADMIN if auth else None,
+                password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
+            ).model_dump(exclude_none=True)
+        )
         self.outputs = TrackingOutputs(self.port.apply(lambda p: f"http://127.0.0.1:{p}"))
         self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
         self.register_outputs({"client": self.client})
@@ -68,23 +73,52 @@ class LocalTracking(pulumi.ComponentResource):
             base["MLFLOW_AUTH_CONFIG_PATH"] = str(self.ctx.run_dir("tracking") / "basic_auth.ini")
         store = [self.store.endpoint, self.store.access_key, self.store.secret_key] if self.store else [None] * 3
         key = self.flask_key.value if self.flask_key else None
-        return pulumi.Output.secret(pulumi.Output.all(key, *store).apply(lambda a: {
-            **base,
-            **({"MLFLOW_FLASK_SERVER_SECRET_KEY": a[0]} if a[0] else {}),
-            **({"MLFLOW_S3_ENDPOINT_URL": a[1], "AWS_ACCESS_KEY_ID": a[2], "AWS_SECRET_ACCESS_KEY": a[3],
-                "AWS_DEFAULT_REGION": "us-east-1"} if a[1] else {}),
-        }))
+        return pulumi.Output.secret(
+            pulumi.Output.all(key, *store).apply(
+                lambda a: {
+                    **base,
+                    **({"MLFLOW_FLASK_SERVER_SECRET_KEY": a[0]} if a[0] else {}),
+                    **(
+                        {
+                            "MLFLOW_S3_ENDPOINT_URL": a[1],
+                            "AWS_ACCESS_KEY_ID": a[2],
+                            "AWS_SECRET_ACCESS_KEY": a[3],
+                            "AWS_DEFAULT_REGION": "us-east-1",
+                        }
+                        if a[1]
+                        else {}
+                    ),
+                }
+            )
+        )
 
     def _create_process(self, name: str) -> ManagedProcess:
         run, data = self.ctx.run_dir(name), self.ctx.data_dir(name)
         auth = ["--app-name", "basic-auth"] if self.settings.auth else []
-        argv = pulumi.Output.all(self.port, self.artifact_root).apply(lambda a: [
-            self.ctx.runtime("mlflow"), "server", "--host", "127.0.0.1", "--port", str(a[0]), "--workers", "1",
-            "--backend-store-uri", f"sqlite:///{data / 'mlflow.db'}",
-            "--artifacts-destination", a[1], "--serve-artifacts", *auth])
+        argv = pulumi.Output.all(self.port, self.artifact_root).apply(
+            lambda a: [
+                self.ctx.runtime("mlflow"),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(a[0]),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{data / 'mlflow.db'}",
+                "--artifacts-destination",
+                a[1],
+                "--serve-artifacts",
+                *auth,
+            ]
+        )
         auth_ini, auth_db = str(run / "basic_auth.ini"), str(run / "basic_auth.db")
-        files = (pulumi.Output.secret(self.password.value.apply(lambda pw: {auth_ini: auth_config(pw, auth_db)}))
-                 if self.password else {})
+        files: pulumi.Input[dict] = (
+            as_secret(self.password.value.apply(lambda pw: {auth_ini: auth_config(pw, auth_db)}))
+            if self.password
+            else {}
+        )
         return ManagedProcess(
             f"{name}-server",
             service="mlflow",

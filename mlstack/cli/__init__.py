@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from mlstack.cli import (cancel, connect, deploy, destroy, doctor, list_stacks, migrate, output, preview, render,
-                         schema, validate, verify)
+from mlstack.cli import (
+    cancel,
+    connect,
+    deploy,
+    destroy,
+    doctor,
+    list_stacks,
+    migrate,
+    output,
+    preview,
+    render,
+    schema,
+    validate,
+    verify,
+)
 from mlstack.errors import EXIT_CODE_MEANINGS
 
 EPILOG = "Exit codes: " + "; ".join(f"{int(c)} {m.split(' (')[0]}" for c, m in EXIT_CODE_MEANINGS.items())
@@ -20,8 +33,21 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: rich's help renderer costs ~0.1 s of start-up on every call
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for module in (deploy, preview, render, destroy, output, connect, verify, list_stacks, validate, schema, doctor, cancel,
-               migrate):
+for module in (
+    deploy,
+    preview,
+    render,
+    destroy,
+    output,
+    connect,
+    verify,
+    list_stacks,
+    validate,
+    schema,
+    doctor,
+    cancel,
+    migrate,
+):
     module.register(app)
 
 

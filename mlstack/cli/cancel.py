@@ -2,13 +2,32 @@ from __future__ import annotations
 
 import typer
 
-from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, YesOpt, confirm, parse_vars, run, say
+from mlstack.cli.common import (
+    BackendOpt,
+    DebugOpt,
+    JsonOpt,
+    OptionalRecipeArg,
+    StackOpt,
+    VarOpt,
+    YesOpt,
+    confirm,
+    parse_vars,
+    run,
+    say,
+)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def cancel(recipe: OptionalRecipeArg = None, stack: StackOpt = None, yes: YesOpt = False, var: VarOpt = None,
-               backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def cancel(
+        recipe: OptionalRecipeArg = None,
+        stack: StackOpt = None,
+        yes: YesOpt = False,
+        var: VarOpt = None,
+        backend: BackendOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Clear the lock a crashed or killed update left on a stack."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home

@@ -6,8 +6,9 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -17,12 +18,18 @@ ENVELOPE_VERSION = "mlstack.result/v1"
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a versioned JSON result envelope on stdout.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks and the engine's full log on errors.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (implied when stdin is not a TTY).")]
-VarOpt = Annotated[Optional[list[str]], typer.Option("--var", help="Template variable NAME=VALUE for the recipe (repeatable).")]
-BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="Pulumi backend URL; overrides the recipe and PULUMI_BACKEND_URL.")]
-StackOpt = Annotated[Optional[str], typer.Option("--stack", help="Name of a deployed stack (instead of RECIPE).")]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (implied when stdin is not a TTY).")
+]
+VarOpt = Annotated[
+    list[str] | None, typer.Option("--var", help="Template variable NAME=VALUE for the recipe (repeatable).")
+]
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", help="Pulumi backend URL; overrides the recipe and PULUMI_BACKEND_URL.")
+]
+StackOpt = Annotated[str | None, typer.Option("--stack", help="Name of a deployed stack (instead of RECIPE).")]
 RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file.", show_default=False)]
-OptionalRecipeArg = Annotated[Optional[Path], typer.Argument(help="Recipe YAML file.", show_default=False)]
+OptionalRecipeArg = Annotated[Path | None, typer.Argument(help="Recipe YAML file.", show_default=False)]
 
 
 def say(message: str) -> None:
@@ -48,8 +55,9 @@ def confirm(question: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.FAILED))
 
 
-def run(command: str, json_out: bool, debug: bool, body: Callable[[], Any],
-        human: Callable[[Any], None] | None = None) -> None:
+def run(
+    command: str, json_out: bool, debug: bool, body: Callable[[], Any], human: Callable[[Any], None] | None = None
+) -> None:
     """Run a verb: print its result (envelope with --json) or its error, and exit with the documented code."""
     try:
         result = body()
@@ -70,8 +78,14 @@ def run(command: str, json_out: bool, debug: bool, body: Callable[[], Any],
 
 
 def _print_json(command: str, code: ExitCode, result: Any, errors: list[dict]) -> None:
-    envelope = {"apiVersion": ENVELOPE_VERSION, "command": command, "ok": code == ExitCode.OK,
-                "exitCode": int(code), "result": result, "errors": errors}
+    envelope = {
+        "apiVersion": ENVELOPE_VERSION,
+        "command": command,
+        "ok": code == ExitCode.OK,
+        "exitCode": int(code),
+        "result": result,
+        "errors": errors,
+    }
     sys.stdout.write(json.dumps(envelope, indent=2, default=str) + "\n")
 
 

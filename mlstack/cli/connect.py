@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -9,12 +9,18 @@ from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg,
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def connect(recipe: OptionalRecipeArg = None, stack: StackOpt = None,
-                show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include secret values.")] = False,
-                seconds: Annotated[Optional[float], typer.Option("--for", help="Stop after SECONDS (default: until "
-                                                                  "interrupted).")] = None,
-                var: VarOpt = None, backend: BackendOpt = None, json_out: JsonOpt = False,
-                debug: DebugOpt = False) -> None:
+    def connect(
+        recipe: OptionalRecipeArg = None,
+        stack: StackOpt = None,
+        show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include secret values.")] = False,
+        seconds: Annotated[
+            float | None, typer.Option("--for", help="Stop after SECONDS (default: until interrupted).")
+        ] = None,
+        var: VarOpt = None,
+        backend: BackendOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Port-forward every service of a stack on a cluster to 127.0.0.1 and print the env that uses them."""
         import time
 
@@ -31,8 +37,10 @@ def register(app: typer.Typer) -> None:
                 at_local = StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local})
                 text = render(at_local, secrets, "env", show_secrets)
                 typer.echo(text, nl=False) if not json_out else None
-                say(f"forwarding {len(local)} services of {r.name!r}; "
-                    + (f"stopping in {seconds:g} s" if seconds else "Ctrl-C stops"))
+                say(
+                    f"forwarding {len(local)} services of {r.name!r}; "
+                    + (f"stopping in {seconds:g} s" if seconds else "Ctrl-C stops")
+                )
                 try:
                     time.sleep(seconds) if seconds else _wait_forever()
                 except KeyboardInterrupt:

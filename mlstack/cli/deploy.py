@@ -11,8 +11,10 @@ def _summary(verb: str, result: dict) -> None:
     if not result.get("changed"):
         say("no changes")
     for kind, client in ((result.get("outputs") or {}).get("mlstack", {}).get("components") or {}).items():
-        where = next((client[k] for k in ("endpoint_url", "uri", "tracking_uri", "base_url", "url") if client.get(k)),
-                     client.get("flavor"))
+        where = next(
+            (client[k] for k in ("endpoint_url", "uri", "tracking_uri", "base_url", "url") if client.get(k)),
+            client.get("flavor"),
+        )
         say(f"  {kind:<13} {where}")
     for fmt, path in (result.get("files") or {}).items():
         say(f"  wrote {fmt:<5} {path}")
@@ -20,8 +22,14 @@ def _summary(verb: str, result: dict) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def deploy(recipe: RecipeArg, yes: YesOpt = False, var: VarOpt = None, backend: BackendOpt = None,
-               json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def deploy(
+        recipe: RecipeArg,
+        yes: YesOpt = False,
+        var: VarOpt = None,
+        backend: BackendOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Create or update the recipe's stack; a service that crashed is restarted."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home

@@ -4,15 +4,35 @@ from typing import Annotated
 
 import typer
 
-from mlstack.cli.common import (BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, YesOpt, confirm,
-                                parse_vars, run, say)
+from mlstack.cli.common import (
+    BackendOpt,
+    DebugOpt,
+    JsonOpt,
+    OptionalRecipeArg,
+    StackOpt,
+    VarOpt,
+    YesOpt,
+    confirm,
+    parse_vars,
+    run,
+    say,
+)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def destroy(recipe: OptionalRecipeArg = None, stack: StackOpt = None, yes: YesOpt = False,
-                purge: Annotated[bool, typer.Option("--purge", help="Also delete the stack's data (objects, runs, images) and its state.")] = False,
-                var: VarOpt = None, backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def destroy(
+        recipe: OptionalRecipeArg = None,
+        stack: StackOpt = None,
+        yes: YesOpt = False,
+        purge: Annotated[
+            bool, typer.Option("--purge", help="Also delete the stack's data (objects, runs, images) and its state.")
+        ] = False,
+        var: VarOpt = None,
+        backend: BackendOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Stop and delete the stack's resources; data is kept unless --purge."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home

@@ -10,8 +10,11 @@ from mlstack.errors import EngineError
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def doctor(fix: Annotated[bool, typer.Option("--fix", help="Build the pinned Pulumi CLI if it is missing.")] = False,
-               json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def doctor(
+        fix: Annotated[bool, typer.Option("--fix", help="Build the pinned Pulumi CLI if it is missing.")] = False,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Check the engine, the dynamic-provider shim, provider plugins and per-target credentials."""
         from mlstack.engine.doctor import as_dicts, run_checks
         from mlstack.home import Home

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,9 +15,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(importer, name="import")
 
     @importer.command()
-    def mlstacks(stack_file: Annotated[Path, typer.Argument(help="mlstacks stack spec (stack.yaml).", show_default=False)],
-                 out: Annotated[Optional[Path], typer.Option("--out", help="Write the recipe here (default: stdout).")] = None,
-                 json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def mlstacks(
+        stack_file: Annotated[Path, typer.Argument(help="mlstacks stack spec (stack.yaml).", show_default=False)],
+        out: Annotated[Path | None, typer.Option("--out", help="Write the recipe here (default: stdout).")] = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Write an mlstack recipe from an mlstacks stack spec and its component specs; what has no counterpart is
         listed with the reason."""
         from mlstack.recipe.loader import load_recipe_text
@@ -29,8 +32,13 @@ def register(app: typer.Typer) -> None:
             load_recipe_text(text, str(out or "<imported recipe>"))  # what is written validates, or nothing is
             if out is not None:
                 out.write_text(text)
-            return {"recipe": recipe, "out": str(out) if out else None, "text": text, "not_imported": unmapped,
-                    "notes": notes}
+            return {
+                "recipe": recipe,
+                "out": str(out) if out else None,
+                "text": text,
+                "not_imported": unmapped,
+                "notes": notes,
+            }
 
         def human(r: dict) -> None:
             if r["out"] is None:

@@ -12,10 +12,16 @@ FORMATS = ("json", "yaml", "env", "zenml")
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def output(recipe: OptionalRecipeArg = None, stack: StackOpt = None,
-               fmt: Annotated[str, typer.Option("--format", "-f", help="json | yaml | env | zenml")] = "json",
-               show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include secret values.")] = False,
-               var: VarOpt = None, backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def output(
+        recipe: OptionalRecipeArg = None,
+        stack: StackOpt = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="json | yaml | env | zenml")] = "json",
+        show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include secret values.")] = False,
+        var: VarOpt = None,
+        backend: BackendOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Print the deployed stack's client configuration."""
         from mlstack.clients.render import render
         from mlstack.engine import operations as ops

@@ -9,9 +9,16 @@ from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, RecipeArg, VarOpt,
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def preview(recipe: RecipeArg, var: VarOpt = None, backend: BackendOpt = None,
-                offline: Annotated[bool, typer.Option("--offline", help="Plan under Pulumi's mocks: no credentials, engine, state or network.")] = False,
-                json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def preview(
+        recipe: RecipeArg,
+        var: VarOpt = None,
+        backend: BackendOpt = None,
+        offline: Annotated[
+            bool, typer.Option("--offline", help="Plan under Pulumi's mocks: no credentials, engine, state or network.")
+        ] = False,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Show what `deploy` would change, without changing anything."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home
@@ -32,11 +39,33 @@ def register(app: typer.Typer) -> None:
         run("preview", json_out, debug, body, human)
 
 
-KEY_SETTINGS = ("bucket", "name", "region", "imageTagMutability", "imageScanningConfiguration",
-                "versioningConfiguration", "blockPublicAcls", "restrictPublicBuckets", "rule", "rules",
-                # databases and servers: where they are reachable from, what they run
-                "engine", "engineVersion", "instanceClass", "publiclyAccessible", "storageEncrypted", "internal",
-                "protocol", "sslPolicy", "cidrIpv4", "fromPort", "databaseVersion", "ingress", "version", "sku")
+KEY_SETTINGS = (
+    "bucket",
+    "name",
+    "region",
+    "imageTagMutability",
+    "imageScanningConfiguration",
+    "versioningConfiguration",
+    "blockPublicAcls",
+    "restrictPublicBuckets",
+    "rule",
+    "rules",
+    # databases and servers: where they are reachable from, what they run
+    "engine",
+    "engineVersion",
+    "instanceClass",
+    "publiclyAccessible",
+    "storageEncrypted",
+    "internal",
+    "protocol",
+    "sslPolicy",
+    "cidrIpv4",
+    "fromPort",
+    "databaseVersion",
+    "ingress",
+    "version",
+    "sku",
+)
 
 
 def _tree(plan: dict) -> None:

@@ -12,8 +12,9 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Directory the manifests are
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def render(recipe: RecipeArg, out: OutOpt, var: VarOpt = None, json_out: JsonOpt = False,
-               debug: DebugOpt = False) -> None:
+    def render(
+        recipe: RecipeArg, out: OutOpt, var: VarOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False
+    ) -> None:
         """Write the stack as the platform's own manifests (kubernetes: YAML for GitOps), from the program itself,
         offline: no cluster, engine or state. Generated secret values are never written (SECRETS.md lists them)."""
         from mlstack.engine import operations as ops

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,8 +18,11 @@ def recipe_schema() -> dict:
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def schema(output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,
-               json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def schema(
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Print the recipe's JSON Schema (for yaml-language-server and editors)."""
 
         def body() -> dict:

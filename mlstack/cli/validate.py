@@ -13,9 +13,21 @@ def register(app: typer.Typer) -> None:
 
         def body() -> dict:
             r = load_recipe(recipe, parse_vars(var))
-            return {"recipe": str(recipe), "name": r.name, "target": r.target.type,
-                    "components": {k: v.flavor for k, v in r.component_specs().items()}}
+            return {
+                "recipe": str(recipe),
+                "name": r.name,
+                "target": r.target.type,
+                "components": {k: v.flavor for k, v in r.component_specs().items()},
+            }
 
-        run("validate", json_out, debug, body,
-            lambda r: say(f"{recipe}: ok (stack {r['name']!r} on {r['target']}: "
-                          + ", ".join(f"{k}={v}" for k, v in r["components"].items()) + ")"))
+        run(
+            "validate",
+            json_out,
+            debug,
+            body,
+            lambda r: say(
+                f"{recipe}: ok (stack {r['name']!r} on {r['target']}: "
+                + ", ".join(f"{k}={v}" for k, v in r["components"].items())
+                + ")"
+            ),
+        )

@@ -8,8 +8,14 @@ from mlstack.errors import EngineError
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def verify(recipe: OptionalRecipeArg = None, stack: StackOpt = None, var: VarOpt = None,
-               backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+    def verify(
+        recipe: OptionalRecipeArg = None,
+        stack: StackOpt = None,
+        var: VarOpt = None,
+        backend: BackendOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
         """Smoke-test every deployed component with its real client; exit 1 naming what failed."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home
@@ -20,9 +26,11 @@ def register(app: typer.Typer) -> None:
                 if not json_out:
                     _table(result)
                 failed = [f"{c['kind']} ({c['detail']})" for c in result["checks"] if not c["ok"]]
-                error = EngineError(f"verify failed: {'; '.join(failed)}",
-                                    hint=f"look at the service's log under MLSTACK_HOME/stacks/{result['stack']}/run/, "
-                                         "then `mlstack deploy` to restart what crashed")
+                error = EngineError(
+                    f"verify failed: {'; '.join(failed)}",
+                    hint=f"look at the service's log under MLSTACK_HOME/stacks/{result['stack']}/run/, "
+                    "then `mlstack deploy` to restart what crashed",
+                )
                 error.result = result  # type: ignore[attr-defined]
                 raise error
             return result
@@ -33,5 +41,6 @@ def register(app: typer.Typer) -> None:
 def _table(result: dict) -> None:
     width = max(len(c["kind"]) for c in result["checks"]) if result["checks"] else 8
     for c in result["checks"]:
-        say(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['kind']:<{width}}  {c['flavor']:<13} {c['seconds']:>5.2f}s  {c['detail']}")
+        verdict = "PASS" if c["ok"] else "FAIL"
+        say(f"  {verdict}  {c['kind']:<{width}}  {c['flavor']:<13} {c['seconds']:>5.2f}s  {c['detail']}")
     say(f"verify {result['stack']!r}: {'all passed' if result['ok'] else 'FAILED'}")

@@ -6,17 +6,19 @@ a `SecretRef` names where the value is (the stack output key and the env variabl
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field
 
 from mlstack.recipe.base import StoredModel
 
-SCHEMA_VERSION = "mlstack.clients/v1"
+SCHEMA_VERSION: Final = "mlstack.clients/v1"
 
 
 class SecretRef(StoredModel):
-    output: str = Field(description="Key of the secret in the stack's `secrets` output (`mlstack output --show-secrets`).")
+    output: str = Field(
+        description="Key of the secret in the stack's `secrets` output (`mlstack output --show-secrets`)."
+    )
     env: str = Field(description="Environment variable a client reads it from.")
 
 
@@ -45,8 +47,10 @@ class OrchestratorClient(StoredModel):
     step_service_account: str | None = Field(default=None, description="Service account step pods run as.")
     image_pull_secrets: list[str] | None = Field(default=None, description="Secrets pipeline pods pull images with.")
     local_registry: bool | None = Field(default=None, description="The registry is on localhost (kind).")
-    pod_labels: dict[str, str] | None = Field(default=None, description="Labels pipeline pods must carry (the "
-                                               "stack's network policies admit their traffic by them).")
+    pod_labels: dict[str, str] | None = Field(
+        default=None,
+        description="Labels pipeline pods must carry (the stack's network policies admit their traffic by them).",
+    )
 
 
 class StackClients(StoredModel):
@@ -66,7 +70,9 @@ class ObjectStoreClient(StoredModel):
     buckets: list[str] = Field(description="Bucket URIs, e.g. s3://mlstack.")
     access_key_id: str | None = None
     secret_access_key: SecretRef | None = None
-    cluster_endpoint_url: str | None = Field(default=None, description="S3 endpoint inside the cluster (pipeline pods).")
+    cluster_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint inside the cluster (pipeline pods)."
+    )
 
 
 class TrackingClient(StoredModel):
@@ -76,9 +82,14 @@ class TrackingClient(StoredModel):
     username: str | None = Field(default=None, description="MLFLOW_TRACKING_USERNAME.")
     password: SecretRef | None = None
     artifact_root: str | None = Field(default=None, description="Where the server stores artifacts (proxied).")
-    dns_target: str | None = Field(default=None, description="Name the tracking URI's host must resolve to (a "
-                                   "CNAME or alias) when mlstack did not create that DNS record.")
-    cluster_tracking_uri: str | None = Field(default=None, description="Tracking URI inside the cluster (pipeline pods).")
+    dns_target: str | None = Field(
+        default=None,
+        description="Name the tracking URI's host must resolve to (a "
+        "CNAME or alias) when mlstack did not create that DNS record.",
+    )
+    cluster_tracking_uri: str | None = Field(
+        default=None, description="Tracking URI inside the cluster (pipeline pods)."
+    )
 
 
 class ServingClient(StoredModel):

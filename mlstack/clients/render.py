@@ -11,22 +11,42 @@ import json
 import shlex
 from typing import Any
 
-from mlstack.clients.models import (SCHEMA_VERSION, ObjectStoreClient, OrchestratorClient, RegistryClient,
-                                    SecretRef, ServingClient, StackClients, TrackingClient)
+from pydantic import BaseModel
+
+from mlstack.clients.models import (
+    SCHEMA_VERSION,
+    ObjectStoreClient,
+    OrchestratorClient,
+    RegistryClient,
+    SecretRef,
+    ServingClient,
+    StackClients,
+    TrackingClient,
+)
 from mlstack.registry import Flavor, lookup
 from mlstack.versions import ZENML_VERSION
 
 FORMATS = ("json", "yaml", "env", "zenml")
-MODELS = {"object_store": ObjectStoreClient, "registry": RegistryClient, "tracking": TrackingClient,
-          "orchestrator": OrchestratorClient, "serving": ServingClient}
+MODELS: dict[str, type[BaseModel]] = {
+    "object_store": ObjectStoreClient,
+    "registry": RegistryClient,
+    "tracking": TrackingClient,
+    "orchestrator": OrchestratorClient,
+    "serving": ServingClient,
+}
 
 
 def typed(clients: StackClients) -> dict[str, Any]:
     return {kind: MODELS[kind].model_validate(data) for kind, data in clients.components.items() if kind in MODELS}
 
 
-def render(clients: StackClients, secrets: dict[str, str], fmt: str, show_secrets: bool = False,
-           zenml_version: str = ZENML_VERSION) -> str:
+def render(
+    clients: StackClients,
+    secrets: dict[str, str],
+    fmt: str,
+    show_secrets: bool = False,
+    zenml_version: str = ZENML_VERSION,
+) -> str:
     if fmt in ("json", "yaml"):
         data = clients.model_dump(by_alias=True, exclude_none=True)
         if show_secrets:
@@ -43,7 +63,9 @@ def _secret(ref: SecretRef | None, secrets: dict[str, str], show: bool) -> str |
     return secrets.get(ref.output) if ref and show else None
 
 
-def env_vars(clients: StackClients, secrets: dict[str, str], show_secrets: bool) -> tuple[dict[str, str], list[SecretRef]]:
+def env_vars(
+    clients: StackClients, secrets: dict[str, str], show_secrets: bool
+) -> tuple[dict[str, str], list[SecretRef]]:
     """Variables a shell or CI job needs, and the secret ones left out (unless show_secrets)."""
     out: dict[str, str] = {"MLSTACK_STACK": clients.stack, "MLSTACK_TARGET": clients.target}
     hidden: list[SecretRef] = []
@@ -89,8 +111,10 @@ def env_file(clients: StackClients, secrets: dict[str, str], show_secrets: bool)
     values, hidden = env_vars(clients, secrets, show_secrets)
     lines = [f"# mlstack {SCHEMA_VERSION}: stack {clients.stack} ({clients.target})"]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in values.items()]
-    lines += [f"# {ref.env}: secret, not shown (`mlstack output --stack {clients.stack} --format env --show-secrets`)"
-              for ref in hidden]
+    lines += [
+        f"# {ref.env}: secret, not shown (`mlstack output --stack {clients.stack} --format env --show-secrets`)"
+        for ref in hidden
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -100,9 +124,11 @@ def zenml_secret_names(stack: str) -> tuple[str, str]:
     return f"mlstack-{stack}", f"mlstack-{stack}-registry"
 
 
-def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bool,
-                zenml_version: str = ZENML_VERSION) -> dict[str, Any]:
-    """ZenML's `stack import` format: {stack_name, zenml_version, components: {type: [{name, type, flavor, configuration}]}}.
+def zenml_stack(
+    clients: StackClients, secrets: dict[str, str], show_secrets: bool, zenml_version: str = ZENML_VERSION
+) -> dict[str, Any]:
+    """ZenML's `stack import` format:
+    {stack_name, zenml_version, components: {type: [{name, type, flavor, configuration}]}}.
 
     Credentials are ZenML secret references (`{{secret.key}}`) unless show_secrets: ZenML resolves them on
     import, so the secrets `zenml_secret_commands` lists must exist first. No secret value is in the file.
@@ -123,36 +149,58 @@ def zenml_stack(clients: StackClients, secrets: dict[str, str], show_secrets: bo
         return value if show_secrets else f"{{{{{main}.{key}}}}}"
 
     def add(ztype: str, flavor: str, configuration: dict) -> None:
-        components[ztype] = [{"name": f"{name}-{ztype.replace('_', '-')}", "type": ztype, "flavor": flavor,
-                              "configuration": {k: v for k, v in configuration.items() if v is not None}}]
+        components[ztype] = [
+            {
+                "name": f"{name}-{ztype.replace('_', '-')}",
+                "type": ztype,
+                "flavor": flavor,
+                "configuration": {k: v for k, v in configuration.items() if v is not None},
+            }
+        ]
 
     if (store := c.get("object_store")) and flavor(store).zenml == "s3":
         kwargs = {"endpoint_url": store.cluster_endpoint_url or store.endpoint_url, "region_name": store.region}
-        add("artifact_store", "s3", {
-            "path": f"{store.buckets[0]}/zenml",
-            "client_kwargs": {k: v for k, v in kwargs.items() if v},
-            "key": ref("aws_access_key_id", store.access_key_id) if store.access_key_id else None,
-            "secret": ref("aws_secret_access_key", _secret(store.secret_access_key, secrets, True))
-            if store.secret_access_key else None,
-        })
+        add(
+            "artifact_store",
+            "s3",
+            {
+                "path": f"{store.buckets[0]}/zenml",
+                "client_kwargs": {k: v for k, v in kwargs.items() if v},
+                "key": ref("aws_access_key_id", store.access_key_id) if store.access_key_id else None,
+                "secret": ref("aws_secret_access_key", _secret(store.secret_access_key, secrets, True))
+                if store.secret_access_key
+                else None,
+            },
+        )
     elif store:  # gcp / azure: credentials come from the cloud identity (service connector or ambient)
         add("artifact_store", flavor(store).zenml or store.flavor, {"path": f"{store.buckets[0]}/zenml"})
     else:
         add("artifact_store", "local", {})
     if registry := c.get("registry"):
-        add("container_registry", flavor(registry).zenml or registry.flavor, {
-            "uri": registry.uri, "authentication_secret": registry_secret if registry.password else None})
+        add(
+            "container_registry",
+            flavor(registry).zenml or registry.flavor,
+            {"uri": registry.uri, "authentication_secret": registry_secret if registry.password else None},
+        )
     if tracking := c.get("tracking"):
-        add("experiment_tracker", "mlflow", {
-            "tracking_uri": tracking.cluster_tracking_uri or tracking.tracking_uri,
-            "tracking_username": tracking.username,
-            "tracking_password": ref("tracking_password", _secret(tracking.password, secrets, True))
-            if tracking.password else None,
-        })
+        add(
+            "experiment_tracker",
+            "mlflow",
+            {
+                "tracking_uri": tracking.cluster_tracking_uri or tracking.tracking_uri,
+                "tracking_username": tracking.username,
+                "tracking_password": ref("tracking_password", _secret(tracking.password, secrets, True))
+                if tracking.password
+                else None,
+            },
+        )
     if orchestrator := c.get("orchestrator"):
         hint = flavor(orchestrator)
-        add("orchestrator", hint.zenml or orchestrator.flavor,
-            hint.zenml_config(orchestrator) if hint.zenml_config else {})
+        add(
+            "orchestrator",
+            hint.zenml or orchestrator.flavor,
+            hint.zenml_config(orchestrator) if hint.zenml_config else {},
+        )
         for ztype, (zflavor, configuration) in hint.zenml_extra.items():
             add(ztype, zflavor, configuration)
     return {"stack_name": name, "zenml_version": zenml_version, "components": components}
@@ -165,13 +213,18 @@ def zenml_secret_commands(clients: StackClients) -> list[str]:
     c = typed(clients)
     keys: list[str] = []
     if (store := c.get("object_store")) and store.secret_access_key:
-        keys += ['--aws_access_key_id="$AWS_ACCESS_KEY_ID"', f'--aws_secret_access_key="${store.secret_access_key.env}"']
+        keys += [
+            '--aws_access_key_id="$AWS_ACCESS_KEY_ID"',
+            f'--aws_secret_access_key="${store.secret_access_key.env}"',
+        ]
     if (tracking := c.get("tracking")) and tracking.password:
         keys.append(f'--tracking_password="${tracking.password.env}"')
     commands = [f"zenml secret create {main} {' '.join(keys)}"] if keys else []
     if (registry := c.get("registry")) and registry.password:
-        commands.append(f'zenml secret create {registry_secret} --username="$MLSTACK_REGISTRY_USERNAME" '
-                        f'--password="${registry.password.env}"')
+        commands.append(
+            f'zenml secret create {registry_secret} --username="$MLSTACK_REGISTRY_USERNAME" '
+            f'--password="${registry.password.env}"'
+        )
     return commands
 
 
@@ -180,10 +233,12 @@ def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: boo
     commands = [] if show_secrets else zenml_secret_commands(clients)
     if not commands:
         return body
-    header = [f"# ZenML stack of mlstack stack {clients.stack!r}: `zenml stack import {clients.stack} -f FILE`.",
-              "# Credentials are ZenML secret references; create the secrets first (values from",
-              f"# `eval \"$(mlstack output --stack {clients.stack} --format env --show-secrets)\"`):",
-              *[f"#   {cmd}" for cmd in commands]]
+    header = [
+        f"# ZenML stack of mlstack stack {clients.stack!r}: `zenml stack import {clients.stack} -f FILE`.",
+        "# Credentials are ZenML secret references; create the secrets first (values from",
+        f'# `eval "$(mlstack output --stack {clients.stack} --format env --show-secrets)"`):',
+        *[f"#   {cmd}" for cmd in commands],
+    ]
     return "\n".join(header) + "\n" + body
 
 

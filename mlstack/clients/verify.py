@@ -13,11 +13,18 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
-from mlstack.clients.models import (ObjectStoreClient, OrchestratorClient, RegistryClient, ServingClient,
-                                    StackClients, TrackingClient)
+from mlstack.clients.models import (
+    ObjectStoreClient,
+    OrchestratorClient,
+    RegistryClient,
+    ServingClient,
+    StackClients,
+    TrackingClient,
+)
 from mlstack.clients.render import typed
 
 SCRATCH = "mlstack-verify"
@@ -77,10 +84,14 @@ def check_object_store(c: ObjectStoreClient, secrets: dict[str, str]) -> str:
     from botocore.config import Config
 
     secret = secrets.get(c.secret_access_key.output) if c.secret_access_key else None
-    s3 = boto3.client("s3", endpoint_url=c.endpoint_url, region_name=c.region, aws_access_key_id=c.access_key_id,
-                      aws_secret_access_key=secret,
-                      config=Config(signature_version="s3v4", connect_timeout=5, read_timeout=15,
-                                    retries={"max_attempts": 1}))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=c.endpoint_url,
+        region_name=c.region,
+        aws_access_key_id=c.access_key_id,
+        aws_secret_access_key=secret,
+        config=Config(signature_version="s3v4", connect_timeout=5, read_timeout=15, retries={"max_attempts": 1}),
+    )
     bucket = c.buckets[0].removeprefix("s3://").split("/")[0]
     key = f"{SCRATCH}/{uuid.uuid4().hex}"
     body = uuid.uuid4().bytes
@@ -96,11 +107,18 @@ def check_object_store(c: ObjectStoreClient, secrets: dict[str, str]) -> str:
 
 
 # -- tracking: an MLflow run created and deleted through the REST API the MLflow client uses -----------------
-def _http(method: str, url: str, body: dict | None = None, auth: tuple[str, str] | None = None,
-          headers: dict | None = None, timeout: float = 15) -> tuple[int, Any]:
+def _http(
+    method: str,
+    url: str,
+    body: dict | None = None,
+    auth: tuple[str, str] | None = None,
+    headers: dict | None = None,
+    timeout: float = 15,
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json",
-                                                                        **(headers or {})})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     if auth:
         req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
     try:
@@ -127,8 +145,12 @@ def check_tracking(c: TrackingClient, secrets: dict[str, str]) -> str:
     try:
         _, run = _http("POST", f"{api}/runs/create", {"experiment_id": experiment_id}, auth)
         run_id = run["run"]["info"]["run_id"]
-        _http("POST", f"{api}/runs/log-metric", {"run_id": run_id, "key": "verify", "value": 1.0,
-                                                 "timestamp": int(time.time() * 1000)}, auth)
+        _http(
+            "POST",
+            f"{api}/runs/log-metric",
+            {"run_id": run_id, "key": "verify", "value": 1.0, "timestamp": int(time.time() * 1000)},
+            auth,
+        )
         _, got = _http("GET", f"{api}/runs/get?run_id={run_id}", None, auth)
         if not any(m["key"] == "verify" for m in got["run"]["data"].get("metrics", [])):
             raise ValueError("logged metric not read back")
@@ -166,8 +188,7 @@ def check_registry(c: RegistryClient, secrets: dict[str, str]) -> str:
     manifest = client.get_manifest(target)
     client.delete_tag(target.rsplit(":", 1)[0], target.rsplit(":", 1)[1])
     for blob in [manifest["config"], *manifest["layers"]]:  # the blobs too, not just the tag
-        client.do_request(f"{client.prefix}://{c.uri}/v2/{SCRATCH}/probe/blobs/{blob['digest']}",
-                                 "DELETE")
+        client.do_request(f"{client.prefix}://{c.uri}/v2/{SCRATCH}/probe/blobs/{blob['digest']}", "DELETE")
     return f"OCI artifact pushed, pulled and deleted at {c.uri} (repository {SCRATCH}/probe stays, empty)"
 
 
@@ -186,9 +207,17 @@ def check_serving(c: ServingClient, secrets: dict[str, str]) -> str:
     inputs = meta.get("inputs") or []
     if not inputs:
         return f"ready at {base}, {len(ready)} model(s) loaded; {ready[0]} publishes no input metadata to infer with"
-    request = {"inputs": [{"name": i["name"], "datatype": i["datatype"],
-                           "shape": [max(int(d), 1) for d in i["shape"]],
-                           "data": [_ZERO.get(i["datatype"], 0)] * _size(i["shape"])} for i in inputs]}
+    request = {
+        "inputs": [
+            {
+                "name": i["name"],
+                "datatype": i["datatype"],
+                "shape": [max(int(d), 1) for d in i["shape"]],
+                "data": [_ZERO.get(i["datatype"], 0)] * _size(i["shape"]),
+            }
+            for i in inputs
+        ]
+    }
     _, answer = _http("POST", f"{base}/v2/models/{ready[0]}/infer", request)
     return f"ready at {base}; V2 inference on {ready[0]} returned {len(answer.get('outputs', []))} output(s)"
 
@@ -214,6 +243,10 @@ def check_nothing_deployed(c: OrchestratorClient, secrets: dict[str, str]) -> st
 
 # The checks a flavor can name in the registry (`Flavor.verify`), by the protocol they speak.
 CHECKS: dict[str, Callable[[Any, dict[str, str]], str]] = {
-    "s3": check_object_store, "mlflow": check_tracking, "oci": check_registry, "v2": check_serving,
-    "api_url": check_api_url, "nothing_deployed": check_nothing_deployed,
+    "s3": check_object_store,
+    "mlflow": check_tracking,
+    "oci": check_registry,
+    "v2": check_serving,
+    "api_url": check_api_url,
+    "nothing_deployed": check_nothing_deployed,
 }

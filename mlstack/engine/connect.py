@@ -10,8 +10,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from mlstack import registry
 from mlstack.errors import EngineError, NotAvailableError
@@ -41,33 +42,48 @@ def at_local_ports(components: dict[str, dict[str, Any]], local: dict[Any, int])
 
 
 @contextmanager
-def forwarded(target: str, placement: dict[str, Any], stack: str, components: dict[str, dict[str, Any]]
-              ) -> Iterator[dict[str, dict[str, Any]]]:
+def forwarded(
+    target: str, placement: dict[str, Any], stack: str, components: dict[str, dict[str, Any]]
+) -> Iterator[dict[str, dict[str, Any]]]:
     """The client config at forwarded local ports, valid inside the `with`."""
     planner = registry.target(target).hook("connect")
     if planner is None:
-        raise NotAvailableError(f"target {target!r} has nothing to connect to: its services are reachable as they are",
-                                hint="`mlstack output` prints their addresses")
+        raise NotAvailableError(
+            f"target {target!r} has nothing to connect to: its services are reachable as they are",
+            hint="`mlstack output` prints their addresses",
+        )
     plan = planner(placement, stack, components)
     if plan and not shutil.which("kubectl"):
-        raise NotAvailableError("`mlstack connect` port-forwards with kubectl, which is not on PATH",
-                                hint="install kubectl (the cluster's minor version, or one either side)")
+        raise NotAvailableError(
+            "`mlstack connect` port-forwards with kubectl, which is not on PATH",
+            hint="install kubectl (the cluster's minor version, or one either side)",
+        )
     procs: list[subprocess.Popen] = []
     try:
         local = {}
         for forward in plan:
             port = free_port()
-            procs.append(subprocess.Popen(forward.command(port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                          stdin=subprocess.DEVNULL, text=True, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    forward.command(port),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    start_new_session=True,
+                )
+            )
             local[forward] = port
         deadline = time.monotonic() + READY_TIMEOUT
-        for (forward, port), proc in zip(local.items(), procs):
+        for (forward, port), proc in zip(local.items(), procs, strict=True):
             while not _accepts(port):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     error = (proc.stderr.read() if proc.poll() is not None and proc.stderr else "").strip()
-                    raise EngineError(f"port-forward to svc/{forward.service} in {forward.namespace} failed: "
-                                      f"{error.splitlines()[-1] if error else f'no answer in {READY_TIMEOUT:.0f} s'}",
-                                      hint="`mlstack doctor` checks the context; `kubectl -n NS get pods` shows the pods")
+                    raise EngineError(
+                        f"port-forward to svc/{forward.service} in {forward.namespace} failed: "
+                        f"{error.splitlines()[-1] if error else f'no answer in {READY_TIMEOUT:.0f} s'}",
+                        hint="`mlstack doctor` checks the context; `kubectl -n NS get pods` shows the pods",
+                    )
                 time.sleep(0.1)
         yield at_local_ports(components, local)
     finally:

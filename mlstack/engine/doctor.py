@@ -5,15 +5,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from mlstack import registry
 from mlstack.engine import plugins, runtimes
 from mlstack.engine.pulumi_cli import build_cli, find_cli
-from mlstack.errors import NotAvailableError
 from mlstack.engine.workspace import SHIM, shim_dir
+from mlstack.errors import NotAvailableError
 from mlstack.home import Home
 from mlstack.versions import PULUMI_VERSION, RUNTIMES
 
@@ -33,17 +33,32 @@ def run_checks(home: Home, fix: bool = False, progress: Callable[[str], None] = 
     if cli is None and fix:
         cli = build_cli(home, progress)
     go = shutil.which("go")
-    checks.append(Check("engine", "pulumi CLI", cli is not None,
-                        f"v{cli.version} ({cli.source}: {cli.path})" if cli else
-                        f"not built: `mlstack doctor --fix` builds v{PULUMI_VERSION} from Go modules"
-                        + ("" if go else " (needs Go >= 1.25, not found)"), required=True))
+    checks.append(
+        Check(
+            "engine",
+            "pulumi CLI",
+            cli is not None,
+            f"v{cli.version} ({cli.source}: {cli.path})"
+            if cli
+            else f"not built: `mlstack doctor --fix` builds v{PULUMI_VERSION} from Go modules"
+            + ("" if go else " (needs Go >= 1.25, not found)"),
+            required=True,
+        )
+    )
     shim = shim_dir() / SHIM
-    checks.append(Check("engine", "dynamic-provider shim", shim.exists(),
-                        str(shim) if shim.exists() else f"{SHIM} missing next to the interpreter: reinstall mlstack",
-                        required=True))
+    checks.append(
+        Check(
+            "engine",
+            "dynamic-provider shim",
+            shim.exists(),
+            str(shim) if shim.exists() else f"{SHIM} missing next to the interpreter: reinstall mlstack",
+            required=True,
+        )
+    )
     writable = os.access(home.root if home.root.exists() else home.root.parent, os.W_OK)
-    checks.append(Check("engine", "mlstack home", writable, f"{home.root}{'' if writable else ' is not writable'}",
-                        required=True))
+    checks.append(
+        Check("engine", "mlstack home", writable, f"{home.root}{'' if writable else ' is not writable'}", required=True)
+    )
     for target in registry.targets():
         checks.extend(_target_checks(home, target, cli.path if (fix and cli) else None, progress))
     checks.extend(_runtime_checks(home, fix, progress))
@@ -59,13 +74,20 @@ def _runtime_checks(home: Home, fix: bool, progress: Callable[[str], None]) -> l
         except NotAvailableError as exc:  # a Debian package needs root: reported below, not fatal here
             progress(f"  {exc.message}")
     found = runtimes.status(home)
-    return [Check("runtimes", name, found.get(name) is not None,
-                  found.get(name) or f"{RUNTIMES[name].version}: installed on first deploy or `mlstack doctor --fix`")
-            for name in wanted]
+    return [
+        Check(
+            "runtimes",
+            name,
+            found.get(name) is not None,
+            found.get(name) or f"{RUNTIMES[name].version}: installed on first deploy or `mlstack doctor --fix`",
+        )
+        for name in wanted
+    ]
 
 
-def _target_checks(home: Home, declared: registry.Target, fix_with: Path | None = None,
-                   progress: Callable[[str], None] = print) -> list[Check]:
+def _target_checks(
+    home: Home, declared: registry.Target, fix_with: Path | None = None, progress: Callable[[str], None] = print
+) -> list[Check]:
     """What the target can do here; with --fix (`fix_with`: the CLI), a missing provider plugin is installed at the
     SDK's version where it can be fetched, and the exact steps are reported where it cannot."""
     target, needs, checks = declared.name, declared.needs, []
@@ -73,20 +95,36 @@ def _target_checks(home: Home, declared: registry.Target, fix_with: Path | None 
         return [Check(target, "components", False, "not built in this release yet")]
     for f in declared.flavors:
         missing = f.missing()
-        checks.append(Check(target, f"{f.kind}/{f.name}", not missing,
-                            f.summary if not missing else f"needs {', '.join(missing)}: {f.install_hint}"))
+        checks.append(
+            Check(
+                target,
+                f"{f.kind}/{f.name}",
+                not missing,
+                f.summary if not missing else f"needs {', '.join(missing)}: {f.install_hint}",
+            )
+        )
     if needs.provider_module:
         present = importlib.util.find_spec(needs.provider_module) is not None
-        checks.append(Check(target, "provider SDK", present,
-                            needs.provider_module if present else f"`pip install mlstack[{needs.pinned_extra}]`"))
+        checks.append(
+            Check(
+                target,
+                "provider SDK",
+                present,
+                needs.provider_module if present else f"`pip install mlstack[{needs.pinned_extra}]`",
+            )
+        )
     if needs.plugin:
         where, note = plugins.installed(home, needs), ""
         if where is None and fix_with is not None and plugins.sdk_version(needs):
             progress(f"installing provider plugin resource-{needs.plugin} v{plugins.sdk_version(needs)}")
             ok, note = plugins.install(home, needs, fix_with)
             where = plugins.installed(home, needs)
-        detail = where or f"resource-{needs.plugin} v{plugins.sdk_version(needs)} not installed" + (
-            f" ({note})" if note else "") + f": {plugins.install_steps(home, needs)}"
+        detail = (
+            where
+            or f"resource-{needs.plugin} v{plugins.sdk_version(needs)} not installed"
+            + (f" ({note})" if note else "")
+            + f": {plugins.install_steps(home, needs)}"
+        )
         checks.append(Check(target, "provider plugin", where is not None, detail))
     ok, detail = needs.credentials()
     checks.append(Check(target, "credentials", ok, detail))

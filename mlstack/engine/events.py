@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-_DONE = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced",
-         "create-replacement": "created replacement", "delete-replaced": "deleted old", "refresh": "refreshed",
-         "read": "read"}
+_DONE = {
+    "create": "created",
+    "update": "updated",
+    "delete": "deleted",
+    "replace": "replaced",
+    "create-replacement": "created replacement",
+    "delete-replaced": "deleted old",
+    "refresh": "refreshed",
+    "read": "read",
+}
 
 
 class ProgressPrinter:

@@ -6,8 +6,9 @@ computed attributes a cloud would (ARNs, URLs), so client outputs can be rendere
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from mlstack import registry
 from mlstack.recipe.model import Recipe
@@ -39,10 +40,15 @@ class Plan:
         return [r for r in self.resources if r.parent == urn]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stack": self.stack, "target": self.target,
-                "outputs": {k: v for k, v in self.outputs.items() if k != "secrets"},
-                "resources": [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
-                              for r in self.resources]}
+        return {
+            "stack": self.stack,
+            "target": self.target,
+            "outputs": {k: v for k, v in self.outputs.items() if k != "secrets"},
+            "resources": [
+                {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
+                for r in self.resources
+            ],
+        }
 
 
 DYNAMIC = "pulumi-python:dynamic:Resource"
@@ -55,7 +61,6 @@ def _dynamic(name: str, inputs: dict[str, Any]) -> tuple[str, dict]:
     import base64
 
     import dill
-
     from pulumi.runtime.rpc import is_rpc_secret
 
     serialized = inputs["__provider"]
@@ -121,12 +126,22 @@ def _plan(recipe: Recipe) -> Plan:
             if request.type != "pulumi:pulumi:Stack":
                 state = self.resources[response.urn].state if response.urn in self.resources else {}
                 hidden = set(request.additionalSecretOutputs) | {"__provider"}
-                result.resources.append(PlannedResource(response.urn, request.type, request.name,
-                                                        request.parent or None, bool(request.custom),
-                                                        {k: REDACTED if k in hidden else _redact(v)
-                                                         for k, v in state.items()},
-                                                        {k: _unwrap(v) for k, v in state.items() if k != "__provider"}))
-                if request.type == DYNAMIC and "value" in hidden and isinstance(result.resources[-1].raw.get("value"), str):
+                result.resources.append(
+                    PlannedResource(
+                        response.urn,
+                        request.type,
+                        request.name,
+                        request.parent or None,
+                        bool(request.custom),
+                        {k: REDACTED if k in hidden else _redact(v) for k, v in state.items()},
+                        {k: _unwrap(v) for k, v in state.items() if k != "__provider"},
+                    )
+                )
+                if (
+                    request.type == DYNAMIC
+                    and "value" in hidden
+                    and isinstance(result.resources[-1].raw.get("value"), str)
+                ):
                     result.generated.append(result.resources[-1].raw["value"])  # a generated secret
             return response
 
@@ -137,8 +152,8 @@ def _plan(recipe: Recipe) -> Plan:
             computed = fake.attributes(args.typ, args.name, args.inputs, placement) if fake else {}
             return f"{args.name}-id", {**args.inputs, **computed}
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-            return fake.call(placement) if fake else {}
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+            return (fake.call(placement) if fake else {}), []
 
     monitor = Monitor(Mocks())
     pulumi.runtime.set_mocks(monitor.mocks, project="mlstack", stack=recipe.name, preview=False, monitor=monitor)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mlstack import registry
 from mlstack.engine import plugins, runtimes
@@ -32,20 +33,28 @@ def resolve(home: Home, ref: StackRef) -> Recipe:
         raise UsageError("name either a RECIPE file or --stack NAME (not both)")
     if ref.recipe_path is not None:
         return load_recipe(ref.recipe_path, ref.variables)
+    assert ref.stack is not None  # one of the two, checked above
     saved = saved_recipe(home, ref.stack)
     # Stored by an older mlstack with absent components as nulls, which a recipe may not say.
     saved["components"] = {k: v for k, v in (saved.get("components") or {}).items() if v is not None}
-    return Recipe.model_validate(saved)  # type: ignore[arg-type]
+    return Recipe.model_validate(saved)
 
 
-def session(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None] | None = None,
-            runtime_paths: dict[str, str] | None = None, purge: bool = False) -> StackSession:
+def session(
+    home: Home,
+    recipe: Recipe,
+    ref: StackRef,
+    emit: Callable[[str], None] | None = None,
+    runtime_paths: dict[str, str] | None = None,
+    purge: bool = False,
+) -> StackSession:
     from mlstack.stacks.program import make_program, runtimes_of
 
     if runtime_paths is None:  # not deploying: the paths runtimes are (or would be) installed at
         runtime_paths = {name: str(runtimes.expected_path(home, name)) for name in runtimes_of(recipe)}
     return StackSession(
-        home, recipe.name,
+        home,
+        recipe.name,
         backend=backend_url(home, recipe.state.backend, ref.backend),
         secrets_provider=recipe.state.secrets_provider,
         program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths, purge=purge),
@@ -64,8 +73,10 @@ def _preflight(home: Home, recipe: Recipe) -> None:
         preflight(placement, recipe.name)
     ok, detail = target.needs.credentials(placement=placement)
     if not ok:
-        raise CredentialsError(f"no credentials for target {recipe.target.type}: {detail}",
-                               hint="configure them, then check with `mlstack doctor`")
+        raise CredentialsError(
+            f"no credentials for target {recipe.target.type}: {detail}",
+            hint="configure them, then check with `mlstack doctor`",
+        )
     plugins.require(home, recipe.target.type, target.needs)
 
 
@@ -76,15 +87,20 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, 
     _preflight(home, recipe)
     paths = runtimes.ensure(home, runtimes_of(recipe), emit)
     if (prepare := registry.target(recipe.target.type).hook("prepare")) is not None:  # e.g. a kind cluster
-        prepare(recipe.placement(), recipe.name, recipe.component_specs(),
-                home.stack_dir(recipe.name) / "run", emit)
+        prepare(recipe.placement(), recipe.name, recipe.component_specs(), home.stack_dir(recipe.name) / "run", emit)
     s = session(home, recipe, ref, emit, paths)
     save_recipe(home, recipe.name, recipe.model_dump(mode="json", exclude_none=True))
     result = s.up(with_secrets=recipe.outputs.include_secrets)
     outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}
     files = write_client_files(home, recipe, result.outputs)
-    return {"stack": recipe.name, "target": recipe.target.type, "changes": result.changes, "changed": result.changed,
-            "outputs": outputs, "files": files}
+    return {
+        "stack": recipe.name,
+        "target": recipe.target.type,
+        "changes": result.changes,
+        "changed": result.changed,
+        "outputs": outputs,
+        "files": files,
+    }
 
 
 EXTENSIONS = {"json": "json", "yaml": "yaml", "env": "env", "zenml": "zenml.yaml"}
@@ -102,7 +118,7 @@ def write_client_files(home: Home, recipe: Recipe, outs: dict[str, Any]) -> dict
     secrets = dict(outs.get(OUTPUT_SECRETS) or {})
     directory = home.stack_dir(recipe.name) / "outputs"
     directory.mkdir(parents=True, exist_ok=True)
-    written = {}
+    written: dict[str, str] = {}
     for fmt in spec.formats:
         path = directory / f"{recipe.name}.{EXTENSIONS[fmt]}"
         text = render(clients, secrets, fmt, spec.include_secrets, spec.zenml_version)
@@ -132,8 +148,10 @@ def render(home: Home, ref: StackRef, out: Path) -> dict[str, Any]:
     recipe = resolve(home, ref)
     renderer = registry.target(recipe.target.type).hook("render")
     if renderer is None:
-        raise NotAvailableError(f"target {recipe.target.type!r} has no manifests to render",
-                                hint="`mlstack preview --offline` shows its plan")
+        raise NotAvailableError(
+            f"target {recipe.target.type!r} has no manifests to render",
+            hint="`mlstack preview --offline` shows its plan",
+        )
     files: dict[str, str] = renderer(plan(recipe))
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
@@ -152,15 +170,17 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
     recipe = resolve(home, ref)
     lost = [f"components.{kind} ({f.name}): {f.deletes_data}" for kind, f in recipe.flavors().items() if f.deletes_data]
     if lost and not purge:  # "data is kept unless --purge": where the cloud cannot keep it, ask before
-        raise UsageError(f"destroying stack {recipe.name!r} on {recipe.target.type} deletes data: " + "; ".join(lost),
-                         hint="copy what you need, then run the same command with --purge")
+        raise UsageError(
+            f"destroying stack {recipe.name!r} on {recipe.target.type} deletes data: " + "; ".join(lost),
+            hint="copy what you need, then run the same command with --purge",
+        )
     target = registry.target(recipe.target.type)
     if purge and target.keeps_on_destroy:  # lift the retain flag of what destroy keeps, so destroy deletes it
         session(home, recipe, ref, emit, purge=True).up()
     s = session(home, recipe, ref, emit)
     result = s.destroy()
     if purge and (remove := target.hook("purge")) is not None:  # beyond the state: e.g. a kind cluster
-        if (removed := remove(recipe.placement(), recipe.name)):
+        if removed := remove(recipe.placement(), recipe.name):
             emit(f"deleted {removed}")
     stack_dir = home.stack_dir(recipe.name)
     data = stack_dir / "data"  # components keep their data here (StackContext.data_dir)
@@ -195,9 +215,14 @@ def list_stacks(home: Home) -> list[dict[str, Any]]:
             recipe = saved_recipe(home, name)
         except (StackNotFoundError, ValueError, OSError):  # a half-written stack dir is not a stack
             continue
-        rows.append({"stack": name, "target": recipe.get("target", {}).get("type"),
-                     "backend": backend_url(home, recipe.get("state", {}).get("backend")),
-                     "components": {k: v["flavor"] for k, v in (recipe.get("components") or {}).items() if v}})
+        rows.append(
+            {
+                "stack": name,
+                "target": recipe.get("target", {}).get("type"),
+                "backend": backend_url(home, recipe.get("state", {}).get("backend")),
+                "components": {k: v["flavor"] for k, v in (recipe.get("components") or {}).items() if v},
+            }
+        )
     return rows
 
 
@@ -208,23 +233,24 @@ def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
 
     recipe, outs = outputs(home, ref)
     if OUTPUT_CLIENTS not in outs:
-        raise StackNotFoundError(f"stack {recipe.name!r} has no outputs: it is not deployed",
-                                 hint="`mlstack deploy` it first")
+        raise StackNotFoundError(
+            f"stack {recipe.name!r} has no outputs: it is not deployed", hint="`mlstack deploy` it first"
+        )
     return recipe, StackClients.model_validate(outs[OUTPUT_CLIENTS]), dict(outs.get(OUTPUT_SECRETS) or {})
 
 
 def verify(home: Home, ref: StackRef) -> dict[str, Any]:
-    from mlstack.clients.verify import as_dicts, verify as run_checks
-
     from mlstack.clients.models import StackClients
+    from mlstack.clients.verify import as_dicts
+    from mlstack.clients.verify import verify as run_checks
     from mlstack.engine.connect import forwarded
 
     recipe, clients, secrets = clients_of(home, ref)
     if registry.target(recipe.target.type).connect is None:
         results = run_checks(clients, secrets)
     else:  # services only the cluster reaches are checked through port forwards, as a user would reach them
-        with forwarded(recipe.target.type, recipe.placement(), recipe.name,
-                       clients.components) as local:
-            results = run_checks(StackClients.model_validate({**clients.model_dump(by_alias=True),
-                                                              "components": local}), secrets)
+        with forwarded(recipe.target.type, recipe.placement(), recipe.name, clients.components) as local:
+            results = run_checks(
+                StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local}), secrets
+            )
     return {"stack": recipe.name, "ok": all(r.ok for r in results), "checks": as_dicts(results)}

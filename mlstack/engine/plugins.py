@@ -37,8 +37,10 @@ def installed(home: Home, needs: TargetNeeds) -> str | None:
 
 def install_steps(home: Home, needs: TargetNeeds) -> str:
     version = sdk_version(needs) or "<SDK version>"
-    return (f"`PULUMI_HOME={home.pulumi_home} pulumi plugin install resource {needs.plugin} v{version}` on a machine "
-            f"that reaches get.pulumi.com, or put a `pulumi-resource-{needs.plugin}` binary (v{version}) on PATH")
+    return (
+        f"`PULUMI_HOME={home.pulumi_home} pulumi plugin install resource {needs.plugin} v{version}` on a machine "
+        f"that reaches get.pulumi.com, or put a `pulumi-resource-{needs.plugin}` binary (v{version}) on PATH"
+    )
 
 
 def install(home: Home, needs: TargetNeeds, cli: Path) -> tuple[bool, str]:
@@ -48,8 +50,13 @@ def install(home: Home, needs: TargetNeeds, cli: Path) -> tuple[bool, str]:
         return False, "no provider SDK installed to match"
     env = {**os.environ, "PULUMI_HOME": str(home.pulumi_home), "PULUMI_SKIP_UPDATE_CHECK": "true"}
     try:
-        done = subprocess.run([str(cli), "plugin", "install", "resource", needs.plugin, f"v{version}"], env=env,
-                              capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+        done = subprocess.run(
+            [str(cli), "plugin", "install", "resource", needs.plugin, f"v{version}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+        )
     except subprocess.TimeoutExpired:
         return False, f"`pulumi plugin install` took more than {INSTALL_TIMEOUT} s"
     if done.returncode == 0 and installed(home, needs):
@@ -63,5 +70,6 @@ def require(home: Home, target: str, needs: TargetNeeds) -> None:
     if installed(home, needs) is None:
         raise NotAvailableError(
             f"target {target} needs the Pulumi provider plugin resource-{needs.plugin} v{sdk_version(needs)}, "
-            "which is not installed", hint=f"`mlstack doctor --fix` installs it where it can be fetched; else "
-                                           f"{install_steps(home, needs)}")
+            "which is not installed",
+            hint=f"`mlstack doctor --fix` installs it where it can be fetched; else {install_steps(home, needs)}",
+        )

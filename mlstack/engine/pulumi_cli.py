@@ -12,9 +12,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from mlstack.errors import EngineError, NotAvailableError
 from mlstack.home import Home
@@ -43,8 +43,13 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def cli_version(path: Path) -> str | None:
     try:
-        out = subprocess.run([str(path), "version"], capture_output=True, text=True, timeout=30,
-                             env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"})
+        out = subprocess.run(
+            [str(path), "version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     text = out.stdout.strip()
@@ -72,8 +77,10 @@ def ensure_cli(home: Home, progress: Callable[[str], None] = lambda line: print(
 
 def wrapper_go_mod() -> str:
     replaces = "\n".join(f"replace {old} => {new}" for old, new in PULUMI_GO_REPLACES.items())
-    return (f"module mlstack.local/pulumi-cli\n\ngo {PULUMI_GO_VERSION}\n\n"
-            f"require (\n\t{PKG} v{PULUMI_VERSION}\n\t{SDK} v{PULUMI_VERSION}\n)\n\n{replaces}\n")
+    return (
+        f"module mlstack.local/pulumi-cli\n\ngo {PULUMI_GO_VERSION}\n\n"
+        f"require (\n\t{PKG} v{PULUMI_VERSION}\n\t{SDK} v{PULUMI_VERSION}\n)\n\n{replaces}\n"
+    )
 
 
 def build_cli(home: Home, progress: Callable[[str], None]) -> Cli:
@@ -94,9 +101,21 @@ def build_cli(home: Home, progress: Callable[[str], None]) -> Cli:
     ldflags = f"-s -w -X {SDK}/go/common/version.Version=v{PULUMI_VERSION}"
     steps = [
         ("resolving Go modules", [go, "mod", "tidy"]),
-        ("compiling (first build takes several minutes on 2 cores)",
-         [go, "build", "-trimpath", "-tags", "osusergo,grpcnotrace", "-ldflags", ldflags,
-          "-o", str(partial), f"{PKG}/cmd/pulumi"]),
+        (
+            "compiling (first build takes several minutes on 2 cores)",
+            [
+                go,
+                "build",
+                "-trimpath",
+                "-tags",
+                "osusergo,grpcnotrace",
+                "-ldflags",
+                ldflags,
+                "-o",
+                str(partial),
+                f"{PKG}/cmd/pulumi",
+            ],
+        ),
     ]
     progress(f"building the Pulumi CLI v{PULUMI_VERSION} from Go modules into {home.engine_dir}")
     for what, cmd in steps:

@@ -15,8 +15,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from mlstack.errors import EngineError, NotAvailableError
 from mlstack.home import Home
@@ -68,8 +68,10 @@ def status(home: Home) -> dict[str, str | None]:
 
 def _install(home: Home, rt: Runtime, progress: Callable[[str], None]) -> Path:
     if isinstance(rt, DebianRuntime):
-        raise NotAvailableError(f"{rt.binary} is not installed (Debian package {rt.package} {rt.version})",
-                                hint=f"`apt-get install {rt.package}` as root, or `make install`")
+        raise NotAvailableError(
+            f"{rt.binary} is not installed (Debian package {rt.package} {rt.version})",
+            hint=f"`apt-get install {rt.package}` as root, or `make install`",
+        )
     base = runtime_dir(home, rt)
     base.parent.mkdir(parents=True, exist_ok=True)
     with open(base.parent / f".{rt.name}.lock", "w") as lock:
@@ -97,16 +99,20 @@ def _run(cmd: list[str], what: str, env: dict | None = None, cwd: Path | None = 
 def _install_python(base: Path, rt: PythonRuntime, progress: Callable[[str], None]) -> None:
     progress(f"installing runtime {rt.name} {rt.version} into {base} (first use only; a minute or two)")
     _run([sys.executable, "-m", "venv", str(base)], f"creating the {rt.name} virtualenv")
-    _run([str(base / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          *rt.packages], f"pip install for {rt.name}")
+    _run(
+        [str(base / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *rt.packages],
+        f"pip install for {rt.name}",
+    )
     (base / "mlstack-runtime.json").write_text(json.dumps({"packages": list(rt.packages)}, indent=2))
 
 
 def _install_go(base: Path, rt: GoRuntime, progress: Callable[[str], None]) -> None:
     go = shutil.which("go")
     if not go:
-        raise NotAvailableError(f"runtime {rt.name} is built from Go modules and Go is not installed",
-                                hint="install Go >= 1.25, then deploy again")
+        raise NotAvailableError(
+            f"runtime {rt.name} is built from Go modules and Go is not installed",
+            hint="install Go >= 1.25, then deploy again",
+        )
     progress(f"building runtime {rt.name} ({rt.module}@{rt.version}) from Go modules (first use: a few minutes)")
     env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(base / "bin")}
     _run([go, "install", "-trimpath", f"{rt.module}@{rt.version}"], f"building {rt.name}", env=env, cwd=base)

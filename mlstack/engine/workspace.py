@@ -12,15 +12,22 @@ import os
 import re
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.pulumi_cli import Cli, ensure_cli
-from mlstack.errors import (CheckpointDamagedError, EngineError, MlstackError, NotAvailableError, StackLockedError,
-                            StackNotFoundError)
+from mlstack.errors import (
+    CheckpointDamagedError,
+    EngineError,
+    MlstackError,
+    NotAvailableError,
+    StackLockedError,
+    StackNotFoundError,
+)
 from mlstack.home import Home, write_private
 
 PROJECT = "mlstack"
@@ -66,8 +73,16 @@ def engine_env(home: Home, cli: Cli) -> dict[str, str]:
 class StackSession:
     """One recipe's Pulumi stack: `up`, `preview`, `destroy`, `outputs`, `cancel`."""
 
-    def __init__(self, home: Home, name: str, *, backend: str | None = None, secrets_provider: str | None = None,
-                 program: Callable[[], None] | None = None, progress: ProgressPrinter | None = None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        name: str,
+        *,
+        backend: str | None = None,
+        secrets_provider: str | None = None,
+        program: Callable[[], None] | None = None,
+        progress: ProgressPrinter | None = None,
+    ) -> None:
         self.home, self.name = home, name
         self.backend = backend or backend_url(home)
         self.secrets_provider = secrets_provider or "passphrase"
@@ -91,7 +106,8 @@ class StackSession:
             env_vars=engine_env(self.home, cli),
             secrets_provider=self.secrets_provider,
             project_settings=auto.ProjectSettings(
-                name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=self.backend)),
+                name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=self.backend)
+            ),
             pulumi_command=auto.PulumiCommand(root=cli.root),
         )
 
@@ -114,8 +130,12 @@ class StackSession:
             if summary is not None:
                 self.changes = dict(summary.resource_changes or {})
             done = getattr(event, "res_outputs_event", None)
-            if done is not None and done.metadata.type == "pulumi:pulumi:Stack" and done.metadata.new is not None \
-                    and getattr(done.metadata.op, "value", done.metadata.op) != "refresh":
+            if (
+                done is not None
+                and done.metadata.type == "pulumi:pulumi:Stack"
+                and done.metadata.new is not None
+                and getattr(done.metadata.op, "value", done.metadata.op) != "refresh"
+            ):
                 self.stack_outputs = dict(done.metadata.new.outputs or {})
             if self.progress:
                 self.progress.on_event(event)
@@ -137,8 +157,10 @@ class StackSession:
             if not holders or not all(host == socket.gethostname() and not _pid_alive(pid) for host, pid in holders):
                 raise
             if self.progress:
-                self.progress.emit(f"  clearing a stale lock of stack {self.name!r} (pid {', '.join(str(p) for _, p in holders)} "
-                                   "on this machine is gone)")
+                self.progress.emit(
+                    f"  clearing a stale lock of stack {self.name!r} (pid {', '.join(str(p) for _, p in holders)} "
+                    "on this machine is gone)"
+                )
             self.cancel()
             return operation()
 
@@ -154,8 +176,10 @@ class StackSession:
         for path in empty:
             path.unlink()
         if empty and self.progress:
-            self.progress.emit(f"  repaired stack {self.name!r}: removed {len(empty)} empty checkpoint sidecar "
-                               "file(s) a killed run left")
+            self.progress.emit(
+                f"  repaired stack {self.name!r}: removed {len(empty)} empty checkpoint sidecar "
+                "file(s) a killed run left"
+            )
         return bool(empty)
 
     # -- operations -----------------------------------------------------------------------------------------
@@ -179,7 +203,9 @@ class StackSession:
         """All outputs, secrets decrypted, in one CLI call (the Automation API's `outputs()` makes two)."""
         result = stack.workspace.pulumi_command.run(
             ["stack", "output", "--json", "--show-secrets", "--stack", self.name],
-            stack.workspace.work_dir, stack.workspace.env_vars)
+            stack.workspace.work_dir,
+            stack.workspace.env_vars,
+        )
         return json.loads(result.stdout or "{}")
 
     def preview(self) -> OperationResult:
@@ -200,7 +226,8 @@ class StackSession:
     def outputs(self) -> dict[str, Any]:
         stack = self._stack(create=False)
         with _mapped_errors(self.name, self.diagnostics):
-            return self._read_outputs(stack)
+            outputs = self._read_outputs(stack)
+        return outputs
 
     def cancel(self) -> None:
         stack = self._stack(create=False)
@@ -237,35 +264,47 @@ class _mapped_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None or isinstance(exc, MlstackError):
-            return False
+            return
         from pulumi import automation as auto
 
         if not isinstance(exc, auto.CommandError):
-            return False
+            return
         text = str(exc)
         if isinstance(exc, auto.StackNotFoundError) or "no stack named" in text:
-            raise StackNotFoundError(f"stack {self.stack!r} does not exist in this backend",
-                                     hint="`mlstack list` shows the stacks; `mlstack deploy RECIPE` creates one") from None
+            raise StackNotFoundError(
+                f"stack {self.stack!r} does not exist in this backend",
+                hint="`mlstack list` shows the stacks; `mlstack deploy RECIPE` creates one",
+            ) from None
         if isinstance(exc, auto.ConcurrentUpdateError) or "currently locked" in text:
-            err = StackLockedError(f"stack {self.stack!r} is locked by another update",
-                                   hint=f"wait for it; if no update is running, `mlstack cancel --stack {self.stack}`")
+            err = StackLockedError(
+                f"stack {self.stack!r} is locked by another update",
+                hint=f"wait for it; if no update is running, `mlstack cancel --stack {self.stack}`",
+            )
             err.holders = [(host, int(pid)) for host, pid in LOCK_HOLDER.findall(text)]  # type: ignore[attr-defined]
             raise err from None
         if "no resource plugin" in text or "could not find plugin" in text.lower():
-            raise NotAvailableError(f"stack {self.stack!r} needs a Pulumi provider plugin this machine does not have",
-                                    hint="install it into PULUMI_HOME/plugins (see `mlstack doctor`); "
-                                         "`mlstack preview RECIPE --offline` plans without it") from None
+            raise NotAvailableError(
+                f"stack {self.stack!r} needs a Pulumi provider plugin this machine does not have",
+                hint="install it into PULUMI_HOME/plugins (see `mlstack doctor`); "
+                "`mlstack preview RECIPE --offline` plans without it",
+            ) from None
         if "failed to load checkpoint" in text:
-            raise CheckpointDamagedError(f"the checkpoint of stack {self.stack!r} cannot be read:\n{_error_lines(exc)}",
-                                         hint="restore the newest good copy from the backend's .pulumi/backups") from None
+            raise CheckpointDamagedError(
+                f"the checkpoint of stack {self.stack!r} cannot be read:\n{_error_lines(exc)}",
+                hint="restore the newest good copy from the backend's .pulumi/backups",
+            ) from None
         if "passphrase" in text and "incorrect" in text:
-            raise EngineError(f"the secrets passphrase does not decrypt stack {self.stack!r}",
-                              hint="set PULUMI_CONFIG_PASSPHRASE(_FILE) to the passphrase it was created with") from None
+            raise EngineError(
+                f"the secrets passphrase does not decrypt stack {self.stack!r}",
+                hint="set PULUMI_CONFIG_PASSPHRASE(_FILE) to the passphrase it was created with",
+            ) from None
         detail = "\n".join("  " + d for d in _engine_errors(self.diagnostics)) or _error_lines(exc)
-        raise EngineError(f"Pulumi failed on stack {self.stack!r}:\n{detail}",
-                          hint="fix the cause above, then run the same command again (`--debug` shows the full log)") from None
+        raise EngineError(
+            f"Pulumi failed on stack {self.stack!r}:\n{detail}",
+            hint="fix the cause above, then run the same command again (`--debug` shows the full log)",
+        ) from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -294,7 +333,8 @@ def _error_lines(exc: Any) -> str:
 
 
 def save_recipe(home: Home, name: str, recipe_json: dict) -> Path:
-    """The resolved recipe of a deployed stack, so `--stack NAME` verbs run without the file (0600: it may carry values from the environment)."""
+    """The resolved recipe of a deployed stack, so `--stack NAME` verbs run without the file (0600: it may carry
+    values from the environment)."""
     path = home.stack_dir(name) / "recipe.json"
     write_private(path, json.dumps(recipe_json, indent=2, sort_keys=True))
     return path
@@ -303,6 +343,7 @@ def save_recipe(home: Home, name: str, recipe_json: dict) -> Path:
 def saved_recipe(home: Home, name: str) -> dict:
     path = home.stack_dir(name) / "recipe.json"
     if not path.exists():
-        raise StackNotFoundError(f"no stack named {name!r} in {home.root}",
-                                 hint="`mlstack list` shows the stacks this home knows")
+        raise StackNotFoundError(
+            f"no stack named {name!r} in {home.root}", hint="`mlstack list` shows the stacks this home knows"
+        )
     return json.loads(path.read_text())

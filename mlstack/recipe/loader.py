@@ -10,10 +10,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from mlstack import registry
 from mlstack.errors import Problem, RecipeError, excerpt
@@ -25,14 +27,19 @@ from mlstack.recipe.yamltree import MAX_NODES, Map, Seq, shown_key  # noqa: F401
 MAX_PROBLEMS = 50  # more are summarised in one line: a generated recipe can have thousands
 
 
-def load_recipe(path: str | Path, variables: Mapping[str, str] | None = None,
-                environ: Mapping[str, str] | None = None) -> m.Recipe:
+def load_recipe(
+    path: str | Path, variables: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+) -> m.Recipe:
     path = Path(path)
     return load_recipe_text(source.read_text(path), str(path), variables, environ)
 
 
-def load_recipe_text(text: str, filename: str = "<recipe>", variables: Mapping[str, str] | None = None,
-                     environ: Mapping[str, str] | None = None) -> m.Recipe:
+def load_recipe_text(
+    text: str,
+    filename: str = "<recipe>",
+    variables: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> m.Recipe:
     text = source.normalise(text)
     if len(text) > MAX_BYTES:
         raise RecipeError([Problem(filename, None, "", f"recipe is more than {MAX_BYTES} characters")])
@@ -58,7 +65,9 @@ def load_recipe_text(text: str, filename: str = "<recipe>", variables: Mapping[s
             if tuple(err["loc"][:2]) in {("components", kind) for kind in unknown}:
                 continue  # its flavor is reported already; pydantic would only repeat it less clearly
             problem = _problem(err, data, filename)
-            if problem.field not in reported and not (problems and err["type"] == "value_error" and not err["loc"]):  # the model's own flavor-on-target check repeats ours
+            if problem.field not in reported and not (
+                problems and err["type"] == "value_error" and not err["loc"]
+            ):  # the model's own flavor-on-target check repeats ours
                 problems.append(problem)
     if not problems:
         problems = _target_problems(recipe, data, filename)
@@ -79,27 +88,46 @@ def _target_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Proble
         spec, where = recipe.component_specs()[kind], f"{flavor.name} on {flavor.target}"
         for field in sorted(spec.model_fields_set - {"flavor"}):
             if not flavor.accepts(field):
-                problems.append(Problem(filename, _line_of(data, ("components", kind, field)),
-                                        f"components.{kind}.{field}",
-                                        f"not a setting of {where} (its settings: {', '.join(flavor.setting_names())})"))
+                problems.append(
+                    Problem(
+                        filename,
+                        _line_of(data, ("components", kind, field)),
+                        f"components.{kind}.{field}",
+                        f"not a setting of {where} (its settings: {', '.join(flavor.setting_names())})",
+                    )
+                )
         for field in flavor.required:
             if not getattr(spec, field):
                 what = re.sub(r"^\([^)]*\)\s*", "", type(spec).model_fields[field].description or "").split(";")[0]
-                problems.append(Problem(filename, _line_of(data, ("components", kind, field))
-                                        or _line_of(data, ("components", kind, "flavor")),
-                                        f"components.{kind}.{field}", f"required for {where}: {what.rstrip('.')}"))
+                problems.append(
+                    Problem(
+                        filename,
+                        _line_of(data, ("components", kind, field)) or _line_of(data, ("components", kind, "flavor")),
+                        f"components.{kind}.{field}",
+                        f"required for {where}: {what.rstrip('.')}",
+                    )
+                )
         for needed in flavor.needs:
             if needed not in recipe.component_specs():
-                problems.append(Problem(filename, _line_of(data, ("components", kind, "flavor")), f"components.{kind}",
-                                        f"flavor {flavor.name!r} needs components.{needed} in the same recipe"))
+                problems.append(
+                    Problem(
+                        filename,
+                        _line_of(data, ("components", kind, "flavor")),
+                        f"components.{kind}",
+                        f"flavor {flavor.name!r} needs components.{needed} in the same recipe",
+                    )
+                )
     placement = recipe.placement()
     for kind, flavor in recipe.flavors().items():
         found = flavor.problems(recipe.component_specs()[kind], recipe.name, placement) if flavor.problems else []
         for field, message in found:
             name, _, index = field.partition("[")
             loc = ("components", kind, name, int(index.rstrip("]"))) if index else ("components", kind, name)
-            problems.append(Problem(filename, _line_of(data, loc) or _line_of(data, ("name",)),
-                                    f"components.{kind}.{field}", message))
+            problems.append(
+                Problem(
+                    filename, _line_of(data, loc) or _line_of(data, ("name",)), f"components.{kind}.{field}", message
+                )
+            )
     return problems
 
 
@@ -109,7 +137,9 @@ def _parse_yaml(text: str, filename: str, lines: LineIndex) -> Map:
         raise RecipeError([Problem(filename, None, "", "file has no content; see `mlstack schema` for the format")])
     if not isinstance(data, Map):
         what = "a list" if isinstance(data, Seq) else f"a scalar ({type(data).__name__})"
-        raise RecipeError([Problem(filename, 1, "", f"top level is {what}; a recipe is a mapping (apiVersion, name, ...)")])
+        raise RecipeError(
+            [Problem(filename, 1, "", f"top level is {what}; a recipe is a mapping (apiVersion, name, ...)")]
+        )
     return data
 
 
@@ -118,8 +148,12 @@ def _check_target(data: Map, filename: str) -> list[Problem]:
     target = data.get("target")
     if not isinstance(target, Map) or "type" not in target or isinstance(target["type"], str):
         return []
-    problem = Problem(filename, _line_of(data, ("target", "type")), "target.type",
-                      f"must be a string, not {excerpt(target['type'])} (one of: {', '.join(registry.target_names())})")
+    problem = Problem(
+        filename,
+        _line_of(data, ("target", "type")),
+        "target.type",
+        f"must be a string, not {excerpt(target['type'])} (one of: {', '.join(registry.target_names())})",
+    )
     data["target"] = _without(target, ["type"])
     return [problem]
 
@@ -170,7 +204,7 @@ def _check_flavors(data: dict, filename: str) -> tuple[list[Problem], list[str]]
     return problems, unknown
 
 
-def _problem(err: dict, data: dict, filename: str) -> Problem:
+def _problem(err: ErrorDetails, data: dict, filename: str) -> Problem:
     loc = tuple(err["loc"])
     message = err["msg"]
     if err["type"] == "union_tag_invalid" and loc == ("target",):
@@ -182,8 +216,11 @@ def _problem(err: dict, data: dict, filename: str) -> Problem:
     elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):  # another discriminated union (a cluster's)
         ctx = err.get("ctx", {})
         loc = (*loc, ctx.get("discriminator", "type").strip("'"))
-        message = f"unknown type {excerpt(ctx.get('tag'))} (one of: {ctx.get('expected_tags')})" \
-            if err["type"] == "union_tag_invalid" else "required field is missing"
+        message = (
+            f"unknown type {excerpt(ctx.get('tag'))} (one of: {ctx.get('expected_tags')})"
+            if err["type"] == "union_tag_invalid"
+            else "required field is missing"
+        )
     elif err["type"] == "extra_forbidden":
         message = f"unknown field{_did_you_mean(str(loc[-1]), _known_fields(loc[:-1], data))}"
     elif err["type"] == "missing":
@@ -205,7 +242,8 @@ def _did_you_mean(word: str, candidates: list[str]) -> str:
 
 def _walk(loc: tuple, data: Any) -> list[tuple[Any, Any]]:
     """(key, node) pairs along `loc` that exist in the data; union tags pydantic adds are skipped."""
-    pairs, node = [], data
+    pairs: list[tuple[Any, Any]] = []
+    node = data
     for key in loc:
         if isinstance(node, dict) and key in node:
             pairs.append((key, node))
@@ -242,8 +280,11 @@ def _display_path(loc: tuple, data: Any) -> str:
 
 def _union_tags(node: Any) -> set:
     """Extra loc elements pydantic inserts for discriminated unions and `mode="before"` validators."""
-    return {node.get("flavor"), node.get("type"), "function-before[_target_shorthand(), tagged-union[...]]"} \
-        if isinstance(node, dict) else set()
+    return (
+        {node.get("flavor"), node.get("type"), "function-before[_target_shorthand(), tagged-union[...]]"}
+        if isinstance(node, dict)
+        else set()
+    )
 
 
 def _known_fields(parent: tuple, data: Any) -> list[str]:

@@ -15,18 +15,26 @@ from mlstack.errors import Problem, RecipeError
 from mlstack.recipe import source, yamltree
 
 # mlstacks provider -> mlstack target block (k3d is a local Kubernetes in containers, as kind is).
-TARGETS = {"aws": lambda region, meta: {"type": "aws", "region": region},
-           "gcp": lambda region, meta: {"type": "gcp", "project": meta.get("project_id", "your-gcp-project"),
-                                        "region": region},
-           "k3d": lambda region, meta: {"type": "kubernetes", "cluster": {"type": "kind"}}}
+TARGETS = {
+    "aws": lambda region, meta: {"type": "aws", "region": region},
+    "gcp": lambda region, meta: {
+        "type": "gcp",
+        "project": meta.get("project_id", "your-gcp-project"),
+        "region": region,
+    },
+    "k3d": lambda region, meta: {"type": "kubernetes", "cluster": {"type": "kind"}},
+}
 # (mlstacks component_type, component_flavor) -> (mlstack kind, flavor), per target; None: no counterpart, reason
 MAPPING: dict[tuple[str, str], Any] = {
-    ("artifact_store", "s3"): ("object_store", "s3"), ("artifact_store", "gcp"): ("object_store", "gcs"),
+    ("artifact_store", "s3"): ("object_store", "s3"),
+    ("artifact_store", "gcp"): ("object_store", "gcs"),
     ("artifact_store", "minio"): ("object_store", "minio"),
-    ("container_registry", "aws"): ("registry", "ecr"), ("container_registry", "gcp"): ("registry", "artifact_registry"),
+    ("container_registry", "aws"): ("registry", "ecr"),
+    ("container_registry", "gcp"): ("registry", "artifact_registry"),
     ("container_registry", "default"): ("registry", "distribution"),
     ("experiment_tracker", "mlflow"): ("tracking", "mlflow"),
-    ("orchestrator", "kubernetes"): ("orchestrator", "kubernetes"), ("orchestrator", "sagemaker"): ("orchestrator", "sagemaker"),
+    ("orchestrator", "kubernetes"): ("orchestrator", "kubernetes"),
+    ("orchestrator", "sagemaker"): ("orchestrator", "sagemaker"),
     ("orchestrator", "vertex"): ("orchestrator", "vertex"),
     ("model_deployer", "seldon"): ("serving", "mlserver"),
 }
@@ -61,8 +69,9 @@ def _spec(path: Path, spec_type: str) -> yamltree.Map:
     data = _read(path)
     if data.get("spec_version") != 1 or data.get("spec_type") != spec_type:
         key = "spec_version" if data.get("spec_version") != 1 else "spec_type"
-        raise RecipeError([Problem(str(path), data.lines.get(key, 1), key,
-                                   f"expected spec_version 1 and spec_type {spec_type!r}")])
+        raise RecipeError(
+            [Problem(str(path), data.lines.get(key, 1), key, f"expected spec_version 1 and spec_type {spec_type!r}")]
+        )
     return data
 
 
@@ -77,25 +86,53 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
     stack = _spec(stack_file, "stack")
     provider = _require(stack, stack_file, "provider", str, "stack")
     if provider not in TARGETS:
-        raise RecipeError([Problem(str(stack_file), stack.lines.get("provider"), "provider",
-                                   f"provider {provider!r} has no mlstack target (mlstacks had aws, gcp, k3d)")])
+        raise RecipeError(
+            [
+                Problem(
+                    str(stack_file),
+                    stack.lines.get("provider"),
+                    "provider",
+                    f"provider {provider!r} has no mlstack target (mlstacks had aws, gcp, k3d)",
+                )
+            ]
+        )
     name = _require(stack, stack_file, "name", str, "stack")
     region = stack.get("default_region") or ""
     files = _require(stack, stack_file, "components", list, "stack")
-    recipe: dict[str, Any] = {"apiVersion": "mlstack/v1", "name": recipe_name(name), "target": None,
-                              "tags": {str(k): str(v) for k, v in (stack.get("default_tags") or {}).items()},
-                              "components": {}}
+    recipe: dict[str, Any] = {
+        "apiVersion": "mlstack/v1",
+        "name": recipe_name(name),
+        "target": None,
+        "tags": {str(k): str(v) for k, v in (stack.get("default_tags") or {}).items()},
+        "components": {},
+    }
     unmapped, notes, metadata = [], [], {}
     if recipe["name"] != name:
         notes.append(f"stack name {name!r} became {recipe['name']!r} (recipe names: lowercase, digits, '-')")
     for index, entry in enumerate(files):
         if not isinstance(entry, str):
-            raise RecipeError([Problem(str(stack_file), files.lines[index], f"components[{index}]",
-                                       "must be the path of a component spec file")])
-        path = (stack_file.parent / entry)
+            raise RecipeError(
+                [
+                    Problem(
+                        str(stack_file),
+                        files.lines[index],
+                        f"components[{index}]",
+                        "must be the path of a component spec file",
+                    )
+                ]
+            )
+        path = stack_file.parent / entry
         if not path.is_file():
-            raise RecipeError([Problem(str(stack_file), files.lines[index], f"components[{index}]",
-                                       f"component spec {entry!r} not found next to the stack file")])
+            raise RecipeError(
+                [
+                    Problem(
+                        str(stack_file),
+                        files.lines[index],
+                        f"components[{index}]",
+                        f"component spec {entry!r} not found next to the stack file",
+                    )
+                ]
+            )
         spec = _spec(path, "component")
         ctype = _require(spec, path, "component_type", str, "component")
         cflavor = _require(spec, path, "component_flavor", str, "component")
@@ -110,8 +147,10 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
             continue
         kind, flavor = mapped
         if kind == "tracking" and provider in NEEDS_NETWORK:
-            unmapped.append(f"{where}: mlstack runs MLflow privately in your network and needs "
-                            f"{NEEDS_NETWORK[provider]}, which mlstacks specs do not carry; add `tracking:` by hand")
+            unmapped.append(
+                f"{where}: mlstack runs MLflow privately in your network and needs "
+                f"{NEEDS_NETWORK[provider]}, which mlstacks specs do not carry; add `tracking:` by hand"
+            )
             continue
         if kind in recipe["components"]:
             unmapped.append(f"{where}: the stack already has a {kind} ({recipe['components'][kind]['flavor']})")
@@ -134,7 +173,9 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
 def recipe_text(recipe: dict[str, Any], stack_file: Path, unmapped: list[str], notes: list[str]) -> str:
     from mlstack.clients.render import dump_yaml
 
-    header = ["# yaml-language-server: $schema=../schema/recipe.schema.json",
-              f"# Imported from the mlstacks spec {stack_file.name} by `mlstack import mlstacks`."]
+    header = [
+        "# yaml-language-server: $schema=../schema/recipe.schema.json",
+        f"# Imported from the mlstacks spec {stack_file.name} by `mlstack import mlstacks`.",
+    ]
     header += [f"# note: {n}" for n in notes] + [f"# not imported: {u}" for u in unmapped]
     return "\n".join(header) + "\n" + dump_yaml(recipe, sort_keys=False)  # apiVersion, name, target, ... in order

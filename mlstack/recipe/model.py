@@ -11,6 +11,9 @@ from mlstack import registry
 from mlstack.recipe.base import UserModel
 from mlstack.versions import ZENML_VERSION
 
+Format = Literal["json", "yaml", "env", "zenml"]
+DEFAULT_FORMATS: tuple[Format, ...] = ("json", "env", "zenml")
+
 API_VERSION = "mlstack/v1"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
 PATTERN_HINTS = {
@@ -22,7 +25,8 @@ PATTERN_HINTS = {
 def target_model() -> Any:
     """The recipe's `target:` block: each registered target's placement model, discriminated by `type`."""
     models = tuple(t.placement for t in registry.targets())
-    return Annotated[Union[models], Field(discriminator="type")] if len(models) > 1 else models[0]
+    # Union[...] of a tuple built at run time: `X | Y` cannot spell it.
+    return Annotated[Union[models], Field(discriminator="type")] if len(models) > 1 else models[0]  # noqa: UP007
 
 
 class StateSpec(UserModel):
@@ -45,12 +49,15 @@ class StateSpec(UserModel):
 class OutputsSpec(UserModel):
     """Client config files `deploy` writes into the stack's home (MLSTACK_HOME/stacks/<name>/outputs/)."""
 
-    formats: list[Literal["json", "yaml", "env", "zenml"]] = Field(
-        default_factory=lambda: ["json", "env", "zenml"],
+    formats: list[Format] = Field(
+        default_factory=lambda: list(DEFAULT_FORMATS),
         description="Formats to write: json (versioned, for CI), yaml, env (shell-sourceable), zenml (stack import).",
     )
-    zenml_version: str = Field(default=ZENML_VERSION, pattern=r"^\d+\.\d+\.\d+$",
-                               description="ZenML version written into the ZenML stack file.")
+    zenml_version: str = Field(
+        default=ZENML_VERSION,
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="ZenML version written into the ZenML stack file.",
+    )
     include_secrets: bool = Field(
         default=False,
         description="Write secret values into the files (then 0600); default: secrets referenced, not written.",
@@ -61,7 +68,8 @@ def _component_field(kind: str) -> Any:
     models = registry.settings_models(kind)
     if not models:
         return (None, Field(default=None, description=f"No {kind} flavor is implemented yet."))
-    typ: Any = models[0] if len(models) == 1 else Annotated[Union[tuple(models)], Field(discriminator="flavor")]
+    union: Any = Union[tuple(models)]  # noqa: UP007 - a tuple built at run time: `X | Y` cannot spell it
+    typ: Any = models[0] if len(models) == 1 else Annotated[union, Field(discriminator="flavor")]
     flavors = ", ".join(sorted({f.name for f in registry.flavors_for(kind=kind)}))
     # Optional, but never an explicit null: an empty `registry:` block must not silently drop the component.
     return (typ, Field(default=None, description=f"The {kind.replace('_', ' ')} (flavors: {flavors})."))
@@ -77,7 +85,7 @@ def _not_empty(value: Any, info: Any) -> Any:
 @cache
 def components_model() -> type[UserModel]:
     """The `components` section, computed from the registry: one optional field per kind."""
-    return create_model(  # type: ignore[call-overload]
+    return create_model(
         "Components",
         __base__=UserModel,
         __doc__="Components of the stack, keyed by kind; each has a `flavor` and that flavor's settings.",
@@ -95,7 +103,8 @@ class Recipe(UserModel):
         pattern=NAME_PATTERN,
     )
     target: target_model() = Field(  # type: ignore[valid-type]
-        description="Where the stack runs, with its placement settings.")
+        description="Where the stack runs, with its placement settings."
+    )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags put on every taggable resource.")
     state: StateSpec = Field(default_factory=StateSpec, description="Pulumi state backend and secrets provider.")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="Client config files written after deploy.")
@@ -114,11 +123,13 @@ class Recipe(UserModel):
     def _tags_follow_the_targets_rules(cls, tags: dict[str, str], info: Any) -> dict[str, str]:
         reserved = [k for k in tags if k.lower().startswith("mlstack-")]
         if reserved:
-            raise ValueError(f"{reserved[0]!r}: tags starting with 'mlstack-' are mlstack's own (mlstack-stack names "
-                             "the stack on every resource)")
+            raise ValueError(
+                f"{reserved[0]!r}: tags starting with 'mlstack-' are mlstack's own (mlstack-stack names "
+                "the stack on every resource)"
+            )
         target = info.data.get("target")
         declared = registry.target(target.type) if target is not None else None
-        for key, message in (declared.tag_problems(tags) if declared and declared.tag_problems else []):
+        for key, message in declared.tag_problems(tags) if declared and declared.tag_problems else []:
             raise ValueError(f"{key!r}: {message}")
         return tags
 
@@ -138,7 +149,7 @@ class Recipe(UserModel):
         return components
 
     @model_validator(mode="after")
-    def _flavors_exist_on_target(self) -> "Recipe":
+    def _flavors_exist_on_target(self) -> Recipe:
         for kind, spec in self.component_specs().items():
             if registry.lookup(self.target.type, kind, spec.flavor) is None:
                 raise ValueError(f"components.{kind}: flavor {spec.flavor!r} is not available on {self.target.type}")

@@ -15,4 +15,4 @@ def bounded_name(stack: str, suffix: str, limit: int) -> str:
     if len(name) <= limit:
         return name
     digest = hashlib.sha256(stack.encode()).hexdigest()[:6]
-    return f"{stack[:limit - len(suffix) - 8].rstrip('-')}-{digest}-{suffix}"
+    return f"{stack[: limit - len(suffix) - 8].rstrip('-')}-{digest}-{suffix}"

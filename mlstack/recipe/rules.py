@@ -40,8 +40,10 @@ def allowed_network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     if judged.prefixlen == 0:
         raise ValueError(f"{cidr!r} opens the server to the whole internet; list the networks that need it")
     if judged.prefixlen < widest:
-        raise ValueError(f"{cidr!r} opens the server to {judged.num_addresses:.3g} addresses (wider than a /{widest}); "
-                         "list the networks that need it")
+        raise ValueError(
+            f"{cidr!r} opens the server to {judged.num_addresses:.3g} addresses (wider than a /{widest}); "
+            "list the networks that need it"
+        )
     return net
 
 
@@ -52,8 +54,10 @@ def allowed_networks(cidrs: list[str]) -> list[str]:
     for version, widest in ((4, WIDEST_V4), (6, WIDEST_V6)):
         total = sum(n.num_addresses for n in nets if n.version == version)
         if total > 2 ** ((32 if version == 4 else 128) - widest):
-            raise ValueError(f"together these networks open the server to {total:.3g} IPv{version} addresses (more "
-                             f"than a /{widest}); list the networks that need it")
+            raise ValueError(
+                f"together these networks open the server to {total:.3g} IPv{version} addresses (more "
+                f"than a /{widest}); list the networks that need it"
+            )
     return cidrs
 
 

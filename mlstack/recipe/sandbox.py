@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jinja2
 from jinja2 import nodes
@@ -31,16 +32,24 @@ MAX_INT_BITS = 4096
 MAX_SECONDS = 2.0
 
 # Filters a recipe may use; the int arguments of some are sizes, bounded here.
-FILTERS = ("abs capitalize center count d default dictsort e escape filesizeformat first float indent int items join "
-           "last length list lower map max min reject rejectattr replace reverse round select selectattr sort "
-           "string title tojson trim truncate unique upper urlencode wordcount").split()
+FILTERS = (
+    "abs capitalize center count d default dictsort e escape filesizeformat first float indent int items join "
+    "last length list lower map max min reject rejectattr replace reverse round select selectattr sort "
+    "string title tojson trim truncate unique upper urlencode wordcount"
+).split()
 SIZE_ARGUMENTS = {"center": 1000, "indent": 1000, "round": 100, "tojson": 0, "truncate": MAX_VALUE}
 ATTRIBUTES = {  # methods of plain values a template may call; everything else on them is refused
-    str: set("capitalize casefold count endswith find index isalnum isalpha isdigit islower isspace isupper lower "
-             "lstrip partition removeprefix removesuffix replace rfind rindex rpartition rsplit rstrip split "
-             "splitlines startswith strip title upper".split()),
-    dict: {"get", "items", "keys", "values"}, list: {"count", "index"}, tuple: {"count", "index"},
-    bool: set(), int: set(), float: set(),
+    str: set(
+        "capitalize casefold count endswith find index isalnum isalpha isdigit islower isspace isupper lower "
+        "lstrip partition removeprefix removesuffix replace rfind rindex rpartition rsplit rstrip split "
+        "splitlines startswith strip title upper".split()
+    ),
+    dict: {"get", "items", "keys", "values"},
+    list: {"count", "index"},
+    tuple: {"count", "index"},
+    bool: set(),
+    int: set(),
+    float: set(),
 }
 
 
@@ -96,8 +105,11 @@ def _size(value: Any) -> int:
             items = object.__getattribute__(item, "_Namespace__attrs") if isinstance(item, Namespace) else item
             children = [*items.keys(), *items.values()] if isinstance(items, dict) else items
             total += 1 + len(children)
-            stack.extend((child, depth + 1) for child in children if isinstance(child, (str, list, tuple, dict,
-                                                                                         Namespace, range)))
+            stack.extend(
+                (child, depth + 1)
+                for child in children
+                if isinstance(child, (str, list, tuple, dict, Namespace, range))
+            )
         else:
             total += 1
     return total
@@ -107,8 +119,9 @@ class Sandbox(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self, meter: Meter) -> None:
-        super().__init__(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
-                         finalize=self._finalize)
+        super().__init__(
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False, finalize=self._finalize
+        )
         self.meter = meter
         self.globals = {"range": self._range, "dict": dict, "namespace": Namespace}
         self.filters = {name: self._guard(name, DEFAULT_FILTERS[name]) for name in FILTERS}
@@ -180,13 +193,18 @@ class Sandbox(SandboxedEnvironment):
                 if isinstance(seq, sequences) and isinstance(count, int):
                     self.meter.expect(self.meter.check(seq) * max(count, 0))
         if isinstance(left, int) and isinstance(right, int):
-            bits = left.bit_length() + right.bit_length() if operator == "*" else \
-                left.bit_length() * right if operator == "**" and right > 0 and abs(left) > 1 else 0
+            bits = (
+                left.bit_length() + right.bit_length()
+                if operator == "*"
+                else left.bit_length() * right
+                if operator == "**" and right > 0 and abs(left) > 1
+                else 0
+            )
             if bits > MAX_INT_BITS:
                 raise TemplateLimit(f"an integer of more than {MAX_INT_BITS} bits")
         return self.meter.made(self.binop_table[operator](left, right))
 
-    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         self.meter.charge()
         for value in (*args, *kwargs.values()):
             self.meter.check(value)

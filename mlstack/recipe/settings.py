@@ -14,8 +14,10 @@ from mlstack.recipe import rules
 from mlstack.recipe.base import UserModel
 from mlstack.versions import MLFLOW_IMAGE
 
-AZURE_SUBNET = (r"(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+"
-                r"/subnets/[^/]+$")
+AZURE_SUBNET = (
+    r"(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+"
+    r"/subnets/[^/]+$"
+)
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
@@ -30,9 +32,12 @@ class PortSetting(UserModel):
 
 
 class VolumeSetting(UserModel):
-    storage_gb: int = Field(default=10, ge=1, le=65536,
-                            description="(kubernetes) Size of the component's volume, GiB (kept by destroy, deleted "
-                            "with --purge).")
+    storage_gb: int = Field(
+        default=10,
+        ge=1,
+        le=65536,
+        description="(kubernetes) Size of the component's volume, GiB (kept by destroy, deleted with --purge).",
+    )
 
 
 class DistributionRegistry(PortSetting, VolumeSetting):
@@ -49,9 +54,11 @@ class MinioObjectStore(PortSetting, VolumeSetting):
     """MinIO: an S3-compatible object store with SigV4 credentials, keeping objects on disk."""
 
     flavor: Literal["minio"] = Field(description="Flavor of this component.")
-    buckets: Annotated[list[Annotated[str, Field(pattern=BUCKET_PATTERN), AfterValidator(rules.bucket_name)]],
-                       rules.Unique] = Field(
-        default_factory=lambda: ["mlstack"], min_length=1,
+    buckets: Annotated[
+        list[Annotated[str, Field(pattern=BUCKET_PATTERN), AfterValidator(rules.bucket_name)]], rules.Unique
+    ] = Field(
+        default_factory=lambda: ["mlstack"],
+        min_length=1,
         description="Buckets to create (S3 naming rules: 3-63 lowercase letters, digits, '.', '-'); "
         "the first holds MLflow's artifacts.",
     )
@@ -65,7 +72,8 @@ class MlflowTracking(PortSetting):
 
     flavor: Literal["mlflow"] = Field(description="Flavor of this component.")
     artifact_prefix: str = Field(
-        default="mlflow", pattern=r"^[A-Za-z0-9._/-]+$",
+        default="mlflow",
+        pattern=r"^[A-Za-z0-9._/-]+$",
         description="Key prefix of artifacts inside the object store's first bucket.",
     )
     auth: bool = Field(
@@ -73,53 +81,77 @@ class MlflowTracking(PortSetting):
         description="MLflow's basic-auth app with a generated admin password (kept as a Pulumi secret); "
         "ZenML's MLflow tracker requires credentials for a remote tracking server.",
     )
-    image: str = Field(default=MLFLOW_IMAGE, pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$",
-                       description="(clouds) Container image of the server; it needs MLflow's PostgreSQL driver and "
-                       "the cloud's storage client (the `-full` image has both).")
+    image: str = Field(
+        default=MLFLOW_IMAGE,
+        pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$",
+        description="(clouds) Container image of the server; it needs MLflow's PostgreSQL driver and "
+        "the cloud's storage client (the `-full` image has both).",
+    )
     database_tier: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9._-]+$",
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]+$",
         description="(clouds) Database size: RDS instance class (default db.t4g.micro), Cloud SQL tier "
-        "(default db-custom-1-3840), Azure flexible server SKU (default Standard_B1ms).")
-    database_storage_gb: int = Field(default=32, ge=20, le=16384,
-                                     description="(clouds) Database storage, GiB.")
-    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$",
-                               description="(aws) VPC the server, its load balancer and its database run in.")
+        "(default db-custom-1-3840), Azure flexible server SKU (default Standard_B1ms).",
+    )
+    database_storage_gb: int = Field(default=32, ge=20, le=16384, description="(clouds) Database storage, GiB.")
+    vpc_id: str | None = Field(
+        default=None,
+        pattern=r"^vpc-[0-9a-f]{8,17}$",
+        description="(aws) VPC the server, its load balancer and its database run in.",
+    )
     subnet_ids: Annotated[list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]], rules.Unique] = Field(
         default_factory=list,
         description="(aws) Private subnets in at least two zones, with a NAT route (the image is pulled from "
-        "ghcr.io); the internal load balancer, the tasks and the database go there.")
+        "ghcr.io); the internal load balancer, the tasks and the database go there.",
+    )
     certificate_arn: str | None = Field(
-        default=None, pattern=r"^arn:aws[a-z-]*:acm:",
-        description="(aws) ACM certificate of the load balancer's HTTPS listener (the only listener).")
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:acm:",
+        description="(aws) ACM certificate of the load balancer's HTTPS listener (the only listener).",
+    )
     hostname: str | None = Field(
-        default=None, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        description="(aws) DNS name clients use: covered by the certificate, pointed at the load balancer.")
+        default=None,
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="(aws) DNS name clients use: covered by the certificate, pointed at the load balancer.",
+    )
     dns_zone_id: str | None = Field(
-        default=None, pattern=r"^Z[A-Z0-9]{1,31}$",
-        description="(aws) Route 53 hosted zone to create `hostname`'s alias record in; omitted: you point it.")
+        default=None,
+        pattern=r"^Z[A-Z0-9]{1,31}$",
+        description="(aws) Route 53 hosted zone to create `hostname`'s alias record in; omitted: you point it.",
+    )
     allowed_cidrs: list[str] = Field(
         default_factory=list,
         description="(aws, azure) Networks allowed to reach the server, e.g. your VPN's range; "
-        "0.0.0.0/0 and ::/0 are refused.")
-    network: str | None = Field(default=None, pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
-                                description="(gcp) VPC network (name or projects/P/global/networks/N) with private "
-                                "services access: the database gets a private IP in it, Cloud Run egresses into it.")
-    subnetwork: str | None = Field(default=None, pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
-                                   description="(gcp) Subnetwork of `network` in the target's region.")
+        "0.0.0.0/0 and ::/0 are refused.",
+    )
+    network: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
+        description="(gcp) VPC network (name or projects/P/global/networks/N) with private "
+        "services access: the database gets a private IP in it, Cloud Run egresses into it.",
+    )
+    subnetwork: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
+        description="(gcp) Subnetwork of `network` in the target's region.",
+    )
     subnet_id: str | None = Field(
-        default=None, pattern=AZURE_SUBNET,
+        default=None,
+        pattern=AZURE_SUBNET,
         description="(azure) Subnet of the Container Apps environment (delegated to Microsoft.App/environments, "
-        "/27 or larger); its virtual network gets the database's private DNS zone.")
+        "/27 or larger); its virtual network gets the database's private DNS zone.",
+    )
     database_subnet_id: str | None = Field(
-        default=None, pattern=AZURE_SUBNET,
+        default=None,
+        pattern=AZURE_SUBNET,
         description="(azure) Subnet of the database, in the same virtual network "
-        "(delegated to Microsoft.DBforPostgreSQL/flexibleServers).")
+        "(delegated to Microsoft.DBforPostgreSQL/flexibleServers).",
+    )
 
     @field_validator("allowed_cidrs")
     @classmethod
     def _no_open_cidr(cls, value: list[str]) -> list[str]:
         return rules.allowed_networks(value)
-
 
 
 # Settings of the `mlflow` flavor that every cloud accepts (the rest are network placement, per cloud).

@@ -21,11 +21,13 @@ MAX_BYTES = 256 * 1024
 # so the message names the line and the character rather than an offset into the rendered template.
 NOT_TEXT = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-_KINDS = [(stat.S_ISDIR, "is a directory, not a recipe file"),
-          (stat.S_ISFIFO, "is a FIFO (named pipe), not a regular file"),
-          (stat.S_ISCHR, "is a character device, not a regular file"),
-          (stat.S_ISBLK, "is a block device, not a regular file"),
-          (stat.S_ISSOCK, "is a socket, not a regular file")]
+_KINDS = [
+    (stat.S_ISDIR, "is a directory, not a recipe file"),
+    (stat.S_ISFIFO, "is a FIFO (named pipe), not a regular file"),
+    (stat.S_ISCHR, "is a character device, not a regular file"),
+    (stat.S_ISBLK, "is a block device, not a regular file"),
+    (stat.S_ISSOCK, "is a socket, not a regular file"),
+]
 
 
 def read_text(path: Path) -> str:
@@ -34,8 +36,9 @@ def read_text(path: Path) -> str:
     try:
         _refuse_special(shown, os.stat(path).st_mode)  # before opening: opening a FIFO or a device can block
         # O_NONBLOCK: should the path be swapped for a FIFO after the stat, open() still returns at once.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-                     | getattr(os, "O_BINARY", 0))
+        fd = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+        )
         with os.fdopen(fd, "rb") as f:
             info = os.fstat(f.fileno())
             _refuse_special(shown, info.st_mode)
@@ -67,8 +70,11 @@ def check_characters(text: str, filename: str, line_of: LineIndex | None = None)
     if found:
         index = line_of or LineIndex(text)
         column = found.start() - text.rfind("\n", 0, found.start())
-        _fail(filename, index.line(found.start()),
-              f"character U+{ord(found.group()):04X} (column {column}) is not allowed in a recipe")
+        _fail(
+            filename,
+            index.line(found.start()),
+            f"character U+{ord(found.group()):04X} (column {column}) is not allowed in a recipe",
+        )
 
 
 class LineIndex:

@@ -13,7 +13,8 @@ environment out of reach.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import jinja2
 from jinja2 import nodes
@@ -120,12 +121,17 @@ def _env_names(tree: nodes.Template) -> set[str]:
         if isinstance(node, nodes.Name) and node.name == "env" and node.ctx == "load":
             if isinstance(parent, nodes.Getattr) and parent.node is node:
                 names.add(parent.attr)
-            elif isinstance(parent, nodes.Getitem) and parent.node is node and isinstance(parent.arg, nodes.Const) \
-                    and isinstance(parent.arg.value, str):
+            elif (
+                isinstance(parent, nodes.Getitem)
+                and parent.node is node
+                and isinstance(parent.arg, nodes.Const)
+                and isinstance(parent.arg.value, str)
+            ):
                 names.add(parent.arg.value)
             else:
-                raise jinja2.TemplateSyntaxError("`env` can only be read as env.NAME (one variable at a time)",
-                                                 node.lineno)
+                raise jinja2.TemplateSyntaxError(
+                    "`env` can only be read as env.NAME (one variable at a time)", node.lineno
+                )
         stack.extend((child, node) for child in node.iter_child_nodes())
     return names
 
@@ -178,8 +184,9 @@ class _Rewrite(NodeTransformer):
         return _call("_value", node, node.lineno) if node.ctx == "load" else node
 
     def visit_Include(self, node: nodes.Node) -> nodes.Node:
-        raise jinja2.TemplateSyntaxError("include, import and extends are not available: a recipe is one file",
-                                         node.lineno)
+        raise jinja2.TemplateSyntaxError(
+            "include, import and extends are not available: a recipe is one file", node.lineno
+        )
 
     visit_Import = visit_FromImport = visit_Extends = visit_Include
 

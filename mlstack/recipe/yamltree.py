@@ -95,8 +95,11 @@ class _Builder:
 
     def alias(self, anchor: str, line: int) -> None:
         if anchor in self.open_anchors:
-            self.fail(line, self.path(), f"alias *{excerpt(anchor)[1:-1]} refers to a value that contains it "
-                                         "(a recursive alias)")
+            self.fail(
+                line,
+                self.path(),
+                f"alias *{excerpt(anchor)[1:-1]} refers to a value that contains it (a recursive alias)",
+            )
         if anchor not in self.anchors:
             self.fail(line, self.path(), f"alias *{excerpt(anchor)[1:-1]} is not defined above it")
         value, size = self.anchors[anchor]
@@ -106,14 +109,21 @@ class _Builder:
     def grow(self, count: int, line: int) -> None:
         self.size += count
         if self.size > MAX_NODES:
-            self.fail(line, self.path(), f"more than {MAX_NODES} values in the recipe, counting each repeat through "
-                                         "YAML aliases")
+            self.fail(
+                line,
+                self.path(),
+                f"more than {MAX_NODES} values in the recipe, counting each repeat through YAML aliases",
+            )
 
     def check_tag(self, event: Any, line: int) -> None:
         if event.tag is not None and str(event.tag) != "!":
             tag = str(event.tag).replace("tag:yaml.org,2002:", "!!")
-            self.fail(line, self.path(), f"YAML tag {excerpt(tag)[1:-1]} is not supported in a recipe "
-                                         "(write the value plainly; quote it to make it a string)")
+            self.fail(
+                line,
+                self.path(),
+                f"YAML tag {excerpt(tag)[1:-1]} is not supported in a recipe "
+                "(write the value plainly; quote it to make it a string)",
+            )
 
     def scalar(self, event: Any, line: int) -> Any:
         self.check_tag(event, line)
@@ -168,7 +178,7 @@ class _Builder:
             if what is None:
                 self.fail(line, self.path(), f"a key must be a string, not {excerpt(key)}")
             self.fail(line, self.path(), f"key {excerpt(key)} is {what}; keys are strings (quote it)")
-        elif key in frame.node:
+        elif isinstance(frame.node, Map) and key in frame.node:
             self.fail(line, self.path(key), f"duplicate key (first at line {frame.node.lines[key]})")
         frame.key, frame.key_line, frame.has_key = key, line, True
 
@@ -244,7 +254,7 @@ class _Ruamel:
                 reader = self.reader
                 while True:
                     super().scan_to_next_token()
-                    before = reader.buffer[reader.pointer - reader.column: reader.pointer]
+                    before = reader.buffer[reader.pointer - reader.column : reader.pointer]
                     if reader.peek() != "\t" or not before.strip():
                         return None
                     while reader.peek() in " \t":
@@ -254,8 +264,9 @@ class _Ruamel:
                 """Every open `[`/`{` may start a key, and the scanner re-checks them all on each token: past
                 MAX_DEPTH, stop here (at `[[[[...` 3000 deep it would otherwise scan for seconds first)."""
                 if len(self.flow_context) >= MAX_DEPTH:
-                    raise ScannerError(None, None, f"flow collections nested more than {MAX_DEPTH} levels deep",
-                                       self.reader.get_mark())
+                    raise ScannerError(
+                        None, None, f"flow collections nested more than {MAX_DEPTH} levels deep", self.reader.get_mark()
+                    )
                 super().fetch_flow_collection_start(TokenClass, to_push)
 
         self._yaml, self._scanner = YAML, BoundedScanner
