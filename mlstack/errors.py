@@ -19,6 +19,7 @@ class ExitCode(enum.IntEnum):
     NO_CREDENTIALS = 4
     STACK_NOT_FOUND = 5
     STACK_LOCKED = 6
+    DRIFTED = 7
 
 
 EXIT_CODE_MEANINGS = {
@@ -31,6 +32,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.NO_CREDENTIALS: "credentials for the recipe's target are missing",
     ExitCode.STACK_NOT_FOUND: "no deployed stack of that name",
     ExitCode.STACK_LOCKED: "the stack is locked by another update (`mlstack cancel` clears a stale lock)",
+    ExitCode.DRIFTED: "the stack has drifted from its state (`mlstack drift`; `mlstack deploy` restores it)",
 }
 
 
@@ -142,6 +144,16 @@ class StackLockedError(MlstackError):
 
 class EngineError(MlstackError):
     exit_code = ExitCode.FAILED
+
+
+class DriftedError(MlstackError):
+    """Not a failure of mlstack: the stack's resources differ from its state (the result carries each one)."""
+
+    exit_code = ExitCode.DRIFTED
+
+    def __init__(self, message: str, *, hint: str | None = None, result: dict | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
 
 
 class CheckpointDamagedError(EngineError):

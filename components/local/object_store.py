@@ -20,7 +20,7 @@ SECRET_OUTPUT = "object_store_secret_key"
 SECRET_ENV = "AWS_SECRET_ACCESS_KEY"
 
 
-def s3_client(endpoint: str, access_key: str, secret_key: str) -> Any:
+def s3_client(endpoint: str, access_key: str, secret_key: str, attempts: int = 3) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -30,7 +30,7 @@ def s3_client(endpoint: str, access_key: str, secret_key: str) -> Any:
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
         region_name=REGION,
-        config=Config(signature_version="s3v4", retries={"max_attempts": 3}),
+        config=Config(signature_version="s3v4", retries={"max_attempts": attempts}, connect_timeout=5, read_timeout=10),
     )
 
 
@@ -47,6 +47,18 @@ class BucketProvider(ResourceProvider):
         return CreateResult(id_=props["bucket"], outs=props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """A bucket deleted behind mlstack's back is gone (drift; the next deploy creates it again). When the
+        server does not answer, nothing is known about the bucket: its process resource reports the server."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = s3_client(props["endpoint"], props["access_key"], props["secret_key"], attempts=1)
+        try:
+            client.head_bucket(Bucket=id_)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
+                return ReadResult(id_=None, outs={})
+        except BotoCoreError:
+            pass
         return ReadResult(id_=id_, outs=props)
 
 

@@ -48,8 +48,13 @@ def parse_vars(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
+def asks(yes: bool) -> bool:
+    """Whether a confirmation would be asked: on a terminal, unless --yes."""
+    return not yes and sys.stdin.isatty()
+
+
 def confirm(question: str, yes: bool) -> None:
-    if yes or not sys.stdin.isatty():
+    if not asks(yes):
         return
     if not typer.confirm(question, default=False):
         raise typer.Exit(int(ExitCode.FAILED))

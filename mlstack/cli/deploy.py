@@ -2,7 +2,20 @@ from __future__ import annotations
 
 import typer
 
-from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, RecipeArg, VarOpt, YesOpt, confirm, parse_vars, run, say
+from mlstack.cli import plan_view
+from mlstack.cli.common import (
+    BackendOpt,
+    DebugOpt,
+    JsonOpt,
+    RecipeArg,
+    VarOpt,
+    YesOpt,
+    asks,
+    confirm,
+    parse_vars,
+    run,
+    say,
+)
 
 
 def _summary(verb: str, result: dict) -> None:
@@ -35,8 +48,13 @@ def register(app: typer.Typer) -> None:
         from mlstack.home import Home
 
         def body() -> dict:
-            variables = parse_vars(var)
-            confirm(f"Deploy {recipe}?", yes)
-            return ops.deploy(Home.from_env(), ops.StackRef(recipe, None, variables, backend), say)
+            home, ref = Home.from_env(), ops.StackRef(recipe, None, parse_vars(var), backend)
+            if asks(yes):  # on a terminal: the plan first, then the question (CI and --yes go straight on)
+                plan = ops.preview(home, ref, say)["plan"]
+                for line in plan_view.lines(plan):
+                    say(line)
+                if plan["changed"]:
+                    confirm(f"Deploy these changes to stack {plan['stack']!r}?", yes)
+            return ops.deploy(home, ref, say)
 
         run("deploy", json_out, debug, body, lambda r: _summary("deployed", r))

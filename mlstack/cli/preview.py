@@ -4,7 +4,9 @@ from typing import Annotated
 
 import typer
 
+from mlstack.cli import plan_view
 from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, RecipeArg, VarOpt, parse_vars, run, say
+from mlstack.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -16,25 +18,32 @@ def register(app: typer.Typer) -> None:
         offline: Annotated[
             bool, typer.Option("--offline", help="Plan under Pulumi's mocks: no credentials, engine, state or network.")
         ] = False,
+        markdown: Annotated[
+            bool, typer.Option("--markdown", help="Print the plan as a Markdown table (for a pull-request comment).")
+        ] = False,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
-        """Show what `deploy` would change, without changing anything."""
+        """Show what `deploy` would change, per resource, without changing anything."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
         def body() -> dict:
+            if markdown and json_out:
+                raise UsageError("--markdown and --json are two renderings of one plan: choose one")
             ref = ops.StackRef(recipe, None, parse_vars(var), backend)
             if offline:
                 return ops.offline_preview(Home.from_env(), ref)
             return ops.preview(Home.from_env(), ref, say)
 
         def human(r: dict) -> None:
-            if offline:
+            if markdown:
+                typer.echo(plan_view.markdown(r["plan"]))
+            elif offline:
                 _tree(r)
-                return
-            changes = ", ".join(f"{n} to {op}" for op, n in sorted(r["changes"].items()) if op != "same")
-            say(f"preview of stack {r['stack']!r} ({r['target']}): {changes or 'no changes'}")
+            else:
+                for line in plan_view.lines(r["plan"]):
+                    typer.echo(line)
 
         run("preview", json_out, debug, body, human)
 

@@ -19,8 +19,12 @@ _DONE = {
 
 
 class ProgressPrinter:
-    def __init__(self, emit: Callable[[str], None]) -> None:
+    """`planning`: the run changes nothing (preview, drift), so no resource is reported as created or updated;
+    only the engine's warnings are shown and the plan is printed once at the end."""
+
+    def __init__(self, emit: Callable[[str], None], planning: bool = False) -> None:
         self.emit = emit
+        self.planning = planning
         self.started: dict[str, float] = {}
 
     def on_event(self, event: Any) -> None:
@@ -28,6 +32,8 @@ class ProgressPrinter:
         out = getattr(event, "res_outputs_event", None)
         failed = getattr(event, "res_op_failed_event", None)
         diag = getattr(event, "diagnostic_event", None)
+        if self.planning and (pre is not None or out is not None):
+            return
         if pre is not None:
             meta = pre.metadata
             if _op(meta) in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):

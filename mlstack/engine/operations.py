@@ -11,6 +11,7 @@ from typing import Any
 from mlstack import registry
 from mlstack.engine import plugins, runtimes
 from mlstack.engine.events import ProgressPrinter
+from mlstack.engine.plan import ChangePlan, offline_plan
 from mlstack.engine.workspace import StackSession, backend_url, save_recipe, saved_recipe
 from mlstack.errors import CredentialsError, NotAvailableError, StackNotFoundError, UsageError
 from mlstack.home import Home
@@ -47,6 +48,7 @@ def session(
     emit: Callable[[str], None] | None = None,
     runtime_paths: dict[str, str] | None = None,
     purge: bool = False,
+    planning: bool = False,
 ) -> StackSession:
     from mlstack.stacks.program import make_program, runtimes_of
 
@@ -58,7 +60,7 @@ def session(
         backend=backend_url(home, recipe.state.backend, ref.backend),
         secrets_provider=recipe.state.secrets_provider,
         program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths, purge=purge),
-        progress=ProgressPrinter(emit) if emit else None,
+        progress=ProgressPrinter(emit, planning=planning) if emit else None,
     )
 
 
@@ -138,7 +140,8 @@ def offline_preview(home: Home, ref: StackRef) -> dict[str, Any]:
 
     recipe = resolve(home, ref)
     check_available(recipe)
-    return plan(recipe).to_dict()
+    planned = plan(recipe)
+    return {**planned.to_dict(), "plan": offline_plan(planned).to_dict()}
 
 
 def render(home: Home, ref: StackRef, out: Path) -> dict[str, Any]:
@@ -160,10 +163,27 @@ def render(home: Home, ref: StackRef, out: Path) -> dict[str, Any]:
 
 
 def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
+    """The engine's plan against the stack's state (refreshed first): nothing is created or written."""
     recipe = resolve(home, ref)
     _preflight(home, recipe)
-    result = session(home, recipe, ref, emit).preview()
-    return {"stack": recipe.name, "target": recipe.target.type, "changes": result.changes, "changed": result.changed}
+    result = session(home, recipe, ref, emit, planning=True).preview()
+    plan = ChangePlan(recipe.name, recipe.target.type, "engine", result.steps)
+    return {
+        "stack": recipe.name,
+        "target": recipe.target.type,
+        "changes": result.changes,
+        "changed": plan.changed,
+        "plan": plan.to_dict(),
+    }
+
+
+def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
+    """What differs between the stack's state and what really exists (a refresh preview: nothing is written)."""
+    recipe = resolve(home, ref)
+    _preflight(home, recipe)
+    result = session(home, recipe, ref, emit, planning=True).drift()
+    plan = ChangePlan(recipe.name, recipe.target.type, "drift", result.steps)
+    return {"stack": recipe.name, "target": recipe.target.type, "drifted": plan.changed, "plan": plan.to_dict()}
 
 
 def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from mlstack.engine.events import ProgressPrinter
+from mlstack.engine.plan import DriftCollector, Step, StepCollector
 from mlstack.engine.pulumi_cli import Cli, ensure_cli
 from mlstack.errors import (
     CheckpointDamagedError,
@@ -41,6 +42,7 @@ class OperationResult:
     operation: str
     changes: dict[str, int] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)  # preview and drift: what would change, per resource
 
     @property
     def changed(self) -> bool:
@@ -121,8 +123,10 @@ class StackSession:
                 return auto.create_or_select_stack(self.name, PROJECT, self.program, opts=opts)
             return auto.select_stack(self.name, PROJECT, self.program, opts=opts)
 
-    def _events(self) -> dict[str, Any]:
+    def _events(self, also: Callable[[Any], None] | None = None) -> dict[str, Any]:
         def on_event(event: Any) -> None:
+            if also is not None:
+                also(event)
             diag = getattr(event, "diagnostic_event", None)
             if diag is not None and diag.severity == "error" and diag.message.strip():
                 self.diagnostics.append(diag.message.strip())
@@ -209,10 +213,21 @@ class StackSession:
         return json.loads(result.stdout or "{}")
 
     def preview(self) -> OperationResult:
+        """What `up` would do, step by step (`OperationResult.steps`), after refreshing what exists."""
         stack = self._stack(create=True)
+        collector = StepCollector()
         with _mapped_errors(self.name, self.diagnostics):
-            result = stack.preview(refresh=True, color="never", **self._events())
-        return OperationResult(self.name, "preview", dict(result.change_summary or {}))
+            result = stack.preview(refresh=True, color="never", **self._events(collector.on_event))
+        return OperationResult(self.name, "preview", dict(result.change_summary or {}), steps=collector.steps)
+
+    def drift(self) -> OperationResult:
+        """What refreshing the state would change: each resource whose real state differs from the recorded one
+        (a refresh preview: nothing is written)."""
+        stack = self._stack(create=False)
+        collector = DriftCollector()
+        with _mapped_errors(self.name, self.diagnostics):
+            result = stack.preview_refresh(color="never", **self._events(collector.on_event))
+        return OperationResult(self.name, "drift", dict(result.change_summary or {}), steps=collector.steps)
 
     def destroy(self) -> OperationResult:
         return self._with_recovery(self._destroy)

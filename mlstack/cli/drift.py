@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import typer
+
+from mlstack.cli import plan_view
+from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run
+from mlstack.errors import DriftedError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def drift(
+        recipe: OptionalRecipeArg = None,
+        stack: StackOpt = None,
+        var: VarOpt = None,
+        backend: BackendOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Compare the stack's state with what really exists; exit 7 naming each drifted resource (0: in sync)."""
+        from mlstack.cli.common import say
+        from mlstack.engine import operations as ops
+        from mlstack.home import Home
+
+        def body() -> dict:
+            result = ops.drift(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend), say)
+            if result["drifted"]:
+                if not json_out:
+                    for line in plan_view.lines(result["plan"])[:-1]:
+                        typer.echo(line)
+                names = ", ".join(f"{s['name']} ({s['op']})" for s in result["plan"]["steps"][:10])
+                raise DriftedError(
+                    f"stack {result['stack']!r} has drifted: {names}",
+                    hint="`mlstack deploy` puts back what the recipe says; `mlstack preview` shows how",
+                    result=result,
+                )
+            return result
+
+        run("drift", json_out, debug, body, lambda r: typer.echo(plan_view.lines(r["plan"])[-1]))

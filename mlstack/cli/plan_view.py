@@ -1,0 +1,77 @@
+"""A change plan (mlstack.plan/v1) for people: terminal lines, or a Markdown table fit for a pull-request comment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlstack.errors import clip, printable
+
+SYMBOL = {
+    "create": "+",
+    "update": "~",
+    "replace": "+-",
+    "delete": "-",
+    "import": "=",
+    "refresh": "~",
+    "changed": "~",
+    "gone": "-",
+}
+VERB = {"engine": "to", "offline": "to", "drift": "drifted:"}
+MAX_ROWS = 200  # a PR comment holds 65,536 characters; the JSON plan keeps every step
+MAX_NAMES = 6  # property names listed per step
+
+
+def _properties(step: dict[str, Any]) -> str:
+    names = [n for n in step["changed"] if n not in step["replaceBecause"]]
+    shown = ", ".join(names[:MAX_NAMES]) + (f", +{len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else "")
+    parts = [shown] if shown else []
+    if step["replaceBecause"]:
+        parts.append("replaced because " + ", ".join(step["replaceBecause"][:MAX_NAMES]) + " changed")
+    return "; ".join(parts)
+
+
+def summary_line(plan: dict[str, Any]) -> str:
+    counts = plan["summary"]
+    if not counts:
+        return "in sync: no drift" if plan["mode"] == "drift" else "no changes"
+    joiner = " drifted: " if plan["mode"] == "drift" else " to "
+    return ", ".join(f"{n}{joiner}{op}" for op, n in counts.items())
+
+
+def lines(plan: dict[str, Any]) -> list[str]:
+    """One line per step (`+ create  name  [type]  (changed: ...)`), then the summary."""
+    out = []
+    for step in plan["steps"]:
+        props = _properties(step)
+        detail = f"  ({props})" if props else ""
+        op = step["op"]
+        out.append(printable(f"  {SYMBOL.get(op, '?'):<2} {op:<8} {step['name']}  [{step['type']}]{detail}"))
+    out.append(printable(f"{plan['mode']} plan of stack {plan['stack']!r} ({plan['target']}): {summary_line(plan)}"))
+    return out
+
+
+def _cell(text: str) -> str:
+    """A table cell: escaped, one line, no pipe or backtick that would break the table out of its code span."""
+    return clip(printable(text), 120).replace("|", "\\|").replace("`", "'")
+
+
+def markdown(plan: dict[str, Any]) -> str:
+    mode = {"offline": "offline plan", "engine": "plan", "drift": "drift"}[plan["mode"]]
+    head = [
+        f"### mlstack {mode}: `{_cell(plan['stack'])}` ({_cell(plan['target'])})",
+        "",
+        f"**{_cell(summary_line(plan))}**",
+        "",
+    ]
+    if not plan["steps"]:
+        return "\n".join(head)
+    rows = ["| | operation | resource | type | changes |", "|---|---|---|---|---|"]
+    for step in plan["steps"][:MAX_ROWS]:
+        op = step["op"]
+        rows.append(
+            f"| `{SYMBOL.get(op, '?')}` | {op} | `{_cell(step['name'])}` | `{_cell(step['type'])}` | "
+            f"{_cell(_properties(step))} |"
+        )
+    if len(plan["steps"]) > MAX_ROWS:
+        rows.append(f"| | | … and {len(plan['steps']) - MAX_ROWS} more | | |")
+    return "\n".join([*head, *rows, ""])

@@ -1,0 +1,141 @@
+"""What a stack's next update would do, one step per resource: the document `preview` prints and `deploy` shows
+before it asks, and `drift` reports (then the steps are what refreshing the state would change).
+
+A step names the resource, the operation, the properties that change and, for a replacement, the properties that
+force it. Values are never part of a step (secrets stay masked because they are never read), only names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PLAN_VERSION = "mlstack.plan/v1"
+# Engine operations as a plan shows them: a replacement's own create/delete steps fold into one `replace`; the
+# refresh that precedes a preview (a read of each resource) is not a change.
+SHOWN = {
+    "create": "create",
+    "update": "update",
+    "replace": "replace",
+    "delete": "delete",
+    "import": "import",
+    "discard": "delete",
+    "read-discard": "delete",
+}
+FOLDED = {"create-replacement", "delete-replaced", "discard-replaced", "read-replacement"}
+REPLACING_DIFFS = {"add-replace", "update-replace", "delete-replace"}
+ORDER = ("create", "update", "replace", "delete", "import", "refresh", "changed", "gone")
+
+
+@dataclass(frozen=True)
+class Step:
+    op: str
+    urn: str
+    type: str
+    changed: tuple[str, ...] = ()  # property names that differ
+    replace_because: tuple[str, ...] = ()  # property names that force the replacement
+
+    @property
+    def name(self) -> str:
+        return self.urn.rsplit("::", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "name": self.name,
+            "type": self.type,
+            "urn": self.urn,
+            "changed": list(self.changed),
+            "replaceBecause": list(self.replace_because),
+        }
+
+
+@dataclass
+class ChangePlan:
+    stack: str
+    target: str
+    mode: str  # "engine": against the stack's state; "offline": under mocks, everything is created
+    steps: list[Step] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            counts[step.op] = counts.get(step.op, 0) + 1
+        return {op: counts[op] for op in sorted(counts, key=lambda o: ORDER.index(o) if o in ORDER else len(ORDER))}
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "apiVersion": PLAN_VERSION,
+            "stack": self.stack,
+            "target": self.target,
+            "mode": self.mode,
+            "changed": self.changed,
+            "summary": self.summary(),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+def step_of(meta: Any) -> Step | None:
+    """The plan step of an engine step event's metadata, or None for what a plan does not show (unchanged
+    resources, reads, the stack itself, a replacement's inner create/delete)."""
+    op = getattr(meta.op, "value", meta.op)
+    if op in FOLDED or op not in SHOWN or meta.type.startswith("pulumi:pulumi:"):
+        return None
+    detailed = meta.detailed_diff or {}
+    changed = tuple(dict.fromkeys([*(meta.diffs or []), *detailed]))
+    because = [k for k, d in detailed.items() if getattr(d.diff_kind, "value", d.diff_kind) in REPLACING_DIFFS]
+    because = because or (list(meta.keys or []) if op == "replace" else [])
+    because = list(dict.fromkeys(because))
+    return Step(SHOWN[op], meta.urn, meta.type, tuple(dict.fromkeys([*changed, *because])), tuple(because))
+
+
+class StepCollector:
+    """Collects the plan steps of an engine run from its event stream (Automation API `on_event`)."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def on_event(self, event: Any) -> None:
+        pre = getattr(event, "resource_pre_event", None)
+        if pre is None:
+            return
+        step = step_of(pre.metadata)
+        if step is not None and (step.urn, step.op) not in self._seen:
+            self._seen.add((step.urn, step.op))
+            self.steps.append(step)
+
+
+class DriftCollector:
+    """Collects what a refresh preview found. The engine reports each resource it read as `same`, `update` (its
+    real outputs differ from the state's: the step names them) or `delete` (it is gone)."""
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def on_event(self, event: Any) -> None:
+        done = getattr(event, "res_outputs_event", None)
+        if done is None or done.metadata.type.startswith("pulumi:"):
+            return
+        meta = done.metadata
+        op = getattr(meta.op, "value", meta.op)
+        if op == "delete":
+            self.steps.append(Step("gone", meta.urn, meta.type))
+        elif op == "update":
+            before, after = (
+                (meta.old.outputs if meta.old else None) or {},
+                (meta.new.outputs if meta.new else None) or {},
+            )
+            differ = [k for k in {*before, *after} if before.get(k) != after.get(k)]
+            changed = tuple(sorted({*(meta.diffs or []), *(meta.detailed_diff or {}), *differ}))
+            self.steps.append(Step("changed", meta.urn, meta.type, changed))
+
+
+def offline_plan(planned: Any) -> ChangePlan:
+    """The offline plan (engine/offline.py) as change steps: with no state to compare, every resource is created."""
+    steps = [Step("create", r.urn, r.type) for r in planned.resources if not r.type.startswith("pulumi:pulumi:")]
+    return ChangePlan(planned.stack, planned.target, "offline", steps)

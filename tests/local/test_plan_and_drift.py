@@ -1,0 +1,129 @@
+"""See before it changes, and find what changed behind the stack's back: `preview` (plan per resource, JSON and
+Markdown), `deploy` on a terminal (plan, then the question) and `drift` (exit 7), on a real local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from mlstack.home import Home
+from tests.conftest import RECIPES
+from tests.local.conftest import MLSTACK, deployed_stack, mlstack, mlstack_json
+from tests.local.test_stack import s3, service_pids
+
+pytestmark = pytest.mark.engine
+RECIPE = str(RECIPES / "local.yaml")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, pulumi_cli_dir):
+    root = tmp_path_factory.mktemp("plan") / "home"
+    with deployed_stack(root, pulumi_cli_dir, RECIPE, "local"):
+        yield Home(root)
+
+
+@pytest.fixture()
+def moved_serving(tmp_path) -> str:
+    """The same stack with MLServer on another port: a change that replaces its process."""
+    text = Path(RECIPE).read_text().replace("    flavor: mlserver", "    flavor: mlserver\n    port: 18089")
+    path = tmp_path / "local.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def _plan(*args: str) -> dict:
+    return mlstack_json("preview", *args)["result"]["plan"]
+
+
+def test_preview_names_each_replacement_and_its_cause_and_changes_nothing(stack, moved_serving):
+    assert _plan(RECIPE)["changed"] is False
+    before = service_pids(stack)["mlserver"]
+    proc = mlstack("preview", moved_serving)
+    plan = _plan(moved_serving)
+    assert plan["apiVersion"] == "mlstack.plan/v1" and plan["mode"] == "engine"
+    server = next(s for s in plan["steps"] if s["name"] == "serving-server")
+    assert server["op"] == "replace" and "port" in server["replaceBecause"]
+    assert plan["summary"]["replace"] == 1
+    # A preview creates nothing, and says nothing was: no progress lines, only the plan.
+    assert "created" not in proc.stderr + proc.stdout
+    assert "replace  serving-server" in proc.stdout and "replaced because" in proc.stdout
+    assert service_pids(stack)["mlserver"] == before
+
+
+def test_preview_markdown_is_a_table_for_a_pull_request(stack, moved_serving):
+    text = mlstack("preview", moved_serving, "--markdown").stdout
+    lines = text.splitlines()
+    assert lines[0] == "### mlstack plan: `local` (local)"
+    assert "| `+-` | replace | `serving-server` | `pulumi-python:dynamic:Resource` |" in text
+    header = lines.index("| | operation | resource | type | changes |")
+    assert lines[header + 1] == "|---|---|---|---|---|"
+    bad = mlstack("preview", moved_serving, "--markdown", "--json", check=False)
+    assert bad.returncode == 2
+
+
+def _deploy_on_a_terminal(recipe: str, answer: bytes, home: Home) -> tuple[int, str]:
+    """`mlstack deploy RECIPE` with a terminal on stdin (as a person runs it), answering the question; returns
+    the exit code and everything printed (the plan on stderr, the question on stdout)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([MLSTACK, "deploy", recipe], stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    os.close(slave)
+    seen, deadline = b"", time.monotonic() + 120
+    try:
+        while b"[y/N]" not in seen and time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+            if ready:
+                seen += os.read(proc.stdout.fileno(), 65536)
+        os.write(master, answer)
+        out, _ = proc.communicate(timeout=120)
+        return proc.returncode, (seen + out).decode()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        os.close(master)
+
+
+def test_deploy_on_a_terminal_shows_the_plan_then_asks_and_no_changes_nothing(stack, moved_serving):
+    before = service_pids(stack)["mlserver"]
+    code, err = _deploy_on_a_terminal(moved_serving, b"n\n", stack)
+    assert code == 1, err
+    plan_at = err.index("replace  serving-server")
+    assert "replaced because" in err and err.index("Deploy these changes to stack 'local'?") > plan_at
+    assert "created" not in err and "deployed stack" not in err
+    assert service_pids(stack)["mlserver"] == before
+    assert _plan(moved_serving)["summary"] == {"replace": 1, "delete": 1}  # still to do: nothing was applied
+
+
+def test_drift_reports_a_killed_service_and_a_deleted_bucket_and_deploy_restores_them(stack):
+    in_sync = mlstack("drift", RECIPE)
+    assert in_sync.returncode == 0 and "in sync" in in_sync.stdout
+
+    os.killpg(service_pids(stack)["mlserver"][0], signal.SIGKILL)
+    data = json.loads(mlstack("output", "--stack", "local", "--show-secrets").stdout)
+    store = data["components"]["object_store"]
+    client = s3({"s3": {"endpoint_url": store["endpoint_url"], "aws_access_key_id": store["access_key_id"],
+                        "aws_secret_access_key": data["secrets"][store["secret_access_key"]["output"]],
+                        "region_name": store["region"]}})
+    client.delete_bucket(Bucket="mlstack")
+
+    drifted = mlstack("drift", "--stack", "local", "--json", check=False)
+    assert drifted.returncode == 7, drifted.stderr
+    envelope = json.loads(drifted.stdout)
+    assert envelope["exitCode"] == 7 and envelope["ok"] is False
+    steps = {s["name"]: s["op"] for s in envelope["result"]["plan"]["steps"]}
+    assert steps == {"serving-server": "gone", "object_store-bucket-mlstack": "gone"}, steps
+    human = mlstack("drift", RECIPE, check=False)
+    assert human.returncode == 7
+    assert "gone     serving-server" in human.stdout and "has drifted" in human.stderr
+
+    mlstack("deploy", RECIPE, "--yes")
+    assert mlstack("drift", RECIPE).returncode == 0
+    assert "mlstack" in {b["Name"] for b in client.list_buckets()["Buckets"]}
