@@ -141,6 +141,10 @@ class StackNotFoundError(MlstackError):
 class StackLockedError(MlstackError):
     exit_code = ExitCode.STACK_LOCKED
 
+    def __init__(self, message: str, *, hint: str | None = None, holders: list[tuple[str, int]] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.holders = holders or []  # (host, pid) of each lock's holder, as the engine reports them
+
 
 class EngineError(MlstackError):
     exit_code = ExitCode.FAILED

@@ -2,21 +2,29 @@ from __future__ import annotations
 
 import typer
 
-from mlstack.cli.common import DebugOpt, JsonOpt, run
+from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, run
 
 
 def register(app: typer.Typer) -> None:
     @app.command("list")
-    def list_(json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
-        """List the stacks deployed from this MLSTACK_HOME."""
+    def list_(backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
+        """List the stacks deployed from this MLSTACK_HOME, or (--backend URL) every stack a shared backend holds."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home
+
+        def body() -> list[dict]:
+            home = Home.from_env()
+            return ops.list_backend(home, backend) if backend else ops.list_stacks(home)
 
         def human(rows: list[dict]) -> None:
             if not rows:
                 typer.echo("no stacks (deploy one with `mlstack deploy RECIPE`)")
             for r in rows:
-                comps = ", ".join(f"{k}={v}" for k, v in r["components"].items())
-                typer.echo(f"{r['stack']:<24} {r['target']:<10} {comps}  [{r['backend']}]")
+                if "components" in r:
+                    comps = ", ".join(f"{k}={v}" for k, v in r["components"].items())
+                    typer.echo(f"{r['stack']:<24} {r['target']:<10} {comps}  [{r['backend']}]")
+                else:
+                    busy = "  (update running)" if r["updating"] else ""
+                    typer.echo(f"{r['stack']:<24} {r['resources'] or 0:>4} resources  {r['lastUpdate']}{busy}")
 
-        run("list", json_out, debug, lambda: ops.list_stacks(Home.from_env()), human)
+        run("list", json_out, debug, body, human)

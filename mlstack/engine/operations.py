@@ -12,7 +12,7 @@ from mlstack import registry
 from mlstack.engine import plugins, runtimes
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.plan import ChangePlan, offline_plan
-from mlstack.engine.workspace import StackSession, backend_url, save_recipe, saved_recipe
+from mlstack.engine.workspace import StackSession, backend_url, display_url, save_recipe, saved_recipe
 from mlstack.errors import CredentialsError, NotAvailableError, StackNotFoundError, UsageError
 from mlstack.home import Home
 from mlstack.recipe.loader import load_recipe
@@ -228,6 +228,14 @@ def cancel(home: Home, ref: StackRef) -> dict[str, Any]:
     return {"stack": recipe.name, "cancelled": True}
 
 
+def list_backend(home: Home, backend: str) -> list[dict[str, Any]]:
+    """The stacks a backend holds, whoever deployed them (a team's shared state)."""
+    lister = StackSession(home, "_", backend=backend)
+    lister.work_dir = home.root / "workspace"  # no stack of this home: a work dir of its own
+    rows = lister.backend_stacks()
+    return [{**row, "backend": display_url(backend)} for row in rows]
+
+
 def list_stacks(home: Home) -> list[dict[str, Any]]:
     rows = []
     for name in home.stack_names():
@@ -239,7 +247,7 @@ def list_stacks(home: Home) -> list[dict[str, Any]]:
             {
                 "stack": name,
                 "target": recipe.get("target", {}).get("type"),
-                "backend": backend_url(home, recipe.get("state", {}).get("backend")),
+                "backend": display_url(backend_url(home, recipe.get("state", {}).get("backend"))),
                 "components": {k: v["flavor"] for k, v in (recipe.get("components") or {}).items() if v},
             }
         )

@@ -23,6 +23,7 @@ from mlstack.engine.plan import DriftCollector, Step, StepCollector
 from mlstack.engine.pulumi_cli import Cli, ensure_cli
 from mlstack.errors import (
     CheckpointDamagedError,
+    CredentialsError,
     EngineError,
     MlstackError,
     NotAvailableError,
@@ -32,7 +33,7 @@ from mlstack.errors import (
 from mlstack.home import Home, write_private
 
 PROJECT = "mlstack"
-LOCK_HOLDER = re.compile(r"created by \S+?@(\S+) \(pid (\d+)\)")
+LOCK_HOLDER = re.compile(r"created by \S+?@(\S+) \(pid (\d+)\)(?: at (\S+))?")
 SHIM = "pulumi-resource-pulumi-python"
 
 
@@ -58,7 +59,25 @@ def backend_url(home: Home, recipe_backend: str | None = None, flag: str | None 
     return flag or recipe_backend or os.environ.get("PULUMI_BACKEND_URL") or home.default_backend_url
 
 
-def engine_env(home: Home, cli: Cli) -> dict[str, str]:
+def display_url(url: str) -> str:
+    """A backend URL as mlstack prints it: without user information (a postgres:// URL can carry a password)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host))
+
+
+def is_shared(backend: str) -> bool:
+    """State outside this machine's files: a team shares it, and with it the secrets passphrase."""
+    return not backend.startswith("file://")
+
+
+def engine_env(
+    home: Home, cli: Cli, backend: str | None = None, secrets_provider: str = "passphrase"
+) -> dict[str, str]:
     env = {
         "PULUMI_HOME": str(home.pulumi_home),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
@@ -67,7 +86,15 @@ def engine_env(home: Home, cli: Cli) -> dict[str, str]:
         "PATH": os.pathsep.join([str(shim_dir()), str(cli.path.parent), os.environ.get("PATH", "")]),
         "MLSTACK_HOME": str(home.root),
     }
-    if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
+    if secrets_provider == "passphrase" and not (
+        os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    ):
+        if backend is not None and is_shared(backend):  # a passphrase generated in this home is nobody else's
+            raise CredentialsError(
+                f"the state backend {display_url(backend)} is shared, and so must be the passphrase of its secrets",
+                hint="set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the team's passphrase, or "
+                "use a KMS secrets provider (state.secrets_provider: awskms://, gcpkms://, azurekeyvault://)",
+            )
         env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(home.ensure_passphrase())
     return env
 
@@ -91,11 +118,21 @@ class StackSession:
         self.program = program or (lambda: None)
         self.progress = progress
         self.work_dir = home.stack_dir(name)
+        self._had_config = (self.work_dir / f"Pulumi.{name}.yaml").exists()
         self.diagnostics: list[str] = []  # the engine's error messages, for the error we raise
         self.changes: dict[str, int] = {}  # from the engine's summary event
         self.stack_outputs: dict[str, Any] = {}  # from the engine's event for the stack (secrets still encrypted)
 
     # -- plumbing -------------------------------------------------------------------------------------------
+    def _errors(self) -> _mapped_errors:
+        return _mapped_errors(self.name, self.diagnostics, self._forget_new_config)
+
+    def _forget_new_config(self) -> None:
+        """A run refused for a wrong passphrase has written a stack config with a salt of its own, which would
+        refuse the right passphrase later: a config that did not exist before the run is removed."""
+        if not self._had_config:
+            (self.work_dir / f"Pulumi.{self.name}.yaml").unlink(missing_ok=True)
+
     def _workspace_options(self, cli: Cli) -> Any:
         from pulumi import automation as auto
 
@@ -105,7 +142,7 @@ class StackSession:
         return auto.LocalWorkspaceOptions(
             work_dir=str(self.work_dir),
             pulumi_home=str(self.home.pulumi_home),
-            env_vars=engine_env(self.home, cli),
+            env_vars=engine_env(self.home, cli, self.backend, self.secrets_provider),
             secrets_provider=self.secrets_provider,
             project_settings=auto.ProjectSettings(
                 name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=self.backend)
@@ -118,7 +155,7 @@ class StackSession:
 
         cli = ensure_cli(self.home)
         opts = self._workspace_options(cli)
-        with _mapped_errors(self.name, self.diagnostics):
+        with self._errors():
             if create:
                 return auto.create_or_select_stack(self.name, PROJECT, self.program, opts=opts)
             return auto.select_stack(self.name, PROJECT, self.program, opts=opts)
@@ -157,8 +194,12 @@ class StackSession:
                 raise
             return self._with_recovery(operation)
         except StackLockedError as err:
-            holders = getattr(err, "holders", [])
-            if not holders or not all(host == socket.gethostname() and not _pid_alive(pid) for host, pid in holders):
+            holders = err.holders
+            if (
+                is_shared(self.backend)
+                or not holders
+                or not all(host == socket.gethostname() and not _pid_alive(pid) for host, pid in holders)
+            ):
                 raise
             if self.progress:
                 self.progress.emit(
@@ -194,7 +235,7 @@ class StackSession:
 
     def _up(self, refresh: bool, with_secrets: bool) -> OperationResult:
         stack = _lean(self._stack(create=True))
-        with _mapped_errors(self.name, self.diagnostics):
+        with self._errors():
             # refresh=True: each resource's read runs first, so a crashed service shows as drift and is recreated.
             stack.up(refresh=refresh, color="never", **self._events())
             if with_secrets or not self.stack_outputs:
@@ -216,7 +257,7 @@ class StackSession:
         """What `up` would do, step by step (`OperationResult.steps`), after refreshing what exists."""
         stack = self._stack(create=True)
         collector = StepCollector()
-        with _mapped_errors(self.name, self.diagnostics):
+        with self._errors():
             result = stack.preview(refresh=True, color="never", **self._events(collector.on_event))
         return OperationResult(self.name, "preview", dict(result.change_summary or {}), steps=collector.steps)
 
@@ -225,7 +266,7 @@ class StackSession:
         (a refresh preview: nothing is written)."""
         stack = self._stack(create=False)
         collector = DriftCollector()
-        with _mapped_errors(self.name, self.diagnostics):
+        with self._errors():
             result = stack.preview_refresh(color="never", **self._events(collector.on_event))
         return OperationResult(self.name, "drift", dict(result.change_summary or {}), steps=collector.steps)
 
@@ -234,25 +275,50 @@ class StackSession:
 
     def _destroy(self) -> OperationResult:
         stack = _lean(self._stack(create=False))
-        with _mapped_errors(self.name, self.diagnostics):
+        with self._errors():
             stack.destroy(color="never", **self._events())
         return OperationResult(self.name, "destroy", self.changes)
 
     def outputs(self) -> dict[str, Any]:
         stack = self._stack(create=False)
-        with _mapped_errors(self.name, self.diagnostics):
+        with self._errors():
             outputs = self._read_outputs(stack)
         return outputs
 
+    def backend_stacks(self) -> list[dict[str, Any]]:
+        """Every stack of this backend: name, last update, resource count (no stack is selected or created)."""
+        from pulumi import automation as auto
+
+        cli = ensure_cli(self.home)
+        opts = self._workspace_options(cli)
+        with self._errors():
+            workspace = auto.LocalWorkspace(
+                work_dir=opts.work_dir,
+                pulumi_home=opts.pulumi_home,
+                env_vars=opts.env_vars,
+                project_settings=opts.project_settings,
+                pulumi_command=opts.pulumi_command,
+            )
+            stacks = workspace.list_stacks()
+        return [
+            {
+                "stack": s.name,
+                "lastUpdate": str(s.last_update) if s.last_update else None,
+                "resources": s.resource_count,
+                "updating": bool(s.update_in_progress),
+            }
+            for s in stacks
+        ]
+
     def cancel(self) -> None:
         stack = self._stack(create=False)
-        with _mapped_errors(self.name, self.diagnostics):
+        with self._errors():
             stack.cancel()
 
     def remove(self) -> None:
         """Remove the (empty) stack from the backend after a destroy."""
         stack = self._stack(create=False)
-        with _mapped_errors(self.name, self.diagnostics):
+        with self._errors():
             stack.workspace.remove_stack(self.name)
 
 
@@ -273,8 +339,8 @@ def _lean(stack: Any) -> Any:
 class _mapped_errors:
     """Turn Automation API failures into mlstack errors that name the next command to run."""
 
-    def __init__(self, stack: str, diagnostics: list[str]) -> None:
-        self.stack, self.diagnostics = stack, diagnostics
+    def __init__(self, stack: str, diagnostics: list[str], forget: Callable[[], None] | None = None) -> None:
+        self.stack, self.diagnostics, self.forget = stack, diagnostics, forget
 
     def __enter__(self) -> None:
         return None
@@ -293,12 +359,13 @@ class _mapped_errors:
                 hint="`mlstack list` shows the stacks; `mlstack deploy RECIPE` creates one",
             ) from None
         if isinstance(exc, auto.ConcurrentUpdateError) or "currently locked" in text:
-            err = StackLockedError(
-                f"stack {self.stack!r} is locked by another update",
-                hint=f"wait for it; if no update is running, `mlstack cancel --stack {self.stack}`",
-            )
-            err.holders = [(host, int(pid)) for host, pid in LOCK_HOLDER.findall(text)]  # type: ignore[attr-defined]
-            raise err from None
+            holders = [(host, int(pid), since) for host, pid, since in LOCK_HOLDER.findall(text)]
+            raise StackLockedError(
+                f"stack {self.stack!r} is locked by another update: " + "; ".join(_holder(*h) for h in holders),
+                hint="wait for it to end; if no update is running (it was killed), "
+                f"`mlstack cancel --stack {self.stack}` (or `mlstack cancel RECIPE`) clears the lock",
+                holders=[(host, pid) for host, pid, _ in holders],
+            ) from None
         if "no resource plugin" in text or "could not find plugin" in text.lower():
             raise NotAvailableError(
                 f"stack {self.stack!r} needs a Pulumi provider plugin this machine does not have",
@@ -311,7 +378,9 @@ class _mapped_errors:
                 hint="restore the newest good copy from the backend's .pulumi/backups",
             ) from None
         if "passphrase" in text and "incorrect" in text:
-            raise EngineError(
+            if self.forget is not None:
+                self.forget()
+            raise CredentialsError(
                 f"the secrets passphrase does not decrypt stack {self.stack!r}",
                 hint="set PULUMI_CONFIG_PASSPHRASE(_FILE) to the passphrase it was created with",
             ) from None
@@ -320,6 +389,14 @@ class _mapped_errors:
             f"Pulumi failed on stack {self.stack!r}:\n{detail}",
             hint="fix the cause above, then run the same command again (`--debug` shows the full log)",
         ) from None
+
+
+def _holder(host: str, pid: int, since: str) -> str:
+    """Who holds a lock, and whether it is stale: a holder on this machine whose process is gone was killed."""
+    text = f"pid {pid} on {host}" + (f" since {since}" if since else "")
+    if host == socket.gethostname() and not _pid_alive(pid):
+        text += " (that process is gone: the update was killed, and its lock is stale)"
+    return text
 
 
 def _pid_alive(pid: int) -> bool:

@@ -127,3 +127,86 @@ def test_drift_reports_a_killed_service_and_a_deleted_bucket_and_deploy_restores
     mlstack("deploy", RECIPE, "--yes")
     assert mlstack("drift", RECIPE).returncode == 0
     assert "mlstack" in {b["Name"] for b in client.list_buckets()["Buckets"]}
+
+
+# -- shared state: the local stack's own MinIO holds a second stack's state, for two homes ------------------------
+TEAM_RECIPE = "apiVersion: mlstack/v1\nname: team\ntarget: local\ncomponents:\n  orchestrator: {flavor: local}\n"
+PASSPHRASE = "the team's passphrase, shared out of band"
+
+
+def _store(stack: Home) -> tuple[dict, dict]:
+    data = json.loads(mlstack("output", "--stack", "local", "--show-secrets").stdout)
+    store = data["components"]["object_store"]
+    creds = {"AWS_ACCESS_KEY_ID": store["access_key_id"],
+             "AWS_SECRET_ACCESS_KEY": data["secrets"][store["secret_access_key"]["output"]],
+             "AWS_REGION": store["region"]}
+    return store, creds
+
+
+def _as(home: Path, creds: dict, *args: str, passphrase: str | None = PASSPHRASE) -> subprocess.CompletedProcess:
+    """`mlstack ARGS` run from another home (another engineer, or a CI job) against the shared backend."""
+    env = {**os.environ, **creds, "MLSTACK_HOME": str(home)}
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    env.pop("PULUMI_CONFIG_PASSPHRASE", None)
+    if passphrase is not None:
+        env["PULUMI_CONFIG_PASSPHRASE"] = passphrase
+    return subprocess.run([MLSTACK, *args], capture_output=True, text=True, timeout=300, env=env,
+                          stdin=subprocess.DEVNULL)
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_two_homes_share_a_stack_in_an_s3_backend_with_its_lock(stack, tmp_path):
+    import socket
+
+    store, creds = _store(stack)
+    client = s3({"s3": {"endpoint_url": store["endpoint_url"], "aws_access_key_id": creds["AWS_ACCESS_KEY_ID"],
+                        "aws_secret_access_key": creds["AWS_SECRET_ACCESS_KEY"], "region_name": store["region"]}})
+    client.create_bucket(Bucket="team-state")
+    backend = (f"s3://team-state?endpoint={store['endpoint_url']}&use_path_style=true&region={store['region']}"
+               "&response_checksum_validation=when_required")
+    recipe = tmp_path / "team.yaml"
+    recipe.write_text(TEAM_RECIPE)
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+
+    deployed = _as(alice, creds, "deploy", str(recipe), "--backend", backend, "--yes", "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    assert any(o["Key"].startswith(".pulumi/stacks/mlstack/team") for o in client.list_objects_v2(
+        Bucket="team-state", Prefix=".pulumi/stacks/")["Contents"])
+
+    listed = json.loads(_as(bob, creds, "list", "--backend", backend, "--json").stdout)["result"]
+    assert [r["stack"] for r in listed] == ["team"]
+    outputs = _as(bob, creds, "output", str(recipe), "--backend", backend, "--json")
+    assert outputs.returncode == 0, outputs.stderr
+    assert json.loads(json.loads(outputs.stdout)["result"]["text"])["stack"] == "team"
+
+    # A passphrase is shared or the state is unreadable: none set is refused before the engine runs; a wrong one
+    # is exit 4 and leaves nothing in Bob's home that would refuse the right one later.
+    unset = _as(bob, creds, "output", str(recipe), "--backend", backend, passphrase=None)
+    assert unset.returncode == 4 and "PULUMI_CONFIG_PASSPHRASE" in unset.stderr
+    wrong = _as(bob, creds, "deploy", str(recipe), "--backend", backend, "--yes", passphrase="not it")
+    assert wrong.returncode == 4 and "passphrase does not decrypt" in wrong.stderr, wrong.stderr
+    assert not list(bob.rglob("Pulumi.team.yaml"))
+    assert "not it" not in wrong.stderr + wrong.stdout
+
+    # The lock as Pulumi writes it (.pulumi/locks/organization/<project>/<stack>/<id>.json): first held by a
+    # live process of this machine, then by one that was killed.
+    key = ".pulumi/locks/organization/mlstack/team/0f5c5a4e-mlstack-test.json"
+    for pid, stale in ((os.getpid(), False), (_dead_pid(), True)):
+        client.put_object(Bucket="team-state", Key=key, Body=json.dumps(
+            {"pid": pid, "username": "ci", "hostname": socket.gethostname(), "timestamp": "2026-11-23T22:09:37Z"}))
+        locked = _as(bob, creds, "deploy", str(recipe), "--backend", backend, "--yes")
+        assert locked.returncode == 6, locked.stderr
+        assert f"pid {pid} on {socket.gethostname()}" in locked.stderr and "mlstack cancel" in locked.stderr
+        assert ("lock is stale" in locked.stderr) is stale
+    cleared = _as(bob, creds, "cancel", str(recipe), "--backend", backend, "--yes")
+    assert cleared.returncode == 0, cleared.stderr
+
+    assert _as(bob, creds, "deploy", str(recipe), "--backend", backend, "--yes").returncode == 0
+    destroyed = _as(bob, creds, "destroy", str(recipe), "--backend", backend, "--purge", "--yes")
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert json.loads(_as(alice, creds, "list", "--backend", backend, "--json").stdout)["result"] == []
