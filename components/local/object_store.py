@@ -51,6 +51,8 @@ class BucketProvider(ResourceProvider):
         server does not answer, nothing is known about the bucket: its process resource reports the server."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        if not all(props.get(k) for k in ("endpoint", "access_key", "secret_key")):
+            return ReadResult(id_=id_, outs=props)  # an interrupted run recorded no server: nothing to ask
         client = s3_client(props["endpoint"], props["access_key"], props["secret_key"], attempts=1)
         try:
             client.head_bucket(Bucket=id_)

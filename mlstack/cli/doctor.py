@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import shutil
 from typing import Annotated
 
 import typer
 
 from mlstack.cli.common import DebugOpt, JsonOpt, run, say
-from mlstack.errors import EngineError
+from mlstack.errors import EngineError, clip, printable
 
 
 def register(app: typer.Typer) -> None:
@@ -32,13 +33,21 @@ def register(app: typer.Typer) -> None:
 
 
 def _table(result: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(show_header=True, header_style="bold", box=None)
-    for col in ("area", "check", "status", "detail"):
-        table.add_column(col)
-    for c in result["checks"]:
-        table.add_row(c["area"], c["name"], "ok" if c["ok"] else ("MISSING" if c["required"] else "no"), c["detail"])
-    Console(soft_wrap=True).print(table)
+    """One line per check, fit to the terminal (80 columns when not a terminal): a detail that does not fit is
+    shortened, and `--json` keeps it whole."""
+    width = shutil.get_terminal_size((80, 24)).columns
+    rows = [
+        (c["area"], c["name"], "ok" if c["ok"] else ("MISSING" if c["required"] else "no"), c["detail"])
+        for c in result["checks"]
+    ]
+    area = max((len(r[0]) for r in rows), default=4)
+    name = max((len(r[1]) for r in rows), default=5)
+    room = max(width - (area + 2 + name + 2 + 7 + 2) - 1, 10)  # one column spare: no autowrap at the edge
+    shortened = False
+    for a, n, status, detail in rows:
+        line = printable(" ".join(detail.split()))
+        shortened |= len(line) > room
+        typer.echo(f"{a:<{area}}  {n:<{name}}  {status:<7}  {clip(line, room)}".rstrip())
+    if shortened:
+        say("(details shortened: `mlstack doctor --json` shows them whole)")
     say("engine ready" if result["ready"] else "engine NOT ready")

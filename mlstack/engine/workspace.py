@@ -133,7 +133,8 @@ class StackSession:
         if not self._had_config:
             (self.work_dir / f"Pulumi.{self.name}.yaml").unlink(missing_ok=True)
 
-    def _workspace_options(self, cli: Cli) -> Any:
+    def _workspace_options(self, cli: Cli, listing: bool = False) -> Any:
+        """`listing`: only the backend's stack list is read, which needs no secrets provider."""
         from pulumi import automation as auto
 
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +143,7 @@ class StackSession:
         return auto.LocalWorkspaceOptions(
             work_dir=str(self.work_dir),
             pulumi_home=str(self.home.pulumi_home),
-            env_vars=engine_env(self.home, cli, self.backend, self.secrets_provider),
+            env_vars=engine_env(self.home, cli, None if listing else self.backend, self.secrets_provider),
             secrets_provider=self.secrets_provider,
             project_settings=auto.ProjectSettings(
                 name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=self.backend)
@@ -290,7 +291,7 @@ class StackSession:
         from pulumi import automation as auto
 
         cli = ensure_cli(self.home)
-        opts = self._workspace_options(cli)
+        opts = self._workspace_options(cli, listing=True)
         with self._errors():
             workspace = auto.LocalWorkspace(
                 work_dir=opts.work_dir,

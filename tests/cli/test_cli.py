@@ -84,6 +84,18 @@ def test_doctor_reports_engine_and_every_target(home, pulumi_cli_dir, monkeypatc
     assert engine["dynamic-provider shim"]["ok"]
 
 
+def test_doctor_reads_at_80_columns_one_line_per_check_and_json_keeps_each_detail(home, pulumi_cli_dir, monkeypatch):
+    monkeypatch.setenv("PATH", f"{pulumi_cli_dir}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("COLUMNS", "80")
+    table = runner.invoke(app, ["doctor"])
+    checks = json.loads(runner.invoke(app, ["doctor", "--json"]).stdout)["result"]["checks"]
+    lines = table.stdout.splitlines()
+    assert len(lines) == len(checks) and max(len(line) for line in lines) <= 80
+    longest = max(checks, key=lambda c: len(c["detail"]))
+    assert len(longest["detail"]) > 80 and "\u2026" in next(ln for ln in lines if longest["name"] in ln)
+    assert "mlstack doctor --json" in table.stderr
+
+
 def test_doctor_without_engine_says_how_to_fix(home, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi, no go
     result = runner.invoke(app, ["doctor"])

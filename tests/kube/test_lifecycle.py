@@ -86,7 +86,15 @@ def test_the_whole_lifecycle_on_a_real_api_server(kube_env, control_plane: Contr
     again = mlstack_json("deploy", str(recipe), "--yes", timeout=300)["result"]
     assert again["changed"] is False, again["changes"]
 
+    in_sync = subprocess.run([MLSTACK, "drift", str(recipe), "--json"], capture_output=True, text=True, timeout=300)
+    assert in_sync.returncode == 0, in_sync.stderr
     cp.kubectl("-n", ns, "delete", "deployment", "mlserver", "--wait=true")
+    cp.kubectl("-n", ns, "label", "service", "mlflow", "drifted=by-hand", "--overwrite")
+    drifted = subprocess.run([MLSTACK, "drift", str(recipe), "--json"], capture_output=True, text=True, timeout=300)
+    assert drifted.returncode == 7, drifted.stderr
+    steps = {s["name"]: s for s in json.loads(drifted.stdout)["result"]["plan"]["steps"]}
+    assert steps["serving-deployment"]["op"] == "gone"
+    assert steps["tracking-service"]["op"] == "changed"
     restored = mlstack_json("deploy", str(recipe), "--yes", timeout=300)["result"]
     assert restored["changed"] is True
     cp.kubectl("-n", ns, "rollout", "status", "deployment/mlserver", "--timeout=60s")

@@ -9,6 +9,7 @@ import pty
 import select
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -178,8 +179,8 @@ def test_two_homes_share_a_stack_in_an_s3_backend_with_its_lock(stack, tmp_path)
     assert any(o["Key"].startswith(".pulumi/stacks/mlstack/team") for o in client.list_objects_v2(
         Bucket="team-state", Prefix=".pulumi/stacks/")["Contents"])
 
-    listed = json.loads(_as(bob, creds, "list", "--backend", backend, "--json").stdout)["result"]
-    assert [r["stack"] for r in listed] == ["team"]
+    listed = json.loads(_as(bob, creds, "list", "--backend", backend, "--json", passphrase=None).stdout)["result"]
+    assert [r["stack"] for r in listed] == ["team"]  # listing reads no secret: no passphrase needed
     outputs = _as(bob, creds, "output", str(recipe), "--backend", backend, "--json")
     assert outputs.returncode == 0, outputs.stderr
     assert json.loads(json.loads(outputs.stdout)["result"]["text"])["stack"] == "team"
@@ -210,3 +211,58 @@ def test_two_homes_share_a_stack_in_an_s3_backend_with_its_lock(stack, tmp_path)
     destroyed = _as(bob, creds, "destroy", str(recipe), "--backend", backend, "--purge", "--yes")
     assert destroyed.returncode == 0, destroyed.stderr
     assert json.loads(_as(alice, creds, "list", "--backend", backend, "--json").stdout)["result"] == []
+
+
+def test_a_running_update_holds_the_s3_lock_and_a_killed_one_leaves_a_stale_lock_cancel_clears(stack, tmp_path,
+                                                                                              monkeypatch):
+    """The same backend, with the engine's own lock: a second update meets a live one (exit 6, holder named); after
+    kill -9 of the first, the lock stays and is reported stale with the command that clears it."""
+    from mlstack.engine.workspace import StackSession
+    from mlstack.errors import ExitCode, StackLockedError
+    from tests.conftest import REPO
+    from tests.engine.test_engine import sleepy_program
+
+    store, creds = _store(stack)
+    client = s3({"s3": {"endpoint_url": store["endpoint_url"], "aws_access_key_id": creds["AWS_ACCESS_KEY_ID"],
+                        "aws_secret_access_key": creds["AWS_SECRET_ACCESS_KEY"], "region_name": store["region"]}})
+    client.create_bucket(Bucket="lock-state")
+    backend = (f"s3://lock-state?endpoint={store['endpoint_url']}&use_path_style=true&region={store['region']}"
+               "&response_checksum_validation=when_required")
+    for name, value in {**creds, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "PYTHONPATH": str(REPO)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+            "from pathlib import Path\nfrom mlstack.home import Home\n"
+            "from mlstack.engine.workspace import StackSession\n"
+            "from tests.engine.test_engine import sleepy_program\n"
+            f"StackSession(Home(Path({str(tmp_path / 'alice')!r})), 'held', backend={backend!r}, "
+            "program=sleepy_program(120)).up()\n")
+    first = subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bob = Home(tmp_path / "bob")
+    try:
+        deadline = time.monotonic() + 90
+        while not client.list_objects_v2(Bucket="lock-state", Prefix=".pulumi/locks/").get("KeyCount"):
+            assert time.monotonic() < deadline and first.poll() is None, "the first update never took the lock"
+            time.sleep(0.2)
+        with pytest.raises(StackLockedError) as live:
+            StackSession(bob, "held", backend=backend, program=sleepy_program(0)).up()
+        assert live.value.exit_code == ExitCode.STACK_LOCKED and "stale" not in str(live.value.message)
+        [(host, pid)] = live.value.holders
+        assert os.path.exists(f"/proc/{pid}")  # the first update's engine, still running
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    with pytest.raises(StackLockedError) as stale:
+        StackSession(bob, "held", backend=backend, program=sleepy_program(0)).up()
+    assert "lock is stale" in stale.value.message and "mlstack cancel --stack held" in (stale.value.hint or "")
+    StackSession(bob, "held", backend=backend).cancel()
+    session = StackSession(bob, "held", backend=backend, program=sleepy_program(0))
+    assert session.up().stack == "held"
+    session.destroy()
+    session.remove()

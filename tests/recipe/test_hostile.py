@@ -301,3 +301,35 @@ def test_a_set_block_holds_the_text_written(tmp_path):
     text = "{% set p %}\n5000\n{% endset %}\n" + GOOD.replace(
         "    flavor: distribution\n", "    flavor: distribution\n    port: {{ p|trim|int + 1 }}\n")
     assert load_recipe_text(text).components.registry.port == 5001
+
+
+# Whatever the YAML construct, a problem in it names the file's own line (issue 10, part 6): block and flow
+# collections, quoted scalars, tabs, directives, anchors and aliases, complex keys, tags, documents.
+CONSTRUCTS = {
+    "unclosed flow sequence": ("apiVersion: mlstack/v1\nname: [a, b\n", 3),
+    "unclosed quoted scalar": ('apiVersion: mlstack/v1\nname: "unterminated\n', 3),
+    "tab indentation": ("apiVersion: mlstack/v1\n\tname: x\n", 2),
+    "repeated directive": ("%YAML 1.1\n%YAML 1.1\n---\na: 1\n", 2),
+    "undefined alias": ("apiVersion: mlstack/v1\nname: &a stack-one\ntags: *b\n", 3),
+    "complex key": ("apiVersion: mlstack/v1\n? [a]\n: 1\n", 2),
+    "unknown field in a flow mapping": (GOOD.replace("flavor: local", "{flavor: local, foo: 1}")
+                                        if "flavor: local" in GOOD else GOOD + "x: {a: 1}\n", None),
+    "second document": (GOOD + "---\nname: x\n", 9),
+    "bad indentation": ("apiVersion: mlstack/v1\nname: x\n  target: local\n", 3),
+    "block sequence where a mapping is": ("apiVersion: mlstack/v1\n- a\n", 2),
+}
+
+
+@pytest.mark.parametrize("verb", [["validate"], ["import", "mlstacks"]])
+@pytest.mark.parametrize("construct", sorted(CONSTRUCTS))
+def test_a_problem_in_any_yaml_construct_names_its_line(tmp_path, construct, verb):
+    text, line = CONSTRUCTS[construct]
+    path = write(tmp_path, text)
+    result = CliRunner().invoke(app, [*verb, str(path)])
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{path}:"), first
+    number = first[len(str(path)) + 1:].split(":", 1)[0]
+    assert number.isdigit(), first
+    if line is not None:
+        assert int(number) == line, first
