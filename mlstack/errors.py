@@ -92,10 +92,11 @@ class Problem:
 class MlstackError(Exception):
     exit_code: ExitCode = ExitCode.FAILED
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, result: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.result = result  # what the verb found before failing (verify's checks, drift's plan): --json prints it
 
     def lines(self) -> list[str]:
         # Engine errors carry multi-line detail (Pulumi's log tail): kept as lines, each escaped (ESC, bidi, ...).
@@ -154,10 +155,6 @@ class DriftedError(MlstackError):
     """Not a failure of mlstack: the stack's resources differ from its state (the result carries each one)."""
 
     exit_code = ExitCode.DRIFTED
-
-    def __init__(self, message: str, *, hint: str | None = None, result: dict | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.result = result
 
 
 class CheckpointDamagedError(EngineError):

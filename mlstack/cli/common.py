@@ -70,7 +70,7 @@ def run(
         if debug:
             traceback.print_exc()
         if json_out:
-            _print_json(command, exc.exit_code, getattr(exc, "result", None), [exc.to_dict()])
+            _print_json(command, exc.exit_code, exc.result, [exc.to_dict()])
         else:
             for line in exc.lines():  # each already escaped: one line per problem, whatever the input held
                 print(line, file=sys.stderr)

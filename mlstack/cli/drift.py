@@ -3,7 +3,7 @@ from __future__ import annotations
 import typer
 
 from mlstack.cli import plan_view
-from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run
+from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run, say
 from mlstack.errors import DriftedError
 
 
@@ -18,7 +18,6 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """Compare the stack's state with what really exists; exit 7 naming each drifted resource (0: in sync)."""
-        from mlstack.cli.common import say
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 

@@ -12,11 +12,9 @@ SYMBOL = {
     "replace": "+-",
     "delete": "-",
     "import": "=",
-    "refresh": "~",
     "changed": "~",
     "gone": "-",
 }
-VERB = {"engine": "to", "offline": "to", "drift": "drifted:"}
 MAX_ROWS = 200  # a PR comment holds 65,536 characters; the JSON plan keeps every step
 MAX_NAMES = 6  # property names listed per step
 

@@ -26,13 +26,12 @@ def register(app: typer.Typer) -> None:
                 if not json_out:
                     _table(result)
                 failed = [f"{c['kind']} ({c['detail']})" for c in result["checks"] if not c["ok"]]
-                error = EngineError(
+                raise EngineError(
                     f"verify failed: {'; '.join(failed)}",
                     hint=f"look at the service's log under MLSTACK_HOME/stacks/{result['stack']}/run/, "
                     "then `mlstack deploy` to restart what crashed",
+                    result=result,
                 )
-                error.result = result  # type: ignore[attr-defined]
-                raise error
             return result
 
         run("verify", json_out, debug, body, _table)

@@ -230,9 +230,8 @@ def cancel(home: Home, ref: StackRef) -> dict[str, Any]:
 
 def list_backend(home: Home, backend: str) -> list[dict[str, Any]]:
     """The stacks a backend holds, whoever deployed them (a team's shared state)."""
-    lister = StackSession(home, "_", backend=backend)
-    lister.work_dir = home.root / "workspace"  # no stack of this home: a work dir of its own
-    rows = lister.backend_stacks()
+    # Not a stack of this home: a work dir of its own, outside the home's stacks.
+    rows = StackSession(home, "_", backend=backend, work_dir=home.root / "workspace").backend_stacks()
     return [{**row, "backend": display_url(backend)} for row in rows]
 
 

@@ -24,7 +24,7 @@ SHOWN = {
 }
 FOLDED = {"create-replacement", "delete-replaced", "discard-replaced", "read-replacement"}
 REPLACING_DIFFS = {"add-replace", "update-replace", "delete-replace"}
-ORDER = ("create", "update", "replace", "delete", "import", "refresh", "changed", "gone")
+ORDER = ("create", "update", "replace", "delete", "import", "changed", "gone")
 
 
 @dataclass(frozen=True)

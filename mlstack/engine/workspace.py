@@ -111,13 +111,15 @@ class StackSession:
         secrets_provider: str | None = None,
         program: Callable[[], None] | None = None,
         progress: ProgressPrinter | None = None,
+        work_dir: Path | None = None,
     ) -> None:
+        """`work_dir`: where Pulumi keeps the stack's config (default: the stack's dir in the home)."""
         self.home, self.name = home, name
         self.backend = backend or backend_url(home)
         self.secrets_provider = secrets_provider or "passphrase"
         self.program = program or (lambda: None)
         self.progress = progress
-        self.work_dir = home.stack_dir(name)
+        self.work_dir = work_dir or home.stack_dir(name)
         self._had_config = (self.work_dir / f"Pulumi.{name}.yaml").exists()
         self.diagnostics: list[str] = []  # the engine's error messages, for the error we raise
         self.changes: dict[str, int] = {}  # from the engine's summary event

@@ -70,7 +70,7 @@ def test_preview_markdown_is_a_table_for_a_pull_request(stack, moved_serving):
     assert bad.returncode == 2
 
 
-def _deploy_on_a_terminal(recipe: str, answer: bytes, home: Home) -> tuple[int, str]:
+def _deploy_on_a_terminal(recipe: str, answer: bytes) -> tuple[int, str]:
     """`mlstack deploy RECIPE` with a terminal on stdin (as a person runs it), answering the question; returns
     the exit code and everything printed (the plan on stderr, the question on stdout)."""
     master, slave = pty.openpty()
@@ -94,7 +94,7 @@ def _deploy_on_a_terminal(recipe: str, answer: bytes, home: Home) -> tuple[int, 
 
 def test_deploy_on_a_terminal_shows_the_plan_then_asks_and_no_changes_nothing(stack, moved_serving):
     before = service_pids(stack)["mlserver"]
-    code, err = _deploy_on_a_terminal(moved_serving, b"n\n", stack)
+    code, err = _deploy_on_a_terminal(moved_serving, b"n\n")
     assert code == 1, err
     plan_at = err.index("replace  serving-server")
     assert "replaced because" in err and err.index("Deploy these changes to stack 'local'?") > plan_at
@@ -135,13 +135,20 @@ TEAM_RECIPE = "apiVersion: mlstack/v1\nname: team\ntarget: local\ncomponents:\n 
 PASSPHRASE = "the team's passphrase, shared out of band"
 
 
-def _store(stack: Home) -> tuple[dict, dict]:
+def _state_bucket(bucket: str) -> tuple:
+    """A new bucket in the local stack's MinIO as a Pulumi backend: its S3 client, the backend URL, and the
+    credentials a user of that backend sets."""
     data = json.loads(mlstack("output", "--stack", "local", "--show-secrets").stdout)
     store = data["components"]["object_store"]
     creds = {"AWS_ACCESS_KEY_ID": store["access_key_id"],
              "AWS_SECRET_ACCESS_KEY": data["secrets"][store["secret_access_key"]["output"]],
              "AWS_REGION": store["region"]}
-    return store, creds
+    client = s3({"s3": {"endpoint_url": store["endpoint_url"], "aws_access_key_id": creds["AWS_ACCESS_KEY_ID"],
+                        "aws_secret_access_key": creds["AWS_SECRET_ACCESS_KEY"], "region_name": store["region"]}})
+    client.create_bucket(Bucket=bucket)
+    backend = (f"s3://{bucket}?endpoint={store['endpoint_url']}&use_path_style=true&region={store['region']}"
+               "&response_checksum_validation=when_required")
+    return client, backend, creds
 
 
 def _as(home: Path, creds: dict, *args: str, passphrase: str | None = PASSPHRASE) -> subprocess.CompletedProcess:
@@ -164,12 +171,7 @@ def _dead_pid() -> int:
 def test_two_homes_share_a_stack_in_an_s3_backend_with_its_lock(stack, tmp_path):
     import socket
 
-    store, creds = _store(stack)
-    client = s3({"s3": {"endpoint_url": store["endpoint_url"], "aws_access_key_id": creds["AWS_ACCESS_KEY_ID"],
-                        "aws_secret_access_key": creds["AWS_SECRET_ACCESS_KEY"], "region_name": store["region"]}})
-    client.create_bucket(Bucket="team-state")
-    backend = (f"s3://team-state?endpoint={store['endpoint_url']}&use_path_style=true&region={store['region']}"
-               "&response_checksum_validation=when_required")
+    client, backend, creds = _state_bucket("team-state")
     recipe = tmp_path / "team.yaml"
     recipe.write_text(TEAM_RECIPE)
     alice, bob = tmp_path / "alice", tmp_path / "bob"
@@ -222,12 +224,7 @@ def test_a_running_update_holds_the_s3_lock_and_a_killed_one_leaves_a_stale_lock
     from tests.conftest import REPO
     from tests.engine.test_engine import sleepy_program
 
-    store, creds = _store(stack)
-    client = s3({"s3": {"endpoint_url": store["endpoint_url"], "aws_access_key_id": creds["AWS_ACCESS_KEY_ID"],
-                        "aws_secret_access_key": creds["AWS_SECRET_ACCESS_KEY"], "region_name": store["region"]}})
-    client.create_bucket(Bucket="lock-state")
-    backend = (f"s3://lock-state?endpoint={store['endpoint_url']}&use_path_style=true&region={store['region']}"
-               "&response_checksum_validation=when_required")
+    client, backend, creds = _state_bucket("lock-state")
     for name, value in {**creds, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "PYTHONPATH": str(REPO)}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
