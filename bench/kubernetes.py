@@ -89,25 +89,23 @@ def apply_rows(runs: int) -> float:
 
 def engine_rows(floor: float, runs: int) -> None:
     """deploy to all Ready, no-op redeploy and destroy through the engine, on a fresh control plane per run."""
-    import shutil
-
     from mlstack import registry
     from mlstack.engine import plugins
     from mlstack.home import Home
     from tests.kube.controlplane import ControlPlane
+    from tests.kube.plugin_home import link_plugin
 
     needs, prepared = registry.target("kubernetes").needs, Home.from_env()
     if plugins.installed(prepared, needs) is None:
         print(f"deploy / no-op redeploy / destroy: not measured — the kubernetes provider plugin "
-              f"v{plugins.sdk_version(needs)} is not installed here (`mlstack doctor --fix` where it can be fetched)")
+              f"v{plugins.sdk_version(needs)} is not installed here (`mlstack doctor --fix` installs it)")
         return
     samples: dict[str, list[float]] = {"deploy": [], "redeploy": [], "destroy": []}
     for _ in range(runs):
         work = Path(tempfile.mkdtemp())
         with ControlPlane(work / "cp") as cp:
             home = work / "home"
-            if (prepared.pulumi_home / "plugins").is_dir():
-                shutil.copytree(prepared.pulumi_home / "plugins", home / "pulumi" / "plugins", symlinks=True)
+            link_plugin(prepared.pulumi_home, home / "pulumi")
             recipe = work / "bench.yaml"
             recipe.write_text(RECIPES[0].read_text().replace("  namespace: mlops\n",
                                                              f"  namespace: mlops\n  context: {cp.context}\n"))

@@ -20,7 +20,6 @@ class StackContext:
     tags: dict[str, str] = field(default_factory=dict)
     runtimes: dict[str, str] = field(default_factory=dict)  # runtime name -> its main program
     placement: dict[str, Any] = field(default_factory=dict)  # the target's settings: region, project, ...
-    purge: bool = False  # a `destroy --purge` is next: nothing is kept back from it (volumes, namespaces)
 
     def runtime(self, name: str) -> str:
         return self.runtimes[name]

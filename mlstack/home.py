@@ -36,6 +36,11 @@ class Home:
         # Versioned so that a new pin never mixes with an old build.
         return self.root / "engine" / f"pulumi-v{PULUMI_VERSION}"
 
+    def plugin_build_dir(self, plugin: str, version: str) -> Path:
+        """A provider plugin built from Go modules (versioned like the engine); `pulumi plugin install --file`
+        registers it from here into the Pulumi home."""
+        return self.root / "engine" / f"resource-{plugin}-v{version}"
+
     @property
     def runtimes_dir(self) -> Path:
         """Service runtimes; `MLSTACK_RUNTIMES_DIR` lets several homes (tests, CI caches) share one install."""

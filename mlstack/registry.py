@@ -132,9 +132,9 @@ class Target:
     keeps_on_destroy: str = ""  # what `destroy` leaves in place (retained) unless --purge
     tag_problems: Callable[[dict[str, str]], Problems] | None = None  # (tag key, rule broken) for the platform
     # Lifecycle hooks, "module:function", each optional (engine-time; see mlstack/engine/operations.py):
-    preflight: str | None = None  # (placement, stack) -> None: raise NotAvailableError for what the machine lacks
+    preflight: str | None = None  # (placement, stack) -> None: raise for what the machine or the platform lacks
     prepare: str | None = None  # (placement, stack, components, work_dir, emit) -> None: e.g. create a kind cluster
-    purge: str | None = None  # (placement, stack) -> str | None: delete what destroy --purge removes beyond state
+    purge: str | None = None  # (placement, stack) -> str | None: delete what destroy kept (never an update)
     render: str | None = None  # (plan) -> {file name: text}: the stack as the platform's own manifests
     doctor: str | None = None  # () -> [(check, ok, detail)]: what `mlstack doctor` checks on this machine
     connect: str | None = None  # (placement, stack, components) -> port forwards reaching the services from here

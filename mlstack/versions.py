@@ -32,7 +32,7 @@ KUBERNETES_IMAGES = {
     "mlflow": MLFLOW_IMAGE,
 }
 # The pulumi-kubernetes SDK pinned in pyproject.toml asks the engine for this provider plugin version exactly.
-KUBERNETES_PROVIDER_VERSION = "4.34.2"
+KUBERNETES_PROVIDER_VERSION = "4.25.0"
 # kind (https://kind.sigs.k8s.io): the CLI mlstack drives for `cluster: {type: kind}`; its node image is kind's default.
 KIND_VERSION = "v0.33.0"
 
@@ -41,6 +41,39 @@ ACTIONLINT_VERSION = "v1.7.12"
 
 # ZenML version written into emitted stack files (`zenml stack import` refuses another version by default).
 ZENML_VERSION = "0.98.0"
+
+
+@dataclass(frozen=True)
+class GoPluginSource:
+    """A provider plugin built from the Go module proxy where `pulumi plugin install` cannot fetch it.
+
+    The module's go.mod replaces its own SDK with `../sdk`, so `go install` refuses it: the build takes a writable
+    copy, drops that replace, requires the SDK at `sdk_version`, runs the module's generate step (it writes the
+    schema the binary embeds) and stamps `version` into `version_var`."""
+
+    plugin: str
+    version: str  # the release the commit is tagged as: the plugin registers under it, the Python SDK is pinned to it
+    module: str
+    module_version: str  # the pseudo-version the proxy serves for that release's commit
+    sdk_module: str
+    sdk_version: str  # the SDK version the module's go.mod requires
+    command: str  # package directory of the plugin's main, inside the module
+    version_var: str
+
+
+# pulumi-kubernetes v4.25.0 is commit f47bc2d6f199 (tag v4.25.0, 2026-01-14); the proxy serves that commit only, so
+# the Python SDK is pinned to 4.25.0 and the engine's request and the built binary agree exactly.
+KUBERNETES_PROVIDER_SOURCE = GoPluginSource(
+    plugin="kubernetes",
+    version=KUBERNETES_PROVIDER_VERSION,
+    module="github.com/pulumi/pulumi-kubernetes/provider/v4",
+    module_version="v4.0.0-20260115033456-f47bc2d6f199",
+    sdk_module="github.com/pulumi/pulumi-kubernetes/sdk/v4",
+    sdk_version="v4.24.0",
+    command="cmd/pulumi-resource-kubernetes",
+    version_var="github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version",
+)
+PLUGIN_SOURCES = {KUBERNETES_PROVIDER_SOURCE.plugin: KUBERNETES_PROVIDER_SOURCE}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ def make_program(
     stack_dir: Path,
     runtimes: dict[str, str] | None = None,
     on_outputs: Callable[[dict[str, Any]], None] | None = None,
-    purge: bool = False,
 ) -> Callable[[], None]:
     """The Pulumi program of the whole recipe; `on_outputs` also receives the exports (offline plans)."""
 
@@ -56,7 +55,6 @@ def make_program(
             {"mlstack-stack": recipe.name, **recipe.tags},
             dict(runtimes or {}),
             recipe.placement(),
-            purge,
         )
         opts, platform = registry.target(recipe.target.type).load_assembly()(ctx)
         components = build_components(recipe, ctx, opts, platform)

@@ -8,7 +8,8 @@ import pulumi_kubernetes as k8s
 
 from mlstack.components.context import StackContext
 from mlstack.components.kubernetes import naming as n
-from mlstack.components.kubernetes.workload import BOUNDED_DELETE, KubernetesPlatform
+from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S
+from mlstack.components.kubernetes.workload import KubernetesPlatform, bounded_delete
 
 POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 
@@ -16,6 +17,7 @@ POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in (
 def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform]:
     placement, stack = ctx.placement, ctx.stack
     namespace = n.namespace_of(stack, placement)
+    delete_timeout_s = int(placement.get("delete_timeout_s") or DELETE_TIMEOUT_S)
     provider = k8s.Provider(
         "kubernetes",
         context=n.context_of(stack, placement),
@@ -26,9 +28,10 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
     ns = k8s.core.v1.Namespace(
         "namespace",
         metadata={"name": namespace, "labels": {**n.labels(stack, namespace, "namespace"), **POD_SECURITY}},
-        # Kept by destroy (deleting it would delete the volumes of the stack's data with it); --purge deletes it.
+        # Kept by destroy (deleting it would delete the volumes of the stack's data with it); `destroy --purge`
+        # deletes it afterwards, outside the engine (lifecycle.purge), so a purge never runs an update.
         opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(retain_on_delete=not ctx.purge, custom_timeouts=BOUNDED_DELETE)
+            opts, pulumi.ResourceOptions(retain_on_delete=True, custom_timeouts=bounded_delete(delete_timeout_s))
         ),
     )
     platform = KubernetesPlatform(
@@ -37,7 +40,7 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         ns.metadata["name"],
         kind=(placement.get("cluster") or {}).get("type") == "kind",
         storage_class=placement.get("storage_class"),
-        purge=ctx.purge,
+        delete_timeout_s=delete_timeout_s,
     )
     meta = {"namespace": platform.namespace_name, "labels": n.labels(stack, "mlstack", "namespace")}
     k8s.networking.v1.NetworkPolicy(

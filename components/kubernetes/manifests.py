@@ -13,6 +13,7 @@ from mlstack.clients.render import dump_yaml
 
 REDACTED = "[secret]"
 SECRETS_FILE = "SECRETS.md"
+KUSTOMIZATION = "Kustomization"
 # Apply order: what others refer to first (kustomize and `kubectl apply -f DIR` keep it).
 ORDER = [
     "Namespace",
@@ -85,7 +86,10 @@ def _secrets_doc(secrets: list[Any]) -> str:
 
 
 def render(plan: Any) -> dict[str, str]:
-    """{file name: text}: one manifest per object in apply order, a kustomization.yaml, and SECRETS.md."""
+    """{file name: text}: one manifest per object in apply order, a `Kustomization` and SECRETS.md.
+
+    The kustomization is the file kustomize reads under the name `Kustomization`: `kubectl apply -f DIR` reads only
+    .yaml/.yml/.json files, and would refuse a `kustomization.yaml` (no API serves kind Kustomization)."""
     objects = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:")]
     secrets = [r for r in objects if _holds_generated_values(r)]
     manifests = sorted(
@@ -93,7 +97,7 @@ def render(plan: Any) -> dict[str, str]:
         key=lambda m: (ORDER.index(m["kind"]) if m["kind"] in ORDER else len(ORDER), m["metadata"].get("name", "")),
     )
     files = {_file_name(i, m): _yaml(m) for i, m in enumerate(manifests, start=1)}
-    files["kustomization.yaml"] = _yaml(
+    files[KUSTOMIZATION] = _yaml(
         {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": list(files)}
     )
     if secrets:

@@ -116,7 +116,7 @@ class KubernetesObjectStore(pulumi.ComponentResource):
                 "selector": {"match_labels": n.selector(APP)},
                 "template": w.pod_template(self.platform, APP, name, [container], UID, volumes),
             },
-            opts=w.workload_opts(self, self.credentials, self.volume),
+            opts=w.workload_opts(self, self.platform, self.credentials, self.volume),
         )
 
     def _bucket_job(self, name: str) -> k8s.batch.v1.Job:
@@ -143,5 +143,5 @@ class KubernetesObjectStore(pulumi.ComponentResource):
             metadata=w.metadata(self.platform, "minio-buckets", name),
             spec={"backoff_limit": 10, "template": template},
             # a fixed name: a changed Job (new buckets) is deleted before its replacement is created
-            opts=w.workload_opts(self, self.server, self.service, delete_before_replace=True),
+            opts=w.workload_opts(self, self.platform, self.server, self.service, delete_before_replace=True),
         )

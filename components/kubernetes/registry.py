@@ -127,5 +127,5 @@ class KubernetesRegistry(pulumi.ComponentResource):
                 "selector": {"match_labels": n.selector(APP)},
                 "template": w.pod_template(self.platform, APP, name, [container], UID, volumes),
             },
-            opts=w.workload_opts(self, self.auth, self.volume),
+            opts=w.workload_opts(self, self.platform, self.auth, self.volume),
         )

@@ -78,5 +78,5 @@ class KubernetesServing(pulumi.ComponentResource):
                 "selector": {"match_labels": n.selector(APP)},
                 "template": w.pod_template(self.platform, APP, name, [container], UID, volumes),
             },
-            opts=w.workload_opts(self, self.volume),
+            opts=w.workload_opts(self, self.platform, self.volume),
         )

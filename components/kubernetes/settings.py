@@ -10,6 +10,7 @@ from pydantic import Field
 from mlstack.recipe.base import UserModel
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DELETE_TIMEOUT_S = 180
 
 
 class ExistingCluster(UserModel):
@@ -55,6 +56,13 @@ class KubernetesTarget(UserModel):
         default=None,
         pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
         description="StorageClass of the stack's volumes; default: the cluster's default.",
+    )
+    delete_timeout_s: int = Field(
+        default=DELETE_TIMEOUT_S,
+        ge=10,
+        le=3600,
+        description="Seconds `destroy` waits for each object to be gone (a finalizer that never clears) before it "
+        "fails naming the object.",
     )
 
 

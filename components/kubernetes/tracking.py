@@ -106,7 +106,7 @@ class KubernetesTracking(pulumi.ComponentResource):
                 "selector": {"match_labels": n.selector(DB_APP)},
                 "template": w.pod_template(self.platform, DB_APP, name, [container], DB_UID, volumes),
             },
-            opts=w.workload_opts(self, self.secret, self.db_volume),
+            opts=w.workload_opts(self, self.platform, self.secret, self.db_volume),
         )
 
     def _server(self, name: str, store: ObjectStoreOutputs, secret_keys: list[str]) -> k8s.apps.v1.Deployment:
@@ -153,5 +153,5 @@ class KubernetesTracking(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=w.metadata(platform, APP, name),
             spec={"replicas": 1, "selector": {"match_labels": n.selector(APP)}, "template": template},
-            opts=w.workload_opts(self, self.secret, self.database),
+            opts=w.workload_opts(self, self.platform, self.secret, self.database),
         )

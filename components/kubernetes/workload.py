@@ -12,20 +12,27 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.components.kubernetes import naming as n
+from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S
 
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}  # a ClusterIP Service is usable at once; the provider waits >= 10 s
-# A finalizer that never clears (a volume still mounted, a namespace's stuck object) must not hang destroy: the
-# provider gives up after this and its error names the object.
-BOUNDED_DELETE = pulumi.CustomTimeouts(delete="3m")
+
+
+def bounded_delete(seconds: int) -> pulumi.CustomTimeouts:
+    """A finalizer that never clears (a volume still mounted, a namespace's stuck object) must not hang destroy: the
+    provider gives up after this (the recipe's target.delete_timeout_s) and its error names the object."""
+    return pulumi.CustomTimeouts(delete=f"{seconds}s")
 
 
 def workload_opts(
-    parent: pulumi.Resource, *depends_on: pulumi.Resource, delete_before_replace: bool = False
+    parent: pulumi.Resource,
+    platform: KubernetesPlatform,
+    *depends_on: pulumi.Resource,
+    delete_before_replace: bool = False,
 ) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(
         parent=parent,
         depends_on=list(depends_on),
-        custom_timeouts=BOUNDED_DELETE,
+        custom_timeouts=bounded_delete(platform.delete_timeout_s),
         delete_before_replace=delete_before_replace,
     )
 
@@ -39,7 +46,7 @@ class KubernetesPlatform:
     namespace_name: pulumi.Output[str]  # the Namespace resource's name: using it orders creation after it
     kind: bool  # services get node ports that kind maps to 127.0.0.1
     storage_class: str | None = None
-    purge: bool = False  # nothing is retained on delete: the next operation is `destroy --purge`
+    delete_timeout_s: int = DELETE_TIMEOUT_S
 
 
 def container_security(read_only: bool = True) -> dict[str, Any]:
@@ -123,7 +130,7 @@ def metadata(
 def volume_claim(
     resource: str, platform: KubernetesPlatform, name: str, component: str, size_gb: int, parent: pulumi.Resource
 ) -> k8s.core.v1.PersistentVolumeClaim:
-    """A claim destroy keeps (it holds the component's data) unless the stack is purged."""
+    """A claim destroy keeps (it holds the component's data); `destroy --purge` deletes it with the namespace."""
     return k8s.core.v1.PersistentVolumeClaim(
         resource,
         metadata=metadata(platform, name, component),
@@ -132,7 +139,11 @@ def volume_claim(
             "resources": {"requests": {"storage": f"{size_gb}Gi"}},
             "storage_class_name": platform.storage_class,
         },
-        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not platform.purge, custom_timeouts=BOUNDED_DELETE),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            retain_on_delete=True,
+            custom_timeouts=bounded_delete(platform.delete_timeout_s),
+        ),
     )
 
 

@@ -6,7 +6,7 @@ import socket
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
 
 
 class FreePortProvider(ResourceProvider):
@@ -16,18 +16,29 @@ class FreePortProvider(ResourceProvider):
             port = sock.getsockname()[1]
         return CreateResult(id_=f"port-{port}", outs={**props, "port": port})
 
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # State written before `follows` existed holds none: not a move.
+        moved = "follows" in olds and (olds.get("follows") or 0) != (news.get("follows") or 0)
+        return DiffResult(changes=moved, replaces=["follows"] if moved else [], delete_before_replace=False)
+
 
 class FreePort(Resource):
-    """A loopback port free when first chosen, then kept so URLs stay stable across deploys."""
+    """A loopback port free when first chosen, then kept so URLs stay stable across deploys. `follows`: another
+    port this one is chosen anew with (a service's side ports move with its main port, so that a replacement on a
+    new main port can start beside the old process)."""
 
     port: pulumi.Output[int]
 
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(FreePortProvider(), name, {"port": None}, opts)
+    def __init__(
+        self, name: str, follows: pulumi.Input[int] | None = None, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(FreePortProvider(), name, {"port": None, "follows": follows}, opts)
 
 
-def port_of(name: str, fixed: int | None, parent: pulumi.Resource) -> pulumi.Output[int]:
-    """The recipe's port when it sets one, else a free port chosen once."""
+def port_of(
+    name: str, fixed: int | None, parent: pulumi.Resource, follows: pulumi.Input[int] | None = None
+) -> pulumi.Output[int]:
+    """The recipe's port when it sets one, else a free port chosen once (anew when `follows` changes)."""
     if fixed:
         return pulumi.Output.from_input(fixed)
-    return FreePort(f"{name}-port", opts=pulumi.ResourceOptions(parent=parent)).port
+    return FreePort(f"{name}-port", follows=follows, opts=pulumi.ResourceOptions(parent=parent)).port

@@ -66,7 +66,11 @@ class BucketProvider(ResourceProvider):
 
 class Bucket(Resource):
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_key"]))
+        # retain_on_delete: the engine (and so the progress shown) says destroy keeps the bucket, as it does: its
+        # objects stay on disk until `destroy --purge` removes the stack's data directory.
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_key"], retain_on_delete=True)
+        )
         super().__init__(BucketProvider(), name, props, opts)
 
 
@@ -97,7 +101,9 @@ class LocalObjectStore(pulumi.ComponentResource):
             )
             for b in self.settings.buckets
         ]
-        self.client = pulumi.Output.all(self.endpoint, self.access_key).apply(lambda a: self._client(*a))
+        # Clients get the server that runs: a port a failed deploy never opened is not handed out.
+        served = self.process.served_port.apply(lambda p: f"http://127.0.0.1:{p}")
+        self.client = pulumi.Output.all(served, self.access_key).apply(lambda a: self._client(*a))
         self.outputs = out.ObjectStoreOutputs(
             tuple(
                 out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))
@@ -129,6 +135,7 @@ class LocalObjectStore(pulumi.ComponentResource):
                 lambda p: [self.ctx.runtime("minio"), "server", "--quiet", "--address", f"127.0.0.1:{p}", str(data)]
             ),
             port=self.port,
+            exclusive=True,  # two MinIO servers on one drive would both write its metadata: stop the old one first
             health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/minio/health/ready"),
             log_file=str(run / "minio.log"),
             env=pulumi.Output.secret(env),

@@ -6,6 +6,9 @@ create  stops an orphan an interrupted run left (pidfile next to the log), write
         the error carries its last log lines.
 read    (every `mlstack deploy` refreshes) reports a dead process as gone, so the next update starts it again,
         and an unhealthy one as `healthy: false`, which the diff turns into a replacement.
+diff    a replacement starts the new process before it stops the old one wherever the two can coexist (none of the
+        new ports is an old one, and the service does not hold its data exclusively): if the new one fails, the
+        old one keeps serving. Otherwise the old one is stopped first, and the plan says the service goes down.
 delete  stops the whole process group (TERM, then KILL) and waits until it has exited and the port is free.
 
 The provider class is kept at this import path: Pulumi state refers to it by reference.
@@ -27,7 +30,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
 STOP_TIMEOUT = 15.0
-_REPLACE_ON = ("argv", "env", "files", "port", "cwd", "health_url")
+_REPLACE_ON = ("argv", "env", "files", "port", "extra_ports", "cwd", "health_url")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -97,7 +100,20 @@ def _tail(path: str, lines: int = 15) -> str:
 
 
 def _pidfile(props: dict[str, Any]) -> Path:
-    return Path(props["log_file"]).with_suffix(".pid")
+    """One per port: while a replacement runs, the old and the new process each have their own."""
+    return Path(props["log_file"]).with_suffix(f".{int(props.get('port') or 0)}.pid")
+
+
+def _ports(props: dict[str, Any]) -> set[int]:
+    """The ports known so far (in a preview, a port chosen anew is unknown: it is a new one, so no clash)."""
+    extra = props.get("extra_ports")
+    candidates = [props.get("port"), *(extra if isinstance(extra, list) else [])]
+    return {int(p) for p in candidates if isinstance(p, int | float) and p}
+
+
+def can_coexist(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """Whether the new process can start while the old one still runs."""
+    return not news.get("exclusive") and not (_ports(olds) & _ports(news))
 
 
 def reap_orphan(props: dict[str, Any]) -> None:
@@ -121,6 +137,9 @@ class ManagedProcessProvider(ResourceProvider):
                 f"{props['service']}: port {port} on 127.0.0.1 is already in use; free it, or set "
                 f"another port in the recipe ({props.get('port_setting') or 'port'})"
             )
+        taken = sorted(p for p in _ports(props) - {port} if port_in_use(p))
+        if taken:
+            raise RuntimeError(f"{props['service']}: port(s) {taken} on 127.0.0.1 already in use; free them")
         for name, content in (props.get("files") or {}).items():
             path = Path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,9 +189,13 @@ class ManagedProcessProvider(ResourceProvider):
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in _REPLACE_ON if olds.get(k) != news.get(k)]
+        if "extra_ports" in replaces and sorted(_ports({"extra_ports": olds.get("extra_ports")})) == sorted(
+            _ports({"extra_ports": news.get("extra_ports")})
+        ):  # state written before extra_ports existed holds none: not a change
+            replaces.remove("extra_ports")
         if olds.get("healthy") is False:
             replaces.append("healthy")
-        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=not can_coexist(olds, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         stop_group(props["pgid"], props["pid"], props.get("started"), props.get("port"))
@@ -181,7 +204,14 @@ class ManagedProcessProvider(ResourceProvider):
 
 class ManagedProcess(Resource):
     pid: pulumi.Output[int]
+    port: pulumi.Output[int]
     healthy: pulumi.Output[bool]
+
+    @property
+    def served_port(self) -> pulumi.Output[int]:
+        """The port of the process that runs, from its state: clients are handed this, not the recipe's wish (a
+        failed replacement leaves the old process, on its old port, serving)."""
+        return self.port.apply(lambda p: int(p) if p is not None else p)  # None: the offline plan, not yet chosen
 
     def __init__(
         self,
@@ -192,6 +222,8 @@ class ManagedProcess(Resource):
         health_url: pulumi.Input[str],
         log_file: str,
         port: pulumi.Input[int] | None = None,
+        extra_ports: pulumi.Input[list[int]] | None = None,
+        exclusive: bool = False,
         env: pulumi.Input[dict] | None = None,
         files: pulumi.Input[dict] | None = None,
         dirs: list[str] | None = None,
@@ -209,6 +241,8 @@ class ManagedProcess(Resource):
                 "health_url": health_url,
                 "log_file": log_file,
                 "port": port,
+                "extra_ports": extra_ports or [],
+                "exclusive": exclusive,
                 "env": env or {},
                 "files": files or {},
                 "dirs": dirs or [],

@@ -45,7 +45,7 @@ class LocalRegistry(pulumi.ComponentResource):
             else None
         )
         self.process = self._create_process(name)
-        self.client = self.port.apply(self._client)
+        self.client = self.process.served_port.apply(self._client)  # the server that runs, not the recipe's wish
         self.outputs = RegistryOutputs(
             self.port.apply(lambda p: f"127.0.0.1:{p}"), password=self.password.value if self.password else None
         )

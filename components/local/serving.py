@@ -41,11 +41,12 @@ class LocalServing(pulumi.ComponentResource):
         self.settings: MlserverServing = args.settings  # type: ignore[assignment]
         self.ctx = args.context
         self.port = port_of(name, self.settings.port, self)
-        self.grpc_port = port_of(f"{name}-grpc", None, self)
-        self.metrics_port = port_of(f"{name}-metrics", None, self)
+        # Side ports move with the main port, so a replacement on a new port starts beside the old server.
+        self.grpc_port = port_of(f"{name}-grpc", None, self, follows=self.port)
+        self.metrics_port = port_of(f"{name}-metrics", None, self, follows=self.port)
         self.repository = str(self.ctx.data_dir(name) / "models")
         self.process = self._create_process(name)
-        self.client = self.port.apply(
+        self.client = self.process.served_port.apply(  # the server that runs: not a port a failed deploy never opened
             lambda p: ServingClient(
                 flavor="mlserver", base_url=f"http://127.0.0.1:{p}", protocol="v2", model_repository=self.repository
             ).model_dump(exclude_none=True)
@@ -64,6 +65,7 @@ class LocalServing(pulumi.ComponentResource):
             service="mlserver",
             argv=[self.ctx.runtime("mlserver"), "start", self.repository],
             port=self.port,
+            extra_ports=pulumi.Output.all(self.grpc_port, self.metrics_port),
             health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/v2/health/ready"),
             log_file=str(run / "mlserver.log"),
             env=env,

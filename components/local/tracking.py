@@ -41,7 +41,7 @@ class LocalTracking(pulumi.ComponentResource):
         self.artifact_root = self._artifact_root(name)
         self.process = self._create_process(name)
         auth = self.settings.auth
-        self.client = pulumi.Output.all(self.port, self.artifact_root).apply(
+        self.client = pulumi.Output.all(self.process.served_port, self.artifact_root).apply(  # the server that runs
             lambda a: TrackingClient(
                 flavor="mlflow",
                 tracking_uri=f"http://127.0.0.1:{a[0]}",

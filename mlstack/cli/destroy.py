@@ -45,8 +45,10 @@ def register(app: typer.Typer) -> None:
         def human(r: dict) -> None:
             say(f"destroyed stack {r['stack']!r}: {r['changes'].get('delete', 0)} resources deleted")
             for kind, path in r["kept"].items():
-                say(f"  kept {kind} data in {path} (`mlstack destroy --stack {r['stack']} --purge` deletes it)")
+                say(f"  kept {kind} data: {path} (`mlstack destroy --stack {r['stack']} --purge` deletes it)")
+            for what in r["deleted_data"]:
+                say(f"  deleted {what}")
             if r["purged"]:
-                say("  data and state purged")
+                say("  state purged")
 
         run("destroy", json_out, debug, body, human)

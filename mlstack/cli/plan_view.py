@@ -22,7 +22,8 @@ MAX_NAMES = 6  # property names listed per step
 def _properties(step: dict[str, Any]) -> str:
     names = [n for n in step["changed"] if n not in step["replaceBecause"]]
     shown = ", ".join(names[:MAX_NAMES]) + (f", +{len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else "")
-    parts = [shown] if shown else []
+    parts = ["GOES DOWN: the old one is deleted before the new one starts"] if step.get("down") else []
+    parts += [shown] if shown else []
     if step["replaceBecause"]:
         parts.append("replaced because " + ", ".join(step["replaceBecause"][:MAX_NAMES]) + " changed")
     return "; ".join(parts)
@@ -33,7 +34,9 @@ def summary_line(plan: dict[str, Any]) -> str:
     if not counts:
         return "in sync: no drift" if plan["mode"] == "drift" else "no changes"
     joiner = " drifted: " if plan["mode"] == "drift" else " to "
-    return ", ".join(f"{n}{joiner}{op}" for op, n in counts.items())
+    down = [s["name"] for s in plan["steps"] if s.get("down")]
+    outage = f"; {len(down)} go(es) down while replaced: {', '.join(down[:MAX_NAMES])}" if down else ""
+    return ", ".join(f"{n}{joiner}{op}" for op, n in counts.items()) + outage
 
 
 def lines(plan: dict[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ Every format is computed from the same typed models (mlstack.clients.models); se
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import shlex
@@ -243,12 +244,35 @@ def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: boo
 
 
 def dump_yaml(data: Any, sort_keys: bool = True) -> str:
-    """Block-style YAML of plain data, keys sorted unless the order is the point (a recipe reads top-down)."""
+    """Block-style YAML of plain data, keys sorted unless the order is the point (a recipe reads top-down).
+
+    Every reader must read the same strings: a string that YAML 1.1 resolves to something else (`off`, `yes`, `0x1f`,
+    `1:20`, `2001-12-14`) is quoted, since kubectl (sigs.k8s.io/yaml) and PyYAML (ZenML) read YAML 1.1."""
     from ruamel.yaml import YAML
 
     buf = io.StringIO()
     yaml = YAML(typ="safe", pure=True)
+    yaml.Representer = _quoting_representer()
     yaml.default_flow_style = False
     yaml.sort_base_mapping_type_on_output = sort_keys
     yaml.dump(data, buf)
     return buf.getvalue()
+
+
+@functools.cache
+def _quoting_representer() -> type:
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.representer import SafeRepresenter
+    from ruamel.yaml.resolver import VersionedResolver
+
+    yaml_11 = VersionedResolver(version=(1, 1))
+
+    class QuotingRepresenter(SafeRepresenter):
+        def represent_str(self, data: str) -> ScalarNode:
+            node = super().represent_str(data)
+            if node.style is None and yaml_11.resolve(ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str":
+                node.style = "'"
+            return node
+
+    QuotingRepresenter.add_representer(str, QuotingRepresenter.represent_str)
+    return QuotingRepresenter

@@ -117,14 +117,13 @@ def _target_checks(
         where, note = plugins.installed(home, needs), ""
         if where is None and fix_with is not None and plugins.sdk_version(needs):
             progress(f"installing provider plugin resource-{needs.plugin} v{plugins.sdk_version(needs)}")
-            ok, note = plugins.install(home, needs, fix_with)
+            ok, note = plugins.install(home, needs, fix_with, progress)
             where = plugins.installed(home, needs)
-        detail = (
-            where
-            or f"resource-{needs.plugin} v{plugins.sdk_version(needs)} not installed"
-            + (f" ({note})" if note else "")
-            + f": {plugins.install_steps(home, needs)}"
-        )
+        if where:
+            detail = f"{where} ({note})" if note else where
+        else:
+            absent = f"resource-{needs.plugin} v{plugins.sdk_version(needs)} not installed"
+            detail = absent + (f" ({note})" if note else "") + f": {plugins.install_steps(home, needs)}"
         checks.append(Check(target, "provider plugin", where is not None, detail))
     ok, detail = needs.credentials()
     checks.append(Check(target, "credentials", ok, detail))

@@ -39,13 +39,13 @@ class ProgressPrinter:
             if _op(meta) in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
                 return
             self.started[meta.urn] = time.monotonic()
-            self.emit(f"  {_op(meta):<8} {_label(meta)}")
+            self.emit(f"  {_kept_or(meta, _op(meta)):<8} {_label(meta)}")
         elif out is not None:
             meta = out.metadata
             if _op(meta) in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
                 return
             took = time.monotonic() - self.started.pop(meta.urn, time.monotonic())
-            self.emit(f"  {_DONE.get(_op(meta), _op(meta)):<8} {_label(meta)} ({took:.1f}s)")
+            self.emit(f"  {_kept_or(meta, _DONE.get(_op(meta), _op(meta))):<8} {_label(meta)} ({took:.1f}s)")
         elif failed is not None:
             meta = failed.metadata
             self.emit(f"  failed   {_label(meta)}")
@@ -59,6 +59,12 @@ class ProgressPrinter:
 def _label(meta: Any) -> str:
     name = meta.urn.rsplit("::", 1)[-1]
     return f"{name} [{meta.type}]"
+
+
+def _kept_or(meta: Any, word: str) -> str:
+    """A delete of a resource marked retain-on-delete leaves it in place (its data is kept): say so."""
+    retained = meta.old is not None and meta.old.retain_on_delete
+    return ("kept" if word == "deleted" else "keep") if retained and _op(meta) == "delete" else word
 
 
 def _op(meta: Any) -> str:

@@ -47,7 +47,6 @@ def session(
     ref: StackRef,
     emit: Callable[[str], None] | None = None,
     runtime_paths: dict[str, str] | None = None,
-    purge: bool = False,
     planning: bool = False,
 ) -> StackSession:
     from mlstack.stacks.program import make_program, runtimes_of
@@ -59,14 +58,14 @@ def session(
         recipe.name,
         backend=backend_url(home, recipe.state.backend, ref.backend),
         secrets_provider=recipe.state.secrets_provider,
-        program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths, purge=purge),
+        program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths),
         progress=ProgressPrinter(emit, planning=planning) if emit else None,
     )
 
 
-def _preflight(home: Home, recipe: Recipe) -> None:
+def _preflight(home: Home, recipe: Recipe, plugin: bool = True) -> None:
     """What must hold before the engine starts, in the order a user fixes it: the installation (exit 3), the
-    target's own tools (exit 3), credentials (exit 4), the provider plugin (exit 3)."""
+    target's own tools and platform (exit 3, 4), credentials (exit 4), the provider plugin (exit 3)."""
     from mlstack.stacks.program import check_available
 
     check_available(recipe)
@@ -79,7 +78,8 @@ def _preflight(home: Home, recipe: Recipe) -> None:
             f"no credentials for target {recipe.target.type}: {detail}",
             hint="configure them, then check with `mlstack doctor`",
         )
-    plugins.require(home, recipe.target.type, target.needs)
+    if plugin:
+        plugins.require(home, recipe.target.type, target.needs)
 
 
 def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
@@ -187,6 +187,8 @@ def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, A
 
 
 def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None]) -> dict[str, Any]:
+    """Delete what the stack created, keeping its data (what the target keeps: volumes, a namespace, files) unless
+    `purge`; a purge deletes the kept data too, also after an earlier plain destroy. Nothing is ever created here."""
     recipe = resolve(home, ref)
     lost = [f"components.{kind} ({f.name}): {f.deletes_data}" for kind, f in recipe.flavors().items() if f.deletes_data]
     if lost and not purge:  # "data is kept unless --purge": where the cloud cannot keep it, ask before
@@ -195,26 +197,39 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
             hint="copy what you need, then run the same command with --purge",
         )
     target = registry.target(recipe.target.type)
-    if purge and target.keeps_on_destroy:  # lift the retain flag of what destroy keeps, so destroy deletes it
-        session(home, recipe, ref, emit, purge=True).up()
     s = session(home, recipe, ref, emit)
-    result = s.destroy()
-    if purge and (remove := target.hook("purge")) is not None:  # beyond the state: e.g. a kind cluster
-        if removed := remove(recipe.placement(), recipe.name):
-            emit(f"deleted {removed}")
+    deployed = s.deployed_resources()  # the state answers first: with nothing deployed, the platform is not asked
+    if not deployed and not purge:
+        raise StackNotFoundError(
+            f"stack {recipe.name!r} has nothing deployed"
+            + (" (it was destroyed before; what that kept is still there)" if deployed == 0 else ""),
+            hint=f"`mlstack destroy --stack {recipe.name} --purge` deletes what an earlier destroy kept",
+        )
+    _preflight(home, recipe, plugin=bool(deployed))
+    changes = s.destroy().changes if deployed else {}
     stack_dir = home.stack_dir(recipe.name)
     data = stack_dir / "data"  # components keep their data here (StackContext.data_dir)
     kept = {d.name: str(d) for d in sorted(data.iterdir())} if data.is_dir() else {}
+    purged: list[str] = []
     if purge:
-        s.remove()
+        if (remove := target.hook("purge")) is not None:  # beyond the state: a namespace and its volumes, a cluster
+            purged += [removed] if (removed := remove(recipe.placement(), recipe.name)) else []
+        purged += [f"{kind} data in {path}" for kind, path in kept.items()]
+        if not deployed and not purged:
+            raise StackNotFoundError(
+                f"stack {recipe.name!r} has nothing deployed and nothing kept to purge",
+                hint="`mlstack list` shows the stacks this home knows",
+            )
+        if deployed is not None:
+            s.remove()
         shutil.rmtree(stack_dir, ignore_errors=True)
         kept = {}
     else:
         shutil.rmtree(stack_dir / "run", ignore_errors=True)
         shutil.rmtree(stack_dir / "outputs", ignore_errors=True)
-    if target.keeps_on_destroy and not purge:
-        kept[recipe.target.type] = target.keeps_on_destroy
-    return {"stack": recipe.name, "changes": result.changes, "purged": purge, "kept": kept}
+        if target.keeps_on_destroy:
+            kept[recipe.target.type] = target.keeps_on_destroy
+    return {"stack": recipe.name, "changes": changes, "purged": purge, "deleted_data": purged, "kept": kept}
 
 
 def outputs(home: Home, ref: StackRef) -> tuple[Recipe, dict[str, Any]]:

@@ -7,6 +7,7 @@ force it. Values are never part of a step (secrets stay masked because they are 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ class Step:
     type: str
     changed: tuple[str, ...] = ()  # property names that differ
     replace_because: tuple[str, ...] = ()  # property names that force the replacement
+    down: bool = False  # a replacement that deletes the old resource before its successor exists (an outage)
 
     @property
     def name(self) -> str:
@@ -47,6 +49,7 @@ class Step:
             "urn": self.urn,
             "changed": list(self.changed),
             "replaceBecause": list(self.replace_because),
+            "down": self.down,
         }
 
 
@@ -94,20 +97,35 @@ def step_of(meta: Any) -> Step | None:
 
 
 class StepCollector:
-    """Collects the plan steps of an engine run from its event stream (Automation API `on_event`)."""
+    """Collects the plan steps of an engine run from its event stream (Automation API `on_event`).
+
+    A replacement is `down` when the engine deletes the old resource before it creates the new one (the provider
+    said the two cannot coexist): its `delete-replaced` step comes before its `create-replacement`."""
 
     def __init__(self) -> None:
-        self.steps: list[Step] = []
+        self._steps: list[Step] = []
         self._seen: set[tuple[str, str]] = set()
+        self._first_half: dict[str, str] = {}  # urn -> which of a replacement's inner steps came first
+
+    @property
+    def steps(self) -> list[Step]:
+        return [
+            dataclasses.replace(s, down=True) if s.op == "replace" and self._first_half.get(s.urn) == "delete" else s
+            for s in self._steps
+        ]
 
     def on_event(self, event: Any) -> None:
         pre = getattr(event, "resource_pre_event", None)
         if pre is None:
             return
-        step = step_of(pre.metadata)
+        meta = pre.metadata
+        op = getattr(meta.op, "value", meta.op)
+        if op in ("create-replacement", "delete-replaced"):
+            self._first_half.setdefault(meta.urn, "create" if op == "create-replacement" else "delete")
+        step = step_of(meta)
         if step is not None and (step.urn, step.op) not in self._seen:
             self._seen.add((step.urn, step.op))
-            self.steps.append(step)
+            self._steps.append(step)
 
 
 class DriftCollector:

@@ -7,8 +7,10 @@ import importlib.metadata
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
+from mlstack.engine import plugin_build
 from mlstack.errors import NotAvailableError
 from mlstack.home import Home
 from mlstack.registry import TargetNeeds
@@ -37,21 +39,39 @@ def installed(home: Home, needs: TargetNeeds) -> str | None:
 
 def install_steps(home: Home, needs: TargetNeeds) -> str:
     version = sdk_version(needs) or "<SDK version>"
+    built = plugin_build.source_for(needs.plugin)
     return (
         f"`PULUMI_HOME={home.pulumi_home} pulumi plugin install resource {needs.plugin} v{version}` on a machine "
         f"that reaches get.pulumi.com, or put a `pulumi-resource-{needs.plugin}` binary (v{version}) on PATH"
+        + ("; `mlstack doctor --fix` builds it from Go modules where it cannot be fetched" if built else "")
     )
 
 
-def install(home: Home, needs: TargetNeeds, cli: Path) -> tuple[bool, str]:
-    """Try `pulumi plugin install` at the SDK's version (bounded); (installed, what happened)."""
+def install(home: Home, needs: TargetNeeds, cli: Path, progress: Callable[[str], None] = print) -> tuple[bool, str]:
+    """Fetch the plugin at the SDK's version with `pulumi plugin install` (bounded); where that fails and the plugin
+    has a Go source pinned, build it from Go modules and register it. (installed, which of the two happened)."""
     version = sdk_version(needs)
     if not needs.plugin or not version:
         return False, "no provider SDK installed to match"
+    fetched, why = _fetch(home, needs.plugin, version, cli)
+    if fetched:
+        return True, f"fetched resource-{needs.plugin} v{version} with `pulumi plugin install`"
+    source = plugin_build.source_for(needs.plugin)
+    if source is None or source.version != version:
+        return False, f"could not fetch it ({why})"
+    progress(f"  `pulumi plugin install` could not fetch it ({why}): building it from Go modules instead")
+    binary = plugin_build.build(home, source, progress)
+    plugin_build.register(home, source, binary, cli)
+    if not installed(home, needs):
+        return False, f"built {binary} but the engine does not find it under {home.pulumi_home / 'plugins'}"
+    return True, f"built resource-{needs.plugin} v{version} from Go modules ({binary}) and registered it"
+
+
+def _fetch(home: Home, plugin: str, version: str, cli: Path) -> tuple[bool, str]:
     env = {**os.environ, "PULUMI_HOME": str(home.pulumi_home), "PULUMI_SKIP_UPDATE_CHECK": "true"}
     try:
         done = subprocess.run(
-            [str(cli), "plugin", "install", "resource", needs.plugin, f"v{version}"],
+            [str(cli), "plugin", "install", "resource", plugin, f"v{version}"],
             env=env,
             capture_output=True,
             text=True,
@@ -59,10 +79,10 @@ def install(home: Home, needs: TargetNeeds, cli: Path) -> tuple[bool, str]:
         )
     except subprocess.TimeoutExpired:
         return False, f"`pulumi plugin install` took more than {INSTALL_TIMEOUT} s"
-    if done.returncode == 0 and installed(home, needs):
-        return True, f"installed resource-{needs.plugin} v{version}"
+    if done.returncode == 0:
+        return True, ""
     last = (done.stderr.strip().splitlines() or ["failed"])[-1]
-    return False, f"could not fetch it ({last[:120]})"
+    return False, last[:160]
 
 
 def require(home: Home, target: str, needs: TargetNeeds) -> None:
@@ -71,5 +91,5 @@ def require(home: Home, target: str, needs: TargetNeeds) -> None:
         raise NotAvailableError(
             f"target {target} needs the Pulumi provider plugin resource-{needs.plugin} v{sdk_version(needs)}, "
             "which is not installed",
-            hint=f"`mlstack doctor --fix` installs it where it can be fetched; else {install_steps(home, needs)}",
+            hint=f"`mlstack doctor --fix` installs it; by hand: {install_steps(home, needs)}",
         )

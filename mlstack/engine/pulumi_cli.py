@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlstack.errors import EngineError, NotAvailableError
+from mlstack.engine.gobuild import go_binary, go_env, run_steps
+from mlstack.errors import EngineError
 from mlstack.home import Home
 from mlstack.versions import PULUMI_GO_REPLACES, PULUMI_GO_VERSION, PULUMI_VERSION
 
@@ -84,49 +85,30 @@ def wrapper_go_mod() -> str:
 
 
 def build_cli(home: Home, progress: Callable[[str], None]) -> Cli:
-    go = shutil.which("go")
-    if not go:
-        raise NotAvailableError(
-            f"the Pulumi CLI (>= {PULUMI_VERSION}) is not on PATH and Go is not installed to build it",
-            hint="install Go >= 1.25 (or put pulumi on PATH), then run `mlstack doctor --fix`",
-        )
+    go = go_binary(f"the Pulumi CLI (>= {PULUMI_VERSION}) is not on PATH")
     src = home.engine_dir / "src"
     src.mkdir(parents=True, exist_ok=True)
     (src / "go.mod").write_text(wrapper_go_mod())
     (src / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{PKG}/cmd/pulumi"\n')
-    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
     target = home.engine_dir / "bin" / "pulumi"
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     ldflags = f"-s -w -X {SDK}/go/common/version.Version=v{PULUMI_VERSION}"
-    steps = [
-        ("resolving Go modules", [go, "mod", "tidy"]),
-        (
-            "compiling (first build takes several minutes on 2 cores)",
-            [
-                go,
-                "build",
-                "-trimpath",
-                "-tags",
-                "osusergo,grpcnotrace",
-                "-ldflags",
-                ldflags,
-                "-o",
-                str(partial),
-                f"{PKG}/cmd/pulumi",
-            ],
-        ),
-    ]
+    tags = "osusergo,grpcnotrace"
     progress(f"building the Pulumi CLI v{PULUMI_VERSION} from Go modules into {home.engine_dir}")
-    for what, cmd in steps:
-        progress(f"  {what}...")
-        result = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            tail = "\n".join(result.stderr.strip().splitlines()[-8:])
-            raise EngineError(
-                f"building the Pulumi CLI failed while {what}:\n{tail}",
-                hint="check that the Go module proxy is reachable (GOPROXY), then run `mlstack doctor --fix`",
-            )
+    run_steps(
+        "the Pulumi CLI",
+        [
+            ("resolving Go modules", [go, "mod", "tidy"], src),
+            (
+                "compiling (first build takes several minutes on 2 cores)",
+                [go, "build", "-trimpath", "-tags", tags, "-ldflags", ldflags, "-o", str(partial), f"{PKG}/cmd/pulumi"],
+                src,
+            ),
+        ],
+        go_env(),
+        progress,
+    )
     partial.replace(target)
     version = cli_version(target)
     if version != PULUMI_VERSION:

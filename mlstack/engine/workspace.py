@@ -18,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from mlstack.engine import reaper
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.plan import DriftCollector, Step, StepCollector
 from mlstack.engine.pulumi_cli import Cli, ensure_cli
@@ -85,6 +86,10 @@ def engine_env(
         # The dynamic-provider shim sits next to this interpreter; the CLI's own dir lets plugins be found.
         "PATH": os.pathsep.join([str(shim_dir()), str(cli.path.parent), os.environ.get("PATH", "")]),
         "MLSTACK_HOME": str(home.root),
+        # Kubernetes: a field the stack declares and someone changed by hand (`kubectl scale`) is drift that deploy
+        # puts back; under server-side apply that field now has another manager, so the apply must force it.
+        # Fields the stack does not declare stay with their managers.
+        "PULUMI_K8S_ENABLE_PATCH_FORCE": "true",
     }
     if secrets_provider == "passphrase" and not (
         os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
@@ -158,6 +163,12 @@ class StackSession:
 
         cli = ensure_cli(self.home)
         opts = self._workspace_options(cli)
+        stopped = reaper.reap(self.home.pulumi_home)
+        if stopped and self.progress:
+            self.progress.emit(
+                f"  stopped {len(stopped)} provider plugin process(es) a killed run left "
+                f"({', '.join(f'{name} pid {pid}' for pid, name in stopped)})"
+            )
         with self._errors():
             if create:
                 return auto.create_or_select_stack(self.name, PROJECT, self.program, opts=opts)
@@ -169,7 +180,7 @@ class StackSession:
                 also(event)
             diag = getattr(event, "diagnostic_event", None)
             if diag is not None and diag.severity == "error" and diag.message.strip():
-                self.diagnostics.append(diag.message.strip())
+                self.diagnostics.append(_about(diag.urn, diag.message.strip()))
             summary = getattr(event, "summary_event", None)
             if summary is not None:
                 self.changes = dict(summary.resource_changes or {})
@@ -209,8 +220,18 @@ class StackSession:
                     f"  clearing a stale lock of stack {self.name!r} (pid {', '.join(str(p) for _, p in holders)} "
                     "on this machine is gone)"
                 )
-            self.cancel()
+            try:
+                self.cancel()
+            except StackNotFoundError:
+                # Killed before its first checkpoint was written: the lock outlived a stack that never existed,
+                # and `pulumi cancel` cannot select it. Its holder is gone (checked above): remove the lock file.
+                self._remove_lock_files()
             return operation()
+
+    def _remove_lock_files(self) -> None:
+        root = Path(self.backend.removeprefix("file://")) / ".pulumi" / "locks"
+        for lock in root.glob(f"**/{PROJECT}/{self.name}/*.json"):
+            lock.unlink(missing_ok=True)
 
     def _repair_checkpoint(self) -> bool:
         """The file backend writes a checkpoint atomically but its `.attrs` sidecar (content type and checksum,
@@ -282,6 +303,18 @@ class StackSession:
             stack.destroy(color="never", **self._events())
         return OperationResult(self.name, "destroy", self.changes)
 
+    def deployed_resources(self) -> int | None:
+        """How many resources the stack's state holds besides the stack itself and its providers (0: nothing is
+        deployed, e.g. after `destroy`); None when the backend has no such stack."""
+        try:
+            stack = self._stack(create=False)
+        except StackNotFoundError:
+            return None
+        with self._errors():
+            state = stack.export_stack()
+        resources = (state.deployment or {}).get("resources") or []
+        return sum(1 for r in resources if not str(r.get("type", "")).startswith("pulumi:"))
+
     def outputs(self) -> dict[str, Any]:
         stack = self._stack(create=False)
         with self._errors():
@@ -323,6 +356,18 @@ class StackSession:
         stack = self._stack(create=False)
         with self._errors():
             stack.workspace.remove_stack(self.name)
+
+
+def _about(urn: str | None, message: str) -> str:
+    """An engine error prefixed with the resource it is about (`serving-deployment [kubernetes:apps/v1:Deployment]`)
+    where the engine says which; a provider's own message often names nothing ("timed out waiting ...")."""
+    if not urn or "::" not in urn:
+        return message
+    parts = urn.split("::")
+    name, kind = parts[-1], parts[-2].rsplit("$", 1)[-1]
+    if kind.startswith("pulumi:pulumi:Stack") or name in message:
+        return message
+    return f"{name} [{kind}]: {message}"
 
 
 def _is_encrypted(value: Any) -> bool:

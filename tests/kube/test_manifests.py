@@ -48,8 +48,25 @@ def rendered(path: Path, tmp_path: Path, home) -> Path:
     out = tmp_path / "manifests"
     result = runner.invoke(app, ["render", str(path), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    assert (out / "kustomization.yaml").exists() and (out / "SECRETS.md").exists()
+    assert (out / "Kustomization").exists() and (out / "SECRETS.md").exists()
+    assert not list(out.glob("kustomization.*")), "kubectl apply -f DIR would read it and refuse kind Kustomization"
     return out
+
+
+@each_recipe
+def test_every_yaml_reader_reads_the_same_objects(path: Path, rendered: Path):
+    """kubectl -f and PyYAML read YAML 1.1 (`off` is false there), kustomize and ruamel YAML 1.2: one text for all."""
+    import yaml as yaml_11
+    from ruamel.yaml import YAML
+
+    files = [*sorted(rendered.glob("*.yaml")), rendered / "Kustomization"]
+    for f in files:
+        text = f.read_text()
+        assert yaml_11.safe_load(text) == YAML(typ="safe").load(text), f.name
+    env = [e for o in objects(rendered) if o["kind"] in WORKLOADS | {"Job"}
+           for c in o["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])]
+    assert all(isinstance(e["value"], str) for e in env if "value" in e)
+    assert any(e["value"] in ("off", "on", "true", "false") for e in env if "value" in e), "nothing ambiguous tested"
 
 
 def volumes_of(cp: ControlPlane, namespace: str, wait: float = 0) -> list[str]:
@@ -66,8 +83,9 @@ def volumes_of(cp: ControlPlane, namespace: str, wait: float = 0) -> list[str]:
         time.sleep(0.5)
 
 
-def apply(cp: ControlPlane, out: Path) -> str:
-    done = cp.kubectl("apply", "--server-side", "--field-manager=mlstack-test", "-k", str(out))
+def apply(cp: ControlPlane, out: Path, how: str = "-k") -> str:
+    """`-k`: kustomize reads the directory (YAML 1.2 strings); `-f`: kubectl reads each file (YAML 1.1)."""
+    done = cp.kubectl("apply", "--server-side", "--field-manager=mlstack-test", how, str(out))
     assert "would violate PodSecurity" not in done.stderr, done.stderr
     return done.stdout
 
@@ -86,7 +104,7 @@ def test_rendered_manifests_are_admitted_and_become_ready(control_plane: Control
         cp.kubectl("wait", "--for=create", "serviceaccount/default", "-n", namespace, "--timeout=60s")
         cp.kubectl("apply", "--server-side", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
                                                                           "items": generated_secrets(p)}))
-        apply(cp, rendered)
+        apply(cp, rendered, "-f")
         for o in objs:
             if o["kind"] in WORKLOADS:
                 cp.kubectl("-n", namespace, "rollout", "status", f"{o['kind'].lower()}/{o['metadata']['name']}",
@@ -107,7 +125,8 @@ def test_rendered_manifests_are_admitted_and_become_ready(control_plane: Control
             found = {i["metadata"]["name"] for i in json.loads(
                 cp.kubectl("-n", namespace, "get", kind.lower(), "-o", "json").stdout)["items"]}
             assert wanted <= found, kind
-        # A second apply changes nothing: the server's objects already are what the manifests say.
+        # A second apply, through kustomize this time, changes nothing: the server's objects already are what the
+        # manifests say, and both readers read the same objects from them.
         diff = cp.kubectl("diff", "--server-side", "--field-manager=mlstack-test", "-k", str(rendered), check=False)
         assert diff.returncode == 0, diff.stdout + diff.stderr
     finally:

@@ -111,7 +111,8 @@ def test_verify_passes_on_a_healthy_stack(deployed):
 
 def test_verify_names_the_component_that_is_down_then_deploy_heals(deployed):
     home, _ = deployed
-    pid = int((home.stack_dir("local") / "run" / "serving" / "mlserver.pid").read_text().split()[0])
+    pidfile = next((home.stack_dir("local") / "run" / "serving").glob("mlserver.*.pid"))  # one per port
+    pid = int(pidfile.read_text().split()[0])
     os.killpg(pid, signal.SIGKILL)
     proc = mlstack("verify", "--stack", "local", "--json", check=False)
     assert proc.returncode == 1

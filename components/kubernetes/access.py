@@ -1,0 +1,164 @@
+"""Reaching the recipe's cluster before the engine runs: the kubeconfig, its context, the API server, and whether
+the stack's namespace is its own. Everything here fails in mlstack's words, naming the file, the context and what to
+do; the engine would otherwise print Go internals, or (server-side apply upserts) adopt a namespace that belongs to
+someone else and delete it on `destroy --purge`.
+
+Uses the official Kubernetes Python client: it reads kubeconfigs as kubectl does (merged KUBECONFIG lists, exec
+plugins, client certificates, tokens)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlstack.components.kubernetes import naming as n
+from mlstack.errors import CredentialsError, EngineError, UsageError
+
+TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Cluster:
+    context: str
+    server: str
+    api: Any  # kubernetes.client.ApiClient
+
+
+def kubeconfig_files() -> tuple[list[Path], str]:
+    """The kubeconfig files kubectl would read, and where that list came from (for messages)."""
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return [Path(p).expanduser() for p in env.split(os.pathsep) if p], "$KUBECONFIG"
+    return [Path("~/.kube/config").expanduser()], "the default kubeconfig"
+
+
+def connect(context: str | None) -> Cluster:
+    """A client of `context` (None: the current one) whose API server has answered; exit 4 otherwise."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    files, source = kubeconfig_files()
+    readable = [f for f in files if f.is_file() and f.stat().st_size > 0]
+    names = ", ".join(str(f) for f in files)
+    fix = "point KUBECONFIG at your cluster's kubeconfig (or set target.context), then check with `mlstack doctor`"
+    if not readable:
+        state = "do not exist" if not any(f.exists() for f in files) else "are empty"
+        raise CredentialsError(f"no kubeconfig to reach the cluster: {source} ({names}) {state}", hint=fix)
+    merged = os.pathsep.join(str(f) for f in readable)
+    try:
+        contexts, active = config.list_kube_config_contexts(config_file=merged)
+    except (ConfigException, ValueError, OSError, TypeError, AttributeError) as exc:
+        raise CredentialsError(f"the kubeconfig {names} cannot be read: {_reason(exc)}", hint=fix) from None
+    known = sorted(c["name"] for c in contexts or [])
+    wanted = context or (active or {}).get("name")
+    if not wanted:
+        raise CredentialsError(
+            f"the kubeconfig {names} has no current context",
+            hint="set target.context in the recipe (contexts there: " + (", ".join(known) or "none") + ")",
+        )
+    if wanted not in known:
+        raise CredentialsError(
+            f"context {wanted!r} is not in the kubeconfig {names} (contexts there: {', '.join(known) or 'none'})",
+            hint="fix target.context in the recipe, or KUBECONFIG",
+        )
+    try:
+        api = config.new_client_from_config(config_file=merged, context=wanted)
+    except (ConfigException, ValueError, OSError, TypeError, AttributeError) as exc:
+        raise CredentialsError(
+            f"context {wanted!r} of the kubeconfig {names} cannot be used: {_reason(exc)}", hint=fix
+        ) from None
+    server = api.configuration.host
+    try:
+        client.VersionApi(api).get_code(_request_timeout=TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - urllib3, TLS and HTTP errors all mean the same thing here
+        raise CredentialsError(
+            f"the API server {server} of context {wanted!r} does not answer: {_reason(exc)}",
+            hint="check that the cluster is running and reachable from here (`kubectl --context "
+            f"{wanted} get --raw /version`)",
+        ) from None
+    return Cluster(wanted, server, api)
+
+
+def check_namespace(cluster: Cluster, namespace: str, stack: str) -> None:
+    """Refuse a namespace that exists and is not this stack's: server-side apply would adopt it silently."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        found = client.CoreV1Api(cluster.api).read_namespace(namespace, _request_timeout=TIMEOUT)
+    except ApiException as exc:
+        if exc.status == 404:
+            return
+        if exc.status == 403:  # not allowed to read namespaces: the engine's own errors will say what it lacks
+            return
+        raise CredentialsError(
+            f"reading namespace {namespace!r} on context {cluster.context!r} failed: HTTP {exc.status}"
+        ) from None
+    labels = found.metadata.labels or {}
+    owner = labels.get(n.STACK)
+    if owner == stack:
+        return
+    held = f"it belongs to mlstack stack {owner!r}" if owner else f"it has no {n.STACK} label"
+    raise UsageError(
+        f"target.namespace: namespace {namespace!r} already exists on context {cluster.context!r} and is not this "
+        f"stack's ({held}); mlstack does not adopt a namespace it did not create",
+        hint=f"choose another target.namespace; or, if this stack should own it, `kubectl label namespace "
+        f"{namespace} {n.STACK}={stack}`",
+    )
+
+
+def delete_namespace(cluster: Cluster, namespace: str, stack: str, timeout_s: int) -> bool:
+    """Delete the stack's own namespace (and with it every claim in it) and wait until it is gone, bounded; False
+    when there is none. A namespace that is not the stack's is never deleted."""
+    import time
+
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    core = client.CoreV1Api(cluster.api)
+    try:
+        found = core.read_namespace(namespace, _request_timeout=TIMEOUT)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise CredentialsError(f"reading namespace {namespace!r} failed: HTTP {exc.status}") from None
+    if (found.metadata.labels or {}).get(n.STACK) != stack:
+        raise UsageError(
+            f"namespace {namespace!r} on context {cluster.context!r} is not stack {stack!r}'s: not deleted",
+            hint="delete it yourself if it should go",
+        )
+    try:
+        core.delete_namespace(namespace, _request_timeout=TIMEOUT)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise CredentialsError(f"deleting namespace {namespace!r} failed: HTTP {exc.status}") from None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            left = core.read_namespace(namespace, _request_timeout=TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 404:
+                return True
+            raise
+        time.sleep(0.5)
+    waiting = [c.message for c in (left.status.conditions or []) if c.status == "True" and c.message]
+    raise EngineError(
+        f"namespace {namespace!r} was not gone {timeout_s} s after its deletion"
+        + (f": {'; '.join(waiting)[:400]}" if waiting else ""),
+        hint="an object in it has a finalizer that does not clear; `kubectl get all -n "
+        f"{namespace}` shows it. Raise target.delete_timeout_s or remove the finalizer, then purge again",
+    )
+
+
+def preflight(placement: dict[str, Any], stack: str) -> None:
+    cluster = connect(n.context_of(stack, placement))
+    check_namespace(cluster, n.namespace_of(stack, placement), stack)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception in a few words: its class and first line, no URL query strings or tokens."""
+    text = str(getattr(exc, "reason", None) or exc).strip().splitlines()
+    first = text[0][:160] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -1,0 +1,102 @@
+"""A failed deploy must not break a running stack, and nothing may call a broken stack healthy (issue: a tool that
+tells the truth). On a real local stack: a replacement that can run beside the old process starts first, so when it
+fails the old one keeps serving and every verb says so; one that cannot (MinIO holds its drive) is announced as an
+outage in the plan before it happens."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlstack.home import Home
+from tests.local.conftest import deployed_stack, mlstack, mlstack_json
+from tests.local.test_stack import service_pids
+
+pytestmark = pytest.mark.engine
+RECIPE = """apiVersion: mlstack/v1
+name: failing
+target: local
+components:
+  object_store: {flavor: minio, buckets: [data]}
+  serving:
+    flavor: mlserver
+"""
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("failing") / "failing.yaml"
+    path.write_text(RECIPE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(recipe: Path, tmp_path_factory, pulumi_cli_dir) -> Iterator[Home]:
+    root = tmp_path_factory.mktemp("home") / "home"
+    with deployed_stack(root, pulumi_cli_dir, str(recipe), "failing"):
+        yield Home(root)
+
+
+@pytest.fixture()
+def held_port() -> Iterator[int]:
+    """A port another program holds (listening on 127.0.0.1), released afterwards."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield sock.getsockname()[1]
+
+
+def _env(stack_name: str) -> dict[str, str]:
+    text = mlstack("output", "--stack", stack_name, "--format", "env").stdout
+    return dict(line.removeprefix("export ").split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def test_a_replacement_that_fails_leaves_the_old_server_serving_and_every_verb_says_so(stack, recipe, held_port,
+                                                                                       tmp_path):
+    before_pid = service_pids(stack)["mlserver"]
+    before_url = _env("failing")["MLSTACK_SERVING_URL"].strip("'\"")
+    moved = tmp_path / "failing.yaml"
+    moved.write_text(RECIPE.replace("    flavor: mlserver\n", f"    flavor: mlserver\n    port: {held_port}\n"))
+
+    plan = mlstack_json("preview", str(moved))["result"]["plan"]
+    server = next(s for s in plan["steps"] if s["name"] == "serving-server")
+    assert server["op"] == "replace" and server["down"] is False
+
+    failed = mlstack("deploy", str(moved), "--yes", "--json", check=False)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert f"port {held_port} on 127.0.0.1 is already in use" in json.loads(failed.stdout)["errors"][0]["message"]
+
+    # the old server still runs, and is what every verb reports
+    assert service_pids(stack)["mlserver"] == before_pid
+    assert _answers(f"{before_url}/v2/health/ready")
+    env = _env("failing")
+    assert env["MLSTACK_SERVING_URL"].strip("'\"") == before_url and str(held_port) not in env["MLSTACK_SERVING_URL"]
+    in_sync = mlstack("drift", "--stack", "failing", "--json", check=False)
+    assert in_sync.returncode == 0, in_sync.stdout + in_sync.stderr
+    checks = mlstack_json("verify", "--stack", "failing")["result"]
+    assert checks["ok"] is True, checks
+
+
+def test_a_replacement_that_cannot_coexist_is_announced_as_an_outage(stack, tmp_path):
+    moved = tmp_path / "failing.yaml"
+    moved.write_text(RECIPE.replace("{flavor: minio, buckets: [data]}", "{flavor: minio, buckets: [data], port: 19123}"))
+    plan = mlstack_json("preview", str(moved))["result"]["plan"]
+    server = next(s for s in plan["steps"] if s["name"] == "object_store-server")
+    assert server["op"] == "replace" and server["down"] is True
+    text = mlstack("preview", str(moved)).stdout
+    assert "GOES DOWN" in text and "object_store-server" in text.splitlines()[-1]
+    markdown = mlstack("preview", str(moved), "--markdown").stdout
+    assert "GOES DOWN" in markdown
