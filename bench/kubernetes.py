@@ -106,6 +106,9 @@ def engine_rows(floor: float, runs: int) -> None:
         with ControlPlane(work / "cp") as cp:
             home = work / "home"
             link_plugin(prepared.pulumi_home, home / "pulumi")
+            # the engine mlstack built, as in a user's home (found by its stamp, not by running `pulumi version`)
+            (home / "engine").mkdir(parents=True, exist_ok=True)
+            (home / "engine" / prepared.engine_dir.name).symlink_to(prepared.engine_dir)
             recipe = work / "bench.yaml"
             recipe.write_text(RECIPES[0].read_text().replace("  namespace: mlops\n",
                                                              f"  namespace: mlops\n  context: {cp.context}\n"))

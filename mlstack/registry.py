@@ -132,7 +132,9 @@ class Target:
     keeps_on_destroy: str = ""  # what `destroy` leaves in place (retained) unless --purge
     tag_problems: Callable[[dict[str, str]], Problems] | None = None  # (tag key, rule broken) for the platform
     # Lifecycle hooks, "module:function", each optional (engine-time; see mlstack/engine/operations.py):
-    preflight: str | None = None  # (placement, stack) -> None: raise for what the machine or the platform lacks
+    # (placement, stack) -> gate | None: raise for what the machine or the platform lacks; a slow check may run in
+    # the background and return a gate (a callable that waits for it and raises its failure)
+    preflight: str | None = None
     prepare: str | None = None  # (placement, stack, components, work_dir, emit) -> None: e.g. create a kind cluster
     purge: str | None = None  # (placement, stack) -> str | None: delete what destroy kept (never an update)
     render: str | None = None  # (plan) -> {file name: text}: the stack as the platform's own manifests

@@ -30,6 +30,14 @@ def check_available(recipe: Recipe) -> None:
             )
 
 
+def warm(recipe: Recipe) -> None:
+    """Import what the program will run (the target's assembly, each flavor's component and its provider SDK
+    modules): called in a thread while the engine starts and refreshes, so the program itself starts at once."""
+    registry.target(recipe.target.type).load_assembly()
+    for flavor in recipe.flavors().values():
+        flavor.load()
+
+
 def runtimes_of(recipe: Recipe) -> list[str]:
     return [rt for flavor in recipe.flavors().values() for rt in flavor.runtimes]
 
@@ -39,10 +47,14 @@ def make_program(
     stack_dir: Path,
     runtimes: dict[str, str] | None = None,
     on_outputs: Callable[[dict[str, Any]], None] | None = None,
+    gate: Callable[[], None] | None = None,
 ) -> Callable[[], None]:
-    """The Pulumi program of the whole recipe; `on_outputs` also receives the exports (offline plans)."""
+    """The Pulumi program of the whole recipe; `on_outputs` also receives the exports (offline plans); `gate`: a
+    check the program waits for before it declares any resource (it raises when the check failed)."""
 
     def program() -> None:
+        if gate is not None:
+            gate()
         import pulumi
 
         from mlstack.components.context import StackContext

@@ -9,6 +9,8 @@ plugins, client certificates, tokens)."""
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +157,27 @@ def delete_namespace(cluster: Cluster, namespace: str, stack: str, timeout_s: in
 def preflight(placement: dict[str, Any], stack: str) -> None:
     cluster = connect(n.context_of(stack, placement))
     check_namespace(cluster, n.namespace_of(stack, placement), stack)
+
+
+def in_background(check: Callable[..., None], *args: Any) -> Callable[[], None]:
+    """Start `check(*args)` in a thread; the returned gate waits for it and raises what it raised (every call)."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            check(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the gate
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def gate() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    return gate
 
 
 def _reason(exc: BaseException) -> str:

@@ -5,6 +5,7 @@ cluster) after the engine's destroy, so a purge never runs an update and works a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mlstack.components.kubernetes import access, kind
@@ -25,13 +26,14 @@ def purge(placement: dict[str, Any], stack: str) -> str | None:
     return None
 
 
-def preflight(placement: dict[str, Any], stack: str) -> None:
+def preflight(placement: dict[str, Any], stack: str) -> Callable[[], None] | None:
     """Before the engine: kind's tools for a kind cluster (mlstack creates it); otherwise the cluster must answer
-    and the stack's namespace, if it exists, must be the stack's own."""
+    and the stack's namespace, if it exists, must be the stack's own — checked in the background (importing the
+    Kubernetes client and two requests take ~0.4 s); the returned gate waits for it."""
     if (placement.get("cluster") or {}).get("type") == "kind":
         kind.preflight(placement, stack)
-    else:
-        access.preflight(placement, stack)
+        return None
+    return access.in_background(access.preflight, placement, stack)
 
 
 def doctor_checks() -> list[tuple[str, bool, str]]:

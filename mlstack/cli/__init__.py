@@ -34,6 +34,29 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: rich's help renderer costs ~0.1 s of start-up on every call
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        from mlstack.versions import KUBERNETES_PROVIDER_VERSION, PULUMI_VERSION
+
+        typer.echo(
+            f"mlstack {version('mlstack')} (Pulumi {PULUMI_VERSION}, pulumi-kubernetes {KUBERNETES_PROVIDER_VERSION})"
+        )
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print mlstack's version and the engine it pins."
+    ),
+) -> None:
+    """Provision a complete MLOps stack (object store, registry, MLflow, orchestrator, serving) from one recipe."""
+
+
 for module in (
     deploy,
     preview,

@@ -36,4 +36,12 @@ def register(app: typer.Typer) -> None:
             confirm("Clear the stack's lock? Only do this when no update is running.", yes)
             return ops.cancel(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
 
-        run("cancel", json_out, debug, body, lambda r: say(f"cleared the lock of stack {r['stack']!r}"))
+        def human(r: dict) -> None:
+            if r["held"]:
+                say(f"cleared the lock of stack {r['stack']!r}")
+            elif r["held"] is None:  # a shared backend: whether one was held is not known without reading it
+                say(f"cleared the lock of stack {r['stack']!r}, if one was held")
+            else:
+                say(f"stack {r['stack']!r} holds no lock: nothing to clear")
+
+        run("cancel", json_out, debug, body, human)

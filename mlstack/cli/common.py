@@ -22,12 +22,16 @@ YesOpt = Annotated[
     bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (implied when stdin is not a TTY).")
 ]
 VarOpt = Annotated[
-    list[str] | None, typer.Option("--var", help="Template variable NAME=VALUE for the recipe (repeatable).")
+    list[str] | None,
+    typer.Option("--var", metavar="NAME=VALUE", help="Template variable for the recipe (repeatable)."),
 ]
 BackendOpt = Annotated[
-    str | None, typer.Option("--backend", help="Pulumi backend URL; overrides the recipe and PULUMI_BACKEND_URL.")
+    str | None,
+    typer.Option("--backend", metavar="URL", help="Pulumi backend URL; overrides the recipe and PULUMI_BACKEND_URL."),
 ]
-StackOpt = Annotated[str | None, typer.Option("--stack", help="Name of a deployed stack (instead of RECIPE).")]
+StackOpt = Annotated[
+    str | None, typer.Option("--stack", metavar="NAME", help="Name of a deployed stack (instead of RECIPE).")
+]
 RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file.", show_default=False)]
 OptionalRecipeArg = Annotated[Path | None, typer.Argument(help="Recipe YAML file.", show_default=False)]
 
@@ -57,6 +61,7 @@ def confirm(question: str, yes: bool) -> None:
     if not asks(yes):
         return
     if not typer.confirm(question, default=False):
+        say("cancelled: nothing was changed")
         raise typer.Exit(int(ExitCode.FAILED))
 
 

@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
         stack: StackOpt = None,
         show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include secret values.")] = False,
         seconds: Annotated[
-            float | None, typer.Option("--for", help="Stop after SECONDS (default: until interrupted).")
+            float | None,
+            typer.Option("--for", metavar="SECONDS", help="Stop after SECONDS (default: until interrupted)."),
         ] = None,
         var: VarOpt = None,
         backend: BackendOpt = None,

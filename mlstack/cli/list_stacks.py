@@ -20,9 +20,10 @@ def register(app: typer.Typer) -> None:
             if not rows:
                 typer.echo("no stacks (deploy one with `mlstack deploy RECIPE`)")
             for r in rows:
-                if "components" in r:
-                    comps = ", ".join(f"{k}={v}" for k, v in r["components"].items())
-                    typer.echo(f"{r['stack']:<24} {r['target']:<10} {comps}  [{r['backend']}]")
+                if "components" in r:  # 80 columns: the components and backend are in --json
+                    when = (r.get("lastChange") or "-")[:16].replace("T", " ")
+                    count = "-" if r.get("resources") is None else str(r["resources"])
+                    typer.echo(f"{r['stack'][:22]:<22} {r['target'][:10]:<10} {r['state'][:12]:<12} {count:>4}  {when}")
                 else:
                     busy = "  (update running)" if r["updating"] else ""
                     typer.echo(f"{r['stack']:<24} {r['resources'] or 0:>4} resources  {r['lastUpdate']}{busy}")

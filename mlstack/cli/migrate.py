@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
     @importer.command()
     def mlstacks(
         stack_file: Annotated[Path, typer.Argument(help="mlstacks stack spec (stack.yaml).", show_default=False)],
-        out: Annotated[Path | None, typer.Option("--out", help="Write the recipe here (default: stdout).")] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", metavar="FILE", help="Write the recipe here (default: stdout).")
+        ] = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:

@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
     def output(
         recipe: OptionalRecipeArg = None,
         stack: StackOpt = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="json | yaml | env | zenml")] = "json",
+        fmt: Annotated[
+            str, typer.Option("--format", "-f", metavar="FORMAT", help="json | yaml | env | zenml")
+        ] = "json",
         show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include secret values.")] = False,
         var: VarOpt = None,
         backend: BackendOpt = None,

@@ -7,7 +7,7 @@ import typer
 
 from mlstack.cli.common import DebugOpt, JsonOpt, RecipeArg, VarOpt, parse_vars, run, say
 
-OutOpt = Annotated[Path, typer.Option("--out", help="Directory the manifests are written to (created).")]
+OutOpt = Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory the manifests are written to (created).")]
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,9 @@ def recipe_schema() -> dict:
 def register(app: typer.Typer) -> None:
     @app.command()
     def schema(
-        output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file.")
+        ] = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:

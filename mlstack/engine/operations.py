@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from mlstack.engine import plugins, runtimes
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.plan import ChangePlan, offline_plan
 from mlstack.engine.workspace import StackSession, backend_url, display_url, save_recipe, saved_recipe
-from mlstack.errors import CredentialsError, NotAvailableError, StackNotFoundError, UsageError
+from mlstack.errors import CredentialsError, MlstackError, NotAvailableError, StackNotFoundError, UsageError
 from mlstack.home import Home
 from mlstack.recipe.loader import load_recipe
 from mlstack.recipe.model import Recipe
@@ -48,9 +49,15 @@ def session(
     emit: Callable[[str], None] | None = None,
     runtime_paths: dict[str, str] | None = None,
     planning: bool = False,
+    runs_program: bool = False,
+    gate: Callable[[], None] | None = None,
 ) -> StackSession:
-    from mlstack.stacks.program import make_program, runtimes_of
+    from mlstack.stacks.program import make_program, runtimes_of, warm
 
+    # The engine's start and refresh take a second or more before it runs the program: import the program's
+    # modules meanwhile (the thread only imports; the program imports the same modules and waits on the lock).
+    if runs_program:
+        threading.Thread(target=_quietly, args=(warm, recipe), daemon=True).start()
     if runtime_paths is None:  # not deploying: the paths runtimes are (or would be) installed at
         runtime_paths = {name: str(runtimes.expected_path(home, name)) for name in runtimes_of(recipe)}
     return StackSession(
@@ -58,41 +65,76 @@ def session(
         recipe.name,
         backend=backend_url(home, recipe.state.backend, ref.backend),
         secrets_provider=recipe.state.secrets_provider,
-        program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths),
+        program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths, gate=gate),
         progress=ProgressPrinter(emit, planning=planning) if emit else None,
     )
 
 
-def _preflight(home: Home, recipe: Recipe, plugin: bool = True) -> None:
+def _quietly(work: Callable[..., Any], *args: Any) -> None:
+    """Work done ahead of time: a failure here resurfaces, with its message, where the work is done for real."""
+    try:
+        work(*args)
+    except Exception:  # noqa: BLE001, S110 - the program's own import raises it again, in its place
+        pass
+
+
+def _preflight(home: Home, recipe: Recipe, plugin: bool = True, wait: bool = True) -> Callable[[], None]:
     """What must hold before the engine starts, in the order a user fixes it: the installation (exit 3), the
-    target's own tools and platform (exit 3, 4), credentials (exit 4), the provider plugin (exit 3)."""
+    target's own tools and platform (exit 3, 4), credentials (exit 4), the provider plugin (exit 3).
+
+    A target's check that takes time (a cluster's API server) may run in the background: with `wait=False` the
+    returned gate waits for it and raises its failure; `deploy` has its program call the gate first, so the check
+    overlaps the engine's start and refresh and still comes before any change."""
     from mlstack.stacks.program import check_available
 
     check_available(recipe)
     target, placement = registry.target(recipe.target.type), recipe.placement()
+    gate: Callable[[], None] = _passed
     if (preflight := target.hook("preflight")) is not None:  # what the target needs beyond credentials (kind, ...)
-        preflight(placement, recipe.name)
-    ok, detail = target.needs.credentials(placement=placement)
-    if not ok:
-        raise CredentialsError(
-            f"no credentials for target {recipe.target.type}: {detail}",
-            hint="configure them, then check with `mlstack doctor`",
-        )
-    if plugin:
-        plugins.require(home, recipe.target.type, target.needs)
+        gate = preflight(placement, recipe.name) or _passed
+    if wait:
+        gate()
+    try:
+        ok, detail = target.needs.credentials(placement=placement)
+        if not ok:
+            raise CredentialsError(
+                f"no credentials for target {recipe.target.type}: {detail}",
+                hint="configure them, then check with `mlstack doctor`",
+            )
+        if plugin:
+            plugins.require(home, recipe.target.type, target.needs)
+    except MlstackError:
+        gate()  # the platform's own failure comes first in the order a user fixes things
+        raise
+    return gate
+
+
+def _passed() -> None:
+    return None
 
 
 def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
     from mlstack.stacks.program import runtimes_of
 
     recipe = resolve(home, ref)
-    _preflight(home, recipe)
+    gate = _preflight(home, recipe, wait=False)
     paths = runtimes.ensure(home, runtimes_of(recipe), emit)
     if (prepare := registry.target(recipe.target.type).hook("prepare")) is not None:  # e.g. a kind cluster
         prepare(recipe.placement(), recipe.name, recipe.component_specs(), home.stack_dir(recipe.name) / "run", emit)
-    s = session(home, recipe, ref, emit, paths)
+    s = session(home, recipe, ref, emit, paths, runs_program=True, gate=gate)
+    known = s.has_checkpoint() or home.stack_dir(recipe.name).exists()
     save_recipe(home, recipe.name, recipe.model_dump(mode="json", exclude_none=True))
-    result = s.up(with_secrets=recipe.outputs.include_secrets)
+    try:
+        result = s.up(with_secrets=recipe.outputs.include_secrets)
+    except MlstackError:
+        try:
+            gate()  # a failed check is the cause, whatever the engine made of it (its refresh may fail first)
+        except MlstackError:
+            if not known:  # nothing of this stack existed before this run: leave nothing behind
+                s.forget()
+                shutil.rmtree(home.stack_dir(recipe.name), ignore_errors=True)
+            raise
+        raise
     outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}
     files = write_client_files(home, recipe, result.outputs)
     return {
@@ -166,7 +208,7 @@ def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str,
     """The engine's plan against the stack's state (refreshed first): nothing is created or written."""
     recipe = resolve(home, ref)
     _preflight(home, recipe)
-    result = session(home, recipe, ref, emit, planning=True).preview()
+    result = session(home, recipe, ref, emit, planning=True, runs_program=True).preview()
     plan = ChangePlan(recipe.name, recipe.target.type, "engine", result.steps)
     return {
         "stack": recipe.name,
@@ -181,7 +223,12 @@ def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, A
     """What differs between the stack's state and what really exists (a refresh preview: nothing is written)."""
     recipe = resolve(home, ref)
     _preflight(home, recipe)
-    result = session(home, recipe, ref, emit, planning=True).drift()
+    s = session(home, recipe, ref, emit, planning=True)
+    if not s.deployed_resources():  # a destroyed stack has nothing to drift from: it is not deployed
+        raise StackNotFoundError(
+            f"stack {recipe.name!r} is not deployed", hint="`mlstack deploy` it first (`mlstack list` shows the stacks)"
+        )
+    result = s.drift()
     plan = ChangePlan(recipe.name, recipe.target.type, "drift", result.steps)
     return {"stack": recipe.name, "target": recipe.target.type, "drifted": plan.changed, "plan": plan.to_dict()}
 
@@ -198,14 +245,16 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
         )
     target = registry.target(recipe.target.type)
     s = session(home, recipe, ref, emit)
-    deployed = s.deployed_resources()  # the state answers first: with nothing deployed, the platform is not asked
+    deployed = s.deployed_resources()  # the state answers first: with nothing deployed, nothing else matters
     if not deployed and not purge:
         raise StackNotFoundError(
             f"stack {recipe.name!r} has nothing deployed"
             + (" (it was destroyed before; what that kept is still there)" if deployed == 0 else ""),
             hint=f"`mlstack destroy --stack {recipe.name} --purge` deletes what an earlier destroy kept",
         )
-    _preflight(home, recipe, plugin=bool(deployed))
+    _preflight(home, recipe, plugin=False)
+    if deployed:
+        plugins.require(home, recipe.target.type, target.needs)
     changes = s.destroy().changes if deployed else {}
     stack_dir = home.stack_dir(recipe.name)
     data = stack_dir / "data"  # components keep their data here (StackContext.data_dir)
@@ -238,9 +287,18 @@ def outputs(home: Home, ref: StackRef) -> tuple[Recipe, dict[str, Any]]:
 
 
 def cancel(home: Home, ref: StackRef) -> dict[str, Any]:
+    """Clear the stack's lock; says when there was none (`held`: None where the backend cannot say cheaply)."""
     recipe = resolve(home, ref)
-    session(home, recipe, ref).cancel()
-    return {"stack": recipe.name, "cancelled": True}
+    s = session(home, recipe, ref)
+    held = s.lock_held()
+    if held is False:
+        if s.deployed_resources() is None:
+            raise StackNotFoundError(
+                f"stack {recipe.name!r} does not exist in this backend", hint="`mlstack list` shows the stacks"
+            )
+        return {"stack": recipe.name, "cancelled": False, "held": False}
+    s.cancel()
+    return {"stack": recipe.name, "cancelled": True, "held": held}
 
 
 def list_backend(home: Home, backend: str) -> list[dict[str, Any]]:
@@ -257,11 +315,17 @@ def list_stacks(home: Home) -> list[dict[str, Any]]:
             recipe = saved_recipe(home, name)
         except (StackNotFoundError, ValueError, OSError):  # a half-written stack dir is not a stack
             continue
+        backend = backend_url(home, recipe.get("state", {}).get("backend"))
+        try:
+            status = StackSession(home, name, backend=backend).status()
+        except MlstackError as exc:  # a backend this machine cannot reach now (credentials, network)
+            status = {"state": "unknown", "lastChange": None, "resources": None, "why": exc.message}
         rows.append(
             {
                 "stack": name,
                 "target": recipe.get("target", {}).get("type"),
-                "backend": display_url(backend_url(home, recipe.get("state", {}).get("backend"))),
+                **status,
+                "backend": display_url(backend),
                 "components": {k: v["flavor"] for k, v in (recipe.get("components") or {}).items() if v},
             }
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -123,3 +124,20 @@ def test_help_and_validate_import_neither_pulumi_nor_a_cloud_sdk():
         heavy = {m for m in loaded if m.split(".")[0] in ("pulumi", "pulumi_aws", "pulumi_gcp", "pulumi_azure_native",
                                                            "pulumi_kubernetes", "boto3", "grpc")}
         assert heavy == set(), args
+
+
+def test_version_names_mlstack_and_the_engine_it_pins():
+    from importlib.metadata import version
+
+    from mlstack.versions import PULUMI_VERSION
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip().startswith(f"mlstack {version('mlstack')} (Pulumi {PULUMI_VERSION}")
+
+
+def test_help_shows_what_each_option_takes_in_words():
+    for verb in ("deploy", "render", "output", "connect", "schema", "destroy"):
+        options = [ln for ln in runner.invoke(app, [verb, "--help"]).stdout.splitlines() if ln.lstrip().startswith("-")]
+        assert not [ln for ln in options if re.search(r"<(list|str|path|float|int)", ln)], (verb, options)
+    assert "--var NAME=VALUE" in runner.invoke(app, ["deploy", "--help"]).stdout

@@ -69,7 +69,8 @@ def claims(cp: ControlPlane, ns: str) -> dict[str, str]:
 
 def drift(recipe: Path) -> tuple[int, dict[str, dict]]:
     done = subprocess.run([MLSTACK, "drift", str(recipe), "--json"], capture_output=True, text=True, timeout=300)
-    steps = json.loads(done.stdout)["result"]["plan"]["steps"] if done.stdout.strip() else []
+    result = (json.loads(done.stdout).get("result") or {}) if done.stdout.strip() else {}
+    steps = (result.get("plan") or {}).get("steps") or []
     return done.returncode, {s["name"]: s for s in steps}
 
 
@@ -144,6 +145,9 @@ def test_the_whole_lifecycle_on_a_real_api_server(plugin_home: Home, control_pla
     assert [o["metadata"]["name"] for o in left if o["kind"] != "Secret" or not o["metadata"]["name"].startswith(
         "default-token")] == []
     assert claims(cp, ns) == volumes
+    # a destroyed stack is not deployed, in every verb
+    assert drift(recipe)[0] == ExitCode.STACK_NOT_FOUND == 5
+    assert mlstack("destroy", "--stack", "lifecycle", "--yes", check=False).returncode == 5
 
     mlstack("deploy", str(recipe), "--yes", timeout=600)  # the kept volumes are adopted again
     assert claims(cp, ns) == volumes

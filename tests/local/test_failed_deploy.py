@@ -88,6 +88,8 @@ def test_a_replacement_that_fails_leaves_the_old_server_serving_and_every_verb_s
     assert in_sync.returncode == 0, in_sync.stdout + in_sync.stderr
     checks = mlstack_json("verify", "--stack", "failing")["result"]
     assert checks["ok"] is True, checks
+    row = next(r for r in mlstack_json("list")["result"] if r["stack"] == "failing")
+    assert row["state"] == "failed" and row["resources"] > 0 and row["lastChange"]
 
 
 def test_a_replacement_that_cannot_coexist_is_announced_as_an_outage(stack, tmp_path):

@@ -266,3 +266,20 @@ def test_a_running_update_holds_the_s3_lock_and_a_killed_one_leaves_a_stale_lock
     assert session.up().stack == "held"
     session.destroy()
     session.remove()
+
+
+def test_cancel_without_a_lock_says_there_was_none(stack):
+    done = mlstack_json("cancel", "--stack", "local", "--yes")["result"]
+    assert done == {"stack": "local", "cancelled": False, "held": False}
+    assert "holds no lock" in mlstack("cancel", "--stack", "local", "--yes").stderr
+
+
+def test_preview_of_a_new_recipe_leaves_no_stack_behind(engine_home, tmp_path):
+    recipe = tmp_path / "fresh.yaml"
+    recipe.write_text("apiVersion: mlstack/v1\nname: fresh\ntarget: local\ncomponents:\n"
+                      "  orchestrator: {flavor: local}\n")
+    plan = mlstack_json("preview", str(recipe))["result"]["plan"]
+    assert plan["summary"]["create"] >= 1
+    assert not list((engine_home.root / "state").rglob("fresh.json"))
+    listed = mlstack_json("list", "--backend", engine_home.default_backend_url)["result"]
+    assert all(row["stack"] != "fresh" for row in listed)
