@@ -8,6 +8,22 @@ from typing import Annotated
 import typer
 
 from mlstack.cli.common import DebugOpt, JsonOpt, run, say
+from mlstack.errors import UsageError
+
+
+def _schema_ref(out: Path | None) -> str | None:
+    """The recipe JSON Schema as the written file reaches it: relative to it in a source checkout (the README's
+    set-up), else none (`mlstack schema -o FILE` writes one)."""
+    import os
+
+    import mlstack
+
+    schema = Path(mlstack.__file__).resolve().parent.parent / "schema" / "recipe.schema.json"
+    if not schema.is_file():
+        return None
+    if out is None:
+        return schema.as_uri()
+    return os.path.relpath(schema, out.expanduser().resolve().parent)
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +36,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[
             Path | None, typer.Option("--out", metavar="FILE", help="Write the recipe here (default: stdout).")
         ] = None,
+        force: Annotated[bool, typer.Option("--force", help="Overwrite the --out file if it exists.")] = False,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
@@ -29,8 +46,10 @@ def register(app: typer.Typer) -> None:
         from mlstack.recipe.mlstacks import convert, recipe_text
 
         def body() -> dict:
+            if out is not None and out.exists() and not force:
+                raise UsageError(f"--out {out} exists", hint="choose another file, or pass --force to overwrite it")
             recipe, unmapped, notes = convert(stack_file)
-            text = recipe_text(recipe, stack_file, unmapped, notes)
+            text = recipe_text(recipe, stack_file, unmapped, notes, _schema_ref(out))
             load_recipe_text(text, str(out or "<imported recipe>"))  # what is written validates, or nothing is
             if out is not None:
                 out.write_text(text)

@@ -13,7 +13,14 @@ OutOpt = Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory th
 def register(app: typer.Typer) -> None:
     @app.command()
     def render(
-        recipe: RecipeArg, out: OutOpt, var: VarOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False
+        recipe: RecipeArg,
+        out: OutOpt,
+        force: Annotated[
+            bool, typer.Option("--force", help="Write into a folder that has files mlstack did not write.")
+        ] = False,
+        var: VarOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
     ) -> None:
         """Write the stack as the platform's own manifests (kubernetes: YAML for GitOps), from the program itself,
         offline: no cluster, engine or state. Generated secret values are never written (SECRETS.md lists them)."""
@@ -21,11 +28,13 @@ def register(app: typer.Typer) -> None:
         from mlstack.home import Home
 
         def body() -> dict:
-            return ops.render(Home.from_env(), ops.StackRef(recipe, None, parse_vars(var), None), out)
+            return ops.render(Home.from_env(), ops.StackRef(recipe, None, parse_vars(var), None), out, force)
 
         def human(r: dict) -> None:
             say(f"wrote {len(r['files'])} files of stack {r['stack']!r} ({r['target']}) to {r['out']}")
             for name in r["files"]:
                 say(f"  {name}")
+            for name in r["removed"]:
+                say(f"  removed {name} (no longer part of the stack)")
 
         run("render", json_out, debug, body, human)

@@ -186,7 +186,7 @@ def offline_preview(home: Home, ref: StackRef) -> dict[str, Any]:
     return {**planned.to_dict(), "plan": offline_plan(planned).to_dict()}
 
 
-def render(home: Home, ref: StackRef, out: Path) -> dict[str, Any]:
+def render(home: Home, ref: StackRef, out: Path, force: bool = False) -> dict[str, Any]:
     """The stack as its target's own manifests, from the offline plan; exit 3 where the target has no renderer."""
     from mlstack.engine.offline import plan
 
@@ -198,10 +198,46 @@ def render(home: Home, ref: StackRef, out: Path) -> dict[str, Any]:
             hint="`mlstack preview --offline` shows its plan",
         )
     files: dict[str, str] = renderer(plan(recipe))
+    removed = _write_owned(out, files, recipe.name, force)
+    return {
+        "stack": recipe.name,
+        "target": recipe.target.type,
+        "out": str(out),
+        "files": sorted(files),
+        "removed": removed,
+    }
+
+
+RENDER_RECORD = ".mlstack-render"  # no .json/.yaml extension: `kubectl apply -f DIR` must not read it
+
+
+def _write_owned(out: Path, files: dict[str, str], stack: str, force: bool) -> list[str]:
+    """Write `files` into `out`, which mlstack owns: a record of what it wrote lets the next render remove what no
+    longer belongs (else `kubectl apply -f DIR` or a GitOps sync brings back what the recipe removed). A folder with
+    other files and no record is refused unless `force`. Returns the files removed."""
+    import json
+
+    record = out / RENDER_RECORD
+    previous: list[str] = []
+    if record.is_file():
+        try:
+            previous = [str(n) for n in json.loads(record.read_text()).get("files", [])]
+        except (OSError, ValueError, AttributeError):
+            previous = []
+    elif out.is_dir() and any(out.iterdir()) and not force:
+        raise UsageError(
+            f"--out {out}: the folder has files mlstack did not write (no {RENDER_RECORD} record); rendering into "
+            "it would mix them with the stack's manifests",
+            hint="choose an empty or new folder, or pass --force to write into it anyway",
+        )
     out.mkdir(parents=True, exist_ok=True)
+    removed = sorted(n for n in previous if n not in files and "/" not in n and n != RENDER_RECORD)
+    for name in removed:
+        (out / name).unlink(missing_ok=True)
     for name, text in files.items():
         (out / name).write_text(text)
-    return {"stack": recipe.name, "target": recipe.target.type, "out": str(out), "files": sorted(files)}
+    record.write_text(json.dumps({"stack": stack, "files": sorted(files)}, indent=2) + "\n")
+    return removed
 
 
 def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:

@@ -170,12 +170,13 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
     return recipe, unmapped, notes
 
 
-def recipe_text(recipe: dict[str, Any], stack_file: Path, unmapped: list[str], notes: list[str]) -> str:
+def recipe_text(
+    recipe: dict[str, Any], stack_file: Path, unmapped: list[str], notes: list[str], schema_ref: str | None = None
+) -> str:
+    """The recipe as YAML with a header; `schema_ref`: where editors find the JSON Schema, from the file's place."""
     from mlstack.clients.render import dump_yaml
 
-    header = [
-        "# yaml-language-server: $schema=../schema/recipe.schema.json",
-        f"# Imported from the mlstacks spec {stack_file.name} by `mlstack import mlstacks`.",
-    ]
+    header = [f"# yaml-language-server: $schema={schema_ref}"] if schema_ref else []
+    header += [f"# Imported from the mlstacks spec {stack_file.name} by `mlstack import mlstacks`."]
     header += [f"# note: {n}" for n in notes] + [f"# not imported: {u}" for u in unmapped]
     return "\n".join(header) + "\n" + dump_yaml(recipe, sort_keys=False)  # apiVersion, name, target, ... in order

@@ -67,3 +67,20 @@ def test_a_malformed_spec_is_one_line_with_file_and_line_and_writes_nothing(stac
     if line is not None:
         assert message.startswith(f"{stack}:{line}: {field}: ")
     assert not out.exists()
+
+
+def test_out_is_not_overwritten_without_force_and_its_schema_reference_resolves_from_where_it_is(tmp_path, home):
+    import re
+
+    stack = STACKS[0]
+    out = tmp_path / "deep" / "er" / "recipe.yaml"
+    out.parent.mkdir(parents=True)
+    assert runner.invoke(app, ["import", "mlstacks", str(stack), "--out", str(out)]).exit_code == 0
+    ref = re.search(r"\$schema=(\S+)", out.read_text()).group(1)
+    assert (out.parent / ref).resolve() == (REPO / "schema" / "recipe.schema.json").resolve()
+    out.write_text("mine\n")
+    again = runner.invoke(app, ["import", "mlstacks", str(stack), "--out", str(out), "--json"])
+    assert again.exit_code == 2 and "--force" in json.loads(again.stdout)["errors"][0]["hint"]
+    assert out.read_text() == "mine\n"
+    assert runner.invoke(app, ["import", "mlstacks", str(stack), "--out", str(out), "--force"]).exit_code == 0
+    assert out.read_text() != "mine\n"

@@ -197,3 +197,27 @@ def test_the_namespace_refuses_an_insecure_pod_spec(control_plane: ControlPlane,
         assert json.loads(cp.kubectl("-n", "weakened", "get", "pods", "-o", "json").stdout)["items"] == []
     finally:
         control_plane.kubectl("delete", "namespace", "weakened", "--wait=false", "--ignore-not-found", check=False)
+
+
+def test_render_owns_its_folder_removes_what_no_longer_belongs_and_refuses_a_foreign_one(tmp_path: Path, home):
+    path, out = RECIPES / "kubernetes.yaml", tmp_path / "manifests"
+    assert runner.invoke(app, ["render", str(path), "--out", str(out)]).exit_code == 0
+    before = {f.name for f in out.iterdir()}
+    assert any("mlserver" in name for name in before) and ".mlstack-render" in before
+    smaller = tmp_path / "smaller.yaml"
+    smaller.write_text(path.read_text().replace("  serving:\n    flavor: mlserver\n", ""))
+    again = runner.invoke(app, ["render", str(smaller), "--out", str(out), "--json"])
+    assert again.exit_code == 0, again.output
+    result = json.loads(again.stdout)["result"]
+    after = {f.name for f in out.iterdir()}
+    assert not any("mlserver" in name for name in after), after  # `kubectl apply -f DIR` would bring it back
+    assert set(result["removed"]) == before - after and after == {*result["files"], ".mlstack-render"}
+
+    foreign = tmp_path / "theirs"
+    foreign.mkdir()
+    (foreign / "keep.yaml").write_text("kept: true\n")
+    refused = runner.invoke(app, ["render", str(path), "--out", str(foreign), "--json"])
+    assert refused.exit_code == 2 and "--force" in json.loads(refused.stdout)["errors"][0]["hint"]
+    assert [f.name for f in foreign.iterdir()] == ["keep.yaml"]
+    forced = runner.invoke(app, ["render", str(path), "--out", str(foreign), "--force"])
+    assert forced.exit_code == 0 and (foreign / "keep.yaml").read_text() == "kept: true\n"
