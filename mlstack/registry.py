@@ -129,7 +129,8 @@ class Target:
     offline: str | None = None  # module with attributes(typ, name, inputs, placement) and call(placement)
     policy: str | None = None  # module with RULES: checks of the offline plan every recipe of this target passes
     aliases: dict[str, dict[str, Any]] = field(default_factory=dict)  # short `type:` names -> what they stand for
-    keeps_on_destroy: str = ""  # what `destroy` leaves in place (retained) unless --purge
+    # what `destroy` leaves in place (retained) unless --purge; a callable reads the placement (what exists there)
+    keeps_on_destroy: str | Callable[[dict[str, Any]], str] = ""
     tag_problems: Callable[[dict[str, str]], Problems] | None = None  # (tag key, rule broken) for the platform
     # Lifecycle hooks, "module:function", each optional (engine-time; see mlstack/engine/operations.py):
     # (placement, stack) -> gate | None: raise for what the machine or the platform lacks; a slow check may run in

@@ -76,7 +76,10 @@ TARGET = Target(
     offline=f"{PKG}.offline",
     policy=f"{PKG}.policy",
     aliases={"kind": {"type": "kubernetes", "cluster": {"type": "kind"}}},
-    keeps_on_destroy="the namespace and its PersistentVolumeClaims (objects, images, runs, models); a kind cluster",
+    keeps_on_destroy=lambda p: (
+        "the namespace and its PersistentVolumeClaims (objects, images, runs, models)"
+        + ("; the kind cluster" if (p.get("cluster") or {}).get("type") == "kind" else "")
+    ),
     preflight=f"{PKG}.lifecycle:preflight",
     prepare=f"{PKG}.kind:ensure_cluster",
     purge=f"{PKG}.lifecycle:purge",

@@ -77,6 +77,28 @@ for module in (
 
 
 def main() -> None:
-    # Standalone mode: typer maps usage errors (unknown option, missing argument) to exit 2 and passes our
-    # `typer.Exit` codes through; every verb handles MlstackError itself in `common.run`.
-    app()
+    """Every verb handles MlstackError itself (`common.run`); a usage error (unknown option, missing argument) is
+    exit 2, printed as typer prints it, or with --json as the result envelope every other error uses."""
+    import sys
+
+    from typer._click.exceptions import UsageError as ClickUsageError
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:  # Ctrl-C at a prompt, as typer's standalone mode reports it
+        print("Aborted!", file=sys.stderr)
+        raise SystemExit(1) from None
+    except ClickUsageError as exc:
+        if "--json" not in sys.argv[1:]:
+            exc.show()
+            raise SystemExit(2) from None
+        from mlstack.cli.common import print_envelope
+        from mlstack.errors import ExitCode, UsageError, printable
+
+        root = exc.ctx.find_root().info_name or "" if exc.ctx else ""
+        command = exc.ctx.command_path.removeprefix(root).strip() if exc.ctx else ""
+        hint = f"`mlstack {command} --help` lists what it takes".replace("  ", " ")
+        error = UsageError(printable(exc.format_message()), hint=hint)
+        print_envelope(command or "mlstack", ExitCode.BAD_INPUT, None, [error.to_dict()])
+        raise SystemExit(2) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

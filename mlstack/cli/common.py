@@ -75,19 +75,19 @@ def run(
         if debug:
             traceback.print_exc()
         if json_out:
-            _print_json(command, exc.exit_code, exc.result, [exc.to_dict()])
+            print_envelope(command, exc.exit_code, exc.result, [exc.to_dict()])
         else:
             for line in exc.lines():  # each already escaped: one line per problem, whatever the input held
                 print(line, file=sys.stderr)
         raise typer.Exit(int(exc.exit_code)) from None
     if json_out:
-        _print_json(command, ExitCode.OK, result, [])
+        print_envelope(command, ExitCode.OK, result, [])
     elif human is not None:
         human(result)
     raise typer.Exit(0)
 
 
-def _print_json(command: str, code: ExitCode, result: Any, errors: list[dict]) -> None:
+def print_envelope(command: str, code: ExitCode, result: Any, errors: list[dict]) -> None:
     envelope = {
         "apiVersion": ENVELOPE_VERSION,
         "command": command,

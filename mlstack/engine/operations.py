@@ -312,8 +312,9 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
     else:
         shutil.rmtree(stack_dir / "run", ignore_errors=True)
         shutil.rmtree(stack_dir / "outputs", ignore_errors=True)
-        if target.keeps_on_destroy:
-            kept[recipe.target.type] = target.keeps_on_destroy
+        keeps = target.keeps_on_destroy
+        if (text := keeps(recipe.placement()) if callable(keeps) else keeps) and deployed:
+            kept[recipe.target.type] = text
     return {"stack": recipe.name, "changes": changes, "purged": purge, "deleted_data": purged, "kept": kept}
 
 

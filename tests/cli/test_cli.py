@@ -141,3 +141,15 @@ def test_help_shows_what_each_option_takes_in_words():
         options = [ln for ln in runner.invoke(app, [verb, "--help"]).stdout.splitlines() if ln.lstrip().startswith("-")]
         assert not [ln for ln in options if re.search(r"<(list|str|path|float|int)", ln)], (verb, options)
     assert "--var NAME=VALUE" in runner.invoke(app, ["deploy", "--help"]).stdout
+
+
+def test_usage_errors_with_json_are_envelopes_with_exit_2(home):
+    for argv, says in ((["deploy", "--json"], "Missing argument"),
+                       (["preview", str(RECIPES / "local.yaml"), "--bogus", "--json"], "No such option: --bogus")):
+        done = subprocess.run([sys.executable, "-m", "mlstack", *argv], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        envelope = json.loads(done.stdout)
+        assert envelope["exitCode"] == 2 and envelope["command"] == argv[0]
+        assert envelope["errors"][0]["type"] == "UsageError" and says in envelope["errors"][0]["message"]
+    plain = subprocess.run([sys.executable, "-m", "mlstack", "deploy"], capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 2 and "Missing argument" in plain.stderr and plain.stdout == ""

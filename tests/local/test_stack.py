@@ -192,7 +192,11 @@ def test_deploy_completes_after_mlstack_is_killed_mid_deploy(stack):
 def test_destroy_leaves_nothing_running_and_redeploy_finds_the_data(stack, tmp_path):
     c = conn(stack)
     ports = [int(u.rsplit(":", 1)[1]) for u in (c["s3"]["endpoint_url"], c["tracking"], c["serving"], c["registry"][0])]
-    down = mlstack_json("destroy", "--stack", "local")["result"]
+    proc = mlstack("destroy", "--stack", "local", "--json")
+    down = json.loads(proc.stdout)["result"]
+    # the bucket's objects stay on disk: destroy says it keeps the bucket, never that it deleted it
+    assert "kept     object_store-bucket-mlstack" in proc.stderr
+    assert "deleted  object_store-bucket" not in proc.stderr
     assert processes_of(stack.root) == []
     for port in ports:
         with socket.socket() as s:

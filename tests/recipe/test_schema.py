@@ -1,0 +1,61 @@
+"""The published JSON Schema (schema/recipe.schema.json, what editors use) accepts every recipe mlstack ships and
+every recipe the README shows, and refuses bad recipes it can express — checked with a JSON Schema validator, not
+with mlstack's own model."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import RECIPES, REPO
+
+SCHEMA = json.loads((REPO / "schema" / "recipe.schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+SHIPPED = sorted(RECIPES.glob("*.yaml"))
+README_RECIPES = [block for block in re.findall(r"```yaml\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+                  if "apiVersion: mlstack/v1" in block and "{{" not in block]
+
+
+def _errors(data: object) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}" for e in VALIDATOR.iter_errors(data)]
+
+
+def test_the_schema_is_itself_valid():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_every_shipped_recipe_is_valid_against_the_schema(path):
+    assert _errors(YAML(typ="safe").load(path.read_text())) == []
+
+
+def test_every_readme_recipe_is_valid_against_the_schema():
+    assert README_RECIPES, "the README shows no recipe to check"
+    for block in README_RECIPES:
+        assert _errors(YAML(typ="safe").load(block)) == [], block[:200]
+
+
+@pytest.mark.parametrize("shorthand", ["local", "kind", "kubernetes", {"type": "kind", "namespace": "dev"}])
+def test_target_shorthands_the_model_accepts_are_accepted(shorthand):
+    recipe = {"apiVersion": "mlstack/v1", "name": "demo", "target": shorthand,
+              "components": {"orchestrator": {"flavor": "local" if shorthand == "local" else "kubernetes"}}}
+    assert _errors(recipe) == []
+    from mlstack.recipe.model import Recipe
+
+    Recipe.model_validate(recipe)  # and the model itself accepts it
+
+
+@pytest.mark.parametrize("target, why", [
+    ("nowhere", "an unknown target"),
+    ({"type": "kubernetes", "namespace": "Not_A_Label"}, "a namespace that is no DNS label"),
+    ({"type": "kind", "cluster": {"type": "existing"}}, "an alias that fixes the cluster"),
+    ({"type": "local", "region": "eu-west-1"}, "a setting the target does not have"),
+])
+def test_bad_targets_the_schema_can_express_are_refused(target, why):
+    recipe = {"apiVersion": "mlstack/v1", "name": "demo", "target": target,
+              "components": {"orchestrator": {"flavor": "local"}}}
+    assert _errors(recipe), why
