@@ -29,6 +29,27 @@ class GeneratedSecretProvider(ResourceProvider):
             outs["bcrypt"] = bcrypt.hashpw(value.encode(), bcrypt.gensalt()).decode()
         return CreateResult(id_=f"secret-{secrets.token_hex(4)}", outs=outs)
 
+    def plan(self, props: dict[str, Any], seed: str) -> CreateResult:
+        """The offline plan's value, derived from the resource's name so that a plan reads the same on every run
+        (a plan is never deployed: `create` makes the real, random one). Same shape as a real value."""
+        import base64
+        import hashlib
+        import random
+
+        rng = random.Random(hashlib.sha256(seed.encode()).digest())  # noqa: S311 - a plan's stand-in, not a secret
+        size = int(props.get("bytes") or 24)
+        value = base64.urlsafe_b64encode(rng.randbytes(size)).rstrip(b"=").decode()
+        while props.get("mixed") and not _mixed(value):
+            value = base64.urlsafe_b64encode(rng.randbytes(size)).rstrip(b"=").decode()
+        outs = {**props, "value": value}
+        if props.get("bcrypt"):
+            import bcrypt
+
+            alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            salt = "$2b$04$" + "".join(rng.choice(alphabet) for _ in range(21)) + "."
+            outs["bcrypt"] = bcrypt.hashpw(value.encode(), salt.encode()).decode()
+        return CreateResult(id_=f"secret-{hashlib.sha256(seed.encode()).hexdigest()[:8]}", outs=outs)
+
 
 class GeneratedSecret(Resource):
     """A random credential (>= 128 bits, URL-safe alphabet) kept as a Pulumi secret; `mixed` guarantees upper and

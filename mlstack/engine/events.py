@@ -10,12 +10,13 @@ _DONE = {
     "create": "created",
     "update": "updated",
     "delete": "deleted",
-    "replace": "replaced",
-    "create-replacement": "created replacement",
-    "delete-replaced": "deleted old",
     "refresh": "refreshed",
     "read": "read",
 }
+# A replacement in the plan's words: its new resource is created and its old one deleted, each when that happens.
+# The engine's own `replace` step marks the switch between the two and takes no time: it is not shown.
+_REPLACEMENT = {"create-replacement": ("create", "(replacement)"), "delete-replaced": ("delete", "(replaced)")}
+_SILENT = {"same", "read", "refresh", "replace"}
 
 
 class ProgressPrinter:
@@ -36,16 +37,19 @@ class ProgressPrinter:
             return
         if pre is not None:
             meta = pre.metadata
-            if _op(meta) in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
+            if _op(meta) in _SILENT or meta.type.startswith("pulumi:"):
                 return
-            self.started[meta.urn] = time.monotonic()
-            self.emit(f"  {_kept_or(meta, _op(meta)):<8} {_label(meta)}")
+            word, note = _REPLACEMENT.get(_op(meta), (_op(meta), ""))
+            self.started[meta.urn + _op(meta)] = time.monotonic()
+            self.emit(f"  {_kept_or(meta, word):<8} {_label(meta)}{' ' + note if note else ''}")
         elif out is not None:
             meta = out.metadata
-            if _op(meta) in ("same", "read", "refresh") or meta.type.startswith("pulumi:"):
+            if _op(meta) in _SILENT or meta.type.startswith("pulumi:"):
                 return
-            took = time.monotonic() - self.started.pop(meta.urn, time.monotonic())
-            self.emit(f"  {_kept_or(meta, _DONE.get(_op(meta), _op(meta))):<8} {_label(meta)} ({took:.1f}s)")
+            word, note = _REPLACEMENT.get(_op(meta), (_op(meta), ""))
+            took = time.monotonic() - self.started.pop(meta.urn + _op(meta), time.monotonic())
+            done = _kept_or(meta, _DONE.get(word, word))
+            self.emit(f"  {done:<8} {_label(meta)}{' ' + note if note else ''} ({took:.1f}s)")
         elif failed is not None:
             meta = failed.metadata
             self.emit(f"  failed   {_label(meta)}")

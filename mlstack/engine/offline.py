@@ -68,7 +68,10 @@ def _dynamic(name: str, inputs: dict[str, Any]) -> tuple[str, dict]:
     provider = dill.loads(base64.b64decode(serialized))
     if not getattr(provider, "offline", False):
         return f"{name}-id", dict(inputs)
-    result = provider.create({k: v for k, v in inputs.items() if k != "__provider"})
+    props = {k: v for k, v in inputs.items() if k != "__provider"}
+    # A provider with `plan` gives values that are the same on every run (a plan in a pull request must not change
+    # on every push); otherwise its pure `create` runs.
+    result = provider.plan(props, name) if hasattr(provider, "plan") else provider.create(props)
     return result.id, {**inputs, **(result.outs or {})}
 
 
@@ -163,6 +166,8 @@ def _plan(recipe: Recipe) -> Plan:
     runtimes = {rt: str(_no_dir() / "runtimes" / rt) for rt in runtimes_of(recipe)}
     program = make_program(recipe, stack_dir=_no_dir(), runtimes=runtimes, on_outputs=result.outputs.update)
     pulumi.runtime.test(program)()
+    # The program registers resources concurrently: sorted, a plan reads the same on every run.
+    result.resources.sort(key=lambda r: r.urn)
     return result
 
 

@@ -182,8 +182,12 @@ def offline_preview(home: Home, ref: StackRef) -> dict[str, Any]:
 
     recipe = resolve(home, ref)
     check_available(recipe)
+    import json
+
     planned = plan(recipe)
-    return {**planned.to_dict(), "plan": offline_plan(planned).to_dict()}
+    # Keys sorted at every level (the mocks build each resource's inputs in the order its outputs resolve): the
+    # same recipe gives the same bytes, so a pull-request comment changes only when the plan does.
+    return json.loads(json.dumps({**planned.to_dict(), "plan": offline_plan(planned).to_dict()}, sort_keys=True))
 
 
 def render(home: Home, ref: StackRef, out: Path, force: bool = False) -> dict[str, Any]:

@@ -60,6 +60,11 @@ class ChangePlan:
     mode: str  # "engine": against the stack's state; "offline": under mocks, everything is created
     steps: list[Step] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # The engine reports steps in the order its parallel work finishes: sorted, the same plan reads the same
+        # on every run (a pull-request comment must not change on every push).
+        self.steps = sorted(self.steps, key=lambda s: (ORDER.index(s.op) if s.op in ORDER else len(ORDER), s.urn))
+
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for step in self.steps:

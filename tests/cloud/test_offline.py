@@ -141,3 +141,24 @@ def test_every_shipped_recipe_plans_offline(home, no_cloud_credentials, recipe):
     planned = json.loads(result.stdout)["result"]
     assert planned["resources"] and planned["outputs"]["mlstack"]["components"]
     assert state_files(home) == []
+
+
+SHIPPED = sorted(RECIPES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_an_offline_plan_is_the_same_bytes_on_every_run(path, home):
+    """A plan posted on a pull request changes only when the recipe does: no row order from concurrent
+    registration, no fresh random values, no key order from the order outputs resolve."""
+    import subprocess
+    import sys
+
+    def once(*flags: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "mlstack", "preview", str(path), "--offline", *flags],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert once("--json") == once("--json")
+    if path.stem in ("local", "kubernetes"):
+        assert once("--markdown") == once("--markdown")
