@@ -36,6 +36,28 @@ RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file.", show_defaul
 OptionalRecipeArg = Annotated[Path | None, typer.Argument(help="Recipe YAML file.", show_default=False)]
 
 
+def columns() -> int:
+    """The terminal's width ($COLUMNS, else the terminal's, else 80 when output is not a terminal)."""
+    import shutil
+
+    return max(60, shutil.get_terminal_size((80, 24)).columns)
+
+
+def fit(text: str, width: int | None = None) -> str:
+    """One line cut to the terminal's width (`--json` always has the whole value)."""
+    width = width or columns()
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def wrap(text: str, indent: int, width: int | None = None) -> list[str]:
+    """One logical line wrapped to the terminal's width, continuation lines indented by `indent`."""
+    import textwrap
+
+    return textwrap.wrap(text, width=width or columns(), subsequent_indent=" " * indent, break_on_hyphens=False) or [
+        text
+    ]
+
+
 def say(message: str) -> None:
     """Human-facing progress and summaries go to stderr, so stdout stays parseable; escaped, since they quote file
     names and recipe values (a newline or ESC in a file name must not forge a line or drive the terminal)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlstack.cli.common import wrap
 from mlstack.errors import clip, printable
 
 SYMBOL = {
@@ -46,8 +47,10 @@ def lines(plan: dict[str, Any]) -> list[str]:
         props = _properties(step)
         detail = f"  ({props})" if props else ""
         op = step["op"]
-        out.append(printable(f"  {SYMBOL.get(op, '?'):<2} {op:<8} {step['name']}  [{step['type']}]{detail}"))
-    out.append(printable(f"{plan['mode']} plan of stack {plan['stack']!r} ({plan['target']}): {summary_line(plan)}"))
+        out += wrap(printable(f"  {SYMBOL.get(op, '?'):<2} {op:<8} {step['name']}  [{step['type']}]{detail}"), 14)
+    out += wrap(
+        printable(f"{plan['mode']} plan of stack {plan['stack']!r} ({plan['target']}): {summary_line(plan)}"), 2
+    )
     return out
 
 

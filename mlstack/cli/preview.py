@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from mlstack.cli import plan_view
-from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, RecipeArg, VarOpt, parse_vars, run, say
+from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, RecipeArg, VarOpt, fit, parse_vars, run, say
 from mlstack.errors import UsageError
 
 
@@ -86,13 +86,21 @@ def _tree(plan: dict) -> None:
         by_parent.setdefault(r["parent"] if r["parent"] in urns or r["parent"] is None else "root", []).append(r)
     typer.echo(f"offline plan of stack {plan['stack']!r} ({plan['target']}): {len(plan['resources'])} resources")
 
+    cut: list[bool] = []
+
     def show(parent: str | None, depth: int) -> None:
         for r in by_parent.get(parent, []):
             keys = {k: v for k, v in r["inputs"].items() if k in KEY_SETTINGS}
             detail = f"  {json.dumps(keys, sort_keys=True)}" if keys else ""
-            typer.echo(f"{'  ' * depth}+ {r['type']}  {r['name']}{detail}")
+            line = f"{'  ' * depth}+ {r['type']}  {r['name']}{detail}"
+            cut.append(fit(line) != line)
+            typer.echo(fit(line))
             show(r["urn"], depth + 1)
 
     show("root", 1)
     typer.echo("client outputs:")
-    typer.echo(json.dumps((plan["outputs"] or {}).get("mlstack", {}), indent=2, sort_keys=True))
+    for line in json.dumps((plan["outputs"] or {}).get("mlstack", {}), indent=2, sort_keys=True).splitlines():
+        cut.append(fit(line) != line)
+        typer.echo(fit(line))
+    if any(cut):
+        typer.echo("(lines cut to fit the terminal: `--json` has every input and output whole)")

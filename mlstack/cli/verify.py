@@ -2,7 +2,19 @@ from __future__ import annotations
 
 import typer
 
-from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run, say
+from mlstack.cli.common import (
+    BackendOpt,
+    DebugOpt,
+    JsonOpt,
+    OptionalRecipeArg,
+    StackOpt,
+    VarOpt,
+    fit,
+    parse_vars,
+    run,
+    say,
+    wrap,
+)
 from mlstack.errors import EngineError
 
 
@@ -25,7 +37,9 @@ def register(app: typer.Typer) -> None:
             if not result["ok"]:
                 if not json_out:
                     _table(result)
-                failed = [f"{c['kind']} ({c['detail']})" for c in result["checks"] if not c["ok"]]
+                failed = [  # on a terminal the causes are printed whole just above
+                    f"{c['kind']} ({c['detail']})" if json_out else c["kind"] for c in result["checks"] if not c["ok"]
+                ]
                 raise EngineError(
                     f"verify failed: {'; '.join(failed)}",
                     hint=f"look at the service's log under MLSTACK_HOME/stacks/{result['stack']}/run/, "
@@ -39,7 +53,11 @@ def register(app: typer.Typer) -> None:
 
 def _table(result: dict) -> None:
     width = max(len(c["kind"]) for c in result["checks"]) if result["checks"] else 8
-    for c in result["checks"]:
+    for c in result["checks"]:  # one line each at the terminal's width; a failure's whole cause below the table
         verdict = "PASS" if c["ok"] else "FAIL"
-        say(f"  {verdict}  {c['kind']:<{width}}  {c['flavor']:<13} {c['seconds']:>5.2f}s  {c['detail']}")
+        say(fit(f"  {verdict}  {c['kind']:<{width}}  {c['flavor']:<13} {c['seconds']:>5.2f}s  {c['detail']}"))
+    for c in result["checks"]:
+        if not c["ok"]:
+            for line in wrap(f"  {c['kind']}: {c['detail']}", indent=4):
+                say(line)
     say(f"verify {result['stack']!r}: {'all passed' if result['ok'] else 'FAILED'}")

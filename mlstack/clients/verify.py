@@ -69,9 +69,36 @@ def verify(clients: StackClients, secrets: dict[str, str]) -> list[CheckResult]:
             detail = check(client, secrets)
             ok = True
         except _client_errors() as exc:  # a failed check is a result, not a crash
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
+            ok, detail = False, cause(exc, client)
         results.append(CheckResult(kind, client.flavor, ok, detail, round(time.monotonic() - start, 2)))
     return results
+
+
+def _where(client: Any) -> str:
+    for field in ("endpoint_url", "tracking_uri", "base_url", "uri"):
+        if value := getattr(client, field, None):
+            return str(value)
+    return "its address"
+
+
+def cause(exc: BaseException, client: Any) -> str:
+    """Why a check failed, in words, naming where it looked: a refused connection is a service that does not run,
+    a reset one an address where something else answers."""
+    reason = getattr(exc, "reason", None)
+    root = reason if isinstance(reason, BaseException) else exc
+    where = _where(client)
+    if isinstance(root, ConnectionRefusedError) or "Connection refused" in str(exc):
+        return (
+            f"nothing listens at {where} (connection refused): the service is not running; `mlstack deploy` starts it"
+        )
+    if isinstance(root, ConnectionResetError | BrokenPipeError) or "Connection reset" in str(exc):
+        return (
+            f"the connection to {where} was reset: something answers there, but not as {client.flavor} "
+            "(another program on its port?)"
+        )
+    if isinstance(root, TimeoutError) or "timed out" in str(exc).lower():
+        return f"no answer from {where} in time: the service hangs or the address is unreachable from here"
+    return f"{type(exc).__name__} from {where}: {exc}"
 
 
 def as_dicts(results: list[CheckResult]) -> list[dict]:

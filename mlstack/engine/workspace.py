@@ -31,6 +31,7 @@ from mlstack.errors import (
     NotAvailableError,
     StackLockedError,
     StackNotFoundError,
+    UsageError,
 )
 from mlstack.home import Home, write_private
 
@@ -59,6 +60,39 @@ def shim_dir() -> Path:
 def backend_url(home: Home, recipe_backend: str | None = None, flag: str | None = None) -> str:
     """Precedence: --backend flag, the recipe's state.backend, PULUMI_BACKEND_URL, file:// in MLSTACK_HOME."""
     return flag or recipe_backend or os.environ.get("PULUMI_BACKEND_URL") or home.default_backend_url
+
+
+BACKEND_SCHEMES = ("file", "s3", "gs", "azblob", "postgres", "https")
+
+
+def check_backend(url: str, home: Home) -> None:
+    """A backend URL the engine can use, checked before it runs (exit 2): else an unknown scheme makes it ask for
+    a Pulumi Cloud token, an S3 URL without a region fails deep in the AWS SDK, and a mistyped file:// path is
+    created as an empty backend."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    shown = display_url(url)
+    if parts.scheme not in BACKEND_SCHEMES:
+        raise UsageError(
+            f"backend {shown}: scheme {parts.scheme or '(none)'!r} is not a Pulumi backend",
+            hint="use file://PATH, s3://BUCKET?region=R, gs://BUCKET, azblob://CONTAINER, postgres://... or "
+            "https:// (Pulumi Cloud)",
+        )
+    if parts.scheme == "s3" and not (
+        parse_qs(parts.query).get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    ):
+        raise UsageError(
+            f"backend {shown}: an S3 backend needs its bucket's region",
+            hint="add ?region=REGION to the URL, or set AWS_REGION",
+        )
+    if parts.scheme == "file" and url != home.default_backend_url:
+        path = Path(url.removeprefix("file://")).expanduser()
+        if not path.is_dir():
+            raise UsageError(
+                f"backend {shown}: {path} is not a folder",
+                hint="create it first (mlstack does not create a backend another path may have meant), or fix the URL",
+            )
 
 
 def display_url(url: str) -> str:
@@ -122,6 +156,7 @@ class StackSession:
         """`work_dir`: where Pulumi keeps the stack's config (default: the stack's dir in the home)."""
         self.home, self.name = home, name
         self.backend = backend or backend_url(home)
+        check_backend(self.backend, home)
         self.secrets_provider = secrets_provider or "passphrase"
         self.program = program or (lambda: None)
         self.progress = progress

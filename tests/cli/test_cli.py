@@ -153,3 +153,17 @@ def test_usage_errors_with_json_are_envelopes_with_exit_2(home):
         assert envelope["errors"][0]["type"] == "UsageError" and says in envelope["errors"][0]["message"]
     plain = subprocess.run([sys.executable, "-m", "mlstack", "deploy"], capture_output=True, text=True, timeout=60)
     assert plain.returncode == 2 and "Missing argument" in plain.stderr and plain.stdout == ""
+
+
+def test_a_bad_backend_url_is_exit_2_in_every_verb_and_creates_nothing(home, tmp_path, monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    missing = tmp_path / "no-such-state"
+    cases = (("bogus://x", "not a Pulumi backend"), ("s3://nonexistent", "needs its bucket's region"),
+             (missing.as_uri(), "is not a folder"))
+    for url, says in cases:
+        for argv in (["list"], ["output", str(RECIPES / "local.yaml")], ["drift", str(RECIPES / "local.yaml")]):
+            result = runner.invoke(app, [*argv, "--backend", url, "--json"])
+            assert result.exit_code == 2, (argv, url, result.output)
+            assert says in json.loads(result.stdout)["errors"][0]["message"]
+    assert not missing.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -162,3 +163,18 @@ def test_an_offline_plan_is_the_same_bytes_on_every_run(path, home):
     assert once("--json") == once("--json")
     if path.stem in ("local", "kubernetes"):
         assert once("--markdown") == once("--markdown")
+
+
+@pytest.mark.parametrize("name", ["aws", "kubernetes"])
+def test_the_offline_plan_fits_80_columns_and_json_keeps_it_whole(name, home):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80"}
+    text = subprocess.run([sys.executable, "-m", "mlstack", "preview", str(RECIPES / f"{name}.yaml"), "--offline"],
+                          capture_output=True, text=True, timeout=120, env=env).stdout
+    assert text and max(len(line) for line in text.splitlines()) <= 80
+    whole = json.loads(subprocess.run([sys.executable, "-m", "mlstack", "preview", str(RECIPES / f"{name}.yaml"),
+                                       "--offline", "--json"], capture_output=True, text=True, timeout=120,
+                                      env=env).stdout)
+    assert any(len(json.dumps(r["inputs"])) > 200 for r in whole["result"]["resources"])

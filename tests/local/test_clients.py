@@ -15,7 +15,7 @@ import pytest
 from mlstack.engine.runtimes import ensure_runtime
 from mlstack.home import Home
 from tests.conftest import PREPARED_HOME, RECIPES
-from tests.local.conftest import deployed_stack, mlstack, mlstack_json
+from tests.local.conftest import MLSTACK, deployed_stack, mlstack, mlstack_json
 from tests.runtime_clients import ZENML
 
 pytestmark = pytest.mark.engine
@@ -120,6 +120,12 @@ def test_verify_names_the_component_that_is_down_then_deploy_heals(deployed):
     failed = [c["kind"] for c in envelope["result"]["checks"] if not c["ok"]]
     assert failed == ["serving"]
     assert "serving" in envelope["errors"][0]["message"]
+    detail = next(c["detail"] for c in envelope["result"]["checks"] if not c["ok"])
+    assert "nothing listens at http://127.0.0.1:" in detail and "not running" in detail  # the cause in words
+    text = subprocess.run([MLSTACK, "verify", "--stack", "local"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "80"}, stdin=subprocess.DEVNULL).stderr
+    table = text.split("\nerror:")[0].splitlines()  # the table and the causes below it; the error line follows
+    assert max(len(line) for line in table) <= 80 and "not running" in text
     mlstack("deploy", RECIPE)
     assert mlstack_json("verify", "--stack", "local")["result"]["ok"] is True
 
