@@ -46,7 +46,11 @@ def connect(context: str | None) -> Cluster:
     names = ", ".join(str(f) for f in files)
     fix = "point KUBECONFIG at your cluster's kubeconfig (or set target.context), then check with `mlstack doctor`"
     if not readable:
-        state = "do not exist" if not any(f.exists() for f in files) else "are empty"
+        one = len(files) == 1
+        if not any(f.exists() for f in files):
+            state = "does not exist" if one else "do not exist"
+        else:
+            state = "is empty" if one else "are empty or missing"
         raise CredentialsError(f"no kubeconfig to reach the cluster: {source} ({names}) {state}", hint=fix)
     merged = os.pathsep.join(str(f) for f in readable)
     try:

@@ -5,14 +5,19 @@ from typing import Annotated
 
 import typer
 
-from mlstack.cli.common import DebugOpt, JsonOpt, run, say
+from mlstack.cli.common import DebugOpt, JsonOpt, run, say, wrap
 from mlstack.errors import EngineError, clip, printable
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def doctor(
-        fix: Annotated[bool, typer.Option("--fix", help="Build the pinned Pulumi CLI if it is missing.")] = False,
+        fix: Annotated[
+            bool,
+            typer.Option(
+                "--fix", help="Build or install what is missing: the Pulumi CLI, provider plugins, service runtimes."
+            ),
+        ] = False,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
@@ -48,6 +53,12 @@ def _table(result: dict) -> None:
         line = printable(" ".join(detail.split()))
         shortened |= len(line) > room
         typer.echo(f"{a:<{area}}  {n:<{name}}  {status:<7}  {clip(line, room)}".rstrip())
+    failing = [(a, n, d) for a, n, status, d in rows if status != "ok"]
+    if failing:  # what to do about each check that fails, in full, below the table
+        typer.echo("")
+        for a, n, detail in failing:
+            for line in wrap(printable(f"{a} {n}: {' '.join(detail.split())}"), indent=4, width=width - 1):
+                typer.echo(line)
     if shortened:
-        say("(details shortened: `mlstack doctor --json` shows them whole)")
+        say("(details of passing checks shortened: `mlstack doctor --json` shows them whole)")
     say("engine ready" if result["ready"] else "engine NOT ready")

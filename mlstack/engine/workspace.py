@@ -166,6 +166,7 @@ class StackSession:
         self.changes: dict[str, int] = {}  # from the engine's summary event
         self.stack_outputs: dict[str, Any] = {}  # from the engine's event for the stack (secrets still encrypted)
         self._selected: Any = None  # the Automation API's Stack, once selected
+        self._stack_op: str | None = None  # what the engine does to the stack resource itself (not counted)
 
     # -- plumbing -------------------------------------------------------------------------------------------
     def _errors(self) -> _mapped_errors:
@@ -246,9 +247,19 @@ class StackSession:
             diag = getattr(event, "diagnostic_event", None)
             if diag is not None and diag.severity == "error" and diag.message.strip():
                 self.diagnostics.append(_about(diag.urn, diag.message.strip()))
+            pre = getattr(event, "resource_pre_event", None)
+            if pre is not None and pre.metadata.type == "pulumi:pulumi:Stack":
+                stack_op = getattr(pre.metadata.op, "value", pre.metadata.op)
+                if stack_op not in ("refresh", "read"):
+                    self._stack_op = stack_op
             summary = getattr(event, "summary_event", None)
             if summary is not None:
-                self.changes = dict(summary.resource_changes or {})
+                # The stack itself is not a resource of the recipe: counted out, so that the engine's counts agree
+                # with the plan's (which never shows it).
+                changes = dict(summary.resource_changes or {})
+                if self._stack_op in changes:
+                    changes[self._stack_op] -= 1
+                self.changes = {op: n for op, n in changes.items() if n}
             done = getattr(event, "res_outputs_event", None)
             if (
                 done is not None

@@ -90,11 +90,16 @@ def test_doctor_reads_at_80_columns_one_line_per_check_and_json_keeps_each_detai
     monkeypatch.setenv("COLUMNS", "80")
     table = runner.invoke(app, ["doctor"])
     checks = json.loads(runner.invoke(app, ["doctor", "--json"]).stdout)["result"]["checks"]
-    lines = table.stdout.splitlines()
-    assert len(lines) == len(checks) and max(len(line) for line in lines) <= 80
+    everything = table.stdout.splitlines()
+    assert max(len(line) for line in everything) <= 80
+    lines = everything[: len(checks)]  # the table: one line per check
     longest = max(checks, key=lambda c: len(c["detail"]))
     assert len(longest["detail"]) > 80 and "\u2026" in next(ln for ln in lines if longest["name"] in ln)
     assert "mlstack doctor --json" in table.stderr
+    # below the table, what to do about each failing check, in full
+    below = "".join("".join(everything[len(checks):]).split())  # wrapped: compared without the line breaks
+    failing = [c for c in checks if not c["ok"]]
+    assert failing and all("".join(c["detail"].split()) in below for c in failing)
 
 
 def test_doctor_without_engine_says_how_to_fix(home, monkeypatch, tmp_path):

@@ -49,12 +49,12 @@ def wait_for_lock(home, stack: str, timeout: float = 60) -> None:
 def test_up_then_preview_shows_no_changes_then_destroy(engine_home):
     session = StackSession(engine_home, "roundtrip", program=sleepy_program(0))
     up = session.up()
-    assert up.changes == {"create": 2}  # the stack and the resource
+    assert up.changes == {"create": 1}  # the resource: the stack itself is not counted, as in a plan
     assert up.outputs == {"done": True}
     assert session.preview().changed is False
-    assert session.up().changes == {"same": 2}
+    assert session.up().changes == {"same": 1}
     down = session.destroy()
-    assert down.changes == {"delete": 2}
+    assert down.changes == {"delete": 1}
     assert session.outputs() == {}
 
 
@@ -133,7 +133,7 @@ def test_a_checkpoint_sidecar_left_empty_by_a_killed_engine_is_repaired(engine_h
     sidecar.write_bytes(b"")  # what the killed engine left
     messages: list[str] = []
     again = StackSession(engine_home, "torn", program=sleepy_program(0), progress=ProgressPrinter(messages.append))
-    assert again.up().changes == {"same": 2}
+    assert again.up().changes == {"same": 1}
     assert any("removed 1 empty checkpoint sidecar" in m for m in messages)
     again.destroy()
 
@@ -160,7 +160,7 @@ def test_secrets_survive_sessions_and_the_passphrase_is_private(engine_home):
     token = first.outputs["token"]
     assert len(token) >= 22  # >= 128 bits, urlsafe base64
     again = StackSession(engine_home, "secretive", program=program)
-    assert again.up().changes == {"same": 2}
+    assert again.up().changes == {"same": 1}
     assert again.outputs()["token"] == token
     mode = stat.S_IMODE(engine_home.passphrase_file.stat().st_mode)
     assert mode == 0o600

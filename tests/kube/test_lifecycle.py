@@ -114,6 +114,8 @@ def test_the_whole_lifecycle_on_a_real_api_server(plugin_home: Home, control_pla
     cp, recipe, ns = control_plane, recipe_for(control_plane, tmp_path), "lifecycle"
     first = mlstack_json("deploy", str(recipe), "--yes", timeout=600)["result"]
     assert first["changes"].get("create", 0) > 20
+    offline = mlstack_json("preview", str(recipe), "--offline")["result"]["plan"]["summary"]
+    assert first["changes"] == offline  # the engine and the plan count the same resources
     assert json.loads(cp.kubectl("-n", ns, "get", "deploy", "mlflow", "-o", "json").stdout)["status"]["readyReplicas"] == 1
     volumes = claims(cp, ns)
     assert set(volumes) == DATA_CLAIMS

@@ -40,7 +40,7 @@ def test_a_missing_or_empty_kubeconfig_is_exit_4_naming_the_file(engine_home, mo
     done = mlstack(*verb, str(RECIPES / "kubernetes.yaml"), "--json", check=False, timeout=120)
     assert done.returncode == ExitCode.NO_CREDENTIALS == 4, done.stdout + done.stderr
     error = _errors(done)[0]
-    assert str(config) in error["message"] and ("do not exist" if state == "missing" else "empty") in error["message"]
+    assert str(config) in error["message"] and ("does not exist" if state == "missing" else "is empty") in error["message"]
     assert "KUBECONFIG" in error["hint"]
     assert "Traceback" not in done.stderr and "json parse error" not in done.stdout + done.stderr
     assert not (engine_home.root / "state").exists() or not list((engine_home.root / "state").rglob("*.json"))
