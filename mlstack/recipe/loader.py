@@ -187,6 +187,14 @@ def _check_flavors(data: dict, filename: str) -> tuple[list[Problem], list[str]]
         here = ", ".join(sorted(f.name for f in registry.flavors_for(target_type, kind))) or "none yet"
         choices = f" (on {target_type}: {here})" if target_type else f" (flavors: {', '.join(anywhere)})"
         flavor, line = spec.get("flavor"), _line_of(data, ("components", kind, "flavor"))
+        misspelt = next((k for k in spec if isinstance(k, str) and _did_you_mean(k, ["flavor"])), None)
+        if "flavor" not in spec and misspelt is not None:
+            unknown.append(kind)  # one problem, where it is written: `flavour: x` is the flavor misspelt
+            line = _line_of(data, ("components", kind, misspelt))
+            problems.append(
+                Problem(filename, line, f"components.{kind}.{misspelt}", "unknown field (did you mean 'flavor'?)")
+            )
+            continue
         if "flavor" not in spec:
             unknown.append(kind)
             message, line = f"required field is missing{choices}", _line_of(data, ("components", kind))
@@ -210,7 +218,8 @@ def _problem(err: ErrorDetails, data: dict, filename: str) -> Problem:
     if err["type"] == "union_tag_invalid" and loc == ("target",):
         tag = err["input"].get("type") if isinstance(err["input"], dict) else err["input"]
         names = [*registry.target_names(), *registry.alias_names()]
-        loc, message = ("target", "type"), f"unknown target {excerpt(tag)}{_did_you_mean(str(tag), names)}"
+        suggestion = _did_you_mean(str(tag), names) or f" (one of: {', '.join(names)})"
+        loc, message = ("target", "type"), f"unknown target {excerpt(tag)}{suggestion}"
     elif err["type"] == "union_tag_not_found" and loc == ("target",):
         loc, message = ("target", "type"), f"required field is missing (one of: {', '.join(registry.target_names())})"
     elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):  # another discriminated union (a cluster's)
@@ -230,12 +239,54 @@ def _problem(err: ErrorDetails, data: dict, filename: str) -> Problem:
         message = m.PATTERN_HINTS.get(pattern, f"must match {pattern}") + f", got {excerpt(err['input'])}"
     elif err["type"] == "value_error":
         message = message.removeprefix("Value error, ")
+    elif message.startswith("Input should be "):
+        message = _plain(err)
     return Problem(filename, _line_of(data, loc), _display_path(loc, data), message)
+
+
+PLAIN = {
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "float_parsing": "must be a number",
+    "dict_type": "must be a mapping (key: value lines)",
+    "list_type": "must be a list",
+}
+
+
+def _plain(err: ErrorDetails) -> str:
+    """pydantic's "Input should be ..." in the recipe's own words, with the value written (escaped, short)."""
+    got = f", got {excerpt(err['input'])}" if "input" in err else ""
+    if err["type"] in PLAIN:
+        return PLAIN[err["type"]] + got
+    ctx = err.get("ctx") or {}
+    if err["type"] == "literal_error" and "expected" in ctx:
+        return f"must be {ctx['expected']}{got}"
+    if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bound = {"greater_than_equal": "at least", "less_than_equal": "at most", "greater_than": "more than"}
+        limit = next(iter(ctx.values()), "")
+        return f"must be {bound.get(err['type'], 'less than')} {limit}{got}"
+    return err["msg"].replace("Input should be", "must be", 1) + got
+
+
+# What other tools (ZenML, mlstacks) call a component kind or a field: a suggestion, where no spelling is near.
+SYNONYMS = {
+    "model_deployer": "serving",
+    "artifact_store": "object_store",
+    "container_registry": "registry",
+    "experiment_tracker": "tracking",
+    "flavour": "flavor",
+}
 
 
 def _did_you_mean(word: str, candidates: list[str]) -> str:
     if len(word) > 64:
         return ""  # no near name is that long; and difflib's cost grows with it
+    if SYNONYMS.get(word) in candidates:
+        return f" (did you mean {SYNONYMS[word]!r}?)"
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -16,8 +16,52 @@ DEFAULT_FORMATS: tuple[Format, ...] = ("json", "env", "zenml")
 
 API_VERSION = "mlstack/v1"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
+# Every pattern a recipe field has, as its rule in words with an example (tests/recipe/test_schema.py checks that
+# each pattern of the schema has one): an error never shows a raw regular expression.
+DNS_LABEL_WORDS = (
+    "must be a DNS label: up to 63 lowercase letters, digits and '-', not starting or ending with '-' (e.g. mlops)"
+)
 PATTERN_HINTS = {
     NAME_PATTERN: "must be 3-40 characters of lowercase letters, digits and '-', starting with a letter",
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": DNS_LABEL_WORDS,
+    r"^[A-Za-z0-9@._:/-]{1,253}$": "must be a kubeconfig context name: letters, digits and @ . _ : / - (e.g. kind-dev)",
+    r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$": "must be a StorageClass name: lowercase letters, digits, '-' and '.' "
+    "(e.g. standard)",
+    r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "must be a bucket name: 3-63 lowercase letters, digits, '.' and '-', "
+    "starting and ending with a letter or digit (e.g. ml-artifacts)",
+    r"^[a-z0-9][a-z0-9_-]*[a-z0-9]$": "must be lowercase letters, digits, '_' and '-', starting and ending with a "
+    "letter or digit (e.g. artifacts)",
+    r"^[a-z0-9][a-z0-9-]*[a-z0-9]$": "must be lowercase letters, digits and '-', starting and ending with a letter or "
+    "digit (e.g. artifacts)",
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$": "must be a repository name: lowercase letters and digits, separated by single "
+    "'.', '_' or '-' (e.g. models)",
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$": "must be lowercase letters and digits, separated by single '-' (e.g. models)",
+    r"^[a-z]([-a-z0-9/]*[a-z0-9])?$": "must be lowercase letters, digits, '-' and '/', starting with a letter "
+    "(e.g. mlflow/artifacts)",
+    r"^[a-z]+-[a-z]+\d$": "must be a GCP region (e.g. europe-west1)",
+    r"^[a-z]{2}(-[a-z]+)+-\d$": "must be an AWS region (e.g. eu-west-1)",
+    r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$": "must be a GCP project ID: 6-30 lowercase letters, digits and '-', starting "
+    "with a letter (e.g. ml-platform-1234)",
+    r"^[a-z0-9]+$": "must be lowercase letters and digits only (e.g. westeurope)",
+    r"^subnet-[0-9a-f]{8,17}$": "must be a subnet ID (e.g. subnet-0a1b2c3d4e5f67890)",
+    r"^vpc-[0-9a-f]{8,17}$": "must be a VPC ID (e.g. vpc-0a1b2c3d4e5f67890)",
+    r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$": "must be a Cloud KMS key name "
+    "(projects/P/locations/L/keyRings/R/cryptoKeys/K)",
+    r"^arn:aws[a-z-]*:kms:": "must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
+    r"^arn:aws[a-z-]*:acm:": "must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)",
+    r"^\d+\.\d+\.\d+$": "must be a version MAJOR.MINOR.PATCH (e.g. 3.17.2)",
+    r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$": "must be an image with a registry and "
+    "a tag or digest (e.g. ghcr.io/mlflow/mlflow:v3.17.2-full)",
+    r"^[A-Za-z0-9._/-]+$": "must be letters, digits and . _ / - only",
+    r"^[A-Za-z0-9._-]+$": "must be letters, digits and . _ - only",
+    r"^Z[A-Z0-9]{1,31}$": "must be a Route 53 hosted zone ID (e.g. Z0123456789ABC)",
+    r"^(passphrase$|(awskms|gcpkms|azurekeyvault|hashivault)://[^\s]+$)": "must be `passphrase` or a KMS URL "
+    "(awskms://, gcpkms://, azurekeyvault://, hashivault://)",
+    r"^(file|s3|gs|azblob|postgres)://": "must be a backend URL: file://, s3://, gs://, azblob:// or postgres://",
+    r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$": "must be a DNS name (e.g. mlflow.example.com)",
+    r"(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+"
+    r"/subnets/[^/]+$": "must be an Azure subnet resource ID "
+    "(/subscriptions/S/resourceGroups/G/providers/Microsoft.Network/virtualNetworks/V/subnets/N)",
 }
 
 

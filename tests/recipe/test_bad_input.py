@@ -54,7 +54,7 @@ def test_wrong_type(home, tmp_path):
     path = write(tmp_path, GOOD.replace("    flavor: distribution\n", "    flavor: distribution\n    port: [1]\n"))
     [line] = run(home, ["validate", str(path)])
     m = LINE.match(line)
-    assert m and (m["line"], m["field"]) == ("7", "components.registry.port") and "integer" in m["msg"]
+    assert m and (m["line"], m["field"]) == ("7", "components.registry.port") and "whole number" in m["msg"]
 
 
 def test_unknown_flavor_suggests_a_near_name(home, tmp_path):
@@ -190,3 +190,18 @@ def test_a_cloud_tracking_server_needs_the_object_store(home, tmp_path):
     recipe = write(tmp_path, text)
     lines = run(home, ["validate", str(recipe)])
     assert f"{recipe}:6: components.tracking: flavor 'mlflow' needs components.object_store in the same recipe" in lines
+
+
+def test_misspellings_and_other_tools_names_get_a_suggestion_and_messages_speak_the_users_language(home, tmp_path):
+    text = ("apiVersion: mlstack/v2\nname: demo\ntarget: nowhere\ncomponents:\n  model_deployer:\n    flavor: mlserver\n"
+            "  serving:\n    flavour: mlserver\n    port: abc\n")
+    lines = run(home, ["validate", str(write(tmp_path, text))])
+    assert any(":1: apiVersion: must be 'mlstack/v1', got 'mlstack/v2'" in ln for ln in lines)
+    assert any(":3: target.type: unknown target 'nowhere' (one of: local, aws" in ln for ln in lines)
+    assert any(":5: components.model_deployer: unknown field (did you mean 'serving'?)" in ln for ln in lines)
+    assert any(":8: components.serving.flavour: unknown field (did you mean 'flavor'?)" in ln for ln in lines)
+    assert not any("Input should" in ln or "must match ^" in ln for ln in lines)
+    kube = ("apiVersion: mlstack/v1\nname: demo\ntarget: {type: kubernetes, namespace: Bad_NS}\n"
+            "components:\n  orchestrator: {flavor: kubernetes}\n")
+    (line,) = run(home, ["validate", str(write(tmp_path, kube, "k.yaml"))])
+    assert "target.namespace: must be a DNS label" in line and "(e.g. mlops), got 'Bad_NS'" in line

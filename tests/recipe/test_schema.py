@@ -59,3 +59,22 @@ def test_bad_targets_the_schema_can_express_are_refused(target, why):
     recipe = {"apiVersion": "mlstack/v1", "name": "demo", "target": target,
               "components": {"orchestrator": {"flavor": "local"}}}
     assert _errors(recipe), why
+
+
+def test_every_pattern_a_recipe_field_has_is_explained_in_words():
+    """An error never shows a raw regular expression: each pattern of the schema has its rule in words."""
+    from mlstack.recipe.model import PATTERN_HINTS
+
+    patterns: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            patterns.update([node["pattern"]] if isinstance(node.get("pattern"), str) else [])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(SCHEMA)
+    assert patterns and sorted(p for p in patterns if p not in PATTERN_HINTS) == []
