@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mlstack import registry
-from mlstack.errors import EXIT_CODE_MEANINGS
+from mlstack.errors import ERROR_TYPES, EXIT_CODE_MEANINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -143,6 +143,8 @@ def cli_reference() -> str:
 def exit_codes() -> str:
     return (
         "\n".join(["| code | meaning |", "|---|---|"] + [f"| {int(c)} | {m} |" for c, m in EXIT_CODE_MEANINGS.items()])
+        + "\n\nWith `--json`, each error's `type` is one of these stable codes (never a class name):\n\n"
+        + "\n".join(["| type | meaning |", "|---|---|"] + [f"| `{t}` | {m} |" for t, m in ERROR_TYPES.items()])
         + "\n"
     )
 

@@ -91,6 +91,7 @@ class Problem:
 
 class MlstackError(Exception):
     exit_code: ExitCode = ExitCode.FAILED
+    code = "failed"  # the error's `type` in --json: stable and documented (ERROR_TYPES), never a class name
 
     def __init__(self, message: str, *, hint: str | None = None, result: Any = None) -> None:
         super().__init__(message)
@@ -104,13 +105,14 @@ class MlstackError(Exception):
         return [printable(line) for line in text.split("\n")]
 
     def to_dict(self) -> dict:
-        return {"type": type(self).__name__, "message": self.message, "hint": self.hint}
+        return {"type": self.code, "message": self.message, "hint": self.hint}
 
 
 class RecipeError(MlstackError):
     """A recipe that cannot be used; carries one Problem per thing wrong with it."""
 
     exit_code = ExitCode.BAD_INPUT
+    code = "bad-recipe"
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
@@ -120,27 +122,32 @@ class RecipeError(MlstackError):
         return [str(p) for p in self.problems]
 
     def to_dict(self) -> dict:
-        return {"type": "RecipeError", "message": self.message, "problems": [p.to_dict() for p in self.problems]}
+        return {"type": self.code, "message": self.message, "problems": [p.to_dict() for p in self.problems]}
 
 
 class UsageError(MlstackError):
     exit_code = ExitCode.BAD_INPUT
+    code = "bad-usage"
 
 
 class NotAvailableError(MlstackError):
     exit_code = ExitCode.NOT_AVAILABLE
+    code = "not-available"
 
 
 class CredentialsError(MlstackError):
     exit_code = ExitCode.NO_CREDENTIALS
+    code = "no-credentials"
 
 
 class StackNotFoundError(MlstackError):
     exit_code = ExitCode.STACK_NOT_FOUND
+    code = "not-deployed"
 
 
 class StackLockedError(MlstackError):
     exit_code = ExitCode.STACK_LOCKED
+    code = "stack-locked"
 
     def __init__(self, message: str, *, hint: str | None = None, holders: list[tuple[str, int]] | None = None) -> None:
         super().__init__(message, hint=hint)
@@ -155,7 +162,24 @@ class DriftedError(MlstackError):
     """Not a failure of mlstack: the stack's resources differ from its state (the result carries each one)."""
 
     exit_code = ExitCode.DRIFTED
+    code = "drifted"
 
 
 class CheckpointDamagedError(EngineError):
     """The stack's saved state cannot be loaded (mlstack repairs what a killed run leaves, then retries)."""
+
+    code = "state-damaged"
+
+
+# Every `type` an error has in --json, what it means; a test checks that each error class's code is here.
+ERROR_TYPES = {
+    "bad-recipe": "the recipe is not usable: `problems` lists each one with file, line and field (exit 2)",
+    "bad-usage": "a command line or value mlstack cannot use, e.g. a missing argument or a bad backend URL (exit 2)",
+    "not-available": "something this installation lacks: a provider plugin, a tool, an optional dependency (exit 3)",
+    "no-credentials": "credentials or a reachable cluster for the recipe's target are missing (exit 4)",
+    "not-deployed": "no deployed stack of that name, or nothing deployed in it (exit 5)",
+    "stack-locked": "another update holds the stack's lock; the message names its holder (exit 6)",
+    "drifted": "the stack differs from its state; `result.plan` lists each resource (exit 7)",
+    "failed": "the operation failed in the engine or a service; the message names the next step (exit 1)",
+    "state-damaged": "the stack's saved state cannot be read (exit 1)",
+}

@@ -155,7 +155,7 @@ def test_usage_errors_with_json_are_envelopes_with_exit_2(home):
         assert done.returncode == 2, done.stderr
         envelope = json.loads(done.stdout)
         assert envelope["exitCode"] == 2 and envelope["command"] == argv[0]
-        assert envelope["errors"][0]["type"] == "UsageError" and says in envelope["errors"][0]["message"]
+        assert envelope["errors"][0]["type"] == "bad-usage" and says in envelope["errors"][0]["message"]
     plain = subprocess.run([sys.executable, "-m", "mlstack", "deploy"], capture_output=True, text=True, timeout=60)
     assert plain.returncode == 2 and "Missing argument" in plain.stderr and plain.stdout == ""
 
@@ -172,3 +172,17 @@ def test_a_bad_backend_url_is_exit_2_in_every_verb_and_creates_nothing(home, tmp
             assert result.exit_code == 2, (argv, url, result.output)
             assert says in json.loads(result.stdout)["errors"][0]["message"]
     assert not missing.exists()
+
+
+def test_every_error_type_in_json_is_a_documented_stable_code(home):
+    from mlstack import errors
+
+    classes, pending = [], [errors.MlstackError]
+    while pending:
+        cls = pending.pop()
+        classes.append(cls)
+        pending += cls.__subclasses__()
+    assert {cls.code for cls in classes} <= set(errors.ERROR_TYPES)
+    assert all(f"`{t}`" in (REPO / "README.md").read_text() for t in errors.ERROR_TYPES)
+    bad = runner.invoke(app, ["validate", str(REPO / "pyproject.toml"), "--json"])
+    assert json.loads(bad.stdout)["errors"][0]["type"] == "bad-recipe"
