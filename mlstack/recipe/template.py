@@ -34,11 +34,14 @@ def render(text: str, filename: str, variables: Mapping[str, str], environ: Mapp
     try:
         tree = env.parse(text)
         names = _env_names(tree)
+        _all_unset(tree, filename, variables, environ)
         tree = _Rewrite().visit(tree)
         tree.set_environment(env)
         template = env.template_class.from_code(env, env.compile(tree), env.make_globals(None), None)
         values = _Env({name: environ[name] for name in names if name in environ})
         out = template.render({**variables, "env": values})
+    except RecipeError:
+        raise  # every unset variable at once (_all_unset)
     except jinja2.TemplateSyntaxError as exc:
         _fail(filename, exc.lineno, exc.message or "syntax error")
     except jinja2.UndefinedError as exc:
@@ -110,6 +113,43 @@ class _Env:
 
     def __repr__(self) -> str:
         return "<environment>"
+
+
+def _all_unset(tree: nodes.Template, filename: str, variables: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """Every variable the template needs and nobody set, in one run (rendering stops at the first): a --var the
+    template reads, or an env.NAME, unless it is only used with `| default(...)` or tested with `is defined`."""
+    guarded: set[int] = set()  # ids of nodes under a default filter or a defined test
+    tested: set[str] = set()  # names a template tests with `is defined`: it handles their absence itself
+    stack: list[nodes.Node] = [tree]
+    while stack:
+        node = stack.pop()
+        if (isinstance(node, nodes.Filter) and node.name in ("default", "d")) or (
+            isinstance(node, nodes.Test) and node.name in ("defined", "undefined")
+        ):
+            guarded.update(id(n) for n in node.node.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)))
+            guarded.add(id(node.node))
+            if isinstance(node, nodes.Test) and isinstance(node.node, nodes.Name):
+                tested.add(node.node.name)
+        stack.extend(node.iter_child_nodes())
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    needed: dict[str, int] = {}
+    for name in tree.find_all(nodes.Name):
+        if name.ctx == "load" and name.name not in ("env", *assigned, *tested) and id(name) not in guarded:
+            if name.name not in variables and name.name not in GLOBALS:
+                needed.setdefault(f"{name.name} is undefined (pass it with --var NAME=VALUE)", name.lineno)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        base = node.node
+        if isinstance(base, nodes.Name) and base.name == "env" and id(node) not in guarded:
+            key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            if isinstance(key, str) and key not in environ:
+                needed.setdefault(f"environment variable {clip(key, 60)} is not set", node.lineno)
+    if len(needed) > 1:  # one alone: rendering reports it, with the same words
+        problems = [Problem(filename, line, "", f"template: {what}") for what, line in needed.items()]
+        raise RecipeError(sorted(problems, key=lambda p: p.line or 0))
+
+
+# What a recipe template may use without defining it (jinja2's own globals the sandbox keeps).
+GLOBALS = {"range", "dict", "namespace", "true", "false", "none", "True", "False", "None", "loop"}
 
 
 def _env_names(tree: nodes.Template) -> set[str]:

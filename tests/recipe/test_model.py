@@ -83,3 +83,19 @@ def test_a_flavor_that_needs_another_component_says_so():
     [problem] = err.value.problems
     assert (problem.line, problem.field) == (5, "components.orchestrator")
     assert "needs components.object_store" in problem.message
+
+
+def test_every_unset_template_variable_is_reported_in_one_run():
+    from mlstack.errors import RecipeError
+
+    text = ("apiVersion: mlstack/v1\nname: {{ stack }}\ntarget: local\ntags:\n  team: {{ env.TEAM_X }}\n"
+            "  owner: {{ owner }}\n  maybe: {{ opt | default('x') }}\n{% if extra is defined %}  extra: {{ extra }}\n"
+            "{% endif %}components:\n  orchestrator: {flavor: local}\n")
+    with pytest.raises(RecipeError) as caught:
+        load_recipe_text(text, "t.yaml", {}, {})
+    assert [(p.line, p.message) for p in caught.value.problems] == [
+        (2, "template: stack is undefined (pass it with --var NAME=VALUE)"),
+        (5, "template: environment variable TEAM_X is not set"),
+        (6, "template: owner is undefined (pass it with --var NAME=VALUE)"),
+    ]
+    assert load_recipe_text(text, "t.yaml", {"stack": "abc", "owner": "me"}, {"TEAM_X": "t"}).name == "abc"
