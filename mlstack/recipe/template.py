@@ -126,10 +126,12 @@ def _all_unset(tree: nodes.Template, filename: str, variables: Mapping[str, str]
         if (isinstance(node, nodes.Filter) and node.name in ("default", "d")) or (
             isinstance(node, nodes.Test) and node.name in ("defined", "undefined")
         ):
-            guarded.update(id(n) for n in node.node.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)))
-            guarded.add(id(node.node))
-            if isinstance(node, nodes.Test) and isinstance(node.node, nodes.Name):
-                tested.add(node.node.name)
+            operand = node.node
+            if operand is not None:
+                guarded.update(id(n) for n in operand.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)))
+                guarded.add(id(operand))
+            if isinstance(node, nodes.Test) and isinstance(operand, nodes.Name):
+                tested.add(operand.name)
         stack.extend(node.iter_child_nodes())
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     needed: dict[str, int] = {}
@@ -137,12 +139,16 @@ def _all_unset(tree: nodes.Template, filename: str, variables: Mapping[str, str]
         if name.ctx == "load" and name.name not in ("env", *assigned, *tested) and id(name) not in guarded:
             if name.name not in variables and name.name not in GLOBALS:
                 needed.setdefault(f"{name.name} is undefined (pass it with --var NAME=VALUE)", name.lineno)
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        base = node.node
-        if isinstance(base, nodes.Name) and base.name == "env" and id(node) not in guarded:
-            key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+    for access in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        base = getattr(access, "node", None)
+        if isinstance(base, nodes.Name) and base.name == "env" and id(access) not in guarded:
+            key = (
+                access.attr
+                if isinstance(access, nodes.Getattr)
+                else getattr(getattr(access, "arg", None), "value", None)
+            )
             if isinstance(key, str) and key not in environ:
-                needed.setdefault(f"environment variable {clip(key, 60)} is not set", node.lineno)
+                needed.setdefault(f"environment variable {clip(key, 60)} is not set", access.lineno)
     if len(needed) > 1:  # one alone: rendering reports it, with the same words
         problems = [Problem(filename, line, "", f"template: {what}") for what, line in needed.items()]
         raise RecipeError(sorted(problems, key=lambda p: p.line or 0))
