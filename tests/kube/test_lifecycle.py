@@ -50,7 +50,7 @@ def kube_env(engine_home, control_plane: ControlPlane, monkeypatch):
 
 
 @pytest.fixture()
-def plugin_home(kube_env: Home) -> Home:
+def plugin_home(kube_env: Home) -> Iterator[Home]:
     link_plugin(PREPARED_HOME.pulumi_home, kube_env.pulumi_home)
     if plugins.installed(kube_env, NEEDS) is None:
         why = (f"the Pulumi kubernetes provider plugin v{KUBERNETES_PROVIDER_VERSION} is not installed in "
@@ -58,7 +58,8 @@ def plugin_home(kube_env: Home) -> Home:
         if os.environ.get("MLSTACK_REQUIRE_TOOLS"):  # `make test` prepares it: missing is a bug
             pytest.fail(why)
         pytest.skip(why)
-    return kube_env
+    yield kube_env
+    reaper.reap(kube_env.pulumi_home)  # whatever a test killed or failed on, no plugin of its home outlives it
 
 
 def claims(cp: ControlPlane, ns: str) -> dict[str, str]:
