@@ -305,9 +305,13 @@ class StackSession:
             return operation()
 
     def _remove_lock_files(self) -> None:
-        root = Path(self.backend.removeprefix("file://")) / ".pulumi" / "locks"
-        for lock in root.glob(f"**/{PROJECT}/{self.name}/*.json"):
+        for lock in self._lock_files():
             lock.unlink(missing_ok=True)
+
+    def _lock_files(self) -> list[Path]:
+        """The stack's lock files in a file backend (.pulumi/locks/<org>/<project>/<stack>/<id>.json)."""
+        root = Path(self.backend.removeprefix("file://")) / ".pulumi" / "locks"
+        return list(root.glob(f"**/{PROJECT}/{self.name}/*.json"))
 
     def _repair_checkpoint(self) -> bool:
         """The file backend writes a checkpoint atomically but its `.attrs` sidecar (content type and checksum,
@@ -448,8 +452,7 @@ class StackSession:
         """Whether an update's lock is on the stack: known for a file backend (its lock files), else None."""
         if not self.backend.startswith("file://"):
             return None
-        root = Path(self.backend.removeprefix("file://")) / ".pulumi" / "locks"
-        return any(root.glob(f"**/{PROJECT}/{self.name}/*.json"))
+        return bool(self._lock_files())
 
     def _locked(self) -> bool:
         return bool(self.lock_held())
