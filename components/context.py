@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -33,9 +33,14 @@ class StackContext:
         return self.stack_dir / "run" / kind
 
 
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+PlatformT = TypeVar("PlatformT")
+
+
 @dataclass(frozen=True)
-class ComponentArgs:
-    settings: BaseModel
+class ComponentArgs(Generic[SettingsT, PlatformT]):
+    settings: SettingsT
     context: StackContext
     uses: Uses = field(default_factory=Uses)  # outputs of the components this one is wired to
-    platform: Any = None  # what the target's assembly set up for every component (e.g. Azure's resource group)
+    # what the target's assembly set up for every component (Azure's resource group, the kubernetes namespace)
+    platform: PlatformT = None  # type: ignore[assignment]

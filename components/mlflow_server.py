@@ -8,8 +8,6 @@ only the tracking URI; the server reaches the object store through the cloud ide
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 
 from mlstack.clients.models import SecretRef, TrackingClient
@@ -88,7 +86,9 @@ def secret_name(key: str) -> str:
     return key.replace("_", "-")
 
 
-def client(flavor: str, url: str, artifacts: str, auth: bool, dns_target: str | None = None) -> dict[str, Any]:
+def client(
+    flavor: str, url: str, artifacts: str, auth: bool, dns_target: str | None = None, cluster_uri: str | None = None
+) -> TrackingClient:
     return TrackingClient(
         flavor=flavor,
         tracking_uri=url,
@@ -96,4 +96,5 @@ def client(flavor: str, url: str, artifacts: str, auth: bool, dns_target: str | 
         dns_target=dns_target,
         username=ADMIN if auth else None,
         password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
-    ).model_dump(exclude_none=True)
+        cluster_tracking_uri=cluster_uri,
+    )

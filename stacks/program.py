@@ -70,7 +70,7 @@ def make_program(
         )
         opts, platform = registry.target(recipe.target.type).load_assembly()(ctx)
         components = build_components(recipe, ctx, opts, platform)
-        clients: dict[str, Any] = {kind: c.client for kind, c in components.items()}
+        clients = {kind: c.client_config() for kind, c in components.items()}
         secrets: dict[str, Any] = {k: v for c in components.values() for k, v in c.secrets.items()}
         exports = {
             OUTPUT_CLIENTS: pulumi.Output.all(**clients).apply(

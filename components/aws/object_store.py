@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from mlstack.clients.models import ObjectStoreClient
 from mlstack.components.aws.naming import s3_bucket_name
 from mlstack.components.aws.settings import S3ObjectStore
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import Bucket, ObjectStoreOutputs
 
@@ -33,31 +34,30 @@ def tls_only_policy(bucket_arn: str) -> str:
     )
 
 
-class AwsObjectStore(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:aws:ObjectStore", name, None, opts)
-        self.settings: S3ObjectStore = args.settings  # type: ignore[assignment]
-        self.ctx = args.context
-        self.region = self.ctx.placement.get("region")
+class AwsObjectStore(Component[S3ObjectStore, None, ObjectStoreOutputs, ObjectStoreClient]):
+    TYPE = "mlstack:aws:ObjectStore"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[S3ObjectStore, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
+        self.region = self.context.placement.get("region")
         self.buckets = [self._create_bucket(name, b) for b in self.settings.buckets]
-        self.outputs = ObjectStoreOutputs(
+        outputs = ObjectStoreOutputs(
             tuple(
                 Bucket(key, b.bucket, b.bucket.apply(lambda n: f"s3://{n}"), b.arn)
                 for key, b in zip(self.settings.buckets, self.buckets, strict=True)
             )
         )
-        self.client = pulumi.Output.all(*[b.bucket for b in self.buckets]).apply(
-            lambda names: ObjectStoreClient(
-                flavor="s3", region=self.region, buckets=[f"s3://{n}" for n in names]
-            ).model_dump(exclude_none=True)
+        client = pulumi.Output.all(*[b.bucket for b in self.buckets]).apply(
+            lambda names: ObjectStoreClient(flavor="s3", region=self.region, buckets=[f"s3://{n}" for n in names])
         )
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        self.publish(outputs, client)
 
     def _create_bucket(self, name: str, bucket: str) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)
         resource = aws.s3.Bucket(
-            f"{name}-{bucket}", bucket=s3_bucket_name(self.ctx.stack, bucket), tags=self.ctx.tags, opts=child
+            f"{name}-{bucket}", bucket=s3_bucket_name(self.context.stack, bucket), tags=self.context.tags, opts=child
         )
         dep = pulumi.ResourceOptions(parent=self, depends_on=[resource])
         aws.s3.BucketOwnershipControls(

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from mlstack.clients.models import RegistryClient
 from mlstack.components.aws.naming import ecr_repository_name
 from mlstack.components.aws.settings import EcrRegistry
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import RegistryOutputs, Repository
 
@@ -29,35 +30,34 @@ def lifecycle_policy(keep: int) -> str:
     )
 
 
-class AwsRegistry(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:aws:Registry", name, None, opts)
-        self.settings: EcrRegistry = args.settings  # type: ignore[assignment]
-        self.ctx = args.context
+class AwsRegistry(Component[EcrRegistry, None, RegistryOutputs, RegistryClient]):
+    TYPE = "mlstack:aws:Registry"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[EcrRegistry, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         self.repositories = [self._create_repository(name, r) for r in self.settings.repositories]
-        self.outputs = RegistryOutputs(
+        outputs = RegistryOutputs(
             self.repositories[0].repository_url.apply(lambda url: url.split("/", 1)[0]),
             tuple(
                 Repository(key, r.name, r.arn)
                 for key, r in zip(self.settings.repositories, self.repositories, strict=True)
             ),
         )
-        self.client = self.repositories[0].repository_url.apply(
-            lambda url: RegistryClient(flavor="ecr", uri=url.split("/", 1)[0], insecure=False).model_dump(
-                exclude_none=True
-            )
+        client = self.repositories[0].repository_url.apply(
+            lambda url: RegistryClient(flavor="ecr", uri=url.split("/", 1)[0], insecure=False)
         )
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        self.publish(outputs, client)
 
     def _create_repository(self, name: str, repository: str) -> aws.ecr.Repository:
         repo = aws.ecr.Repository(
             f"{name}-{repository}",
-            name=ecr_repository_name(self.ctx.stack, repository),
+            name=ecr_repository_name(self.context.stack, repository),
             image_scanning_configuration={"scan_on_push": True},
             image_tag_mutability="IMMUTABLE",
             encryption_configurations=[{"encryption_type": "KMS"}],
-            tags=self.ctx.tags,
+            tags=self.context.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.ecr.LifecyclePolicy(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pulumi
 
 from mlstack.clients.models import OrchestratorClient, ServingClient
+from mlstack.components.aws import settings as s
 from mlstack.components.aws.iam import execution_role
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import OrchestratorOutputs, ServingOutputs
 
@@ -19,9 +21,13 @@ def _scope(args: ComponentArgs) -> tuple[list, list]:
     )
 
 
-class SagemakerOrchestrator(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:aws:SagemakerOrchestrator", name, None, opts)
+class SagemakerOrchestrator(Component[s.SagemakerOrchestrator, None, OrchestratorOutputs, OrchestratorClient]):
+    TYPE = "mlstack:aws:SagemakerOrchestrator"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[s.SagemakerOrchestrator, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         ctx, region = args.context, args.context.placement["region"]
         buckets, repositories = _scope(args)
         self.role = execution_role(
@@ -34,19 +40,20 @@ class SagemakerOrchestrator(pulumi.ComponentResource):
             ctx.tags,
             self,
         )
-        self.client = self.role.arn.apply(
-            lambda arn: OrchestratorClient(flavor="sagemaker", execution_role=arn, region=region).model_dump(
-                exclude_none=True
-            )
+        client = self.role.arn.apply(
+            lambda arn: OrchestratorClient(flavor="sagemaker", execution_role=arn, region=region)
         )
-        self.outputs = OrchestratorOutputs()
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        outputs = OrchestratorOutputs()
+        self.publish(outputs, client)
 
 
-class SagemakerServing(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:aws:SagemakerServing", name, None, opts)
+class SagemakerServing(Component[s.SagemakerServing, None, ServingOutputs, ServingClient]):
+    TYPE = "mlstack:aws:SagemakerServing"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[s.SagemakerServing, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         ctx, region = args.context, args.context.placement["region"]
         buckets, repositories = _scope(args)
         self.role = execution_role(
@@ -59,14 +66,13 @@ class SagemakerServing(pulumi.ComponentResource):
             ctx.tags,
             self,
         )
-        self.client = self.role.arn.apply(
+        client = self.role.arn.apply(
             lambda arn: ServingClient(
                 flavor="sagemaker",
                 base_url=f"https://runtime.sagemaker.{region}.amazonaws.com",
                 protocol="sagemaker",
                 execution_role=arn,
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.outputs = ServingOutputs(pulumi.Output.from_input(f"https://runtime.sagemaker.{region}.amazonaws.com"))
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        outputs = ServingOutputs(pulumi.Output.from_input(f"https://runtime.sagemaker.{region}.amazonaws.com"))
+        self.publish(outputs, client)

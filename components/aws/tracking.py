@@ -13,8 +13,10 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from mlstack.clients.models import TrackingClient
 from mlstack.components import mlflow_server as srv
 from mlstack.components.aws.iam import assume_role_policy
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs, as_secret
 from mlstack.recipe.naming import bounded_name
@@ -73,14 +75,17 @@ def execution_role_policy(secret_arn: str, log_group_arn: str) -> str:
     )
 
 
-class AwsTracking(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:aws:Tracking", name, None, opts)
-        self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
-        self.ctx, self.name = args.context, name
+class AwsTracking(Component[MlflowTracking, None, TrackingOutputs, TrackingClient]):
+    TYPE = "mlstack:aws:Tracking"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[MlflowTracking, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
+        self.name = name
         st, tags = self.settings, args.context.tags
         bucket = args.uses.store().buckets[0]
-        self.region = self.ctx.placement["region"]
+        self.region = self.context.placement["region"]
         self.prefix = st.artifact_prefix.strip("/")
         self.artifacts = bucket.uri.apply(lambda uri: f"{uri}/{self.prefix}")
         child = pulumi.ResourceOptions(parent=self)
@@ -88,7 +93,7 @@ class AwsTracking(pulumi.ComponentResource):
         generated = srv.generate_secrets(name, st.auth, self)
         self.secret = aws.secretsmanager.Secret(
             f"{name}-secret",
-            name_prefix=f"{self.ctx.stack}-{name}-",
+            name_prefix=f"{self.context.stack}-{name}-",
             description="mlstack: MLflow server passwords",
             recovery_window_in_days=7,
             tags=tags,
@@ -120,21 +125,21 @@ class AwsTracking(pulumi.ComponentResource):
             )
 
         url = f"https://{st.hostname}"
-        self.client = pulumi.Output.all(self.artifacts, self.balancer.dns_name).apply(
+        client = pulumi.Output.all(self.artifacts, self.balancer.dns_name).apply(
             lambda a: srv.client("mlflow", url, a[0], st.auth, dns_target=None if st.dns_zone_id else a[1])
         )
-        self.secrets = srv.stack_secrets(generated)
-        self.outputs = TrackingOutputs(self.client.apply(lambda c: c["tracking_uri"]))
-        self.register_outputs({"client": self.client})
+        secrets = srv.stack_secrets(generated)
+        outputs = TrackingOutputs(client.apply(lambda c: c.tracking_uri))
+        self.publish(outputs, client, secrets)
 
     def _security_groups(self) -> tuple[aws.ec2.SecurityGroup, ...]:
-        st, tags, child = self.settings, self.ctx.tags, pulumi.ResourceOptions(parent=self)
+        st, tags, child = self.settings, self.context.tags, pulumi.ResourceOptions(parent=self)
         groups = tuple(
             aws.ec2.SecurityGroup(
                 f"{self.name}-{role}",
                 vpc_id=st.vpc_id,
-                description=f"mlstack {self.ctx.stack}: MLflow {role}",
-                tags={**tags, "Name": f"{self.ctx.stack}-{self.name}-{role}"},
+                description=f"mlstack {self.context.stack}: MLflow {role}",
+                tags={**tags, "Name": f"{self.context.stack}-{self.name}-{role}"},
                 opts=child,
             )
             for role in ("load-balancer", "tasks", "database")
@@ -209,17 +214,17 @@ class AwsTracking(pulumi.ComponentResource):
         return groups
 
     def _database(self, password: pulumi.Output[str]) -> aws.rds.Instance:
-        st, tags, child = self.settings, self.ctx.tags, pulumi.ResourceOptions(parent=self)
+        st, tags, child = self.settings, self.context.tags, pulumi.ResourceOptions(parent=self)
         subnets = aws.rds.SubnetGroup(
             f"{self.name}-db-subnets",
-            name=f"{self.ctx.stack}-{self.name}",
+            name=f"{self.context.stack}-{self.name}",
             subnet_ids=st.subnet_ids,
             tags=tags,
             opts=child,
         )
         return aws.rds.Instance(
             f"{self.name}-db",
-            identifier=f"{self.ctx.stack}-{self.name}",
+            identifier=f"{self.context.stack}-{self.name}",
             engine="postgres",
             engine_version=POSTGRES_VERSION,
             instance_class=st.database_tier or DEFAULT_TIER,
@@ -237,16 +242,16 @@ class AwsTracking(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             # destroy keeps the runs: a final snapshot, named after the stack
             skip_final_snapshot=False,
-            final_snapshot_identifier=f"{self.ctx.stack}-{self.name}-final",
+            final_snapshot_identifier=f"{self.context.stack}-{self.name}-final",
             tags=tags,
             opts=child,
         )
 
     def _load_balancer(self) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, aws.lb.Listener]:
-        st, tags, child = self.settings, self.ctx.tags, pulumi.ResourceOptions(parent=self)
+        st, tags, child = self.settings, self.context.tags, pulumi.ResourceOptions(parent=self)
         balancer = aws.lb.LoadBalancer(
             f"{self.name}-lb",
-            name=bounded_name(self.ctx.stack, self.name, 32),
+            name=bounded_name(self.context.stack, self.name, 32),
             internal=True,
             load_balancer_type="application",
             subnets=st.subnet_ids,
@@ -280,8 +285,8 @@ class AwsTracking(pulumi.ComponentResource):
         return balancer, target_group, listener
 
     def _service(self, bucket_arn: pulumi.Output[str], secret_keys: list[str]) -> aws.ecs.Service:
-        st, tags, child = self.settings, self.ctx.tags, pulumi.ResourceOptions(parent=self)
-        stack = self.ctx.stack
+        st, tags, child = self.settings, self.context.tags, pulumi.ResourceOptions(parent=self)
+        stack = self.context.stack
         logs = aws.cloudwatch.LogGroup(
             f"{self.name}-logs", name=f"/mlstack/{stack}/{self.name}", retention_in_days=30, tags=tags, opts=child
         )

@@ -10,7 +10,10 @@ import pulumi
 import pulumi_azure_native as azure
 
 from mlstack.clients.models import OrchestratorClient, ServingClient
+from mlstack.components.azure import settings as s
+from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.identity import workload_identity
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import OrchestratorOutputs, ServingOutputs
 
@@ -73,29 +76,42 @@ def ml_workspace(name: str, args: ComponentArgs, parent: pulumi.Resource) -> azu
     )
 
 
-class AzureMlOrchestrator(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:azure:AzureMlOrchestrator", name, None, opts)
+class AzureMlOrchestrator(Component[s.AzureMlOrchestrator, AzurePlatform, OrchestratorOutputs, OrchestratorClient]):
+    TYPE = "mlstack:azure:AzureMlOrchestrator"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[s.AzureMlOrchestrator, AzurePlatform],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
         ctx, group = args.context, args.platform.resource_group
         self.workspace = ml_workspace(name, args, self)
         self.identity = workload_identity(name, ctx, group, args.uses.object_store, args.uses.registry, self)
-        self.outputs = OrchestratorOutputs(self.workspace.name)
-        self.client = pulumi.Output.all(self.workspace.name, group.name, self.identity.id).apply(
+        outputs = OrchestratorOutputs(self.workspace.name)
+        client = pulumi.Output.all(self.workspace.name, group.name, self.identity.id).apply(
             lambda a: OrchestratorClient(
                 flavor="azureml",
                 execution_role=a[2],
                 region=ctx.placement["location"],
                 workspace=a[0],
                 resource_group=a[1],
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        self.publish(outputs, client)
 
 
-class AzureMlServing(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:azure:AzureMlServing", name, None, opts)
+class AzureMlServing(Component[s.AzureMlServing, AzurePlatform, ServingOutputs, ServingClient]):
+    TYPE = "mlstack:azure:AzureMlServing"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[s.AzureMlServing, AzurePlatform],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
         ctx, group = args.context, args.platform.resource_group
         orchestrator = args.uses.orchestrator
         workspace = (
@@ -115,14 +131,13 @@ class AzureMlServing(pulumi.ComponentResource):
             tags=ctx.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.client = pulumi.Output.all(self.endpoint.name, self.identity.id).apply(
+        client = pulumi.Output.all(self.endpoint.name, self.identity.id).apply(
             lambda a: ServingClient(
                 flavor="azureml",
                 protocol="azureml",
                 base_url=f"https://{a[0]}.{ctx.placement['location']}.inference.ml.azure.com",
                 execution_role=a[1],
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.outputs = ServingOutputs(self.client.apply(lambda c: c["base_url"]))
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        outputs = ServingOutputs(client.apply(lambda c: c.base_url))
+        self.publish(outputs, client)

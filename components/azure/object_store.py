@@ -7,24 +7,31 @@ import pulumi
 import pulumi_azure_native as azure
 
 from mlstack.clients.models import ObjectStoreClient
+from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.naming import azure_storage_account_name
 from mlstack.components.azure.settings import AzureBlobObjectStore
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import Bucket, ObjectStoreOutputs
 
 
-class AzureObjectStore(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:azure:ObjectStore", name, None, opts)
-        self.settings: AzureBlobObjectStore = args.settings  # type: ignore[assignment]
-        self.ctx = args.context
+class AzureObjectStore(Component[AzureBlobObjectStore, AzurePlatform, ObjectStoreOutputs, ObjectStoreClient]):
+    TYPE = "mlstack:azure:ObjectStore"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[AzureBlobObjectStore, AzurePlatform],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
         group = args.platform.resource_group
         child = pulumi.ResourceOptions(parent=self)
         self.account = azure.storage.StorageAccount(
             f"{name}-account",
-            account_name=azure_storage_account_name(self.ctx.stack),
+            account_name=azure_storage_account_name(self.context.stack),
             resource_group_name=group.name,
-            location=self.ctx.placement["location"],
+            location=self.context.placement["location"],
             kind="StorageV2",
             sku={"name": self.settings.sku},
             enable_https_traffic_only=True,
@@ -36,7 +43,7 @@ class AzureObjectStore(pulumi.ComponentResource):
                 "key_source": "Microsoft.Storage",
                 "services": {"blob": {"enabled": True, "key_type": "Account"}},
             },
-            tags=self.ctx.tags,
+            tags=self.context.tags,
             opts=child,
         )
         dep = pulumi.ResourceOptions(parent=self, depends_on=[self.account])
@@ -60,15 +67,15 @@ class AzureObjectStore(pulumi.ComponentResource):
             )
             for c in self.settings.containers
         ]
-        self.client = self.account.primary_endpoints.apply(
+        client = self.account.primary_endpoints.apply(
             lambda ep: ObjectStoreClient(
                 flavor="azure_blob",
                 endpoint_url=ep.blob,
-                region=self.ctx.placement["location"],
+                region=self.context.placement["location"],
                 buckets=[f"az://{c}" for c in self.settings.containers],
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.outputs = ObjectStoreOutputs(
+        outputs = ObjectStoreOutputs(
             tuple(
                 Bucket(
                     c,
@@ -79,8 +86,7 @@ class AzureObjectStore(pulumi.ComponentResource):
             ),
             scope_id=self.account.id,
         )
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        self.publish(outputs, client)
 
 
 def _wasbs_uri(account: pulumi.Output[str], container: str) -> pulumi.Output[str]:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_azure_native as azure
 
+from mlstack.clients.models import TrackingClient
 from mlstack.components import mlflow_server as srv
+from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.identity import workload_identity
 from mlstack.components.azure.naming import azure_app_name
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs
 from mlstack.recipe.settings import MlflowTracking
@@ -28,31 +31,34 @@ def sku_tier(sku: str) -> str:
     return next((tier for prefix, tier in SKU_TIERS.items() if sku.startswith(prefix)), "GeneralPurpose")
 
 
-class AzureTracking(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:azure:Tracking", name, None, opts)
-        self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
-        self.ctx, self.name = args.context, name
+class AzureTracking(Component[MlflowTracking, AzurePlatform, TrackingOutputs, TrackingClient]):
+    TYPE = "mlstack:azure:Tracking"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[MlflowTracking, AzurePlatform], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
+        self.context, self.name = args.context, name
         st = self.settings
         self.group = args.platform.resource_group
-        self.location = self.ctx.placement["location"]
+        self.location = self.context.placement["location"]
         store = args.uses.store()
         prefix = st.artifact_prefix.strip("/")
         self.artifacts = store.buckets[0].uri.apply(lambda uri: f"{uri}/{prefix}")
-        self.identity = workload_identity(name, self.ctx, self.group, store, None, self)
+        self.identity = workload_identity(name, self.context, self.group, store, None, self)
 
         generated = srv.generate_secrets(name, st.auth, self)
         self._private_dns()
         self.database, db_host = self._database(generated["db_password"])
         self.app, url = self._app(db_host, generated)
-        self.client = pulumi.Output.all(url, self.artifacts).apply(lambda a: srv.client("mlflow", a[0], a[1], st.auth))
-        self.secrets = srv.stack_secrets(generated)
-        self.outputs = TrackingOutputs(self.client.apply(lambda c: c["tracking_uri"]))
-        self.register_outputs({"client": self.client})
+        client = pulumi.Output.all(url, self.artifacts).apply(lambda a: srv.client("mlflow", a[0], a[1], st.auth))
+        secrets = srv.stack_secrets(generated)
+        outputs = TrackingOutputs(client.apply(lambda c: c.tracking_uri))
+        self.publish(outputs, client, secrets)
 
     def _private_dns(self) -> None:
         """The database's private DNS zone, linked to the virtual network of the recipe's subnets."""
-        child, tags, stack = pulumi.ResourceOptions(parent=self), self.ctx.tags, self.ctx.stack
+        child, tags, stack = pulumi.ResourceOptions(parent=self), self.context.tags, self.context.stack
         vnet_id = (self.settings.database_subnet_id or "").rsplit("/subnets/", 1)[0]
         self.dns_zone = azure.privatedns.PrivateZone(
             f"{self.name}-db-dns",
@@ -74,7 +80,7 @@ class AzureTracking(pulumi.ComponentResource):
         )
 
     def _database(self, password: pulumi.Output[str]) -> tuple[azure.dbforpostgresql.Server, pulumi.Output[str]]:
-        st, child, stack = self.settings, pulumi.ResourceOptions(parent=self), self.ctx.stack
+        st, child, stack = self.settings, pulumi.ResourceOptions(parent=self), self.context.stack
         sku = st.database_tier or DEFAULT_SKU
         server = azure.dbforpostgresql.Server(
             f"{self.name}-db",
@@ -94,7 +100,7 @@ class AzureTracking(pulumi.ComponentResource):
             },
             backup={"backup_retention_days": 7, "geo_redundant_backup": "Disabled"},
             high_availability={"mode": "Disabled"},
-            tags=self.ctx.tags,
+            tags=self.context.tags,
             opts=child,
         )
         azure.dbforpostgresql.Database(
@@ -110,7 +116,7 @@ class AzureTracking(pulumi.ComponentResource):
         self, db_host: pulumi.Output[str], generated: dict[str, pulumi.Output[str]]
     ) -> tuple[azure.app.ContainerApp, pulumi.Output[str]]:
         """The app and its URL (`<app>.<environment's domain>`: the app's configuration output holds secrets)."""
-        st, tags, stack = self.settings, self.ctx.tags, self.ctx.stack
+        st, tags, stack = self.settings, self.context.tags, self.context.stack
         child = pulumi.ResourceOptions(parent=self)
         environment = azure.app.ManagedEnvironment(
             f"{self.name}-environment",

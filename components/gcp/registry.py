@@ -6,41 +6,43 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.clients.models import RegistryClient
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.gcp.naming import artifact_registry_id
 from mlstack.components.gcp.settings import ArtifactRegistry
 from mlstack.components.outputs import RegistryOutputs, Repository
 
 
-class GcpRegistry(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:gcp:Registry", name, None, opts)
-        self.settings: ArtifactRegistry = args.settings  # type: ignore[assignment]
-        self.ctx = args.context
+class GcpRegistry(Component[ArtifactRegistry, None, RegistryOutputs, RegistryClient]):
+    TYPE = "mlstack:gcp:Registry"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[ArtifactRegistry, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         self.repositories = [self._create_repository(name, r) for r in self.settings.repositories]
-        region, project = self.ctx.placement["region"], self.ctx.placement["project"]
-        first = artifact_registry_id(self.ctx.stack, self.settings.repositories[0])
-        self.client = pulumi.Output.from_input(
+        region, project = self.context.placement["region"], self.context.placement["project"]
+        first = artifact_registry_id(self.context.stack, self.settings.repositories[0])
+        client = pulumi.Output.from_input(
             RegistryClient(  # images are tagged <this uri>/<image>:<tag>
                 flavor="artifact_registry", uri=f"{region}-docker.pkg.dev/{project}/{first}", insecure=False
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.outputs = RegistryOutputs(
-            self.client.apply(lambda c: c["uri"]),
+        outputs = RegistryOutputs(
+            client.apply(lambda c: c.uri),
             tuple(
                 Repository(key, r.repository_id)
                 for key, r in zip(self.settings.repositories, self.repositories, strict=True)
             ),
         )
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        self.publish(outputs, client)
 
     def _create_repository(self, name: str, repository: str) -> gcp.artifactregistry.Repository:
         return gcp.artifactregistry.Repository(
             f"{name}-{repository}",
-            repository_id=artifact_registry_id(self.ctx.stack, repository),
-            project=self.ctx.placement["project"],
-            location=self.ctx.placement["region"],
+            repository_id=artifact_registry_id(self.context.stack, repository),
+            project=self.context.placement["project"],
+            location=self.context.placement["region"],
             format="DOCKER",
             docker_config={"immutable_tags": True},
             vulnerability_scanning_config={"enablement_config": "INHERITED"},
@@ -51,6 +53,6 @@ class GcpRegistry(pulumi.ComponentResource):
                     "most_recent_versions": {"keep_count": self.settings.keep_images},
                 }
             ],
-            labels=self.ctx.tags,
+            labels=self.context.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

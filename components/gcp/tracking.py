@@ -14,7 +14,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
+from mlstack.clients.models import TrackingClient
 from mlstack.components import mlflow_server as srv
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.gcp.identity import account_id
 from mlstack.components.outputs import TrackingOutputs
@@ -33,13 +35,16 @@ def subnetwork_path(project: str, region: str, subnetwork: str) -> str:
     return subnetwork if "/" in subnetwork else f"projects/{project}/regions/{region}/subnetworks/{subnetwork}"
 
 
-class GcpTracking(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:gcp:Tracking", name, None, opts)
-        self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
-        self.ctx, self.name = args.context, name
+class GcpTracking(Component[MlflowTracking, None, TrackingOutputs, TrackingClient]):
+    TYPE = "mlstack:gcp:Tracking"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[MlflowTracking, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
+        self.context, self.name = args.context, name
         st, stack = self.settings, args.context.stack
-        self.project, self.region = self.ctx.placement["project"], self.ctx.placement["region"]
+        self.project, self.region = self.context.placement["project"], self.context.placement["region"]
         self.network = network_path(self.project, st.network or "")
         self.subnetwork = subnetwork_path(self.project, self.region, st.subnetwork or "")
         child = pulumi.ResourceOptions(parent=self)
@@ -63,22 +68,22 @@ class GcpTracking(pulumi.ComponentResource):
         self.secret_ids = {key: self._secret(key, value, member) for key, value in generated.items()}
         self.database, self.db_host = self._database(generated["db_password"])
         self.service = self._service()
-        self.client = pulumi.Output.all(self.service.uri, self.artifacts).apply(
+        client = pulumi.Output.all(self.service.uri, self.artifacts).apply(
             lambda a: srv.client("mlflow", a[0], a[1], st.auth)
         )
-        self.secrets = srv.stack_secrets(generated)
-        self.outputs = TrackingOutputs(self.client.apply(lambda c: c["tracking_uri"]))
-        self.register_outputs({"client": self.client})
+        secrets = srv.stack_secrets(generated)
+        outputs = TrackingOutputs(client.apply(lambda c: c.tracking_uri))
+        self.publish(outputs, client, secrets)
 
     def _secret(self, key: str, value: pulumi.Output[str], member: pulumi.Output[str]) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
         label = f"{self.name}-{srv.secret_name(key)}"
         secret = gcp.secretmanager.Secret(
             f"{label}-secret",
-            secret_id=f"{self.ctx.stack}-{label}",
+            secret_id=f"{self.context.stack}-{label}",
             project=self.project,
             replication={"auto": {}},
-            labels=self.ctx.tags,
+            labels=self.context.tags,
             opts=child,
         )
         gcp.secretmanager.SecretVersion(f"{label}-value", secret=secret.id, secret_data=value, opts=child)
@@ -96,7 +101,7 @@ class GcpTracking(pulumi.ComponentResource):
         st, child = self.settings, pulumi.ResourceOptions(parent=self)
         instance = gcp.sql.DatabaseInstance(
             f"{self.name}-db",
-            name=f"{self.ctx.stack}-{self.name}",
+            name=f"{self.context.stack}-{self.name}",
             project=self.project,
             region=self.region,
             database_version=POSTGRES_VERSION,
@@ -117,7 +122,7 @@ class GcpTracking(pulumi.ComponentResource):
                     "private_network": self.network,
                     "ssl_mode": "ENCRYPTED_ONLY",
                 },
-                "user_labels": self.ctx.tags,
+                "user_labels": self.context.tags,
             },
             opts=child,
         )
@@ -141,7 +146,7 @@ class GcpTracking(pulumi.ComponentResource):
             return image
         repo = gcp.artifactregistry.Repository(
             f"{self.name}-ghcr",
-            repository_id=f"{self.ctx.stack}-ghcr",
+            repository_id=f"{self.context.stack}-ghcr",
             project=self.project,
             location=self.region,
             format="DOCKER",
@@ -151,7 +156,7 @@ class GcpTracking(pulumi.ComponentResource):
                 "description": "ghcr.io",
                 "docker_repository": {"custom_repository": {"uri": "https://ghcr.io"}},
             },
-            labels=self.ctx.tags,
+            labels=self.context.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         return repo.repository_id.apply(
@@ -159,7 +164,7 @@ class GcpTracking(pulumi.ComponentResource):
         )
 
     def _service(self) -> gcp.cloudrunv2.Service:
-        st, stack = self.settings, self.ctx.stack
+        st, stack = self.settings, self.context.stack
         service_name = f"{stack}-{self.name}"
         plain = pulumi.Output.all(self.db_host, self.artifacts).apply(
             lambda a: srv.plain_env(a[0], a[1], f"{service_name}-*.run.app", st.auth)
@@ -198,7 +203,7 @@ class GcpTracking(pulumi.ComponentResource):
                     }
                 ],
             },
-            labels=self.ctx.tags,
+            labels=self.context.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -9,7 +9,9 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.clients.models import OrchestratorClient, ServingClient
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
+from mlstack.components.gcp import settings as s
 from mlstack.components.gcp.identity import workload_identity
 from mlstack.components.outputs import OrchestratorOutputs, ServingOutputs
 
@@ -27,24 +29,29 @@ def endpoint_id(stack: str) -> str:
     return str(int(hashlib.sha256(stack.encode()).hexdigest(), 16) % 9_000_000_000 + 1_000_000_000)
 
 
-class VertexOrchestrator(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:gcp:VertexOrchestrator", name, None, opts)
+class VertexOrchestrator(Component[s.VertexOrchestrator, None, OrchestratorOutputs, OrchestratorClient]):
+    TYPE = "mlstack:gcp:VertexOrchestrator"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[s.VertexOrchestrator, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         ctx = args.context
         self.account = workload_identity(name, "pipelines", ctx, *_scope(args), parent=self)
-        self.client = self.account.email.apply(
-            lambda email: OrchestratorClient(
-                flavor="vertex", execution_role=email, region=ctx.placement["region"]
-            ).model_dump(exclude_none=True)
+        client = self.account.email.apply(
+            lambda email: OrchestratorClient(flavor="vertex", execution_role=email, region=ctx.placement["region"])
         )
-        self.outputs = OrchestratorOutputs()
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        outputs = OrchestratorOutputs()
+        self.publish(outputs, client)
 
 
-class VertexServing(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:gcp:VertexServing", name, None, opts)
+class VertexServing(Component[s.VertexServing, None, ServingOutputs, ServingClient]):
+    TYPE = "mlstack:gcp:VertexServing"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[s.VertexServing, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         ctx = args.context
         project, region = ctx.placement["project"], ctx.placement["region"]
         self.account = workload_identity(name, "serving", ctx, *_scope(args), parent=self)
@@ -58,14 +65,13 @@ class VertexServing(pulumi.ComponentResource):
             labels=ctx.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.client = pulumi.Output.all(self.endpoint.name, self.account.email).apply(
+        client = pulumi.Output.all(self.endpoint.name, self.account.email).apply(
             lambda a: ServingClient(
                 flavor="vertex",
                 protocol="vertex",
                 base_url=f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}/locations/{region}/endpoints/{a[0]}",
                 execution_role=a[1],
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.outputs = ServingOutputs(self.client.apply(lambda c: c["base_url"]))
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        outputs = ServingOutputs(client.apply(lambda c: c.base_url))
+        self.publish(outputs, client)

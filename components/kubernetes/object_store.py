@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from mlstack.clients.models import ObjectStoreClient, SecretRef
 from mlstack.components import outputs as out
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes import naming as n
@@ -31,12 +32,19 @@ def bucket_script(buckets: list[str]) -> str:
     return f'mc alias set store "http://{APP}:{PORT}" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && {made}'
 
 
-class KubernetesObjectStore(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:kubernetes:ObjectStore", name, None, opts)
-        self.settings: MinioObjectStore = args.settings  # type: ignore[assignment]
-        platform: w.KubernetesPlatform = args.platform
-        self.platform, child = platform, pulumi.ResourceOptions(parent=self)
+class KubernetesObjectStore(
+    Component[MinioObjectStore, w.KubernetesPlatform, out.ObjectStoreOutputs, ObjectStoreClient]
+):
+    TYPE = "mlstack:kubernetes:ObjectStore"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[MinioObjectStore, w.KubernetesPlatform],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
+        platform, child = self.platform, pulumi.ResourceOptions(parent=self)
         self.access_key = GeneratedSecret(f"{name}-access-key", nbytes=16, secret=False, opts=child).value.apply(
             lambda v: "mls" + v.replace("-", "").replace("_", "")[:17].upper()
         )
@@ -58,7 +66,7 @@ class KubernetesObjectStore(pulumi.ComponentResource):
         cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
         host_port = n.host_port("object_store", self.settings.port)
         self.endpoint = pulumi.Output.from_input(f"http://127.0.0.1:{host_port}" if platform.kind else cluster_url)
-        self.outputs = out.ObjectStoreOutputs(
+        outputs = out.ObjectStoreOutputs(
             tuple(
                 out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))
                 for b in self.settings.buckets
@@ -68,7 +76,7 @@ class KubernetesObjectStore(pulumi.ComponentResource):
             secret_key=self.secret_key,
             credentials_ref=out.SecretKeys(CREDENTIALS, "root-user", "root-password"),
         )
-        self.client = pulumi.Output.all(self.endpoint, self.access_key).apply(
+        client = pulumi.Output.all(self.endpoint, self.access_key).apply(
             lambda a: ObjectStoreClient(
                 flavor="minio",
                 endpoint_url=a[0],
@@ -77,10 +85,9 @@ class KubernetesObjectStore(pulumi.ComponentResource):
                 buckets=[f"s3://{b}" for b in self.settings.buckets],
                 access_key_id=a[1],
                 secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV),
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.secrets = {SECRET_OUTPUT: self.secret_key}
-        self.register_outputs({"client": self.client})
+        self.publish(outputs, client, {SECRET_OUTPUT: self.secret_key})
 
     def _env(self) -> list[dict]:
         return [

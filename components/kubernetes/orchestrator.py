@@ -8,9 +8,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.clients.models import OrchestratorClient
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
+from mlstack.components.kubernetes.settings import KubernetesOrchestrator as OrchestratorSettings
 from mlstack.components.outputs import OrchestratorOutputs
 
 SERVICE_ACCOUNT = "zenml-pipelines"  # the orchestrator pod's: it launches the steps
@@ -30,10 +32,19 @@ SERVICES = [("minio", 9000), ("mlflow", 5000), ("mlserver", 8080), ("registry", 
 API_PORTS = (443, 6443)  # the API server (launching step pods) and HTTPS servers such as ZenML's
 
 
-class KubernetesOrchestrator(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:kubernetes:Orchestrator", name, None, opts)
-        platform: w.KubernetesPlatform = args.platform
+class KubernetesOrchestrator(
+    Component[OrchestratorSettings, w.KubernetesPlatform, OrchestratorOutputs, OrchestratorClient]
+):
+    TYPE = "mlstack:kubernetes:Orchestrator"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[OrchestratorSettings, w.KubernetesPlatform],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
+        platform = self.platform
         child = pulumi.ResourceOptions(parent=self)
         # The token is mounted: the orchestrator pod launches the step pods through the API server.
         account = k8s.core.v1.ServiceAccount(
@@ -78,7 +89,8 @@ class KubernetesOrchestrator(pulumi.ComponentResource):
             opts=child,
         )
         context, registry = n.context_of(platform.stack, args.context.placement), args.uses.registry
-        self.client = pulumi.Output.from_input(
+        self.publish(
+            OrchestratorOutputs(),
             OrchestratorClient(
                 flavor="kubernetes",
                 kubernetes_context=context,
@@ -88,8 +100,5 @@ class KubernetesOrchestrator(pulumi.ComponentResource):
                 pod_labels={n.PIPELINE: "true"},
                 image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
                 local_registry=platform.kind,
-            ).model_dump(exclude_none=True)
+            ),
         )
-        self.outputs = OrchestratorOutputs()
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.clients.models import RegistryClient, SecretRef
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes import naming as n
@@ -31,12 +32,17 @@ def docker_config(host: str, password: str) -> str:
     return json.dumps({"auths": {host: {"username": USERNAME, "password": password, "auth": token}}})
 
 
-class KubernetesRegistry(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:kubernetes:Registry", name, None, opts)
-        self.settings: DistributionRegistry = args.settings  # type: ignore[assignment]
-        platform: w.KubernetesPlatform = args.platform
-        self.platform, child, auth = platform, pulumi.ResourceOptions(parent=self), self.settings.auth
+class KubernetesRegistry(Component[DistributionRegistry, w.KubernetesPlatform, RegistryOutputs, RegistryClient]):
+    TYPE = "mlstack:kubernetes:Registry"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[DistributionRegistry, w.KubernetesPlatform],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
+        platform, child, auth = self.platform, pulumi.ResourceOptions(parent=self), self.settings.auth
         host_port = n.host_port("registry", self.settings.port)
         self.uri = f"localhost:{host_port}" if platform.kind else f"{n.service_host(APP, platform.namespace)}:{PORT}"
         http_secret = GeneratedSecret(f"{name}-http-secret", opts=child).value
@@ -65,12 +71,12 @@ class KubernetesRegistry(pulumi.ComponentResource):
         w.allow_ingress(
             f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.kind
         )
-        self.outputs = RegistryOutputs(
-            pulumi.Output.from_input(self.uri),
-            password=self.password.value if self.password else None,
-            pull_secret=PULL_SECRET if auth else None,
-        )
-        self.client = pulumi.Output.from_input(
+        self.publish(
+            RegistryOutputs(
+                pulumi.Output.from_input(self.uri),
+                password=self.password.value if self.password else None,
+                pull_secret=PULL_SECRET if auth else None,
+            ),
             RegistryClient(
                 flavor="distribution",
                 uri=self.uri,
@@ -79,10 +85,9 @@ class KubernetesRegistry(pulumi.ComponentResource):
                 password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
                 pull_secret=PULL_SECRET if auth else None,
                 cluster_uri=f"{n.service_host(APP, platform.namespace)}:{PORT}",
-            ).model_dump(exclude_none=True)
+            ),
+            {PASSWORD_OUTPUT: self.password.value} if self.password else None,
         )
-        self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
-        self.register_outputs({"client": self.client})
 
     def _server(self, name: str) -> k8s.apps.v1.Deployment:
         env = [

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.clients.models import ServingClient
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
@@ -18,12 +19,17 @@ APP, PORT, UID = "mlserver", 8080, 1000
 MODELS = "/mnt/models"
 
 
-class KubernetesServing(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:kubernetes:Serving", name, None, opts)
-        self.settings: MlserverServing = args.settings  # type: ignore[assignment]
-        platform: w.KubernetesPlatform = args.platform
-        self.platform = platform
+class KubernetesServing(Component[MlserverServing, w.KubernetesPlatform, ServingOutputs, ServingClient]):
+    TYPE = "mlstack:kubernetes:Serving"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[MlserverServing, w.KubernetesPlatform],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
+        platform = self.platform
         self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-models", name, self.settings.storage_gb, self)
         self.server = self._server(name)
         w.service(f"{name}-service", platform, APP, name, PORT, self)
@@ -32,18 +38,16 @@ class KubernetesServing(pulumi.ComponentResource):
         )
         cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
         url = f"http://127.0.0.1:{n.host_port('serving', self.settings.port)}" if platform.kind else cluster_url
-        self.client = pulumi.Output.from_input(
+        self.publish(
+            ServingOutputs(pulumi.Output.from_input(cluster_url)),
             ServingClient(
                 flavor="mlserver",
                 base_url=url,
                 cluster_base_url=cluster_url,
                 protocol="v2",
                 model_repository=f"pvc://{platform.namespace}/{APP}-models",
-            ).model_dump(exclude_none=True)
+            ),
         )
-        self.outputs = ServingOutputs(pulumi.Output.from_input(cluster_url))
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
 
     def _server(self, name: str) -> k8s.apps.v1.Deployment:
         env = {

@@ -10,7 +10,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlstack.clients.models import TrackingClient
 from mlstack.components import mlflow_server as srv
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
@@ -23,12 +25,17 @@ SECRETS = "mlflow-secrets"  # keys: SECRET_ENV's names with '-' (db-password, ad
 UID, DB_UID = 1000, 70  # postgres:alpine's own uid
 
 
-class KubernetesTracking(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:kubernetes:Tracking", name, None, opts)
-        self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
-        platform: w.KubernetesPlatform = args.platform
-        self.platform, st = platform, self.settings
+class KubernetesTracking(Component[MlflowTracking, w.KubernetesPlatform, TrackingOutputs, TrackingClient]):
+    TYPE = "mlstack:kubernetes:Tracking"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[MlflowTracking, w.KubernetesPlatform],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
+        platform, st = self.platform, self.settings
         store = args.uses.store()
         prefix = st.artifact_prefix.strip("/")
         self.artifacts = store.buckets[0].uri.apply(lambda uri: f"{uri}/{prefix}")
@@ -58,12 +65,11 @@ class KubernetesTracking(pulumi.ComponentResource):
         cluster_uri = f"http://{n.service_host(APP, platform.namespace)}:{srv.PORT}"
         host_uri = f"http://127.0.0.1:{n.host_port('tracking', st.port)}"
         uri = host_uri if platform.kind else cluster_uri
-        self.client = self.artifacts.apply(
-            lambda a: {**srv.client("mlflow", uri, a, st.auth), "cluster_tracking_uri": cluster_uri}
+        self.publish(
+            TrackingOutputs(pulumi.Output.from_input(cluster_uri)),
+            self.artifacts.apply(lambda a: srv.client("mlflow", uri, a, st.auth, cluster_uri=cluster_uri)),
+            srv.stack_secrets(generated),
         )
-        self.secrets = srv.stack_secrets(generated)
-        self.outputs = TrackingOutputs(pulumi.Output.from_input(cluster_uri))
-        self.register_outputs({"client": self.client})
 
     def _database(self, name: str) -> k8s.apps.v1.StatefulSet:
         env = [

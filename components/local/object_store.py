@@ -9,6 +9,7 @@ from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider
 
 from mlstack.clients.models import ObjectStoreClient, SecretRef
 from mlstack.components import outputs as out
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
@@ -74,11 +75,13 @@ class Bucket(Resource):
         super().__init__(BucketProvider(), name, props, opts)
 
 
-class LocalObjectStore(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:local:ObjectStore", name, None, opts)
-        self.settings: MinioObjectStore = args.settings  # type: ignore[assignment]
-        self.ctx = args.context
+class LocalObjectStore(Component[MinioObjectStore, None, out.ObjectStoreOutputs, ObjectStoreClient]):
+    TYPE = "mlstack:local:ObjectStore"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[MinioObjectStore, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.port = port_of(name, self.settings.port, self)
         self.access_key = GeneratedSecret(f"{name}-access-key", nbytes=16, secret=False, opts=child).value.apply(
@@ -103,8 +106,7 @@ class LocalObjectStore(pulumi.ComponentResource):
         ]
         # Clients get the server that runs: a port a failed deploy never opened is not handed out.
         served = self.process.served_port.apply(lambda p: f"http://127.0.0.1:{p}")
-        self.client = pulumi.Output.all(served, self.access_key).apply(lambda a: self._client(*a))
-        self.outputs = out.ObjectStoreOutputs(
+        outputs = out.ObjectStoreOutputs(
             tuple(
                 out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))
                 for b in self.settings.buckets
@@ -113,11 +115,11 @@ class LocalObjectStore(pulumi.ComponentResource):
             access_key=self.access_key,
             secret_key=self.secret_key,
         )
-        self.secrets = {SECRET_OUTPUT: self.secret_key}
-        self.register_outputs({"client": self.client})
+        client = pulumi.Output.all(served, self.access_key).apply(lambda a: self._client(*a))
+        self.publish(outputs, client, {SECRET_OUTPUT: self.secret_key})
 
     def _create_process(self, name: str) -> ManagedProcess:
-        run, data = self.ctx.run_dir(name), self.ctx.data_dir(name)
+        run, data = self.context.run_dir(name), self.context.data_dir(name)
         env = pulumi.Output.all(self.access_key, self.secret_key).apply(
             lambda a: {
                 "MINIO_ROOT_USER": a[0],
@@ -132,7 +134,7 @@ class LocalObjectStore(pulumi.ComponentResource):
             f"{name}-server",
             service="minio",
             argv=self.port.apply(
-                lambda p: [self.ctx.runtime("minio"), "server", "--quiet", "--address", f"127.0.0.1:{p}", str(data)]
+                lambda p: [self.context.runtime("minio"), "server", "--quiet", "--address", f"127.0.0.1:{p}", str(data)]
             ),
             port=self.port,
             exclusive=True,  # two MinIO servers on one drive would both write its metadata: stop the old one first
@@ -145,7 +147,7 @@ class LocalObjectStore(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _client(self, endpoint: str, access_key: str) -> dict:
+    def _client(self, endpoint: str, access_key: str) -> ObjectStoreClient:
         return ObjectStoreClient(
             flavor="minio",
             endpoint_url=endpoint,
@@ -153,4 +155,4 @@ class LocalObjectStore(pulumi.ComponentResource):
             buckets=[f"s3://{b}" for b in self.settings.buckets],
             access_key_id=access_key,
             secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV),
-        ).model_dump(exclude_none=True)
+        )

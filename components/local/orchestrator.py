@@ -5,14 +5,20 @@ from __future__ import annotations
 import pulumi
 
 from mlstack.clients.models import OrchestratorClient
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
+from mlstack.components.local.settings import LocalOrchestrator as LocalOrchestratorSettings
 from mlstack.components.outputs import OrchestratorOutputs
 
 
-class LocalOrchestrator(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:local:Orchestrator", name, None, opts)
-        self.client = pulumi.Output.from_input(OrchestratorClient(flavor="local").model_dump(exclude_none=True))
-        self.outputs = OrchestratorOutputs()
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+class LocalOrchestrator(Component[LocalOrchestratorSettings, None, OrchestratorOutputs, OrchestratorClient]):
+    TYPE = "mlstack:local:Orchestrator"
+
+    def __init__(
+        self,
+        name: str,
+        args: ComponentArgs[LocalOrchestratorSettings, None],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, args, opts)
+        self.publish(OrchestratorOutputs(), OrchestratorClient(flavor="local"))

@@ -7,6 +7,7 @@ import json
 import pulumi
 
 from mlstack.clients.models import RegistryClient, SecretRef
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
@@ -32,11 +33,13 @@ def registry_config(port: int, storage: str, http_secret: str, htpasswd: str | N
     return json.dumps(config, indent=2)
 
 
-class LocalRegistry(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:local:Registry", name, None, opts)
-        self.settings: DistributionRegistry = args.settings  # type: ignore[assignment]
-        self.ctx = args.context
+class LocalRegistry(Component[DistributionRegistry, None, RegistryOutputs, RegistryClient]):
+    TYPE = "mlstack:local:Registry"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[DistributionRegistry, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         self.port = port_of(name, self.settings.port, self)
         self.http_secret = GeneratedSecret(f"{name}-http-secret", opts=pulumi.ResourceOptions(parent=self))
         self.password = (
@@ -45,15 +48,16 @@ class LocalRegistry(pulumi.ComponentResource):
             else None
         )
         self.process = self._create_process(name)
-        self.client = self.process.served_port.apply(self._client)  # the server that runs, not the recipe's wish
-        self.outputs = RegistryOutputs(
-            self.port.apply(lambda p: f"127.0.0.1:{p}"), password=self.password.value if self.password else None
+        self.publish(
+            RegistryOutputs(
+                self.port.apply(lambda p: f"127.0.0.1:{p}"), password=self.password.value if self.password else None
+            ),
+            self.process.served_port.apply(self._client),  # the server that runs, not the recipe's wish
+            {PASSWORD_OUTPUT: self.password.value} if self.password else None,
         )
-        self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
-        self.register_outputs({"client": self.client})
 
     def _create_process(self, name: str) -> ManagedProcess:
-        run, data = self.ctx.run_dir(name), self.ctx.data_dir(name)
+        run, data = self.context.run_dir(name), self.context.data_dir(name)
         config_path, htpasswd_path = str(run / "config.yml"), str(run / "htpasswd")
         bcrypt_hash = self.password.bcrypt if self.password else None
         files = pulumi.Output.all(self.port, self.http_secret.value, bcrypt_hash).apply(
@@ -65,7 +69,7 @@ class LocalRegistry(pulumi.ComponentResource):
         return ManagedProcess(
             f"{name}-server",
             service="registry",
-            argv=[self.ctx.runtime("registry"), "serve", config_path],
+            argv=[self.context.runtime("registry"), "serve", config_path],
             port=self.port,
             health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/v2/"),
             log_file=str(run / "registry.log"),
@@ -76,7 +80,7 @@ class LocalRegistry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _client(self, port: int) -> dict:
+    def _client(self, port: int) -> RegistryClient:
         auth = self.settings.auth
         return RegistryClient(
             flavor="distribution",
@@ -84,4 +88,4 @@ class LocalRegistry(pulumi.ComponentResource):
             insecure=True,
             username=USERNAME if auth else None,
             password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
-        ).model_dump(exclude_none=True)
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pulumi
 
 from mlstack.clients.models import ServingClient
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
@@ -35,35 +36,35 @@ def mlserver_env(http: int, grpc: int, metrics: int, run: str) -> dict[str, str]
     }
 
 
-class LocalServing(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:local:Serving", name, None, opts)
-        self.settings: MlserverServing = args.settings  # type: ignore[assignment]
-        self.ctx = args.context
+class LocalServing(Component[MlserverServing, None, ServingOutputs, ServingClient]):
+    TYPE = "mlstack:local:Serving"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[MlserverServing, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         self.port = port_of(name, self.settings.port, self)
         # Side ports move with the main port, so a replacement on a new port starts beside the old server.
         self.grpc_port = port_of(f"{name}-grpc", None, self, follows=self.port)
         self.metrics_port = port_of(f"{name}-metrics", None, self, follows=self.port)
-        self.repository = str(self.ctx.data_dir(name) / "models")
+        self.repository = str(self.context.data_dir(name) / "models")
         self.process = self._create_process(name)
-        self.client = self.process.served_port.apply(  # the server that runs: not a port a failed deploy never opened
+        client = self.process.served_port.apply(  # the server that runs: not a port a failed deploy never opened
             lambda p: ServingClient(
                 flavor="mlserver", base_url=f"http://127.0.0.1:{p}", protocol="v2", model_repository=self.repository
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.outputs = ServingOutputs(self.client.apply(lambda c: c["base_url"]))
-        self.secrets: dict[str, pulumi.Output[str]] = {}
-        self.register_outputs({"client": self.client})
+        self.publish(ServingOutputs(client.apply(lambda c: c.base_url)), client)
 
     def _create_process(self, name: str) -> ManagedProcess:
-        run = self.ctx.run_dir(name)
+        run = self.context.run_dir(name)
         env = pulumi.Output.all(self.port, self.grpc_port, self.metrics_port).apply(
             lambda p: mlserver_env(p[0], p[1], p[2], str(run))
         )
         return ManagedProcess(
             f"{name}-server",
             service="mlserver",
-            argv=[self.ctx.runtime("mlserver"), "start", self.repository],
+            argv=[self.context.runtime("mlserver"), "start", self.repository],
             port=self.port,
             extra_ports=pulumi.Output.all(self.grpc_port, self.metrics_port),
             health_url=self.port.apply(lambda p: f"http://127.0.0.1:{p}/v2/health/ready"),

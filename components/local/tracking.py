@@ -9,6 +9,7 @@ from pathlib import Path
 import pulumi
 
 from mlstack.clients.models import SecretRef, TrackingClient
+from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
@@ -28,11 +29,13 @@ def auth_config(password: str, database: str) -> str:
     )
 
 
-class LocalTracking(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlstack:local:Tracking", name, None, opts)
-        self.settings: MlflowTracking = args.settings  # type: ignore[assignment]
-        self.ctx = args.context
+class LocalTracking(Component[MlflowTracking, None, TrackingOutputs, TrackingClient]):
+    TYPE = "mlstack:local:Tracking"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[MlflowTracking, None], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
         self.store = args.uses.object_store
         self.port = port_of(name, self.settings.port, self)
         child = pulumi.ResourceOptions(parent=self)
@@ -41,27 +44,29 @@ class LocalTracking(pulumi.ComponentResource):
         self.artifact_root = self._artifact_root(name)
         self.process = self._create_process(name)
         auth = self.settings.auth
-        self.client = pulumi.Output.all(self.process.served_port, self.artifact_root).apply(  # the server that runs
+        client = pulumi.Output.all(self.process.served_port, self.artifact_root).apply(  # the server that runs
             lambda a: TrackingClient(
                 flavor="mlflow",
                 tracking_uri=f"http://127.0.0.1:{a[0]}",
                 artifact_root=a[1],
                 username=ADMIN if auth else None,
                 password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV) if auth else None,
-            ).model_dump(exclude_none=True)
+            )
         )
-        self.outputs = TrackingOutputs(self.port.apply(lambda p: f"http://127.0.0.1:{p}"))
-        self.secrets = {PASSWORD_OUTPUT: self.password.value} if self.password else {}
-        self.register_outputs({"client": self.client})
+        self.publish(
+            TrackingOutputs(self.port.apply(lambda p: f"http://127.0.0.1:{p}")),
+            client,
+            {PASSWORD_OUTPUT: self.password.value} if self.password else None,
+        )
 
     def _artifact_root(self, name: str) -> pulumi.Output[str]:
         if self.store is None:  # no object store in the recipe: artifacts on local disk
-            return pulumi.Output.from_input((self.ctx.data_dir(name) / "artifacts").as_uri())
+            return pulumi.Output.from_input((self.context.data_dir(name) / "artifacts").as_uri())
         prefix = self.settings.artifact_prefix.strip("/")
         return self.store.buckets[0].uri.apply(lambda uri: f"{uri}/{prefix}")
 
     def _env(self) -> pulumi.Output[dict]:
-        mlflow_bin = str(Path(self.ctx.runtime("mlflow")).parent)
+        mlflow_bin = str(Path(self.context.runtime("mlflow")).parent)
         base = {
             # mlflow starts uvicorn by name: its own virtualenv's bin must come first on PATH.
             "PATH": f"{mlflow_bin}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
@@ -70,7 +75,7 @@ class LocalTracking(pulumi.ComponentResource):
             "DO_NOT_TRACK": "true",
         }
         if self.settings.auth:
-            base["MLFLOW_AUTH_CONFIG_PATH"] = str(self.ctx.run_dir("tracking") / "basic_auth.ini")
+            base["MLFLOW_AUTH_CONFIG_PATH"] = str(self.context.run_dir("tracking") / "basic_auth.ini")
         store = [self.store.endpoint, self.store.access_key, self.store.secret_key] if self.store else [None] * 3
         key = self.flask_key.value if self.flask_key else None
         return pulumi.Output.secret(
@@ -93,11 +98,11 @@ class LocalTracking(pulumi.ComponentResource):
         )
 
     def _create_process(self, name: str) -> ManagedProcess:
-        run, data = self.ctx.run_dir(name), self.ctx.data_dir(name)
+        run, data = self.context.run_dir(name), self.context.data_dir(name)
         auth = ["--app-name", "basic-auth"] if self.settings.auth else []
         argv = pulumi.Output.all(self.port, self.artifact_root).apply(
             lambda a: [
-                self.ctx.runtime("mlflow"),
+                self.context.runtime("mlflow"),
                 "server",
                 "--host",
                 "127.0.0.1",

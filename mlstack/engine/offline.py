@@ -115,7 +115,7 @@ def plan(recipe: Recipe) -> Plan:
 
 def _plan(recipe: Recipe) -> Plan:
     import pulumi
-    from pulumi.runtime import mocks
+    from pulumi.runtime import mocks, settings
 
     from mlstack.stacks.program import make_program
 
@@ -159,6 +159,9 @@ def _plan(recipe: Recipe) -> Plan:
             return (fake.call(placement) if fake else {}), []
 
     monitor = Monitor(Mocks())
+    # set_mocks makes a root Stack resource only when none is set: a second plan in one process (tests, tools)
+    # would otherwise parent its resources to the first recipe's stack.
+    settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project="mlstack", stack=recipe.name, preview=False, monitor=monitor)
     from mlstack.stacks.program import runtimes_of
 
