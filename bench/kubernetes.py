@@ -95,7 +95,7 @@ def engine_rows(floor: float, runs: int) -> None:
     from tests.kube.controlplane import ControlPlane
     from tests.kube.plugin_home import link_plugin
 
-    needs, prepared = registry.target("kubernetes").needs, Home.from_env()
+    needs, prepared = registry.plugin_need("kubernetes"), Home.from_env()
     if plugins.installed(prepared, needs) is None:
         print(f"deploy / no-op redeploy / destroy: not measured — the kubernetes provider plugin "
               f"v{plugins.sdk_version(needs)} is not installed here (`mlstack doctor --fix` installs it)")

@@ -19,7 +19,7 @@ class StackContext:
     stack_dir: Path
     tags: dict[str, str] = field(default_factory=dict)
     runtimes: dict[str, str] = field(default_factory=dict)  # runtime name -> its main program
-    placement: dict[str, Any] = field(default_factory=dict)  # the target's settings: region, project, ...
+    placement: Any = None  # the recipe's `target:` block, typed (its target's placement model)
 
     def runtime(self, name: str) -> str:
         return self.runtimes[name]

@@ -62,9 +62,7 @@ class Flavor:
     fields: tuple[str, ...] | None = None  # settings this target accepts when the model serves several (None: all)
     required: tuple[str, ...] = ()  # settings this target requires although the model makes them optional
     deletes_data: str = ""  # what `destroy` deletes with its contents (then it asks for --purge); "" = nothing
-    problems: Callable[[Any, str, dict[str, Any]], Problems] | None = (
-        None  # (settings, stack, placement) -> rules broken
-    )
+    problems: Callable[[Any, str, Any], Problems] | None = None  # (settings, stack, typed placement) -> rules broken
     zenml: str | None = None  # ZenML flavor of the same stack component (None: ZenML has none)
     zenml_config: Callable[[Any], dict[str, Any]] | None = None  # typed client -> ZenML component configuration
     zenml_extra: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # ZenML components it needs
@@ -89,20 +87,36 @@ class Flavor:
 
 
 @dataclass(frozen=True)
+class PluginNeed:
+    """A Pulumi provider plugin the engine needs, at the version of its Python SDK."""
+
+    plugin: str  # engine plugin name (resource-<plugin>-v<version>)
+    provider_module: str  # Python SDK of the provider: the engine asks for the plugin at its version
+    pinned_extra: str  # pip extra that installs the SDK
+
+
+@dataclass(frozen=True)
 class TargetNeeds:
-    """What a target needs from the machine, read without calling a cloud: credentials and a provider plugin."""
+    """What a target needs from the machine, read without calling a cloud: credentials and provider plugins."""
 
     credential_env: tuple[str, ...] = ()  # any one of these set counts as configured
     credential_files: tuple[str, ...] = ()  # any one of these existing counts as configured
-    provider_module: str | None = None  # Python SDK of the Pulumi provider
-    plugin: str | None = None  # engine plugin name (resource-<plugin>-v<version>)
-    pinned_extra: str | None = None  # pip extra that installs the SDK
-    credentials_unless: Callable[[dict[str, Any]], str | None] | None = None  # placement -> why none are needed
+    plugins: tuple[PluginNeed, ...] = ()  # every stack of the target needs these
+    credentials_unless: Callable[[Any], str | None] | None = None  # typed placement -> why none are needed
+    # typed placement -> names of further plugins that placement needs (a cluster on a cloud: that cloud's)
+    more_plugins: Callable[[Any], tuple[str, ...]] | None = None
+
+    def plugins_for(self, placement: BaseModel) -> tuple[PluginNeed, ...]:
+        """The plugins a stack at this placement needs: the target's, then those the placement adds (each
+        declared by the target whose own plugin it is)."""
+        names = self.more_plugins(placement) if self.more_plugins else ()
+        extra = tuple(need for name in names if (need := plugin_need(name)) not in self.plugins)
+        return self.plugins + extra
 
     def credentials(
-        self, environ: dict[str, str] | None = None, placement: dict[str, Any] | None = None
+        self, environ: dict[str, str] | None = None, placement: BaseModel | None = None
     ) -> tuple[bool, str]:
-        reason = self.credentials_unless(placement or {}) if self.credentials_unless else None
+        reason = self.credentials_unless(placement) if self.credentials_unless and placement is not None else None
         if reason:
             return True, reason
         if not self.credential_env and not self.credential_files:
@@ -130,7 +144,7 @@ class Target:
     policy: str | None = None  # module with RULES: checks of the offline plan every recipe of this target passes
     aliases: dict[str, dict[str, Any]] = field(default_factory=dict)  # short `type:` names -> what they stand for
     # what `destroy` leaves in place (retained) unless --purge; a callable reads the placement (what exists there)
-    keeps_on_destroy: str | Callable[[dict[str, Any]], str] = ""
+    keeps_on_destroy: str | Callable[[Any], str] = ""
     tag_problems: Callable[[dict[str, str]], Problems] | None = None  # (tag key, rule broken) for the platform
     # Lifecycle hooks, "module:function", each optional (engine-time; see mlstack/engine/operations.py):
     # (placement, stack) -> gate | None: raise for what the machine or the platform lacks; a slow check may run in
@@ -197,6 +211,15 @@ def expand_alias(value: Any) -> Any:
             rest = {k: v for k, v in spec.items() if k != "type"}
             return {**t.aliases[spec["type"]], **rest}
     return spec
+
+
+def plugin_need(name: str) -> PluginNeed:
+    """The plugin of that name, as the target that uses it declares it."""
+    for t in targets():
+        for need in t.needs.plugins:
+            if need.plugin == name:
+                return need
+    raise LookupError(f"no target declares the provider plugin {name!r}")
 
 
 def alias_names() -> tuple[str, ...]:

@@ -66,7 +66,7 @@ def make_program(
             stack_dir,
             {"mlstack-stack": recipe.name, **recipe.tags},
             dict(runtimes or {}),
-            recipe.placement(),
+            recipe.target,
         )
         opts, platform = registry.target(recipe.target.type).load_assembly()(ctx)
         components = build_components(recipe, ctx, opts, platform)

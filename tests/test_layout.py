@@ -17,8 +17,10 @@ from tests.conftest import REPO
 
 LAYERS = ["cli", "engine", "stacks", "components", "recipe"]  # each may import only those to its right
 # A target package's declaration modules are data the recipe layer reads (registry, validation, offline fakes,
-# policy): they belong to the recipe layer, so they import nothing of Pulumi nor of the layers above.
-DECLARATIONS = ("target.py", "settings.py", "naming.py", "offline.py")
+# policy): they belong to the recipe layer, so they import nothing of Pulumi nor of the layers above. The kubernetes
+# target's cluster provisioners (a package, clusters/) and its cluster access (the Kubernetes client, no Pulumi)
+# are declarations too: the target's placement model is built from the provisioners.
+DECLARATIONS = ("target.py", "settings.py", "naming.py", "offline.py", "access.py", "clusters")
 
 
 def test_pulumi_sdk_matches_the_cli_pin():
@@ -57,7 +59,7 @@ def test_top_level_folders_are_not_importable_under_a_second_name(tmp_path):
 
 def _layer(path: Path) -> str | None:
     rel = path.relative_to(REPO)
-    if rel.parts[0] == "components" and len(rel.parts) == 3 and rel.parts[2] in DECLARATIONS:
+    if rel.parts[0] == "components" and len(rel.parts) >= 3 and rel.parts[2] in DECLARATIONS:
         return "recipe"
     if rel.parts[0] in ("stacks", "components"):
         return rel.parts[0]
@@ -82,7 +84,9 @@ def _imported_layers(path: Path) -> set[str]:
             parts = name.split(".")
             if parts[0] != "mlstack" or len(parts) < 2:
                 continue
-            declaration = parts[1] == "components" and len(parts) >= 4 and f"{parts[3]}.py" in DECLARATIONS
+            declaration = parts[1] == "components" and len(parts) >= 4 and (
+                f"{parts[3]}.py" in DECLARATIONS or parts[3] in DECLARATIONS
+            )
             found.add("recipe" if declaration else {"clients": "recipe", "registry": "recipe"}.get(parts[1], parts[1]))
     return found & set(LAYERS)
 
@@ -102,6 +106,8 @@ def test_layers_go_one_way():
 
 def test_recipe_layer_imports_nothing_of_pulumi():
     declarations = [p for p in REPO.glob("components/*/*.py") if p.name in DECLARATIONS]
+    declarations += [p for name in DECLARATIONS for p in REPO.glob(f"components/*/{name}/*.py")]
+    assert any(p.parent.name == "clusters" for p in declarations)
     for path in [*REPO.glob("mlstack/recipe/*.py"), REPO / "mlstack" / "registry.py", *REPO.glob("mlstack/clients/*.py"),
                  *declarations]:
         tree = ast.parse(path.read_text())

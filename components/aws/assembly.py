@@ -11,6 +11,6 @@ from mlstack.components.context import StackContext
 
 def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, None]:
     provider = aws.Provider(
-        "aws", region=ctx.placement["region"], profile=ctx.placement.get("profile"), default_tags={"tags": ctx.tags}
+        "aws", region=ctx.placement.region, profile=ctx.placement.profile, default_tags={"tags": ctx.tags}
     )
     return pulumi.ResourceOptions(providers={"aws": provider}), None

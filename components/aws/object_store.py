@@ -41,7 +41,7 @@ class AwsObjectStore(Component[S3ObjectStore, None, ObjectStoreOutputs, ObjectSt
         self, name: str, args: ComponentArgs[S3ObjectStore, None], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
-        self.region = self.context.placement.get("region")
+        self.region = self.context.placement.region
         self.buckets = [self._create_bucket(name, b) for b in self.settings.buckets]
         outputs = ObjectStoreOutputs(
             tuple(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlstack.components.aws import settings as s
+
 ACCOUNT = "123456789012"  # placeholder account in computed attributes
 
 
-def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
-    region = placement.get("region") or "region"
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.AwsTarget) -> dict[str, Any]:
+    region = placement.region or "region"
     if typ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket") or name
         return {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
@@ -43,6 +45,6 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str,
     return {}
 
 
-def call(placement: dict[str, Any]) -> dict[str, Any]:
+def call(placement: s.AwsTarget) -> dict[str, Any]:
     """What data-source calls answer (caller identity, region)."""
-    return {"accountId": ACCOUNT, "region": placement.get("region")}
+    return {"accountId": ACCOUNT, "region": placement.region}

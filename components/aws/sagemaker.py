@@ -28,7 +28,7 @@ class SagemakerOrchestrator(Component[s.SagemakerOrchestrator, None, Orchestrato
         self, name: str, args: ComponentArgs[s.SagemakerOrchestrator, None], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
-        ctx, region = args.context, args.context.placement["region"]
+        ctx, region = args.context, args.context.placement.region
         buckets, repositories = _scope(args)
         self.role = execution_role(
             f"{name}-execution-role",
@@ -54,7 +54,7 @@ class SagemakerServing(Component[s.SagemakerServing, None, ServingOutputs, Servi
         self, name: str, args: ComponentArgs[s.SagemakerServing, None], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
-        ctx, region = args.context, args.context.placement["region"]
+        ctx, region = args.context, args.context.placement.region
         buckets, repositories = _scope(args)
         self.role = execution_role(
             f"{name}-execution-role",

@@ -7,7 +7,7 @@ from typing import Any
 from mlstack.components.aws import naming
 from mlstack.components.aws import settings as s
 from mlstack.recipe.settings import CLOUD_MLFLOW_FIELDS, MlflowTracking
-from mlstack.registry import Flavor, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
+from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`")
 NO_PROBE = (
@@ -16,7 +16,7 @@ NO_PROBE = (
 )
 
 
-def _bucket_names(st: s.S3ObjectStore, stack: str, placement: dict[str, Any]) -> Problems:
+def _bucket_names(st: s.S3ObjectStore, stack: str, placement: s.AwsTarget) -> Problems:
     return [
         (f"buckets[{i}]", p)
         for i, b in enumerate(st.buckets)
@@ -24,7 +24,7 @@ def _bucket_names(st: s.S3ObjectStore, stack: str, placement: dict[str, Any]) ->
     ]
 
 
-def _repository_names(st: s.EcrRegistry, stack: str, placement: dict[str, Any]) -> Problems:
+def _repository_names(st: s.EcrRegistry, stack: str, placement: s.AwsTarget) -> Problems:
     return [
         (f"repositories[{i}]", p)
         for i, r in enumerate(st.repositories)
@@ -32,7 +32,7 @@ def _repository_names(st: s.EcrRegistry, stack: str, placement: dict[str, Any]) 
     ]
 
 
-def _tracking_placement(st: MlflowTracking, stack: str, placement: dict[str, Any]) -> Problems:
+def _tracking_placement(st: MlflowTracking, stack: str, placement: s.AwsTarget) -> Problems:
     if len(st.subnet_ids) == 1:
         return [
             (
@@ -69,9 +69,7 @@ TARGET = Target(
     needs=TargetNeeds(
         ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE"),
         ("~/.aws/credentials", "~/.aws/config"),
-        "pulumi_aws",
-        "aws",
-        "aws",
+        (PluginNeed("aws", "pulumi_aws", "aws"),),
     ),
     assembly="mlstack.components.aws.assembly:setup",
     offline="mlstack.components.aws.offline",

@@ -85,7 +85,7 @@ class AwsTracking(Component[MlflowTracking, None, TrackingOutputs, TrackingClien
         self.name = name
         st, tags = self.settings, args.context.tags
         bucket = args.uses.store().buckets[0]
-        self.region = self.context.placement["region"]
+        self.region = self.context.placement.region
         self.prefix = st.artifact_prefix.strip("/")
         self.artifacts = bucket.uri.apply(lambda uri: f"{uri}/{self.prefix}")
         child = pulumi.ResourceOptions(parent=self)

@@ -17,8 +17,8 @@ class AzurePlatform:
 
 
 def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, AzurePlatform]:
-    location = ctx.placement["location"]
-    provider = azure.Provider("azure-native", location=location, subscription_id=ctx.placement.get("subscription_id"))
+    location = ctx.placement.location
+    provider = azure.Provider("azure-native", location=location, subscription_id=ctx.placement.subscription_id)
     opts = pulumi.ResourceOptions(providers={"azure-native": provider})
     group = azure.resources.ResourceGroup(
         "resource-group", resource_group_name=f"{ctx.stack}-rg", location=location, tags=ctx.tags, opts=opts

@@ -36,7 +36,7 @@ def workload_identity(
         f"{name}-identity",
         resource_name_=f"{stack}-{name}",
         resource_group_name=group.name,
-        location=ctx.placement["location"],
+        location=ctx.placement.location,
         tags=ctx.tags,
         opts=child,
     )

@@ -26,7 +26,7 @@ def vault_name(stack: str) -> str:
 def ml_workspace(name: str, args: ComponentArgs, parent: pulumi.Resource) -> azure.machinelearningservices.Workspace:
     ctx, group = args.context, args.platform.resource_group
     store, registry = args.uses.store(), args.uses.registry
-    location = ctx.placement["location"]
+    location = ctx.placement.location
     child = pulumi.ResourceOptions(parent=parent)
     tenant = azure.authorization.get_client_config_output().tenant_id
     # The Dict form: VaultPropertiesArgs would add its own defaults to the plan (public network access on, ...).
@@ -94,7 +94,7 @@ class AzureMlOrchestrator(Component[s.AzureMlOrchestrator, AzurePlatform, Orches
             lambda a: OrchestratorClient(
                 flavor="azureml",
                 execution_role=a[2],
-                region=ctx.placement["location"],
+                region=ctx.placement.location,
                 workspace=a[0],
                 resource_group=a[1],
             )
@@ -125,7 +125,7 @@ class AzureMlServing(Component[s.AzureMlServing, AzurePlatform, ServingOutputs, 
             endpoint_name=f"{ctx.stack[:24].rstrip('-')}-ep",
             workspace_name=workspace,
             resource_group_name=group.name,
-            location=ctx.placement["location"],
+            location=ctx.placement.location,
             identity={"type": "UserAssigned", "user_assigned_identities": [self.identity.id]},
             properties={"auth_mode": "AADToken", "public_network_access": "Enabled"},
             tags=ctx.tags,
@@ -135,7 +135,7 @@ class AzureMlServing(Component[s.AzureMlServing, AzurePlatform, ServingOutputs, 
             lambda a: ServingClient(
                 flavor="azureml",
                 protocol="azureml",
-                base_url=f"https://{a[0]}.{ctx.placement['location']}.inference.ml.azure.com",
+                base_url=f"https://{a[0]}.{ctx.placement.location}.inference.ml.azure.com",
                 execution_role=a[1],
             )
         )

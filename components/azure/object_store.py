@@ -31,7 +31,7 @@ class AzureObjectStore(Component[AzureBlobObjectStore, AzurePlatform, ObjectStor
             f"{name}-account",
             account_name=azure_storage_account_name(self.context.stack),
             resource_group_name=group.name,
-            location=self.context.placement["location"],
+            location=self.context.placement.location,
             kind="StorageV2",
             sku={"name": self.settings.sku},
             enable_https_traffic_only=True,
@@ -71,7 +71,7 @@ class AzureObjectStore(Component[AzureBlobObjectStore, AzurePlatform, ObjectStor
             lambda ep: ObjectStoreClient(
                 flavor="azure_blob",
                 endpoint_url=ep.blob,
-                region=self.context.placement["location"],
+                region=self.context.placement.location,
                 buckets=[f"az://{c}" for c in self.settings.containers],
             )
         )

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlstack.components.azure import settings as s
+
 TENANT = "00000000-0000-0000-0000-000000000000"  # placeholder tenant, subscription and principal ids
 
 
-def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.AzureTarget) -> dict[str, Any]:
     return {**_by_type(typ, name, inputs, placement), **identity(inputs)}
 
 
-def _by_type(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
-    region = placement.get("location") or "region"
+def _by_type(typ: str, name: str, inputs: dict[str, Any], placement: s.AzureTarget) -> dict[str, Any]:
+    region = placement.location or "region"
     if typ == "azure-native:resources:ResourceGroup":
         return {"name": inputs.get("resourceGroupName") or name}
     if typ == "azure-native:storage:StorageAccount":
@@ -42,11 +44,11 @@ def identity(inputs: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def call(placement: dict[str, Any]) -> dict[str, Any]:
+def call(placement: s.AzureTarget) -> dict[str, Any]:
     """What `get_client_config` answers."""
     return {
         "tenantId": TENANT,
-        "subscriptionId": placement.get("subscription_id") or TENANT,
+        "subscriptionId": placement.subscription_id or TENANT,
         "clientId": TENANT,
         "objectId": TENANT,
     }

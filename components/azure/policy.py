@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from mlstack.components.azure.identity import SCOPED_ROLES
 from mlstack.components.mlflow_server import SECRET_ENV
 from mlstack.policy import REDACTED, open_to_the_internet, require
+
+INTERNET = ("0.0.0.0/0", "::/0")
 
 
 def storage_is_https_tls12_private_and_entra_only(plan, recipe) -> None:
@@ -33,7 +37,11 @@ def registries_have_no_admin_user_or_anonymous_pull(plan, recipe) -> None:
 
 
 def nothing_open_to_the_internet(plan, recipe) -> None:
-    require(open_to_the_internet(plan) == [], "a resource is open to the internet")
+    """In the raw inputs as well: a Container App's ingress allow-list is in its configuration, a secret the plan's
+    inputs redact. (Only resource names are reported: the raw inputs hold secrets.)"""
+    in_raw = [r.name for r in plan.resources if any(cidr in json.dumps(r.raw, default=str) for cidr in INTERNET)]
+    exposed = sorted(set(open_to_the_internet(plan) + in_raw))
+    require(exposed == [], f"a resource is open to the internet (0.0.0.0/0 or ::/0): {', '.join(exposed)}")
 
 
 def databases_are_private_with_generated_passwords(plan, recipe) -> None:
@@ -64,9 +72,11 @@ def tracking_servers_take_tls_only_from_allowed_networks(plan, recipe) -> None:
 def server_secrets_are_container_app_secrets(plan, recipe) -> None:
     """Passwords reach the container by reference, never as a plain environment value."""
     for app in plan.of_type("azure-native:app:ContainerApp"):
-        env = app.inputs["template"]["containers"][0]["env"]
+        env = app.inputs["template"]["containers"][0].get("env", [])
         refs = {e["secretRef"] for e in env if "secretRef" in e}
-        require({e["name"] for e in env if "secretRef" in e} == set(SECRET_ENV.values()), f"{app.name}: secrets differ")
+        secret = {e["name"] for e in env if "secretRef" in e}
+        require(secret == set(SECRET_ENV.values()), f"{app.name}: secrets differ")
+        require(all("secretRef" in e for e in env if e["name"] in secret), f"{app.name}: a plain password")
         require({s["name"] for s in app.raw["configuration"]["secrets"]} == refs, f"{app.name}: dangling secret refs")
 
 

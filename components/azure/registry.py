@@ -26,7 +26,7 @@ class AzureRegistry(Component[AcrRegistry, AzurePlatform, RegistryOutputs, Regis
             f"{name}-acr",
             registry_name=azure_registry_name(self.context.stack),
             resource_group_name=group.name,
-            location=self.context.placement["location"],
+            location=self.context.placement.location,
             sku={"name": self.settings.sku},
             admin_user_enabled=False,
             anonymous_pull_enabled=False,

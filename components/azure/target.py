@@ -7,7 +7,7 @@ from typing import Any
 from mlstack.components.azure import naming
 from mlstack.components.azure import settings as s
 from mlstack.recipe.settings import CLOUD_MLFLOW_FIELDS, MlflowTracking
-from mlstack.registry import Flavor, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
+from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`")
 PG_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)  # what the flexible server offers
@@ -17,7 +17,7 @@ NO_PROBE = (
 )
 
 
-def _container_names(st: s.AzureBlobObjectStore, stack: str, placement: dict[str, Any]) -> Problems:
+def _container_names(st: s.AzureBlobObjectStore, stack: str, placement: s.AzureTarget) -> Problems:
     return [(f"containers[{i}]", p) for i, c in enumerate(st.containers) if (p := naming.azure_container_problem(c))]
 
 
@@ -25,7 +25,7 @@ def _vnet(subnet_id: str) -> str:
     return subnet_id.lower().rsplit("/subnets/", 1)[0]
 
 
-def _tracking_placement(st: MlflowTracking, stack: str, placement: dict[str, Any]) -> Problems:
+def _tracking_placement(st: MlflowTracking, stack: str, placement: s.AzureTarget) -> Problems:
     if st.subnet_id and st.database_subnet_id and st.subnet_id.lower() == st.database_subnet_id.lower():
         return [
             (
@@ -72,9 +72,7 @@ TARGET = Target(
     needs=TargetNeeds(
         ("ARM_CLIENT_ID", "AZURE_CLIENT_ID", "ARM_USE_MSI"),
         ("~/.azure/azureProfile.json",),
-        "pulumi_azure_native",
-        "azure-native",
-        "azure",
+        (PluginNeed("azure-native", "pulumi_azure_native", "azure"),),
     ),
     assembly="mlstack.components.azure.assembly:setup",
     offline="mlstack.components.azure.offline",

@@ -41,7 +41,7 @@ class AzureTracking(Component[MlflowTracking, AzurePlatform, TrackingOutputs, Tr
         self.context, self.name = args.context, name
         st = self.settings
         self.group = args.platform.resource_group
-        self.location = self.context.placement["location"]
+        self.location = self.context.placement.location
         store = args.uses.store()
         prefix = st.artifact_prefix.strip("/")
         self.artifacts = store.buckets[0].uri.apply(lambda uri: f"{uri}/{prefix}")

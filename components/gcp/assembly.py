@@ -12,8 +12,8 @@ from mlstack.components.context import StackContext
 def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, None]:
     provider = gcp.Provider(
         "gcp",
-        project=ctx.placement["project"],
-        region=ctx.placement["region"],
+        project=ctx.placement.project,
+        region=ctx.placement.region,
         default_labels=ctx.tags,
         add_pulumi_attribution_label=False,
     )

@@ -24,7 +24,7 @@ def workload_identity(
     name: str, workload: str, ctx: object, buckets: dict, repositories: dict, parent: pulumi.Resource
 ) -> gcp.serviceaccount.Account:
     """`buckets` and `repositories`: {recipe name: its name in GCP} of this stack."""
-    project, region, stack = ctx.placement["project"], ctx.placement["region"], ctx.stack  # type: ignore[attr-defined]
+    project, region, stack = ctx.placement.project, ctx.placement.region, ctx.stack  # type: ignore[attr-defined]
     child = pulumi.ResourceOptions(parent=parent)
     account = gcp.serviceaccount.Account(
         f"{name}-identity",

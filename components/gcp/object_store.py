@@ -30,7 +30,7 @@ class GcpObjectStore(Component[GcsObjectStore, None, ObjectStoreOutputs, ObjectS
         client = pulumi.Output.all(*[b.name for b in self.buckets]).apply(
             lambda names: ObjectStoreClient(
                 flavor="gcs",
-                region=self.context.placement["region"],
+                region=self.context.placement.region,
                 buckets=[f"gs://{n}" for n in names],
             )
         )
@@ -41,8 +41,8 @@ class GcpObjectStore(Component[GcsObjectStore, None, ObjectStoreOutputs, ObjectS
         return gcp.storage.Bucket(
             f"{name}-{bucket}",
             name=gcs_bucket_name(self.context.stack, bucket),
-            project=self.context.placement["project"],
-            location=self.context.placement["region"].upper(),
+            project=self.context.placement.project,
+            location=self.context.placement.region.upper(),
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning={"enabled": self.settings.versioning},

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlstack.components.gcp import settings as s
 
-def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
-    region = placement.get("region") or "region"
+
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.GcpTarget) -> dict[str, Any]:
+    region = placement.region or "region"
     if typ == "gcp:sql/databaseInstance:DatabaseInstance":
         return {
             "privateIpAddress": "10.10.0.5",
-            "connectionName": f"{placement.get('project')}:{region}:{inputs.get('name') or name}",
+            "connectionName": f"{placement.project}:{region}:{inputs.get('name') or name}",
         }
     if typ == "gcp:secretmanager/secret:Secret":
-        return {"name": f"projects/{placement.get('project')}/secrets/{inputs.get('secretId')}"}
+        return {"name": f"projects/{placement.project}/secrets/{inputs.get('secretId')}"}
     if typ == "gcp:cloudrunv2/service:Service":
         return {"uri": f"https://{inputs.get('name') or name}-a1b2c3d4e5-ew.a.run.app"}
     if typ == "gcp:serviceaccount/account:Account":
-        return {"email": f"{inputs.get('accountId')}@{placement.get('project')}.iam.gserviceaccount.com"}
+        return {"email": f"{inputs.get('accountId')}@{placement.project}.iam.gserviceaccount.com"}
     if typ == "gcp:storage/bucket:Bucket":
         bucket = inputs.get("name") or name
         return {
@@ -27,11 +29,9 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str,
             "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}",
         }
     if typ == "gcp:artifactregistry/repository:Repository":
-        return {
-            "name": f"projects/{placement.get('project')}/locations/{region}/repositories/{inputs.get('repositoryId')}"
-        }
+        return {"name": f"projects/{placement.project}/locations/{region}/repositories/{inputs.get('repositoryId')}"}
     return {}
 
 
-def call(placement: dict[str, Any]) -> dict[str, Any]:
-    return {"region": placement.get("region")}
+def call(placement: s.GcpTarget) -> dict[str, Any]:
+    return {"region": placement.region}

@@ -8,6 +8,19 @@ from mlstack.components.gcp.identity import PROJECT_ROLES
 from mlstack.components.mlflow_server import SECRET_ENV
 from mlstack.policy import REDACTED, open_to_the_internet, require
 
+# The roles the shipped components grant, by kind of grant (components/gcp/identity.py and tracking.py). Any other
+# role, or a grant of another kind (organization, folder, service account, Cloud Run service...), is beyond this
+# stack: no kind listed here means no role allowed.
+GRANTABLE_ROLES = {
+    "gcp:projects/iAMMember:IAMMember": ("project", PROJECT_ROLES),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": (
+        "bucket",
+        ("roles/storage.objectAdmin", "roles/storage.objectUser"),
+    ),
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": ("repository", ("roles/artifactregistry.reader",)),
+    "gcp:secretmanager/secretIamMember:SecretIamMember": ("secret", ("roles/secretmanager.secretAccessor",)),
+}
+
 
 def buckets_are_uniform_private_and_versioned(plan, recipe) -> None:
     for bucket in plan.of_type("gcp:storage/bucket:Bucket"):
@@ -79,13 +92,17 @@ def grants_are_additive_scoped_and_to_this_stack_only(plan, recipe) -> None:
     buckets = {r.inputs["name"] for r in plan.of_type("gcp:storage/bucket:Bucket")}
     for r in plan.resources:
         if r.type.startswith("gcp:") and r.type.rsplit(":", 1)[-1].lower().endswith("iammember"):
-            require(r.inputs["member"] in accounts, f"{r.name}: a grant to an account of another stack")
-            if r.type == "gcp:projects/iAMMember:IAMMember":
-                require(r.inputs["role"] in PROJECT_ROLES, f"{r.name}: project role {r.inputs['role']}")
+            require(r.inputs.get("member") in accounts, f"{r.name}: a grant to an account of another stack")
+            role = r.inputs.get("role")
+            require(
+                r.type in GRANTABLE_ROLES,
+                f"{r.name}: a {r.type} grant ({role}); this stack grants on projects, buckets, repositories and "
+                "secrets only",
+            )
+            kind, roles = GRANTABLE_ROLES[r.type]
+            require(role in roles, f"{r.name}: {kind} role {role}, beyond the {kind} roles this stack grants")
             if r.type == "gcp:storage/bucketIAMMember:BucketIAMMember":
-                require(r.inputs["bucket"] in buckets, f"{r.name}: a bucket of another stack")
-            if r.type == "gcp:secretmanager/secretIamMember:SecretIamMember":
-                require(r.inputs["role"] == "roles/secretmanager.secretAccessor", f"{r.name}: more than access")
+                require(r.inputs.get("bucket") in buckets, f"{r.name}: a bucket of another stack")
 
 
 RULES = (

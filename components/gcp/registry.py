@@ -21,7 +21,7 @@ class GcpRegistry(Component[ArtifactRegistry, None, RegistryOutputs, RegistryCli
     ) -> None:
         super().__init__(name, args, opts)
         self.repositories = [self._create_repository(name, r) for r in self.settings.repositories]
-        region, project = self.context.placement["region"], self.context.placement["project"]
+        region, project = self.context.placement.region, self.context.placement.project
         first = artifact_registry_id(self.context.stack, self.settings.repositories[0])
         client = pulumi.Output.from_input(
             RegistryClient(  # images are tagged <this uri>/<image>:<tag>
@@ -41,8 +41,8 @@ class GcpRegistry(Component[ArtifactRegistry, None, RegistryOutputs, RegistryCli
         return gcp.artifactregistry.Repository(
             f"{name}-{repository}",
             repository_id=artifact_registry_id(self.context.stack, repository),
-            project=self.context.placement["project"],
-            location=self.context.placement["region"],
+            project=self.context.placement.project,
+            location=self.context.placement.region,
             format="DOCKER",
             docker_config={"immutable_tags": True},
             vulnerability_scanning_config={"enablement_config": "INHERITED"},

@@ -8,7 +8,7 @@ from typing import Any
 from mlstack.components.gcp import naming
 from mlstack.components.gcp import settings as s
 from mlstack.recipe.settings import CLOUD_MLFLOW_FIELDS, MlflowTracking
-from mlstack.registry import Flavor, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
+from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`")
 NO_PROBE = (
@@ -17,7 +17,7 @@ NO_PROBE = (
 )
 
 
-def _bucket_names(st: s.GcsObjectStore, stack: str, placement: dict[str, Any]) -> Problems:
+def _bucket_names(st: s.GcsObjectStore, stack: str, placement: s.GcpTarget) -> Problems:
     return [
         (f"buckets[{i}]", p)
         for i, b in enumerate(st.buckets)
@@ -25,7 +25,7 @@ def _bucket_names(st: s.GcsObjectStore, stack: str, placement: dict[str, Any]) -
     ]
 
 
-def _repository_names(st: s.ArtifactRegistry, stack: str, placement: dict[str, Any]) -> Problems:
+def _repository_names(st: s.ArtifactRegistry, stack: str, placement: s.GcpTarget) -> Problems:
     return [
         (f"repositories[{i}]", p)
         for i, r in enumerate(st.repositories)
@@ -57,9 +57,7 @@ TARGET = Target(
     needs=TargetNeeds(
         ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS", "CLOUDSDK_AUTH_ACCESS_TOKEN"),
         ("~/.config/gcloud/application_default_credentials.json",),
-        "pulumi_gcp",
-        "gcp",
-        "gcp",
+        (PluginNeed("gcp", "pulumi_gcp", "gcp"),),
     ),
     assembly="mlstack.components.gcp.assembly:setup",
     offline="mlstack.components.gcp.offline",

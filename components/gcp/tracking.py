@@ -44,7 +44,7 @@ class GcpTracking(Component[MlflowTracking, None, TrackingOutputs, TrackingClien
         super().__init__(name, args, opts)
         self.context, self.name = args.context, name
         st, stack = self.settings, args.context.stack
-        self.project, self.region = self.context.placement["project"], self.context.placement["region"]
+        self.project, self.region = self.context.placement.project, self.context.placement.region
         self.network = network_path(self.project, st.network or "")
         self.subnetwork = subnetwork_path(self.project, self.region, st.subnetwork or "")
         child = pulumi.ResourceOptions(parent=self)

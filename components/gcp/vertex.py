@@ -39,7 +39,7 @@ class VertexOrchestrator(Component[s.VertexOrchestrator, None, OrchestratorOutpu
         ctx = args.context
         self.account = workload_identity(name, "pipelines", ctx, *_scope(args), parent=self)
         client = self.account.email.apply(
-            lambda email: OrchestratorClient(flavor="vertex", execution_role=email, region=ctx.placement["region"])
+            lambda email: OrchestratorClient(flavor="vertex", execution_role=email, region=ctx.placement.region)
         )
         outputs = OrchestratorOutputs()
         self.publish(outputs, client)
@@ -53,7 +53,7 @@ class VertexServing(Component[s.VertexServing, None, ServingOutputs, ServingClie
     ) -> None:
         super().__init__(name, args, opts)
         ctx = args.context
-        project, region = ctx.placement["project"], ctx.placement["region"]
+        project, region = ctx.placement.project, ctx.placement.region
         self.account = workload_identity(name, "serving", ctx, *_scope(args), parent=self)
         self.endpoint = gcp.vertex.AiEndpoint(
             f"{name}-endpoint",

@@ -158,9 +158,9 @@ def delete_namespace(cluster: Cluster, namespace: str, stack: str, timeout_s: in
     )
 
 
-def preflight(placement: dict[str, Any], stack: str) -> None:
-    cluster = connect(n.context_of(stack, placement))
-    check_namespace(cluster, n.namespace_of(stack, placement), stack)
+def preflight(context: str | None, namespace: str, stack: str) -> None:
+    """The cluster of `context` answers, and `namespace`, if it exists, is the stack's own."""
+    check_namespace(connect(context), namespace, stack)
 
 
 def in_background(check: Callable[..., None], *args: Any) -> Callable[[], None]:

@@ -7,20 +7,22 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.components.context import StackContext
+from mlstack.components.kubernetes import clusters
 from mlstack.components.kubernetes import naming as n
-from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S
+from mlstack.components.kubernetes.settings import KubernetesTarget
 from mlstack.components.kubernetes.workload import KubernetesPlatform, bounded_delete
 
 POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 
 
 def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform]:
-    placement, stack = ctx.placement, ctx.stack
-    namespace = n.namespace_of(stack, placement)
-    delete_timeout_s = int(placement.get("delete_timeout_s") or DELETE_TIMEOUT_S)
+    placement: KubernetesTarget = ctx.placement
+    stack, cluster = ctx.stack, clusters.of(placement)
+    namespace, context = n.namespace_of(stack, placement), cluster.context(stack, placement)
+    delete_timeout_s = placement.delete_timeout_s
     provider = k8s.Provider(
         "kubernetes",
-        context=n.context_of(stack, placement),
+        context=context,
         enable_server_side_apply=True,
         suppress_deprecation_warnings=True,
     )
@@ -38,8 +40,9 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         stack,
         namespace,
         ns.metadata["name"],
-        kind=(placement.get("cluster") or {}).get("type") == "kind",
-        storage_class=placement.get("storage_class"),
+        cluster,
+        context,
+        storage_class=placement.storage_class,
         delete_timeout_s=delete_timeout_s,
     )
     meta = {"namespace": platform.namespace_name, "labels": n.labels(stack, "mlstack", "namespace")}

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from mlstack.components.kubernetes import naming as n
+from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes.settings import KubernetesTarget
 
 # (component kind, the field clients use here, the field holding the in-cluster address)
 ADDRESSES = (
@@ -48,8 +49,8 @@ class Forward:
         return f"{self.scheme}://127.0.0.1:{local_port}" if self.scheme else f"127.0.0.1:{local_port}"
 
 
-def forwards(placement: dict[str, Any], stack: str, components: dict[str, dict[str, Any]]) -> list[Forward]:
-    found = []
+def forwards(placement: KubernetesTarget, stack: str, components: dict[str, dict[str, Any]]) -> list[Forward]:
+    found, context = [], clusters.context_of(stack, placement)
     for kind, field, cluster_field in ADDRESSES:
         address = (components.get(kind) or {}).get(cluster_field)
         if not address or (components[kind].get(field) or address) != address:
@@ -60,7 +61,7 @@ def forwards(placement: dict[str, Any], stack: str, components: dict[str, dict[s
             Forward(
                 kind,
                 field,
-                n.context_of(stack, placement),
+                context,
                 namespace,
                 service,
                 parts.port or 80,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 PART_OF = "app.kubernetes.io/part-of"
@@ -12,32 +13,20 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 STACK = "mlstack.dev/stack"
 PIPELINE = "mlstack.dev/pipeline"  # set on ZenML's pipeline pods (orchestrator pod settings): network policies use it
 
-# kind maps these node ports to 127.0.0.1 (the recipe's `port` overrides the host side); inside the cluster every
-# service keeps its own port.
+# A cluster that exposes services as node ports (kind) maps these to 127.0.0.1 (the recipe's `port` overrides the
+# host side); inside the cluster every service keeps its own port.
 NODE_PORTS = {"object_store": 30900, "registry": 30500, "tracking": 30501, "serving": 30800}
 
 
 def host_port(component: str, port: int | None) -> int:
-    """The port on 127.0.0.1 kind maps to a component's node port: the recipe's `port`, else the node port itself
+    """The port on 127.0.0.1 the cluster maps to a component's node port: the recipe's `port`, else the node port itself
     (so an image pushed to localhost:<port> has the same name on the nodes)."""
     return port or NODE_PORTS[component]
 
 
-def namespace_of(stack: str, placement: dict) -> str:
-    return placement.get("namespace") or stack
-
-
-def kind_cluster_name(stack: str, placement: dict) -> str:
-    return (placement.get("cluster") or {}).get("name") or stack
-
-
-def context_of(stack: str, placement: dict) -> str | None:
-    """The kubeconfig context: the recipe's, else kind's for a kind cluster, else the current one (None)."""
-    if placement.get("context"):
-        return placement["context"]
-    if (placement.get("cluster") or {}).get("type") == "kind":
-        return f"kind-{kind_cluster_name(stack, placement)}"
-    return None
+def namespace_of(stack: str, placement: Any) -> str:
+    """The stack's namespace: the recipe's (typed placement), else the stack's name."""
+    return placement.namespace or stack
 
 
 def labels(stack: str, app: str, component: str) -> dict[str, str]:

@@ -59,13 +59,15 @@ class KubernetesObjectStore(
         self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-data", name, self.settings.storage_gb, self)
         self.server = self._server(name)
         self.service = w.service(f"{name}-service", platform, APP, name, PORT, self)
-        w.allow_ingress(f"{name}-ingress", platform, APP, name, PORT, CLIENTS, self, from_outside=platform.kind)
+        w.allow_ingress(f"{name}-ingress", platform, APP, name, PORT, CLIENTS, self, from_outside=platform.node_ports)
         self.buckets = self._bucket_job(name)
         w.allow_egress(f"{name}-buckets-egress", platform, "minio-buckets", name, [(n.selector(APP), PORT)], self)
 
         cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
         host_port = n.host_port("object_store", self.settings.port)
-        self.endpoint = pulumi.Output.from_input(f"http://127.0.0.1:{host_port}" if platform.kind else cluster_url)
+        self.endpoint = pulumi.Output.from_input(
+            f"http://127.0.0.1:{host_port}" if platform.node_ports else cluster_url
+        )
         outputs = out.ObjectStoreOutputs(
             tuple(
                 out.Bucket(b, pulumi.Output.from_input(b), pulumi.Output.from_input(f"s3://{b}"))

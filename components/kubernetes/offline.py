@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlstack.components.kubernetes import settings as s
 
-def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.KubernetesTarget) -> dict[str, Any]:
     return {}
 
 
-def call(placement: dict[str, Any]) -> dict[str, Any]:
+def call(placement: s.KubernetesTarget) -> dict[str, Any]:
     return {}

@@ -88,17 +88,17 @@ class KubernetesOrchestrator(
             },
             opts=child,
         )
-        context, registry = n.context_of(platform.stack, args.context.placement), args.uses.registry
+        registry = self.uses.registry
         self.publish(
             OrchestratorOutputs(),
             OrchestratorClient(
                 flavor="kubernetes",
-                kubernetes_context=context,
+                kubernetes_context=platform.context,
                 kubernetes_namespace=platform.namespace,
                 service_account=SERVICE_ACCOUNT,
                 step_service_account=STEP_ACCOUNT,
                 pod_labels={n.PIPELINE: "true"},
                 image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
-                local_registry=platform.kind,
+                local_registry=platform.nodes_pull_localhost,
             ),
         )

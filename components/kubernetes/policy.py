@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from mlstack.components.kubernetes import clusters
 from mlstack.policy import require
 
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job")
@@ -125,11 +126,12 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
 
 
 def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
-    """ClusterIP; a node port only on a kind cluster, which kind maps to 127.0.0.1 alone; never a LoadBalancer."""
-    kind = recipe.target.cluster.type == "kind"
+    """ClusterIP; a node port only on a cluster that maps node ports to 127.0.0.1 alone (kind); never a
+    LoadBalancer."""
+    node_ports = clusters.of(recipe.target).exposure == "node_ports"
     for svc in plan.of_type("kubernetes:core/v1:Service"):
         typ = svc.inputs["spec"].get("type", "ClusterIP")
-        require(typ == "ClusterIP" or (kind and typ == "NodePort"), f"{svc.name}: exposed as {typ}")
+        require(typ == "ClusterIP" or (node_ports and typ == "NodePort"), f"{svc.name}: exposed as {typ}")
 
 
 RULES = (

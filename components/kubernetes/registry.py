@@ -44,7 +44,11 @@ class KubernetesRegistry(Component[DistributionRegistry, w.KubernetesPlatform, R
         super().__init__(name, args, opts)
         platform, child, auth = self.platform, pulumi.ResourceOptions(parent=self), self.settings.auth
         host_port = n.host_port("registry", self.settings.port)
-        self.uri = f"localhost:{host_port}" if platform.kind else f"{n.service_host(APP, platform.namespace)}:{PORT}"
+        self.uri = (
+            f"localhost:{host_port}"
+            if platform.nodes_pull_localhost
+            else f"{n.service_host(APP, platform.namespace)}:{PORT}"
+        )
         http_secret = GeneratedSecret(f"{name}-http-secret", opts=child).value
         self.password = GeneratedSecret(f"{name}-password", with_bcrypt=True, opts=child) if auth else None
         data = {"http-secret": http_secret}
@@ -69,7 +73,7 @@ class KubernetesRegistry(Component[DistributionRegistry, w.KubernetesPlatform, R
         self.server = self._server(name)
         self.service = w.service(f"{name}-service", platform, APP, name, PORT, self)
         w.allow_ingress(
-            f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.kind
+            f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.node_ports
         )
         self.publish(
             RegistryOutputs(

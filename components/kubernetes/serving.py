@@ -34,10 +34,10 @@ class KubernetesServing(Component[MlserverServing, w.KubernetesPlatform, Serving
         self.server = self._server(name)
         w.service(f"{name}-service", platform, APP, name, PORT, self)
         w.allow_ingress(
-            f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.kind
+            f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.node_ports
         )
         cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
-        url = f"http://127.0.0.1:{n.host_port('serving', self.settings.port)}" if platform.kind else cluster_url
+        url = f"http://127.0.0.1:{n.host_port('serving', self.settings.port)}" if platform.node_ports else cluster_url
         self.publish(
             ServingOutputs(pulumi.Output.from_input(cluster_url)),
             ServingClient(

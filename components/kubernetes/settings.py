@@ -1,37 +1,25 @@
 """Settings of the kubernetes target: its placement (the recipe's `target:` block, with the cluster as a
-discriminated union of provisioners) and its own flavors."""
+discriminated union of the provisioners in components/kubernetes/clusters/) and its own flavors."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field
 
+from mlstack.components.kubernetes import clusters
 from mlstack.recipe.base import UserModel
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 DELETE_TIMEOUT_S = 180
 
 
-class ExistingCluster(UserModel):
-    """A cluster that already exists, reached through a kubeconfig context; mlstack never creates or deletes it."""
-
-    type: Literal["existing"] = Field(description="Cluster provisioner.")
-
-
-class KindCluster(UserModel):
-    """A local kind cluster (Docker or Podman) that mlstack creates, or reuses, for this stack."""
-
-    type: Literal["kind"] = Field(description="Cluster provisioner.")
-    name: str | None = Field(
-        default=None,
-        pattern=DNS_LABEL,
-        description="kind cluster name; default: the stack's name (its context: kind-<name>).",
-    )
-
-
-# eks | gke | aks join this union as provisioners of their own; the target model does not change.
-ClusterSpec = Annotated[ExistingCluster | KindCluster, Field(discriminator="type")]
+# The cluster block: one variant per provisioner module of components/kubernetes/clusters/ (discovered there).
+_PROVISIONERS = clusters.provisioners()
+if TYPE_CHECKING:
+    ClusterSpec = Any
+else:
+    ClusterSpec = Annotated[Union[tuple(p.spec for p in _PROVISIONERS)], Field(discriminator="type")]  # noqa: UP007
 
 
 class KubernetesTarget(UserModel):
@@ -39,8 +27,10 @@ class KubernetesTarget(UserModel):
 
     type: Literal["kubernetes"] = Field(description="Target platform.")
     cluster: ClusterSpec = Field(
-        default_factory=lambda: ExistingCluster(type="existing"),
-        description="Who provides the cluster: `existing` (default) or `kind`.",
+        default_factory=lambda: _PROVISIONERS[0].spec.model_validate({"type": _PROVISIONERS[0].type}),
+        description="Who provides the cluster: "
+        + ", ".join(f"`{p.type}`" + (" (default)" if i == 0 else "") for i, p in enumerate(_PROVISIONERS))
+        + ".",
     )
     context: str | None = Field(
         default=None,

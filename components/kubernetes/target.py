@@ -1,28 +1,38 @@
-"""The `kubernetes` target, declared: placement (any cluster, or a kind cluster mlstack creates), machine needs, the
-in-cluster flavors and their rules (no Pulumi imported here)."""
+"""The `kubernetes` target, declared: placement (a cluster from one of the provisioners in clusters/), machine
+needs, the in-cluster flavors and their rules (no Pulumi imported here)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from mlstack.components.kubernetes import clusters
 from mlstack.components.kubernetes import settings as s
 from mlstack.recipe import settings as shared
-from mlstack.registry import Flavor, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
+from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_kubernetes"), install_hint="`pip install 'mlstack[kubernetes]'`")
 PKG = "mlstack.components.kubernetes"
 
 
-def _port_needs_kind(st: Any, stack: str, placement: dict[str, Any]) -> Problems:
-    if getattr(st, "port", None) and (placement.get("cluster") or {}).get("type") != "kind":
+def _port_needs_node_ports(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
+    """`port` is the 127.0.0.1 side of a node port: only clusters that map node ports to this machine have one."""
+    if getattr(st, "port", None) and clusters.of(placement).exposure != "node_ports":
+        mapping = " or ".join(p.type for p in clusters.provisioners() if p.exposure == "node_ports")
         return [
             (
                 "port",
-                "only a kind cluster maps ports to 127.0.0.1; on an existing cluster reach the service "
-                "with `mlstack connect` (or leave port out)",
+                f"only a {mapping} cluster maps ports to 127.0.0.1; on this cluster ({placement.cluster.type}) "
+                "reach the service with `mlstack connect` (or leave port out)",
             )
         ]
     return []
+
+
+def _keeps(placement: s.KubernetesTarget) -> str:
+    also = clusters.of(placement).keeps
+    return "the namespace and its PersistentVolumeClaims (objects, images, runs, models)" + (
+        f"; {also}" if also else ""
+    )
 
 
 def _orchestrator(client: Any) -> dict[str, Any]:
@@ -65,23 +75,17 @@ TARGET = Target(
     needs=TargetNeeds(
         ("KUBECONFIG",),
         ("~/.kube/config",),
-        "pulumi_kubernetes",
-        "kubernetes",
-        "kubernetes",
-        credentials_unless=lambda p: (
-            "kind writes the context" if (p.get("cluster") or {}).get("type") == "kind" else None
-        ),
+        (PluginNeed("kubernetes", "pulumi_kubernetes", "kubernetes"),),
+        credentials_unless=lambda p: clusters.of(p).credentials_reason,
+        more_plugins=lambda p: clusters.of(p).plugins,
     ),
     assembly=f"{PKG}.assembly:setup",
     offline=f"{PKG}.offline",
     policy=f"{PKG}.policy",
-    aliases={"kind": {"type": "kubernetes", "cluster": {"type": "kind"}}},
-    keeps_on_destroy=lambda p: (
-        "the namespace and its PersistentVolumeClaims (objects, images, runs, models)"
-        + ("; the kind cluster" if (p.get("cluster") or {}).get("type") == "kind" else "")
-    ),
+    aliases={p.alias: {"type": "kubernetes", "cluster": {"type": p.type}} for p in clusters.provisioners() if p.alias},
+    keeps_on_destroy=_keeps,
     preflight=f"{PKG}.lifecycle:preflight",
-    prepare=f"{PKG}.kind:ensure_cluster",
+    prepare=f"{PKG}.lifecycle:prepare",
     purge=f"{PKG}.lifecycle:purge",
     render=f"{PKG}.manifests:render",
     doctor=f"{PKG}.lifecycle:doctor_checks",
@@ -95,7 +99,7 @@ TARGET = Target(
             f"{PKG}.object_store:KubernetesObjectStore",
             "MinIO StatefulSet on a kept volume, generated root keys in a Secret, buckets made by a Job",
             fields=("port", "buckets", "storage_gb"),
-            problems=_port_needs_kind,
+            problems=_port_needs_node_ports,
             zenml="s3",
             verify="s3",
             **SDK,
@@ -108,7 +112,7 @@ TARGET = Target(
             f"{PKG}.registry:KubernetesRegistry",
             "CNCF distribution Deployment on a kept volume, htpasswd from generated credentials, a pull Secret",
             fields=("port", "auth", "storage_gb"),
-            problems=_port_needs_kind,
+            problems=_port_needs_node_ports,
             zenml="default",
             verify="oci",
             **SDK,
@@ -123,7 +127,7 @@ TARGET = Target(
             "the object store",
             needs=("object_store",),
             fields=("port", "artifact_prefix", "auth", "image", "database_storage_gb"),
-            problems=_port_needs_kind,
+            problems=_port_needs_node_ports,
             zenml="mlflow",
             verify="mlflow",
             **SDK,
@@ -150,7 +154,7 @@ TARGET = Target(
             f"{PKG}.serving:KubernetesServing",
             "MLServer (V2 inference protocol) Deployment with a model repository on a kept volume",
             fields=("port", "storage_gb"),
-            problems=_port_needs_kind,
+            problems=_port_needs_node_ports,
             verify="v2",
             **SDK,
         ),

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.components.kubernetes import naming as n
+from mlstack.components.kubernetes.clusters import ClusterProvisioner
 from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S
 
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}  # a ClusterIP Service is usable at once; the provider waits >= 10 s
@@ -44,9 +45,20 @@ class KubernetesPlatform:
     stack: str
     namespace: str
     namespace_name: pulumi.Output[str]  # the Namespace resource's name: using it orders creation after it
-    kind: bool  # services get node ports that kind maps to 127.0.0.1
+    cluster: ClusterProvisioner  # who provides the cluster: how services are exposed, how nodes pull images
+    context: str | None  # the kubeconfig context the stack's provider uses (None: the current one)
     storage_class: str | None = None
     delete_timeout_s: int = DELETE_TIMEOUT_S
+
+    @property
+    def node_ports(self) -> bool:
+        """Services are reached from this machine on node ports the cluster maps to 127.0.0.1."""
+        return self.cluster.exposure == "node_ports"
+
+    @property
+    def nodes_pull_localhost(self) -> bool:
+        """Nodes pull the stack's registry by the `localhost:<port>` name images are pushed under from here."""
+        return self.cluster.registry_pull == "node_localhost"
 
 
 def container_security(read_only: bool = True) -> dict[str, Any]:
@@ -156,8 +168,8 @@ def service(
     parent: pulumi.Resource,
     exposed: bool = True,
 ) -> k8s.core.v1.Service:
-    """ClusterIP; on kind, a NodePort whose node port kind maps to 127.0.0.1 (the recipe asked for a local cluster)."""
-    node_port = n.NODE_PORTS.get(component) if platform.kind and exposed else None
+    """ClusterIP; on a cluster that maps node ports to 127.0.0.1 (kind), a NodePort."""
+    node_port = n.NODE_PORTS.get(component) if platform.node_ports and exposed else None
     ports = [{"name": "http", "port": port, "target_port": port, "protocol": "TCP", "node_port": node_port}]
     return k8s.core.v1.Service(
         resource,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlstack.components.local import settings as s
 
-def attributes(typ: str, name: str, inputs: dict[str, Any], placement: dict[str, Any]) -> dict[str, Any]:
+
+def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.LocalTarget) -> dict[str, Any]:
     return {}
 
 
-def call(placement: dict[str, Any]) -> dict[str, Any]:
+def call(placement: s.LocalTarget) -> dict[str, Any]:
     return {}

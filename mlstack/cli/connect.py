@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
         def body() -> dict:
             r, clients, secrets = ops.clients_of(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
-            placement = r.placement()
+            placement = r.target
             with forwarded(r.target.type, placement, r.name, clients.components) as local:
                 at_local = StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local})
                 text = render(at_local, secrets, "env", show_secrets)

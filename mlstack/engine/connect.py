@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import BaseModel
+
 from mlstack import registry
 from mlstack.errors import EngineError, NotAvailableError
 
@@ -43,7 +45,7 @@ def at_local_ports(components: dict[str, dict[str, Any]], local: dict[Any, int])
 
 @contextmanager
 def forwarded(
-    target: str, placement: dict[str, Any], stack: str, components: dict[str, dict[str, Any]]
+    target: str, placement: BaseModel, stack: str, components: dict[str, dict[str, Any]]
 ) -> Iterator[dict[str, dict[str, Any]]]:
     """The client config at forwarded local ports, valid inside the `with`."""
     planner = registry.target(target).hook("connect")

@@ -15,6 +15,7 @@ from mlstack.engine.pulumi_cli import build_cli, find_cli
 from mlstack.engine.workspace import SHIM, shim_dir
 from mlstack.errors import NotAvailableError
 from mlstack.home import Home
+from mlstack.registry import PluginNeed
 from mlstack.versions import PULUMI_VERSION, RUNTIMES
 
 
@@ -103,33 +104,36 @@ def _target_checks(
                 f.summary if not missing else f"needs {', '.join(missing)}: {f.install_hint}",
             )
         )
-    if needs.provider_module:
-        present = importlib.util.find_spec(needs.provider_module) is not None
-        checks.append(
-            Check(
-                target,
-                "provider SDK",
-                present,
-                needs.provider_module if present else f"`pip install mlstack[{needs.pinned_extra}]`",
-            )
-        )
-    if needs.plugin:
-        where, note = plugins.installed(home, needs), ""
-        if where is None and fix_with is not None and plugins.sdk_version(needs):
-            progress(f"installing provider plugin resource-{needs.plugin} v{plugins.sdk_version(needs)}")
-            ok, note = plugins.install(home, needs, fix_with, progress)
-            where = plugins.installed(home, needs)
-        if where:
-            detail = f"{where} ({note})" if note else where
-        else:
-            absent = f"resource-{needs.plugin} v{plugins.sdk_version(needs)} not installed"
-            detail = absent + (f" ({note})" if note else "") + f": {plugins.install_steps(home, needs)}"
-        checks.append(Check(target, "provider plugin", where is not None, detail))
+    for need in needs.plugins:
+        checks += _plugin_checks(home, target, need, fix_with, progress, several=len(needs.plugins) > 1)
     ok, detail = needs.credentials()
     checks.append(Check(target, "credentials", ok, detail))
     if (more := declared.hook("doctor")) is not None:  # what only this target checks (a cluster answering, ...)
         checks += [Check(target, name, ok, detail) for name, ok, detail in more()]
     return checks
+
+
+def _plugin_checks(
+    home: Home, target: str, need: PluginNeed, fix_with: Path | None, progress: Callable[[str], None], several: bool
+) -> list[Check]:
+    """The provider's SDK, and its plugin at the SDK's version (installed by `--fix` where it can be)."""
+    suffix = f" ({need.plugin})" if several else ""
+    present = importlib.util.find_spec(need.provider_module) is not None
+    sdk = need.provider_module if present else f"`pip install mlstack[{need.pinned_extra}]`"
+    where, note = plugins.installed(home, need), ""
+    if where is None and fix_with is not None and plugins.sdk_version(need):
+        progress(f"installing provider plugin resource-{need.plugin} v{plugins.sdk_version(need)}")
+        ok, note = plugins.install(home, need, fix_with, progress)
+        where = plugins.installed(home, need)
+    if where:
+        detail = f"{where} ({note})" if note else where
+    else:
+        absent = f"resource-{need.plugin} v{plugins.sdk_version(need)} not installed"
+        detail = absent + (f" ({note})" if note else "") + f": {plugins.install_steps(home, need)}"
+    return [
+        Check(target, f"provider SDK{suffix}", present, sdk),
+        Check(target, f"provider plugin{suffix}", where is not None, detail),
+    ]
 
 
 def as_dicts(checks: list[Check]) -> list[dict]:

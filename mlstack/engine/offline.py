@@ -120,7 +120,7 @@ def _plan(recipe: Recipe) -> Plan:
     from mlstack.stacks.program import make_program
 
     result = Plan(recipe.name, recipe.target.type)
-    placement = recipe.placement()
+    placement = recipe.target
     fake = registry.target(recipe.target.type).offline_module()  # the target's provider, as the mocks answer it
 
     class Monitor(mocks.MockMonitor):

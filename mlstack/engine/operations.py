@@ -88,7 +88,7 @@ def _preflight(home: Home, recipe: Recipe, plugin: bool = True, wait: bool = Tru
     from mlstack.stacks.program import check_available
 
     check_available(recipe)
-    target, placement = registry.target(recipe.target.type), recipe.placement()
+    target, placement = registry.target(recipe.target.type), recipe.target
     gate: Callable[[], None] = _passed
     if (preflight := target.hook("preflight")) is not None:  # what the target needs beyond credentials (kind, ...)
         gate = preflight(placement, recipe.name) or _passed
@@ -102,7 +102,7 @@ def _preflight(home: Home, recipe: Recipe, plugin: bool = True, wait: bool = Tru
                 hint="configure them, then check with `mlstack doctor`",
             )
         if plugin:
-            plugins.require(home, recipe.target.type, target.needs)
+            plugins.require(home, recipe.target.type, target.needs.plugins_for(placement))
     except MlstackError:
         gate()  # the platform's own failure comes first in the order a user fixes things
         raise
@@ -120,7 +120,7 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, 
     gate = _preflight(home, recipe, wait=False)
     paths = runtimes.ensure(home, runtimes_of(recipe), emit)
     if (prepare := registry.target(recipe.target.type).hook("prepare")) is not None:  # e.g. a kind cluster
-        prepare(recipe.placement(), recipe.name, recipe.component_specs(), home.stack_dir(recipe.name) / "run", emit)
+        prepare(recipe.target, recipe.name, recipe.component_specs(), home.stack_dir(recipe.name) / "run", emit)
     s = session(home, recipe, ref, emit, paths, runs_program=True, gate=gate)
     known = s.has_checkpoint() or home.stack_dir(recipe.name).exists()
     save_recipe(home, recipe.name, recipe.model_dump(mode="json", exclude_none=True))
@@ -294,7 +294,7 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
         )
     _preflight(home, recipe, plugin=False)
     if deployed:
-        plugins.require(home, recipe.target.type, target.needs)
+        plugins.require(home, recipe.target.type, target.needs.plugins_for(recipe.target))
     changes = s.destroy().changes if deployed else {}
     stack_dir = home.stack_dir(recipe.name)
     data = stack_dir / "data"  # components keep their data here (StackContext.data_dir)
@@ -302,7 +302,7 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
     purged: list[str] = []
     if purge:
         if (remove := target.hook("purge")) is not None:  # beyond the state: a namespace and its volumes, a cluster
-            purged += [removed] if (removed := remove(recipe.placement(), recipe.name)) else []
+            purged += [removed] if (removed := remove(recipe.target, recipe.name)) else []
         purged += [f"{kind} data in {path}" for kind, path in kept.items()]
         if not deployed and not purged:
             raise StackNotFoundError(
@@ -317,7 +317,7 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
         shutil.rmtree(stack_dir / "run", ignore_errors=True)
         shutil.rmtree(stack_dir / "outputs", ignore_errors=True)
         keeps = target.keeps_on_destroy
-        if (text := keeps(recipe.placement()) if callable(keeps) else keeps) and deployed:
+        if (text := keeps(recipe.target) if callable(keeps) else keeps) and deployed:
             kept[recipe.target.type] = text
     return {"stack": recipe.name, "changes": changes, "purged": purge, "deleted_data": purged, "kept": kept}
 
@@ -396,7 +396,7 @@ def verify(home: Home, ref: StackRef) -> dict[str, Any]:
     if registry.target(recipe.target.type).connect is None:
         results = run_checks(clients, secrets)
     else:  # services only the cluster reaches are checked through port forwards, as a user would reach them
-        with forwarded(recipe.target.type, recipe.placement(), recipe.name, clients.components) as local:
+        with forwarded(recipe.target.type, recipe.target, recipe.name, clients.components) as local:
             results = run_checks(
                 StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local}), secrets
             )

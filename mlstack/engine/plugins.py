@@ -13,58 +13,56 @@ from pathlib import Path
 from mlstack.engine import plugin_build
 from mlstack.errors import NotAvailableError
 from mlstack.home import Home
-from mlstack.registry import TargetNeeds
+from mlstack.registry import PluginNeed
 
 INSTALL_TIMEOUT = 120
 
 
-def sdk_version(needs: TargetNeeds) -> str | None:
+def sdk_version(need: PluginNeed) -> str | None:
     """The provider SDK's version: the engine asks for the plugin at exactly this version."""
     try:
-        return importlib.metadata.version(needs.provider_module or "")
+        return importlib.metadata.version(need.provider_module)
     except importlib.metadata.PackageNotFoundError:
         return None
 
 
-def installed(home: Home, needs: TargetNeeds) -> str | None:
+def installed(home: Home, need: PluginNeed) -> str | None:
     """Where the engine will find the plugin (PULUMI_HOME/plugins at the SDK's version, or on PATH), else None."""
-    if not needs.plugin:
-        return "none needed"
-    version = sdk_version(needs)
-    exact = home.pulumi_home / "plugins" / f"resource-{needs.plugin}-v{version}"
-    if version and exact.is_dir() and any(exact.glob(f"pulumi-resource-{needs.plugin}*")):
+    version = sdk_version(need)
+    exact = home.pulumi_home / "plugins" / f"resource-{need.plugin}-v{version}"
+    if version and exact.is_dir() and any(exact.glob(f"pulumi-resource-{need.plugin}*")):
         return str(exact)
-    return shutil.which(f"pulumi-resource-{needs.plugin}")
+    return shutil.which(f"pulumi-resource-{need.plugin}")
 
 
-def install_steps(home: Home, needs: TargetNeeds) -> str:
-    version = sdk_version(needs) or "<SDK version>"
-    built = plugin_build.source_for(needs.plugin)
+def install_steps(home: Home, need: PluginNeed) -> str:
+    version = sdk_version(need) or "<SDK version>"
+    built = plugin_build.source_for(need.plugin)
     return (
-        f"`PULUMI_HOME={home.pulumi_home} pulumi plugin install resource {needs.plugin} v{version}` on a machine "
-        f"that reaches get.pulumi.com, or put a `pulumi-resource-{needs.plugin}` binary (v{version}) on PATH"
+        f"`PULUMI_HOME={home.pulumi_home} pulumi plugin install resource {need.plugin} v{version}` on a machine "
+        f"that reaches get.pulumi.com, or put a `pulumi-resource-{need.plugin}` binary (v{version}) on PATH"
         + ("; `mlstack doctor --fix` builds it from Go modules where it cannot be fetched" if built else "")
     )
 
 
-def install(home: Home, needs: TargetNeeds, cli: Path, progress: Callable[[str], None] = print) -> tuple[bool, str]:
+def install(home: Home, need: PluginNeed, cli: Path, progress: Callable[[str], None] = print) -> tuple[bool, str]:
     """Fetch the plugin at the SDK's version with `pulumi plugin install` (bounded); where that fails and the plugin
     has a Go source pinned, build it from Go modules and register it. (installed, which of the two happened)."""
-    version = sdk_version(needs)
-    if not needs.plugin or not version:
+    version = sdk_version(need)
+    if not version:
         return False, "no provider SDK installed to match"
-    fetched, why = _fetch(home, needs.plugin, version, cli)
+    fetched, why = _fetch(home, need.plugin, version, cli)
     if fetched:
-        return True, f"fetched resource-{needs.plugin} v{version} with `pulumi plugin install`"
-    source = plugin_build.source_for(needs.plugin)
+        return True, f"fetched resource-{need.plugin} v{version} with `pulumi plugin install`"
+    source = plugin_build.source_for(need.plugin)
     if source is None or source.version != version:
         return False, f"could not fetch it ({why})"
     progress(f"  `pulumi plugin install` could not fetch it ({why}): building it from Go modules instead")
     binary = plugin_build.build(home, source, progress)
     plugin_build.register(home, source, binary, cli)
-    if not installed(home, needs):
+    if not installed(home, need):
         return False, f"built {binary} but the engine does not find it under {home.pulumi_home / 'plugins'}"
-    return True, f"built resource-{needs.plugin} v{version} from Go modules ({binary}) and registered it"
+    return True, f"built resource-{need.plugin} v{version} from Go modules ({binary}) and registered it"
 
 
 def _fetch(home: Home, plugin: str, version: str, cli: Path) -> tuple[bool, str]:
@@ -85,11 +83,12 @@ def _fetch(home: Home, plugin: str, version: str, cli: Path) -> tuple[bool, str]
     return False, last[:160]
 
 
-def require(home: Home, target: str, needs: TargetNeeds) -> None:
-    """Exit 3 before the engine starts when the target's plugin is missing, naming it and how to install it."""
-    if installed(home, needs) is None:
-        raise NotAvailableError(
-            f"target {target} needs the Pulumi provider plugin resource-{needs.plugin} v{sdk_version(needs)}, "
-            "which is not installed",
-            hint=f"`mlstack doctor --fix` installs it; by hand: {install_steps(home, needs)}",
-        )
+def require(home: Home, target: str, needs: tuple[PluginNeed, ...]) -> None:
+    """Exit 3 before the engine starts when a plugin the stack needs is missing, naming it and how to install it."""
+    for need in needs:
+        if installed(home, need) is None:
+            raise NotAvailableError(
+                f"target {target} needs the Pulumi provider plugin resource-{need.plugin} v{sdk_version(need)}, "
+                "which is not installed",
+                hint=f"`mlstack doctor --fix` installs it; by hand: {install_steps(home, need)}",
+            )

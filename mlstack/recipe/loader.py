@@ -117,7 +117,7 @@ def _target_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Proble
                         f"flavor {flavor.name!r} needs components.{needed} in the same recipe",
                     )
                 )
-    placement = recipe.placement()
+    placement = recipe.target
     for kind, flavor in recipe.flavors().items():
         found = flavor.problems(recipe.component_specs()[kind], recipe.name, placement) if flavor.problems else []
         for field, message in found:

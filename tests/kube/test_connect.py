@@ -19,7 +19,7 @@ from tests.kube.build import bin_dir
 from tests.kube.controlplane import ControlPlane
 
 RECIPE = load_recipe(RECIPES / "kubernetes.yaml")
-PLACEMENT = RECIPE.placement()
+PLACEMENT = RECIPE.target
 
 
 def components() -> dict:
@@ -67,6 +67,6 @@ def test_a_forward_that_cannot_reach_a_pod_fails_naming_the_service(control_plan
 def test_a_kind_stack_needs_no_forward_its_services_are_on_loopback():
     recipe = load_recipe(RECIPES / "kind.yaml")
     clients = plan(recipe).outputs["mlstack"]["components"]
-    forwards = registry.target("kubernetes").hook("connect")(recipe.placement(), recipe.name,
+    forwards = registry.target("kubernetes").hook("connect")(recipe.target, recipe.name,
                                                              clients)
     assert forwards == []

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from mlstack.components.kubernetes import kind
+from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes.clusters import kind
 from mlstack.components.kubernetes import naming as n
 from mlstack.recipe.loader import load_recipe
 from tests.conftest import RECIPES
@@ -12,7 +13,7 @@ from tests.conftest import RECIPES
 def test_the_kind_recipe_maps_every_exposed_service_to_loopback_only():
     recipe = load_recipe(RECIPES / "kind.yaml")
     ports = kind.host_ports(recipe.component_specs())
-    config = kind.cluster_config(n.kind_cluster_name(recipe.name, recipe.target.model_dump()), ports)
+    config = kind.cluster_config(kind.cluster_name(recipe.name, recipe.target), ports)
     assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4" and config["name"] == "mlops-kind"
     [node] = config["nodes"]
     mappings = node["extraPortMappings"]
@@ -42,4 +43,4 @@ def test_target_kind_is_short_for_a_kubernetes_kind_cluster(tmp_path):
         path.write_text(f"apiVersion: mlstack/v1\nname: short\n{short}\ncomponents:\n  orchestrator: {{flavor: kubernetes}}\n")
         target = load_recipe(path).target
         assert (target.type, target.cluster.type, target.namespace) == ("kubernetes", "kind", None)
-        assert n.context_of("short", target.model_dump()) == "kind-short"
+        assert clusters.context_of("short", target) == "kind-short"

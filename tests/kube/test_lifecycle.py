@@ -29,7 +29,7 @@ from tests.kube.controlplane import NODE_NAME, ControlPlane
 from tests.kube.plugin_home import link_plugin
 from tests.local.conftest import MLSTACK, mlstack, mlstack_json
 
-NEEDS = registry.target("kubernetes").needs
+NEEDS = registry.plugin_need("kubernetes")
 DATA_CLAIMS = {"minio-data", "registry-data", "mlflow-postgres-data", "mlserver-models"}
 
 

@@ -1,0 +1,103 @@
+"""Cluster provisioners: who provides the kubernetes target's cluster, one module per type in this package.
+
+A provisioner module defines its recipe block (`Spec`, a model with `type: Literal["<type>"]`) and `PROVISIONER`,
+an instance of a `ClusterProvisioner` subclass. Modules are discovered, never listed: the target's `cluster:`
+union, its aliases, its lifecycle hooks (preflight, prepare, purge, doctor) and the way components expose services
+and pull images all come from here, so a new cluster type (eks, gke, aks) is its module and its tests.
+
+Declaration-level: importing this package imports neither Pulumi nor the Kubernetes client (the recipe layer reads
+it); what a hook needs of them is imported when the hook runs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import pkgutil
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from mlstack.components.kubernetes.naming import namespace_of
+from mlstack.recipe.base import UserModel
+
+Gate = Callable[[], None]  # waits for a check running in the background and raises what it raised
+Check = tuple[str, bool, str]  # (what, ok, detail) as `mlstack doctor` prints it
+
+
+class ClusterProvisioner:
+    """What one cluster type provides. Class attributes are declarations; methods run around the engine.
+
+    Every hook takes the typed placement (the recipe's `target:` block) and the stack's name."""
+
+    type: ClassVar[str]
+    spec: ClassVar[builtins.type[UserModel]]  # the recipe's `cluster:` block for this type
+    summary: ClassVar[str]
+    alias: ClassVar[str | None] = None  # a short `target:` name standing for `{type: kubernetes, cluster: {type}}`
+    # How this machine reaches the stack's services: node ports the cluster maps to 127.0.0.1, or `mlstack connect`
+    # (kubectl port-forward) where the services stay cluster-internal.
+    exposure: ClassVar[Literal["node_ports", "port_forward"]] = "port_forward"
+    # How nodes pull the stack's registry: by `localhost:<port>` (the name images are pushed under from this
+    # machine, which the nodes resolve to the registry's node port), or by the registry's Service address.
+    registry_pull: ClassVar[Literal["node_localhost", "service"]] = "service"
+    plugins: ClassVar[tuple[str, ...]] = ("kubernetes",)  # engine plugins a stack on this cluster needs
+    keeps: ClassVar[str] = ""  # what destroy leaves besides the namespace, until `destroy --purge`
+    credentials_reason: ClassVar[str | None] = None  # why no kubeconfig is needed before deploy (None: it is)
+
+    def context(self, stack: str, placement: Any) -> str | None:
+        """The kubeconfig context the stack's provider and preflight use (None: the current one)."""
+        return placement.context
+
+    def preflight(self, placement: Any, stack: str) -> Gate | None:
+        """Before the engine: raise for what the machine or the cluster lacks (exit 3 or 4); a slow check may run
+        in the background and return a gate. By default: the cluster answers and the namespace is the stack's."""
+        from mlstack.components.kubernetes import access
+
+        return access.in_background(
+            access.preflight, self.context(stack, placement), namespace_of(stack, placement), stack
+        )
+
+    def prepare(
+        self, placement: Any, stack: str, components: dict[str, Any], work_dir: Path, emit: Callable[[str], None]
+    ) -> None:
+        """Before a deploy's engine run: make the cluster exist (nothing to do for a cluster that already does)."""
+
+    def purge(self, placement: Any, stack: str) -> str | None:
+        """`destroy --purge`: delete what destroy kept (the namespace with its volumes); what was deleted, or None."""
+        from mlstack.components.kubernetes import access
+
+        cluster = access.connect(self.context(stack, placement))
+        namespace = namespace_of(stack, placement)
+        if access.delete_namespace(cluster, namespace, stack, placement.delete_timeout_s):
+            return f"namespace {namespace} and its volumes"
+        return None
+
+    def doctor(self) -> list[Check]:
+        """What `mlstack doctor` checks on this machine for this cluster type."""
+        return []
+
+
+@cache
+def provisioners() -> tuple[ClusterProvisioner, ...]:
+    """Every provisioner module of this package, `existing` first (the default), the rest by name."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: (m.name != "existing", m.name)):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        provisioner = getattr(module, "PROVISIONER", None)
+        if not isinstance(provisioner, ClusterProvisioner):
+            raise RuntimeError(f"components/kubernetes/clusters/{info.name}.py defines no PROVISIONER")
+        found.append(provisioner)
+    return tuple(found)
+
+
+def of(placement: Any) -> ClusterProvisioner:
+    """The provisioner of a typed kubernetes placement."""
+    for provisioner in provisioners():
+        if provisioner.type == placement.cluster.type:
+            return provisioner
+    raise LookupError(placement.cluster.type)
+
+
+def context_of(stack: str, placement: Any) -> str | None:
+    return of(placement).context(stack, placement)
