@@ -21,6 +21,17 @@ def as_secret(value: pulumi.Output[T]) -> pulumi.Output[T]:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """A service inside a cluster: pods matching `selector` serve `port`; clients in the cluster reach it at
+    `host:port`. What the stack's network policies admit is derived from these (components/kubernetes/network.py)."""
+
+    app: str  # the serving pods' name label
+    selector: dict[str, str]
+    port: int
+    host: str  # in-cluster DNS name
+
+
+@dataclass(frozen=True)
 class Bucket:
     key: str  # the recipe's name for it (resource names are derived from it)
     name: pulumi.Output[str]  # the name the store knows it by
@@ -45,6 +56,7 @@ class ObjectStoreOutputs:
     secret_key: pulumi.Output[str] | None = None
     scope_id: pulumi.Output[str] | None = None  # the one resource holding every bucket (Azure's storage account)
     credentials_ref: SecretKeys | None = None  # where in-cluster consumers read the keys from
+    service: Endpoint | None = None  # where in-cluster clients reach it (kubernetes)
 
 
 @dataclass(frozen=True)
@@ -62,11 +74,13 @@ class RegistryOutputs:
     username: pulumi.Output[str] | None = None
     password: pulumi.Output[str] | None = None
     pull_secret: str | None = None  # a Kubernetes Secret pods pull the registry's images with
+    service: Endpoint | None = None  # where in-cluster clients reach it (kubernetes)
 
 
 @dataclass(frozen=True)
 class TrackingOutputs:
     uri: pulumi.Output[str]
+    service: Endpoint | None = None  # where in-cluster clients reach it (kubernetes)
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,7 @@ class OrchestratorOutputs:
 @dataclass(frozen=True)
 class ServingOutputs:
     base_url: pulumi.Output[str]
+    service: Endpoint | None = None  # where in-cluster clients reach it (kubernetes)
 
 
 @dataclass(frozen=True)

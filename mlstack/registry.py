@@ -139,7 +139,10 @@ class Target:
     summary: str
     flavors: tuple[Flavor, ...]
     needs: TargetNeeds = field(default_factory=TargetNeeds)
-    assembly: str | None = None  # "module:function" (recipe, ctx) -> components layer setup; see stacks/program.py
+    assembly: str | None = None  # "module:function" (ctx) -> (ResourceOptions, platform); see stacks/program.py
+    # "module:function" (platform, components, wiring) -> None: what the program declares once every component is
+    # built (the kubernetes target's NetworkPolicies between them); wiring: kind -> the kinds it is wired to
+    finish: str | None = None
     offline: str | None = None  # module with attributes(typ, name, inputs, placement) and call(placement)
     policy: str | None = None  # module with RULES: checks of the offline plan every recipe of this target passes
     aliases: dict[str, dict[str, Any]] = field(default_factory=dict)  # short `type:` names -> what they stand for

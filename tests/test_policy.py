@@ -5,6 +5,7 @@ package keeps its own rules (`components/<target>/policy.py`), so a new recipe o
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import json
@@ -116,7 +117,22 @@ def _pod(p: Plan, name: str) -> dict:
 
 
 KUBERNETES = RECIPES / "kubernetes.yaml"
+INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+
+
+def _custom_workload(p: Plan, **pod) -> None:
+    """A custom resource running containers (as a KServe flavor would add), its pod spec at spec.predictor."""
+    import copy
+
+    serving = next(r for r in p.resources if r.name == "serving-deployment")
+    predictor = {**copy.deepcopy(serving.inputs["spec"]["template"]["spec"]), **pod}
+    p.resources.append(dataclasses.replace(serving, urn=serving.urn.replace("Deployment", "InferenceService"),
+                                           type=INFERENCE_SERVICE, name="serving-inference",
+                                           inputs={"spec": {"predictor": predictor}}, raw={}))
+
+
 BREACHES = {
+    "every_pod_spec_is_policed": _custom_workload,
     "containers_are_locked_down": lambda p: _pod(p, "tracking-deployment")["containers"][0]["securityContext"].update(
         readOnlyRootFilesystem=False),
     "containers_have_requests_and_limits": lambda p: _pod(p, "serving-deployment")["containers"][0].pop("resources"),
@@ -144,3 +160,19 @@ def test_each_kubernetes_rule_catches_its_breach(rule):
     rule(planned(KUBERNETES), load_recipe(KUBERNETES))  # the shipped recipe passes
     with pytest.raises(PolicyViolation):
         rule(_weakened(KUBERNETES, BREACHES[rule.__name__]), load_recipe(KUBERNETES))
+
+
+def test_a_flavor_declares_its_custom_workload_and_every_pod_rule_reads_it(monkeypatch):
+    """Once a flavor's module declares where its custom resource keeps its pod spec, the pod rules read it."""
+    from mlstack.components.kubernetes import policy, serving
+    from mlstack.policy import PolicyViolation
+
+    monkeypatch.setattr(serving, "POD_SPECS", {INFERENCE_SERVICE: ("spec", "predictor")}, raising=False)
+    policy.pod_specs.cache_clear()
+    try:
+        weakened = _weakened(KUBERNETES, lambda p: _custom_workload(p, hostNetwork=True))
+        policy.every_pod_spec_is_policed(weakened, load_recipe(KUBERNETES))  # declared: no longer unpoliced
+        with pytest.raises(PolicyViolation, match="serving-inference: shares a host namespace"):
+            policy.nothing_reaches_the_host(weakened, load_recipe(KUBERNETES))
+    finally:
+        policy.pod_specs.cache_clear()

@@ -1,5 +1,5 @@
 """MinIO in the cluster: a StatefulSet on a kept volume, root keys generated into a Secret, the recipe's buckets
-created by a Job, a Service; reachable only from the stack's tracking server, pipeline pods and its bucket Job."""
+created by a Job, a Service; reachable only from the components wired to it, and its bucket Job (network.py)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,7 @@ APP, PORT, UID = "minio", 9000, 1000
 CREDENTIALS = "minio-credentials"
 SECRET_OUTPUT, SECRET_ENV = "object_store_secret_key", "AWS_SECRET_ACCESS_KEY"
 REGION = "us-east-1"
-# Pods allowed to reach MinIO: the tracking server (artifact proxy), pipeline pods, the bucket Job.
-CLIENTS = [n.selector("mlflow"), {n.PIPELINE: "true"}, n.selector("minio-buckets")]
+BUCKETS_APP = "minio-buckets"  # the Job that makes the buckets: it calls MinIO, besides the components wired to it
 
 
 def bucket_script(buckets: list[str]) -> str:
@@ -59,11 +58,12 @@ class KubernetesObjectStore(
         self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-data", name, self.settings.storage_gb, self)
         self.server = self._server(name)
         self.service = w.service(f"{name}-service", platform, APP, name, PORT, self)
-        w.allow_ingress(f"{name}-ingress", platform, APP, name, PORT, CLIENTS, self, from_outside=platform.node_ports)
+        service = w.endpoint(platform, APP, PORT)
+        self.flows = w.Flows(serves=service, admits=(n.selector(BUCKETS_APP),))
         self.buckets = self._bucket_job(name)
-        w.allow_egress(f"{name}-buckets-egress", platform, "minio-buckets", name, [(n.selector(APP), PORT)], self)
+        w.allow_egress(f"{name}-buckets-egress", platform, BUCKETS_APP, name, [(service.selector, PORT)], self)
 
-        cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
+        cluster_url = f"http://{service.host}:{PORT}"
         host_port = n.host_port("object_store", self.settings.port)
         self.endpoint = pulumi.Output.from_input(
             f"http://127.0.0.1:{host_port}" if platform.node_ports else cluster_url
@@ -77,6 +77,7 @@ class KubernetesObjectStore(
             access_key=self.access_key,
             secret_key=self.secret_key,
             credentials_ref=out.SecretKeys(CREDENTIALS, "root-user", "root-password"),
+            service=service,
         )
         client = pulumi.Output.all(self.endpoint, self.access_key).apply(
             lambda a: ObjectStoreClient(
@@ -140,7 +141,7 @@ class KubernetesObjectStore(
         }
         template = w.pod_template(
             self.platform,
-            "minio-buckets",
+            BUCKETS_APP,
             name,
             [container],
             UID,
@@ -149,7 +150,7 @@ class KubernetesObjectStore(
         template["spec"]["restart_policy"] = "OnFailure"
         return k8s.batch.v1.Job(
             f"{name}-buckets",
-            metadata=w.metadata(self.platform, "minio-buckets", name),
+            metadata=w.metadata(self.platform, BUCKETS_APP, name),
             spec={"backoff_limit": 10, "template": template},
             # a fixed name: a changed Job (new buckets) is deleted before its replacement is created
             opts=w.workload_opts(self, self.platform, self.server, self.service, delete_before_replace=True),

@@ -27,9 +27,8 @@ RULES = [
     {"api_groups": ["batch"], "resources": ["cronjobs"], "verbs": ["create", "patch", "delete"]},
     {"api_groups": [""], "resources": ["secrets"], "verbs": ["create", "patch", "delete"]},
 ]
-# The stack's services a pipeline step reaches (by their pods' labels) and their ports.
-SERVICES = [("minio", 9000), ("mlflow", 5000), ("mlserver", 8080), ("registry", 5000)]
 API_PORTS = (443, 6443)  # the API server (launching step pods) and HTTPS servers such as ZenML's
+PIPELINE_PODS = {n.PIPELINE: "true"}  # ZenML's pipeline pods carry it (pod settings in the client config)
 
 
 class KubernetesOrchestrator(
@@ -69,25 +68,9 @@ class KubernetesOrchestrator(
             subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": platform.namespace}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role]),
         )
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress",
-            metadata=w.metadata(platform, "allow-pipelines-egress", name),
-            spec={
-                "pod_selector": {"match_labels": {n.PIPELINE: "true"}},
-                "policy_types": ["Egress"],
-                "egress": [
-                    *(
-                        {
-                            "to": [{"pod_selector": {"match_labels": n.selector(app)}}],
-                            "ports": [{"port": port, "protocol": "TCP"}],
-                        }
-                        for app, port in SERVICES
-                    ),
-                    {"ports": [{"port": port, "protocol": "TCP"} for port in API_PORTS]},
-                ],
-            },
-            opts=child,
-        )
+        # Pipeline pods call the services of the components the orchestrator is wired to (network.py derives the
+        # policy), the API server (launching step pods) and HTTPS servers such as ZenML's.
+        self.flows = w.Flows(pods=PIPELINE_PODS, any_host_ports=API_PORTS, egress_name="pipelines")
         registry = self.uses.registry
         self.publish(
             OrchestratorOutputs(),
@@ -97,7 +80,7 @@ class KubernetesOrchestrator(
                 kubernetes_namespace=platform.namespace,
                 service_account=SERVICE_ACCOUNT,
                 step_service_account=STEP_ACCOUNT,
-                pod_labels={n.PIPELINE: "true"},
+                pod_labels=PIPELINE_PODS,
                 image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
                 local_registry=platform.nodes_pull_localhost,
             ),

@@ -3,22 +3,59 @@ objects `mlstack render` writes and a deploy applies are the same, so these rule
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
+from mlstack import registry
 from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes import workload as w
 from mlstack.policy import require
 
-WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|CREDENTIAL", re.I)
 CPU_MEMORY = {"cpu", "memory"}
 
 
+@cache
+def pod_specs() -> dict[str, tuple[str, ...]]:
+    """Resource type -> the path to its pod spec: Kubernetes' own workloads, and the types each kubernetes flavor's
+    module declares in its POD_SPECS (custom resources such as an InferenceService)."""
+    found = dict(w.POD_SPECS)
+    for flavor in registry.flavors_for("kubernetes"):
+        module = importlib.import_module(flavor.component.partition(":")[0])
+        found.update(getattr(module, "POD_SPECS", {}))
+    return found
+
+
 def _pods(plan) -> Iterator[tuple[str, dict[str, Any]]]:
-    for typ in WORKLOADS:
-        for r in plan.of_type(typ):
-            yield r.name, r.inputs["spec"]["template"]["spec"]
+    specs = pod_specs()
+    for r in plan.resources:
+        if r.type in specs:
+            pod: Any = r.inputs
+            for key in specs[r.type]:
+                pod = (pod or {}).get(key)
+            require(isinstance(pod, dict), f"{r.name}: no pod spec at {'.'.join(specs[r.type])}")
+            yield r.name, pod
+
+
+def _holds_containers(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "containers" in value or any(_holds_containers(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_containers(v) for v in value)
+    return False
+
+
+def every_pod_spec_is_policed(plan, recipe) -> None:
+    """A resource that carries containers is a workload the rules below must read: its type is declared (Kubernetes'
+    own, or a flavor module's POD_SPECS), so no rule silently skips a custom resource's pods."""
+    specs = pod_specs()
+    for r in plan.resources:
+        if r.type.startswith("kubernetes:") and r.type not in specs:
+            require(not _holds_containers(r.inputs), f"{r.name}: a {r.type} runs containers no rule reads")
 
 
 def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
@@ -105,6 +142,10 @@ def rbac_is_namespaced_without_wildcards(plan, recipe) -> None:
 
 
 def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
+    """Everything is denied unless allowed, and each allow names both ends: an empty `from` admits every source, so
+    only a cluster that maps node ports to 127.0.0.1 (kind) may leave it open on an exposed port; one allow per
+    selected pods and direction. (A Service nothing in the cluster calls has no allow: `mlstack connect` reaches
+    it through the API server.)"""
     policies = plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
     deny = [
         p
@@ -115,14 +156,20 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
         and not p.inputs["spec"].get("egress")
     ]
     require(deny, "no default-deny NetworkPolicy")
-    admitted = {
-        (p.inputs["spec"]["podSelector"].get("matchLabels") or {}).get("app.kubernetes.io/name")
-        for p in policies
-        if "Ingress" in p.inputs["spec"]["policyTypes"] and p.inputs["spec"].get("ingress")
-    }
-    for svc in plan.of_type("kubernetes:core/v1:Service"):
-        app = svc.inputs["spec"]["selector"].get("app.kubernetes.io/name")
-        require(app in admitted, f"{svc.name}: no NetworkPolicy admits traffic to {app}")
+    node_ports = clusters.of(recipe.target).exposure == "node_ports"
+    seen: set[tuple[str, str]] = set()
+    for p in policies:
+        spec = p.inputs["spec"]
+        for rule in spec.get("ingress") or []:
+            require(rule.get("from") or node_ports, f"{p.name}: admits every source")
+            require(rule.get("ports"), f"{p.name}: admits every port")
+        for rule in spec.get("egress") or []:
+            require(rule.get("to") or rule.get("ports"), f"{p.name}: allows every destination")
+        if spec.get("ingress") or spec.get("egress"):
+            for direction in spec["policyTypes"]:
+                key = (json.dumps(spec["podSelector"], sort_keys=True), direction)
+                require(key not in seen, f"{p.name}: a second {direction} allow for the same pods")
+                seen.add(key)
 
 
 def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
@@ -135,6 +182,7 @@ def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
 
 
 RULES = (
+    every_pod_spec_is_policed,
     namespace_enforces_restricted,
     containers_are_locked_down,
     containers_have_requests_and_limits,

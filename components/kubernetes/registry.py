@@ -72,14 +72,14 @@ class KubernetesRegistry(Component[DistributionRegistry, w.KubernetesPlatform, R
         self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-data", name, self.settings.storage_gb, self)
         self.server = self._server(name)
         self.service = w.service(f"{name}-service", platform, APP, name, PORT, self)
-        w.allow_ingress(
-            f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.node_ports
-        )
+        service = w.endpoint(platform, APP, PORT)
+        self.flows = w.Flows(serves=service)
         self.publish(
             RegistryOutputs(
                 pulumi.Output.from_input(self.uri),
                 password=self.password.value if self.password else None,
                 pull_secret=PULL_SECRET if auth else None,
+                service=service,
             ),
             RegistryClient(
                 flavor="distribution",

@@ -33,13 +33,12 @@ class KubernetesServing(Component[MlserverServing, w.KubernetesPlatform, Serving
         self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-models", name, self.settings.storage_gb, self)
         self.server = self._server(name)
         w.service(f"{name}-service", platform, APP, name, PORT, self)
-        w.allow_ingress(
-            f"{name}-ingress", platform, APP, name, PORT, [{n.PIPELINE: "true"}], self, from_outside=platform.node_ports
-        )
-        cluster_url = f"http://{n.service_host(APP, platform.namespace)}:{PORT}"
+        service = w.endpoint(platform, APP, PORT)
+        self.flows = w.Flows(serves=service)
+        cluster_url = f"http://{service.host}:{PORT}"
         url = f"http://127.0.0.1:{n.host_port('serving', self.settings.port)}" if platform.node_ports else cluster_url
         self.publish(
-            ServingOutputs(pulumi.Output.from_input(cluster_url)),
+            ServingOutputs(pulumi.Output.from_input(cluster_url), service=service),
             ServingClient(
                 flavor="mlserver",
                 base_url=url,

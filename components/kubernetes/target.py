@@ -80,6 +80,7 @@ TARGET = Target(
         more_plugins=lambda p: clusters.of(p).plugins,
     ),
     assembly=f"{PKG}.assembly:setup",
+    finish=f"{PKG}.network:finish",
     offline=f"{PKG}.offline",
     policy=f"{PKG}.policy",
     aliases={p.alias: {"type": "kubernetes", "cluster": {"type": p.type}} for p in clusters.provisioners() if p.alias},
@@ -139,7 +140,7 @@ TARGET = Target(
             s.KubernetesOrchestrator,
             f"{PKG}.orchestrator:KubernetesOrchestrator",
             "ZenML's Kubernetes orchestrator: a service account with a namespaced Role of exactly the verbs it uses",
-            uses=("registry",),
+            uses=("object_store", "registry", "tracking", "serving"),  # pipeline steps call every one of them
             zenml="kubernetes",
             zenml_config=_orchestrator,
             zenml_extra={"image_builder": ("local", {})},  # ZenML builds the step image where it submits

@@ -55,25 +55,15 @@ class KubernetesTracking(Component[MlflowTracking, w.KubernetesPlatform, Trackin
         w.allow_ingress(f"{name}-db-ingress", platform, DB_APP, name, 5432, [n.selector(APP)], self)
         self.server = self._server(name, store, list(generated))
         w.service(f"{name}-service", platform, APP, name, srv.PORT, self)
-        w.allow_ingress(
-            f"{name}-ingress",
-            platform,
-            APP,
-            name,
-            srv.PORT,
-            [{n.PIPELINE: "true"}],
-            self,
-            from_outside=platform.node_ports,
-        )
-        w.allow_egress(
-            f"{name}-egress", platform, APP, name, [(n.selector(DB_APP), 5432), (n.selector("minio"), 9000)], self
-        )
+        service = w.endpoint(platform, APP, srv.PORT)
+        # MLflow calls its database and the object store (network.py admits both); pipelines call MLflow.
+        self.flows = w.Flows(pods=n.selector(APP), serves=service, reaches=(w.endpoint(platform, DB_APP, 5432),))
 
         cluster_uri = f"http://{n.service_host(APP, platform.namespace)}:{srv.PORT}"
         host_uri = f"http://127.0.0.1:{n.host_port('tracking', st.port)}"
         uri = host_uri if platform.node_ports else cluster_uri
         self.publish(
-            TrackingOutputs(pulumi.Output.from_input(cluster_uri)),
+            TrackingOutputs(pulumi.Output.from_input(cluster_uri), service=service),
             self.artifacts.apply(lambda a: srv.client("mlflow", uri, a, st.auth, cluster_uri=cluster_uri)),
             srv.stack_secrets(generated),
         )

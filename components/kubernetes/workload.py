@@ -14,7 +14,19 @@ import pulumi_kubernetes as k8s
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes.clusters import ClusterProvisioner
 from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S
+from mlstack.components.outputs import Endpoint
 
+# Kubernetes' own workload types -> the path to their pod spec (the policy suite reads every pod from these, and
+# from the POD_SPECS a flavor's module declares for its own types, custom resources included).
+POD_SPECS: dict[str, tuple[str, ...]] = {
+    "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:ReplicaSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "kubernetes:core/v1:Pod": ("spec",),
+}
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}  # a ClusterIP Service is usable at once; the provider waits >= 10 s
 
 
@@ -59,6 +71,26 @@ class KubernetesPlatform:
     def nodes_pull_localhost(self) -> bool:
         """Nodes pull the stack's registry by the `localhost:<port>` name images are pushed under from here."""
         return self.cluster.registry_pull == "node_localhost"
+
+
+@dataclass(frozen=True)
+class Flows:
+    """How a component takes part in the stack's network, as data; network.py derives the NetworkPolicies.
+
+    Its pods (`pods`) reach the services of the components it is wired to (registry: `needs`/`uses`) and its own
+    `reaches`; its service (`serves`) admits the pods of the components wired to it and its own `admits`."""
+
+    pods: dict[str, str] | None = None  # selector of the pods that call other components (None: it calls none)
+    serves: Endpoint | None = None  # the service it offers (its typed outputs carry it too)
+    admits: tuple[dict[str, str], ...] = ()  # its own pods that call its service (a set-up Job)
+    reaches: tuple[Endpoint, ...] = ()  # its own services its pods call (its database)
+    any_host_ports: tuple[int, ...] = ()  # ports its pods reach on any host (the API server, HTTPS)
+    egress_name: str | None = None  # the egress policy's name part (default: the pods' app)
+
+
+def endpoint(platform: KubernetesPlatform, app: str, port: int) -> Endpoint:
+    """A service of the stack's namespace, as in-cluster clients reach it."""
+    return Endpoint(app, n.selector(app), port, n.service_host(app, platform.namespace))
 
 
 def container_security(read_only: bool = True) -> dict[str, Any]:
@@ -211,17 +243,24 @@ def allow_egress(
     component: str,
     targets: list[tuple[dict[str, str], int]],
     parent: pulumi.Resource,
+    selector: dict[str, str] | None = None,
+    any_host_ports: tuple[int, ...] = (),
 ) -> k8s.networking.v1.NetworkPolicy:
-    """The flows out of `app`: to pods matching each selector on its port (DNS is allowed namespace-wide)."""
+    """The flows out of `app`'s pods (or those matching `selector`): to pods matching each selector on its port,
+    and to any host on `any_host_ports` (DNS is allowed namespace-wide)."""
+    anywhere = [{"ports": [{"port": port, "protocol": "TCP"} for port in any_host_ports]}] if any_host_ports else []
     return k8s.networking.v1.NetworkPolicy(
         resource,
         metadata=metadata(platform, f"allow-{app}-egress", component),
         spec={
-            "pod_selector": {"match_labels": n.selector(app)},
+            "pod_selector": {"match_labels": selector or n.selector(app)},
             "policy_types": ["Egress"],
             "egress": [
-                {"to": [{"pod_selector": {"match_labels": sel}}], "ports": [{"port": port, "protocol": "TCP"}]}
-                for sel, port in targets
+                *(
+                    {"to": [{"pod_selector": {"match_labels": sel}}], "ports": [{"port": port, "protocol": "TCP"}]}
+                    for sel, port in targets
+                ),
+                *anywhere,
             ],
         },
         opts=pulumi.ResourceOptions(parent=parent),
