@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -132,6 +133,52 @@ class TargetNeeds:
         return False, f"none of ${', $'.join(self.credential_env)} set, no {', '.join(self.credential_files)}"
 
 
+Gate = Callable[[], None]  # waits for a check running in the background and raises what it raised
+
+
+class TargetHooks:
+    """What a target does beyond declaring resources, each method optional (the defaults do nothing). A target
+    package subclasses this in one of its modules and names the instance: `Target(hooks="module:HOOKS")`.
+    Engine-time (mlstack/engine/operations.py) unless said otherwise; `placement` is the recipe's typed `target:`."""
+
+    def preflight(self, placement: Any, stack: str) -> Gate | None:
+        """Before preview, deploy, drift and destroy: raise for what the machine (exit 3) or the platform (exit 4)
+        lacks; a slow check may run in the background and return a gate the engine's program waits for."""
+        return None
+
+    def prepare(
+        self, placement: Any, stack: str, components: dict[str, Any], work_dir: Path, emit: Callable[[str], None]
+    ) -> None:
+        """Before a deploy's engine run (e.g. create a kind cluster)."""
+
+    def purge(self, placement: Any, stack: str) -> str | None:
+        """`destroy --purge`, after the engine's destroy: delete what destroy kept (never an update); what was
+        deleted, or None when nothing was there."""
+        return None
+
+    def render(self, plan: Any) -> dict[str, str] | None:
+        """`mlstack render`: the stack as the platform's own manifests, {file name: text}; None: it has none."""
+        return None
+
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        """What `mlstack doctor` checks on this machine for this target: (check, ok, detail)."""
+        return []
+
+    def connect(
+        self, placement: Any, stack: str, components: dict[str, dict[str, Any]]
+    ) -> AbstractContextManager[dict[str, dict[str, Any]]] | None:
+        """`mlstack connect` and `verify`: a context that reaches the stack's services from this machine and
+        yields the client config at the local addresses; None: they are reachable as they are."""
+        return None
+
+    def finish(self, platform: Any, components: dict[str, Any], wiring: dict[str, tuple[str, ...]]) -> None:
+        """Program-time, once every component is built: what spans components (the kubernetes target's
+        NetworkPolicies). `wiring`: kind -> the kinds it is wired to."""
+
+
+NO_HOOKS = TargetHooks()
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -140,33 +187,27 @@ class Target:
     flavors: tuple[Flavor, ...]
     needs: TargetNeeds = field(default_factory=TargetNeeds)
     assembly: str | None = None  # "module:function" (ctx) -> (ResourceOptions, platform); see stacks/program.py
-    # "module:function" (platform, components, wiring) -> None: what the program declares once every component is
-    # built (the kubernetes target's NetworkPolicies between them); wiring: kind -> the kinds it is wired to
-    finish: str | None = None
     offline: str | None = None  # module with attributes(typ, name, inputs, placement) and call(placement)
     policy: str | None = None  # module with RULES: checks of the offline plan every recipe of this target passes
     aliases: dict[str, dict[str, Any]] = field(default_factory=dict)  # short `type:` names -> what they stand for
     # what `destroy` leaves in place (retained) unless --purge; a callable reads the placement (what exists there)
     keeps_on_destroy: str | Callable[[Any], str] = ""
     tag_problems: Callable[[dict[str, str]], Problems] | None = None  # (tag key, rule broken) for the platform
-    # Lifecycle hooks, "module:function", each optional (engine-time; see mlstack/engine/operations.py):
-    # (placement, stack) -> gate | None: raise for what the machine or the platform lacks; a slow check may run in
-    # the background and return a gate (a callable that waits for it and raises its failure)
-    preflight: str | None = None
-    prepare: str | None = None  # (placement, stack, components, work_dir, emit) -> None: e.g. create a kind cluster
-    purge: str | None = None  # (placement, stack) -> str | None: delete what destroy kept (never an update)
-    render: str | None = None  # (plan) -> {file name: text}: the stack as the platform's own manifests
-    doctor: str | None = None  # () -> [(check, ok, detail)]: what `mlstack doctor` checks on this machine
-    connect: str | None = None  # (placement, stack, components) -> port forwards reaching the services from here
+    hooks: str | None = None  # "module:NAME" of a TargetHooks instance (None: no hooks)
 
-    def hook(self, name: str) -> Callable[..., Any] | None:
-        path = getattr(self, name)
-        return _load(path) if path else None
+    def lifecycle(self) -> TargetHooks:
+        """The target's hooks (loaded on first use: they may import the platform's client)."""
+        if self.hooks is None:
+            return NO_HOOKS
+        found = _load(self.hooks)
+        if not isinstance(found, TargetHooks):
+            raise TypeError(f"{self.hooks} is not a TargetHooks instance")
+        return found
 
     def load_assembly(self) -> Callable[..., Any]:
-        assembly = self.hook("assembly")
-        if assembly is None:
+        if self.assembly is None:
             raise LookupError(f"target {self.name} has no assembly")
+        assembly: Callable[..., Any] = _load(self.assembly)
         return assembly
 
     def offline_module(self) -> Any:

@@ -34,7 +34,7 @@ def warm(recipe: Recipe) -> None:
     """Import what the program will run (the target's assembly, each flavor's component and its provider SDK
     modules): called in a thread while the engine starts and refreshes, so the program itself starts at once."""
     registry.target(recipe.target.type).load_assembly()
-    registry.target(recipe.target.type).hook("finish")
+    registry.target(recipe.target.type).lifecycle()
     for flavor in recipe.flavors().values():
         flavor.load()
 
@@ -72,9 +72,8 @@ def make_program(
         target = registry.target(recipe.target.type)
         opts, platform = target.load_assembly()(ctx)
         components = build_components(recipe, ctx, opts, platform)
-        if (finish := target.hook("finish")) is not None:
-            wiring = {kind: flavor.wired_to() for kind, flavor in recipe.flavors().items()}
-            finish(platform, components, wiring)
+        wiring = {kind: flavor.wired_to() for kind, flavor in recipe.flavors().items()}
+        target.lifecycle().finish(platform, components, wiring)
         clients = {kind: c.client_config() for kind, c in components.items()}
         secrets: dict[str, Any] = {k: v for c in components.values() for k, v in c.secrets.items()}
         exports = {

@@ -80,17 +80,11 @@ TARGET = Target(
         more_plugins=lambda p: clusters.of(p).plugins,
     ),
     assembly=f"{PKG}.assembly:setup",
-    finish=f"{PKG}.network:finish",
+    hooks=f"{PKG}.lifecycle:HOOKS",
     offline=f"{PKG}.offline",
     policy=f"{PKG}.policy",
     aliases={p.alias: {"type": "kubernetes", "cluster": {"type": p.type}} for p in clusters.provisioners() if p.alias},
     keeps_on_destroy=_keeps,
-    preflight=f"{PKG}.lifecycle:preflight",
-    prepare=f"{PKG}.lifecycle:prepare",
-    purge=f"{PKG}.lifecycle:purge",
-    render=f"{PKG}.manifests:render",
-    doctor=f"{PKG}.lifecycle:doctor_checks",
-    connect=f"{PKG}.connect:forwards",
     flavors=(
         Flavor(
             "kubernetes",

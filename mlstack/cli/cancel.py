@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from mlstack.cli.common import (
@@ -15,6 +17,9 @@ from mlstack.cli.common import (
     run,
     say,
 )
+
+if TYPE_CHECKING:
+    from mlstack.engine.results import CancelResult
 
 
 def register(app: typer.Typer) -> None:
@@ -32,16 +37,16 @@ def register(app: typer.Typer) -> None:
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
-        def body() -> dict:
+        def body() -> CancelResult:
             confirm("Clear the stack's lock? Only do this when no update is running.", yes)
             return ops.cancel(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
 
-        def human(r: dict) -> None:
-            if r["held"]:
-                say(f"cleared the lock of stack {r['stack']!r}")
-            elif r["held"] is None:  # a shared backend: whether one was held is not known without reading it
-                say(f"cleared the lock of stack {r['stack']!r}, if one was held")
+        def human(r: CancelResult) -> None:
+            if r.held:
+                say(f"cleared the lock of stack {r.stack!r}")
+            elif r.held is None:  # a shared backend: whether one was held is not known without reading it
+                say(f"cleared the lock of stack {r.stack!r}, if one was held")
             else:
-                say(f"stack {r['stack']!r} holds no lock: nothing to clear")
+                say(f"stack {r.stack!r} holds no lock: nothing to clear")
 
         run("cancel", json_out, debug, body, human)

@@ -103,7 +103,7 @@ def run(
                 print(line, file=sys.stderr)
         raise typer.Exit(int(exc.exit_code)) from None
     if json_out:
-        print_envelope(command, ExitCode.OK, result, [])
+        print_envelope(command, ExitCode.OK, result.to_json() if hasattr(result, "to_json") else result, [])
     elif human is not None:
         human(result)
     raise typer.Exit(0)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from mlstack.cli import plan_view
@@ -17,19 +19,18 @@ from mlstack.cli.common import (
     say,
 )
 
+if TYPE_CHECKING:
+    from mlstack.engine.results import DeployResult
 
-def _summary(verb: str, result: dict) -> None:
-    changes = ", ".join(f"{n} {op}" for op, n in sorted(result["changes"].items())) or "nothing"
-    say(f"{verb} stack {result['stack']!r} ({result['target']}): {changes}")
-    if not result.get("changed"):
+
+def _summary(verb: str, result: DeployResult) -> None:
+    changes = ", ".join(f"{n} {op}" for op, n in sorted(result.changes.items())) or "nothing"
+    say(f"{verb} stack {result.stack!r} ({result.target}): {changes}")
+    if not result.changed:
         say("no changes")
-    for kind, client in ((result.get("outputs") or {}).get("mlstack", {}).get("components") or {}).items():
-        where = next(
-            (client[k] for k in ("endpoint_url", "uri", "tracking_uri", "base_url", "url") if client.get(k)),
-            client.get("flavor"),
-        )
+    for kind, where in result.addresses().items():
         say(f"  {kind:<13} {where}")
-    for fmt, path in (result.get("files") or {}).items():
+    for fmt, path in result.files.items():
         say(f"  wrote {fmt:<5} {path}")
 
 
@@ -47,10 +48,10 @@ def register(app: typer.Typer) -> None:
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
-        def body() -> dict:
+        def body() -> DeployResult:
             home, ref = Home.from_env(), ops.StackRef(recipe, None, parse_vars(var), backend)
             if asks(yes):  # on a terminal: the plan first, then the question (CI and --yes go straight on)
-                plan = ops.preview(home, ref, say)["plan"]
+                plan = ops.preview(home, ref, say).plan
                 for line in plan_view.lines(plan):
                     say(line)
                 if plan["changed"]:

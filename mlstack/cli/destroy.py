@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from mlstack.cli.common import (
     run,
     say,
 )
+
+if TYPE_CHECKING:
+    from mlstack.engine.results import DestroyResult
 
 
 def register(app: typer.Typer) -> None:
@@ -37,18 +40,18 @@ def register(app: typer.Typer) -> None:
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
-        def body() -> dict:
+        def body() -> DestroyResult:
             ref = ops.StackRef(recipe, stack, parse_vars(var), backend)
             confirm(f"Destroy stack {stack or recipe}{' and delete its data' if purge else ''}?", yes)
             return ops.destroy(Home.from_env(), ref, purge, say)
 
-        def human(r: dict) -> None:
-            say(f"destroyed stack {r['stack']!r}: {r['changes'].get('delete', 0)} resources deleted")
-            for kind, path in r["kept"].items():
-                say(f"  kept {kind} data: {path} (`mlstack destroy --stack {r['stack']} --purge` deletes it)")
-            for what in r["deleted_data"]:
+        def human(r: DestroyResult) -> None:
+            say(f"destroyed stack {r.stack!r}: {r.changes.get('delete', 0)} resources deleted")
+            for kind, path in r.kept.items():
+                say(f"  kept {kind} data: {path} (`mlstack destroy --stack {r.stack} --purge` deletes it)")
+            for what in r.deleted_data:
                 say(f"  deleted {what}")
-            if r["purged"]:
+            if r.purged:
                 say("  state purged")
 
         run("destroy", json_out, debug, body, human)

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from mlstack.cli import plan_view
 from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run, say
 from mlstack.errors import DriftedError
+
+if TYPE_CHECKING:
+    from mlstack.engine.results import DriftResult
 
 
 def register(app: typer.Typer) -> None:
@@ -21,18 +26,18 @@ def register(app: typer.Typer) -> None:
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
-        def body() -> dict:
+        def body() -> DriftResult:
             result = ops.drift(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend), say)
-            if result["drifted"]:
+            if result.drifted:
                 if not json_out:
-                    for line in plan_view.lines(result["plan"])[:-1]:
+                    for line in plan_view.lines(result.plan)[:-1]:
                         typer.echo(line)
-                names = ", ".join(f"{s['name']} ({s['op']})" for s in result["plan"]["steps"][:10])
+                names = ", ".join(f"{s['name']} ({s['op']})" for s in result.plan["steps"][:10])
                 raise DriftedError(
-                    f"stack {result['stack']!r} has drifted: {names}",
+                    f"stack {result.stack!r} has drifted: {names}",
                     hint="`mlstack deploy` puts back what the recipe says; `mlstack preview` shows how",
-                    result=result,
+                    result=result.to_json(),
                 )
             return result
 
-        run("drift", json_out, debug, body, lambda r: typer.echo(plan_view.lines(r["plan"])[-1]))
+        run("drift", json_out, debug, body, lambda r: typer.echo(plan_view.lines(r.plan)[-1]))

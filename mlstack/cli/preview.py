@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mlstack.cli import plan_view
 from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, RecipeArg, VarOpt, fit, parse_vars, run, say
 from mlstack.errors import UsageError
+
+if TYPE_CHECKING:
+    from mlstack.engine.results import OfflinePreviewResult, PreviewResult
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +31,7 @@ def register(app: typer.Typer) -> None:
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
-        def body() -> dict:
+        def body() -> OfflinePreviewResult | PreviewResult:
             if markdown and json_out:
                 raise UsageError("--markdown and --json are two renderings of one plan: choose one")
             ref = ops.StackRef(recipe, None, parse_vars(var), backend)
@@ -36,13 +39,13 @@ def register(app: typer.Typer) -> None:
                 return ops.offline_preview(Home.from_env(), ref)
             return ops.preview(Home.from_env(), ref, say)
 
-        def human(r: dict) -> None:
+        def human(r: OfflinePreviewResult | PreviewResult) -> None:
             if markdown:
-                typer.echo(plan_view.markdown(r["plan"]))
+                typer.echo(plan_view.markdown(r.plan))
             elif offline:
-                _tree(r)
+                _tree(r)  # type: ignore[arg-type]
             else:
-                for line in plan_view.lines(r["plan"]):
+                for line in plan_view.lines(r.plan):
                     typer.echo(line)
 
         run("preview", json_out, debug, body, human)
@@ -77,14 +80,14 @@ KEY_SETTINGS = (
 )
 
 
-def _tree(plan: dict) -> None:
+def _tree(plan: OfflinePreviewResult) -> None:
     import json
 
     by_parent: dict[str | None, list[dict]] = {}
-    urns = {r.get("urn") for r in plan["resources"]}
-    for r in plan["resources"]:
+    urns = {r.get("urn") for r in plan.resources}
+    for r in plan.resources:
         by_parent.setdefault(r["parent"] if r["parent"] in urns or r["parent"] is None else "root", []).append(r)
-    typer.echo(f"offline plan of stack {plan['stack']!r} ({plan['target']}): {len(plan['resources'])} resources")
+    typer.echo(f"offline plan of stack {plan.stack!r} ({plan.target}): {len(plan.resources)} resources")
 
     cut: list[bool] = []
 
@@ -99,7 +102,7 @@ def _tree(plan: dict) -> None:
 
     show("root", 1)
     typer.echo("client outputs:")
-    for line in json.dumps((plan["outputs"] or {}).get("mlstack", {}), indent=2, sort_keys=True).splitlines():
+    for line in json.dumps((plan.outputs or {}).get("mlstack", {}), indent=2, sort_keys=True).splitlines():
         cut.append(fit(line) != line)
         typer.echo(fit(line))
     if any(cut):

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mlstack.cli.common import DebugOpt, JsonOpt, RecipeArg, VarOpt, parse_vars, run, say
 
 OutOpt = Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory the manifests are written to (created).")]
+
+
+if TYPE_CHECKING:
+    from mlstack.engine.results import RenderResult
 
 
 def register(app: typer.Typer) -> None:
@@ -27,14 +31,14 @@ def register(app: typer.Typer) -> None:
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
-        def body() -> dict:
+        def body() -> RenderResult:
             return ops.render(Home.from_env(), ops.StackRef(recipe, None, parse_vars(var), None), out, force)
 
-        def human(r: dict) -> None:
-            say(f"wrote {len(r['files'])} files of stack {r['stack']!r} ({r['target']}) to {r['out']}")
-            for name in r["files"]:
+        def human(r: RenderResult) -> None:
+            say(f"wrote {len(r.files)} files of stack {r.stack!r} ({r.target}) to {r.out}")
+            for name in r.files:
                 say(f"  {name}")
-            for name in r["removed"]:
+            for name in r.removed:
                 say(f"  removed {name} (no longer part of the stack)")
 
         run("render", json_out, debug, body, human)

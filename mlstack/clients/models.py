@@ -32,6 +32,10 @@ class RegistryClient(StoredModel):
     pull_secret: str | None = Field(default=None, description="Kubernetes Secret pods pull the stack's images with.")
     cluster_uri: str | None = Field(default=None, description="host:port of the registry inside the cluster.")
 
+    def address(self) -> str | None:
+        """Where clients reach it from here (None: the platform's default endpoint, or nothing to reach)."""
+        return self.uri
+
 
 class OrchestratorClient(StoredModel):
     kind: Literal["orchestrator"] = "orchestrator"
@@ -51,6 +55,10 @@ class OrchestratorClient(StoredModel):
         default=None,
         description="Labels pipeline pods must carry (the stack's network policies admit their traffic by them).",
     )
+
+    def address(self) -> str | None:
+        """Where clients reach it from here (None: the platform's default endpoint, or nothing to reach)."""
+        return self.url
 
 
 class StackClients(StoredModel):
@@ -74,6 +82,10 @@ class ObjectStoreClient(StoredModel):
         default=None, description="S3 endpoint inside the cluster (pipeline pods)."
     )
 
+    def address(self) -> str | None:
+        """Where clients reach it from here (None: the platform's default endpoint, or nothing to reach)."""
+        return self.endpoint_url
+
 
 class TrackingClient(StoredModel):
     kind: Literal["tracking"] = "tracking"
@@ -91,6 +103,10 @@ class TrackingClient(StoredModel):
         default=None, description="Tracking URI inside the cluster (pipeline pods)."
     )
 
+    def address(self) -> str | None:
+        """Where clients reach it from here (None: the platform's default endpoint, or nothing to reach)."""
+        return self.tracking_uri
+
 
 class ServingClient(StoredModel):
     kind: Literal["serving"] = "serving"
@@ -100,3 +116,7 @@ class ServingClient(StoredModel):
     model_repository: str | None = Field(default=None, description="Directory clients put model folders into.")
     execution_role: str | None = Field(default=None, description="Identity deployed models run as (cloud targets).")
     cluster_base_url: str | None = Field(default=None, description="Base URL inside the cluster (pipeline pods).")
+
+    def address(self) -> str | None:
+        """Where clients reach it from here (None: the platform's default endpoint, or nothing to reach)."""
+        return self.base_url

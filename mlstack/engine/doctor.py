@@ -108,8 +108,8 @@ def _target_checks(
         checks += _plugin_checks(home, target, need, fix_with, progress, several=len(needs.plugins) > 1)
     ok, detail = needs.credentials()
     checks.append(Check(target, "credentials", ok, detail))
-    if (more := declared.hook("doctor")) is not None:  # what only this target checks (a cluster answering, ...)
-        checks += [Check(target, name, ok, detail) for name, ok, detail in more()]
+    # what only this target checks (a cluster answering, ...)
+    checks += [Check(target, name, ok, detail) for name, ok, detail in declared.lifecycle().doctor()]
     return checks
 
 

@@ -13,6 +13,16 @@ from mlstack import registry
 from mlstack.engine import plugins, runtimes
 from mlstack.engine.events import ProgressPrinter
 from mlstack.engine.plan import ChangePlan, offline_plan
+from mlstack.engine.results import (
+    CancelResult,
+    DeployResult,
+    DestroyResult,
+    DriftResult,
+    OfflinePreviewResult,
+    PreviewResult,
+    RenderResult,
+    VerifyResult,
+)
 from mlstack.engine.workspace import StackSession, backend_url, display_url, save_recipe, saved_recipe
 from mlstack.errors import CredentialsError, MlstackError, NotAvailableError, StackNotFoundError, UsageError
 from mlstack.home import Home
@@ -90,8 +100,8 @@ def _preflight(home: Home, recipe: Recipe, plugin: bool = True, wait: bool = Tru
     check_available(recipe)
     target, placement = registry.target(recipe.target.type), recipe.target
     gate: Callable[[], None] = _passed
-    if (preflight := target.hook("preflight")) is not None:  # what the target needs beyond credentials (kind, ...)
-        gate = preflight(placement, recipe.name) or _passed
+    # what the target needs beyond credentials (a cluster that answers, kind's tools, ...)
+    gate = target.lifecycle().preflight(placement, recipe.name) or _passed
     if wait:
         gate()
     try:
@@ -113,14 +123,15 @@ def _passed() -> None:
     return None
 
 
-def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
+def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DeployResult:
     from mlstack.stacks.program import runtimes_of
 
     recipe = resolve(home, ref)
     gate = _preflight(home, recipe, wait=False)
     paths = runtimes.ensure(home, runtimes_of(recipe), emit)
-    if (prepare := registry.target(recipe.target.type).hook("prepare")) is not None:  # e.g. a kind cluster
-        prepare(recipe.target, recipe.name, recipe.component_specs(), home.stack_dir(recipe.name) / "run", emit)
+    registry.target(recipe.target.type).lifecycle().prepare(  # e.g. create a kind cluster
+        recipe.target, recipe.name, recipe.component_specs(), home.stack_dir(recipe.name) / "run", emit
+    )
     s = session(home, recipe, ref, emit, paths, runs_program=True, gate=gate)
     known = s.has_checkpoint() or home.stack_dir(recipe.name).exists()
     save_recipe(home, recipe.name, recipe.model_dump(mode="json", exclude_none=True))
@@ -137,14 +148,14 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, 
         raise
     outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}
     files = write_client_files(home, recipe, result.outputs)
-    return {
-        "stack": recipe.name,
-        "target": recipe.target.type,
-        "changes": result.changes,
-        "changed": result.changed,
-        "outputs": outputs,
-        "files": files,
-    }
+    return DeployResult(
+        stack=recipe.name,
+        target=recipe.target.type,
+        changes=result.changes,
+        changed=result.changed,
+        outputs=outputs,
+        files=files,
+    )
 
 
 EXTENSIONS = {"json": "json", "yaml": "yaml", "env": "env", "zenml": "zenml.yaml"}
@@ -175,7 +186,7 @@ def write_client_files(home: Home, recipe: Recipe, outs: dict[str, Any]) -> dict
     return written
 
 
-def offline_preview(home: Home, ref: StackRef) -> dict[str, Any]:
+def offline_preview(home: Home, ref: StackRef) -> OfflinePreviewResult:
     """The plan under Pulumi's mocks: no credentials, engine, state or network."""
     from mlstack.engine.offline import plan
     from mlstack.stacks.program import check_available
@@ -187,29 +198,25 @@ def offline_preview(home: Home, ref: StackRef) -> dict[str, Any]:
     planned = plan(recipe)
     # Keys sorted at every level (the mocks build each resource's inputs in the order its outputs resolve): the
     # same recipe gives the same bytes, so a pull-request comment changes only when the plan does.
-    return json.loads(json.dumps({**planned.to_dict(), "plan": offline_plan(planned).to_dict()}, sort_keys=True))
+    document = json.loads(json.dumps({**planned.to_dict(), "plan": offline_plan(planned).to_dict()}, sort_keys=True))
+    return OfflinePreviewResult(**document)
 
 
-def render(home: Home, ref: StackRef, out: Path, force: bool = False) -> dict[str, Any]:
+def render(home: Home, ref: StackRef, out: Path, force: bool = False) -> RenderResult:
     """The stack as its target's own manifests, from the offline plan; exit 3 where the target has no renderer."""
     from mlstack.engine.offline import plan
 
     recipe = resolve(home, ref)
-    renderer = registry.target(recipe.target.type).hook("render")
-    if renderer is None:
+    files = registry.target(recipe.target.type).lifecycle().render(plan(recipe))
+    if files is None:
         raise NotAvailableError(
             f"target {recipe.target.type!r} has no manifests to render",
             hint="`mlstack preview --offline` shows its plan",
         )
-    files: dict[str, str] = renderer(plan(recipe))
     removed = _write_owned(out, files, recipe.name, force)
-    return {
-        "stack": recipe.name,
-        "target": recipe.target.type,
-        "out": str(out),
-        "files": sorted(files),
-        "removed": removed,
-    }
+    return RenderResult(
+        stack=recipe.name, target=recipe.target.type, out=str(out), files=sorted(files), removed=removed
+    )
 
 
 RENDER_RECORD = ".mlstack-render"  # no .json/.yaml extension: `kubectl apply -f DIR` must not read it
@@ -244,22 +251,22 @@ def _write_owned(out: Path, files: dict[str, str], stack: str, force: bool) -> l
     return removed
 
 
-def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
+def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> PreviewResult:
     """The engine's plan against the stack's state (refreshed first): nothing is created or written."""
     recipe = resolve(home, ref)
     _preflight(home, recipe)
     result = session(home, recipe, ref, emit, planning=True, runs_program=True).preview()
     plan = ChangePlan(recipe.name, recipe.target.type, "engine", result.steps)
-    return {
-        "stack": recipe.name,
-        "target": recipe.target.type,
-        "changes": result.changes,
-        "changed": plan.changed,
-        "plan": plan.to_dict(),
-    }
+    return PreviewResult(
+        stack=recipe.name,
+        target=recipe.target.type,
+        changes=result.changes,
+        changed=plan.changed,
+        plan=plan.to_dict(),
+    )
 
 
-def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, Any]:
+def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DriftResult:
     """What differs between the stack's state and what really exists (a refresh preview: nothing is written)."""
     recipe = resolve(home, ref)
     _preflight(home, recipe)
@@ -270,10 +277,10 @@ def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> dict[str, A
         )
     result = s.drift()
     plan = ChangePlan(recipe.name, recipe.target.type, "drift", result.steps)
-    return {"stack": recipe.name, "target": recipe.target.type, "drifted": plan.changed, "plan": plan.to_dict()}
+    return DriftResult(stack=recipe.name, target=recipe.target.type, drifted=plan.changed, plan=plan.to_dict())
 
 
-def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None]) -> dict[str, Any]:
+def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None]) -> DestroyResult:
     """Delete what the stack created, keeping its data (what the target keeps: volumes, a namespace, files) unless
     `purge`; a purge deletes the kept data too, also after an earlier plain destroy. Nothing is ever created here."""
     recipe = resolve(home, ref)
@@ -301,8 +308,8 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
     kept = {d.name: str(d) for d in sorted(data.iterdir())} if data.is_dir() else {}
     purged: list[str] = []
     if purge:
-        if (remove := target.hook("purge")) is not None:  # beyond the state: a namespace and its volumes, a cluster
-            purged += [removed] if (removed := remove(recipe.target, recipe.name)) else []
+        # beyond the state: a namespace and its volumes, a cluster
+        purged += [removed] if (removed := target.lifecycle().purge(recipe.target, recipe.name)) else []
         purged += [f"{kind} data in {path}" for kind, path in kept.items()]
         if not deployed and not purged:
             raise StackNotFoundError(
@@ -319,7 +326,7 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
         keeps = target.keeps_on_destroy
         if (text := keeps(recipe.target) if callable(keeps) else keeps) and deployed:
             kept[recipe.target.type] = text
-    return {"stack": recipe.name, "changes": changes, "purged": purge, "deleted_data": purged, "kept": kept}
+    return DestroyResult(stack=recipe.name, changes=changes, purged=purge, deleted_data=purged, kept=kept)
 
 
 def outputs(home: Home, ref: StackRef) -> tuple[Recipe, dict[str, Any]]:
@@ -327,7 +334,7 @@ def outputs(home: Home, ref: StackRef) -> tuple[Recipe, dict[str, Any]]:
     return recipe, session(home, recipe, ref).outputs()
 
 
-def cancel(home: Home, ref: StackRef) -> dict[str, Any]:
+def cancel(home: Home, ref: StackRef) -> CancelResult:
     """Clear the stack's lock; says when there was none (`held`: None where the backend cannot say cheaply)."""
     recipe = resolve(home, ref)
     s = session(home, recipe, ref)
@@ -337,9 +344,9 @@ def cancel(home: Home, ref: StackRef) -> dict[str, Any]:
             raise StackNotFoundError(
                 f"stack {recipe.name!r} does not exist in this backend", hint="`mlstack list` shows the stacks"
             )
-        return {"stack": recipe.name, "cancelled": False, "held": False}
+        return CancelResult(stack=recipe.name, cancelled=False, held=False)
     s.cancel()
-    return {"stack": recipe.name, "cancelled": True, "held": held}
+    return CancelResult(stack=recipe.name, cancelled=True, held=held)
 
 
 def list_backend(home: Home, backend: str) -> list[dict[str, Any]]:
@@ -386,18 +393,18 @@ def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
     return recipe, StackClients.model_validate(outs[OUTPUT_CLIENTS]), dict(outs.get(OUTPUT_SECRETS) or {})
 
 
-def verify(home: Home, ref: StackRef) -> dict[str, Any]:
+def verify(home: Home, ref: StackRef) -> VerifyResult:
     from mlstack.clients.models import StackClients
     from mlstack.clients.verify import as_dicts
     from mlstack.clients.verify import verify as run_checks
-    from mlstack.engine.connect import forwarded
 
     recipe, clients, secrets = clients_of(home, ref)
-    if registry.target(recipe.target.type).connect is None:
+    reached = registry.target(recipe.target.type).lifecycle().connect(recipe.target, recipe.name, clients.components)
+    if reached is None:
         results = run_checks(clients, secrets)
     else:  # services only the cluster reaches are checked through port forwards, as a user would reach them
-        with forwarded(recipe.target.type, recipe.target, recipe.name, clients.components) as local:
+        with reached as local:
             results = run_checks(
                 StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local}), secrets
             )
-    return {"stack": recipe.name, "ok": all(r.ok for r in results), "checks": as_dicts(results)}
+    return VerifyResult(stack=recipe.name, ok=all(r.ok for r in results), checks=as_dicts(results))

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from mlstack import registry
-from mlstack.engine.connect import at_local_ports, forwarded
+from mlstack.components.kubernetes.connect import at_local_ports, forwards
+from mlstack.engine.connect import forwarded
 from mlstack.engine.offline import plan
 from mlstack.errors import EngineError, NotAvailableError
 from mlstack.recipe.loader import load_recipe
@@ -27,12 +27,12 @@ def components() -> dict:
 
 
 def test_forwards_name_the_services_the_manifests_create():
-    forwards = registry.target("kubernetes").hook("connect")(PLACEMENT, RECIPE.name, components())
+    planned = forwards(PLACEMENT, RECIPE.name, components())
     services = {(r.inputs["metadata"]["name"], p["port"]) for r in plan(RECIPE).of_type("kubernetes:core/v1:Service")
                 for p in r.inputs["spec"]["ports"]}
-    assert {(f.service, f.port) for f in forwards} == services - {("mlflow-postgres", 5432)}  # the DB is MLflow's alone
-    assert {f.namespace for f in forwards} == {"mlops"}
-    local = at_local_ports(components(), {f: 40000 + i for i, f in enumerate(forwards)})
+    assert {(f.service, f.port) for f in planned} == services - {("mlflow-postgres", 5432)}  # the DB is MLflow's alone
+    assert {f.namespace for f in planned} == {"mlops"}
+    local = at_local_ports(components(), {f: 40000 + i for i, f in enumerate(planned)})
     assert local["tracking"]["tracking_uri"].startswith("http://127.0.0.1:4")
     assert local["registry"]["uri"].startswith("127.0.0.1:4") and local["registry"]["insecure"] is True
 
@@ -48,7 +48,7 @@ def test_connect_needs_kubectl(monkeypatch, tmp_path):
 def test_a_forward_that_cannot_reach_a_pod_fails_naming_the_service(control_plane: ControlPlane, monkeypatch):
     monkeypatch.setenv("PATH", f"{bin_dir()}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
-    placement = {**PLACEMENT, "context": control_plane.context, "namespace": "connect-test"}
+    placement = PLACEMENT.model_copy(update={"context": control_plane.context, "namespace": "connect-test"})
     control_plane.kubectl("create", "namespace", "connect-test")
     control_plane.kubectl("-n", "connect-test", "create", "service", "clusterip", "minio", "--tcp=9000:9000")
     address = "http://minio.connect-test.svc.cluster.local:9000"  # an existing cluster: reached only inside it
@@ -67,6 +67,6 @@ def test_a_forward_that_cannot_reach_a_pod_fails_naming_the_service(control_plan
 def test_a_kind_stack_needs_no_forward_its_services_are_on_loopback():
     recipe = load_recipe(RECIPES / "kind.yaml")
     clients = plan(recipe).outputs["mlstack"]["components"]
-    forwards = registry.target("kubernetes").hook("connect")(recipe.target, recipe.name,
-                                                             clients)
-    assert forwards == []
+    assert forwards(recipe.target, recipe.name, clients) == []
+    with forwarded("kubernetes", recipe.target, recipe.name, clients) as local:  # no kubectl needed for none
+        assert local == clients

@@ -31,9 +31,8 @@ def snapshots(name: str) -> dict[str, str]:
     data = planned.to_dict()
     data["resources"] = sorted(data["resources"], key=lambda r: r["urn"])
     kept = {f"{name}.json": GENERATED.sub("secret-ID", json.dumps(data, sort_keys=True, indent=1)) + "\n"}
-    render = registry.target(recipe.target.type).hook("render")
-    if render is not None:
-        files = render(planned)
+    files = registry.target(recipe.target.type).lifecycle().render(planned)
+    if files is not None:
         kept[f"{name}.render.txt"] = GENERATED.sub(
             "secret-ID", "".join(f"=== {file}\n{files[file]}" for file in sorted(files))
         )
