@@ -65,15 +65,11 @@ def _type_name(annotation: Any) -> str:
     )
 
 
-def _fields(model: type[BaseModel], flavor: registry.Flavor | None = None) -> list[str]:
-    """Rows of the model's fields; for a flavor, only the settings its target accepts, with what it requires."""
+def _fields(model: type[BaseModel]) -> list[str]:
+    """Rows of the model's fields (a flavor's model is its target's own: exactly the settings it takes there)."""
     rows = []
     for name, field in model.model_fields.items():
-        if name == "components" or (flavor is not None and not flavor.accepts(name)):
-            continue
-        if flavor is not None and name in flavor.required:
-            typ = _type_name(field.annotation).removesuffix(" (optional)")
-            rows.append(f"| `{name}` | {typ} | required | {field.description or ''} |")
+        if name == "components":
             continue
         value = None if field.is_required() else field.get_default(call_default_factory=True)
         default = (
@@ -114,7 +110,7 @@ def recipe_reference() -> str:
             f"#### `components.{f.kind}` flavor `{f.name}` ({f.target}) — {f.summary}",
             "",
             *header,
-            *_fields(f.settings, f),
+            *_fields(f.settings),
             "",
         ]
     return "\n".join(out)

@@ -60,20 +60,12 @@ class Flavor:
     install_hint: str = "reinstall mlstack with its extras: `make install`"
     needs: tuple[str, ...] = ()  # other kinds the recipe must have for this flavor
     uses: tuple[str, ...] = ()  # other kinds it is wired to when the recipe has them (build order follows)
-    fields: tuple[str, ...] | None = None  # settings this target accepts when the model serves several (None: all)
-    required: tuple[str, ...] = ()  # settings this target requires although the model makes them optional
     deletes_data: str = ""  # what `destroy` deletes with its contents (then it asks for --purge); "" = nothing
     problems: Callable[[Any, str, Any], Problems] | None = None  # (settings, stack, typed placement) -> rules broken
     zenml: str | None = None  # ZenML flavor of the same stack component (None: ZenML has none)
     zenml_config: Callable[[Any], dict[str, Any]] | None = None  # typed client -> ZenML component configuration
     zenml_extra: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # ZenML components it needs
     verify: str | Unsupported = Unsupported("no check written for this flavor")  # a check of mlstack.clients.verify
-
-    def accepts(self, field: str) -> bool:
-        return field == "flavor" or self.fields is None or field in self.fields
-
-    def setting_names(self) -> list[str]:
-        return [f for f in self.settings.model_fields if self.accepts(f)]
 
     def wired_to(self) -> tuple[str, ...]:
         """Kinds this flavor takes outputs from: what it needs and what it uses when present."""
@@ -280,14 +272,6 @@ def lookup(target: str, kind: str, flavor: str) -> Flavor | None:
 
 def flavors_for(target: str | None = None, kind: str | None = None) -> list[Flavor]:
     return [f for f in all_flavors() if (target is None or f.target == target) and (kind is None or f.kind == kind)]
-
-
-def settings_models(kind: str) -> list[type[BaseModel]]:
-    """Each distinct settings model of a kind, in registry order (one per flavor name)."""
-    seen: dict[str, type[BaseModel]] = {}
-    for f in flavors_for(kind=kind):
-        seen.setdefault(f.name, f.settings)
-    return list(seen.values())
 
 
 def build_order(flavors: dict[str, Flavor]) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mlstack.recipe import rules
+from mlstack.recipe import settings as s
 from mlstack.recipe.base import UserModel
 
 
@@ -61,3 +62,31 @@ class SagemakerServing(UserModel):
     """SageMaker endpoints: an execution role scoped to this stack's buckets and repositories."""
 
     flavor: Literal["sagemaker"] = Field(description="Flavor of this component.")
+
+
+class AwsMlflowTracking(s.CloudMlflowTracking):
+    """MLflow on ECS Fargate behind an internal HTTPS load balancer, with a private, encrypted RDS PostgreSQL."""
+
+    vpc_id: str = Field(
+        pattern=r"^vpc-[0-9a-f]{8,17}$",
+        description="VPC the server, its load balancer and its database run in.",
+    )
+    subnet_ids: Annotated[list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]], rules.Unique] = Field(
+        min_length=1,
+        description="Private subnets in at least two zones, with a NAT route (the image is pulled from "
+        "ghcr.io); the internal load balancer, the tasks and the database go there.",
+    )
+    certificate_arn: str = Field(
+        pattern=r"^arn:aws[a-z-]*:acm:",
+        description="ACM certificate of the load balancer's HTTPS listener (the only listener).",
+    )
+    hostname: str = Field(
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="DNS name clients use: covered by the certificate, pointed at the load balancer.",
+    )
+    dns_zone_id: str | None = Field(
+        default=None,
+        pattern=r"^Z[A-Z0-9]{1,31}$",
+        description="Route 53 hosted zone to create `hostname`'s alias record in; omitted: you point it.",
+    )
+    allowed_cidrs: s.AllowedNetworks = Field(min_length=1, description=s.ALLOWED_NETWORKS)

@@ -6,7 +6,6 @@ from typing import Any
 
 from mlstack.components.aws import naming
 from mlstack.components.aws import settings as s
-from mlstack.recipe.settings import CLOUD_MLFLOW_FIELDS, MlflowTracking
 from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_aws"), install_hint="`pip install 'mlstack[aws]'`")
@@ -32,7 +31,7 @@ def _repository_names(st: s.EcrRegistry, stack: str, placement: s.AwsTarget) -> 
     ]
 
 
-def _tracking_placement(st: MlflowTracking, stack: str, placement: s.AwsTarget) -> Problems:
+def _tracking_placement(st: s.AwsMlflowTracking, stack: str, placement: s.AwsTarget) -> Problems:
     if len(st.subnet_ids) == 1:
         return [
             (
@@ -106,14 +105,11 @@ TARGET = Target(
             "aws",
             "tracking",
             "mlflow",
-            MlflowTracking,
+            s.AwsMlflowTracking,
             "mlstack.components.aws.tracking:AwsTracking",
             "MLflow on ECS Fargate behind an internal HTTPS load balancer; private encrypted RDS PostgreSQL; "
             "artifacts in S3 through the task role",
             needs=("object_store",),
-            fields=CLOUD_MLFLOW_FIELDS
-            + ("vpc_id", "subnet_ids", "certificate_arn", "hostname", "dns_zone_id", "allowed_cidrs"),
-            required=("vpc_id", "subnet_ids", "certificate_arn", "hostname", "allowed_cidrs"),
             problems=_tracking_placement,
             zenml="mlflow",
             verify="mlflow",

@@ -16,11 +16,11 @@ import pulumi_aws as aws
 from mlstack.clients.models import TrackingClient
 from mlstack.components import mlflow_server as srv
 from mlstack.components.aws.iam import assume_role_policy
+from mlstack.components.aws.settings import AwsMlflowTracking
 from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs, as_secret
 from mlstack.recipe.naming import bounded_name
-from mlstack.recipe.settings import MlflowTracking
 
 DEFAULT_TIER = "db.t4g.micro"
 POSTGRES_VERSION = "17"
@@ -75,11 +75,11 @@ def execution_role_policy(secret_arn: str, log_group_arn: str) -> str:
     )
 
 
-class AwsTracking(Component[MlflowTracking, None, TrackingOutputs, TrackingClient]):
+class AwsTracking(Component[AwsMlflowTracking, None, TrackingOutputs, TrackingClient]):
     TYPE = "mlstack:aws:Tracking"
 
     def __init__(
-        self, name: str, args: ComponentArgs[MlflowTracking, None], opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: ComponentArgs[AwsMlflowTracking, None], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
         self.name = name

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mlstack.recipe import rules
+from mlstack.recipe import settings as s
 from mlstack.recipe.base import UserModel
 
 
@@ -50,3 +51,19 @@ class AzureMlServing(UserModel):
     """An Azure ML managed online endpoint (Entra ID auth) whose models run as a scoped identity."""
 
     flavor: Literal["azureml"] = Field(description="Flavor of this component.")
+
+
+class AzureMlflowTracking(s.CloudMlflowTracking):
+    """MLflow on Azure Container Apps with a private PostgreSQL flexible server."""
+
+    subnet_id: str = Field(
+        pattern=s.AZURE_SUBNET,
+        description="Subnet of the Container Apps environment (delegated to Microsoft.App/environments, /27 or "
+        "larger); its virtual network gets the database's private DNS zone.",
+    )
+    database_subnet_id: str = Field(
+        pattern=s.AZURE_SUBNET,
+        description="Subnet of the database, in the same virtual network "
+        "(delegated to Microsoft.DBforPostgreSQL/flexibleServers).",
+    )
+    allowed_cidrs: s.AllowedNetworks = Field(min_length=1, description=s.ALLOWED_NETWORKS)

@@ -6,7 +6,6 @@ from typing import Any
 
 from mlstack.components.azure import naming
 from mlstack.components.azure import settings as s
-from mlstack.recipe.settings import CLOUD_MLFLOW_FIELDS, MlflowTracking
 from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`")
@@ -25,7 +24,7 @@ def _vnet(subnet_id: str) -> str:
     return subnet_id.lower().rsplit("/subnets/", 1)[0]
 
 
-def _tracking_placement(st: MlflowTracking, stack: str, placement: s.AzureTarget) -> Problems:
+def _tracking_placement(st: s.AzureMlflowTracking, stack: str, placement: s.AzureTarget) -> Problems:
     if st.subnet_id and st.database_subnet_id and st.subnet_id.lower() == st.database_subnet_id.lower():
         return [
             (
@@ -98,13 +97,11 @@ TARGET = Target(
             "azure",
             "tracking",
             "mlflow",
-            MlflowTracking,
+            s.AzureMlflowTracking,
             "mlstack.components.azure.tracking:AzureTracking",
             "MLflow on Container Apps (HTTPS, IP-restricted ingress); PostgreSQL flexible server with private "
             "access only; artifacts in Blob Storage through a managed identity",
             needs=("object_store",),
-            fields=CLOUD_MLFLOW_FIELDS + ("subnet_id", "database_subnet_id", "allowed_cidrs"),
-            required=("subnet_id", "database_subnet_id", "allowed_cidrs"),
             deletes_data="the database server with its runs (Azure can restore it for 5 days)",
             problems=_tracking_placement,
             zenml="mlflow",

@@ -17,10 +17,10 @@ from mlstack.components import mlflow_server as srv
 from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.identity import workload_identity
 from mlstack.components.azure.naming import azure_app_name
+from mlstack.components.azure.settings import AzureMlflowTracking
 from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs
-from mlstack.recipe.settings import MlflowTracking
 
 DEFAULT_SKU = "Standard_B1ms"
 POSTGRES_VERSION = "17"
@@ -31,11 +31,14 @@ def sku_tier(sku: str) -> str:
     return next((tier for prefix, tier in SKU_TIERS.items() if sku.startswith(prefix)), "GeneralPurpose")
 
 
-class AzureTracking(Component[MlflowTracking, AzurePlatform, TrackingOutputs, TrackingClient]):
+class AzureTracking(Component[AzureMlflowTracking, AzurePlatform, TrackingOutputs, TrackingClient]):
     TYPE = "mlstack:azure:Tracking"
 
     def __init__(
-        self, name: str, args: ComponentArgs[MlflowTracking, AzurePlatform], opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: ComponentArgs[AzureMlflowTracking, AzurePlatform],
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, args, opts)
         self.context, self.name = args.context, name

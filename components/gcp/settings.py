@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mlstack.recipe import rules
+from mlstack.recipe import settings as s
 from mlstack.recipe.base import UserModel
 
 
@@ -59,3 +60,17 @@ class VertexServing(UserModel):
     """A Vertex AI endpoint and the service account its models run as (this stack's buckets and repositories)."""
 
     flavor: Literal["vertex"] = Field(description="Flavor of this component.")
+
+
+class GcpMlflowTracking(s.CloudMlflowTracking):
+    """MLflow on Cloud Run (internal ingress) with a private Cloud SQL PostgreSQL."""
+
+    network: str = Field(
+        pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
+        description="VPC network (name or projects/P/global/networks/N) with private services access: the "
+        "database gets a private IP in it, Cloud Run egresses into it.",
+    )
+    subnetwork: str = Field(
+        pattern=r"^[a-z]([-a-z0-9/]*[a-z0-9])?$",
+        description="Subnetwork of `network` in the target's region.",
+    )

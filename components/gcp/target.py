@@ -7,7 +7,6 @@ from typing import Any
 
 from mlstack.components.gcp import naming
 from mlstack.components.gcp import settings as s
-from mlstack.recipe.settings import CLOUD_MLFLOW_FIELDS, MlflowTracking
 from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_gcp"), install_hint="`pip install 'mlstack[gcp]'`")
@@ -95,13 +94,11 @@ TARGET = Target(
             "gcp",
             "tracking",
             "mlflow",
-            MlflowTracking,
+            s.GcpMlflowTracking,
             "mlstack.components.gcp.tracking:GcpTracking",
             "MLflow on Cloud Run (internal ingress, Direct VPC egress); Cloud SQL PostgreSQL on a private IP only; "
             "artifacts in GCS through its service account",
             needs=("object_store",),
-            fields=CLOUD_MLFLOW_FIELDS + ("network", "subnetwork"),
-            required=("network", "subnetwork"),
             zenml="mlflow",
             verify="mlflow",
             **SDK,

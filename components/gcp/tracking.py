@@ -19,8 +19,8 @@ from mlstack.components import mlflow_server as srv
 from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.gcp.identity import account_id
+from mlstack.components.gcp.settings import GcpMlflowTracking
 from mlstack.components.outputs import TrackingOutputs
-from mlstack.recipe.settings import MlflowTracking
 
 DEFAULT_TIER = "db-custom-1-3840"
 POSTGRES_VERSION = "POSTGRES_17"
@@ -35,11 +35,11 @@ def subnetwork_path(project: str, region: str, subnetwork: str) -> str:
     return subnetwork if "/" in subnetwork else f"projects/{project}/regions/{region}/subnetworks/{subnetwork}"
 
 
-class GcpTracking(Component[MlflowTracking, None, TrackingOutputs, TrackingClient]):
+class GcpTracking(Component[GcpMlflowTracking, None, TrackingOutputs, TrackingClient]):
     TYPE = "mlstack:gcp:Tracking"
 
     def __init__(
-        self, name: str, args: ComponentArgs[MlflowTracking, None], opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: ComponentArgs[GcpMlflowTracking, None], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
         self.context, self.name = args.context, name

@@ -15,7 +15,7 @@ from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
-from mlstack.recipe.settings import MinioObjectStore
+from mlstack.components.kubernetes.settings import KubernetesMinioObjectStore
 from mlstack.versions import KUBERNETES_IMAGES
 
 APP, PORT, UID = "minio", 9000, 1000
@@ -32,14 +32,14 @@ def bucket_script(buckets: list[str]) -> str:
 
 
 class KubernetesObjectStore(
-    Component[MinioObjectStore, w.KubernetesPlatform, out.ObjectStoreOutputs, ObjectStoreClient]
+    Component[KubernetesMinioObjectStore, w.KubernetesPlatform, out.ObjectStoreOutputs, ObjectStoreClient]
 ):
     TYPE = "mlstack:kubernetes:ObjectStore"
 
     def __init__(
         self,
         name: str,
-        args: ComponentArgs[MinioObjectStore, w.KubernetesPlatform],
+        args: ComponentArgs[KubernetesMinioObjectStore, w.KubernetesPlatform],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, args, opts)

@@ -18,8 +18,8 @@ from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
+from mlstack.components.kubernetes.settings import KubernetesDistributionRegistry
 from mlstack.components.outputs import RegistryOutputs
-from mlstack.recipe.settings import DistributionRegistry
 from mlstack.versions import KUBERNETES_IMAGES
 
 APP, PORT, UID = "registry", 5000, 1000
@@ -32,13 +32,15 @@ def docker_config(host: str, password: str) -> str:
     return json.dumps({"auths": {host: {"username": USERNAME, "password": password, "auth": token}}})
 
 
-class KubernetesRegistry(Component[DistributionRegistry, w.KubernetesPlatform, RegistryOutputs, RegistryClient]):
+class KubernetesRegistry(
+    Component[KubernetesDistributionRegistry, w.KubernetesPlatform, RegistryOutputs, RegistryClient]
+):
     TYPE = "mlstack:kubernetes:Registry"
 
     def __init__(
         self,
         name: str,
-        args: ComponentArgs[DistributionRegistry, w.KubernetesPlatform],
+        args: ComponentArgs[KubernetesDistributionRegistry, w.KubernetesPlatform],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, args, opts)

@@ -11,21 +11,21 @@ from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
+from mlstack.components.kubernetes.settings import KubernetesMlserverServing
 from mlstack.components.outputs import ServingOutputs
-from mlstack.recipe.settings import MlserverServing
 from mlstack.versions import KUBERNETES_IMAGES
 
 APP, PORT, UID = "mlserver", 8080, 1000
 MODELS = "/mnt/models"
 
 
-class KubernetesServing(Component[MlserverServing, w.KubernetesPlatform, ServingOutputs, ServingClient]):
+class KubernetesServing(Component[KubernetesMlserverServing, w.KubernetesPlatform, ServingOutputs, ServingClient]):
     TYPE = "mlstack:kubernetes:Serving"
 
     def __init__(
         self,
         name: str,
-        args: ComponentArgs[MlserverServing, w.KubernetesPlatform],
+        args: ComponentArgs[KubernetesMlserverServing, w.KubernetesPlatform],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, args, opts)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import Field
 
 from mlstack.components.kubernetes import clusters
+from mlstack.recipe import settings as shared
 from mlstack.recipe.base import UserModel
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -61,3 +62,32 @@ class KubernetesOrchestrator(UserModel):
     namespaced Role holds exactly the verbs the orchestrator uses."""
 
     flavor: Literal["kubernetes"] = Field(description="Flavor of this component.")
+
+
+class KubernetesPort(UserModel):
+    port: int | None = Field(
+        default=None,
+        ge=1024,
+        le=65535,
+        description="Host port on 127.0.0.1 mapped to the service, on a cluster that maps node ports (kind); "
+        "default: the node port itself.",
+    )
+
+
+class KubernetesMinioObjectStore(KubernetesPort, shared.VolumeSetting, shared.MinioObjectStore):
+    """MinIO StatefulSet on a kept volume: an S3-compatible object store with generated root keys."""
+
+
+class KubernetesDistributionRegistry(KubernetesPort, shared.VolumeSetting, shared.DistributionRegistry):
+    """CNCF distribution (Docker registry v2 / OCI) Deployment on a kept volume."""
+
+
+class KubernetesMlflowTracking(KubernetesPort, shared.MlflowImage, shared.MlflowBase):
+    """MLflow (the clouds' server contract) on an in-cluster PostgreSQL StatefulSet; artifacts proxied to the object
+    store."""
+
+    database_storage_gb: int = Field(default=32, ge=20, le=16384, description="Database volume, GiB.")
+
+
+class KubernetesMlserverServing(KubernetesPort, shared.VolumeSetting, shared.MlserverServing):
+    """Seldon MLServer (V2 inference protocol) Deployment with a model repository on a kept volume."""

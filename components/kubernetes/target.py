@@ -7,7 +7,6 @@ from typing import Any
 
 from mlstack.components.kubernetes import clusters
 from mlstack.components.kubernetes import settings as s
-from mlstack.recipe import settings as shared
 from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_kubernetes"), install_hint="`pip install 'mlstack[kubernetes]'`")
@@ -90,10 +89,9 @@ TARGET = Target(
             "kubernetes",
             "object_store",
             "minio",
-            shared.MinioObjectStore,
+            s.KubernetesMinioObjectStore,
             f"{PKG}.object_store:KubernetesObjectStore",
             "MinIO StatefulSet on a kept volume, generated root keys in a Secret, buckets made by a Job",
-            fields=("port", "buckets", "storage_gb"),
             problems=_port_needs_node_ports,
             zenml="s3",
             verify="s3",
@@ -103,10 +101,9 @@ TARGET = Target(
             "kubernetes",
             "registry",
             "distribution",
-            shared.DistributionRegistry,
+            s.KubernetesDistributionRegistry,
             f"{PKG}.registry:KubernetesRegistry",
             "CNCF distribution Deployment on a kept volume, htpasswd from generated credentials, a pull Secret",
-            fields=("port", "auth", "storage_gb"),
             problems=_port_needs_node_ports,
             zenml="default",
             verify="oci",
@@ -116,12 +113,11 @@ TARGET = Target(
             "kubernetes",
             "tracking",
             "mlflow",
-            shared.MlflowTracking,
+            s.KubernetesMlflowTracking,
             f"{PKG}.tracking:KubernetesTracking",
             "MLflow (the clouds' server contract) on an in-cluster PostgreSQL StatefulSet; artifacts proxied to "
             "the object store",
             needs=("object_store",),
-            fields=("port", "artifact_prefix", "auth", "image", "database_storage_gb"),
             problems=_port_needs_node_ports,
             zenml="mlflow",
             verify="mlflow",
@@ -145,10 +141,9 @@ TARGET = Target(
             "kubernetes",
             "serving",
             "mlserver",
-            shared.MlserverServing,
+            s.KubernetesMlserverServing,
             f"{PKG}.serving:KubernetesServing",
             "MLServer (V2 inference protocol) Deployment with a model repository on a kept volume",
-            fields=("port", "storage_gb"),
             problems=_port_needs_node_ports,
             verify="v2",
             **SDK,

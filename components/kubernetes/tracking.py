@@ -16,8 +16,8 @@ from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
+from mlstack.components.kubernetes.settings import KubernetesMlflowTracking
 from mlstack.components.outputs import ObjectStoreOutputs, TrackingOutputs
-from mlstack.recipe.settings import MlflowTracking
 from mlstack.versions import KUBERNETES_IMAGES
 
 APP, DB_APP = "mlflow", "mlflow-postgres"
@@ -25,13 +25,13 @@ SECRETS = "mlflow-secrets"  # keys: SECRET_ENV's names with '-' (db-password, ad
 UID, DB_UID = 1000, 70  # postgres:alpine's own uid
 
 
-class KubernetesTracking(Component[MlflowTracking, w.KubernetesPlatform, TrackingOutputs, TrackingClient]):
+class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatform, TrackingOutputs, TrackingClient]):
     TYPE = "mlstack:kubernetes:Tracking"
 
     def __init__(
         self,
         name: str,
-        args: ComponentArgs[MlflowTracking, w.KubernetesPlatform],
+        args: ComponentArgs[KubernetesMlflowTracking, w.KubernetesPlatform],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, args, opts)

@@ -10,29 +10,38 @@ from mlstack.cli.common import DebugOpt, JsonOpt, run, say
 
 
 def recipe_schema() -> dict:
-    from mlstack.recipe.model import Recipe
+    """The recipe's JSON Schema, discriminated by target first: each target's recipe offers its own placement and
+    exactly its flavors' settings (a kind recipe is not offered `vpc_id`)."""
+    from pydantic import TypeAdapter
 
-    schema = Recipe.model_json_schema()
+    from mlstack.recipe.model import Recipe, recipe_union
+
+    schema = TypeAdapter(recipe_union()).json_schema()
     _target_shorthands(schema)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "mlstack/v1/recipe", **schema}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "mlstack/v1/recipe",
+        "title": "Recipe",
+        "description": (Recipe.__doc__ or "").strip(),
+        **schema,
+    }
 
 
 def _target_shorthands(schema: dict) -> None:
-    """What the model accepts before its own validation expands it, so that editors accept it too: `target: local`
-    (a target whose settings all have defaults, by name) and aliases (`target: kind`, `{type: kind, ...}`)."""
+    """What a target's recipe accepts before its own validation expands it, so that editors accept it too:
+    `target: local` (a target whose settings all have defaults, by name) and aliases (`target: kind`,
+    `{type: kind, ...}`)."""
     import copy
 
     from mlstack import registry
+    from mlstack.recipe.model import recipe_model
 
-    defs, target = schema["$defs"], schema["properties"]["target"]
-    variants = list(target.get("oneOf") or [])
-    names = []
+    defs = schema["$defs"]
     for declared in registry.targets():
-        base = defs.get(declared.placement.__name__)
-        if base is None:
-            continue
-        if set(base.get("required", [])) <= {"type"}:
-            names.append(declared.name)
+        recipe = defs[recipe_model(declared.name).__name__]
+        base = defs[declared.placement.__name__]
+        names = [declared.name] if set(base.get("required", [])) <= {"type"} else []
+        variants: list[dict] = [{"$ref": f"#/$defs/{declared.placement.__name__}"}]
         for alias, expansion in declared.aliases.items():
             fixed = {k for k in expansion if k != "type"}
             variant = copy.deepcopy(base)
@@ -44,13 +53,11 @@ def _target_shorthands(schema: dict) -> None:
             variants.append({"$ref": f"#/$defs/{declared.placement.__name__}_{alias}"})
             if set(variant["required"]) <= {"type"}:
                 names.append(alias)
-    schema["properties"]["target"] = {
-        "description": target.get("description", ""),
-        "anyOf": [
-            {"type": "string", "enum": sorted(names), "description": "A target by name, all its settings default."},
-            {"oneOf": variants},
-        ],
-    }
+        target = recipe["properties"]["target"]
+        choices: list[dict] = [{"oneOf": variants}]
+        if names:
+            choices.insert(0, {"type": "string", "enum": sorted(names), "description": "The target by name."})
+        recipe["properties"]["target"] = {"description": target.get("description", ""), "anyOf": choices}
 
 
 def register(app: typer.Typer) -> None:

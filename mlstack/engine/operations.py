@@ -27,7 +27,7 @@ from mlstack.engine.workspace import StackSession, backend_url, display_url, sav
 from mlstack.errors import CredentialsError, MlstackError, NotAvailableError, StackNotFoundError, UsageError
 from mlstack.home import Home
 from mlstack.recipe.loader import load_recipe
-from mlstack.recipe.model import Recipe
+from mlstack.recipe.model import Recipe, validate
 
 
 @dataclass
@@ -49,7 +49,7 @@ def resolve(home: Home, ref: StackRef) -> Recipe:
     saved = saved_recipe(home, ref.stack)
     # Stored by an older mlstack with absent components as nulls, which a recipe may not say.
     saved["components"] = {k: v for k, v in (saved.get("components") or {}).items() if v is not None}
-    return Recipe.model_validate(saved)
+    return validate(saved)
 
 
 def session(

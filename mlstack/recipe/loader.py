@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ def load_recipe_text(
     flavor_problems, unknown = _check_flavors(data, filename)
     problems += flavor_problems
     try:
-        recipe = m.Recipe.model_validate(data)
+        recipe = m.validate(data)
     except ValidationError as exc:
         reported = {p.field for p in problems}
         for err in exc.errors(include_input=True, include_url=False):
@@ -69,8 +68,8 @@ def load_recipe_text(
                 problems and err["type"] == "value_error" and not err["loc"]
             ):  # the model's own flavor-on-target check repeats ours
                 problems.append(problem)
-    if not problems:
-        problems = _target_problems(recipe, data, filename)
+    reported = {p.field for p in problems}
+    problems += [p for p in _target_problems(data, filename) if p.field not in reported]
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.field))
         if len(problems) > MAX_PROBLEMS:
@@ -80,35 +79,24 @@ def load_recipe_text(
     return recipe
 
 
-def _target_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Problem]:
-    """What the recipe's target makes of its components: settings it does not take or requires, kinds a flavor
-    needs, placement rules, and cloud names derived from the recipe name that the cloud refuses."""
+def _target_problems(data: dict, filename: str) -> list[Problem]:
+    """What the recipe's target makes of its components, beyond each model: kinds a flavor needs, placement rules,
+    and cloud names derived from the recipe name that the cloud refuses. Read from the data as written, so they are
+    reported with the model's own problems, not after them: a setting or placement that is itself invalid is left
+    out of these checks (the model names it)."""
+    target = m.target_of(data)
+    components = data.get("components")
+    if target is None or not isinstance(components, dict):
+        return []
+    flavors = {
+        kind: found
+        for kind, spec in components.items()
+        if isinstance(spec, dict) and (found := registry.lookup(target, str(kind), str(spec.get("flavor"))))
+    }
     problems = []
-    for kind, flavor in recipe.flavors().items():
-        spec, where = recipe.component_specs()[kind], f"{flavor.name} on {flavor.target}"
-        for field in sorted(spec.model_fields_set - {"flavor"}):
-            if not flavor.accepts(field):
-                problems.append(
-                    Problem(
-                        filename,
-                        _line_of(data, ("components", kind, field)),
-                        f"components.{kind}.{field}",
-                        f"not a setting of {where} (its settings: {', '.join(flavor.setting_names())})",
-                    )
-                )
-        for field in flavor.required:
-            if not getattr(spec, field):
-                what = re.sub(r"^\([^)]*\)\s*", "", type(spec).model_fields[field].description or "").split(";")[0]
-                problems.append(
-                    Problem(
-                        filename,
-                        _line_of(data, ("components", kind, field)) or _line_of(data, ("components", kind, "flavor")),
-                        f"components.{kind}.{field}",
-                        f"required for {where}: {what.rstrip('.')}",
-                    )
-                )
+    for kind, flavor in flavors.items():
         for needed in flavor.needs:
-            if needed not in recipe.component_specs():
+            if needed not in components:
                 problems.append(
                     Problem(
                         filename,
@@ -117,18 +105,40 @@ def _target_problems(recipe: m.Recipe, data: dict, filename: str) -> list[Proble
                         f"flavor {flavor.name!r} needs components.{needed} in the same recipe",
                     )
                 )
-    placement = recipe.target
-    for kind, flavor in recipe.flavors().items():
-        found = flavor.problems(recipe.component_specs()[kind], recipe.name, placement) if flavor.problems else []
-        for field, message in found:
-            name, _, index = field.partition("[")
-            loc = ("components", kind, name, int(index.rstrip("]"))) if index else ("components", kind, name)
+    placement = _lenient(registry.target(target).placement, registry.expand_alias(data.get("target")))
+    name = str(data["name"]) if isinstance(data.get("name"), str) else ""
+    for kind, flavor in flavors.items():
+        settings = _lenient(flavor.settings, components[kind])
+        if flavor.problems is None or settings is None or placement is None:
+            continue
+        try:
+            broken = flavor.problems(settings, name, placement)
+        except (AttributeError, KeyError, TypeError, ValueError):  # it reads a setting the model refused
+            continue
+        for field, message in broken:
+            setting, _, index = field.partition("[")
+            loc = ("components", kind, setting, int(index.rstrip("]"))) if index else ("components", kind, setting)
             problems.append(
                 Problem(
                     filename, _line_of(data, loc) or _line_of(data, ("name",)), f"components.{kind}.{field}", message
                 )
             )
     return problems
+
+
+def _lenient(model: type[BaseModel], raw: Any) -> Any:
+    """`model` with each field of `raw` that is valid on its own, the rest left at their defaults (or unset): what a
+    rule beyond the model can still read when another field is wrong or missing."""
+    if not isinstance(raw, dict):
+        return None
+    built = model.model_construct()
+    for key, value in raw.items():
+        if key in model.model_fields:
+            try:
+                model.__pydantic_validator__.validate_assignment(built, key, value)
+            except ValidationError:
+                continue
+    return built
 
 
 def _parse_yaml(text: str, filename: str, lines: LineIndex) -> Map:
@@ -205,6 +215,7 @@ def _check_flavors(data: dict, filename: str) -> tuple[list[Problem], list[str]]
             unknown.append(kind)
             message = f"unknown flavor {excerpt(flavor)}{_did_you_mean(flavor, anywhere)}{choices}"
         elif target_type and not registry.lookup(target_type, kind, flavor):
+            unknown.append(kind)  # the target's model has no such variant: pydantic would only repeat it
             message = f"flavor {flavor!r} is not available on target {target_type!r} (on {target_type}: {here})"
         else:
             continue
@@ -230,8 +241,14 @@ def _problem(err: ErrorDetails, data: dict, filename: str) -> Problem:
             if err["type"] == "union_tag_invalid"
             else "required field is missing"
         )
+    elif err["type"] == "extra_forbidden" and (here := _elsewhere(loc, data)) is not None:
+        settings = ", ".join(here.settings.model_fields)
+        message = f"not a setting of {here.name} on {here.target} (its settings: {settings})"
     elif err["type"] == "extra_forbidden":
         message = f"unknown field{_did_you_mean(str(loc[-1]), _known_fields(loc[:-1], data))}"
+    elif err["type"] == "missing" and (here := _flavor_at(loc, data)) is not None and len(loc) >= 3:
+        what = (here.settings.model_fields[str(loc[-1])].description or "").split(";")[0].rstrip(".")
+        message = f"required for {here.name} on {here.target}: {what}"
     elif err["type"] == "missing":
         message = "required field is missing"
     elif err["type"] == "string_pattern_mismatch":
@@ -338,6 +355,25 @@ def _union_tags(node: Any) -> set:
     )
 
 
+def _flavor_at(loc: tuple, data: Any) -> registry.Flavor | None:
+    """The flavor (on the recipe's target) whose settings `loc` points into: components.<kind>[.<flavor tag>]..."""
+    if len(loc) < 2 or loc[0] != "components" or not isinstance(data.get("components"), dict):
+        return None
+    spec, target = data["components"].get(loc[1]), m.target_of(data)
+    flavor = spec.get("flavor") if isinstance(spec, dict) else None
+    return registry.lookup(target, str(loc[1]), flavor) if target and isinstance(flavor, str) else None
+
+
+def _elsewhere(loc: tuple, data: Any) -> registry.Flavor | None:
+    """The recipe's flavor, where the field `loc` ends in is a setting of that flavor on another target (`vpc_id`
+    of mlflow on aws, written for mlflow on local): said as such, not as an unknown field."""
+    here = _flavor_at(loc, data) if len(loc) >= 3 else None
+    if here is None:
+        return None
+    others = (f for f in registry.flavors_for(kind=here.kind) if f.name == here.name and f.target != here.target)
+    return here if any(str(loc[-1]) in f.settings.model_fields for f in others) else None
+
+
 def _known_fields(parent: tuple, data: Any) -> list[str]:
     """Field names valid at `parent` (for "did you mean"), resolved through target type and flavor."""
     keys = [k for k, _ in _walk(parent, data)]
@@ -349,14 +385,13 @@ def _known_fields(parent: tuple, data: Any) -> list[str]:
     elif keys[:1] == ["state"]:
         model = m.StateSpec
     elif keys[:1] == ["components"] and len(keys) == 1:
-        model = m.components_model()
+        target = m.target_of(data)
+        return list(m.components_model(target).model_fields) if target else list(registry.KINDS)
     elif keys[:1] == ["components"]:
         spec = data["components"].get(keys[1])
         flavor = spec.get("flavor") if isinstance(spec, dict) else None
-        target = data.get("target")
-        target = target.get("type") if isinstance(target, dict) else target
-        here = registry.lookup(str(target), keys[1], str(flavor))
+        here = registry.lookup(str(m.target_of(data)), keys[1], str(flavor))
         if here is not None:
-            return here.setting_names()
+            return list(here.settings.model_fields)
         model = next((f.settings for f in registry.flavors_for(kind=keys[1]) if f.name == flavor), None)
     return list(model.model_fields) if model else []

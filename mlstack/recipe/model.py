@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, create_model, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, create_model, field_validator
 
 from mlstack import registry
 from mlstack.recipe.base import UserModel
@@ -108,13 +108,13 @@ class OutputsSpec(UserModel):
     )
 
 
-def _component_field(kind: str) -> Any:
-    models = registry.settings_models(kind)
+def _component_field(target: str, kind: str) -> Any:
+    models = [f.settings for f in registry.flavors_for(target, kind)]
     if not models:
-        return (None, Field(default=None, description=f"No {kind} flavor is implemented yet."))
+        return (None, Field(default=None, description=f"No {kind} flavor is implemented on {target} yet."))
     union: Any = Union[tuple(models)]  # noqa: UP007 - a tuple built at run time: `X | Y` cannot spell it
     typ: Any = models[0] if len(models) == 1 else Annotated[union, Field(discriminator="flavor")]
-    flavors = ", ".join(sorted({f.name for f in registry.flavors_for(kind=kind)}))
+    flavors = ", ".join(sorted(f.name for f in registry.flavors_for(target, kind)))
     # Optional, but never an explicit null: an empty `registry:` block must not silently drop the component.
     return (typ, Field(default=None, description=f"The {kind.replace('_', ' ')} (flavors: {flavors})."))
 
@@ -127,19 +127,40 @@ def _not_empty(value: Any, info: Any) -> Any:
 
 
 @cache
-def components_model() -> type[UserModel]:
-    """The `components` section, computed from the registry: one optional field per kind."""
+def components_model(target: str) -> type[UserModel]:
+    """A target's `components` section, computed from the registry: one optional field per kind, offering that
+    target's flavors with exactly the settings each takes there."""
     return create_model(
-        "Components",
+        f"{_title(target)}Components",
         __base__=UserModel,
-        __doc__="Components of the stack, keyed by kind; each has a `flavor` and that flavor's settings.",
+        __doc__=f"Components of a stack on {target}, keyed by kind; each has a `flavor` and that flavor's settings.",
         __validators__={"_not_empty": field_validator(*registry.KINDS, mode="before")(_not_empty)},
-        **{kind: _component_field(kind) for kind in registry.KINDS},
+        **{kind: _component_field(target, kind) for kind in registry.KINDS},
+    )
+
+
+def _title(target: str) -> str:
+    return registry.target(target).placement.__name__.removesuffix("Target")
+
+
+@cache
+def any_components() -> type[UserModel]:
+    """The `components` section of a recipe whose target is unknown: its kinds, each a mapping."""
+    fields: dict[str, Any] = {
+        kind: (dict[str, Any] | None, Field(default=None, description=f"The {kind.replace('_', ' ')}."))
+        for kind in registry.KINDS
+    }
+    return create_model(
+        "AnyComponents",
+        __base__=UserModel,
+        __doc__="Components of the stack, keyed by kind (their settings depend on the target).",
+        **fields,
     )
 
 
 class Recipe(UserModel):
-    """One MLOps stack: where it runs and what it contains."""
+    """One MLOps stack: where it runs and what it contains. A recipe is validated by its target's own model
+    (`recipe_model`): its `components` offer that target's flavors and settings only."""
 
     apiVersion: Literal["mlstack/v1"] = Field(description="Recipe format version.")
     name: str = Field(
@@ -152,7 +173,8 @@ class Recipe(UserModel):
     tags: dict[str, str] = Field(default_factory=dict, description="Tags put on every taggable resource.")
     state: StateSpec = Field(default_factory=StateSpec, description="Pulumi state backend and secrets provider.")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="Client config files written after deploy.")
-    components: components_model() = Field(  # type: ignore[valid-type]
+    # Every target's model types it; here (a recipe whose target is unknown) only its kinds are checked.
+    components: any_components() = Field(  # type: ignore[valid-type]
         description="Components of the stack, keyed by kind."
     )
 
@@ -192,19 +214,43 @@ class Recipe(UserModel):
             raise ValueError("a stack needs at least one component")
         return components
 
-    @model_validator(mode="after")
-    def _flavors_exist_on_target(self) -> Recipe:
-        for kind, spec in self.component_specs().items():
-            if registry.lookup(self.target.type, kind, spec.flavor) is None:
-                raise ValueError(f"components.{kind}: flavor {spec.flavor!r} is not available on {self.target.type}")
-        return self
-
-    def placement(self) -> dict[str, Any]:
-        """The target block's settings without its `type`: what assemblies, hooks and naming read."""
-        return self.target.model_dump(exclude={"type"})
-
     def component_specs(self) -> dict[str, Any]:
         return {k: getattr(self.components, k) for k in registry.KINDS if getattr(self.components, k) is not None}
 
     def flavors(self) -> dict[str, registry.Flavor]:
         return {k: registry.lookup(self.target.type, k, v.flavor) for k, v in self.component_specs().items()}  # type: ignore[misc]
+
+
+@cache
+def recipe_model(target: str) -> type[Recipe]:
+    """The recipe of a stack on `target`: its placement model and its components, nothing of another target's."""
+    declared = registry.target(target)
+    return create_model(
+        f"{_title(target)}Recipe",
+        __base__=Recipe,
+        __doc__=f"One MLOps stack on {target}: {declared.summary}.",
+        target=(declared.placement, Field(description="Where the stack runs, with its placement settings.")),
+        components=(components_model(target), Field(description="Components of the stack, keyed by kind.")),
+    )
+
+
+def target_of(data: Any) -> str | None:
+    """The registered target a recipe's data names (aliases expanded), else None."""
+    if isinstance(data, Recipe):
+        return data.target.type
+    target = registry.expand_alias(data.get("target")) if isinstance(data, dict) else None
+    name = target.get("type") if isinstance(target, dict) else None
+    return name if isinstance(name, str) and name in registry.target_names() else None
+
+
+def validate(data: Any) -> Recipe:
+    """A recipe validated by its target's model; where the target is unknown, by the shape every recipe has (which
+    then fails naming the target, and still reports the rest)."""
+    name = target_of(data)
+    return (recipe_model(name) if name else Recipe).model_validate(data)
+
+
+def recipe_union() -> Any:
+    """Every target's recipe, discriminated by the target: what the JSON Schema offers editors."""
+    variants = tuple(Annotated[recipe_model(t), Tag(t)] for t in registry.target_names())
+    return Annotated[Union[variants], Discriminator(target_of)]  # noqa: UP007

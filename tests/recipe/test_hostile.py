@@ -184,7 +184,7 @@ def test_a_second_document_is_refused(tmp_path):
 
 @pytest.mark.parametrize("setting,message", [('port: "8080"', "must be a whole number"), ("port: 8.08e3", "must be a whole number"),
                                              ("auth: 'off'", "must be true or false"), ("auth: off", "must be true or false"),
-                                             ("auth: yes", "must be true or false"), ("storage_gb: 10.0", "must be a whole number")])
+                                             ("auth: yes", "must be true or false"), ("port: 5000.0", "must be a whole number")])
 def test_types_are_not_coerced(tmp_path, setting, message):
     line = one_line(tmp_path, GOOD.replace("    flavor: distribution\n", f"    flavor: distribution\n    {setting}\n"))
     assert line.startswith(f":7: components.registry.{setting.split(':')[0]}: ") and message in line

@@ -78,3 +78,33 @@ def test_every_pattern_a_recipe_field_has_is_explained_in_words():
 
     walk(SCHEMA)
     assert patterns and sorted(p for p in patterns if p not in PATTERN_HINTS) == []
+
+
+def _settings_offered(schema: dict, target: str, kind: str) -> set[str]:
+    from mlstack.recipe.model import components_model, recipe_model
+
+    defs = schema["$defs"]
+    recipe = defs[recipe_model(target).__name__]
+    assert recipe["properties"]["components"]["$ref"].endswith(components_model(target).__name__)
+    field = defs[components_model(target).__name__]["properties"][kind]
+    refs = [r["$ref"] for r in field.get("anyOf", [field]) + field.get("oneOf", []) if "$ref" in r]
+    for option in field.get("anyOf", []):
+        refs += [r["$ref"] for r in option.get("oneOf", []) if "$ref" in r]
+    return {name for ref in refs for name in defs[ref.rsplit("/", 1)[-1]]["properties"]}
+
+
+def test_the_schema_offers_each_target_its_own_settings_only():
+    """Discriminated by target first: a kind (kubernetes) recipe is not offered vpc_id, aws's mlflow requires it."""
+    from mlstack.cli.schema import recipe_schema
+
+    schema = recipe_schema()
+    assert "vpc_id" not in _settings_offered(schema, "kubernetes", "tracking")
+    assert "vpc_id" in _settings_offered(schema, "aws", "tracking")
+    assert "storage_gb" not in _settings_offered(schema, "local", "registry")
+    assert "storage_gb" in _settings_offered(schema, "kubernetes", "registry")
+    aws = schema["$defs"]["AwsMlflowTracking"]
+    assert {"vpc_id", "subnet_ids", "certificate_arn", "hostname", "allowed_cidrs"} <= set(aws["required"])
+    kind = {"apiVersion": "mlstack/v1", "name": "k", "target": "kind",
+            "components": {"tracking": {"flavor": "mlflow", "vpc_id": "vpc-0123abcd"}}}
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(kind))
+    assert errors, "a kind recipe with vpc_id must not validate against the schema"
