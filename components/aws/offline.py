@@ -8,6 +8,8 @@ from typing import Any
 from mlstack.components.aws import settings as s
 
 ACCOUNT = "123456789012"  # placeholder account in computed attributes
+# What the plan answers for values AWS assigns on deploy: shown as `<known after deploy>`.
+PLACEHOLDERS = (ACCOUNT, "abcdefghijkl", "1234567890", "Z32O12XQLNTSW2", "0123456789abcdef", "AbCdEf")
 
 
 def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.AwsTarget) -> dict[str, Any]:

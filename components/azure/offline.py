@@ -8,6 +8,8 @@ from typing import Any
 from mlstack.components.azure import settings as s
 
 TENANT = "00000000-0000-0000-0000-000000000000"  # placeholder tenant, subscription and principal ids
+# What the plan answers for values Azure assigns on deploy: shown as `<known after deploy>`.
+PLACEHOLDERS = (TENANT, "purplesky-1a2b3c4d")
 
 
 def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.AzureTarget) -> dict[str, Any]:

@@ -7,12 +7,15 @@ from typing import Any
 
 from mlstack.components.gcp import settings as s
 
+# What the plan answers for values GCP assigns on deploy: shown as `<known after deploy>`.
+PLACEHOLDERS = ("192.0.2.10", "a1b2c3d4e5")  # 192.0.2.0/24: TEST-NET-1, never a real address
+
 
 def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.GcpTarget) -> dict[str, Any]:
     region = placement.region or "region"
     if typ == "gcp:sql/databaseInstance:DatabaseInstance":
         return {
-            "privateIpAddress": "10.10.0.5",
+            "privateIpAddress": "192.0.2.10",
             "connectionName": f"{placement.project}:{region}:{inputs.get('name') or name}",
         }
     if typ == "gcp:secretmanager/secret:Secret":

@@ -42,7 +42,7 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         ns.metadata["name"],
         cluster,
         context,
-        storage_class=placement.storage_class,
+        storage_class=cluster.storage_class(placement),
         delete_timeout_s=delete_timeout_s,
     )
     meta = {"namespace": platform.namespace_name, "labels": n.labels(stack, "mlstack", "namespace")}

@@ -6,6 +6,7 @@ computed attributes a cloud would (ARNs, URLs), so client outputs can be rendere
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,10 @@ class PlannedResource:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets in clear, for policy checks only
 
 
+UNKNOWN = "<known after deploy>"  # what the plan shows for a value only the platform assigns
+OFFLINE_DIR = "/nonexistent/mlstack-offline-home"  # MLSTACK_HOME in a plan (no home is touched)
+
+
 @dataclass
 class Plan:
     stack: str
@@ -32,6 +37,8 @@ class Plan:
     resources: list[PlannedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     generated: list[str] = field(default_factory=list)  # secrets generated for the plan (never printed)
+    # stand-ins the mocks answered with (an account id, a random suffix): shown as known only after deploy
+    placeholders: tuple[str, ...] = ()
 
     def of_type(self, typ: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == typ]
@@ -40,12 +47,32 @@ class Plan:
         return [r for r in self.resources if r.parent == urn]
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as `preview --offline` shows it: a value the platform assigns on deploy (an id, an account, a
+        free port, a random suffix) reads `<known after deploy>`, never a stand-in that looks real."""
+        ids = {f"{r.name}-id" for r in self.resources}  # what the mocks answer for an id
+        placeholders = sorted(self.placeholders, key=len, reverse=True)  # a longer stand-in may hold a shorter
+
+        def show(value: Any) -> Any:
+            if isinstance(value, dict):  # keys too: Azure keys identities by their ids
+                return {show(k): show(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [show(v) for v in value]
+            if not isinstance(value, str):
+                return value
+            if value in ids or value == "None":  # an id, or a number only the deploy picks (a free port)
+                return UNKNOWN
+            value = value.replace(OFFLINE_DIR, "$MLSTACK_HOME")
+            value = re.sub(r"\b(127\.0\.0\.1|localhost):None\b", rf"\1:{UNKNOWN}", value)
+            for placeholder in placeholders:
+                value = value.replace(placeholder, UNKNOWN)
+            return value
+
         return {
             "stack": self.stack,
             "target": self.target,
-            "outputs": {k: v for k, v in self.outputs.items() if k != "secrets"},
+            "outputs": show({k: v for k, v in self.outputs.items() if k != "secrets"}),
             "resources": [
-                {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
+                {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": show(r.inputs)}
                 for r in self.resources
             ],
         }
@@ -119,9 +146,9 @@ def _plan(recipe: Recipe) -> Plan:
 
     from mlstack.stacks.program import make_program
 
-    result = Plan(recipe.name, recipe.target.type)
     placement = recipe.target
     fake = registry.target(recipe.target.type).offline_module()  # the target's provider, as the mocks answer it
+    result = Plan(recipe.name, recipe.target.type, placeholders=tuple(getattr(fake, "PLACEHOLDERS", ())))
 
     class Monitor(mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
@@ -166,15 +193,32 @@ def _plan(recipe: Recipe) -> Plan:
     from mlstack.stacks.program import runtimes_of
 
     # Service runtimes are not installed for a plan: processes are planned, never started, so a path will do.
-    runtimes = {rt: str(_no_dir() / "runtimes" / rt) for rt in runtimes_of(recipe)}
-    program = make_program(recipe, stack_dir=_no_dir(), runtimes=runtimes, on_outputs=result.outputs.update)
+    home = _no_home()
+    runtimes = {rt: _runtime_path(rt) for rt in runtimes_of(recipe)}
+    program = make_program(
+        recipe, stack_dir=home.stack_dir(recipe.name), runtimes=runtimes, on_outputs=result.outputs.update
+    )
     pulumi.runtime.test(program)()
     # The program registers resources concurrently: sorted, a plan reads the same on every run.
     result.resources.sort(key=lambda r: r.urn)
     return result
 
 
-def _no_dir() -> Any:
+def _no_home() -> Any:
+    """A home no plan touches: paths in the plan are where a deploy's home would put things."""
     from pathlib import Path
 
-    return Path("/nonexistent/mlstack-offline-plan")
+    from mlstack.home import Home
+
+    return Home(Path(OFFLINE_DIR))
+
+
+def _runtime_path(name: str) -> str:
+    """Where a deploy finds a runtime's main program, said the same on every machine (a plan in a pull request
+    must not depend on the machine that made it): a Debian package's on the PATH, else under the home."""
+    from mlstack.versions import RUNTIMES, DebianRuntime
+
+    rt = RUNTIMES[name]
+    if isinstance(rt, DebianRuntime):
+        return f"/usr/bin/{rt.binary}"
+    return f"{OFFLINE_DIR}/runtimes/{rt.name}-{rt.version}/bin/{rt.binary}"

@@ -46,7 +46,7 @@ def test_declarations_take_known_values(provisioner):
 
 @each
 def test_hooks_keep_the_base_signatures(provisioner):
-    for name in ("context", "preflight", "prepare", "purge", "doctor"):
+    for name in ("context", "storage_class", "preflight", "prepare", "purge", "doctor"):
         base = inspect.signature(getattr(clusters.ClusterProvisioner, name))
         assert list(inspect.signature(getattr(type(provisioner), name)).parameters) == list(base.parameters), name
 

@@ -49,6 +49,10 @@ class ClusterProvisioner:
         """The kubeconfig context the stack's provider and preflight use (None: the current one)."""
         return placement.context
 
+    def storage_class(self, placement: Any) -> str | None:
+        """The StorageClass of the stack's volumes: the recipe's, else the cluster's default (None)."""
+        return placement.storage_class
+
     def preflight(self, placement: Any, stack: str) -> Gate | None:
         """Before the engine: raise for what the machine or the cluster lacks (exit 3 or 4); a slow check may run
         in the background and return a gate. By default: the cluster answers and the namespace is the stack's."""
