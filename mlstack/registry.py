@@ -148,6 +148,11 @@ class TargetHooks:
         deleted, or None when nothing was there."""
         return None
 
+    def health(self, placement: Any, stack: str) -> list[tuple[str, str]]:
+        """`drift` and `verify`: (component, what is wrong) where what runs is not what the state says (a rollout
+        that did not finish leaves the previous pods serving); [] when all is as deployed."""
+        return []
+
     def render(self, plan: Any) -> dict[str, str] | None:
         """`mlstack render`: the stack as the platform's own manifests, {file name: text}; None: it has none."""
         return None

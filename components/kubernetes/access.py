@@ -115,6 +115,59 @@ def check_namespace(cluster: Cluster, namespace: str, stack: str) -> None:
     )
 
 
+def unfinished_rollouts(cluster: Cluster, namespace: str, stack: str) -> list[tuple[str, str]]:
+    """(component, what is wrong) for each of the stack's Deployments and StatefulSets whose pods are not all of its
+    current spec and ready: after a failed rollout the previous pods keep serving while the state holds the new
+    spec, so this is what tells the two apart."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    apps, core = client.AppsV1Api(cluster.api), client.CoreV1Api(cluster.api)
+    selector = f"{n.STACK}={stack}"
+    try:
+        workloads = [
+            *apps.list_namespaced_deployment(namespace, label_selector=selector, _request_timeout=TIMEOUT).items,
+            *apps.list_namespaced_stateful_set(namespace, label_selector=selector, _request_timeout=TIMEOUT).items,
+        ]
+    except ApiException as exc:
+        if exc.status == 404:
+            return []
+        raise CredentialsError(f"reading the workloads of namespace {namespace!r} failed: HTTP {exc.status}") from None
+    found = []
+    for w in workloads:
+        kind = "deployment" if isinstance(w, client.V1Deployment) else "statefulset"
+        wanted, status = w.spec.replicas if w.spec.replicas is not None else 1, w.status
+        current = (status.observed_generation or 0) >= (w.metadata.generation or 0)
+        updated = status.updated_replicas or 0
+        ready = (status.available_replicas if kind == "deployment" else status.ready_replicas) or 0
+        if current and updated >= wanted and ready >= wanted and (status.replicas or 0) <= wanted:
+            continue
+        previous = max((status.replicas or 0) - updated, 0)
+        why = (
+            f"{kind}/{w.metadata.name}: rollout not finished ({updated} of {wanted} pods on the current spec, "
+            + (f"{ready} ready; {previous} previous still serving" if previous else f"{ready} ready")
+            + ")"
+        )
+        waiting = _pending_reason(core, namespace, w.spec.selector.match_labels or {})
+        component = (w.metadata.labels or {}).get(n.COMPONENT, w.metadata.name)
+        found.append((component, why + (f" ({waiting})" if waiting else "")))
+    return found
+
+
+def _pending_reason(core: Any, namespace: str, labels: dict[str, str]) -> str:
+    """Why a workload's pods are not ready, in the scheduler's or kubelet's words (the first one found)."""
+    selector = ",".join(f"{k}={v}" for k, v in labels.items())
+    for pod in core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=TIMEOUT).items:
+        for condition in pod.status.conditions or []:
+            if condition.type == "PodScheduled" and condition.status == "False" and condition.message:
+                return f"{condition.reason}: {condition.message}"[:200]
+        for container in pod.status.container_statuses or []:
+            waiting = container.state.waiting if container.state else None
+            if waiting and waiting.reason:
+                return f"{waiting.reason}: {waiting.message or ''}".strip(": ")[:200]
+    return ""
+
+
 def delete_namespace(cluster: Cluster, namespace: str, stack: str, timeout_s: int) -> bool:
     """Delete the stack's own namespace (and with it every claim in it) and wait until it is gone, bounded; False
     when there is none. A namespace that is not the stack's is never deleted."""

@@ -44,6 +44,7 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         context,
         storage_class=cluster.storage_class(placement),
         delete_timeout_s=delete_timeout_s,
+        rollout_timeout_s=placement.rollout_timeout_s,
     )
     meta = {"namespace": platform.namespace_name, "labels": n.labels(stack, "mlstack", "namespace")}
     k8s.networking.v1.NetworkPolicy(

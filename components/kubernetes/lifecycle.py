@@ -36,6 +36,13 @@ class KubernetesHooks(TargetHooks):
     def purge(self, placement: KubernetesTarget, stack: str) -> str | None:
         return clusters.of(placement).purge(placement, stack)
 
+    def health(self, placement: KubernetesTarget, stack: str) -> list[tuple[str, str]]:
+        from mlstack.components.kubernetes import access
+        from mlstack.components.kubernetes import naming as n
+
+        cluster = access.connect(clusters.context_of(stack, placement))
+        return access.unfinished_rollouts(cluster, n.namespace_of(stack, placement), stack)
+
     def render(self, plan: Any) -> dict[str, str]:
         from mlstack.components.kubernetes import manifests
 

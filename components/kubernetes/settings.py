@@ -13,6 +13,7 @@ from mlstack.recipe.base import UserModel
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 DELETE_TIMEOUT_S = 180
+ROLLOUT_TIMEOUT_S = 600  # the provider's own default for a Deployment
 
 
 # The cluster block: one variant per provisioner module of components/kubernetes/clusters/ (discovered there).
@@ -47,6 +48,13 @@ class KubernetesTarget(UserModel):
         default=None,
         pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
         description="StorageClass of the stack's volumes; default: the cluster's default.",
+    )
+    rollout_timeout_s: int = Field(
+        default=ROLLOUT_TIMEOUT_S,
+        ge=10,
+        le=7200,
+        description="Seconds `deploy` waits for a workload's new pods to be ready before it fails naming the "
+        "workload (the previous pods keep serving; `drift` and `verify` then say so).",
     )
     delete_timeout_s: int = Field(
         default=DELETE_TIMEOUT_S,

@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes.clusters import ClusterProvisioner
-from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S
+from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S, ROLLOUT_TIMEOUT_S
 from mlstack.components.outputs import Endpoint
 
 # Kubernetes' own workload types -> the path to their pod spec (the policy suite reads every pod from these, and
@@ -42,10 +42,11 @@ def workload_opts(
     *depends_on: pulumi.Resource,
     delete_before_replace: bool = False,
 ) -> pulumi.ResourceOptions:
+    rollout = f"{platform.rollout_timeout_s}s"  # how long the provider waits for the new pods to be ready
     return pulumi.ResourceOptions(
         parent=parent,
         depends_on=list(depends_on),
-        custom_timeouts=bounded_delete(platform.delete_timeout_s),
+        custom_timeouts=pulumi.CustomTimeouts(create=rollout, update=rollout, delete=f"{platform.delete_timeout_s}s"),
         delete_before_replace=delete_before_replace,
     )
 
@@ -61,6 +62,7 @@ class KubernetesPlatform:
     context: str | None  # the kubeconfig context the stack's provider uses (None: the current one)
     storage_class: str | None = None
     delete_timeout_s: int = DELETE_TIMEOUT_S
+    rollout_timeout_s: int = ROLLOUT_TIMEOUT_S
 
     @property
     def node_ports(self) -> bool:

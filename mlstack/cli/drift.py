@@ -32,7 +32,12 @@ def register(app: typer.Typer) -> None:
                 if not json_out:
                     for line in plan_view.lines(result.plan)[:-1]:
                         typer.echo(line)
-                names = ", ".join(f"{s['name']} ({s['op']})" for s in result.plan["steps"][:10])
+                    for u in result.unhealthy:
+                        typer.echo(f"  not as deployed  {u['component']}: {u['problem']}")
+                names = ", ".join(
+                    [f"{s['name']} ({s['op']})" for s in result.plan["steps"][:10]]
+                    + [f"{u['component']} ({u['problem']})" for u in result.unhealthy]
+                )
                 raise DriftedError(
                     f"stack {result.stack!r} has drifted: {names}",
                     hint="`mlstack deploy` puts back what the recipe says; `mlstack preview` shows how",

@@ -277,7 +277,15 @@ def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DriftResult
         )
     result = s.drift()
     plan = ChangePlan(recipe.name, recipe.target.type, "drift", result.steps)
-    return DriftResult(stack=recipe.name, target=recipe.target.type, drifted=plan.changed, plan=plan.to_dict())
+    # what the state cannot show: the platform runs something else than it holds (a rollout that did not finish)
+    unhealthy = registry.target(recipe.target.type).lifecycle().health(recipe.target, recipe.name)
+    return DriftResult(
+        stack=recipe.name,
+        target=recipe.target.type,
+        drifted=plan.changed or bool(unhealthy),
+        plan=plan.to_dict(),
+        unhealthy=[{"component": c, "problem": p} for c, p in unhealthy],
+    )
 
 
 def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None]) -> DestroyResult:
@@ -395,16 +403,29 @@ def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
 
 def verify(home: Home, ref: StackRef) -> VerifyResult:
     from mlstack.clients.models import StackClients
-    from mlstack.clients.verify import as_dicts
+    from mlstack.clients.verify import CheckResult, as_dicts
     from mlstack.clients.verify import verify as run_checks
 
     recipe, clients, secrets = clients_of(home, ref)
-    reached = registry.target(recipe.target.type).lifecycle().connect(recipe.target, recipe.name, clients.components)
-    if reached is None:
-        results = run_checks(clients, secrets)
-    else:  # services only the cluster reaches are checked through port forwards, as a user would reach them
-        with reached as local:
-            results = run_checks(
-                StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local}), secrets
-            )
+    hooks = registry.target(recipe.target.type).lifecycle()
+    # a component whose rollout did not finish answers with its previous pods: it fails, whatever they answer
+    unhealthy = dict(hooks.health(recipe.target, recipe.name))
+    reached = hooks.connect(recipe.target, recipe.name, clients.components)
+    try:
+        if reached is None:
+            results = run_checks(clients, secrets)
+        else:  # services only the cluster reaches are checked through port forwards, as a user would reach them
+            with reached as local:
+                results = run_checks(
+                    StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local}), secrets
+                )
+    except MlstackError:
+        if not unhealthy:
+            raise
+        results = []  # the unfinished rollout is the cause to fix first (its pods may be what does not answer)
+    failed = [
+        CheckResult(kind, clients.components.get(kind, {}).get("flavor", "?"), False, f"not as deployed: {why}", 0.0)
+        for kind, why in unhealthy.items()
+    ]
+    results = failed + [r for r in results if r.kind not in unhealthy]
     return VerifyResult(stack=recipe.name, ok=all(r.ok for r in results), checks=as_dicts(results))

@@ -58,6 +58,7 @@ class DriftResult(Result):
     target: str
     drifted: bool
     plan: dict[str, Any]
+    unhealthy: list[dict[str, str]] = []  # {component, problem}: the platform runs something else than the state
 
 
 class DestroyResult(Result):

@@ -68,8 +68,12 @@ def test_schema_is_the_committed_file_and_validates_recipes():
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert schema == json.loads((REPO / "schema" / "recipe.schema.json").read_text())
-    assert set(schema["properties"]) >= {"apiVersion", "name", "target", "tags", "state", "components"}
-    assert schema["additionalProperties"] is False
+    # one recipe per target, discriminated by the target: each has the recipe's fields and nothing else
+    variants = [schema["$defs"][ref["$ref"].rsplit("/", 1)[-1]] for ref in schema["oneOf"]]
+    assert len(variants) == len(schema["oneOf"]) >= 5
+    for variant in variants:
+        assert set(variant["properties"]) >= {"apiVersion", "name", "target", "tags", "state", "components"}
+        assert variant["additionalProperties"] is False
 
 
 def test_doctor_reports_engine_and_every_target(home, pulumi_cli_dir, monkeypatch):

@@ -288,3 +288,42 @@ def test_a_destroy_whose_finalizer_hangs_is_bounded_and_names_the_object(plugin_
         cp.kubectl("-n", ns, "patch", "deployment", "mlserver", "--type=merge",
                    "-p", '{"metadata":{"finalizers":null}}', check=False)
     mlstack("destroy", "--stack", "stuck", "--yes", "--purge", timeout=600)
+
+
+@pytest.mark.engine
+@pytest.mark.timeout(600)
+def test_a_rollout_that_cannot_finish_fails_the_deploy_and_drift_and_verify_say_so(
+        plugin_home: Home, control_plane: ControlPlane, tmp_path):
+    """The new pods cannot be scheduled: deploy fails within the recipe's rollout timeout naming the workload, the
+    previous pods keep serving, and drift and verify tell that what runs is not what was deployed (the state
+    holds the new spec, so only the workload's status shows it). Once the pods can run, deploy finishes it."""
+    cp, ns = control_plane, "rollout"
+    recipe = recipe_for(cp, tmp_path, "rollout", extra="  rollout_timeout_s: 15\n")
+    mlstack("deploy", str(recipe), "--yes", timeout=600)
+    assert drift(recipe)[0] == 0
+    old = json.loads(cp.kubectl("-n", ns, "get", "pods", "-l", "app.kubernetes.io/name=mlflow", "-o",
+                                "json").stdout)["items"]
+    recipe.write_text(recipe.read_text().replace(
+        "    flavor: mlflow\n", "    flavor: mlflow\n    image: ghcr.io/mlflow/mlflow:v3.17.1-full\n"))
+    cp.kubectl("cordon", NODE_NAME)
+    try:
+        failed = mlstack("deploy", str(recipe), "--yes", timeout=300, check=False)
+        assert failed.returncode != 0
+        assert "tracking-deployment" in failed.stderr + failed.stdout
+        serving = json.loads(cp.kubectl("-n", ns, "get", "pods", "-l", "app.kubernetes.io/name=mlflow", "-o",
+                                        "json").stdout)["items"]
+        assert {p["metadata"]["name"] for p in old} <= {p["metadata"]["name"] for p in serving}  # still serving
+        code, _ = drift(recipe)
+        assert code == int(ExitCode.DRIFTED)
+        shown = mlstack("drift", str(recipe), check=False)
+        assert "tracking" in shown.stderr and "deployment/mlflow: rollout not finished" in shown.stderr + shown.stdout
+        assert "previous still serving" in shown.stderr + shown.stdout
+        checked = mlstack_json("verify", str(recipe), check=False)
+        failures = {c["kind"]: c["detail"] for c in checked["result"]["checks"] if not c["ok"]}
+        assert "not as deployed: deployment/mlflow: rollout not finished" in failures["tracking"]
+        assert "Unschedulable" in failures["tracking"]
+    finally:
+        cp.kubectl("uncordon", NODE_NAME)
+    mlstack("deploy", str(recipe), "--yes", timeout=600)
+    assert drift(recipe)[0] == 0
+    mlstack("destroy", "--stack", "rollout", "--yes", "--purge", timeout=600)
