@@ -26,6 +26,7 @@ class PlannedResource:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets in clear, for policy checks only
 
 
+PROJECT = "mlstack"  # the Pulumi project of every stack (Pulumi.yaml)
 UNKNOWN = "<known after deploy>"  # what the plan shows for a value only the platform assigns
 OFFLINE_DIR = "/nonexistent/mlstack-offline-home"  # MLSTACK_HOME in a plan (no home is touched)
 
@@ -151,6 +152,13 @@ def _plan(recipe: Recipe) -> Plan:
     result = Plan(recipe.name, recipe.target.type, placeholders=tuple(getattr(fake, "PLACEHOLDERS", ())))
 
     class Monitor(mocks.MockMonitor):
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            """The URN the engine would give (stack::project::type::name), whatever an earlier program in this
+            process left in Pulumi's settings (the SDK's mock reads them, and they leak between runs)."""
+            if parent:
+                type_ = parent.split("::")[2].split("$").pop() + "$" + type_
+            return "urn:pulumi:" + "::".join([recipe.name, PROJECT, type_, name])
+
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
@@ -189,7 +197,7 @@ def _plan(recipe: Recipe) -> Plan:
     # set_mocks makes a root Stack resource only when none is set: a second plan in one process (tests, tools)
     # would otherwise parent its resources to the first recipe's stack.
     settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(monitor.mocks, project="mlstack", stack=recipe.name, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=recipe.name, preview=False, monitor=monitor)
     from mlstack.stacks.program import runtimes_of
 
     # Service runtimes are not installed for a plan: processes are planned, never started, so a path will do.

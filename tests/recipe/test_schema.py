@@ -108,3 +108,37 @@ def test_the_schema_offers_each_target_its_own_settings_only():
             "components": {"tracking": {"flavor": "mlflow", "vpc_id": "vpc-0123abcd"}}}
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(kind))
     assert errors, "a kind recipe with vpc_id must not validate against the schema"
+
+
+AWS = {"type": "aws", "region": "eu-west-1"}
+AWS_MLFLOW = {"flavor": "mlflow", "vpc_id": "vpc-0a1b2c3d", "subnet_ids": ["subnet-0a1b2c3d"],
+              "certificate_arn": "arn:aws:acm:eu-west-1:111122223333:certificate/x", "hostname": "mlflow.example.com",
+              "allowed_cidrs": ["10.0.0.0/8"]}
+
+
+@pytest.mark.parametrize("target, components, why", [
+    (AWS, {"object_store": {"flavor": "s3"}, "tracking": {"flavor": "mlflow"}}, "aws mlflow without its network"),
+    (AWS, {"object_store": {"flavor": "s3"}, "tracking": {**AWS_MLFLOW, "port": 5000}}, "a setting of mlflow on local"),
+    ("kind", {"tracking": {"flavor": "mlflow", "vpc_id": "vpc-0a1b2c3d"}}, "aws's vpc_id on a kind cluster"),
+    ("local", {"registry": {"flavor": "distribution", "storage_gb": 10}}, "a kubernetes volume size on local"),
+    ("local", {"orchestrator": {"flavor": "sagemaker"}}, "a flavor of another target"),
+])
+def test_bad_components_the_schema_can_express_are_refused(target, components, why):
+    """Refused by the schema (what an editor shows) as by the model (what validate says)."""
+    from mlstack.errors import RecipeError
+    from mlstack.recipe.loader import load_recipe_text
+
+    recipe = {"apiVersion": "mlstack/v1", "name": "demo", "target": target, "components": components}
+    assert _errors(recipe), why
+    with pytest.raises(RecipeError):
+        load_recipe_text(json.dumps(recipe), "r.yaml")
+
+
+def test_a_good_aws_tracking_block_passes_both():
+    from mlstack.recipe.loader import load_recipe_text
+
+    recipe = {"apiVersion": "mlstack/v1", "name": "demo", "target": AWS,
+              "components": {"object_store": {"flavor": "s3"},
+                             "tracking": {**AWS_MLFLOW, "subnet_ids": ["subnet-0a1b2c3d", "subnet-0e1f2a3b"]}}}
+    assert not _errors(recipe)
+    load_recipe_text(json.dumps(recipe), "r.yaml")
