@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlstack.versions import PULUMI_VERSION
+
+PRIVATE_UMASK = 0o077  # what mlstack and the services it starts create under the home: owner-only
+
+
+def tighten(path: Path) -> None:
+    """Owner-only, recursively: what an earlier release (or a service with another umask) left readable by the
+    group or others under the home. Symbolic links are left alone (their modes mean nothing)."""
+    if not path.exists():
+        return
+    for directory, dirs, files in os.walk(path):
+        for name in (directory, *(os.path.join(directory, n) for n in (*dirs, *files))):
+            mode = os.lstat(name).st_mode
+            if not stat.S_ISLNK(mode) and mode & 0o077:
+                os.chmod(name, stat.S_IMODE(mode) & ~0o077)
 
 
 def write_private(path: Path, text: str) -> None:
@@ -65,6 +80,17 @@ class Home:
     def stack_names(self) -> list[str]:
         base = self.root / "stacks"
         return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def make_private(self, stack: str | None = None) -> None:
+        """From here on this process, and what it starts (the engine, its plugins, the services), creates files and
+        directories only their owner can read; the home itself and the stack's tree (its data, logs, config and
+        the file backend's state) are tightened to owner-only, whatever an earlier release left."""
+        os.umask(PRIVATE_UMASK)
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        if stack is not None:
+            tighten(self.stack_dir(stack))
+            tighten(self.state_dir)
 
     def ensure_passphrase(self) -> Path:
         """The passphrase that encrypts this home's Pulumi secrets: generated once, kept 0600."""

@@ -147,7 +147,7 @@ class ManagedProcessProvider(ResourceProvider):
             with os.fdopen(fd, "w") as fh:
                 fh.write(content)
         for directory in props.get("dirs") or []:
-            Path(directory).mkdir(parents=True, exist_ok=True)
+            Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
         log = Path(props["log_file"])
         log.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **(props.get("env") or {})}
@@ -160,6 +160,7 @@ class ManagedProcessProvider(ResourceProvider):
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                umask=0o077,  # what the service writes (objects, images, runs, models) only its owner reads
             )
         started = _start_time(proc.pid)
         _pidfile(props).write_text(f"{proc.pid} {started}\n")

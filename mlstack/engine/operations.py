@@ -64,6 +64,7 @@ def session(
 ) -> StackSession:
     from mlstack.stacks.program import make_program, runtimes_of, warm
 
+    home.make_private(recipe.name if not planning else None)
     # The engine's start and refresh take a second or more before it runs the program: import the program's
     # modules meanwhile (the thread only imports; the program imports the same modules and waits on the lock).
     if runs_program:
@@ -177,11 +178,7 @@ def write_client_files(home: Home, recipe: Recipe, outs: dict[str, Any]) -> dict
     for fmt in spec.formats:
         path = directory / f"{recipe.name}.{EXTENSIONS[fmt]}"
         text = render(clients, secrets, fmt, spec.include_secrets, spec.zenml_version)
-        if spec.include_secrets:
-            write_private(path, text)
-        else:
-            path.write_text(text)
-            path.chmod(0o644)
+        write_private(path, text)  # owner-only, as everything under the home
         written[fmt] = str(path)
     return written
 

@@ -38,7 +38,7 @@ def test_deploy_writes_the_recipe_formats_without_secrets(deployed):
     files = json.loads(proc.stdout)["result"]["files"]
     assert set(files) == {"json", "env", "zenml"}
     for path in files.values():
-        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o644
+        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600  # owner-only, as everything under the home
         assert Path(path).parent == home.stack_dir("local") / "outputs"
     assert json.loads(Path(files["json"]).read_text()) == json.loads(mlstack("output", "--stack", "local").stdout)
 

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.error
@@ -145,6 +146,33 @@ def test_mlserver_loads_a_model_from_its_repository_and_answers_v2_inference(sta
         {"name": "x", "shape": [2, 1], "datatype": "FP64", "data": [3.0, 10.0]}]})
     assert status == 200
     assert answer["outputs"][0]["data"] == pytest.approx([7.0, 21.0])
+
+
+def test_the_stacks_tree_is_owner_only(stack):
+    """After objects, a run with an artifact, an image and a model went in: nothing of the home the stack wrote,
+    nor the home itself, can be read by the group or others (services start with a umask of 077)."""
+    assert stat.S_IMODE(stack.root.stat().st_mode) == 0o700
+    repository = conn(stack)["repository"]
+    readable = []
+    for top in (stack.stack_dir("local"), stack.state_dir):
+        for path in [top, *top.rglob("*")]:
+            mode = path.lstat().st_mode
+            if path.is_relative_to(repository / "tiny"):  # the model folder this test wrote, as a user would,
+                continue  # with its own umask: the repository around it keeps it from others
+            if not stat.S_ISLNK(mode) and mode & 0o077:
+                readable.append(f"{path.relative_to(stack.root)} {stat.filemode(mode)}")
+    assert readable == []
+    assert stat.S_IMODE(repository.stat().st_mode) == 0o700
+    assert len([p for p in stack.stack_dir("local").rglob("*") if p.is_file()]) > 20  # there is data to check
+
+
+def test_data_an_earlier_release_left_readable_is_tightened_on_the_next_deploy(stack):
+    data = stack.stack_dir("local") / "data"
+    loose = next(p for p in data.rglob("*") if p.is_file())
+    loose.chmod(0o644)
+    data.chmod(0o755)
+    mlstack("deploy", RECIPE, "--yes")
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o600 and stat.S_IMODE(data.stat().st_mode) == 0o700
 
 
 def test_second_deploy_reports_no_changes(stack):
