@@ -34,6 +34,7 @@ from mlstack.errors import (
     UsageError,
 )
 from mlstack.home import Home, write_private
+from mlstack.recipe.rules import backend_directory
 
 PROJECT = "mlstack"
 LOCK_HOLDER = re.compile(r"created by \S+?@(\S+) \(pid (\d+)\)(?: at (\S+))?")
@@ -87,6 +88,10 @@ def check_backend(url: str, home: Home) -> None:
             hint="add ?region=REGION to the URL, or set AWS_REGION",
         )
     if parts.scheme == "file" and url != home.default_backend_url:
+        try:
+            backend_directory(url)
+        except ValueError as exc:
+            raise UsageError(f"backend {shown}: {exc}", hint="pass --backend file://FOLDER of its own") from None
         path = Path(url.removeprefix("file://")).expanduser()
         if not path.is_dir():
             raise UsageError(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, create_model, field_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, create_model, field_validator
 
 from mlstack import registry
+from mlstack.recipe import rules
 from mlstack.recipe.base import UserModel
 from mlstack.versions import ZENML_VERSION
 
@@ -73,10 +74,14 @@ def target_model() -> Any:
     return Annotated[Union[models], Field(discriminator="type")] if len(models) > 1 else models[0]  # noqa: UP007
 
 
+def _backend(url: str) -> str:
+    return rules.backend_directory(url) if url.startswith("file://") else url
+
+
 class StateSpec(UserModel):
     """Where Pulumi keeps this stack's state and how it encrypts secrets."""
 
-    backend: str | None = Field(
+    backend: Annotated[str, AfterValidator(_backend)] | None = Field(
         default=None,
         description="Pulumi backend URL (file://, s3://, gs://, azblob://, postgres://). "
         "Default: PULUMI_BACKEND_URL, else file:// under MLSTACK_HOME.",

@@ -70,7 +70,7 @@ class MlflowBase(UserModel):
     What every target's `mlflow` shares; each target's model adds its own settings."""
 
     flavor: Literal["mlflow"] = Field(description="Flavor of this component.")
-    artifact_prefix: str = Field(
+    artifact_prefix: Annotated[str, AfterValidator(rules.object_prefix)] = Field(
         default="mlflow",
         pattern=r"^[A-Za-z0-9._/-]+$",
         description="Key prefix of artifacts inside the object store's first bucket.",

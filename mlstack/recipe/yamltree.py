@@ -11,6 +11,7 @@ Plain scalars resolve by the YAML 1.2 core schema (ruamel's resolver): `yes`, `o
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any, NoReturn
 
@@ -21,6 +22,7 @@ MAX_DEPTH = 64  # a recipe nests about 5 deep
 MAX_NODES = 20_000  # values after alias expansion: a real recipe has a few hundred
 MAX_INT_CHARS = 32  # longer integer text is refused before int() (which is quadratic and capped at 4300 digits)
 MERGE = "<<"
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")  # tab and newlines allowed
 
 
 class Map(dict):
@@ -127,6 +129,9 @@ class _Builder:
 
     def scalar(self, event: Any, line: int) -> Any:
         self.check_tag(event, line)
+        control = CONTROL.search(event.value)
+        if control:  # the file's characters are checked; an escape (`"\0"`, `"\e"`) can still make one
+            self.fail(line, self.path(), f"a value holds control character U+{ord(control.group()):04X}")
         if event.style is not None or event.tag is not None:  # quoted, block or `!`: a string
             return event.value
         kind = _ruamel().resolve(event.value)
@@ -172,6 +177,8 @@ class _Builder:
 
     def key(self, frame: _Frame, key: Any, line: int, plain: bool) -> None:
         if plain and key == MERGE:
+            if frame.merges:
+                self.fail(line, self.path(), "`<<` twice in one mapping: merge a list instead, `<<: [*a, *b]`")
             key = _MERGE_KEY
         elif not isinstance(key, str):
             what = {bool: "a boolean", int: "an integer", float: "a number", type(None): "null"}.get(type(key))

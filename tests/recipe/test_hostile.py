@@ -137,6 +137,26 @@ def test_a_merge_key_merges(tmp_path):
     assert one_line(tmp_path, text) == ":9: outputs.owner: unknown field"  # merged from line 9, refused by the model
 
 
+def test_a_second_merge_key_in_one_mapping_is_refused_and_a_merged_list_accepted(tmp_path):
+    base = GOOD + "tags: &t {owner: me}\nstate: &s {}\noutputs:\n  <<: *t\n"
+    assert one_line(tmp_path, base + "  <<: *s\n") == (
+        ":13: outputs: `<<` twice in one mapping: merge a list instead, `<<: [*a, *b]`")
+    merged = GOOD + "tags: &t {owner: me}\nstate: &s {}\noutputs:\n  <<: [*t, *s]\n"
+    assert one_line(tmp_path, merged) == ":9: outputs.owner: unknown field"  # merged, then refused by the model
+
+
+@pytest.mark.parametrize("escaped", ['"ml\\0ops"', '"a\\eb"', '"x\\x7f"'])
+def test_a_control_character_made_by_an_escape_is_refused(tmp_path, escaped):
+    line = one_line(tmp_path, GOOD + f"tags:\n  team: {escaped}\n")
+    assert line.startswith(":10: tags.team: a value holds control character U+00")
+
+
+def test_a_tab_in_a_value_is_kept(tmp_path):
+    from mlstack.recipe.loader import load_recipe
+
+    assert load_recipe(write(tmp_path, GOOD + 'tags:\n  team: "a\\tb"\n')).tags == {"team": "a\tb"}
+
+
 @pytest.mark.parametrize("text,expected", [
     ("x: " + "[" * 300 + "]" * 300, ":9: YAML: flow collections nested more than 64 levels deep"),
     ("x: " + "{a: " * 300 + "}" * 300, ":9: x.a.a.a….a: nested more than 64 levels deep"),
@@ -214,10 +234,13 @@ def test_a_target_type_of_the_wrong_type(tmp_path):
 # --- values in messages -----------------------------------------------------------------------------------------
 
 def test_keys_and_values_in_messages_are_escaped_and_short(tmp_path):
-    text = GOOD.replace("name: demo", 'name: "x\\n\\e[2J\\u202e' + "y" * 3000 + '"') + '"k\\ny\\e": 1\n'
+    text = GOOD.replace("name: demo", 'name: "x\\n\\u202e' + "y" * 3000 + '"') + '"k\\ny\\u202e": 1\n'
     lines = validate(write(tmp_path, text))
     assert len(lines) == 2 and all(len(line) < 400 for line in lines)
-    assert "\\n\\x1b[2J\\u202e" in lines[0] and lines[1].endswith(":9: k\\ny\\x1b: unknown field")
+    assert "\\n\\u202e" in lines[0] and lines[1].endswith(":9: k\\ny\\u202e: unknown field")
+    # an escape that makes a control character (ESC starts a terminal sequence) is refused before any message
+    escape = validate(write(tmp_path, GOOD.replace("name: demo", 'name: "x\\e[2J"')))
+    assert escape[0].endswith(":2: name: a value holds control character U+001B")
 
 
 def test_many_problems_are_capped(tmp_path):
