@@ -2,13 +2,64 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mlstack.recipe import rules
 from mlstack.recipe import settings as s
 from mlstack.recipe.base import UserModel
+
+# The regions the pinned provider knows (pulumi_aws.Region; tests/cloud checks this list against it).
+REGIONS: tuple[str, ...] = (
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eusc-de-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "us-iso-west-1",
+    "us-isob-east-1",
+    "us-isob-west-1",
+    "eu-isoe-west-1",
+    "us-isof-east-1",
+    "us-isof-south-1",
+)
 
 
 class AwsTarget(UserModel):
@@ -16,6 +67,15 @@ class AwsTarget(UserModel):
 
     type: Literal["aws"] = Field(description="Target platform.")
     region: str = Field(description="AWS region, e.g. eu-west-1.", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if region not in REGIONS:
+            near = difflib.get_close_matches(region, REGIONS, n=1, cutoff=0.6)
+            raise ValueError(f"{region!r} is no AWS region" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        return region
+
     profile: str | None = Field(default=None, description="Named AWS profile; default: the SDK's credential chain.")
 
 

@@ -32,15 +32,26 @@ def _repository_names(st: s.EcrRegistry, stack: str, placement: s.AwsTarget) -> 
 
 
 def _tracking_placement(st: s.AwsMlflowTracking, stack: str, placement: s.AwsTarget) -> Problems:
+    found: Problems = []
     if len(st.subnet_ids) == 1:
-        return [
+        found.append(
             (
                 "subnet_ids",
                 "needs subnets in at least two availability zones (the load balancer and the "
                 "database subnet group require two); got one",
             )
-        ]
-    return []
+        )
+    # arn:aws:acm:REGION:ACCOUNT:certificate/ID: a load balancer takes certificates of its own region only
+    parts = (getattr(st, "certificate_arn", None) or "").split(":")
+    if len(parts) > 3 and parts[3] != placement.region:
+        found.append(
+            (
+                "certificate_arn",
+                f"an ACM certificate of region {parts[3] or '(none)'!r}; the load balancer is in "
+                f"{placement.region!r}: request or import the certificate there",
+            )
+        )
+    return found
 
 
 def _tags(tags: dict[str, str]) -> Problems:

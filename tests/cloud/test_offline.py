@@ -178,3 +178,11 @@ def test_the_offline_plan_fits_80_columns_and_json_keeps_it_whole(name, home):
                                        "--offline", "--json"], capture_output=True, text=True, timeout=120,
                                       env=env).stdout)
     assert any(len(json.dumps(r["inputs"])) > 200 for r in whole["result"]["resources"])
+
+
+def test_the_pinned_aws_regions_are_the_providers():
+    import pulumi_aws
+
+    from mlstack.components.aws.settings import REGIONS
+
+    assert sorted(REGIONS) == sorted(r.value for r in pulumi_aws.Region)

@@ -52,6 +52,12 @@ CASES = {  # rule: (a recipe breaking it, the line it must print, a recipe keepi
     "state_in_the_root": (recipe(LOCAL, "  orchestrator: {flavor: local}\n", "state: {backend: 'file:///'}\n"),
                           "is a system directory",
                           recipe(LOCAL, "  orchestrator: {flavor: local}\n", "state: {backend: 'file:///tmp/team-state'}\n")),
+    "region_that_does_not_exist": (recipe("{type: aws, region: eu-west-9}", "  object_store: {flavor: s3}\n"),
+                                   "'eu-west-9' is no AWS region",
+                                   recipe("{type: aws, region: eu-west-3}", "  object_store: {flavor: s3}\n")),
+    "certificate_of_another_region": (
+        aws().replace("arn:aws:acm:eu-west-1:", "arn:aws:acm:us-east-1:"),
+        "an ACM certificate of region 'us-east-1'; the load balancer is in 'eu-west-1'", aws()),
     "many_small_adding_up": (aws(cidrs=", ".join(f"{i}.0.0.0/9" for i in range(20, 23))), "together these networks",
                              aws(cidrs="20.0.0.0/9")),
     "one_subnet_twice": (aws(subnets="subnet-0a1b2c3d4e5f67890, subnet-0a1b2c3d4e5f67890"), "is listed twice", aws()),
