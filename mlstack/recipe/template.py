@@ -160,6 +160,14 @@ GLOBALS = {"range", "dict", "namespace", "true", "false", "none", "True", "False
 
 def _env_names(tree: nodes.Template) -> set[str]:
     """Names the template reads as `env.NAME` or `env['NAME']`; any other use of `env` is refused."""
+    for call in tree.find_all(nodes.Call):
+        method = call.node
+        if isinstance(method, nodes.Getattr) and isinstance(method.node, nodes.Name) and method.node.name == "env":
+            raise jinja2.TemplateSyntaxError(
+                f"`env.{method.attr}(...)` is not supported: read a variable as env.NAME, and give it a default "
+                "as env.NAME | default('value')",
+                call.lineno,
+            )
     names: set[str] = set()
     stack: list[tuple[nodes.Node, nodes.Node | None]] = [(tree, None)]
     while stack:

@@ -295,6 +295,14 @@ def test_a_named_environment_variable_is_read(monkeypatch):
     assert load_recipe_text(GOOD.replace("name: demo", "name: {{ env['MLSTACK_TEST_CANARY'] }}")).name == "from-env"
 
 
+def test_env_get_is_refused_with_the_spelling_that_works(tmp_path, monkeypatch):
+    monkeypatch.delenv(CANARY, raising=False)
+    line = one_line(tmp_path, GOOD.replace("name: demo", "name: \"{{ env.get('MLSTACK_TEST_CANARY', 'x') }}\""))
+    assert line.startswith(":2: template: `env.get(...)` is not supported") and "env.NAME | default('value')" in line
+    text = GOOD.replace("name: demo", "name: \"{{ env.MLSTACK_TEST_CANARY | default('demo') }}\"")
+    assert load_recipe_text(text).name == "demo"
+
+
 def test_an_unset_environment_variable_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv(CANARY, raising=False)
     assert one_line(tmp_path, GOOD.replace("name: demo", "name: {{ env.MLSTACK_TEST_CANARY }}")) == \
