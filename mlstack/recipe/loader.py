@@ -46,7 +46,9 @@ def load_recipe_text(
     if not text.strip():
         raise RecipeError([Problem(filename, None, "", "file is empty; see `mlstack schema` for the format")])
     lines = LineIndex(text)
+    templated: set[int] = set()  # the file's lines holding a template expression: their values are never echoed
     if "{{" in text or "{%" in text or "{#" in text:
+        templated = {n for n, line in enumerate(text.splitlines(), 1) if "{{" in line or "{%" in line}
         from mlstack.recipe import template  # only templates pay for importing jinja2
 
         text, sources = template.render(text, filename, variables or {}, os.environ if environ is None else environ)
@@ -71,12 +73,48 @@ def load_recipe_text(
     reported = {p.field for p in problems}
     problems += [p for p in _target_problems(data, filename) if p.field not in reported]
     if problems:
+        if templated:
+            problems = [_unechoed(p, data) if p.line in templated else p for p in problems]
         problems.sort(key=lambda p: (p.line or 0, p.field))
         if len(problems) > MAX_PROBLEMS:
             more = Problem(filename, None, "", f"{len(problems) - MAX_PROBLEMS} more problems not shown")
             problems = problems[:MAX_PROBLEMS] + [more]
         raise RecipeError(problems)
     return recipe
+
+
+TEMPLATED = "(a value the template made)"
+
+
+def _unechoed(problem: Problem, data: Any) -> Problem:
+    """The problem without the values of its line: they came from a template (--var, the environment), which may
+    hold a secret, and an error message is no place to print it."""
+    message = problem.message
+    for value in _values_at(data, problem.line):
+        for shown in sorted({excerpt(value), repr(value), repr(str(value))}, key=len, reverse=True):
+            message = message.replace(shown, TEMPLATED)
+    return Problem(problem.file, problem.line, problem.field, message)
+
+
+def _values_at(node: Any, line: int | None) -> list[Any]:
+    """The scalar values (and keys) the data holds at a line of the file."""
+    found: list[Any] = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Map):
+            for key, value in current.items():
+                if current.lines.get(key) == line:
+                    found.append(key)
+                    if not isinstance(value, (Map, Seq)):
+                        found.append(value)
+                stack.append(value)
+        elif isinstance(current, Seq):
+            for index, value in enumerate(current):
+                if index < len(current.lines) and current.lines[index] == line and not isinstance(value, (Map, Seq)):
+                    found.append(value)
+                stack.append(value)
+    return [v for v in found if v is not None and not isinstance(v, bool) and str(v) != ""]
 
 
 def _target_problems(data: dict, filename: str) -> list[Problem]:

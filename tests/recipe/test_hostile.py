@@ -303,6 +303,22 @@ def test_env_get_is_refused_with_the_spelling_that_works(tmp_path, monkeypatch):
     assert load_recipe_text(text).name == "demo"
 
 
+@pytest.mark.parametrize("where", [
+    'name: "{{ env.MLSTACK_TEST_CANARY }}"',
+    'name: "x{{ env.MLSTACK_TEST_CANARY }}"',
+    "tags: {team: '{{ env.MLSTACK_TEST_CANARY }}', 'mlstack-x': '{{ env.MLSTACK_TEST_CANARY }}'}\nname: demo",
+])
+def test_a_value_a_template_made_is_never_echoed_in_an_error(tmp_path, monkeypatch, where):
+    monkeypatch.setenv(CANARY, "Sup3r_Secret!")
+    lines = validate(write(tmp_path, GOOD.replace("name: demo", where)))
+    assert lines and not any("Sup3r_Secret" in line for line in lines), lines
+    assert any("(a value the template made)" in line or "tags" in line for line in lines)
+
+
+def test_a_value_written_plainly_is_still_shown(tmp_path):
+    assert "got 'Not_A_Name'" in one_line(tmp_path, GOOD.replace("name: demo", "name: Not_A_Name"))
+
+
 def test_an_unset_environment_variable_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv(CANARY, raising=False)
     assert one_line(tmp_path, GOOD.replace("name: demo", "name: {{ env.MLSTACK_TEST_CANARY }}")) == \
