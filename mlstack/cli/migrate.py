@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mlstack.cli.common import DebugOpt, JsonOpt, run, say
-from mlstack.errors import UsageError
+from mlstack.errors import Problem, RecipeError, UsageError
 
 
 def _schema_ref(out: Path | None) -> str | None:
@@ -50,7 +50,15 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--out {out} exists", hint="choose another file, or pass --force to overwrite it")
             recipe, unmapped, notes = convert(stack_file)
             text = recipe_text(recipe, stack_file, unmapped, notes, _schema_ref(out))
-            load_recipe_text(text, str(out or "<imported recipe>"))  # what is written validates, or nothing is
+            try:  # what is written validates, or nothing is; the problem is the spec's (the recipe is not written)
+                load_recipe_text(text, str(out or "<imported recipe>"))
+            except RecipeError as exc:
+                raise RecipeError(
+                    [
+                        Problem(str(stack_file), None, p.field, f"the recipe it makes would be refused: {p.message}")
+                        for p in exc.problems
+                    ]
+                ) from None
             if out is not None:
                 out.write_text(text)
             return {

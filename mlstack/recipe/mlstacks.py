@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mlstack.errors import Problem, RecipeError
+from mlstack.errors import Problem, RecipeError, excerpt
 from mlstack.recipe import source, yamltree
 
 # mlstacks provider -> mlstack target block (k3d is a local Kubernetes in containers, as kind is).
@@ -78,7 +78,8 @@ def _spec(path: Path, spec_type: str) -> yamltree.Map:
 def recipe_name(name: str) -> str:
     """mlstacks names allow '_' and capitals; recipe names are lowercase letters, digits and '-'."""
     cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:40] or "imported"
-    return cleaned if cleaned[0].isalpha() else f"s-{cleaned}"[:40]
+    cleaned = cleaned if cleaned[0].isalpha() else f"s-{cleaned}"[:40]
+    return cleaned if len(cleaned) >= 3 else f"{cleaned}-stack"  # recipe names have 3 characters at least
 
 
 def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
@@ -136,6 +137,19 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
         spec = _spec(path, "component")
         ctype = _require(spec, path, "component_type", str, "component")
         cflavor = _require(spec, path, "component_flavor", str, "component")
+        cprovider = spec.get("provider")
+        if cprovider is not None and cprovider != provider:  # a gcp component in an aws stack: no recipe says that
+            raise RecipeError(
+                [
+                    Problem(
+                        str(path),
+                        spec.lines.get("provider"),
+                        "provider",
+                        f"component provider {excerpt(cprovider)} differs from the stack's {provider!r} "
+                        f"({stack_file.name}); an mlstack recipe has one target: split the stack, or fix the spec",
+                    )
+                ]
+            )
         meta = spec.get("metadata") or {}
         config = (meta.get("config") or {}) if isinstance(meta, dict) else {}
         metadata.update(config if isinstance(config, dict) else {})

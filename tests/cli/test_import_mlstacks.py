@@ -69,6 +69,35 @@ def test_a_malformed_spec_is_one_line_with_file_and_line_and_writes_nothing(stac
     assert not out.exists()
 
 
+def test_a_component_of_another_provider_names_its_own_spec_file_and_both_providers(tmp_path, home):
+    (tmp_path / "stack.yaml").write_text("spec_version: 1\nspec_type: stack\nname: team-a\nprovider: aws\n"
+                                         "default_region: eu-west-1\ncomponents: [vertex.yaml, s3.yaml]\n")
+    (tmp_path / "vertex.yaml").write_text("spec_version: 1\nspec_type: component\ncomponent_type: orchestrator\n"
+                                          "component_flavor: vertex\nname: v\nprovider: gcp\n")
+    (tmp_path / "s3.yaml").write_text("spec_version: 1\nspec_type: component\ncomponent_type: artifact_store\n"
+                                      "component_flavor: s3\nname: b\nprovider: aws\n")
+    out = tmp_path / "recipe.yaml"
+    result = runner.invoke(app, ["import", "mlstacks", str(tmp_path / "stack.yaml"), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    [message] = result.stderr.strip().splitlines()
+    assert message.startswith(f"{tmp_path / 'vertex.yaml'}:6: provider: component provider 'gcp' differs from the "
+                              "stack's 'aws' (stack.yaml)")
+    assert not out.exists()
+    (tmp_path / "stack.yaml").write_text((tmp_path / "stack.yaml").read_text().replace("vertex.yaml, ", ""))
+    assert runner.invoke(app, ["import", "mlstacks", str(tmp_path / "stack.yaml"), "--out", str(out)]).exit_code == 0
+
+
+def test_a_spec_whose_recipe_would_be_refused_names_the_spec_not_the_unwritten_recipe(tmp_path, home):
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("spec_version: 1\nspec_type: stack\nname: s\nprovider: k3d\ndefault_tags: {mlstack-x: y}\n"
+                     "components: []\n")
+    out = tmp_path / "recipe.yaml"
+    result = runner.invoke(app, ["import", "mlstacks", str(stack), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert all(line.startswith(f"{stack}: ") for line in result.stderr.strip().splitlines()), result.stderr
+    assert "the recipe it makes would be refused" in result.stderr and not out.exists()
+
+
 def test_out_is_not_overwritten_without_force_and_its_schema_reference_resolves_from_where_it_is(tmp_path, home):
     import re
 
