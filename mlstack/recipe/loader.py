@@ -8,10 +8,11 @@ errors mapped to lines. Every stage reports the file's own line numbers, whateve
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -54,7 +55,15 @@ def load_recipe_text(
         text, sources = template.render(text, filename, variables or {}, os.environ if environ is None else environ)
         lines = LineIndex(text, sources)
         source.check_characters(text, filename, lines)  # a --var value can carry control characters
-    data = _parse_yaml(text, filename, lines)
+    shape = getattr(text, "shape", None)
+    try:
+        data = _parse_yaml(text, filename, lines)
+    except RecipeError as exc:
+        if shape is not None and _parses(shape, filename):  # as written it parses: a value broke it
+            _changed(filename, {}, (), exc.problems[0].line)
+        raise
+    if shape is not None:
+        _values_kept(data, shape, text.values, filename)  # type: ignore[attr-defined]
     problems = _check_target(data, filename)
     flavor_problems, unknown = _check_flavors(data, filename)
     problems += flavor_problems
@@ -84,6 +93,87 @@ def load_recipe_text(
 
 
 TEMPLATED = "(a value the template made)"
+
+
+def _values_kept(data: Any, shape_text: str, values: list[str], filename: str) -> None:
+    """A value a template outputs is a value: the recipe parses to the same structure as with a placeholder in its
+    place, and the value arrives whole. A value with a newline, `#`, `: ` or a quote would otherwise add or cut
+    keys, or end in a comment, silently."""
+    from mlstack.recipe.template import PLACEHOLDERS
+
+    try:
+        shape = yamltree.parse(shape_text, filename, LineIndex(shape_text))
+    except RecipeError:
+        return  # the written structure itself does not parse: the rendered text's own errors say where
+
+    def expected(written: Any) -> Any:
+        if isinstance(written, str) and PLACEHOLDERS.search(written):
+            whole = PLACEHOLDERS.fullmatch(written)
+            value = values[int(whole.group(1))] if whole else None
+            if value is not None and value.startswith('"') and value.endswith('"') and len(value) > 1:
+                try:  # `{{ x | tojson }}`: a JSON string is a YAML double-quoted scalar of exactly the value
+                    return json.loads(value)
+                except ValueError:
+                    pass
+            return PLACEHOLDERS.sub(lambda m: values[int(m.group(1))], written)
+        return written
+
+    def same(got: Any, want: Any) -> bool:
+        if isinstance(want, str) and not isinstance(got, str):  # a typed scalar: the value as YAML would read it
+            if got is None:
+                return want.strip() in ("", "~", "null", "Null", "NULL")
+            if isinstance(got, bool):
+                return want.strip().lower() == str(got).lower()
+            try:
+                return type(got)(want.strip().replace("_", "")) == got
+            except ValueError:
+                return False
+        return bool(got == want)
+
+    def walk(got: Any, written: Any, path: tuple, line: int | None) -> None:
+        if isinstance(written, Map):
+            keys = [str(expected(k)) for k in written]
+            if not isinstance(got, Map):
+                _changed(filename, data, path, line)
+            found = [str(k) for k in got]
+            if found != keys:  # the first key the value added, cut or renamed
+                at = next((i for i, (a, b) in enumerate(zip(found, keys, strict=False)) if a != b), len(keys))
+                key = list(got)[min(at, len(found) - 1)] if found else None
+                where = got.lines.get(key, line) if key is not None else line
+                _changed(filename, data, (*path, key) if key is not None else path, where)
+            for key, want in zip(got, written.values(), strict=True):
+                walk(got[key], want, (*path, key), got.lines.get(key))
+        elif isinstance(written, Seq):
+            if not isinstance(got, Seq) or len(got) != len(written):
+                _changed(filename, data, path, line)
+            for index, (have, want) in enumerate(zip(got, written, strict=True)):
+                walk(have, want, (*path, index), got.lines[index] if index < len(got.lines) else line)
+        elif isinstance(got, (Map, Seq)) or not same(got, expected(written)):
+            _changed(filename, data, path, line)
+
+    walk(data, shape, (), 1)
+
+
+def _parses(text: str, filename: str) -> bool:
+    try:
+        yamltree.parse(text, filename, LineIndex(text))
+    except RecipeError:
+        return False
+    return True
+
+
+def _changed(filename: str, data: Any, path: tuple, line: int | None) -> NoReturn:
+    raise RecipeError(
+        [
+            Problem(
+                filename,
+                line,
+                _display_path(path, data) if path else "",
+                "a value from the template changed the recipe around it (a newline, '#', ': ' or a quote in it): "
+                "write it as {{ value | tojson }}, which keeps any value one value",
+            )
+        ]
+    )
 
 
 def _unechoed(problem: Problem, data: Any) -> Problem:

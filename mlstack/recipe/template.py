@@ -27,10 +27,49 @@ MAX_OUTPUT = 256 * 1024  # characters of rendered recipe, as for the file itself
 MARK = re.compile("\x00([0-9]{1,9})\x00")
 
 
+PLACEHOLDER = "mlstackvalue{}zq"  # what the second rendering writes for each value (letters and digits only)
+PLACEHOLDERS = re.compile("mlstackvalue([0-9]{1,6})zq")
+
+
+class Rendered(str):
+    """The rendered text, with what `values_kept` needs: the same template rendered with each value the template
+    outputs replaced by a placeholder (the recipe's structure as written), and those values in order."""
+
+    shape: str
+    values: list[str]
+
+
 def render(text: str, filename: str, variables: Mapping[str, str], environ: Mapping[str, str]) -> tuple[str, list[int]]:
-    """The rendered text and, for each of its lines, the file line it came from; RecipeError on any failure."""
+    """The rendered text and, for each of its lines, the file line it came from; RecipeError on any failure. The
+    text is a `Rendered`: its `shape` is the same template with each output value replaced by a placeholder."""
+    out, sources = _render(text, filename, variables, environ, None)
+    values: list[str] = []
+    shape, _ = _render(text, filename, variables, environ, values)
+    rendered = Rendered(out)
+    rendered.shape, rendered.values = shape, values
+    return rendered, sources
+
+
+def _render(
+    text: str,
+    filename: str,
+    variables: Mapping[str, str],
+    environ: Mapping[str, str],
+    replaced: list[str] | None,
+) -> tuple[str, list[int]]:
+    """One rendering; with `replaced`, each value output by the template's own text (not inside a macro or a
+    `{% set %}` block) is appended there and written as a placeholder instead."""
     env = Sandbox(Meter())
     env.filters["_unmark"] = _strip_marks
+
+    def placed(value: Any) -> Any:
+        if replaced is None:
+            return value
+        env.meter.check(value)  # before str(): a huge nested value is refused, not printed
+        replaced.append(_strip_marks(value if isinstance(value, str) else str(value)))
+        return PLACEHOLDER.format(len(replaced) - 1)
+
+    env.filters["_out"] = placed
     try:
         tree = env.parse(text)
         names = _env_names(tree)
@@ -191,7 +230,23 @@ def _env_names(tree: nodes.Template) -> set[str]:
 
 
 class _Rewrite(NodeTransformer):
-    """Adds line markers to the template's text and routes loops, `~` and literals through the meter."""
+    """Adds line markers to the template's text and routes loops, `~` and literals through the meter; each value the
+    template's own text outputs goes through `_out` (which the shape rendering replaces by a placeholder)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = 0  # inside a macro, a call block or a `{% set %}` block: their output is a value, not text
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        self.generic_visit(node)
+        if not self.inner:
+            node.nodes = [
+                child
+                if isinstance(child, nodes.Const) and isinstance(child.value, str) and child.value.startswith("\x00")
+                else _call("_out", child, child.lineno)
+                for child in node.nodes
+            ]
+        return node
 
     def visit_TemplateData(self, node: nodes.TemplateData) -> nodes.Node:
         lines = node.data.split("\n")  # the text's first line starts at its lineno, which counts stripped whitespace
@@ -200,7 +255,9 @@ class _Rewrite(NodeTransformer):
 
     def visit_AssignBlock(self, node: nodes.AssignBlock) -> nodes.Node:
         """`{% set x %}...{% endset %}` holds the text without markers (`x|int`, `x|length` see what was written)."""
+        self.inner += 1
         self.generic_visit(node)
+        self.inner -= 1
         if node.filter is None:
             node.filter = _call("_unmark", None, node.lineno)
         else:  # `{% set x | upper %}`: the innermost filter takes the block's text; give it the text unmarked
@@ -212,7 +269,9 @@ class _Rewrite(NodeTransformer):
 
     def visit_Macro(self, node: nodes.Macro) -> nodes.Node:
         """A macro's (or call block's) result is a value, without markers; its lines count as the caller's."""
+        self.inner += 1
         self.generic_visit(node)
+        self.inner -= 1
         node.body = [nodes.FilterBlock(node.body, _call("_unmark", None, node.lineno), lineno=node.lineno)]
         return node
 

@@ -319,6 +319,30 @@ def test_a_value_written_plainly_is_still_shown(tmp_path):
     assert "got 'Not_A_Name'" in one_line(tmp_path, GOOD.replace("name: demo", "name: Not_A_Name"))
 
 
+@pytest.mark.parametrize("value, line, field", [
+    ("demo # the rest is a comment", ":2: ", "name"),       # cut silently by YAML
+    ("demo\ntags: {x: y}", ":2: ", "tags"),                 # a key added
+    ("demo: nested", ":2: ", ""),                             # YAML no longer parses where a value was
+])
+def test_a_templated_value_can_never_reshape_the_recipe(tmp_path, monkeypatch, value, line, field):
+    monkeypatch.setenv(CANARY, value)
+    got = one_line(tmp_path, GOOD.replace("name: demo", "name: {{ env.MLSTACK_TEST_CANARY }}"))
+    prefix = f"{line}{field}: " if field else line
+    assert got.startswith(f"{prefix}a value from the template changed the recipe around it"), got
+    assert "{{ value | tojson }}" in got and value not in got
+
+
+def test_a_templated_value_written_with_tojson_or_in_quotes_arrives_whole(tmp_path, monkeypatch):
+    monkeypatch.setenv(CANARY, "team # a, b: c")
+    text = GOOD + "tags:\n  team: {{ env.MLSTACK_TEST_CANARY | tojson }}\n  quoted: \"{{ env.MLSTACK_TEST_CANARY }}\"\n"
+    assert load_recipe_text(text).tags == {"team": "team # a, b: c", "quoted": "team # a, b: c"}
+    monkeypatch.setenv(CANARY, "5000")
+    typed = GOOD.replace("    flavor: distribution\n", "    flavor: distribution\n    port: {{ env.MLSTACK_TEST_CANARY }}\n")
+    assert load_recipe_text(typed).components.registry.port == 5000
+    loop = GOOD + "tags:\n{% for t in ['a', 'b'] %}  {{ t }}: '{{ t }}-x'\n{% endfor %}"
+    assert load_recipe_text(loop).tags == {"a": "a-x", "b": "b-x"}
+
+
 def test_an_unset_environment_variable_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv(CANARY, raising=False)
     assert one_line(tmp_path, GOOD.replace("name: demo", "name: {{ env.MLSTACK_TEST_CANARY }}")) == \
