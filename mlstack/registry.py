@@ -62,6 +62,9 @@ class Flavor:
     uses: tuple[str, ...] = ()  # other kinds it is wired to when the recipe has them (build order follows)
     deletes_data: str = ""  # what `destroy` deletes with its contents (then it asks for --purge); "" = nothing
     problems: Callable[[Any, str, Any], Problems] | None = None  # (settings, stack, typed placement) -> rules broken
+    # what the flavor does without a kind it `uses` (kind -> said by validate and deploy), e.g. local MLflow keeps
+    # artifacts on disk when the recipe has no object store
+    without: dict[str, str] = field(default_factory=dict)
     zenml: str | None = None  # ZenML flavor of the same stack component (None: ZenML has none)
     zenml_config: Callable[[Any], dict[str, Any]] | None = None  # typed client -> ZenML component configuration
     zenml_extra: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # ZenML components it needs

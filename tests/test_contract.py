@@ -74,6 +74,7 @@ def test_settings_wiring_and_hints_resolve(flavor):
         assert flavor.verify.reason
     else:
         assert flavor.verify in CHECKS and _params(CHECKS[flavor.verify])[1:] == ["secrets"]
+    assert set(flavor.without) <= set(flavor.uses), "a note for a kind the flavor does not use"
     if flavor.problems is not None:
         assert len(_params(flavor.problems)) == 3
     if flavor.zenml_config is not None:

@@ -56,6 +56,10 @@ TARGET = Target(
             "MLflow tracking server: SQLite backend store, artifacts proxied to the object store",
             runtimes=("mlflow",),
             uses=("object_store",),
+            without={
+                "object_store": "no object store in the recipe: MLflow keeps artifacts on this machine's disk, "
+                "under the stack's data (MLSTACK_HOME/stacks/<name>/data/tracking/artifacts)"
+            },
             zenml="mlflow",
             verify="mlflow",
         ),

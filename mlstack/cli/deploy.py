@@ -32,6 +32,8 @@ def _summary(verb: str, result: DeployResult) -> None:
         say(f"  {kind:<13} {where}")
     for fmt, path in result.files.items():
         say(f"  wrote {fmt:<5} {path}")
+    for note in result.notes:
+        say(f"  note: {note}")
 
 
 def register(app: typer.Typer) -> None:

@@ -18,16 +18,13 @@ def register(app: typer.Typer) -> None:
                 "name": r.name,
                 "target": r.target.type,
                 "components": {k: v.flavor for k, v in r.component_specs().items()},
+                "notes": r.notes(),
             }
 
-        run(
-            "validate",
-            json_out,
-            debug,
-            body,
-            lambda r: say(
-                f"{recipe}: ok (stack {r['name']!r} on {r['target']}: "
-                + ", ".join(f"{k}={v}" for k, v in r["components"].items())
-                + ")"
-            ),
-        )
+        def human(r: dict) -> None:
+            components = ", ".join(f"{k}={v}" for k, v in r["components"].items())
+            say(f"{recipe}: ok (stack {r['name']!r} on {r['target']}: {components})")
+            for note in r["notes"]:
+                say(f"  note: {note}")
+
+        run("validate", json_out, debug, body, human)

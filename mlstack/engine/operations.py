@@ -156,6 +156,7 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DeployResu
         changed=result.changed,
         outputs=outputs,
         files=files,
+        notes=recipe.notes(),
     )
 
 

@@ -22,6 +22,7 @@ class DeployResult(Result):
     changed: bool
     outputs: dict[str, Any]  # the stack's outputs but its secrets
     files: dict[str, str]  # client config format -> file written
+    notes: list[str] = []  # what a flavor does without a component the recipe lacks (Recipe.notes)
 
     def addresses(self) -> dict[str, str]:
         """Component kind -> where clients reach it (its flavor where it has no address of its own)."""

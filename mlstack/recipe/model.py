@@ -222,6 +222,16 @@ class Recipe(UserModel):
     def component_specs(self) -> dict[str, Any]:
         return {k: getattr(self.components, k) for k in registry.KINDS if getattr(self.components, k) is not None}
 
+    def notes(self) -> list[str]:
+        """What the recipe's flavors do without a kind they use that the recipe lacks (said, not refused)."""
+        specs = self.component_specs()
+        return [
+            f"{kind}: {why}"
+            for kind, flavor in self.flavors().items()
+            for missing, why in flavor.without.items()
+            if missing not in specs
+        ]
+
     def flavors(self) -> dict[str, registry.Flavor]:
         return {k: registry.lookup(self.target.type, k, v.flavor) for k, v in self.component_specs().items()}  # type: ignore[misc]
 

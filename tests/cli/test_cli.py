@@ -26,7 +26,7 @@ def test_validate_json_envelope(home):
                                                  "target": "local",
                                                  "components": {"object_store": "minio", "registry": "distribution",
                                                                 "tracking": "mlflow", "orchestrator": "local",
-                                                                "serving": "mlserver"}}}
+                                                                "serving": "mlserver"}, "notes": []}}
 
 
 def test_unknown_option_is_usage_error():
@@ -191,3 +191,14 @@ def test_every_error_type_in_json_is_a_documented_stable_code(home):
     assert all(f"`{t}`" in (REPO / "README.md").read_text() for t in errors.ERROR_TYPES)
     bad = runner.invoke(app, ["validate", str(REPO / "pyproject.toml"), "--json"])
     assert json.loads(bad.stdout)["errors"][0]["type"] == "bad-recipe"
+
+
+def test_validate_says_where_local_mlflow_keeps_artifacts_without_an_object_store(home, tmp_path):
+    alone = tmp_path / "alone.yaml"
+    alone.write_text("apiVersion: mlstack/v1\nname: demo\ntarget: local\ncomponents:\n  tracking: {flavor: mlflow}\n")
+    result = runner.invoke(app, ["validate", str(alone), "--json"])
+    assert result.exit_code == 0, result.output
+    [note] = json.loads(result.stdout)["result"]["notes"]
+    assert note.startswith("tracking: no object store in the recipe: MLflow keeps artifacts on this machine's disk")
+    with_store = runner.invoke(app, ["validate", str(RECIPES / "local.yaml"), "--json"])
+    assert json.loads(with_store.stdout)["result"]["notes"] == []

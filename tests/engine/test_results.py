@@ -21,7 +21,7 @@ def test_deploy_result_names_where_each_component_is_reached():
         "orchestrator": "kubernetes",  # nothing to reach: its flavor
         "serving": components["serving"]["base_url"],
     }
-    assert list(result.to_json()) == ["stack", "target", "changes", "changed", "outputs", "files"]
+    assert list(result.to_json()) == ["stack", "target", "changes", "changed", "outputs", "files", "notes"]
 
 
 def test_a_deploy_result_without_client_output_names_nothing():
