@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
         recipe: OptionalRecipeArg = None,
         stack: StackOpt = None,
         yes: YesOpt = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Clear the lock even if its holder still runs on this machine.")
+        ] = False,
         var: VarOpt = None,
         backend: BackendOpt = None,
         json_out: JsonOpt = False,
@@ -39,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
         def body() -> CancelResult:
             confirm("Clear the stack's lock? Only do this when no update is running.", yes)
-            return ops.cancel(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
+            return ops.cancel(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend), force)
 
         def human(r: CancelResult) -> None:
             if r.held:

@@ -8,13 +8,17 @@ from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, run
 def register(app: typer.Typer) -> None:
     @app.command("list")
     def list_(backend: BackendOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
-        """List the stacks deployed from this MLSTACK_HOME, or (--backend URL) every stack a shared backend holds."""
+        """List the stacks deployed from this MLSTACK_HOME, or every stack a shared backend holds (--backend URL, or
+        PULUMI_BACKEND_URL as `deploy` honours it)."""
         from mlstack.engine import operations as ops
         from mlstack.home import Home
 
         def body() -> list[dict]:
+            import os
+
             home = Home.from_env()
-            return ops.list_backend(home, backend) if backend else ops.list_stacks(home)
+            shared = backend or os.environ.get("PULUMI_BACKEND_URL")  # where deploy puts state: list it there
+            return ops.list_backend(home, shared) if shared else ops.list_stacks(home)
 
         def human(rows: list[dict]) -> None:
             if not rows:

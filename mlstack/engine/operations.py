@@ -24,7 +24,14 @@ from mlstack.engine.results import (
     VerifyResult,
 )
 from mlstack.engine.workspace import StackSession, backend_url, display_url, save_recipe, saved_recipe
-from mlstack.errors import CredentialsError, MlstackError, NotAvailableError, StackNotFoundError, UsageError
+from mlstack.errors import (
+    CredentialsError,
+    MlstackError,
+    NotAvailableError,
+    StackLockedError,
+    StackNotFoundError,
+    UsageError,
+)
 from mlstack.home import Home
 from mlstack.recipe.loader import load_recipe
 from mlstack.recipe.model import Recipe, validate
@@ -340,10 +347,17 @@ def outputs(home: Home, ref: StackRef) -> tuple[Recipe, dict[str, Any]]:
     return recipe, session(home, recipe, ref).outputs()
 
 
-def cancel(home: Home, ref: StackRef) -> CancelResult:
-    """Clear the stack's lock; says when there was none (`held`: None where the backend cannot say cheaply)."""
+def cancel(home: Home, ref: StackRef, force: bool = False) -> CancelResult:
+    """Clear the stack's lock; says when there was none (`held`: None where the backend cannot say cheaply). A lock
+    whose holder still runs on this machine is an update in progress, not a crash: refused unless `force`."""
     recipe = resolve(home, ref)
     s = session(home, recipe, ref)
+    holders = s.live_holders()
+    if holders and not force:
+        raise StackLockedError(
+            f"stack {recipe.name!r} is locked by an update still running on this machine ({', '.join(holders)})",
+            hint="wait for it to finish (or stop it); `mlstack cancel --force` clears the lock anyway",
+        )
     held = s.lock_held()
     if held is False:
         if s.deployed_resources() is None:

@@ -459,6 +459,20 @@ class StackSession:
             return None
         return bool(self._lock_files())
 
+    def live_holders(self) -> list[str]:
+        """Who holds the stack's lock and still runs on this machine ("pid N (user)"): read from a file backend's
+        lock files (pid, hostname); [] where the backend cannot say, or no holder is alive here."""
+        found = []
+        for path in self._lock_files() if self.backend.startswith("file://") else []:
+            try:
+                lock = json.loads(path.read_text())
+                pid, host = int(lock.get("pid") or 0), str(lock.get("hostname") or "")
+            except (OSError, ValueError, TypeError):
+                continue
+            if pid > 0 and host == socket.gethostname() and _alive(pid):
+                found.append(f"pid {pid} ({lock.get('username') or '?'})")
+        return found
+
     def _locked(self) -> bool:
         return bool(self.lock_held())
 
@@ -657,3 +671,13 @@ def saved_recipe(home: Home, name: str) -> dict:
             f"no stack named {name!r} in {home.root}", hint="`mlstack list` shows the stacks this home knows"
         )
     return json.loads(path.read_text())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

@@ -188,6 +188,9 @@ def test_two_homes_share_a_stack_in_an_s3_backend_with_its_lock(stack, tmp_path)
 
     listed = json.loads(_as(bob, creds, "list", "--backend", backend, "--json", passphrase=None).stdout)["result"]
     assert [r["stack"] for r in listed] == ["team"]  # listing reads no secret: no passphrase needed
+    # a second home that sets PULUMI_BACKEND_URL (as deploy honours it) lists the team's stack without --backend
+    with_env = _as(bob, {**creds, "PULUMI_BACKEND_URL": backend}, "list", "--json", passphrase=None)
+    assert [r["stack"] for r in json.loads(with_env.stdout)["result"]] == ["team"], with_env.stderr
     outputs = _as(bob, creds, "output", str(recipe), "--backend", backend, "--json")
     assert outputs.returncode == 0, outputs.stderr
     assert json.loads(json.loads(outputs.stdout)["result"]["text"])["stack"] == "team"
@@ -274,6 +277,25 @@ def test_cancel_without_a_lock_says_there_was_none(stack):
     done = mlstack_json("cancel", "--stack", "local", "--yes")["result"]
     assert done == {"stack": "local", "cancelled": False, "held": False}
     assert "holds no lock" in mlstack("cancel", "--stack", "local", "--yes").stderr
+
+
+def test_cancel_refuses_a_lock_whose_holder_still_runs_here_unless_forced(stack):
+    """A lock held by a live process of this machine is an update in progress, not a crash."""
+    import socket
+
+    locks = stack.state_dir / ".pulumi" / "locks" / "organization" / "mlstack" / "local"
+    locks.mkdir(parents=True, exist_ok=True)
+    lock = locks / "00000000-0000-0000-0000-000000000001.json"
+    lock.write_text(json.dumps({"pid": os.getpid(), "username": "someone", "hostname": socket.gethostname(),
+                                "timestamp": "2026-12-06T00:00:00Z"}))
+    try:
+        refused = mlstack("cancel", "--stack", "local", "--yes", check=False)
+        assert refused.returncode == 6, refused.stderr
+        assert f"still running on this machine (pid {os.getpid()}" in refused.stderr and lock.exists()
+        forced = mlstack_json("cancel", "--stack", "local", "--yes", "--force")["result"]
+        assert forced["cancelled"] is True and not lock.exists()
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def test_preview_of_a_new_recipe_leaves_no_stack_behind(engine_home, tmp_path):
