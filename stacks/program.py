@@ -12,6 +12,8 @@ from mlstack.recipe.model import Recipe
 
 OUTPUT_CLIENTS = "mlstack"
 OUTPUT_SECRETS = "secrets"
+OUTPUT_RECIPE = "recipe"  # the resolved recipe, kept with the stack: `--stack NAME` works from any home
+HIDDEN_OUTPUTS = (OUTPUT_SECRETS, OUTPUT_RECIPE)  # never shown with the stack's outputs
 
 
 def check_available(recipe: Recipe) -> None:
@@ -86,6 +88,8 @@ def make_program(
                 }
             ),
             OUTPUT_SECRETS: pulumi.Output.secret(secrets),
+            # a secret: values a template took from the environment may be in it
+            OUTPUT_RECIPE: pulumi.Output.secret(recipe.model_dump(mode="json", exclude_none=True)),
         }
         for key, value in exports.items():
             pulumi.export(key, value)

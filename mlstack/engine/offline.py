@@ -71,7 +71,7 @@ class Plan:
         return {
             "stack": self.stack,
             "target": self.target,
-            "outputs": show({k: v for k, v in self.outputs.items() if k != "secrets"}),
+            "outputs": show({k: v for k, v in self.outputs.items() if k not in ("secrets", "recipe")}),
             "resources": [
                 {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": show(r.inputs)}
                 for r in self.resources

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Callable
@@ -53,10 +54,35 @@ def resolve(home: Home, ref: StackRef) -> Recipe:
     if ref.recipe_path is not None:
         return load_recipe(ref.recipe_path, ref.variables)
     assert ref.stack is not None  # one of the two, checked above
-    saved = saved_recipe(home, ref.stack)
+    try:
+        saved = saved_recipe(home, ref.stack)
+    except StackNotFoundError:
+        shared = ref.backend or os.environ.get("PULUMI_BACKEND_URL")
+        if not shared:
+            raise
+        saved = _recipe_in_backend(home, ref.stack, shared)  # another home deployed it: its recipe is kept there
+        save_recipe(home, ref.stack, saved)
     # Stored by an older mlstack with absent components as nulls, which a recipe may not say.
     saved["components"] = {k: v for k, v in (saved.get("components") or {}).items() if v is not None}
     return validate(saved)
+
+
+def _recipe_in_backend(home: Home, stack: str, backend: str) -> dict[str, Any]:
+    """The resolved recipe a deploy kept with the stack in a shared backend (a secret output: the backend's
+    passphrase or KMS key decrypts it, as any of the stack's secrets)."""
+    s = StackSession(home, stack, backend=backend, work_dir=home.root / "workspace")
+    if s.deployed_resources() is None:
+        raise StackNotFoundError(
+            f"no stack named {stack!r} in this home or in backend {display_url(backend)}",
+            hint="`mlstack list` shows the stacks of a backend",
+        )
+    recipe = s.outputs().get("recipe")
+    if not isinstance(recipe, dict):
+        raise StackNotFoundError(
+            f"stack {stack!r} in backend {display_url(backend)} keeps no recipe (deployed by an older mlstack)",
+            hint="run the verb with the recipe file instead of --stack, or deploy it once with this version",
+        )
+    return recipe
 
 
 def session(
@@ -154,7 +180,7 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DeployResu
                 shutil.rmtree(home.stack_dir(recipe.name), ignore_errors=True)
             raise
         raise
-    outputs = {k: v for k, v in result.outputs.items() if k != "secrets"}
+    outputs = {k: v for k, v in result.outputs.items() if k not in ("secrets", "recipe")}
     files = write_client_files(home, recipe, result.outputs)
     return DeployResult(
         stack=recipe.name,

@@ -194,6 +194,13 @@ def test_two_homes_share_a_stack_in_an_s3_backend_with_its_lock(stack, tmp_path)
     outputs = _as(bob, creds, "output", str(recipe), "--backend", backend, "--json")
     assert outputs.returncode == 0, outputs.stderr
     assert json.loads(json.loads(outputs.stdout)["result"]["text"])["stack"] == "team"
+    # --stack from a home that never saw the recipe: the recipe kept with the stack in the backend serves
+    carol = tmp_path / "carol"
+    by_name = _as(carol, {**creds, "PULUMI_BACKEND_URL": backend}, "output", "--stack", "team", "--json")
+    assert by_name.returncode == 0, by_name.stderr
+    assert json.loads(json.loads(by_name.stdout)["result"]["text"])["stack"] == "team"
+    unknown = _as(carol, creds, "output", "--stack", "nobody", "--backend", backend)
+    assert unknown.returncode == 5 and "no stack named 'nobody'" in unknown.stderr
 
     # A passphrase is shared or the state is unreadable: none set is refused before the engine runs; a wrong one
     # is exit 4 and leaves nothing in Bob's home that would refuse the right one later.
