@@ -20,6 +20,7 @@ from mlstack.errors import ERROR_TYPES, EXIT_CODE_MEANINGS
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SCHEMA = ROOT / "schema" / "recipe.schema.json"
+CHANGELOG = ROOT / "CHANGELOG.md"  # the newest release's pins are generated (versions.py) between its markers
 BLOCK = re.compile(
     r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S
 )
@@ -145,7 +146,30 @@ def exit_codes() -> str:
     )
 
 
-GENERATORS = {"support": support_table, "recipe": recipe_reference, "cli": cli_reference, "exit-codes": exit_codes}
+def pins() -> str:
+    """What a release pins (mlstack/versions.py), as its CHANGELOG entry lists it."""
+    from mlstack import versions as v
+
+    rows = [
+        ("Pulumi CLI (built from Go modules) and SDK", v.PULUMI_VERSION),
+        ("pulumi-kubernetes provider plugin (built from Go modules) and SDK", v.KUBERNETES_PROVIDER_VERSION),
+        ("ZenML stack files", v.ZENML_VERSION),
+        ("MLflow image on the clouds", v.MLFLOW_IMAGE),
+        *((f"in-cluster image `{name}`", image) for name, image in sorted(v.KUBERNETES_IMAGES.items())),
+        *((f"local runtime `{name}`", rt.version) for name, rt in v.RUNTIMES.items()),
+        ("kind CLI (for `cluster: {type: kind}`)", v.KIND_VERSION),
+        ("test control plane: Kubernetes / kwok", f"{v.KUBERNETES_VERSION} / {v.KWOK_VERSION}"),
+    ]
+    return "\n".join(["| pinned | version |", "|---|---|", *(f"| {what} | `{version}` |" for what, version in rows)]) + "\n"
+
+
+GENERATORS = {
+    "support": support_table,
+    "recipe": recipe_reference,
+    "cli": cli_reference,
+    "exit-codes": exit_codes,
+    "pins": pins,
+}
 
 
 def render_readme(text: str) -> str:
@@ -160,13 +184,16 @@ def schema_text() -> str:
 
 def main(argv: list[str]) -> int:
     readme, schema = render_readme(README.read_text()), schema_text()
+    changelog = render_readme(CHANGELOG.read_text())
     if "--check" in argv:
-        stale = [str(p) for p, new in ((README, readme), (SCHEMA, schema)) if not p.exists() or p.read_text() != new]
+        generated = ((README, readme), (SCHEMA, schema), (CHANGELOG, changelog))
+        stale = [str(p) for p, new in generated if not p.exists() or p.read_text() != new]
         if stale:
             print("stale generated docs: " + ", ".join(stale) + " (run `python -m mlstack.docs`)", file=sys.stderr)
             return 1
         return 0
     README.write_text(readme)
+    CHANGELOG.write_text(changelog)
     SCHEMA.parent.mkdir(exist_ok=True)
     SCHEMA.write_text(schema)
     return 0

@@ -128,3 +128,17 @@ def test_generated_docs_are_current():
     from mlstack.docs import main
 
     assert main(["--check"]) == 0, "run `python -m mlstack.docs`"
+
+
+def test_the_release_is_the_packages_version_and_its_changelog_entry_lists_its_pins():
+    """The newest CHANGELOG release is pyproject's version; its pins are generated from versions.py (the docs check
+    above keeps them current), and `mlstack --version` prints that version."""
+    import re
+
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.M)
+    assert released and released[0] == importlib.metadata.version("mlstack")
+    newest = changelog.split(f"## [{released[0]}]")[1].split("\n## [")[0]
+    assert "BEGIN generated:pins" in newest and PULUMI_VERSION in newest
+    shown = subprocess.run([str(Path(sys.executable).parent / "mlstack"), "--version"], capture_output=True, text=True)
+    assert released[0] in shown.stdout + shown.stderr
