@@ -160,7 +160,10 @@ def pins() -> str:
         ("kind CLI (for `cluster: {type: kind}`)", v.KIND_VERSION),
         ("test control plane: Kubernetes / kwok", f"{v.KUBERNETES_VERSION} / {v.KWOK_VERSION}"),
     ]
-    return "\n".join(["| pinned | version |", "|---|---|", *(f"| {what} | `{version}` |" for what, version in rows)]) + "\n"
+    return (
+        "\n".join(["| pinned | version |", "|---|---|", *(f"| {what} | `{version}` |" for what, version in rows)])
+        + "\n"
+    )
 
 
 GENERATORS = {

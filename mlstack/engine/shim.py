@@ -26,4 +26,6 @@ runpy.run_module("pulumi.dynamic", run_name="__main__")
 
 
 def main() -> None:
-    os.execv(sys.executable, [sys.executable, "-u", "-c", BOOTSTRAP, *sys.argv[1:]])
+    # -P: `-c` would put the working directory first on sys.path, and a checkout of mlstack there (another
+    # version's sources) would be imported instead of the installed one
+    os.execv(sys.executable, [sys.executable, "-u", "-P", "-c", BOOTSTRAP, *sys.argv[1:]])
