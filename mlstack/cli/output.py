@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run
+from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run, say
 from mlstack.errors import UsageError
 
 FORMATS = ("json", "yaml", "env", "zenml")
@@ -32,7 +32,17 @@ def register(app: typer.Typer) -> None:
         def body() -> dict:
             if fmt not in FORMATS:
                 raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-            r, clients, secrets = ops.clients_of(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
-            return {"format": fmt, "text": render(clients, secrets, fmt, show_secrets, r.outputs.zenml_version)}
+            home = Home.from_env()
+            r, clients, secrets = ops.clients_of(home, ops.StackRef(recipe, stack, parse_vars(var), backend))
+            # what runs that is not what was deployed: said with the config, which still reaches the previous pods
+            unhealthy = ops.health(r)
+            for component, problem in unhealthy:
+                say(f"warning: {component} is not as deployed: {problem}")
+            text = render(clients, secrets, fmt, show_secrets, r.outputs.zenml_version)
+            return {
+                "format": fmt,
+                "text": text,
+                "unhealthy": [{"component": c, "problem": p} for c, p in unhealthy],
+            }
 
         run("output", json_out, debug, body, lambda r: typer.echo(r["text"], nl=False))

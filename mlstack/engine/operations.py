@@ -426,6 +426,15 @@ def list_stacks(home: Home) -> list[dict[str, Any]]:
     return rows
 
 
+def health(recipe: Recipe) -> list[tuple[str, str]]:
+    """(component, problem) where the platform runs something else than the state says; [] where it cannot tell
+    now (a cluster that does not answer: `output` still hands out what the state holds)."""
+    try:
+        return registry.target(recipe.target.type).lifecycle().health(recipe.target, recipe.name)
+    except MlstackError:
+        return []
+
+
 def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
     """The deployed stack's typed client config and its secrets."""
     from mlstack.clients.models import StackClients

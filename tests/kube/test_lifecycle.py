@@ -322,6 +322,9 @@ def test_a_rollout_that_cannot_finish_fails_the_deploy_and_drift_and_verify_say_
         failures = {c["kind"]: c["detail"] for c in checked["result"]["checks"] if not c["ok"]}
         assert "not as deployed: deployment/mlflow: rollout not finished" in failures["tracking"]
         assert "Unschedulable" in failures["tracking"]
+        handed = mlstack("output", str(recipe), "--format", "env", check=False)  # the config, and what is not
+        assert handed.returncode == 0 and "MLFLOW_TRACKING_URI=" in handed.stdout
+        assert "warning: tracking is not as deployed: deployment/mlflow: rollout not finished" in handed.stderr
     finally:
         cp.kubectl("uncordon", NODE_NAME)
     mlstack("deploy", str(recipe), "--yes", timeout=600)
