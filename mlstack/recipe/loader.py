@@ -130,7 +130,29 @@ def _values_kept(data: Any, shape_text: str, values: list[str], filename: str) -
                 return False
         return bool(got == want)
 
+    def structure(written: Any) -> Any:
+        """A whole value that is JSON of a mapping or a list (`{{ {...} | tojson }}`): the structure it stands for."""
+        whole = PLACEHOLDERS.fullmatch(written) if isinstance(written, str) else None
+        if whole is None:
+            return None
+        try:
+            decoded = json.loads(values[int(whole.group(1))])
+        except ValueError:
+            return None
+        return decoded if isinstance(decoded, (dict, list)) else None
+
+    def plain(node: Any) -> Any:
+        if isinstance(node, Map):
+            return {k: plain(v) for k, v in node.items()}
+        if isinstance(node, Seq):
+            return [plain(v) for v in node]
+        return node
+
     def walk(got: Any, written: Any, path: tuple, line: int | None) -> None:
+        if (decoded := structure(written)) is not None:  # a mapping or list written as JSON: a value, whole
+            if plain(got) != decoded:
+                _changed(filename, data, path, line)
+            return
         if isinstance(written, Map):
             keys = [str(expected(k)) for k in written]
             if not isinstance(got, Map):

@@ -343,6 +343,16 @@ def test_a_templated_value_written_with_tojson_or_in_quotes_arrives_whole(tmp_pa
     assert load_recipe_text(loop).tags == {"a": "a-x", "b": "b-x"}
 
 
+@pytest.mark.parametrize("name", ["loops-and-json.yaml", "generated-keys.yaml"])
+def test_templates_that_build_structure_on_purpose_are_accepted(name):
+    """Loops that make list items and keys, `{% if %}` blocks, whitespace control, arithmetic and a mapping written
+    as `{{ {...} | tojson }}`: structure the template's own text builds is not a value reshaping the recipe."""
+    from mlstack.recipe.loader import load_recipe
+
+    recipe = load_recipe(Path(__file__).parent / "templates" / name)
+    assert recipe.name == "demo" and recipe.tags in ({"team": "ml", "env": "dev"}, {"a": "1", "b": "2"})
+
+
 def test_an_unset_environment_variable_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv(CANARY, raising=False)
     assert one_line(tmp_path, GOOD.replace("name: demo", "name: {{ env.MLSTACK_TEST_CANARY }}")) == \
