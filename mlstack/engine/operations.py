@@ -182,6 +182,14 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DeployResu
         raise
     outputs = {k: v for k, v in result.outputs.items() if k not in ("secrets", "recipe")}
     files = write_client_files(home, recipe, result.outputs)
+    # runtimes of earlier pins that no stack uses any more (an upgrade moved them all to the new pins)
+    elsewhere = any(
+        backend_url(home, (saved_recipe(home, name).get("state") or {}).get("backend")) != home.default_backend_url
+        for name in home.stack_names()
+        if (home.stack_dir(name) / "recipe.json").exists()
+    )
+    for name in runtimes.prune(home, elsewhere):
+        emit(f"removed runtime {name}: no stack of this home uses it any more")
     return DeployResult(
         stack=recipe.name,
         target=recipe.target.type,

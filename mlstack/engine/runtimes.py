@@ -62,6 +62,28 @@ def ensure_runtime(home: Home, rt: Runtime, progress: Callable[[str], None]) -> 
     return executable(home, rt) or _install(home, rt, progress)
 
 
+def prune(home: Home, stacks_elsewhere: bool) -> list[str]:
+    """Remove the runtimes of earlier pins that no stack of this home uses any more; what was removed.
+
+    A runtime is in use while a stack's state names its directory (a service's program path). Only this home's own
+    runtimes are pruned (a shared `MLSTACK_RUNTIMES_DIR` serves other homes), and only when every stack of the home
+    keeps its state in the home's file backend (`stacks_elsewhere`: the state of another backend is not read)."""
+    if stacks_elsewhere or os.environ.get("MLSTACK_RUNTIMES_DIR") or not home.runtimes_dir.is_dir():
+        return []
+    current = {runtime_dir(home, rt).name for rt in RUNTIMES.values() if not isinstance(rt, DebianRuntime)}
+    states = [p for p in home.state_dir.rglob("*.json") if ".pulumi/stacks" in p.as_posix()]
+    used = "\n".join(p.read_text(errors="replace") for p in states)
+    removed = []
+    for directory in sorted(home.runtimes_dir.iterdir()):
+        if not directory.is_dir() or directory.name in current or not (directory / MARKER).exists():
+            continue  # the current pins, and what mlstack did not install, are kept
+        if str(directory) in used:
+            continue  # a stack's services still run from it: removed once no stack does
+        shutil.rmtree(directory, ignore_errors=True)
+        removed.append(directory.name)
+    return removed
+
+
 def status(home: Home) -> dict[str, str | None]:
     return {name: (str(p) if (p := executable(home, rt)) else None) for name, rt in RUNTIMES.items()}
 
