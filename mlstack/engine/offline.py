@@ -50,6 +50,8 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """The plan as `preview --offline` shows it: a value the platform assigns on deploy (an id, an account, a
         free port, a random suffix) reads `<known after deploy>`, never a stand-in that looks real."""
+        from mlstack.stacks.program import HIDDEN_OUTPUTS
+
         ids = {f"{r.name}-id" for r in self.resources}  # what the mocks answer for an id
         placeholders = sorted(self.placeholders, key=len, reverse=True)  # a longer stand-in may hold a shorter
 
@@ -71,7 +73,7 @@ class Plan:
         return {
             "stack": self.stack,
             "target": self.target,
-            "outputs": show({k: v for k, v in self.outputs.items() if k not in ("secrets", "recipe")}),
+            "outputs": show({k: v for k, v in self.outputs.items() if k not in HIDDEN_OUTPUTS}),
             "resources": [
                 {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "inputs": show(r.inputs)}
                 for r in self.resources

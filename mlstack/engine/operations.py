@@ -180,7 +180,9 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DeployResu
                 shutil.rmtree(home.stack_dir(recipe.name), ignore_errors=True)
             raise
         raise
-    outputs = {k: v for k, v in result.outputs.items() if k not in ("secrets", "recipe")}
+    from mlstack.stacks.program import HIDDEN_OUTPUTS
+
+    outputs = {k: v for k, v in result.outputs.items() if k not in HIDDEN_OUTPUTS}
     files = write_client_files(home, recipe, result.outputs)
     # runtimes of earlier pins that no stack uses any more (an upgrade moved them all to the new pins)
     elsewhere = any(

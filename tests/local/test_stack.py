@@ -37,7 +37,11 @@ def stack(tmp_path_factory, pulumi_cli_dir):
 
 
 def conn(home: Home) -> dict:
-    data = json.loads(mlstack("output", "--stack", "local", "--show-secrets").stdout)
+    return connection(json.loads(mlstack("output", "--stack", "local", "--show-secrets").stdout))
+
+
+def connection(data: dict) -> dict:
+    """What the tests' clients need, from `mlstack output --show-secrets` of a local stack."""
     comps, secrets = data["components"], data["secrets"]
     store = comps["object_store"]
     return {

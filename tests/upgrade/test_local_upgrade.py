@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import REPO, engine_env
 from tests.local.conftest import MLSTACK, stop_all
 from tests.upgrade.conftest import run as _run
+from tests.local.test_stack import connection
 from tests.local.test_registry import oras_client, pull_artifact, push_artifact
 from tests.runtime_clients import log_mlflow_run, read_mlflow_metric, run_in_runtime
 
@@ -30,21 +31,7 @@ pytestmark = pytest.mark.engine
 
 
 def _connection(command: Path, env: dict) -> dict:
-    data = json.loads(_run(command, env, "output", "--stack", "local", "--show-secrets").stdout)
-    comps, secrets = data["components"], data["secrets"]
-    store = comps["object_store"]
-    return {
-        "s3": {"endpoint_url": store["endpoint_url"], "aws_access_key_id": store["access_key_id"],
-               "aws_secret_access_key": secrets[store["secret_access_key"]["output"]], "region_name": store["region"]},
-        "bucket": store["buckets"][0].removeprefix("s3://"),
-        "mlflow_env": {"MLFLOW_TRACKING_URI": comps["tracking"]["tracking_uri"],
-                       "MLFLOW_TRACKING_USERNAME": comps["tracking"]["username"],
-                       "MLFLOW_TRACKING_PASSWORD": secrets[comps["tracking"]["password"]["output"]]},
-        "registry": (comps["registry"]["uri"], comps["registry"]["username"],
-                     secrets[comps["registry"]["password"]["output"]]),
-        "serving": comps["serving"]["base_url"],
-        "repository": Path(comps["serving"]["model_repository"]),
-    }
+    return connection(json.loads(_run(command, env, "output", "--stack", "local", "--show-secrets").stdout))
 
 
 def _load_model(serving: str) -> int:
