@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pulumi
+import pulumi.dynamic
 from pydantic import BaseModel
 
 from mlstack.components.context import ComponentArgs
@@ -20,6 +21,35 @@ SettingsT = TypeVar("SettingsT", bound=BaseModel)
 PlatformT = TypeVar("PlatformT")
 OutputsT = TypeVar("OutputsT")
 ClientT = TypeVar("ClientT", bound=BaseModel)
+
+
+# Up to release 0.1.0 every dynamic resource had this one type token; each class now has its own.
+UNTYPED_DYNAMIC = "pulumi-python:dynamic:Resource"
+
+
+class DynamicResource(pulumi.dynamic.Resource):
+    """A dynamic resource with a type token of its own, `pulumi-python:dynamic/<module>:<Name>` (given in the class
+    statement: `class Bucket(DynamicResource, module="local", name="Bucket")`), so that a plan says what it is.
+    The alias keeps the identity of each one in a stack an earlier release deployed under the old token: the
+    engine sees the same resource, not a new one and a deleted one."""
+
+    def __init__(
+        self,
+        provider: pulumi.dynamic.ResourceProvider,
+        name: str,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        renamed = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=UNTYPED_DYNAMIC)])
+        super().__init__(provider, name, props, pulumi.ResourceOptions.merge(opts, renamed))
+
+
+def holds_data(opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceOptions:
+    """The options of a resource that holds the stack's data: a bucket, a volume, a database, an image repository.
+
+    It is protected: the engine itself refuses to replace or delete it (`preview` marks such a step as replacing
+    data) unless the deploy says `--replace-data`; `destroy` still removes it (and what it keeps, it keeps)."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True))
 
 
 class Component(pulumi.ComponentResource, Generic[SettingsT, PlatformT, OutputsT, ClientT]):

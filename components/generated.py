@@ -7,7 +7,9 @@ import secrets
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, ResourceProvider
+
+from mlstack.components.base import DynamicResource
 
 
 def _mixed(value: str) -> bool:
@@ -51,7 +53,7 @@ class GeneratedSecretProvider(ResourceProvider):
         return CreateResult(id_=f"secret-{hashlib.sha256(seed.encode()).hexdigest()[:8]}", outs=outs)
 
 
-class GeneratedSecret(Resource):
+class GeneratedSecret(DynamicResource, module="mlstack", name="GeneratedSecret"):
     """A random credential (>= 128 bits, URL-safe alphabet) kept as a Pulumi secret; `mixed` guarantees upper and
     lower case letters and digits (password rules of managed databases)."""
 

@@ -40,6 +40,17 @@ if [ -n "${MLFLOW_ADMIN_PASSWORD:-}" ]; then
   export MLFLOW_AUTH_CONFIG_PATH=/tmp/basic_auth.ini
   set -- --app-name basic-auth
 fi
+# A database an earlier MLflow wrote is migrated to this image's schema before the server starts (the server
+# refuses an out-of-date schema); one with no MLflow tables yet is left to the server, which creates them.
+found=0
+python -c 'import sys, sqlalchemy as sa; sys.exit(3 if sa.inspect(sa.create_engine(sys.argv[1])).has_table("alembic_version") else 0)' "$db" || found=$?
+if [ "$found" = 3 ]; then
+  echo "mlstack: migrating the MLflow database to this image's schema (mlflow db upgrade)"
+  mlflow db upgrade "$db"
+elif [ "$found" != 0 ]; then
+  echo "mlstack: the MLflow database cannot be read (exit $found)" >&2
+  exit "$found"
+fi
 exec mlflow server --host "${HOST:-0.0.0.0}" --port "$PORT" --workers "${WORKERS:-2}" \
   --backend-store-uri "$db" --artifacts-destination "$ARTIFACTS_DESTINATION" --serve-artifacts "$@"
 """

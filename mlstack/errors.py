@@ -20,6 +20,7 @@ class ExitCode(enum.IntEnum):
     STACK_NOT_FOUND = 5
     STACK_LOCKED = 6
     DRIFTED = 7
+    DATA_AT_RISK = 8
 
 
 EXIT_CODE_MEANINGS = {
@@ -33,6 +34,10 @@ EXIT_CODE_MEANINGS = {
     ExitCode.STACK_NOT_FOUND: "no deployed stack of that name",
     ExitCode.STACK_LOCKED: "the stack is locked by another update (`mlstack cancel` clears a stale lock)",
     ExitCode.DRIFTED: "the stack has drifted from its state (`mlstack drift`; `mlstack deploy` restores it)",
+    ExitCode.DATA_AT_RISK: (
+        "the deploy would replace or delete a resource that holds the stack's data; nothing of it was touched "
+        "(`mlstack preview` names it; `--replace-data` allows it)"
+    ),
 }
 
 
@@ -165,6 +170,13 @@ class DriftedError(MlstackError):
     code = "drifted"
 
 
+class DataAtRiskError(MlstackError):
+    """A deploy would replace or delete a resource that holds the stack's data; refused before it does."""
+
+    exit_code = ExitCode.DATA_AT_RISK
+    code = "replaces-data"
+
+
 class CheckpointDamagedError(EngineError):
     """The stack's saved state cannot be loaded (mlstack repairs what a killed run leaves, then retries)."""
 
@@ -180,6 +192,8 @@ ERROR_TYPES = {
     "not-deployed": "no deployed stack of that name, or nothing deployed in it (exit 5)",
     "stack-locked": "another update holds the stack's lock; the message names its holder (exit 6)",
     "drifted": "the stack differs from its state; `result.plan` lists each resource (exit 7)",
+    "replaces-data": "the deploy would replace or delete a resource holding the stack's data: refused, the resource "
+    "untouched, until `--replace-data` says so (exit 8)",
     "failed": "the operation failed in the engine or a service; the message names the next step (exit 1)",
     "state-damaged": "the stack's saved state cannot be read (exit 1)",
 }

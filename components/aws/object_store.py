@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from mlstack.clients.models import ObjectStoreClient
 from mlstack.components.aws.naming import s3_bucket_name
 from mlstack.components.aws.settings import S3ObjectStore
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import Bucket, ObjectStoreOutputs
 
@@ -57,7 +57,10 @@ class AwsObjectStore(Component[S3ObjectStore, None, ObjectStoreOutputs, ObjectSt
     def _create_bucket(self, name: str, bucket: str) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)
         resource = aws.s3.Bucket(
-            f"{name}-{bucket}", bucket=s3_bucket_name(self.context.stack, bucket), tags=self.context.tags, opts=child
+            f"{name}-{bucket}",
+            bucket=s3_bucket_name(self.context.stack, bucket),
+            tags=self.context.tags,
+            opts=holds_data(child),
         )
         dep = pulumi.ResourceOptions(parent=self, depends_on=[resource])
         aws.s3.BucketOwnershipControls(

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 from mlstack.clients.models import RegistryClient
 from mlstack.components.aws.naming import ecr_repository_name
 from mlstack.components.aws.settings import EcrRegistry
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import RegistryOutputs, Repository
 
@@ -58,7 +58,7 @@ class AwsRegistry(Component[EcrRegistry, None, RegistryOutputs, RegistryClient])
             image_tag_mutability="IMMUTABLE",
             encryption_configurations=[{"encryption_type": "KMS"}],
             tags=self.context.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=holds_data(pulumi.ResourceOptions(parent=self)),
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-{repository}-lifecycle",

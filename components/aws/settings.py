@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
@@ -71,10 +70,7 @@ class AwsTarget(UserModel):
     @field_validator("region")
     @classmethod
     def _known_region(cls, region: str) -> str:
-        if region not in REGIONS:
-            near = difflib.get_close_matches(region, REGIONS, n=1, cutoff=0.6)
-            raise ValueError(f"{region!r} is no AWS region" + (f" (did you mean {near[0]!r}?)" if near else ""))
-        return region
+        return rules.known_region(region, REGIONS, "AWS region")
 
     profile: str | None = Field(default=None, description="Named AWS profile; default: the SDK's credential chain.")
 

@@ -17,7 +17,7 @@ from mlstack.clients.models import TrackingClient
 from mlstack.components import mlflow_server as srv
 from mlstack.components.aws.iam import assume_role_policy
 from mlstack.components.aws.settings import AwsMlflowTracking
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs, as_secret
 from mlstack.recipe.naming import bounded_name
@@ -244,7 +244,7 @@ class AwsTracking(Component[AwsMlflowTracking, None, TrackingOutputs, TrackingCl
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{self.context.stack}-{self.name}-final",
             tags=tags,
-            opts=child,
+            opts=holds_data(child),
         )
 
     def _load_balancer(self) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, aws.lb.Listener]:

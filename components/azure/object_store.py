@@ -10,7 +10,7 @@ from mlstack.clients.models import ObjectStoreClient
 from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.naming import azure_storage_account_name
 from mlstack.components.azure.settings import AzureBlobObjectStore
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import Bucket, ObjectStoreOutputs
 
@@ -44,7 +44,7 @@ class AzureObjectStore(Component[AzureBlobObjectStore, AzurePlatform, ObjectStor
                 "services": {"blob": {"enabled": True, "key_type": "Account"}},
             },
             tags=self.context.tags,
-            opts=child,
+            opts=holds_data(child),
         )
         dep = pulumi.ResourceOptions(parent=self, depends_on=[self.account])
         azure.storage.BlobServiceProperties(

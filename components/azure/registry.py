@@ -9,7 +9,7 @@ from mlstack.clients.models import RegistryClient
 from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.naming import azure_registry_name
 from mlstack.components.azure.settings import AcrRegistry
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import RegistryOutputs
 
@@ -31,7 +31,7 @@ class AzureRegistry(Component[AcrRegistry, AzurePlatform, RegistryOutputs, Regis
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
             tags=self.context.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=holds_data(pulumi.ResourceOptions(parent=self)),
         )
         client = self.registry.login_server.apply(
             lambda server: RegistryClient(flavor="acr", uri=server, insecure=False)

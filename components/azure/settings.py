@@ -4,11 +4,85 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mlstack.recipe import rules
 from mlstack.recipe import settings as s
 from mlstack.recipe.base import UserModel
+
+# The provider SDK ships no location list: pinned here from Azure's public list of regions (`az account
+# list-locations`, physical regions), as read in December 2026. A region Azure opens later is refused until this
+# list learns it.
+LOCATIONS: tuple[str, ...] = (
+    "australiacentral",
+    "australiacentral2",
+    "australiaeast",
+    "australiasoutheast",
+    "austriaeast",
+    "belgiumcentral",
+    "brazilsouth",
+    "brazilsoutheast",
+    "canadacentral",
+    "canadaeast",
+    "centralindia",
+    "centralus",
+    "chilecentral",
+    "chinaeast",
+    "chinaeast2",
+    "chinaeast3",
+    "chinanorth",
+    "chinanorth2",
+    "chinanorth3",
+    "denmarkeast",
+    "eastasia",
+    "eastus",
+    "eastus2",
+    "francecentral",
+    "francesouth",
+    "germanynorth",
+    "germanywestcentral",
+    "indonesiacentral",
+    "israelcentral",
+    "italynorth",
+    "japaneast",
+    "japanwest",
+    "jioindiacentral",
+    "jioindiawest",
+    "koreacentral",
+    "koreasouth",
+    "malaysiawest",
+    "mexicocentral",
+    "newzealandnorth",
+    "northcentralus",
+    "northeurope",
+    "norwayeast",
+    "norwaywest",
+    "polandcentral",
+    "qatarcentral",
+    "southafricanorth",
+    "southafricawest",
+    "southcentralus",
+    "southeastasia",
+    "southindia",
+    "spaincentral",
+    "swedencentral",
+    "swedensouth",
+    "switzerlandnorth",
+    "switzerlandwest",
+    "uaecentral",
+    "uaenorth",
+    "uksouth",
+    "ukwest",
+    "usgovarizona",
+    "usgovtexas",
+    "usgovvirginia",
+    "westcentralus",
+    "westeurope",
+    "westindia",
+    "westus",
+    "westus2",
+    "westus3",
+)
 
 
 class AzureTarget(UserModel):
@@ -16,6 +90,12 @@ class AzureTarget(UserModel):
 
     type: Literal["azure"] = Field(description="Target platform.")
     location: str = Field(description="Azure location, e.g. westeurope.", pattern=r"^[a-z0-9]+$")
+
+    @field_validator("location")
+    @classmethod
+    def _known_location(cls, location: str) -> str:
+        return rules.known_region(location, LOCATIONS, "Azure location")
+
     subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
 
 

@@ -18,7 +18,7 @@ from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.identity import workload_identity
 from mlstack.components.azure.naming import azure_app_name
 from mlstack.components.azure.settings import AzureMlflowTracking
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs
 
@@ -104,7 +104,7 @@ class AzureTracking(Component[AzureMlflowTracking, AzurePlatform, TrackingOutput
             backup={"backup_retention_days": 7, "geo_redundant_backup": "Disabled"},
             high_availability={"mode": "Disabled"},
             tags=self.context.tags,
-            opts=child,
+            opts=holds_data(child),
         )
         azure.dbforpostgresql.Database(
             f"{self.name}-db-database",

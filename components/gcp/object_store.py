@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.clients.models import ObjectStoreClient
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.gcp.naming import gcs_bucket_name
 from mlstack.components.gcp.settings import GcsObjectStore
@@ -49,5 +49,5 @@ class GcpObjectStore(Component[GcsObjectStore, None, ObjectStoreOutputs, ObjectS
             encryption={"default_kms_key_name": kms} if kms else None,
             labels=self.context.tags,
             force_destroy=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=holds_data(pulumi.ResourceOptions(parent=self)),
         )

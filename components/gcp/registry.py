@@ -6,7 +6,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.clients.models import RegistryClient
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.gcp.naming import artifact_registry_id
 from mlstack.components.gcp.settings import ArtifactRegistry
@@ -54,5 +54,5 @@ class GcpRegistry(Component[ArtifactRegistry, None, RegistryOutputs, RegistryCli
                 }
             ],
             labels=self.context.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=holds_data(pulumi.ResourceOptions(parent=self)),
         )

@@ -4,11 +4,58 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mlstack.recipe import rules
 from mlstack.recipe import settings as s
 from mlstack.recipe.base import UserModel
+
+# The provider SDK ships no region list: pinned here from Google Cloud's public region list (Geography and regions),
+# as read in December 2026. A region Google opens later is refused until this list learns it.
+REGIONS: tuple[str, ...] = (
+    "africa-south1",
+    "asia-east1",
+    "asia-east2",
+    "asia-northeast1",
+    "asia-northeast2",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-south2",
+    "asia-southeast1",
+    "asia-southeast2",
+    "australia-southeast1",
+    "australia-southeast2",
+    "europe-central2",
+    "europe-north1",
+    "europe-north2",
+    "europe-southwest1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west8",
+    "europe-west9",
+    "europe-west10",
+    "europe-west12",
+    "me-central1",
+    "me-central2",
+    "me-west1",
+    "northamerica-northeast1",
+    "northamerica-northeast2",
+    "northamerica-south1",
+    "southamerica-east1",
+    "southamerica-west1",
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west2",
+    "us-west3",
+    "us-west4",
+)
 
 
 class GcpTarget(UserModel):
@@ -16,7 +63,12 @@ class GcpTarget(UserModel):
 
     type: Literal["gcp"] = Field(description="Target platform.")
     project: str = Field(description="GCP project ID.", pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-    region: str = Field(description="GCP region, e.g. europe-west1.", pattern=r"^[a-z]+-[a-z]+\d$")
+    region: str = Field(description="GCP region, e.g. europe-west1.", pattern=r"^[a-z]+-[a-z]+\d+$")
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        return rules.known_region(region, REGIONS, "GCP region")
 
 
 class GcsObjectStore(UserModel):

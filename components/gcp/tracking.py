@@ -16,7 +16,7 @@ import pulumi_gcp as gcp
 
 from mlstack.clients.models import TrackingClient
 from mlstack.components import mlflow_server as srv
-from mlstack.components.base import Component
+from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.gcp.identity import account_id
 from mlstack.components.gcp.settings import GcpMlflowTracking
@@ -124,7 +124,7 @@ class GcpTracking(Component[GcpMlflowTracking, None, TrackingOutputs, TrackingCl
                 },
                 "user_labels": self.context.tags,
             },
-            opts=child,
+            opts=holds_data(child),
         )
         gcp.sql.Database(
             f"{self.name}-db-database", name=srv.DB_NAME, instance=instance.name, project=self.project, opts=child

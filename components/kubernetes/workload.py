@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlstack.components.base import holds_data
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes.clusters import ClusterProvisioner
 from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S, ROLLOUT_TIMEOUT_S
@@ -185,10 +186,10 @@ def volume_claim(
             "resources": {"requests": {"storage": f"{size_gb}Gi"}},
             "storage_class_name": platform.storage_class,
         },
-        opts=pulumi.ResourceOptions(
-            parent=parent,
-            retain_on_delete=True,
-            custom_timeouts=bounded_delete(platform.delete_timeout_s),
+        opts=holds_data(
+            pulumi.ResourceOptions(
+                parent=parent, retain_on_delete=True, custom_timeouts=bounded_delete(platform.delete_timeout_s)
+            )
         ),
     )
 

@@ -6,7 +6,9 @@ import socket
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
+
+from mlstack.components.base import DynamicResource
 
 
 class FreePortProvider(ResourceProvider):
@@ -22,7 +24,7 @@ class FreePortProvider(ResourceProvider):
         return DiffResult(changes=moved, replaces=["follows"] if moved else [], delete_before_replace=False)
 
 
-class FreePort(Resource):
+class FreePort(DynamicResource, module="local", name="Port"):
     """A loopback port free when first chosen, then kept so URLs stay stable across deploys. `follows`: another
     port this one is chosen anew with (a service's side ports move with its main port, so that a replacement on a
     new main port can start beside the old process)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, ReadResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, ReadResult, ResourceProvider
 
 from mlstack.clients.models import ObjectStoreClient, SecretRef
 from mlstack.components import outputs as out
-from mlstack.components.base import Component
+from mlstack.components.base import Component, DynamicResource, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
@@ -65,13 +65,14 @@ class BucketProvider(ResourceProvider):
         return ReadResult(id_=id_, outs=props)
 
 
-class Bucket(Resource):
+class Bucket(DynamicResource, module="local", name="Bucket"):
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
         # retain_on_delete: the engine (and so the progress shown) says destroy keeps the bucket, as it does: its
         # objects stay on disk until `destroy --purge` removes the stack's data directory.
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_key"], retain_on_delete=True)
         )
+        opts = holds_data(opts)
         super().__init__(BucketProvider(), name, props, opts)
 
 

@@ -9,6 +9,10 @@ read    (every `mlstack deploy` refreshes) reports a dead process as gone, so th
 diff    a replacement starts the new process before it stops the old one wherever the two can coexist (none of the
         new ports is an old one, and the service does not hold its data exclusively): if the new one fails, the
         old one keeps serving. Otherwise the old one is stopped first, and the plan says the service goes down.
+migrate (optional) a service whose data an earlier version of it wrote: before the new version starts, its
+        migration command runs (bounded, output in the log) when the data exists and its stamp names another
+        version; the stamp is written once the new version is ready, and its `note` output says what
+        happened (the engine layer reports the note of each resource an update creates).
 delete  stops the whole process group (TERM, then KILL) and waits until it has exited and the port is free.
 
 The provider class is kept at this import path: Pulumi state refers to it by reference.
@@ -27,9 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider
+
+from mlstack.components.base import DynamicResource
 
 STOP_TIMEOUT = 15.0
+MIGRATE_TIMEOUT = 600.0
 _REPLACE_ON = ("argv", "env", "files", "port", "extra_ports", "cwd", "health_url")
 
 
@@ -116,6 +123,44 @@ def can_coexist(olds: dict[str, Any], news: dict[str, Any]) -> bool:
     return not news.get("exclusive") and not (_ports(olds) & _ports(news))
 
 
+def migrate(props: dict[str, Any], log: Path) -> str | None:
+    """Run the service's data migration when its data was written by another version (see the module doc); what
+    was migrated ("3.16.0 -> 3.17.2"), or None."""
+    spec = props.get("migrate") or {}
+    if not spec or not Path(spec["data"]).exists():
+        return None  # nothing written yet: the service creates its data at the current version
+    stamp = Path(spec["stamp"])
+    before = stamp.read_text().strip() if stamp.exists() else ""
+    if before == spec["version"]:
+        return None
+    what = f"{spec['data']} from {before or 'an unrecorded version'} to {spec['version']}"
+    with open(log, "ab") as out:
+        out.write(f"mlstack: migrating {what}\n".encode())
+        out.flush()
+        try:
+            done = subprocess.run(
+                spec["argv"],
+                cwd=props.get("cwd") or None,
+                env={**os.environ, **(props.get("env") or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=MIGRATE_TIMEOUT,
+                umask=0o077,
+            )
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(
+                f"{props['service']}: migrating its data to {spec['version']} did not end within "
+                f"{MIGRATE_TIMEOUT:.0f}s; last lines of {log}:\n{_tail(str(log))}"
+            ) from None
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{props['service']}: migrating its data to {spec['version']} failed (exit {done.returncode}); the "
+            f"data is as it was before; last lines of {log}:\n{_tail(str(log))}"
+        )
+    return f"{props['service']}: migrated {what}"
+
+
 def reap_orphan(props: dict[str, Any]) -> None:
     """Stop a process an interrupted run started but never recorded in state (its pidfile says so)."""
     path = _pidfile(props)
@@ -150,6 +195,7 @@ class ManagedProcessProvider(ResourceProvider):
             Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
         log = Path(props["log_file"])
         log.parent.mkdir(parents=True, exist_ok=True)
+        migrated = migrate(props, log)
         env = {**os.environ, **(props.get("env") or {})}
         with open(log, "ab") as out:
             proc = subprocess.Popen(
@@ -180,7 +226,12 @@ class ManagedProcessProvider(ResourceProvider):
                     f"{props['health_url']}; last lines of {log}:\n{_tail(str(log))}"
                 )
             time.sleep(0.05)
-        outs = {**props, "pid": proc.pid, "pgid": proc.pid, "started": started, "healthy": True}
+        if props.get("migrate"):  # the data is now this version's
+            stamp = Path(props["migrate"]["stamp"])
+            fd = os.open(stamp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(props["migrate"]["version"] + "\n")
+        outs = {**props, "pid": proc.pid, "pgid": proc.pid, "started": started, "healthy": True, "note": migrated}
         return CreateResult(id_=f"{props['service']}-{proc.pid}", outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -203,10 +254,11 @@ class ManagedProcessProvider(ResourceProvider):
         _pidfile(props).unlink(missing_ok=True)
 
 
-class ManagedProcess(Resource):
+class ManagedProcess(DynamicResource, module="local", name="Process"):
     pid: pulumi.Output[int]
     port: pulumi.Output[int]
     healthy: pulumi.Output[bool]
+    note: pulumi.Output[str | None]
 
     @property
     def served_port(self) -> pulumi.Output[int]:
@@ -231,6 +283,7 @@ class ManagedProcess(Resource):
         cwd: str | None = None,
         ready_timeout: float = 60.0,
         port_setting: str | None = None,
+        migrate: pulumi.Input[dict] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -250,6 +303,8 @@ class ManagedProcess(Resource):
                 "cwd": cwd,
                 "ready_timeout": ready_timeout,
                 "port_setting": port_setting,
+                "migrate": migrate,
+                "note": None,
                 "pid": None,
                 "pgid": None,
                 "started": None,

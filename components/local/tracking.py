@@ -17,6 +17,7 @@ from mlstack.components.local.process import ManagedProcess
 from mlstack.components.mlflow_server import ADMIN, PASSWORD_ENV, PASSWORD_OUTPUT
 from mlstack.components.outputs import TrackingOutputs, as_secret
 from mlstack.recipe.settings import MlflowTracking
+from mlstack.versions import RUNTIMES
 
 
 def auth_config(password: str, database: str) -> str:
@@ -137,5 +138,12 @@ class LocalTracking(Component[MlflowTracking, None, TrackingOutputs, TrackingCli
             cwd=str(run),
             ready_timeout=120.0,
             port_setting=f"components.{name}.port",
+            # A new MLflow pin may change the database schema: it is migrated before the new version starts.
+            migrate={
+                "argv": [self.context.runtime("mlflow"), "db", "upgrade", f"sqlite:///{data / 'mlflow.db'}"],
+                "version": RUNTIMES["mlflow"].version,
+                "data": str(data / "mlflow.db"),
+                "stamp": str(data / "mlflow.db.version"),
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )

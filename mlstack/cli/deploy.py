@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -45,9 +45,18 @@ def register(app: typer.Typer) -> None:
         backend: BackendOpt = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
+        replace_data: Annotated[
+            bool,
+            typer.Option(
+                "--replace-data",
+                help="Allow replacing or deleting what holds the stack's data (a bucket, volume, database, "
+                "repository); without it such a deploy is refused (exit 8) and `preview` marks the step.",
+            ),
+        ] = False,
     ) -> None:
         """Create or update the recipe's stack; a service that crashed is restarted."""
         from mlstack.engine import operations as ops
+        from mlstack.engine.workspace import data_at_risk
         from mlstack.home import Home
 
         def body() -> DeployResult:
@@ -56,8 +65,10 @@ def register(app: typer.Typer) -> None:
                 plan = ops.preview(home, ref, say).plan
                 for line in plan_view.lines(plan):
                     say(line)
+                if plan["replacesData"] and not replace_data:
+                    raise data_at_risk(plan["stack"], [s["urn"] for s in plan["steps"] if s["replacesData"]])
                 if plan["changed"]:
                     confirm(f"Deploy these changes to stack {plan['stack']!r}?", yes)
-            return ops.deploy(home, ref, say)
+            return ops.deploy(home, ref, say, replace_data=replace_data, previewed=asks(yes))
 
         run("deploy", json_out, debug, body, lambda r: _summary("deployed", r))

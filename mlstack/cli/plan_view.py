@@ -18,12 +18,14 @@ SYMBOL = {
 }
 MAX_ROWS = 200  # a PR comment holds 65,536 characters; the JSON plan keeps every step
 MAX_NAMES = 6  # property names listed per step
+DATA = "HOLDS DATA: what it holds is lost; deploy refuses this without --replace-data"
 
 
 def _properties(step: dict[str, Any]) -> str:
     names = [n for n in step["changed"] if n not in step["replaceBecause"]]
     shown = ", ".join(names[:MAX_NAMES]) + (f", +{len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else "")
-    parts = ["GOES DOWN: the old one is deleted before the new one starts"] if step.get("down") else []
+    parts = [DATA] if step.get("replacesData") else []
+    parts += ["GOES DOWN: the old one is deleted before the new one starts"] if step.get("down") else []
     parts += [shown] if shown else []
     if step["replaceBecause"]:
         parts.append("replaced because " + ", ".join(step["replaceBecause"][:MAX_NAMES]) + " changed")
@@ -40,6 +42,18 @@ def summary_line(plan: dict[str, Any]) -> str:
     return ", ".join(f"{n}{joiner}{op}" for op, n in counts.items()) + outage
 
 
+def data_line(plan: dict[str, Any]) -> str:
+    """The loud part of a plan: what holds data and would be replaced or deleted."""
+    held = plan.get("replacesData") or []
+    if not held:
+        return ""
+    more = f", +{len(held) - MAX_NAMES} more" if len(held) > MAX_NAMES else ""
+    return (
+        f"DATA AT RISK: {len(held)} resource(s) holding the stack's data would be replaced or deleted "
+        f"({', '.join(held[:MAX_NAMES])}{more}); deploy refuses this without --replace-data"
+    )
+
+
 def lines(plan: dict[str, Any]) -> list[str]:
     """One line per step (`+ create  name  [type]  (changed: ...)`), then the summary."""
     out = []
@@ -51,12 +65,14 @@ def lines(plan: dict[str, Any]) -> list[str]:
     out += wrap(
         printable(f"{plan['mode']} plan of stack {plan['stack']!r} ({plan['target']}): {summary_line(plan)}"), 2
     )
+    if data_line(plan):
+        out += wrap(printable(data_line(plan)), 2)
     return out
 
 
-def _cell(text: str) -> str:
+def _cell(text: str, limit: int = 120) -> str:
     """A table cell: escaped, one line, no pipe or backtick that would break the table out of its code span."""
-    return clip(printable(text), 120).replace("|", "\\|").replace("`", "'")
+    return clip(printable(text), limit).replace("|", "\\|").replace("`", "'")
 
 
 def markdown(plan: dict[str, Any]) -> str:
@@ -66,6 +82,7 @@ def markdown(plan: dict[str, Any]) -> str:
         "",
         f"**{_cell(summary_line(plan))}**",
         "",
+        *([f"> **{_cell(data_line(plan), 1000).replace('*', '')}**", ""] if data_line(plan) else []),
     ]
     if not plan["steps"]:
         return "\n".join(head)

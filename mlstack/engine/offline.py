@@ -81,7 +81,7 @@ class Plan:
         }
 
 
-DYNAMIC = "pulumi-python:dynamic:Resource"
+DYNAMIC = "pulumi-python:dynamic"  # the package of every dynamic resource type (`pulumi-python:dynamic/local:Process`)
 REDACTED = "[secret]"
 
 
@@ -178,7 +178,7 @@ def _plan(recipe: Recipe) -> Plan:
                     )
                 )
                 if (
-                    request.type == DYNAMIC
+                    request.type.startswith(DYNAMIC)
                     and "value" in hidden
                     and isinstance(result.resources[-1].raw.get("value"), str)
                 ):
@@ -187,7 +187,7 @@ def _plan(recipe: Recipe) -> Plan:
 
     class Mocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-            if args.typ == DYNAMIC:
+            if args.typ.startswith(DYNAMIC):
                 return _dynamic(args.name, args.inputs)
             computed = fake.attributes(args.typ, args.name, args.inputs, placement) if fake else {}
             return f"{args.name}-id", {**args.inputs, **computed}

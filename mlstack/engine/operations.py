@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import threading
@@ -24,7 +26,14 @@ from mlstack.engine.results import (
     RenderResult,
     VerifyResult,
 )
-from mlstack.engine.workspace import StackSession, backend_url, display_url, save_recipe, saved_recipe
+from mlstack.engine.workspace import (
+    StackSession,
+    backend_url,
+    data_at_risk,
+    display_url,
+    save_recipe,
+    saved_recipe,
+)
 from mlstack.errors import (
     CredentialsError,
     MlstackError,
@@ -33,7 +42,7 @@ from mlstack.errors import (
     StackNotFoundError,
     UsageError,
 )
-from mlstack.home import Home
+from mlstack.home import Home, write_private
 from mlstack.recipe.loader import load_recipe
 from mlstack.recipe.model import Recipe, validate
 
@@ -157,7 +166,24 @@ def _passed() -> None:
     return None
 
 
-def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DeployResult:
+def _fingerprint(recipe: Recipe) -> str:
+    """What a deploy deploys: the resolved recipe and the release that turns it into resources."""
+    from mlstack import __version__
+
+    canonical = json.dumps(recipe.model_dump(mode="json", exclude_none=True), sort_keys=True)
+    return hashlib.sha256(f"{__version__}\n{canonical}".encode()).hexdigest()
+
+
+def deploy(
+    home: Home, ref: StackRef, emit: Callable[[str], None], replace_data: bool = False, previewed: bool = False
+) -> DeployResult:
+    """Create or update the stack. What holds the stack's data is never replaced or deleted unless `replace_data`.
+
+    The engine refuses such a step itself (those resources are protected), but only when it reaches it, after the
+    steps before it (and not at all in a state an earlier release wrote, which protects nothing). So whenever a
+    deploy can change what exists — a new recipe or a new release over a deployed stack (or one this home has
+    not deployed) — the plan is checked first, unless the caller just showed it (`previewed`), and the deploy is
+    refused before any change. A redeploy of what was deployed (healing a service) skips that check."""
     from mlstack.stacks.program import runtimes_of
 
     recipe = resolve(home, ref)
@@ -169,8 +195,21 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DeployResu
     s = session(home, recipe, ref, emit, paths, runs_program=True, gate=gate)
     known = s.has_checkpoint() or home.stack_dir(recipe.name).exists()
     save_recipe(home, recipe.name, recipe.model_dump(mode="json", exclude_none=True))
+    deployed = home.stack_dir(recipe.name) / "deployed"
+    fingerprint = _fingerprint(recipe)
+    new_program = not deployed.exists() or deployed.read_text().strip() != fingerprint
     try:
-        result = s.up(with_secrets=recipe.outputs.include_secrets)
+        if not replace_data and not previewed and new_program and s.deployed_resources():
+            emit("  checking the plan first: what is deployed changes (a new recipe or release)")
+            if s.progress is not None:
+                s.progress.planning = True  # the check changes nothing: no step is reported as done
+            at_risk = [step.urn for step in s.preview().steps if step.data]
+            if s.progress is not None:
+                s.progress.planning = False
+            if at_risk:
+                raise data_at_risk(recipe.name, at_risk)
+        result = s.up(with_secrets=recipe.outputs.include_secrets, replace_data=replace_data)
+        write_private(deployed, fingerprint + "\n")
     except MlstackError:
         try:
             gate()  # a failed check is the cause, whatever the engine made of it (its refresh may fail first)
@@ -199,7 +238,7 @@ def deploy(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DeployResu
         changed=result.changed,
         outputs=outputs,
         files=files,
-        notes=recipe.notes(),
+        notes=[*recipe.notes(), *result.notes],
     )
 
 

@@ -2,7 +2,9 @@
 before it asks, and `drift` reports (then the steps are what refreshing the state would change).
 
 A step names the resource, the operation, the properties that change and, for a replacement, the properties that
-force it. Values are never part of a step (secrets stay masked because they are never read), only names.
+force it. Values are never part of a step (secrets stay masked because they are never read), only names. A step
+that replaces or deletes a resource holding the stack's data (a protected one: `components.base.holds_data`) is
+marked: the engine refuses it unless the deploy says `--replace-data`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Step:
     changed: tuple[str, ...] = ()  # property names that differ
     replace_because: tuple[str, ...] = ()  # property names that force the replacement
     down: bool = False  # a replacement that deletes the old resource before its successor exists (an outage)
+    data: bool = False  # it replaces or deletes a resource that holds the stack's data
 
     @property
     def name(self) -> str:
@@ -50,6 +53,7 @@ class Step:
             "changed": list(self.changed),
             "replaceBecause": list(self.replace_because),
             "down": self.down,
+            "replacesData": self.data,
         }
 
 
@@ -75,6 +79,11 @@ class ChangePlan:
     def changed(self) -> bool:
         return bool(self.steps)
 
+    @property
+    def data_at_risk(self) -> list[Step]:
+        """The steps that would replace or delete what holds the stack's data."""
+        return [s for s in self.steps if s.data]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "apiVersion": PLAN_VERSION,
@@ -83,6 +92,7 @@ class ChangePlan:
             "mode": self.mode,
             "changed": self.changed,
             "summary": self.summary(),
+            "replacesData": [s.name for s in self.data_at_risk],
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -98,7 +108,16 @@ def step_of(meta: Any) -> Step | None:
     because = [k for k, d in detailed.items() if getattr(d.diff_kind, "value", d.diff_kind) in REPLACING_DIFFS]
     because = because or (list(meta.keys or []) if op == "replace" else [])
     because = list(dict.fromkeys(because))
-    return Step(SHOWN[op], meta.urn, meta.type, tuple(dict.fromkeys([*changed, *because])), tuple(because))
+    shown = SHOWN[op]
+    protected = any(getattr(state, "protect", False) for state in (meta.old, meta.new) if state is not None)
+    return Step(
+        shown,
+        meta.urn,
+        meta.type,
+        tuple(dict.fromkeys([*changed, *because])),
+        tuple(because),
+        data=protected and shown in ("replace", "delete"),
+    )
 
 
 class StepCollector:

@@ -26,6 +26,7 @@ from mlstack.engine.pulumi_cli import Cli, ensure_cli
 from mlstack.errors import (
     CheckpointDamagedError,
     CredentialsError,
+    DataAtRiskError,
     EngineError,
     MlstackError,
     NotAvailableError,
@@ -48,6 +49,7 @@ class OperationResult:
     changes: dict[str, int] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)  # preview and drift: what would change, per resource
+    notes: list[str] = field(default_factory=list)  # what the update did that its user should hear of
 
     @property
     def changed(self) -> bool:
@@ -170,6 +172,7 @@ class StackSession:
         self.diagnostics: list[str] = []  # the engine's error messages, for the error we raise
         self.changes: dict[str, int] = {}  # from the engine's summary event
         self.stack_outputs: dict[str, Any] = {}  # from the engine's event for the stack (secrets still encrypted)
+        self.notes: list[str] = []  # the notes of resources this update created (`_note`)
         self._selected: Any = None  # the Automation API's Stack, once selected
         self._stack_op: str | None = None  # what the engine does to the stack resource itself (not counted)
 
@@ -266,6 +269,9 @@ class StackSession:
                     changes[self._stack_op] -= 1
                 self.changes = {op: n for op, n in changes.items() if n}
             done = getattr(event, "res_outputs_event", None)
+            note = _note(done)
+            if note and note not in self.notes:
+                self.notes.append(note)
             if (
                 done is not None
                 and done.metadata.type == "pulumi:pulumi:Stack"
@@ -337,21 +343,22 @@ class StackSession:
         return bool(empty)
 
     # -- operations -----------------------------------------------------------------------------------------
-    def up(self, refresh: bool = True, with_secrets: bool = True) -> OperationResult:
+    def up(self, refresh: bool = True, with_secrets: bool = True, replace_data: bool = False) -> OperationResult:
         """`with_secrets=False`: outputs come from the engine's own event, secret values left out — saves a CLI
-        call (~0.4 s) on every deploy that writes no secrets anywhere."""
-        return self._with_recovery(lambda: self._up(refresh, with_secrets))
+        call (~0.4 s) on every deploy that writes no secrets anywhere. `replace_data`: the engine may replace or
+        delete what holds data (protected resources); without it, it refuses (DataAtRiskError)."""
+        return self._with_recovery(lambda: self._up(refresh, with_secrets, replace_data))
 
-    def _up(self, refresh: bool, with_secrets: bool) -> OperationResult:
+    def _up(self, refresh: bool, with_secrets: bool, replace_data: bool) -> OperationResult:
         stack = _lean(self._stack(create=True))
-        with self._errors():
+        with self._errors(), _ignoring_protect(stack, replace_data):
             # refresh=True: each resource's read runs first, so a crashed service shows as drift and is recreated.
             stack.up(refresh=refresh, color="never", **self._events())
             if with_secrets or not self.stack_outputs:
                 outputs = self._read_outputs(stack)
             else:
                 outputs = {k: v for k, v in self.stack_outputs.items() if not _is_encrypted(v)}
-        return OperationResult(self.name, "deploy", self.changes, outputs)
+        return OperationResult(self.name, "deploy", self.changes, outputs, notes=list(self.notes))
 
     def _read_outputs(self, stack: Any) -> dict[str, Any]:
         """All outputs, secrets decrypted, in one CLI call (the Automation API's `outputs()` makes two)."""
@@ -369,8 +376,19 @@ class StackSession:
         stack = self._stack(create=True)
         collector = StepCollector()
         try:
-            with self._errors():
-                result = stack.preview(refresh=True, color="never", **self._events(collector.on_event))
+            try:
+                with self._errors():
+                    result = stack.preview(refresh=True, color="never", **self._events(collector.on_event))
+            except DataAtRiskError:
+                # The engine plans on past a step it would refuse and fails the preview at the end: the plan is
+                # whole, and the step is marked (what a preview is for); a deploy is what refuses.
+                steps = collector.steps
+                if not any(s.data for s in steps):
+                    raise
+                counts: dict[str, int] = {}
+                for step in steps:
+                    counts[step.op] = counts.get(step.op, 0) + 1
+                return OperationResult(self.name, "preview", counts, steps=steps)
         finally:
             if new:
                 with self._errors():
@@ -392,13 +410,21 @@ class StackSession:
 
     def _destroy(self) -> OperationResult:
         stack = _lean(self._stack(create=False))
-        with self._errors():
+        # What holds data is protected against updates, not against destroy (which keeps what it keeps, and
+        # `--purge` removes): the engine is told so.
+        with self._errors(), _ignoring_protect(stack, True):
             stack.destroy(color="never", **self._events())
         return OperationResult(self.name, "destroy", self.changes)
 
     def deployed_resources(self) -> int | None:
         """How many resources the stack's state holds besides the stack itself and its providers (0: nothing is
         deployed, e.g. after `destroy`); None when the backend has no such stack."""
+        resources = self._state_resources()
+        return None if resources is None else len(resources)
+
+    def _state_resources(self) -> list[dict[str, Any]] | None:
+        """The resources of the stack's state, without the stack itself and its providers; None when the backend
+        has no such stack."""
         checkpoint = self._checkpoint()
         if checkpoint.is_file():  # a file backend: its checkpoint read directly (`pulumi stack export` costs 0.4 s)
             try:
@@ -407,7 +433,7 @@ class StackSession:
             except (OSError, ValueError, AttributeError):
                 resources = None
             if resources is not None:
-                return sum(1 for r in resources if not str(r.get("type", "")).startswith("pulumi:"))
+                return [r for r in resources if not str(r.get("type", "")).startswith("pulumi:")]
         try:
             stack = self._stack(create=False)
         except StackNotFoundError:
@@ -415,7 +441,7 @@ class StackSession:
         with self._errors():
             state = stack.export_stack()
         resources = (state.deployment or {}).get("resources") or []
-        return sum(1 for r in resources if not str(r.get("type", "")).startswith("pulumi:"))
+        return [r for r in resources if not str(r.get("type", "")).startswith("pulumi:")]
 
     def status(self) -> dict[str, Any]:
         """What `list` shows of the stack: state (deployed, destroyed, failed, not deployed, updating), when it
@@ -559,6 +585,18 @@ def _is_encrypted(value: Any) -> bool:
     return isinstance(value, dict) and ("ciphertext" in value or "4dabf18193072939515e22adb298388d" in value)
 
 
+NOTE_OUTPUT = "note"  # a resource that did something its user should hear of says it in this output
+CREATING = {"create", "replace", "create-replacement"}
+
+
+def _note(done: Any) -> str | None:
+    """The note of a resource this update created (a resource kept from an earlier update says nothing again)."""
+    if done is None or getattr(done.metadata.op, "value", done.metadata.op) not in CREATING:
+        return None
+    note = ((done.metadata.new.outputs if done.metadata.new else None) or {}).get(NOTE_OUTPUT)
+    return note if isinstance(note, str) and note else None
+
+
 def _lean(stack: Any) -> Any:
     """After `up`/`destroy` the Automation API runs `stack output` twice and `stack history` (~1 s) only to fill
     its result object; mlstack takes the change summary from the engine's summary event and reads outputs once
@@ -566,6 +604,21 @@ def _lean(stack: Any) -> Any:
     stack.outputs = lambda: {}
     stack.info = lambda *args, **kwargs: SimpleNamespace(resource_changes=None)
     return stack
+
+
+class _ignoring_protect:
+    """Runs the stack's next engine command with `--ignore-protect` (the Automation API has no parameter for it;
+    it appends the workspace's per-operation arguments to every command it runs)."""
+
+    def __init__(self, stack: Any, ignore: bool) -> None:
+        self.workspace, self.ignore = stack.workspace, ignore
+
+    def __enter__(self) -> None:
+        if self.ignore:
+            self.workspace.serialize_args_for_op = lambda _name: ["--ignore-protect"]
+
+    def __exit__(self, *exc: Any) -> None:
+        self.workspace.__dict__.pop("serialize_args_for_op", None)
 
 
 class _mapped_errors:
@@ -598,6 +651,9 @@ class _mapped_errors:
                 f"`mlstack cancel --stack {self.stack}` (or `mlstack cancel RECIPE`) clears the lock",
                 holders=[(host, pid) for host, pid, _ in holders],
             ) from None
+        at_risk = protected_urns("\n".join([text, *self.diagnostics]))
+        if at_risk:
+            raise data_at_risk(self.stack, at_risk) from None
         if "no resource plugin" in text or "could not find plugin" in text.lower():
             raise NotAvailableError(
                 f"stack {self.stack!r} needs a Pulumi provider plugin this machine does not have",
@@ -621,6 +677,27 @@ class _mapped_errors:
             f"Pulumi failed on stack {self.stack!r}:\n{detail}",
             hint="fix the cause above, then run the same command again (`--debug` shows the full log)",
         ) from None
+
+
+# The engine's refusals of a step on a protected resource (a replacement, or a delete in an update).
+_PROTECTED = re.compile(
+    r'unable to replace resource "(urn:pulumi:[^"]+)"(?:\s+as part of replacing "urn:pulumi:[^"]+")?\s+as it is '
+    r'currently marked for protection|resource "(urn:pulumi:[^"]+)" cannot be deleted\s+because it is protected'
+)
+
+
+def data_at_risk(stack: str, urns: list[str]) -> DataAtRiskError:
+    names = ", ".join(dict.fromkeys(u.rsplit("::", 1)[-1] for u in urns))
+    return DataAtRiskError(
+        f"stack {stack!r}: the deploy would replace or delete what holds the stack's data ({names}); refused, "
+        "and those resources are untouched",
+        hint="`mlstack preview` shows why; when losing that data is intended, deploy again with `--replace-data`",
+    )
+
+
+def protected_urns(text: str) -> list[str]:
+    """The resources whose replacement or deletion the engine refused because they are protected."""
+    return list(dict.fromkeys(a or b for a, b in _PROTECTED.findall(text)))
 
 
 def _holder(host: str, pid: int, since: str) -> str:

@@ -39,7 +39,7 @@ PATTERN_HINTS = {
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$": "must be lowercase letters and digits, separated by single '-' (e.g. models)",
     r"^[a-z]([-a-z0-9/]*[a-z0-9])?$": "must be lowercase letters, digits, '-' and '/', starting with a letter "
     "(e.g. mlflow/artifacts)",
-    r"^[a-z]+-[a-z]+\d$": "must be a GCP region (e.g. europe-west1)",
+    r"^[a-z]+-[a-z]+\d+$": "must be a GCP region (e.g. europe-west1)",
     r"^[a-z]{2}(-[a-z]+)+-\d$": "must be an AWS region (e.g. eu-west-1)",
     r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$": "must be a GCP project ID: 6-30 lowercase letters, digits and '-', starting "
     "with a letter (e.g. ml-platform-1234)",

@@ -3,6 +3,7 @@ internet in disguise, names S3 and MinIO accept. Each raises ValueError with the
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import Any, TypeVar
@@ -43,6 +44,14 @@ def no_repeats(values: list[T]) -> list[T]:
             raise ValueError(f"{value!r} is listed twice")
         seen.add(key)
     return values
+
+
+def known_region(region: str, known: tuple[str, ...], what: str) -> str:
+    """`region` if the cloud has it (`known`: the provider SDK's list, or one pinned where it ships none)."""
+    if region not in known:
+        near = difflib.get_close_matches(region, known, n=1, cutoff=0.6)
+        raise ValueError(f"{region!r} is no {what}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    return region
 
 
 def allowed_network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -79,7 +79,7 @@ def test_a_replacement_that_fails_leaves_the_old_server_serving_and_every_verb_s
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert f"port {held_port} on 127.0.0.1 is already in use" in json.loads(failed.stdout)["errors"][0]["message"]
     # progress in the plan's words, and nothing reported replaced that was not
-    assert "create   serving-server [pulumi-python:dynamic:Resource] (replacement)" in failed.stderr
+    assert "create   serving-server [pulumi-python:dynamic/local:Process] (replacement)" in failed.stderr
     assert not any(w in failed.stderr for w in ("create-replacement", "delete-replaced", "replaced ", "deleted "))
 
     # the old server still runs, and is what every verb reports

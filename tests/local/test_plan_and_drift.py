@@ -67,7 +67,7 @@ def test_preview_markdown_is_a_table_for_a_pull_request(stack, moved_serving):
     text = mlstack("preview", moved_serving, "--markdown").stdout
     lines = text.splitlines()
     assert lines[0] == "### mlstack plan: `local` (local)"
-    assert "| `+-` | replace | `serving-server` | `pulumi-python:dynamic:Resource` |" in text
+    assert "| `+-` | replace | `serving-server` | `pulumi-python:dynamic/local:Process` |" in text
     header = lines.index("| | operation | resource | type | changes |")
     assert lines[header + 1] == "|---|---|---|---|---|"
     bad = mlstack("preview", moved_serving, "--markdown", "--json", check=False)

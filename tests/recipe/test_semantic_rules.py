@@ -55,6 +55,14 @@ CASES = {  # rule: (a recipe breaking it, the line it must print, a recipe keepi
     "region_that_does_not_exist": (recipe("{type: aws, region: eu-west-9}", "  object_store: {flavor: s3}\n"),
                                    "'eu-west-9' is no AWS region",
                                    recipe("{type: aws, region: eu-west-3}", "  object_store: {flavor: s3}\n")),
+    "gcp_region_that_does_not_exist": (
+        recipe("{type: gcp, project: mlops-demo-1, region: europe-west5}", "  object_store: {flavor: gcs}\n"),
+        "'europe-west5' is no GCP region",
+        recipe("{type: gcp, project: mlops-demo-1, region: europe-west10}", "  object_store: {flavor: gcs}\n")),
+    "azure_location_that_does_not_exist": (
+        recipe("{type: azure, location: westeurop}", "  object_store: {flavor: azure_blob}\n"),
+        "'westeurop' is no Azure location (did you mean 'westeurope'?)",
+        recipe("{type: azure, location: swedencentral}", "  object_store: {flavor: azure_blob}\n")),
     "certificate_of_another_region": (
         aws().replace("arn:aws:acm:eu-west-1:", "arn:aws:acm:us-east-1:"),
         "an ACM certificate of region 'us-east-1'; the load balancer is in 'eu-west-1'", aws()),
