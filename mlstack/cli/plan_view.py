@@ -18,7 +18,7 @@ SYMBOL = {
 }
 MAX_ROWS = 200  # a PR comment holds 65,536 characters; the JSON plan keeps every step
 MAX_NAMES = 6  # property names listed per step
-DATA = "HOLDS DATA: what it holds is lost; deploy refuses this without --replace-data"
+DATA = "HOLDS DATA: the stack loses what it holds; deploy refuses this without --replace-data"
 
 
 def _properties(step: dict[str, Any]) -> str:

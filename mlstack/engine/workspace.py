@@ -380,8 +380,8 @@ class StackSession:
                 with self._errors():
                     result = stack.preview(refresh=True, color="never", **self._events(collector.on_event))
             except DataAtRiskError:
-                # The engine plans on past a step it would refuse and fails the preview at the end: the plan is
-                # whole, and the step is marked (what a preview is for); a deploy is what refuses.
+                # The engine reports a step it would refuse (a protected resource replaced or deleted) and fails
+                # the preview: the steps it reported are the plan, that step marked (a deploy is what refuses).
                 steps = collector.steps
                 if not any(s.data for s in steps):
                     raise

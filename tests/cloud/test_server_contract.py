@@ -10,6 +10,7 @@ is stopped by its process group.
 from __future__ import annotations
 
 import base64
+import contextlib
 import glob
 import os
 import shutil
@@ -136,30 +137,38 @@ def driver_path(tmp_path: Path) -> str:
     return str(target)
 
 
-@pytest.fixture()
-def server(postgres: dict, tmp_path: Path) -> Iterator[dict]:
-    """The start script, with the environment a cloud component hands the container."""
+@contextlib.contextmanager
+def started(postgres: dict, tmp_path: Path, log: Path) -> Iterator[dict]:
+    """The start script, with the environment a cloud component hands the container; its output in `log`."""
     mlflow = PREPARED_HOME.runtimes_dir / "mlflow-3.17.2" / "bin" / "mlflow"
     if not mlflow.exists():
         mlflow = next(PREPARED_HOME.runtimes_dir.glob("mlflow-*/bin/mlflow"), mlflow)
     port, artifacts = free_port(), tmp_path / "artifacts"
+    driver = tmp_path / "driver"
     env = {
         **srv.plain_env("127.0.0.1", artifacts.as_uri(), "mlflow.example.test,127.0.0.1:*", auth=True),
         "PORT": str(port), "HOST": "127.0.0.1", "DB_PORT": str(postgres["port"]), "WORKERS": "1",
         "DB_PASSWORD": DB_PASSWORD, "MLFLOW_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "MLFLOW_FLASK_SERVER_SECRET_KEY": "flask-secret-0123456789abcdef",
-        "PATH": f"{mlflow.parent}{os.pathsep}/usr/bin:/bin", "PYTHONPATH": driver_path(tmp_path),
+        "PATH": f"{mlflow.parent}{os.pathsep}/usr/bin:/bin",
+        "PYTHONPATH": str(driver) if driver.exists() else driver_path(tmp_path),
         "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
     }
-    log = tmp_path / "mlflow.log"
-    with log.open("w") as out:
+    with log.open("a") as out:
         proc = subprocess.Popen(srv.COMMAND, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 cwd=tmp_path)
     try:
         wait_for(f"http://127.0.0.1:{port}{srv.HEALTH_PATH}", proc, log)
-        yield {"url": f"http://127.0.0.1:{port}", "port": port, "artifacts": artifacts, "postgres": postgres}
+        yield {"url": f"http://127.0.0.1:{port}", "port": port, "artifacts": artifacts, "postgres": postgres,
+               "env": env, "mlflow": mlflow}
     finally:
         stop(proc)
+
+
+@pytest.fixture()
+def server(postgres: dict, tmp_path: Path) -> Iterator[dict]:
+    with started(postgres, tmp_path, tmp_path / "mlflow.log") as running:
+        yield running
 
 
 def get(url: str, auth: tuple[str, str] | None = None, host: str | None = None) -> int:
@@ -197,3 +206,37 @@ def test_the_start_script_serves_mlflow_on_postgres_behind_basic_auth(server):
         assert metrics == [("accuracy", pytest.approx(0.91))], "runs live in PostgreSQL"
         users = conn.execute("SELECT username, is_admin FROM users").fetchall()
         assert users == [(srv.ADMIN, True)], "the auth app's users live in the same database"
+
+
+def test_a_database_an_earlier_mlflow_wrote_is_migrated_before_the_server_starts(postgres, tmp_path):
+    """The database is taken one schema revision back (what an earlier image wrote): the start script migrates it
+    (`mlflow db upgrade`) before it starts the server, which would refuse an out-of-date schema; runs are kept."""
+    log = tmp_path / "mlflow.log"
+    with started(postgres, tmp_path, log) as first:
+        client_env = {"MLFLOW_TRACKING_URI": first["url"], "MLFLOW_TRACKING_USERNAME": srv.ADMIN,
+                      srv.PASSWORD_ENV: ADMIN_PASSWORD}
+        run_id, _ = log_mlflow_run(client_env, "migration", 0.42)
+        env, mlflow = first["env"], first["mlflow"]
+    assert "migrating" not in log.read_text(), "an empty database is left to the server, which creates the schema"
+    uri = (f"postgresql+psycopg://{srv.DB_USER}:{DB_PASSWORD}@127.0.0.1:{postgres['port']}/{srv.DB_NAME}"
+           "?sslmode=require")
+    downgrade = ("import sys\nfrom alembic import command\nfrom mlflow.store.db.utils import _get_alembic_config\n"
+                 "command.downgrade(_get_alembic_config(sys.argv[1]), '-1')\n")
+    subprocess.run([str(mlflow.parent / "python"), "-c", downgrade, uri], env=env, check=True, capture_output=True,
+                   timeout=120)
+    older = _revision(postgres)
+
+    log.write_text("")
+    with started(postgres, tmp_path, log) as second:
+        assert _revision(postgres) != older, "the schema is this image's again"
+        client_env["MLFLOW_TRACKING_URI"] = second["url"]
+        assert read_mlflow_metric(client_env, run_id) == pytest.approx(0.42), "the runs are kept"
+    assert "mlstack: migrating the MLflow database to this image's schema" in log.read_text()
+
+
+def _revision(postgres: dict) -> str:
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=postgres["port"], user=srv.DB_USER, password=DB_PASSWORD,
+                         dbname=srv.DB_NAME, sslmode="require", connect_timeout=5) as conn:
+        return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]

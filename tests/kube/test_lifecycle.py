@@ -225,6 +225,20 @@ def test_an_image_bump_rolls_out_and_keeps_every_data_volume(plugin_home: Home, 
     spec = json.loads(cp.kubectl("-n", ns, "get", "deploy", "mlflow", "-o", "json").stdout)["spec"]
     assert spec["template"]["spec"]["containers"][0]["image"] == bumped_image
     assert claims(cp, ns) == volumes  # the same claims (same uids): no data volume was replaced
+
+    # Another storage class would replace the claims (the field is immutable): preview marks the claim the engine
+    # refuses to replace as holding data (it stops planning there), and deploy refuses (exit 8) before any change.
+    recipe.write_text(recipe.read_text().replace(f"  context: {cp.context}\n",
+                                                 f"  context: {cp.context}\n  storage_class: premium\n"))
+    plan = mlstack_json("preview", str(recipe), timeout=300)["result"]["plan"]
+    held = {s["name"] for s in plan["steps"] if s["replacesData"]}
+    assert held and held == {s["name"] for s in plan["steps"] if "volume" in s["name"] and s["op"] == "replace"}
+    assert set(plan["replacesData"]) == held, plan
+    refused = mlstack("deploy", str(recipe), "--yes", "--json", timeout=600, check=False)
+    assert refused.returncode == 8 and json.loads(refused.stdout)["errors"][0]["type"] == "replaces-data"
+    assert claims(cp, ns) == volumes
+    spec = json.loads(cp.kubectl("-n", ns, "get", "deploy", "mlflow", "-o", "json").stdout)["spec"]
+    assert spec["template"]["spec"]["containers"][0]["image"] == bumped_image, "nothing else changed either"
     mlstack("destroy", "--stack", "bump", "--yes", "--purge", timeout=600)
 
 

@@ -88,7 +88,7 @@ def test_preview_marks_the_step_that_loses_data_and_changes_nothing(stack):
     assert "(object_store-bucket-models); deploy refuses this without --replace-data" in words
     markdown = mlstack("preview", renamed, "--markdown").stdout
     assert "> **DATA AT RISK: 1 resource(s)" in markdown
-    assert "HOLDS DATA: what it holds is lost" in markdown
+    assert "HOLDS DATA: the stack loses what it holds" in markdown
     assert state(home) == before
 
 

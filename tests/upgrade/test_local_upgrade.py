@@ -69,11 +69,20 @@ def test_a_local_stack_of_the_previous_release_upgrades_in_place_with_its_data(p
         """)
         assert _load_model(c["serving"]) == 200
 
+        untyped = {name for name, kind in _state_types(home).items() if kind == "pulumi-python:dynamic:Resource"}
+        assert "object_store-bucket-mlstack" in untyped  # the previous release's one type token for all of them
         plan = json.loads(_run(MLSTACK, env, "preview", str(REPO / "recipes" / "local.yaml"), "--json").stdout)
         steps = plan["result"]["plan"]["steps"]
         replaced = [s["name"] for s in steps if s["op"] in ("replace", "delete")]
         assert not [name for name in replaced if "bucket" in name], steps  # the store's buckets keep their objects
+        assert plan["result"]["plan"]["replacesData"] == []
+        # Renamed (each dynamic resource has its own type token now), each keeps its identity: an alias, so no
+        # resource of the previous state is deleted and created anew under its new type.
+        assert not [s for s in steps if s["name"] in untyped and s["op"] in ("create", "delete")], steps
         _run(MLSTACK, env, "deploy", str(REPO / "recipes" / "local.yaml"), "--yes")
+        types = _state_types(home)
+        assert untyped <= set(types) and "pulumi-python:dynamic:Resource" not in types.values(), types
+        assert types["object_store-bucket-mlstack"] == "pulumi-python:dynamic/local:Bucket"
 
         c = _connection(Path(MLSTACK), env)
         s3 = boto3.client("s3", **c["s3"])
@@ -91,3 +100,10 @@ def test_a_local_stack_of_the_previous_release_upgrades_in_place_with_its_data(p
         subprocess.run([MLSTACK, "destroy", "--stack", "local", "--yes", "--purge"], capture_output=True,
                        timeout=300, env=env, stdin=subprocess.DEVNULL)
         stop_all(home)
+
+
+def _state_types(home: Path) -> dict[str, str]:
+    """{resource name: type} of the local stack's state (the file backend's checkpoint)."""
+    path = next(home.glob("**/.pulumi/stacks/mlstack/local.json"))
+    resources = json.loads(path.read_text())["checkpoint"]["latest"]["resources"]
+    return {r["urn"].rsplit("::", 1)[-1]: r["type"] for r in resources if not r["type"].startswith("pulumi:")}
