@@ -56,7 +56,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create or update the recipe's stack; a service that crashed is restarted."""
         from mlstack.engine import operations as ops
-        from mlstack.engine.workspace import data_at_risk
         from mlstack.home import Home
 
         def body() -> DeployResult:
@@ -65,8 +64,7 @@ def register(app: typer.Typer) -> None:
                 plan = ops.preview(home, ref, say).plan
                 for line in plan_view.lines(plan):
                     say(line)
-                if plan["replacesData"] and not replace_data:
-                    raise data_at_risk(plan["stack"], [s["urn"] for s in plan["steps"] if s["replacesData"]])
+                ops.refused(plan["stack"], plan["steps"], replace_data)
                 if plan["changed"]:
                     confirm(f"Deploy these changes to stack {plan['stack']!r}?", yes)
             return ops.deploy(home, ref, say, replace_data=replace_data, previewed=asks(yes))

@@ -31,6 +31,7 @@ from mlstack.engine.workspace import (
     backend_url,
     data_at_risk,
     display_url,
+    kept_in_place,
     save_recipe,
     saved_recipe,
 )
@@ -166,6 +167,17 @@ def _passed() -> None:
     return None
 
 
+def refused(stack: str, steps: list[dict[str, Any]], replace_data: bool) -> None:
+    """Raise when the plan's steps (`Step.to_dict`) would lose data: without `replace_data`, any step on what
+    holds data; with it, a replacement of what mlstack keeps on delete (it cannot be replaced in place)."""
+    kept = [s["urn"] for s in steps if s["replacesData"] and s["keepsOld"]]
+    if replace_data and kept:
+        raise kept_in_place(stack, kept)
+    at_risk = [s["urn"] for s in steps if s["replacesData"]]
+    if not replace_data and at_risk:
+        raise data_at_risk(stack, at_risk)
+
+
 def _fingerprint(recipe: Recipe) -> str:
     """What a deploy deploys: the resolved recipe and the release that turns it into resources."""
     from mlstack import __version__
@@ -199,15 +211,14 @@ def deploy(
     fingerprint = _fingerprint(recipe)
     new_program = not deployed.exists() or deployed.read_text().strip() != fingerprint
     try:
-        if not replace_data and not previewed and new_program and s.deployed_resources():
+        if not previewed and (new_program or replace_data) and s.deployed_resources():
             emit("  checking the plan first: what is deployed changes (a new recipe or release)")
             if s.progress is not None:
                 s.progress.planning = True  # the check changes nothing: no step is reported as done
-            at_risk = [step.urn for step in s.preview().steps if step.data]
+            steps = s.preview().steps
             if s.progress is not None:
                 s.progress.planning = False
-            if at_risk:
-                raise data_at_risk(recipe.name, at_risk)
+            refused(recipe.name, [step.to_dict() for step in steps], replace_data)
         result = s.up(with_secrets=recipe.outputs.include_secrets, replace_data=replace_data)
         write_private(deployed, fingerprint + "\n")
     except MlstackError:

@@ -39,6 +39,7 @@ class Step:
     replace_because: tuple[str, ...] = ()  # property names that force the replacement
     down: bool = False  # a replacement that deletes the old resource before its successor exists (an outage)
     data: bool = False  # it replaces or deletes a resource that holds the stack's data
+    keeps_old: bool = False  # a replacement whose old resource the engine keeps (retain_on_delete), not deletes
 
     @property
     def name(self) -> str:
@@ -54,6 +55,7 @@ class Step:
             "replaceBecause": list(self.replace_because),
             "down": self.down,
             "replacesData": self.data,
+            "keepsOld": self.keeps_old,
         }
 
 
@@ -117,6 +119,7 @@ def step_of(meta: Any) -> Step | None:
         tuple(dict.fromkeys([*changed, *because])),
         tuple(because),
         data=protected and shown in ("replace", "delete"),
+        keeps_old=shown == "replace" and bool(getattr(meta.old, "retain_on_delete", False)),
     )
 
 

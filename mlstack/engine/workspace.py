@@ -695,6 +695,18 @@ def data_at_risk(stack: str, urns: list[str]) -> DataAtRiskError:
     )
 
 
+def kept_in_place(stack: str, urns: list[str]) -> DataAtRiskError:
+    """`--replace-data` of a resource destroy keeps: the old one would stay, and its successor could not take its
+    name (a claim), so the deploy is refused rather than left half done."""
+    names = ", ".join(dict.fromkeys(u.rsplit("::", 1)[-1] for u in urns))
+    return DataAtRiskError(
+        f"stack {stack!r}: {names} cannot be replaced, even with --replace-data: mlstack keeps it when it is "
+        "deleted (its data outlives the stack), so the old one would stay where its successor goes; nothing changed",
+        hint="delete it outside mlstack if its data may go (for a Kubernetes claim: scale down what mounts it, then "
+        "`kubectl delete pvc`), then deploy again; or keep the setting that forces the replacement as it was",
+    )
+
+
 def protected_urns(text: str) -> list[str]:
     """The resources whose replacement or deletion the engine refused because they are protected."""
     return list(dict.fromkeys(a or b for a, b in _PROTECTED.findall(text)))

@@ -234,11 +234,24 @@ def test_an_image_bump_rolls_out_and_keeps_every_data_volume(plugin_home: Home, 
     held = {s["name"] for s in plan["steps"] if s["replacesData"]}
     assert held and held == {s["name"] for s in plan["steps"] if "volume" in s["name"] and s["op"] == "replace"}
     assert set(plan["replacesData"]) == held, plan
+    assert all(s["keepsOld"] for s in plan["steps"] if s["replacesData"]), "destroy keeps claims"
     refused = mlstack("deploy", str(recipe), "--yes", "--json", timeout=600, check=False)
     assert refused.returncode == 8 and json.loads(refused.stdout)["errors"][0]["type"] == "replaces-data"
     assert claims(cp, ns) == volumes
     spec = json.loads(cp.kubectl("-n", ns, "get", "deploy", "mlflow", "-o", "json").stdout)["spec"]
     assert spec["template"]["spec"]["containers"][0]["image"] == bumped_image, "nothing else changed either"
+    # Even with --replace-data a claim is not replaced: destroy keeps claims, so the old one would stay where its
+    # successor goes (same name). Refused up front, naming it, rather than left half done.
+    refused = mlstack("deploy", str(recipe), "--yes", "--replace-data", "--json", timeout=600, check=False)
+    error = json.loads(refused.stdout)["errors"][0]
+    assert refused.returncode == 8 and "cannot be replaced, even with --replace-data" in error["message"], error
+    assert "kubectl delete pvc" in error["hint"]
+    assert claims(cp, ns) == volumes
+    after = mlstack_json("preview", str(recipe), timeout=300)["result"]["plan"]
+    # The stack still holds its claims (the engine reports whichever claim it reaches first: one or more of them).
+    volume_steps = {"object_store-volume", "registry-volume", "tracking-db-volume", "serving-volume"}
+    again = {s["name"] for s in after["steps"] if s["replacesData"]}
+    assert again and again <= volume_steps, after["steps"]
     mlstack("destroy", "--stack", "bump", "--yes", "--purge", timeout=600)
 
 
