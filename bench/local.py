@@ -16,6 +16,7 @@ Targets (issue 3): deploy <= 1.3 x floor + 3 s; no-op <= 3 s; destroy <= 3 s; st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -27,6 +28,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +100,21 @@ def floor_round(tmp: Path) -> float:
             proc.wait()
 
 
+@contextlib.contextmanager
+def fresh_home() -> Iterator[dict[str, str]]:
+    """The environment of a fresh MLSTACK_HOME that shares the prepared engine and runtimes (a user's home has its
+    engine in it, found by its stamp: no `pulumi version` call); its local stack is purged afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        (home / "engine").symlink_to(PREPARED.root / "engine")
+        env = {**os.environ, "MLSTACK_HOME": str(home), "MLSTACK_RUNTIMES_DIR": str(PREPARED.runtimes_dir)}
+        try:
+            yield env
+        finally:
+            subprocess.run([MLSTACK, "destroy", "--stack", "local", "--purge"], env=env, capture_output=True)
+
+
 def timed(*args: str, env: dict) -> float:
     start = time.perf_counter()
     proc = subprocess.run([MLSTACK, *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -137,23 +154,15 @@ def main() -> None:
     for i in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
             rows["floor"].append(floor_round(Path(tmp)))
-        with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp) / "home"
-            home.mkdir()
-            # A user's home has its engine in it (found by its stamp, no `pulumi version` call): share ours.
-            (home / "engine").symlink_to(PREPARED.root / "engine")
-            env = {**os.environ, "MLSTACK_HOME": str(home), "MLSTACK_RUNTIMES_DIR": str(PREPARED.runtimes_dir)}
-            try:
-                rows["deploy"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
-                # Right after a deploy the services still warm up (MLflow migrates its databases): both are reported.
-                rows["no-op-at-once"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
-                time.sleep(SETTLE)
-                rss, pss, procs = stack_memory(home)
-                rows["rss"].append(rss), rows["pss"].append(pss), rows["procs"].append(procs)
-                rows["no-op"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
-                rows["destroy"].append(timed("destroy", "--stack", "local", env=env))
-            finally:
-                subprocess.run([MLSTACK, "destroy", "--stack", "local", "--purge"], env=env, capture_output=True)
+        with fresh_home() as env:
+            rows["deploy"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
+            # Right after a deploy the services still warm up (MLflow migrates its databases): both are reported.
+            rows["no-op-at-once"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
+            time.sleep(SETTLE)
+            rss, pss, procs = stack_memory(Path(env["MLSTACK_HOME"]))
+            rows["rss"].append(rss), rows["pss"].append(pss), rows["procs"].append(procs)
+            rows["no-op"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
+            rows["destroy"].append(timed("destroy", "--stack", "local", env=env))
         print(f"round {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in rows.items()), file=sys.stderr)
     med = {k: statistics.median(v) for k, v in rows.items()}
     print(f"local target, median of {rounds} rounds")

@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -158,27 +156,14 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
-    sys.path.insert(0, str(ROOT))
-    from mlstack.home import Home
+    sys.path.insert(0, str(ROOT / "bench"))
+    from local import fresh_home
 
-    prepared = Home.from_env()
     results: dict[str, list[dict[str, float]]] = {v: [] for v in VERBS}
     for i in range(args.rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp) / "home"
-            home.mkdir()
-            (home / "engine").symlink_to(prepared.root / "engine")
-            env = {**os.environ, "MLSTACK_HOME": str(home), "MLSTACK_RUNTIMES_DIR": str(prepared.runtimes_dir)}
-            try:
-                for verb in VERBS:
-                    results[verb].append(run(verb, env))
-            finally:
-                subprocess.run(
-                    [str(Path(sys.executable).parent / "mlstack"), "destroy", "--stack", "local", "--purge"],
-                    env=env,
-                    capture_output=True,
-                    timeout=300,
-                )
+        with fresh_home() as env:
+            for verb in VERBS:
+                results[verb].append(run(verb, env))
         print(f"round {i + 1} done", file=sys.stderr)
     columns = [*PHASES, "program", "total"]
     print(f"local target, seconds per phase, median of {args.rounds} rounds")

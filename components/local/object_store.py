@@ -72,8 +72,7 @@ class Bucket(DynamicResource, module="local", name="Bucket"):
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_key"], retain_on_delete=True)
         )
-        opts = holds_data(opts)
-        super().__init__(BucketProvider(), name, props, opts)
+        super().__init__(BucketProvider(), name, props, holds_data(opts))
 
 
 class LocalObjectStore(Component[MinioObjectStore, None, out.ObjectStoreOutputs, ObjectStoreClient]):

@@ -34,6 +34,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider
 
 from mlstack.components.base import DynamicResource
+from mlstack.home import write_private
 
 STOP_TIMEOUT = 15.0
 MIGRATE_TIMEOUT = 600.0
@@ -123,9 +124,9 @@ def can_coexist(olds: dict[str, Any], news: dict[str, Any]) -> bool:
     return not news.get("exclusive") and not (_ports(olds) & _ports(news))
 
 
-def migrate(props: dict[str, Any], log: Path) -> str | None:
-    """Run the service's data migration when its data was written by another version (see the module doc); what
-    was migrated ("3.16.0 -> 3.17.2"), or None."""
+def migrate(props: dict[str, Any], env: dict[str, str], log: Path) -> str | None:
+    """Run the service's data migration (in the service's environment `env`) when its data was written by another
+    version (see the module doc); what was migrated ("mlflow: migrated DATA from 3.16.0 to 3.17.2"), or None."""
     spec = props.get("migrate") or {}
     if not spec or not Path(spec["data"]).exists():
         return None  # nothing written yet: the service creates its data at the current version
@@ -141,7 +142,7 @@ def migrate(props: dict[str, Any], log: Path) -> str | None:
             done = subprocess.run(
                 spec["argv"],
                 cwd=props.get("cwd") or None,
-                env={**os.environ, **(props.get("env") or {})},
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -186,17 +187,13 @@ class ManagedProcessProvider(ResourceProvider):
         if taken:
             raise RuntimeError(f"{props['service']}: port(s) {taken} on 127.0.0.1 already in use; free them")
         for name, content in (props.get("files") or {}).items():
-            path = Path(name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(content)
+            write_private(Path(name), content)
         for directory in props.get("dirs") or []:
             Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
         log = Path(props["log_file"])
         log.parent.mkdir(parents=True, exist_ok=True)
-        migrated = migrate(props, log)
         env = {**os.environ, **(props.get("env") or {})}
+        migrated = migrate(props, env, log)
         with open(log, "ab") as out:
             proc = subprocess.Popen(
                 props["argv"],
@@ -227,10 +224,7 @@ class ManagedProcessProvider(ResourceProvider):
                 )
             time.sleep(0.05)
         if props.get("migrate"):  # the data is now this version's
-            stamp = Path(props["migrate"]["stamp"])
-            fd = os.open(stamp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(props["migrate"]["version"] + "\n")
+            write_private(Path(props["migrate"]["stamp"]), props["migrate"]["version"] + "\n")
         outs = {**props, "pid": proc.pid, "pgid": proc.pid, "started": started, "healthy": True, "note": migrated}
         return CreateResult(id_=f"{props['service']}-{proc.pid}", outs=outs)
 

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -385,10 +386,7 @@ class StackSession:
                 steps = collector.steps
                 if not any(s.data for s in steps):
                     raise
-                counts: dict[str, int] = {}
-                for step in steps:
-                    counts[step.op] = counts.get(step.op, 0) + 1
-                return OperationResult(self.name, "preview", counts, steps=steps)
+                return OperationResult(self.name, "preview", dict(Counter(s.op for s in steps)), steps=steps)
         finally:
             if new:
                 with self._errors():
@@ -425,22 +423,22 @@ class StackSession:
     def _state_resources(self) -> list[dict[str, Any]] | None:
         """The resources of the stack's state, without the stack itself and its providers; None when the backend
         has no such stack."""
+        resources: list[dict[str, Any]] | None = None
         checkpoint = self._checkpoint()
         if checkpoint.is_file():  # a file backend: its checkpoint read directly (`pulumi stack export` costs 0.4 s)
             try:
-                resources = (json.loads(checkpoint.read_text()).get("checkpoint") or {}).get("latest") or {}
-                resources = resources.get("resources") or []
+                latest = (json.loads(checkpoint.read_text()).get("checkpoint") or {}).get("latest") or {}
+                resources = latest.get("resources") or []
             except (OSError, ValueError, AttributeError):
-                resources = None
-            if resources is not None:
-                return [r for r in resources if not str(r.get("type", "")).startswith("pulumi:")]
-        try:
-            stack = self._stack(create=False)
-        except StackNotFoundError:
-            return None
-        with self._errors():
-            state = stack.export_stack()
-        resources = (state.deployment or {}).get("resources") or []
+                pass  # unreadable here: the CLI reads it
+        if resources is None:
+            try:
+                stack = self._stack(create=False)
+            except StackNotFoundError:
+                return None
+            with self._errors():
+                state = stack.export_stack()
+            resources = (state.deployment or {}).get("resources") or []
         return [r for r in resources if not str(r.get("type", "")).startswith("pulumi:")]
 
     def status(self) -> dict[str, Any]:
