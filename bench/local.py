@@ -1,16 +1,18 @@
-"""The local target's speed and footprint against its floor, in one script.
+"""The local target's speed and footprint against its floor, in one script, for each object store flavor
+(SeaweedFS, the default, and MinIO).
 
-floor     the same four services (MinIO, registry, MLflow, MLServer) started by hand, in parallel, with the
-          same runtimes and equivalent flags, until every health endpoint answers; then stopped
+floor     the same four services (the object store, registry, MLflow, MLServer) started by hand, in parallel,
+          with the same runtimes and equivalent flags, until every health endpoint answers; then stopped
+store     in the floor rounds: seconds from spawn until the object store alone answers
 deploy    `mlstack deploy recipes/local.yaml` into a fresh home until it returns (every service ready)
 no-op     a second `mlstack deploy` (refresh + empty update): at once, and on a stack left alone SETTLE seconds
 destroy   `mlstack destroy` of the settled stack
-RSS/PSS   of every process of the running stack (PSS counts shared pages once)
+RSS/PSS   of every process of the running stack (PSS counts shared pages once), and the object store's RSS
 
 Runtimes and the engine must be installed already (`make install`). Medians of --rounds (default 3).
 Targets (issue 3): deploy <= 1.3 x floor + 3 s; no-op <= 3 s; destroy <= 3 s; stack RSS <= 1.5 GiB.
 
-    .venv/bin/python bench/local.py [--rounds 3]
+    .venv/bin/python bench/local.py [--rounds 3] [--flavors seaweedfs,minio]
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mlstack.components.local import seaweedfs  # noqa: E402
 from mlstack.engine import runtimes  # noqa: E402
 from mlstack.engine.pulumi_cli import find_cli  # noqa: E402
 from mlstack.home import Home  # noqa: E402
@@ -59,23 +62,39 @@ def up(url: str) -> bool:
         return False
 
 
-def floor_round(tmp: Path) -> float:
-    """Start the services by hand, in parallel; seconds until all answer."""
-    rt = {n: str(runtimes.expected_path(PREPARED, n)) for n in ("minio", "registry", "mlflow", "mlserver")}
-    p = {n: free_port() for n in ("minio", "registry", "mlflow", "mlserver", "grpc", "metrics")}
+def object_store(flavor: str, tmp: Path, port: int) -> tuple[list[str], dict[str, str], str]:
+    """(argv, environment, health URL) of the object store started by hand, with the flags mlstack gives it."""
+    if flavor == "minio":
+        keys = {"MINIO_ROOT_USER": KEYS[0], "MINIO_ROOT_PASSWORD": KEYS[1], "MINIO_BROWSER": "off"}
+        argv = [str(runtimes.expected_path(PREPARED, "minio")), "server", "--quiet", "--address", f"127.0.0.1:{port}",
+                str(tmp / "s3")]
+        return argv, keys, f"http://127.0.0.1:{port}/minio/health/ready"
+    (tmp / "ids.json").write_text(seaweedfs.identities(*KEYS))
+    (tmp / "security.toml").write_text(seaweedfs.security_toml("bench"))  # read from the working directory
+    (tmp / "s3").mkdir()
+    side = [free_port() for _ in seaweedfs.SIDE_PORTS]
+    weed = str(runtimes.expected_path(PREPARED, "seaweedfs"))
+    return seaweedfs.argv(weed, str(tmp / "s3"), str(tmp / "ids.json"), port, side), {}, f"http://127.0.0.1:{port}/healthz"
+
+
+KEYS = ("benchadmin", "benchpassword123")
+
+
+def floor_round(tmp: Path, flavor: str) -> tuple[float, float]:
+    """Start the services by hand, in parallel; seconds until all answer, and until the object store answers."""
+    rt = {n: str(runtimes.expected_path(PREPARED, n)) for n in ("registry", "mlflow", "mlserver")}
+    p = {n: free_port() for n in ("s3", "registry", "mlflow", "mlserver", "grpc", "metrics")}
     (tmp / "reg.yml").write_text(json.dumps({"version": 0.1, "storage": {"filesystem": {"rootdirectory": str(tmp / "reg")}},
                                              "http": {"addr": f"127.0.0.1:{p['registry']}", "secret": "x" * 32}}))
-    keys = {"MINIO_ROOT_USER": "benchadmin", "MINIO_ROOT_PASSWORD": "benchpassword123", "MINIO_BROWSER": "off"}
     mlflow_env = {"PATH": f"{Path(rt['mlflow']).parent}:/usr/bin:/bin", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-                  "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{p['minio']}", "AWS_ACCESS_KEY_ID": "benchadmin",
-                  "AWS_SECRET_ACCESS_KEY": "benchpassword123"}
+                  "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{p['s3']}", "AWS_ACCESS_KEY_ID": KEYS[0],
+                  "AWS_SECRET_ACCESS_KEY": KEYS[1]}
     ml_env = {"MLSERVER_HOST": "127.0.0.1", "MLSERVER_HTTP_PORT": str(p["mlserver"]), "MLSERVER_GRPC_PORT": str(p["grpc"]),
               "MLSERVER_METRICS_PORT": str(p["metrics"]), "MLSERVER_PARALLEL_WORKERS": "0",
               "MLSERVER_METRICS_DIR": str(tmp), "MLSERVER_ENVIRONMENTS_DIR": str(tmp)}
     (tmp / "models").mkdir()
     services = [
-        ([rt["minio"], "server", "--quiet", "--address", f"127.0.0.1:{p['minio']}", str(tmp / "s3")], keys,
-         f"http://127.0.0.1:{p['minio']}/minio/health/ready"),
+        object_store(flavor, tmp, p["s3"]),
         ([rt["registry"], "serve", str(tmp / "reg.yml")], {}, f"http://127.0.0.1:{p['registry']}/v2/"),
         ([rt["mlflow"], "server", "--host", "127.0.0.1", "--port", str(p["mlflow"]), "--workers", "1",
           "--backend-store-uri", f"sqlite:///{tmp / 'mlflow.db'}", "--artifacts-destination", "s3://mlstack/mlflow"],
@@ -87,13 +106,16 @@ def floor_round(tmp: Path) -> float:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for argv, env, _ in services]
     try:
         pending = [url for _, _, url in services]
+        store_url, store_ready = services[0][2], 0.0
         deadline = start + 180
         while pending and time.perf_counter() < deadline:
             pending = [u for u in pending if not up(u)]
+            if not store_ready and store_url not in pending:
+                store_ready = time.perf_counter() - start
             time.sleep(0.02)
         if pending:
             raise SystemExit(f"floor: not ready: {pending}")
-        return time.perf_counter() - start
+        return time.perf_counter() - start, store_ready
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -123,9 +145,10 @@ def timed(*args: str, env: dict) -> float:
     return time.perf_counter() - start
 
 
-def stack_memory(home: Path) -> tuple[float, float, int]:
-    """RSS and PSS (MiB) summed over the stack's processes, and how many there are."""
-    rss = pss = 0
+def stack_memory(home: Path, store: str) -> tuple[float, float, int, float]:
+    """RSS and PSS (MiB) summed over the stack's processes, how many there are, and the RSS of the object store's
+    (the process whose program path names the flavor's runtime)."""
+    rss = pss = store_rss = 0
     count = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -139,41 +162,61 @@ def stack_memory(home: Path) -> tuple[float, float, int]:
             continue
         fields = {ln.split(":")[0]: int(ln.split()[1]) for ln in rollup.splitlines()[1:] if ln.split()[-1] == "kB"}
         rss, pss, count = rss + fields.get("Rss", 0), pss + fields.get("Pss", 0), count + 1
-    return rss / 1024, pss / 1024, count
+        program = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        if f"/{store}-" in program:
+            store_rss += fields.get("Rss", 0)
+    return rss / 1024, pss / 1024, count, store_rss / 1024
+
+
+def recipe_of(flavor: str, tmp: Path) -> str:
+    """recipes/local.yaml with the object store of this flavor."""
+    text = (ROOT / "recipes" / "local.yaml").read_text()
+    path = tmp / f"local-{flavor}.yaml"
+    path.write_text(text.replace("flavor: seaweedfs", f"flavor: {flavor}"))
+    return str(path)
+
+
+def measure(flavor: str, rounds: int) -> dict[str, float]:
+    rows: dict[str, list[float]] = {k: [] for k in ("floor", "store", "deploy", "no-op-at-once", "no-op", "destroy",
+                                                     "rss", "pss", "procs", "store-rss")}
+    for i in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            floor, store = floor_round(Path(tmp), flavor)
+            rows["floor"].append(floor), rows["store"].append(store)
+        with tempfile.TemporaryDirectory() as tmp, fresh_home() as env:
+            recipe = recipe_of(flavor, Path(tmp))
+            rows["deploy"].append(timed("deploy", recipe, env=env))
+            # Right after a deploy the services still warm up (MLflow migrates its databases): both are reported.
+            rows["no-op-at-once"].append(timed("deploy", recipe, env=env))
+            time.sleep(SETTLE)
+            rss, pss, procs, store_rss = stack_memory(Path(env["MLSTACK_HOME"]), flavor)
+            rows["rss"].append(rss), rows["pss"].append(pss), rows["procs"].append(procs)
+            rows["store-rss"].append(store_rss)
+            rows["no-op"].append(timed("deploy", recipe, env=env))
+            rows["destroy"].append(timed("destroy", "--stack", "local", env=env))
+        print(f"{flavor} round {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in rows.items()), file=sys.stderr)
+    return {k: statistics.median(v) for k, v in rows.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--flavors", default="seaweedfs,minio", help="object store flavors, comma-separated")
+    args = parser.parse_args()
     cli = find_cli(PREPARED)
     if cli is None or not all(runtimes.status(PREPARED).values()):
         raise SystemExit("engine or runtimes missing: run `make install` first")
-    rows: dict[str, list[float]] = {k: [] for k in ("floor", "deploy", "no-op-at-once", "no-op", "destroy", "rss",
-                                                     "pss", "procs")}
-    for i in range(rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            rows["floor"].append(floor_round(Path(tmp)))
-        with fresh_home() as env:
-            rows["deploy"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
-            # Right after a deploy the services still warm up (MLflow migrates its databases): both are reported.
-            rows["no-op-at-once"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
-            time.sleep(SETTLE)
-            rss, pss, procs = stack_memory(Path(env["MLSTACK_HOME"]))
-            rows["rss"].append(rss), rows["pss"].append(pss), rows["procs"].append(procs)
-            rows["no-op"].append(timed("deploy", str(ROOT / "recipes" / "local.yaml"), env=env))
-            rows["destroy"].append(timed("destroy", "--stack", "local", env=env))
-        print(f"round {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in rows.items()), file=sys.stderr)
-    med = {k: statistics.median(v) for k, v in rows.items()}
-    print(f"local target, median of {rounds} rounds")
-    print(f"  floor (4 services by hand, parallel) {med['floor']:6.2f} s")
-    print(f"  mlstack deploy (fresh home)          {med['deploy']:6.2f} s   ratio deploy/floor {med['deploy'] / med['floor']:.2f}"
-          f"   target <= 1.3 x floor + 3 s = {1.3 * med['floor'] + 3:.2f} s")
-    print(f"  no-op redeploy, settled stack        {med['no-op']:6.2f} s   target <= 3 s")
-    print(f"  no-op redeploy right after deploy    {med['no-op-at-once']:6.2f} s")
-    print(f"  destroy, settled stack               {med['destroy']:6.2f} s   target <= 3 s")
-    print(f"  running stack: {med['procs']:.0f} processes, RSS {med['rss']:.0f} MiB, PSS {med['pss']:.0f} MiB"
-          f"   target RSS <= 1536 MiB")
+    for flavor in args.flavors.split(","):
+        med = measure(flavor, args.rounds)
+        print(f"local target, object store {flavor}, median of {args.rounds} rounds")
+        print(f"  floor (4 services by hand, parallel) {med['floor']:6.2f} s   object store alone ready {med['store']:.2f} s")
+        print(f"  mlstack deploy (fresh home)          {med['deploy']:6.2f} s   ratio deploy/floor "
+              f"{med['deploy'] / med['floor']:.2f}   target <= 1.3 x floor + 3 s = {1.3 * med['floor'] + 3:.2f} s")
+        print(f"  no-op redeploy, settled stack        {med['no-op']:6.2f} s   target <= 3 s")
+        print(f"  no-op redeploy right after deploy    {med['no-op-at-once']:6.2f} s")
+        print(f"  destroy, settled stack               {med['destroy']:6.2f} s   target <= 3 s")
+        print(f"  running stack: {med['procs']:.0f} processes, RSS {med['rss']:.0f} MiB, PSS {med['pss']:.0f} MiB"
+              f"   target RSS <= 1536 MiB; object store RSS {med['store-rss']:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ MLFLOW_IMAGE = "ghcr.io/mlflow/mlflow:v3.17.2-full"
 # Images of the kubernetes target's in-cluster components (the cluster pulls them; mlstack installs nothing here).
 KUBERNETES_IMAGES = {
     "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+    # SeaweedFS's release of the commit the local runtime builds (`weed version` says 4.53).
+    "seaweedfs": "docker.io/chrislusf/seaweedfs:4.53",
     "mc": "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z",
     "registry": "docker.io/library/registry:3.0.0",
     "postgres": "docker.io/library/postgres:17.6-alpine",
@@ -88,12 +90,17 @@ class PythonRuntime:
 
 @dataclass(frozen=True)
 class GoRuntime:
-    """A service built from Go modules (`go install module@version`)."""
+    """A service built from Go modules: `go install module@version`, or, where the module's go.mod has `replace`
+    directives (`go install` refuses those), a wrapper module that requires it, repeats `replaces` and builds
+    `package` (its main package)."""
 
     name: str
     version: str
     module: str
     binary: str
+    package: str = ""  # the main package, when it is not the module's root
+    replaces: tuple[tuple[str, str], ...] = ()  # (old, "new version") of the module's go.mod, repeated by the wrapper
+    go: str = ""  # the `go` line of the module's go.mod (without one, the wrapper would load the whole module graph)
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,17 @@ RUNTIMES: dict[str, Runtime] = {
     "registry": DebianRuntime("registry", "2.8.2", "docker-registry", "docker-registry"),
     # MinIO publishes no semver tags: this is the newest commit the Go module proxy serves (2026-02-12).
     "minio": GoRuntime("minio", "v0.0.0-20260212201848-7aac2a2c5b7c", "github.com/minio/minio", "minio"),
+    # SeaweedFS publishes no semver tags the proxy lists: the newest commit it serves (2026-11-09). Its go.mod
+    # replaces go-bip39, so it is built through a wrapper module.
+    "seaweedfs": GoRuntime(
+        "seaweedfs",
+        "v0.0.0-20261109003541-7506e5f91cd6",
+        "github.com/seaweedfs/seaweedfs",
+        "weed",
+        package="github.com/seaweedfs/seaweedfs/weed",
+        replaces=(("github.com/tyler-smith/go-bip39", "github.com/cosmos/go-bip39 v1.0.0"),),
+        go="1.26.6",
+    ),
     "mlflow": PythonRuntime("mlflow", "3.17.2", ("mlflow[auth]==3.17.2", "boto3==1.44.5"), "mlflow"),
     "mlserver": PythonRuntime("mlserver", "1.7.1", ("mlserver==1.7.1", "mlserver-sklearn==1.7.1"), "mlserver"),
 }

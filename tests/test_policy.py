@@ -139,6 +139,8 @@ BREACHES = {
     "nothing_reaches_the_host": lambda p: _pod(p, "registry-deployment").update(hostNetwork=True),
     "secrets_are_referenced_never_literal": lambda p: _pod(p, "tracking-deployment")["containers"][0]["env"].append(
         {"name": "DB_PASSWORD", "value": "hunter2"}),
+    "mounted_secrets_are_read_only_and_owner_only": lambda p: _pod(p, "object_store-statefulset")["containers"][0][
+        "volumeMounts"][1].pop("readOnly"),
     "service_account_tokens_only_where_needed": lambda p: _pod(p, "object_store-statefulset").update(
         automountServiceAccountToken=True),
     "rbac_is_namespaced_without_wildcards": lambda p: next(

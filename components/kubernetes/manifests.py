@@ -30,8 +30,11 @@ ORDER = [
 ]
 # What the keys of the stack's generated Secrets hold, for SECRETS.md.
 KEY_MEANINGS = {
-    "root-user": "MinIO's root user (the S3 access key id): 20 letters and digits",
-    "root-password": "MinIO's root password (the S3 secret key): 40 random characters",
+    "root-user": "the object store's S3 access key id (MinIO's root user): 20 letters and digits",
+    "root-password": "the object store's S3 secret key (MinIO's root password): 40 random characters",
+    "identities.json": "SeaweedFS's S3 identity: the same two keys, as its `-s3.config` JSON",
+    "security.toml": "SeaweedFS's JWT signing keys for its volume server and filer (TOML)",
+    "master.toml": "SeaweedFS's volume growth: `[master.volume_growth]` `copy_1 = 1` (not secret)",
     "http-secret": "the registry's HTTP secret: 32 random characters",
     "htpasswd": "`mlstack:<bcrypt hash of the registry password>` (`htpasswd -nbB mlstack PASSWORD`)",
     ".dockerconfigjson": "a Docker config.json with the registry login (`kubectl create secret docker-registry`)",

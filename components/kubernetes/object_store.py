@@ -1,9 +1,11 @@
-"""MinIO in the cluster: a StatefulSet on a kept volume, root keys generated into a Secret, the recipe's buckets
-created by a Job, a Service; reachable only from the components wired to it, and its bucket Job (network.py)."""
+"""S3-compatible stores in the cluster (MinIO here, SeaweedFS in `seaweedfs.py`): a StatefulSet on a kept volume,
+keys generated into a Secret, the recipe's buckets created by a Job, a Service; reachable only from the components
+wired to it, and its bucket Job (network.py)."""
 
 from __future__ import annotations
 
 import shlex
+from typing import Any, ClassVar, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,7 +17,7 @@ from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
-from mlstack.components.kubernetes.settings import KubernetesMinioObjectStore
+from mlstack.components.kubernetes.settings import KubernetesMinioObjectStore, KubernetesS3Settings
 from mlstack.versions import KUBERNETES_IMAGES
 
 APP, PORT, UID = "minio", 9000, 1000
@@ -25,21 +27,31 @@ REGION = "us-east-1"
 BUCKETS_APP = "minio-buckets"  # the Job that makes the buckets: it calls MinIO, besides the components wired to it
 
 
-def bucket_script(buckets: list[str]) -> str:
-    """Idempotent: a bucket that exists is kept with its objects."""
+def bucket_script(buckets: list[str], app: str = APP, port: int = PORT) -> str:
+    """Idempotent: a bucket that exists is kept with its objects (MinIO's client speaks to any S3 server)."""
     made = " && ".join(f"mc mb --ignore-existing store/{shlex.quote(b)}" for b in buckets)
-    return f'mc alias set store "http://{APP}:{PORT}" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && {made}'
+    return f'mc alias set store "http://{app}:{port}" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && {made}'
 
 
-class KubernetesObjectStore(
-    Component[KubernetesMinioObjectStore, w.KubernetesPlatform, out.ObjectStoreOutputs, ObjectStoreClient]
-):
-    TYPE = "mlstack:kubernetes:ObjectStore"
+SettingsT = TypeVar("SettingsT", bound=KubernetesS3Settings)
+
+
+class KubernetesS3Store(Component[SettingsT, w.KubernetesPlatform, out.ObjectStoreOutputs, ObjectStoreClient]):
+    """What every in-cluster S3 server shares: generated keys in a Secret, a kept volume, its StatefulSet, Service,
+    bucket Job and flows, and the outputs it hands on. A subclass names its flavor, app and port, adds to the
+    Secret and gives its server's container (`_container`)."""
+
+    FLAVOR: ClassVar[str]
+    APP: ClassVar[str]
+    PORT: ClassVar[int]
+    UID: ClassVar[int] = UID
+    CREDENTIALS: ClassVar[str]  # the Secret: "root-user" and "root-password" hold the S3 keys
+    BUCKETS_APP: ClassVar[str]
 
     def __init__(
         self,
         name: str,
-        args: ComponentArgs[KubernetesMinioObjectStore, w.KubernetesPlatform],
+        args: ComponentArgs[SettingsT, w.KubernetesPlatform],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(name, args, opts)
@@ -50,20 +62,24 @@ class KubernetesObjectStore(
         self.secret_key = GeneratedSecret(f"{name}-secret-key", nbytes=30, opts=child).value
         self.credentials = k8s.core.v1.Secret(
             f"{name}-credentials",
-            metadata=w.metadata(platform, CREDENTIALS, name, APP),
+            metadata=w.metadata(platform, self.CREDENTIALS, name, self.APP),
             type="Opaque",
-            string_data={"root-user": self.access_key, "root-password": self.secret_key},
+            string_data={"root-user": self.access_key, "root-password": self.secret_key, **self._secret_data(name)},
             opts=child,
         )
-        self.volume = w.volume_claim(f"{name}-volume", platform, f"{APP}-data", name, self.settings.storage_gb, self)
+        self.volume = w.volume_claim(
+            f"{name}-volume", platform, f"{self.APP}-data", name, self.settings.storage_gb, self
+        )
         self.server = self._server(name)
-        self.service = w.service(f"{name}-service", platform, APP, name, PORT, self)
-        service = w.endpoint(platform, APP, PORT)
-        self.flows = w.Flows(serves=service, admits=(n.selector(BUCKETS_APP),))
+        self.service = w.service(f"{name}-service", platform, self.APP, name, self.PORT, self)
+        service = w.endpoint(platform, self.APP, self.PORT)
+        self.flows = w.Flows(serves=service, admits=(n.selector(self.BUCKETS_APP),))
         self.buckets = self._bucket_job(name)
-        w.allow_egress(f"{name}-buckets-egress", platform, BUCKETS_APP, name, [(service.selector, PORT)], self)
+        w.allow_egress(
+            f"{name}-buckets-egress", platform, self.BUCKETS_APP, name, [(service.selector, self.PORT)], self
+        )
 
-        cluster_url = f"http://{service.host}:{PORT}"
+        cluster_url = f"http://{service.host}:{self.PORT}"
         host_port = n.host_port("object_store", self.settings.port)
         self.endpoint = pulumi.Output.from_input(
             f"http://127.0.0.1:{host_port}" if platform.node_ports else cluster_url
@@ -76,12 +92,12 @@ class KubernetesObjectStore(
             endpoint=pulumi.Output.from_input(cluster_url),
             access_key=self.access_key,
             secret_key=self.secret_key,
-            credentials_ref=out.SecretKeys(CREDENTIALS, "root-user", "root-password"),
+            credentials_ref=out.SecretKeys(self.CREDENTIALS, "root-user", "root-password"),
             service=service,
         )
         client = pulumi.Output.all(self.endpoint, self.access_key).apply(
             lambda a: ObjectStoreClient(
-                flavor="minio",
+                flavor=self.FLAVOR,
                 endpoint_url=a[0],
                 cluster_endpoint_url=cluster_url,
                 region=REGION,
@@ -92,15 +108,79 @@ class KubernetesObjectStore(
         )
         self.publish(outputs, client, {SECRET_OUTPUT: self.secret_key})
 
-    def _env(self) -> list[dict]:
+    def _secret_data(self, name: str) -> dict[str, pulumi.Input[str]]:
+        """What the server's Secret holds besides the S3 keys."""
+        return {}
+
+    def _container(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The server's container, and the pod's volumes ("data", the claim, among them)."""
+        raise NotImplementedError
+
+    def _keys_env(self) -> list[dict]:
+        """The S3 keys, by reference to the Secret, as the bucket Job's client reads them."""
         return [
-            w.secret_env("MINIO_ROOT_USER", CREDENTIALS, "root-user"),
-            w.secret_env("MINIO_ROOT_PASSWORD", CREDENTIALS, "root-password"),
-            {"name": "MINIO_BROWSER", "value": "off"},
-            {"name": "HOME", "value": "/tmp"},
+            w.secret_env("MINIO_ROOT_USER", self.CREDENTIALS, "root-user"),
+            w.secret_env("MINIO_ROOT_PASSWORD", self.CREDENTIALS, "root-password"),
         ]
 
+    def _job_env(self) -> list[dict]:
+        return [*self._keys_env(), {"name": "HOME", "value": "/tmp"}]
+
     def _server(self, name: str) -> k8s.apps.v1.StatefulSet:
+        container, volumes = self._container()
+        return k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=w.metadata(self.platform, self.APP, name),
+            spec={
+                "service_name": self.APP,
+                "replicas": 1,
+                "selector": {"match_labels": n.selector(self.APP)},
+                "template": w.pod_template(self.platform, self.APP, name, [container], self.UID, volumes),
+            },
+            opts=w.workload_opts(self, self.platform, self.credentials, self.volume),
+        )
+
+    def _bucket_job(self, name: str) -> k8s.batch.v1.Job:
+        container = {
+            "name": "mc",
+            "image": KUBERNETES_IMAGES["mc"],
+            "command": ["/bin/sh", "-c", bucket_script(self.settings.buckets, self.APP, self.PORT)],
+            "env": self._job_env(),
+            "resources": w.resources("50m", "64Mi", "500m", "256Mi"),
+            "security_context": w.container_security(),
+            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+        }
+        template = w.pod_template(
+            self.platform,
+            self.BUCKETS_APP,
+            name,
+            [container],
+            UID,
+            [{"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}],
+        )
+        template["spec"]["restart_policy"] = "OnFailure"
+        return k8s.batch.v1.Job(
+            f"{name}-buckets",
+            metadata=w.metadata(self.platform, self.BUCKETS_APP, name),
+            spec={"backoff_limit": 10, "template": template},
+            # a fixed name: a changed Job (new buckets) is deleted before its replacement is created
+            opts=w.workload_opts(self, self.platform, self.server, self.service, delete_before_replace=True),
+        )
+
+
+class KubernetesObjectStore(KubernetesS3Store[KubernetesMinioObjectStore]):
+    """MinIO: one StatefulSet."""
+
+    TYPE = "mlstack:kubernetes:ObjectStore"  # MinIO's since the first release
+    FLAVOR, APP, PORT, CREDENTIALS, BUCKETS_APP = "minio", APP, PORT, CREDENTIALS, BUCKETS_APP
+
+    def _env(self) -> list[dict]:
+        return [*self._keys_env(), {"name": "MINIO_BROWSER", "value": "off"}, {"name": "HOME", "value": "/tmp"}]
+
+    def _job_env(self) -> list[dict]:
+        return self._env()
+
+    def _container(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         container = {
             "name": APP,
             "image": KUBERNETES_IMAGES["minio"],
@@ -117,41 +197,4 @@ class KubernetesObjectStore(
             {"name": "data", "persistent_volume_claim": {"claim_name": f"{APP}-data"}},
             {"name": "tmp", "empty_dir": {"size_limit": "256Mi"}},
         ]
-        return k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=w.metadata(self.platform, APP, name),
-            spec={
-                "service_name": APP,
-                "replicas": 1,
-                "selector": {"match_labels": n.selector(APP)},
-                "template": w.pod_template(self.platform, APP, name, [container], UID, volumes),
-            },
-            opts=w.workload_opts(self, self.platform, self.credentials, self.volume),
-        )
-
-    def _bucket_job(self, name: str) -> k8s.batch.v1.Job:
-        container = {
-            "name": "mc",
-            "image": KUBERNETES_IMAGES["mc"],
-            "command": ["/bin/sh", "-c", bucket_script(self.settings.buckets)],
-            "env": self._env(),
-            "resources": w.resources("50m", "64Mi", "500m", "256Mi"),
-            "security_context": w.container_security(),
-            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
-        }
-        template = w.pod_template(
-            self.platform,
-            BUCKETS_APP,
-            name,
-            [container],
-            UID,
-            [{"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}],
-        )
-        template["spec"]["restart_policy"] = "OnFailure"
-        return k8s.batch.v1.Job(
-            f"{name}-buckets",
-            metadata=w.metadata(self.platform, BUCKETS_APP, name),
-            spec={"backoff_limit": 10, "template": template},
-            # a fixed name: a changed Job (new buckets) is deleted before its replacement is created
-            opts=w.workload_opts(self, self.platform, self.server, self.service, delete_before_replace=True),
-        )
+        return container, volumes

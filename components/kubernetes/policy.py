@@ -115,6 +115,20 @@ def secrets_are_referenced_never_literal(plan, recipe) -> None:
                     require("valueFrom" in env and "value" not in env, f"{name}/{c['name']}: {env['name']} is literal")
 
 
+def mounted_secrets_are_read_only_and_owner_only(plan, recipe) -> None:
+    """A Secret mounted as files (a server's configuration) is mounted read-only, its files readable by the pod's
+    user and group (fsGroup) alone."""
+    for name, pod in _pods(plan):
+        secrets = {v["name"]: v["secret"] for v in pod.get("volumes") or [] if v.get("secret")}
+        for volume, secret in secrets.items():
+            mode = secret.get("defaultMode") or 0o644  # Kubernetes' default
+            require(mode & 0o007 == 0, f"{name}: secret volume {volume} is readable by others (mode {mode:o})")
+            for c in _containers(pod):
+                for mount in c.get("volumeMounts") or []:
+                    if mount["name"] == volume:
+                        require(mount.get("readOnly") is True, f"{name}/{c['name']}: mounts {volume} writable")
+
+
 def service_account_tokens_only_where_needed(plan, recipe) -> None:
     """Workload pods mount no token; the one account that does is the orchestrator's (it launches step pods)."""
     for name, pod in _pods(plan):
@@ -188,6 +202,7 @@ RULES = (
     containers_have_requests_and_limits,
     nothing_reaches_the_host,
     secrets_are_referenced_never_literal,
+    mounted_secrets_are_read_only_and_owner_only,
     service_account_tokens_only_where_needed,
     rbac_is_namespaced_without_wildcards,
     network_is_default_deny_with_one_allow_per_flow,

@@ -114,7 +114,11 @@ class KubernetesRegistry(
             volumes.append(
                 {
                     "name": "auth",
-                    "secret": {"secret_name": AUTH_SECRET, "items": [{"key": "htpasswd", "path": "htpasswd"}]},
+                    "secret": {
+                        "secret_name": AUTH_SECRET,
+                        "items": [{"key": "htpasswd", "path": "htpasswd"}],
+                        "default_mode": 0o440,  # the pod's group (fsGroup) reads it, nobody else
+                    },
                 }
             )
         probe = {"tcp_socket": {"port": PORT}, "period_seconds": 10, "failure_threshold": 6}  # /v2/ answers 401

@@ -82,8 +82,16 @@ class KubernetesPort(UserModel):
     )
 
 
-class KubernetesMinioObjectStore(KubernetesPort, shared.VolumeSetting, shared.MinioObjectStore):
+class KubernetesS3Settings(KubernetesPort, shared.VolumeSetting, shared.S3Buckets):
+    """What the in-cluster S3 stores share: a host port on kind, a kept volume, the buckets."""
+
+
+class KubernetesMinioObjectStore(KubernetesS3Settings, shared.MinioObjectStore):
     """MinIO StatefulSet on a kept volume: an S3-compatible object store with generated root keys."""
+
+
+class KubernetesSeaweedfsObjectStore(KubernetesS3Settings, shared.SeaweedfsObjectStore):
+    """SeaweedFS StatefulSet on a kept volume: its S3 gateway with SigV4 identities from generated keys."""
 
 
 class KubernetesDistributionRegistry(KubernetesPort, shared.VolumeSetting, shared.DistributionRegistry):

@@ -99,6 +99,19 @@ TARGET = Target(
         ),
         Flavor(
             "kubernetes",
+            "object_store",
+            "seaweedfs",
+            s.KubernetesSeaweedfsObjectStore,
+            f"{PKG}.seaweedfs:KubernetesSeaweedfs",
+            "SeaweedFS StatefulSet on a kept volume: only its S3 gateway on the pod's address, identity and JWT keys "
+            "generated into a Secret, buckets made by a Job",
+            problems=_port_needs_node_ports,
+            zenml="s3",
+            verify="s3",
+            **SDK,
+        ),
+        Flavor(
+            "kubernetes",
             "registry",
             "distribution",
             s.KubernetesDistributionRegistry,

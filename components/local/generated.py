@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import socket
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
 from mlstack.components.base import DynamicResource
+
+SIDE_PORTS_FROM = 20000  # where side ports are chosen from, up to the ephemeral range
 
 
 class FreePortProvider(ResourceProvider):
@@ -44,3 +48,53 @@ def port_of(
     if fixed:
         return pulumi.Output.from_input(fixed)
     return FreePort(f"{name}-port", follows=follows, opts=pulumi.ResourceOptions(parent=parent)).port
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands out as a connection's source port (Linux: ip_local_port_range)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+class FreePortsProvider(ResourceProvider):
+    """Side ports are chosen below the kernel's ephemeral range: between a restart's stop and start, no outgoing
+    connection can take one as its source port."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        count, follows = int(props["count"]), int(props.get("follows") or 0)
+        low = SIDE_PORTS_FROM if _ephemeral_low() - SIDE_PORTS_FROM >= 1000 else 1024
+        high = max(_ephemeral_low(), low + 1000)
+        ports: list[int] = []
+        for candidate in random.Random().sample(range(low, high), k=min(high - low, 200)):
+            if candidate != follows and candidate not in ports and not _bound(candidate):
+                ports.append(candidate)
+                if len(ports) == count:
+                    return CreateResult(id_=f"ports-{ports[0]}", outs={**props, "ports": ports})
+        raise RuntimeError(f"no {count} free ports on 127.0.0.1 between {low} and {high}")
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        moved = [k for k in ("count", "follows") if (olds.get(k) or 0) != (news.get(k) or 0)]
+        return DiffResult(changes=bool(moved), replaces=moved, delete_before_replace=False)
+
+
+def _bound(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+class FreePorts(DynamicResource, module="local", name="Ports"):
+    """`count` distinct loopback ports for a service that listens on several (its side ports), chosen in one step
+    and kept; chosen anew with the port they follow, like `FreePort`."""
+
+    ports: pulumi.Output[list[int]]
+
+    def __init__(
+        self, name: str, count: int, follows: pulumi.Input[int] | None, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(FreePortsProvider(), name, {"ports": None, "count": count, "follows": follows}, opts)

@@ -1,11 +1,12 @@
-"""MinIO on 127.0.0.1: an S3 API with SigV4 and generated keys; objects on disk, kept across destroy."""
+"""S3-compatible object stores on 127.0.0.1 (MinIO here, SeaweedFS in `seaweedfs.py`): an S3 API with SigV4 and
+generated keys, the recipe's buckets, objects on disk kept across destroy."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import pulumi
-from pulumi.dynamic import CreateResult, ReadResult, ResourceProvider
+from pulumi.dynamic import CreateResult, ReadResult, ResourceProvider, UpdateResult
 
 from mlstack.clients.models import ObjectStoreClient, SecretRef
 from mlstack.components import outputs as out
@@ -14,7 +15,7 @@ from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.local.generated import port_of
 from mlstack.components.local.process import ManagedProcess
-from mlstack.recipe.settings import MinioObjectStore
+from mlstack.recipe.settings import MinioObjectStore, S3Buckets
 
 REGION = "us-east-1"
 SECRET_OUTPUT = "object_store_secret_key"
@@ -35,17 +36,27 @@ def s3_client(endpoint: str, access_key: str, secret_key: str, attempts: int = 3
     )
 
 
+def _make_bucket(props: dict[str, Any]) -> None:
+    client = s3_client(props["endpoint"], props["access_key"], props["secret_key"])
+    try:
+        client.create_bucket(Bucket=props["bucket"])
+    except client.exceptions.BucketAlreadyOwnedByYou:
+        pass  # found from an earlier deploy: its objects are kept
+
+
 class BucketProvider(ResourceProvider):
     """A bucket in the stack's S3 server. Deleting the resource leaves the bucket and its objects on disk:
     data outlives `destroy` unless `--purge` removes the data directory."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = s3_client(props["endpoint"], props["access_key"], props["secret_key"])
-        try:
-            client.create_bucket(Bucket=props["bucket"])
-        except client.exceptions.BucketAlreadyOwnedByYou:
-            pass  # found from an earlier deploy: its objects are kept
+        _make_bucket(props)
         return CreateResult(id_=props["bucket"], outs=props)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """The server or its keys changed (a new process after a crash, a new port): the bucket is made again
+        where it is missing, and its state records the server it is now checked against."""
+        _make_bucket(news)
+        return UpdateResult(outs=news)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """A bucket deleted behind mlstack's back is gone (drift; the next deploy creates it again). When the
@@ -75,15 +86,24 @@ class Bucket(DynamicResource, module="local", name="Bucket"):
         super().__init__(BucketProvider(), name, props, holds_data(opts))
 
 
-class LocalObjectStore(Component[MinioObjectStore, None, out.ObjectStoreOutputs, ObjectStoreClient]):
-    TYPE = "mlstack:local:ObjectStore"
+SettingsT = TypeVar("SettingsT", bound=S3Buckets)
+
+
+class S3Store(Component[SettingsT, None, out.ObjectStoreOutputs, ObjectStoreClient]):
+    """What every local S3 server shares: generated keys, its port, its buckets and the outputs it hands on.
+    A subclass names its flavor and starts its server (`_create_process`)."""
+
+    FLAVOR: ClassVar[str]
+    # Each flavor's buckets are resources of their own: a switch deletes the old store's buckets (refused without
+    # --replace-data; their objects stay on disk) and creates the new store's, which start empty.
+    BUCKET: ClassVar[str]
 
     def __init__(
-        self, name: str, args: ComponentArgs[MinioObjectStore, None], opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: ComponentArgs[SettingsT, None], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.port = port_of(name, self.settings.port, self)
+        self.port = port_of(name, self.settings.port, self)  # type: ignore[attr-defined]
         self.access_key = GeneratedSecret(f"{name}-access-key", nbytes=16, secret=False, opts=child).value.apply(
             lambda v: "mls" + v.replace("-", "").replace("_", "")[:17].upper()
         )
@@ -92,7 +112,7 @@ class LocalObjectStore(Component[MinioObjectStore, None, out.ObjectStoreOutputs,
         self.process = self._create_process(name)
         self.buckets = [
             Bucket(
-                f"{name}-bucket-{b}",
+                f"{name}-{self.BUCKET}-{b}",
                 {
                     "bucket": b,
                     "endpoint": self.endpoint,
@@ -117,6 +137,27 @@ class LocalObjectStore(Component[MinioObjectStore, None, out.ObjectStoreOutputs,
         )
         client = pulumi.Output.all(served, self.access_key).apply(lambda a: self._client(*a))
         self.publish(outputs, client, {SECRET_OUTPUT: self.secret_key})
+
+    def _create_process(self, name: str) -> ManagedProcess:
+        raise NotImplementedError
+
+    def _client(self, endpoint: str, access_key: str) -> ObjectStoreClient:
+        return ObjectStoreClient(
+            flavor=self.FLAVOR,
+            endpoint_url=endpoint,
+            region=REGION,
+            buckets=[f"s3://{b}" for b in self.settings.buckets],
+            access_key_id=access_key,
+            secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV),
+        )
+
+
+class LocalObjectStore(S3Store[MinioObjectStore]):
+    """MinIO (built from Go modules), one process."""
+
+    TYPE = "mlstack:local:ObjectStore"  # MinIO's since the first release
+    FLAVOR = "minio"
+    BUCKET = "bucket"  # the name since the first release
 
     def _create_process(self, name: str) -> ManagedProcess:
         run, data = self.context.run_dir(name), self.context.data_dir(name)
@@ -145,14 +186,4 @@ class LocalObjectStore(Component[MinioObjectStore, None, out.ObjectStoreOutputs,
             ready_timeout=60.0,
             port_setting=f"components.{name}.port",
             opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _client(self, endpoint: str, access_key: str) -> ObjectStoreClient:
-        return ObjectStoreClient(
-            flavor="minio",
-            endpoint_url=endpoint,
-            region=REGION,
-            buckets=[f"s3://{b}" for b in self.settings.buckets],
-            access_key_id=access_key,
-            secret_access_key=SecretRef(output=SECRET_OUTPUT, env=SECRET_ENV),
         )

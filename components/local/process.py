@@ -13,13 +13,15 @@ migrate (optional) a service whose data an earlier version of it wrote: before t
         migration command runs (bounded, output in the log) when the data exists and its stamp names another
         version; the stamp is written once the new version is ready, and its `note` output says what
         happened (the engine layer reports the note of each resource an update creates).
-delete  stops the whole process group (TERM, then KILL) and waits until it has exited and the port is free.
+delete  stops the whole process group (TERM, then KILL after the service's `stop_timeout`) and waits until it has
+        exited and the port is free; then removes the files it leaves behind when killed (`leftovers`).
 
 The provider class is kept at this import path: Pulumi state refers to it by reference.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,6 +39,7 @@ from mlstack.components.base import DynamicResource
 from mlstack.home import write_private
 
 STOP_TIMEOUT = 15.0
+SIDE_PORT_WAIT = 5.0
 MIGRATE_TIMEOUT = 600.0
 _REPLACE_ON = ("argv", "env", "files", "port", "extra_ports", "cwd", "health_url")
 
@@ -170,8 +173,30 @@ def reap_orphan(props: dict[str, Any]) -> None:
     except (OSError, ValueError):
         return
     if alive(int(pid), started):
-        stop_group(int(pid), int(pid), started, props.get("port"))
+        stop(props, int(pid), int(pid), started)
     path.unlink(missing_ok=True)
+
+
+def stop(props: dict[str, Any], pgid: int | float, pid: int | float, started: str | None) -> None:
+    """Stop the service's process group (TERM; KILL after its `stop_timeout`), then remove the Unix sockets a
+    killed process leaves behind (`leftovers`): those nothing listens on any more."""
+    grace = float(props.get("stop_timeout") or STOP_TIMEOUT)
+    stop_group(pgid, pid, started, props.get("port"), timeout=grace)
+    for leftover in props.get("leftovers") or []:
+        if _stale_socket(leftover):
+            with contextlib.suppress(OSError):  # another user's file in /tmp is theirs to remove
+                Path(leftover).unlink()
+
+
+def _stale_socket(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(path)
+        except (ConnectionRefusedError, FileNotFoundError):
+            return True  # no listener (or no file)
+        except OSError:
+            return False  # not ours to judge (permissions)
+    return False  # a live listener: another process uses it
 
 
 class ManagedProcessProvider(ResourceProvider):
@@ -184,6 +209,10 @@ class ManagedProcessProvider(ResourceProvider):
                 f"another port in the recipe ({props.get('port_setting') or 'port'})"
             )
         taken = sorted(p for p in _ports(props) - {port} if port_in_use(p))
+        deadline = time.monotonic() + SIDE_PORT_WAIT
+        while taken and time.monotonic() < deadline:  # a killed process's sockets may take a moment to go
+            time.sleep(0.1)
+            taken = [p for p in taken if port_in_use(p)]
         if taken:
             raise RuntimeError(f"{props['service']}: port(s) {taken} on 127.0.0.1 already in use; free them")
         for name, content in (props.get("files") or {}).items():
@@ -244,7 +273,7 @@ class ManagedProcessProvider(ResourceProvider):
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=not can_coexist(olds, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        stop_group(props["pgid"], props["pid"], props.get("started"), props.get("port"))
+        stop(props, props["pgid"], props["pid"], props.get("started"))
         _pidfile(props).unlink(missing_ok=True)
 
 
@@ -276,6 +305,8 @@ class ManagedProcess(DynamicResource, module="local", name="Process"):
         dirs: list[str] | None = None,
         cwd: str | None = None,
         ready_timeout: float = 60.0,
+        stop_timeout: float = STOP_TIMEOUT,
+        leftovers: pulumi.Input[list[str]] | None = None,
         port_setting: str | None = None,
         migrate: pulumi.Input[dict] | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -296,6 +327,8 @@ class ManagedProcess(DynamicResource, module="local", name="Process"):
                 "dirs": dirs or [],
                 "cwd": cwd,
                 "ready_timeout": ready_timeout,
+                "stop_timeout": stop_timeout,
+                "leftovers": leftovers or [],
                 "port_setting": port_setting,
                 "migrate": migrate,
                 "note": None,

@@ -49,6 +49,19 @@ TARGET = Target(
         ),
         Flavor(
             "local",
+            "object_store",
+            "seaweedfs",
+            shared.SeaweedfsObjectStore,
+            "mlstack.components.local.seaweedfs:LocalSeaweedfs",
+            "SeaweedFS (Apache-2.0, built from Go modules) on 127.0.0.1: one process, its S3 gateway with SigV4 "
+            "identities from generated keys, data on disk; its internal gRPC ports take no credentials",
+            requires=("pulumi", "boto3"),
+            runtimes=("seaweedfs",),
+            zenml="s3",
+            verify="s3",
+        ),
+        Flavor(
+            "local",
             "tracking",
             "mlflow",
             shared.MlflowTracking,

@@ -66,6 +66,8 @@ class Plan:
                 return UNKNOWN
             value = value.replace(OFFLINE_DIR, "$MLSTACK_HOME")
             value = re.sub(r"\b(127\.0\.0\.1|localhost):None\b", rf"\1:{UNKNOWN}", value)
+            # a port in a flag (`-master.port=None`) or in a socket's path (`…-grpc-None.sock`)
+            value = re.sub(r"(?<=port=|grpc=)None\b|(?<=-)None(?=\.sock$)", UNKNOWN, value)
             for placeholder in placeholders:
                 value = value.replace(placeholder, UNKNOWN)
             return value

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 from mlstack.errors import EngineError, NotAvailableError
@@ -30,7 +31,11 @@ def runtime_dir(home: Home, rt: Runtime) -> Path:
 
 
 def _fingerprint(rt: Runtime) -> str:
-    return hashlib.sha256(repr(rt).encode()).hexdigest()[:16]
+    """What the runtime was built from. A field left at its default is not part of it, so adding a field keeps
+    every runtime installed before (its marker still matches: it is not rebuilt)."""
+    given = [f for f in fields(rt) if f.default is MISSING or getattr(rt, f.name) != f.default]
+    described = f"{type(rt).__name__}({', '.join(f'{f.name}={getattr(rt, f.name)!r}' for f in given)})"
+    return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
 def executable(home: Home, rt: Runtime) -> Path | None:
@@ -137,4 +142,18 @@ def _install_go(base: Path, rt: GoRuntime, progress: Callable[[str], None]) -> N
         )
     progress(f"building runtime {rt.name} ({rt.module}@{rt.version}) from Go modules (first use: a few minutes)")
     env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(base / "bin")}
-    _run([go, "install", "-trimpath", f"{rt.module}@{rt.version}"], f"building {rt.name}", env=env, cwd=base)
+    if not rt.replaces:
+        _run([go, "install", "-trimpath", f"{rt.module}@{rt.version}"], f"building {rt.name}", env=env, cwd=base)
+        return
+    src = base / "src"  # the wrapper module: requires the service's module and repeats its replaces
+    src.mkdir()
+    replaces = "".join(f"replace {old} => {new}\n" for old, new in rt.replaces)
+    (src / "go.mod").write_text(
+        f"module mlstack.local/{rt.name}\n\ngo {rt.go}\n\nrequire {rt.module} {rt.version}\n\n{replaces}"
+    )
+    (src / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{rt.package}"\n')
+    env["GOFLAGS"] = "-mod=mod"
+    _run([go, "mod", "tidy"], f"resolving the Go modules of {rt.name}", env=env, cwd=src)
+    build = [go, "build", "-trimpath", "-ldflags", "-s -w", "-o", str(base / "bin" / rt.binary), rt.package]
+    _run(build, f"building {rt.name}", env=env, cwd=src)
+    shutil.rmtree(src)

@@ -51,10 +51,9 @@ class DistributionRegistry(PortSetting):
     )
 
 
-class MinioObjectStore(PortSetting):
-    """MinIO: an S3-compatible object store with SigV4 credentials, keeping objects on disk."""
+class S3Buckets(UserModel):
+    """The buckets of an S3-compatible object store mlstack runs itself."""
 
-    flavor: Literal["minio"] = Field(description="Flavor of this component.")
     buckets: Annotated[
         list[Annotated[str, Field(pattern=BUCKET_PATTERN), AfterValidator(rules.bucket_name)]], rules.Unique
     ] = Field(
@@ -63,6 +62,18 @@ class MinioObjectStore(PortSetting):
         description="Buckets to create (S3 naming rules: 3-63 lowercase letters, digits, '.', '-'); "
         "the first holds MLflow's artifacts.",
     )
+
+
+class MinioObjectStore(PortSetting, S3Buckets):
+    """MinIO: an S3-compatible object store with SigV4 credentials, keeping objects on disk."""
+
+    flavor: Literal["minio"] = Field(description="Flavor of this component.")
+
+
+class SeaweedfsObjectStore(PortSetting, S3Buckets):
+    """SeaweedFS (Apache-2.0): its S3 gateway with SigV4 identities from generated keys, objects on disk."""
+
+    flavor: Literal["seaweedfs"] = Field(description="Flavor of this component.")
 
 
 class MlflowBase(UserModel):

@@ -24,7 +24,7 @@ def test_validate_json_envelope(home):
     assert envelope == {"apiVersion": "mlstack.result/v1", "command": "validate", "ok": True, "exitCode": 0,
                         "errors": [], "result": {"recipe": str(RECIPES / "local.yaml"), "name": "local",
                                                  "target": "local",
-                                                 "components": {"object_store": "minio", "registry": "distribution",
+                                                 "components": {"object_store": "seaweedfs", "registry": "distribution",
                                                                 "tracking": "mlflow", "orchestrator": "local",
                                                                 "serving": "mlserver"}, "notes": []}}
 

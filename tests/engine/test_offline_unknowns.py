@@ -22,7 +22,7 @@ def test_no_stand_in_is_shown(name):
     planned = plan(recipe)
     text = json.dumps(planned.to_dict())
     fake = registry.target(recipe.target.type).offline_module()
-    stand_ins = [*getattr(fake, "PLACEHOLDERS", ()), OFFLINE_DIR, ":None", '"None"',
+    stand_ins = [*getattr(fake, "PLACEHOLDERS", ()), OFFLINE_DIR, ":None", '"None"', "=None", "-None.",
                  *(f'"{r.name}-id"' for r in planned.resources)]
     assert [s for s in stand_ins if s in text] == []
 
@@ -34,6 +34,8 @@ def test_local_addresses_say_their_port_is_known_after_deploy():
     assert shown["serving"]["model_repository"] == "$MLSTACK_HOME/stacks/local/data/serving/models"
     argv = {r["name"]: r["inputs"].get("argv") for r in plan(load_recipe(RECIPES / "local.yaml")).to_dict()["resources"]}
     assert argv["tracking-server"][0].startswith("$MLSTACK_HOME/runtimes/mlflow-")
+    assert f"-s3.port={UNKNOWN}" in argv["object_store-server"]  # SeaweedFS: every port in a flag of its own
+    assert f"-master.port.grpc={UNKNOWN}" in argv["object_store-server"]
 
 
 def test_cloud_values_the_platform_assigns_are_known_after_deploy_and_the_recipes_are_kept():

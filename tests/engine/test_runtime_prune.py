@@ -41,3 +41,14 @@ def test_a_shared_runtimes_folder_is_never_pruned(tmp_path, monkeypatch):
     home = Home(tmp_path / "home")
     old = _runtime(home, "mlflow-0.0.1")
     assert runtimes.prune(home, stacks_elsewhere=False) == [] and old.exists()
+
+
+def test_a_runtime_installed_before_a_field_was_added_is_not_rebuilt():
+    """The marker of a runtime holds its fingerprint; fields added since (left at their defaults) are not part of
+    it, so what an earlier release installed still counts as complete."""
+    import hashlib
+
+    minio = RUNTIMES["minio"]
+    before = f"GoRuntime(name='minio', version={minio.version!r}, module={minio.module!r}, binary='minio')"
+    assert runtimes._fingerprint(minio) == hashlib.sha256(before.encode()).hexdigest()[:16]
+    assert runtimes._fingerprint(RUNTIMES["seaweedfs"]) != runtimes._fingerprint(minio)

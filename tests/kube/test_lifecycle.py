@@ -30,7 +30,7 @@ from tests.kube.plugin_home import link_plugin
 from tests.local.conftest import MLSTACK, mlstack, mlstack_json
 
 NEEDS = registry.plugin_need("kubernetes")
-DATA_CLAIMS = {"minio-data", "registry-data", "mlflow-postgres-data", "mlserver-models"}
+DATA_CLAIMS = {"seaweedfs-data", "registry-data", "mlflow-postgres-data", "mlserver-models"}
 
 
 def recipe_for(control_plane: ControlPlane, tmp_path: Path, name: str = "lifecycle", extra: str = "",

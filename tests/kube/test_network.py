@@ -47,12 +47,12 @@ def _without(tmp_path, *kinds: str):
 def test_each_service_admits_exactly_the_components_wired_to_it():
     p = _policies(RECIPES / "kubernetes.yaml")
     pipelines, mlflow = {"mlstack.dev/pipeline": "true"}, {"app.kubernetes.io/name": "mlflow"}
-    assert _sources(p["object_store-ingress"]) == [mlflow, pipelines, {"app.kubernetes.io/name": "minio-buckets"}]
+    assert _sources(p["object_store-ingress"]) == [mlflow, pipelines, {"app.kubernetes.io/name": "seaweedfs-buckets"}]
     for kind in ("registry", "tracking", "serving"):
         assert _sources(p[f"{kind}-ingress"]) == [pipelines], kind
-    assert _reached(p["tracking-egress"]) == [("mlflow-postgres", 5432), ("minio", 9000)]
-    assert _reached(p["orchestrator-egress"]) == [("minio", 9000), ("mlflow", 5000), ("mlserver", 8080),
-                                                   ("registry", 5000)]
+    assert _reached(p["tracking-egress"]) == [("mlflow-postgres", 5432), ("seaweedfs", 8333)]
+    assert _reached(p["orchestrator-egress"]) == [("mlflow", 5000), ("mlserver", 8080), ("registry", 5000),
+                                                   ("seaweedfs", 8333)]
 
 
 def test_without_an_orchestrator_nothing_admits_pipeline_pods(tmp_path):
@@ -62,14 +62,14 @@ def test_without_an_orchestrator_nothing_admits_pipeline_pods(tmp_path):
     for kind in ("registry", "serving", "tracking"):  # nothing in the cluster calls them: default deny stands
         assert f"{kind}-ingress" not in p
     assert _sources(p["object_store-ingress"]) == [{"app.kubernetes.io/name": "mlflow"},
-                                                   {"app.kubernetes.io/name": "minio-buckets"}]
+                                                   {"app.kubernetes.io/name": "seaweedfs-buckets"}]
 
 
 def test_pipelines_reach_only_the_services_the_recipe_has(tmp_path):
     p = _policies(_without(tmp_path, "serving", "tracking"))
-    assert _reached(p["orchestrator-egress"]) == [("minio", 9000), ("registry", 5000)]
+    assert _reached(p["orchestrator-egress"]) == [("registry", 5000), ("seaweedfs", 8333)]
     assert _sources(p["object_store-ingress"]) == [{"mlstack.dev/pipeline": "true"},
-                                                   {"app.kubernetes.io/name": "minio-buckets"}]
+                                                   {"app.kubernetes.io/name": "seaweedfs-buckets"}]
 
 
 @pytest.mark.parametrize("kinds", [("orchestrator",), ("serving", "tracking")])

@@ -50,7 +50,7 @@ def test_a_kubernetes_stack_of_the_previous_release_upgrades_in_place_keeping_ev
         before = _claims(control_plane)
         assert set(before) == CLAIMS
 
-        current = _recipe(REPO, control_plane, tmp_path, "new.yaml")
+        current = _recipe(tree, control_plane, tmp_path, "new.yaml")  # the user's recipe, the same after the upgrade
         plan = json.loads(run(MLSTACK, env, "preview", str(current), "--json").stdout)["result"]["plan"]
         gone = [s["name"] for s in plan["steps"] if s["op"] in ("replace", "delete") and "volume" in s["name"]]
         assert gone == [], plan["steps"]
@@ -61,6 +61,12 @@ def test_a_kubernetes_stack_of_the_previous_release_upgrades_in_place_keeping_ev
         drift = subprocess.run([MLSTACK, "drift", str(current)], capture_output=True, text=True, timeout=300,
                                env=env, stdin=subprocess.DEVNULL, cwd=tmp_path)
         assert drift.returncode == 0, drift.stderr
+        # Today's default recipe runs SeaweedFS: a new, empty store. The upgraded deploy refuses the switch.
+        switch = subprocess.run([MLSTACK, "deploy", str(_recipe(REPO, control_plane, tmp_path, "default.yaml")),
+                                 "--yes"], capture_output=True, text=True, timeout=300, env=env,
+                                stdin=subprocess.DEVNULL, cwd=tmp_path)
+        assert switch.returncode == 8, switch.stderr
+        assert _claims(control_plane) == before
     finally:
         subprocess.run([MLSTACK, "destroy", "--stack", "upgrade", "--yes", "--purge"], capture_output=True,
                        timeout=600, env=env, stdin=subprocess.DEVNULL, cwd=tmp_path)

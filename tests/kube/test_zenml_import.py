@@ -58,6 +58,6 @@ def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
     assert orchestrator["pod_settings"]["labels"] == {"mlstack.dev/pipeline": "true"}
     assert orchestrator["pod_settings"]["image_pull_secrets"] == ["registry-pull"]
     store = components["artifact_store"][0]["configuration"]
-    assert store["client_kwargs"]["endpoint_url"] == f"http://minio.{namespace}.svc.cluster.local:9000"
+    assert store["client_kwargs"]["endpoint_url"] == f"http://seaweedfs.{namespace}.svc.cluster.local:8333"
     tracker = components["experiment_tracker"][0]["configuration"]
     assert tracker["tracking_uri"] == f"http://mlflow.{namespace}.svc.cluster.local:5000"

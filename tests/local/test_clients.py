@@ -101,6 +101,17 @@ def test_zenml_stack_file_imports_with_zenml(deployed, tmp_path):
     store = components["artifact_store"][0]["configuration"]
     assert store["path"] == "s3://mlstack/zenml"
     assert store["client_kwargs"]["endpoint_url"] == exports["components"]["object_store"]["endpoint_url"]
+    # ZenML's own S3 artifact store (s3fs) writes, reads and removes an object in the stack's object store.
+    code = ("from zenml.client import Client\nclient = Client()\nclient.activate_stack('local')\n"
+            "store = client.active_stack.artifact_store\npath = store.path + '/mlstack-check.txt'\n"
+            "with store.open(path, 'w') as f:\n    f.write('written by zenml')\n"
+            "print(store.open(path).read(), store.exists(path))\nstore.remove(path)\nprint(store.exists(path))\n")
+    python = str(Path(zenml).parent / "python")
+    (tmp_path / "check.py").write_text(code)  # ZenML finds its source root from the main module's file
+    done = subprocess.run(["bash", "-c", f'set -a; {shell_env}\nexec "$0" check.py', python],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[-3:-1] == ["written by zenml True", "False"], done.stdout
 
 
 def test_verify_passes_on_a_healthy_stack(deployed):

@@ -157,3 +157,35 @@ def revision(database: Path) -> str:
 
     with sqlite3.connect(database) as db:
         return db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+
+def test_switching_the_object_store_flavor_is_refused_and_replace_data_starts_seaweedfs(stack):
+    """MinIO to SeaweedFS is another store: its buckets start empty and MinIO's objects stay on disk, so a recipe
+    that switches is refused (exit 8, nothing changed) and done only with --replace-data."""
+    home, recipe, _ = stack
+    c = conn(home)
+    import boto3
+
+    boto3.client("s3", **c["s3"]).put_object(Bucket="models", Key="kept.bin", Body=b"minio's")
+    switched = Path(recipe).with_name("seaweedfs.yaml")
+    switched.write_text(Path(recipe).read_text().replace("flavor: minio", "flavor: seaweedfs"))
+    before, pids = state(home), service_pids(home)
+
+    plan = mlstack_json("preview", str(switched))["result"]["plan"]
+    assert plan["replacesData"] == ["object_store-bucket-models"]
+    refused = mlstack("deploy", str(switched), "--yes", "--json", check=False)
+    assert refused.returncode == 8, refused.stderr
+    assert "object_store-bucket-models" in json.loads(refused.stdout)["errors"][0]["message"]
+    assert state(home) == before and service_pids(home) == pids
+
+    mlstack("deploy", str(switched), "--yes", "--replace-data")
+    after = service_pids(home)
+    assert "seaweedfs" in after and "minio" not in after and "minio" in pids
+    client = boto3.client("s3", **conn(home)["s3"])
+    assert client.list_objects_v2(Bucket="models").get("KeyCount") == 0, "the new store starts empty"
+    client.put_object(Bucket="models", Key="new.bin", Body=b"seaweedfs'")
+    assert client.get_object(Bucket="models", Key="new.bin")["Body"].read() == b"seaweedfs'"
+    assert list((home.stack_dir(STACK) / "data").rglob("kept.bin")), "MinIO's objects are kept on disk"
+    run_id, _ = log_mlflow_run(conn(home)["mlflow_env"], "after-switch", 0.5)  # artifacts go to the new store
+    assert read_mlflow_metric(conn(home)["mlflow_env"], run_id) == pytest.approx(0.5)
+    assert client.list_objects_v2(Bucket="models", Prefix="mlflow/").get("KeyCount", 0) >= 1

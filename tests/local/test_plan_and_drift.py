@@ -125,7 +125,7 @@ def test_drift_reports_a_killed_service_and_a_deleted_bucket_and_deploy_restores
     envelope = json.loads(drifted.stdout)
     assert envelope["exitCode"] == 7 and envelope["ok"] is False
     steps = {s["name"]: s["op"] for s in envelope["result"]["plan"]["steps"]}
-    assert steps == {"serving-server": "gone", "object_store-bucket-mlstack": "gone"}, steps
+    assert steps == {"serving-server": "gone", "object_store-seaweedfs-bucket-mlstack": "gone"}, steps
     human = mlstack("drift", RECIPE, check=False)
     assert human.returncode == 7
     assert "gone     serving-server" in human.stdout and "has drifted" in human.stderr

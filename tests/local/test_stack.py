@@ -3,6 +3,8 @@ boto3, the MLflow client, oras (OCI), MLServer's V2 protocol. Then heal, crash m
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -25,7 +27,8 @@ from tests.runtime_clients import log_mlflow_run, read_mlflow_metric, run_in_run
 
 pytestmark = pytest.mark.engine
 RECIPE = str(RECIPES / "local.yaml")
-SERVICES = ("minio", "docker-registry", "mlflow", "mlserver")
+SERVICES = ("seaweedfs", "docker-registry", "mlflow", "mlserver")
+KNOWN = (*SERVICES, "minio")  # what service_pids tells apart: the default stack's services, and MinIO
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +90,7 @@ def service_pids(home: Home) -> dict[str, list[int]]:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (ProcessLookupError, OSError):
             continue
-        for svc in SERVICES:
+        for svc in KNOWN:
             if svc in cmd.split(" ", 2)[0] or (svc == "mlflow" and " server " in cmd and "mlflow" in cmd):
                 out.setdefault(svc, []).append(pid)
                 break
@@ -184,6 +187,63 @@ def test_second_deploy_reports_no_changes(stack):
     assert result["changed"] is False and set(result["changes"]) == {"same"}
 
 
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    return inodes
+
+
+def unix_sockets(pid: int) -> list[str]:
+    """Paths of the Unix sockets the process listens on."""
+    inodes = _socket_inodes(pid)
+    rows = [line.split() for line in Path("/proc/net/unix").read_text().splitlines()[1:]]
+    return sorted({row[7] for row in rows if len(row) == 8 and row[6] in inodes and row[3] == "00010000"})  # listening
+
+
+def listening(pid: int) -> list[tuple[str, int]]:
+    """(address, port) of each TCP socket the process listens on, from /proc (IPv4 and IPv6)."""
+    inodes = _socket_inodes(pid)
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                address, port = fields[1].split(":")
+                found.append((str(ipaddress.ip_address(bytes.fromhex(address)[::-1])) if len(address) == 8
+                              else address, int(port, 16)))
+    return sorted(found)
+
+
+def test_seaweedfs_listens_on_loopback_only_and_its_internal_http_takes_no_unsigned_request(stack):
+    """Its eight listeners (S3, and HTTP + gRPC of master, volume server, filer; gRPC of the S3 gateway) are all on
+    127.0.0.1, none on the fixed Iceberg and Lance ports; the filer's HTTP API, which would serve every object, is
+    off, and the volume server takes only signed requests."""
+    c = conn(stack)
+    (pid,) = service_pids(stack)["seaweedfs"]
+    sockets = listening(pid)
+    assert len(sockets) == 8 and {address for address, _ in sockets} == {"127.0.0.1"}, sockets
+    assert not {8181, 9101} & {port for _, port in sockets}
+    s3_port = int(c["s3"]["endpoint_url"].rsplit(":", 1)[1])
+    refused = 0
+    for _, port in sockets:
+        if port == s3_port:
+            continue
+        try:  # the object test_object_store_put_list_get wrote, asked for without a signature
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/buckets/{c['bucket']}/datasets/iris.csv",
+                                        timeout=5) as resp:
+                assert resp.read() != b"a,b\n1,2\n", f"port {port} served an object without a signature"
+        except (urllib.error.HTTPError, urllib.error.URLError, ConnectionError, OSError):
+            refused += 1
+    assert refused == 7
+    run = stack.stack_dir("local") / "run" / "object_store"
+    for name in ("identities.json", "security.toml"):
+        assert stat.S_IMODE((run / name).stat().st_mode) == 0o600
+
+
 def test_kill_9_of_each_service_then_deploy_restores_it(stack):
     before = service_pids(stack)
     assert set(before) == set(SERVICES), before
@@ -224,16 +284,19 @@ def test_deploy_completes_after_mlstack_is_killed_mid_deploy(stack):
 def test_destroy_leaves_nothing_running_and_redeploy_finds_the_data(stack, tmp_path):
     c = conn(stack)
     ports = [int(u.rsplit(":", 1)[1]) for u in (c["s3"]["endpoint_url"], c["tracking"], c["serving"], c["registry"][0])]
+    sockets = unix_sockets(service_pids(stack)["seaweedfs"][0])
+    assert len(sockets) == 6 and all(path.startswith("/tmp/seaweedfs-") for path in sockets), sockets
     proc = mlstack("destroy", "--stack", "local", "--json")
     down = json.loads(proc.stdout)["result"]
     # the bucket's objects stay on disk: destroy says it keeps the bucket, never that it deleted it
-    assert "kept     object_store-bucket-mlstack" in proc.stderr
-    assert "deleted  object_store-bucket" not in proc.stderr
+    assert "kept     object_store-seaweedfs-bucket-mlstack" in proc.stderr
+    assert "deleted  object_store-seaweedfs-bucket" not in proc.stderr
     assert processes_of(stack.root) == []
     for port in ports:
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
     assert set(down["kept"]) == {"object_store", "registry", "tracking", "serving"}
+    assert [path for path in sockets if Path(path).exists()] == [], "SeaweedFS's sockets in /tmp are removed"
 
     mlstack("deploy", RECIPE)
     c = conn(stack)

@@ -1,6 +1,8 @@
 """The upgrade test: a local stack deployed by the previous release, with data in it (objects, an MLflow run with
 an artifact, an image, a model), upgraded in place by the current code: `preview` shows what changes, `deploy`
-applies it, no data-holding resource is replaced, every piece of data is still there and `verify` passes.
+applies it, no data-holding resource is replaced, every piece of data is still there and `verify` passes. The user
+keeps their recipe (the previous release's `recipes/local.yaml`, on MinIO); today's default recipe, on SeaweedFS,
+would switch the store, and the upgraded deploy refuses that instead of doing it silently.
 
 The previous release runs from its own tree in its own virtualenv (tests/upgrade/conftest.py).
 """
@@ -69,9 +71,10 @@ def test_a_local_stack_of_the_previous_release_upgrades_in_place_with_its_data(p
         """)
         assert _load_model(c["serving"]) == 200
 
+        recipe = str(tree / "recipes" / "local.yaml")  # the user's recipe: the same before and after the upgrade
         untyped = {name for name, kind in _state_types(home).items() if kind == "pulumi-python:dynamic:Resource"}
         assert "object_store-bucket-mlstack" in untyped  # the previous release's one type token for all of them
-        plan = json.loads(_run(MLSTACK, env, "preview", str(REPO / "recipes" / "local.yaml"), "--json").stdout)
+        plan = json.loads(_run(MLSTACK, env, "preview", recipe, "--json").stdout)
         steps = plan["result"]["plan"]["steps"]
         replaced = [s["name"] for s in steps if s["op"] in ("replace", "delete")]
         assert not [name for name in replaced if "bucket" in name], steps  # the store's buckets keep their objects
@@ -79,7 +82,7 @@ def test_a_local_stack_of_the_previous_release_upgrades_in_place_with_its_data(p
         # Renamed (each dynamic resource has its own type token now), each keeps its identity: an alias, so no
         # resource of the previous state is deleted and created anew under its new type.
         assert not [s for s in steps if s["name"] in untyped and s["op"] in ("create", "delete")], steps
-        _run(MLSTACK, env, "deploy", str(REPO / "recipes" / "local.yaml"), "--yes")
+        _run(MLSTACK, env, "deploy", recipe, "--yes")
         types = _state_types(home)
         assert untyped <= set(types) and "pulumi-python:dynamic:Resource" not in types.values(), types
         assert types["object_store-bucket-mlstack"] == "pulumi-python:dynamic/local:Bucket"
@@ -93,9 +96,12 @@ def test_a_local_stack_of_the_previous_release_upgrades_in_place_with_its_data(p
         assert (c["repository"] / "tiny" / "model.joblib").is_file() and _load_model(c["serving"]) == 200
         verified = json.loads(_run(MLSTACK, env, "verify", "--stack", "local", "--json").stdout)["result"]
         assert verified["ok"], verified
-        again = json.loads(_run(MLSTACK, env, "deploy", str(REPO / "recipes" / "local.yaml"), "--yes",
-                                "--json").stdout)["result"]
+        again = json.loads(_run(MLSTACK, env, "deploy", recipe, "--yes", "--json").stdout)["result"]
         assert again["changed"] is False  # the upgrade is complete: nothing left to change
+        switch = subprocess.run([MLSTACK, "deploy", str(REPO / "recipes" / "local.yaml"), "--yes", "--json"], env=env,
+                                capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert switch.returncode == 8, switch.stderr  # the new default's SeaweedFS would be a new, empty store
+        assert "object_store-bucket-mlstack" in json.loads(switch.stdout)["errors"][0]["message"]
     finally:
         subprocess.run([MLSTACK, "destroy", "--stack", "local", "--yes", "--purge"], capture_output=True,
                        timeout=300, env=env, stdin=subprocess.DEVNULL)
