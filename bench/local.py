@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mlstack.components.generated import _certificate  # noqa: E402
 from mlstack.components.local import seaweedfs  # noqa: E402
 from mlstack.engine import runtimes  # noqa: E402
 from mlstack.engine.pulumi_cli import find_cli  # noqa: E402
@@ -70,7 +71,9 @@ def object_store(flavor: str, tmp: Path, port: int) -> tuple[list[str], dict[str
                 str(tmp / "s3")]
         return argv, keys, f"http://127.0.0.1:{port}/minio/health/ready"
     (tmp / "ids.json").write_text(seaweedfs.identities(*KEYS))
-    (tmp / "security.toml").write_text(seaweedfs.security_toml("bench"))  # read from the working directory
+    (tmp / "security.toml").write_text(seaweedfs.security_toml("bench", str(tmp)))  # read from the working directory
+    for name, pem in zip(("ca.pem", "tls.pem", "tls.key"), _certificate("seaweedfs", 1), strict=True):
+        (tmp / name).write_text(pem)
     (tmp / "s3").mkdir()
     side = [free_port() for _ in seaweedfs.SIDE_PORTS]
     weed = str(runtimes.expected_path(PREPARED, "seaweedfs"))

@@ -1,7 +1,8 @@
 """SeaweedFS in the cluster: one `weed server` (master, volume server, filer, S3 gateway) in a StatefulSet on a kept
 volume. Only the S3 gateway listens on the pod's address; the master, volume server and filer listen on the pod's
-loopback (they talk to each other inside the one process), with the same hardening as the local flavor: their HTTP
-APIs off or JWT-signed, the Iceberg and Lance servers and telemetry off. Its configuration (the S3 identity, the JWT
+loopback (they talk to each other inside the one process; no other pod reaches them, so their gRPC needs no TLS
+here), with the local flavor's other hardening: their HTTP APIs off or JWT-signed, the Iceberg and Lance servers and
+telemetry off. Its configuration (the S3 identity, the JWT
 keys, volume growth) is generated into the component's Secret and mounted read-only as its working directory."""
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ Every listener it opens is on 127.0.0.1 and on a port mlstack chose: besides the
 filer and S3 gateway each have an HTTP and a gRPC port (chosen together, kept, moved with the S3 port). The Iceberg
 catalog and Lance namespace servers (fixed ports otherwise) are turned off, and so is the master's telemetry. The
 master's and the filer's own HTTP APIs are turned off (the filer's would serve every object without a signature);
-the volume server's HTTP API takes only JWTs signed with keys derived from a generated secret (`security.toml`,
-0600, in the process's working directory, where `weed` looks first). The gRPC ports between its own servers take
-no credentials: any process of the same machine that reaches 127.0.0.1 reaches them. On a machine shared with
-untrusted users choose `minio`, whose one port takes only signed requests.
+the volume server's HTTP API takes only JWTs signed with keys derived from a generated secret, and its gRPC ports
+take only mutual TLS with a certificate from a private CA generated for this store (its key discarded). Its
+configuration (`security.toml`, `master.toml`, the S3 identity, the certificate and key) is written 0600 in the
+process's working directory, where `weed` looks first.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import pulumi
 
-from mlstack.components.generated import GeneratedSecret
+from mlstack.components.generated import GeneratedCertificate, GeneratedSecret
 from mlstack.components.local.generated import FreePorts
 from mlstack.components.local.object_store import S3Store
 from mlstack.components.local.process import ManagedProcess
@@ -38,11 +38,21 @@ MAX_VOLUMES = 1000  # a count, not space: a volume file grows as it is written (
 MASTER_TOML = "[master.volume_growth]\ncopy_1 = 1\n"
 
 
-def security_toml(secret: str) -> str:
-    """JWT keys for the volume server's and the filer's HTTP APIs (read and write), derived from one secret."""
+GRPC_SERVERS = ("master", "volume", "filer", "s3")
+CERT_DAYS = 3650  # the private CA signs this one certificate only; a new store (or a replaced one) gets a new one
+
+
+def security_toml(secret: str, tls_dir: str | None = None) -> str:
+    """JWT keys for the volume server's and the filer's HTTP APIs (read and write), derived from one secret; with
+    `tls_dir` (ca.pem, tls.pem, tls.key in it), mutual TLS on every gRPC port and for every gRPC client."""
     sections = ("jwt.signing", "jwt.signing.read", "jwt.filer_signing", "jwt.filer_signing.read")
     keys = {s: hmac.new(secret.encode(), s.encode(), hashlib.sha256).hexdigest() for s in sections}
-    return "".join(f'[{s}]\nkey = "{k}"\nexpires_after_seconds = 10\n\n' for s, k in keys.items())
+    text = "".join(f'[{s}]\nkey = "{k}"\nexpires_after_seconds = 10\n\n' for s, k in keys.items())
+    if tls_dir:
+        pair = f'cert = "{tls_dir}/tls.pem"\nkey = "{tls_dir}/tls.key"\n'
+        text += f'[grpc]\nca = "{tls_dir}/ca.pem"\n\n'
+        text += "".join(f"[grpc.{s}]\n{pair}\n" for s in (*GRPC_SERVERS, "client"))
+    return text
 
 
 def identities(access_key: str, secret_key: str) -> str:
@@ -114,13 +124,18 @@ class LocalSeaweedfs(S3Store[SeaweedfsObjectStore]):
         side = FreePorts(
             f"{name}-side-ports", count=len(SIDE_PORTS), follows=self.port, opts=pulumi.ResourceOptions(parent=self)
         ).ports
-        signing = GeneratedSecret(f"{name}-signing-key", nbytes=32, opts=pulumi.ResourceOptions(parent=self)).value
+        child = pulumi.ResourceOptions(parent=self)
+        signing = GeneratedSecret(f"{name}-signing-key", nbytes=32, opts=child).value
+        tls = GeneratedCertificate(f"{name}-grpc-certificate", common_name="seaweedfs", days=CERT_DAYS, opts=child)
         config = str(run / "identities.json")
-        files = pulumi.Output.all(self.access_key, self.secret_key, signing).apply(
+        files = pulumi.Output.all(self.access_key, self.secret_key, signing, tls.ca, tls.cert, tls.key).apply(
             lambda a: {
                 config: identities(a[0], a[1]),
-                str(run / "security.toml"): security_toml(a[2]),
+                str(run / "security.toml"): security_toml(a[2], str(run)),
                 str(run / "master.toml"): MASTER_TOML,
+                str(run / "ca.pem"): a[3],
+                str(run / "tls.pem"): a[4],
+                str(run / "tls.key"): a[5],
             }
         )
         weed = self.context.runtime("seaweedfs")

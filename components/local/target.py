@@ -54,7 +54,7 @@ TARGET = Target(
             shared.SeaweedfsObjectStore,
             "mlstack.components.local.seaweedfs:LocalSeaweedfs",
             "SeaweedFS (Apache-2.0, built from Go modules) on 127.0.0.1: one process, its S3 gateway with SigV4 "
-            "identities from generated keys, data on disk; its internal gRPC ports take no credentials",
+            "identities from generated keys, its internal ports JWT-signed or mutual TLS, data on disk",
             requires=("pulumi", "boto3"),
             runtimes=("seaweedfs",),
             zenml="s3",

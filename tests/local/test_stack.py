@@ -218,10 +218,10 @@ def listening(pid: int) -> list[tuple[str, int]]:
     return sorted(found)
 
 
-def test_seaweedfs_listens_on_loopback_only_and_its_internal_http_takes_no_unsigned_request(stack):
+def test_seaweedfs_listens_on_loopback_only_and_takes_no_unsigned_request(stack):
     """Its eight listeners (S3, and HTTP + gRPC of master, volume server, filer; gRPC of the S3 gateway) are all on
     127.0.0.1, none on the fixed Iceberg and Lance ports; the filer's HTTP API, which would serve every object, is
-    off, and the volume server takes only signed requests."""
+    off, the volume server takes only signed requests, and every gRPC port only mutual TLS."""
     c = conn(stack)
     (pid,) = service_pids(stack)["seaweedfs"]
     sockets = listening(pid)
@@ -240,8 +240,32 @@ def test_seaweedfs_listens_on_loopback_only_and_its_internal_http_takes_no_unsig
             refused += 1
     assert refused == 7
     run = stack.stack_dir("local") / "run" / "object_store"
-    for name in ("identities.json", "security.toml"):
+    for name in ("identities.json", "security.toml", "master.toml", "ca.pem", "tls.pem", "tls.key"):
         assert stat.S_IMODE((run / name).stat().st_mode) == 0o600
+    # Its four gRPC ports take mutual TLS only: the stack's certificate gets an HTTP/2 answer, none gets refused.
+    flags = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    grpc = [int(f.split("=")[1]) for f in flags if ".port.grpc=" in f]
+    assert len(grpc) == 4 and set(grpc) <= {port for _, port in sockets}
+    for port in grpc:
+        assert _h2_over_tls(port, run, with_certificate=True) == "answered", port
+        assert _h2_over_tls(port, run, with_certificate=False) == "refused", port
+
+
+def _h2_over_tls(port: int, run: Path, with_certificate: bool) -> str:
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(run / "ca.pem"))
+    context.set_alpn_protocols(["h2"])
+    if with_certificate:
+        context.load_cert_chain(run / "tls.pem", run / "tls.key")
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000")  # and an empty SETTINGS
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(preface)
+                return "answered" if tls.recv(64) else "closed"
+        except (ssl.SSLError, ConnectionError):
+            return "refused"
 
 
 def test_kill_9_of_each_service_then_deploy_restores_it(stack):
