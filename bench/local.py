@@ -77,10 +77,12 @@ def object_store(flavor: str, tmp: Path, port: int) -> tuple[list[str], dict[str
     (tmp / "s3").mkdir()
     side = [free_port() for _ in seaweedfs.SIDE_PORTS]
     weed = str(runtimes.expected_path(PREPARED, "seaweedfs"))
+    LITTER.extend(seaweedfs.sockets(port, side))  # what it leaves in /tmp when killed, as mlstack removes it
     return seaweedfs.argv(weed, str(tmp / "s3"), str(tmp / "ids.json"), port, side), {}, f"http://127.0.0.1:{port}/healthz"
 
 
 KEYS = ("benchadmin", "benchpassword123")
+LITTER: list[str] = []
 
 
 def floor_round(tmp: Path, flavor: str) -> tuple[float, float]:
@@ -123,6 +125,8 @@ def floor_round(tmp: Path, flavor: str) -> tuple[float, float]:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        while LITTER:
+            Path(LITTER.pop()).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -182,10 +182,17 @@ def stop(props: dict[str, Any], pgid: int | float, pid: int | float, started: st
     killed process leaves behind (`leftovers`): those nothing listens on any more."""
     grace = float(props.get("stop_timeout") or STOP_TIMEOUT)
     stop_group(pgid, pid, started, props.get("port"), timeout=grace)
-    for leftover in props.get("leftovers") or []:
-        if _stale_socket(leftover):
+    # A killed process's main thread is a zombie while its other threads still exit: its sockets close a moment
+    # later. Each leftover is removed once nothing listens on it (bounded).
+    pending, deadline = list(props.get("leftovers") or []), time.monotonic() + 5.0
+    while pending:
+        for leftover in [p for p in pending if _stale_socket(p)]:
+            pending.remove(leftover)
             with contextlib.suppress(OSError):  # another user's file in /tmp is theirs to remove
                 Path(leftover).unlink()
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
 
 
 def _stale_socket(path: str) -> bool:
