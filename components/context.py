@@ -20,6 +20,7 @@ class StackContext:
     tags: dict[str, str] = field(default_factory=dict)
     runtimes: dict[str, str] = field(default_factory=dict)  # runtime name -> its main program
     placement: Any = None  # the recipe's `target:` block, typed (its target's placement model)
+    shared: tuple[str, ...] = ()  # what the flavors need installed once per placement (Recipe.shared_needs)
 
     def runtime(self, name: str) -> str:
         return self.runtimes[name]

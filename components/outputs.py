@@ -57,6 +57,9 @@ class ObjectStoreOutputs:
     scope_id: pulumi.Output[str] | None = None  # the one resource holding every bucket (Azure's storage account)
     credentials_ref: SecretKeys | None = None  # where in-cluster consumers read the keys from
     service: Endpoint | None = None  # where in-cluster clients reach it (kubernetes)
+    # an identity that may only list and read the buckets (in-cluster stores): what serves models pulls with it
+    reader_key: pulumi.Output[str] | None = None
+    reader_secret: pulumi.Output[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ def support_table() -> str:
         + (f" (`destroy` deletes {f.deletes_data}, so it asks for `--purge`)" if f.deletes_data else "")
         for f in registry.all_flavors()
     ]
+    rows += [f"- not offered: `{kind}` / `{name}`: {why}" for kind, name, why in registry.DECLINED]
     return "\n".join(rows) + "\n"
 
 

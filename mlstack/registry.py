@@ -32,6 +32,17 @@ TARGET_PACKAGES: tuple[str, ...] = ("local", "aws", "gcp", "azure", "kubernetes"
 
 Problems = list[tuple[str, str]]  # (field, rule broken), the field relative to the component
 
+# Flavors mlstack declines to offer, and why (the support table says it): (kind, flavor, reason).
+DECLINED: tuple[tuple[str, str, str], ...] = (
+    (
+        "serving",
+        "seldon",
+        "Seldon Core v1 and v2 are under the Business Source License 1.1 since 2024: production use needs a "
+        "commercial licence. `kserve` serves the same V2 protocol with MLServer (Apache-2.0), which Seldon runs "
+        "models with; `mlstack import mlstacks` maps Seldon to it",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class Unsupported:
@@ -69,6 +80,7 @@ class Flavor:
     zenml_config: Callable[[Any], dict[str, Any]] | None = None  # typed client -> ZenML component configuration
     zenml_extra: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # ZenML components it needs
     verify: str | Unsupported = Unsupported("no check written for this flavor")  # a check of mlstack.clients.verify
+    shared: tuple[str, ...] = ()  # what its target installs once per placement for it (a cluster's add-ons)
 
     def wired_to(self) -> tuple[str, ...]:
         """Kinds this flavor takes outputs from: what it needs and what it uses when present."""
@@ -131,6 +143,21 @@ class TargetNeeds:
 Gate = Callable[[], None]  # waits for a check running in the background and raises what it raised
 
 
+SHARED_OUTPUT = "shared"  # a shared stack's program exports what it holds under this name: {name: versions}
+
+
+@dataclass(frozen=True)
+class SharedStack:
+    """What the stacks at one placement share (a cluster's add-ons), deployed once for all of them as a Pulumi stack
+    of its own: the engine runs it before a stack's deploy, and after its `destroy --purge` (then it holds what the
+    other stacks still use, or is destroyed when none uses anything)."""
+
+    name: str  # its Pulumi stack (one per placement, e.g. per cluster)
+    program: Callable[[], None]
+    wanted: tuple[str, ...]  # what it must hold now; () when nothing
+    users: tuple[str, ...] = ()  # the other stacks that use it
+
+
 class TargetHooks:
     """What a target does beyond declaring resources, each method optional (the defaults do nothing). A target
     package subclasses this in one of its modules and names the instance: `Target(hooks="module:HOOKS")`.
@@ -171,6 +198,11 @@ class TargetHooks:
         yields the client config at the local addresses; None: they are reachable as they are."""
         return None
 
+    def shared(self, placement: Any, stack: str, needs: tuple[str, ...], leaving: bool) -> SharedStack | None:
+        """Before a deploy (`leaving` False) and after a purge (True): what the stacks at this placement share, for
+        the flavors' `needs` of this stack (`Flavor.shared`); None when the placement shares nothing."""
+        return None
+
     def finish(self, platform: Any, components: dict[str, Any], wiring: dict[str, tuple[str, ...]]) -> None:
         """Program-time, once every component is built: what spans components (the kubernetes target's
         NetworkPolicies). `wiring`: kind -> the kinds it is wired to."""
@@ -194,6 +226,8 @@ class Target:
     keeps_on_destroy: str | Callable[[Any], str] = ""
     tag_problems: Callable[[dict[str, str]], Problems] | None = None  # (tag key, rule broken) for the platform
     hooks: str | None = None  # "module:NAME" of a TargetHooks instance (None: no hooks)
+    # (typed placement, the flavors' `shared` needs) -> what a plan says of them (a cluster's add-ons, versions)
+    shared_note: Callable[[Any, tuple[str, ...]], str] | None = None
 
     def lifecycle(self) -> TargetHooks:
         """The target's hooks (loaded on first use: they may import the platform's client)."""

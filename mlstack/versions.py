@@ -33,6 +33,41 @@ KUBERNETES_IMAGES = {
     "mlserver": "docker.io/seldonio/mlserver:1.7.1",
     "mlflow": MLFLOW_IMAGE,
 }
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    """A chart a cluster add-on installs: where its publisher ships it, and the exact version.
+
+    Charts are installed with the provider's `helm.v4.Chart`: it renders the chart and Pulumi owns each object (a
+    diff, a policy check and a drift per object), and it reads a packaged chart from a local file, which is how an
+    air-gapped mirror works; `helm.v3.Release` would need the repository at every deploy. v4 ignores Helm hooks:
+    these charts need none (cert-manager's only hook, its start-up API check, is turned off)."""
+
+    name: str
+    version: str
+    repository: str  # the OCI repository the publisher pushes it to (`helm pull <repository>/<name> --version`)
+
+    @property
+    def archive(self) -> str:
+        """Its file name in a mirror directory: what `helm pull` writes."""
+        return f"{self.name}-{self.version}.tgz"
+
+
+# The charts of the kubernetes target's cluster add-ons (components/kubernetes/addons/). Their sources are also
+# served by the Go module proxy at the same tags (github.com/cert-manager/cert-manager, github.com/kserve/kserve),
+# which is how the tests fill a chart mirror where the publishers' registries cannot be reached.
+CHARTS = {
+    "cert-manager": HelmChart("cert-manager", "v1.21.2", "oci://quay.io/jetstack/charts"),
+    "kserve-crd": HelmChart("kserve-crd", "v0.20.0", "oci://ghcr.io/kserve/charts"),
+    "kserve-resources": HelmChart("kserve-resources", "v0.20.0", "oci://ghcr.io/kserve/charts"),
+}
+CHART_SOURCES = {  # chart -> (Go module, version, the chart's directory in it)
+    "cert-manager": ("github.com/cert-manager/cert-manager", "v1.21.2", "deploy/charts/cert-manager"),
+    "kserve-crd": ("github.com/kserve/kserve", "v0.20.0", "charts/kserve-crd"),
+    "kserve-resources": ("github.com/kserve/kserve", "v0.20.0", "charts/kserve-resources"),
+}
+
 # The pulumi-kubernetes SDK pinned in pyproject.toml asks the engine for this provider plugin version exactly.
 KUBERNETES_PROVIDER_VERSION = "4.25.0"
 # kind (https://kind.sigs.k8s.io): the CLI mlstack drives for `cluster: {type: kind}`; its node image is kind's default.

@@ -70,6 +70,7 @@ def make_program(
             {"mlstack-stack": recipe.name, **recipe.tags},
             dict(runtimes or {}),
             recipe.target,
+            recipe.shared_needs(),
         )
         target = registry.target(recipe.target.type)
         opts, platform = target.load_assembly()(ctx)

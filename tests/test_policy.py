@@ -74,6 +74,8 @@ def _sdk_class(typ: str):
             return getattr(importlib.import_module(path), name)
         except (ImportError, AttributeError):
             continue
+    if package == "kubernetes" and not group.endswith("k8s.io") and "." in group:
+        return None  # a custom resource (KServe's ServingRuntime): a CustomResource, with no tags or labels input
     raise LookupError(typ)
 
 

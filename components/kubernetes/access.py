@@ -211,6 +211,49 @@ def delete_namespace(cluster: Cluster, namespace: str, stack: str, timeout_s: in
     )
 
 
+def addon_users(cluster: Cluster, labels: list[str]) -> dict[tuple[str, str], set[str]]:
+    """{(stack, namespace): which of `labels` its namespace carries}, for every mlstack stack on the cluster that
+    carries one (the cluster says it: stacks deployed from other machines and other state backends count too)."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        found = client.CoreV1Api(cluster.api).list_namespace(label_selector=n.STACK, _request_timeout=TIMEOUT).items
+    except ApiException as exc:
+        raise CredentialsError(
+            f"listing the namespaces of context {cluster.context!r} failed: HTTP {exc.status}",
+            hint="mlstack reads which stacks use the cluster's add-ons from their namespaces' labels",
+        ) from None
+    users: dict[tuple[str, str], set[str]] = {}
+    for namespace in found:
+        if namespace.metadata.deletion_timestamp:  # its stack is being purged: it uses nothing any more
+            continue
+        meta = namespace.metadata.labels or {}
+        used = {label for label in labels if meta.get(label) == "true"}
+        if used:
+            users[(meta[n.STACK], namespace.metadata.name)] = used
+    return users
+
+
+def missing_crds(cluster: Cluster, crds: list[str]) -> list[str]:
+    """The CustomResourceDefinitions of `crds` the cluster does not serve."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.ApiextensionsV1Api(cluster.api)
+    missing = []
+    for crd in crds:
+        try:
+            api.read_custom_resource_definition(crd, _request_timeout=TIMEOUT)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise CredentialsError(
+                    f"reading CRD {crd} on context {cluster.context!r} failed: HTTP {exc.status}"
+                ) from None
+            missing.append(crd)
+    return missing
+
+
 def preflight(context: str | None, namespace: str, stack: str) -> None:
     """The cluster of `context` answers, and `namespace`, if it exists, is the stack's own."""
     check_namespace(connect(context), namespace, stack)

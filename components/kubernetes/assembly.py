@@ -1,5 +1,6 @@
 """How the `kubernetes` target sets up a stack: one explicit provider for the recipe's context, and the stack's
-namespace — Pod Security `restricted` enforced, every flow denied unless a component allows it, DNS allowed."""
+namespace — Pod Security `restricted` enforced, every flow denied unless a component allows it, DNS allowed, and
+labelled with the cluster add-ons the stack uses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.components.context import StackContext
-from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes import addons, clusters
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes.settings import KubernetesTarget
 from mlstack.components.kubernetes.workload import KubernetesPlatform, bounded_delete
@@ -20,6 +21,7 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
     stack, cluster = ctx.stack, clusters.of(placement)
     namespace, context = n.namespace_of(stack, placement), cluster.context(stack, placement)
     delete_timeout_s = placement.delete_timeout_s
+    uses = {a.label: "true" for a in addons.managed(ctx.shared, placement.existing_addons)}
     provider = k8s.Provider(
         "kubernetes",
         context=context,
@@ -29,7 +31,8 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
     opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
     ns = k8s.core.v1.Namespace(
         "namespace",
-        metadata={"name": namespace, "labels": {**n.labels(stack, namespace, "namespace"), **POD_SECURITY}},
+        # the cluster add-ons mlstack installs for this stack: the cluster's add-ons stack reads who uses what here
+        metadata={"name": namespace, "labels": {**n.labels(stack, namespace, "namespace"), **POD_SECURITY, **uses}},
         # Kept by destroy (deleting it would delete the volumes of the stack's data with it); `destroy --purge`
         # deletes it afterwards, outside the engine (lifecycle.purge), so a purge never runs an update.
         opts=pulumi.ResourceOptions.merge(

@@ -16,7 +16,7 @@ from typing import Any
 from mlstack.components.kubernetes import clusters
 from mlstack.components.kubernetes.settings import KubernetesTarget
 from mlstack.errors import MlstackError
-from mlstack.registry import Gate, TargetHooks
+from mlstack.registry import Gate, SharedStack, TargetHooks
 
 
 class KubernetesHooks(TargetHooks):
@@ -35,6 +35,58 @@ class KubernetesHooks(TargetHooks):
 
     def purge(self, placement: KubernetesTarget, stack: str) -> str | None:
         return clusters.of(placement).purge(placement, stack)
+
+    def shared(
+        self, placement: KubernetesTarget, stack: str, needs: tuple[str, ...], leaving: bool
+    ) -> SharedStack | None:
+        """The cluster's add-ons stack: what this stack needs (unless it is leaving) and what the other stacks'
+        namespaces say they use, less what the recipe says the cluster already runs (whose CRDs must be there)."""
+        from mlstack.components.kubernetes import access, addons
+        from mlstack.components.kubernetes import naming as n
+        from mlstack.errors import CredentialsError
+
+        if not needs:
+            return None
+        cluster = access.connect(clusters.context_of(stack, placement))
+        existing = [a for a in addons.ordered(needs, placement.existing_addons) if a.name in placement.existing_addons]
+        if not leaving and existing:
+            missing = access.missing_crds(cluster, [crd for a in existing for crd in a.crds])
+            if missing:
+                raise CredentialsError(
+                    f"target.existing_addons: the cluster of context {cluster.context!r} does not serve "
+                    + ", ".join(missing),
+                    hint="install those add-ons on the cluster first, or remove them from existing_addons so that "
+                    "mlstack installs them",
+                )
+        mine = addons.managed(needs, placement.existing_addons)
+        if not mine:
+            return None  # all of it is the cluster's own: nothing of this stack's to add or remove
+        own = (stack, n.namespace_of(stack, placement))
+        users = {
+            user: used
+            for user, used in access.addon_users(cluster, [a.label for a in addons.addons().values()]).items()
+            if user != own
+        }
+        wanted = {label.removeprefix(addons.LABEL) for used in users.values() for label in used}
+        if not leaving:
+            wanted |= {a.name for a in mine}
+        # exactly what the namespaces say (an add-on another stack's recipe says its cluster runs is not added)
+        order = [a for a in addons.ordered(wanted) if a.name in wanted]
+        mirror = addons.mirror()
+        addons.check_mirror(order, mirror)
+        context = cluster.context
+
+        def program() -> None:
+            from mlstack.components.kubernetes.addons import program as addon_program
+
+            addon_program.build(context, order, mirror)
+
+        return SharedStack(
+            name=addons.stack_name(cluster.server),
+            program=program,
+            wanted=tuple(a.name for a in order),
+            users=tuple(sorted(f"{s} (namespace {ns})" for s, ns in users)),
+        )
 
     def health(self, placement: KubernetesTarget, stack: str) -> list[tuple[str, str]]:
         from mlstack.components.kubernetes import access

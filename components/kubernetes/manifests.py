@@ -7,6 +7,7 @@ hold, with the command that creates it, so a GitOps user keeps secret values whe
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 from mlstack.clients.render import dump_yaml
@@ -32,7 +33,12 @@ ORDER = [
 KEY_MEANINGS = {
     "root-user": "the object store's S3 access key id (MinIO's root user): 20 letters and digits",
     "root-password": "the object store's S3 secret key (MinIO's root password): 40 random characters",
-    "identities.json": "SeaweedFS's S3 identity: the same two keys, as its `-s3.config` JSON",
+    "reader-user": "the access key id of the store's read-only identity (lists and reads the buckets): 20 letters "
+    "and digits",
+    "reader-password": "that identity's secret key: 40 random characters",
+    "identities.json": "SeaweedFS's S3 identities: the root keys and the read-only ones, as its `-s3.config` JSON",
+    "AWS_ACCESS_KEY_ID": "KServe's keys to pull models: the object store's read-only access key id",
+    "AWS_SECRET_ACCESS_KEY": "the object store's read-only secret key",
     "security.toml": "SeaweedFS's JWT signing keys for its volume server and filer (TOML)",
     "master.toml": "SeaweedFS's volume growth: `[master.volume_growth]` `copy_1 = 1` (not secret)",
     "http-secret": "the registry's HTTP secret: 32 random characters",
@@ -84,6 +90,10 @@ def _secrets_doc(secrets: list[Any]) -> str:
         else:
             literals = " ".join(f"--from-literal={key}=..." for key in keys)
             command = f"kubectl -n {namespace} create secret generic {meta['name']} {literals}"
+        annotations = meta.get("annotations") or {}
+        if annotations:  # what its reader needs besides the values (KServe: where the object store is)
+            pairs = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in sorted(annotations.items()))
+            command += f"\nkubectl -n {namespace} annotate secret {meta['name']} {pairs}"
         lines += ["", "```", command, "```", ""]
     return "\n".join(lines)
 

@@ -35,19 +35,19 @@ def finish(platform: w.KubernetesPlatform, components: dict[str, Any], wiring: d
                 if kind in wiring.get(other, ()) and (pods := flows_of(components[other]).pods) is not None
             ]
             served, sources = flows.serves, [*callers, *flows.admits]
-            if not sources and not platform.node_ports:
-                continue  # nothing in the cluster calls it: the namespace's default deny stands (an empty `from`
-                # would admit every source)
-            w.allow_ingress(
-                f"{kind}-ingress",
-                platform,
-                served.app,
-                kind,
-                served.port,
-                sources,
-                component,
-                from_outside=platform.node_ports,
-            )
+            # nothing in the cluster calls it: the namespace's default deny stands (an empty `from` would admit
+            # every source); its own pods' egress is still allowed below
+            if sources or platform.node_ports:
+                w.allow_ingress(
+                    f"{kind}-ingress",
+                    platform,
+                    served.app,
+                    kind,
+                    served.port,
+                    sources,
+                    component,
+                    from_outside=platform.node_ports,
+                )
         if flows.pods is not None:
             used = sorted(
                 (e for other in wiring.get(kind, ()) if (e := _served(components.get(other))) is not None),

@@ -4,6 +4,7 @@ wired to it, and its bucket Job (network.py)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any, ClassVar, TypeVar
 
@@ -33,6 +34,33 @@ def bucket_script(buckets: list[str], app: str = APP, port: int = PORT) -> str:
     return f'mc alias set store "http://{app}:{port}" "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null && {made}'
 
 
+def reader_policy(buckets: list[str]) -> str:
+    """An IAM policy that lists and reads the buckets, nothing else."""
+    arns = [f"arn:aws:s3:::{b}" for b in buckets]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": arns},
+                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"{a}/*" for a in arns]},
+            ],
+        }
+    )
+
+
+def reader_script(buckets: list[str]) -> str:
+    """MinIO's reader: a user whose one policy lists and reads the buckets (idempotent: a policy attached before
+    is left as it is)."""
+    policy = shlex.quote(reader_policy(buckets))
+    return (
+        'mc admin user add store "$READER_USER" "$READER_PASSWORD" >/dev/null'
+        f" && printf '%s' {policy} > /tmp/reader.json"
+        " && mc admin policy create store mlstack-reader /tmp/reader.json >/dev/null"
+        ' && { out=$(mc admin policy attach store mlstack-reader --user "$READER_USER" 2>&1)'
+        ' || echo "$out" | grep -qi "already"; }'
+    )
+
+
 SettingsT = TypeVar("SettingsT", bound=KubernetesS3Settings)
 
 
@@ -60,11 +88,22 @@ class KubernetesS3Store(Component[SettingsT, w.KubernetesPlatform, out.ObjectSto
             lambda v: "mls" + v.replace("-", "").replace("_", "")[:17].upper()
         )
         self.secret_key = GeneratedSecret(f"{name}-secret-key", nbytes=30, opts=child).value
+        # a second identity that may only list and read the buckets: what serves models (KServe) pulls with it
+        self.reader_key = GeneratedSecret(f"{name}-reader-key", nbytes=16, secret=False, opts=child).value.apply(
+            lambda v: "mlr" + v.replace("-", "").replace("_", "")[:17].upper()
+        )
+        self.reader_secret = GeneratedSecret(f"{name}-reader-secret", nbytes=30, opts=child).value
+        keys = {
+            "root-user": self.access_key,
+            "root-password": self.secret_key,
+            "reader-user": self.reader_key,
+            "reader-password": self.reader_secret,
+        }
         self.credentials = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata=w.metadata(platform, self.CREDENTIALS, name, self.APP),
             type="Opaque",
-            string_data={"root-user": self.access_key, "root-password": self.secret_key, **self._secret_data(name)},
+            string_data={**keys, **self._secret_data(name)},
             opts=child,
         )
         self.volume = w.volume_claim(
@@ -94,6 +133,8 @@ class KubernetesS3Store(Component[SettingsT, w.KubernetesPlatform, out.ObjectSto
             secret_key=self.secret_key,
             credentials_ref=out.SecretKeys(self.CREDENTIALS, "root-user", "root-password"),
             service=service,
+            reader_key=self.reader_key,
+            reader_secret=self.reader_secret,
         )
         client = pulumi.Output.all(self.endpoint, self.access_key).apply(
             lambda a: ObjectStoreClient(
@@ -115,6 +156,10 @@ class KubernetesS3Store(Component[SettingsT, w.KubernetesPlatform, out.ObjectSto
     def _container(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The server's container, and the pod's volumes ("data", the claim, among them)."""
         raise NotImplementedError
+
+    def _job_script(self) -> str:
+        """What the bucket Job runs: the buckets (a subclass adds what its server needs besides)."""
+        return bucket_script(self.settings.buckets, self.APP, self.PORT)
 
     def _keys_env(self) -> list[dict]:
         """The S3 keys, by reference to the Secret, as the bucket Job's client reads them."""
@@ -144,7 +189,7 @@ class KubernetesS3Store(Component[SettingsT, w.KubernetesPlatform, out.ObjectSto
         container = {
             "name": "mc",
             "image": KUBERNETES_IMAGES["mc"],
-            "command": ["/bin/sh", "-c", bucket_script(self.settings.buckets, self.APP, self.PORT)],
+            "command": ["/bin/sh", "-c", self._job_script()],
             "env": self._job_env(),
             "resources": w.resources("50m", "64Mi", "500m", "256Mi"),
             "security_context": w.container_security(),
@@ -178,7 +223,14 @@ class KubernetesObjectStore(KubernetesS3Store[KubernetesMinioObjectStore]):
         return [*self._keys_env(), {"name": "MINIO_BROWSER", "value": "off"}, {"name": "HOME", "value": "/tmp"}]
 
     def _job_env(self) -> list[dict]:
-        return self._env()
+        return [
+            *self._env(),
+            w.secret_env("READER_USER", CREDENTIALS, "reader-user"),
+            w.secret_env("READER_PASSWORD", CREDENTIALS, "reader-password"),
+        ]
+
+    def _job_script(self) -> str:
+        return f"{bucket_script(self.settings.buckets, APP, PORT)} && {reader_script(self.settings.buckets)}"
 
     def _container(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         container = {

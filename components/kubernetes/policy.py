@@ -30,7 +30,17 @@ def pod_specs() -> dict[str, tuple[str, ...]]:
     return found
 
 
-def _pods(plan) -> Iterator[tuple[str, dict[str, Any]]]:
+@cache
+def pod_accounts() -> dict[str, str]:
+    """Custom resource type -> the service account its pods run as, where its pod spec has no field for the token
+    (KServe's ServingRuntime: the InferenceService names the account), from each flavor module's POD_ACCOUNTS."""
+    found: dict[str, str] = {}
+    for flavor in registry.flavors_for("kubernetes"):
+        found.update(getattr(importlib.import_module(flavor.component.partition(":")[0]), "POD_ACCOUNTS", {}))
+    return found
+
+
+def _pods(plan, with_type: bool = False) -> Iterator[Any]:
     specs = pod_specs()
     for r in plan.resources:
         if r.type in specs:
@@ -38,7 +48,7 @@ def _pods(plan) -> Iterator[tuple[str, dict[str, Any]]]:
             for key in specs[r.type]:
                 pod = (pod or {}).get(key)
             require(isinstance(pod, dict), f"{r.name}: no pod spec at {'.'.join(specs[r.type])}")
-            yield r.name, pod
+            yield (r.name, pod, r.type) if with_type else (r.name, pod)
 
 
 def _holds_containers(value: Any) -> bool:
@@ -131,7 +141,15 @@ def mounted_secrets_are_read_only_and_owner_only(plan, recipe) -> None:
 
 def service_account_tokens_only_where_needed(plan, recipe) -> None:
     """Workload pods mount no token; the one account that does is the orchestrator's (it launches step pods)."""
-    for name, pod in _pods(plan):
+    tokenless = {
+        sa.inputs["metadata"]["name"]
+        for sa in plan.of_type("kubernetes:core/v1:ServiceAccount")
+        if sa.inputs.get("automountServiceAccountToken") is False
+    }
+    for name, pod, typ in _pods(plan, with_type=True):
+        if "automountServiceAccountToken" not in pod and typ in pod_accounts():
+            require(pod_accounts()[typ] in tokenless, f"{name}: its pods' account {pod_accounts()[typ]} mounts a token")
+            continue
         require(pod.get("automountServiceAccountToken") is False, f"{name}: mounts a service account token")
     for sa in plan.of_type("kubernetes:core/v1:ServiceAccount"):
         if sa.inputs.get("automountServiceAccountToken") is not False:

@@ -34,9 +34,9 @@ class KubernetesSeaweedfs(KubernetesS3Store[KubernetesSeaweedfsObjectStore]):
     def _secret_data(self, name: str) -> dict[str, pulumi.Input[str]]:
         signing = GeneratedSecret(f"{name}-signing-key", nbytes=32, opts=pulumi.ResourceOptions(parent=self)).value
         return {
-            "identities.json": pulumi.Output.all(self.access_key, self.secret_key).apply(
-                lambda a: local.identities(a[0], a[1])
-            ),
+            "identities.json": pulumi.Output.all(
+                self.access_key, self.secret_key, self.reader_key, self.reader_secret
+            ).apply(lambda a: local.identities(a[0], a[1], (a[2], a[3], self.settings.buckets))),
             "security.toml": signing.apply(local.security_toml),
             "master.toml": local.MASTER_TOML,
         }

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Field
 
-from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes import addons, clusters
+from mlstack.recipe import rules
 from mlstack.recipe import settings as shared
 from mlstack.recipe.base import UserModel
 
@@ -20,8 +21,10 @@ ROLLOUT_TIMEOUT_S = 600  # the provider's own default for a Deployment
 _PROVISIONERS = clusters.provisioners()
 if TYPE_CHECKING:
     ClusterSpec = Any
+    AddonName = str
 else:
     ClusterSpec = Annotated[Union[tuple(p.spec for p in _PROVISIONERS)], Field(discriminator="type")]  # noqa: UP007
+    AddonName = Literal[tuple(addons.addons())]  # the add-on modules of components/kubernetes/addons/
 
 
 class KubernetesTarget(UserModel):
@@ -55,6 +58,14 @@ class KubernetesTarget(UserModel):
         le=7200,
         description="Seconds `deploy` waits for a workload's new pods to be ready before it fails naming the "
         "workload (the previous pods keep serving; `drift` and `verify` then say so).",
+    )
+    existing_addons: Annotated[list[AddonName], rules.Unique] = Field(
+        default_factory=list,
+        description="Cluster add-ons the cluster already runs, managed by someone else (often cert-manager): "
+        "mlstack checks their CRDs before a deploy and never installs, upgrades or removes them. Others that a "
+        "flavor needs are installed once per cluster, shared by its stacks: "
+        + ", ".join(f"`{a.name}` ({a.versions()})" for a in addons.addons().values())
+        + ".",
     )
     delete_timeout_s: int = Field(
         default=DELETE_TIMEOUT_S,
@@ -107,3 +118,11 @@ class KubernetesMlflowTracking(KubernetesPort, shared.MlflowImage, shared.Mlflow
 
 class KubernetesMlserverServing(KubernetesPort, shared.VolumeSetting, shared.MlserverServing):
     """Seldon MLServer (V2 inference protocol) Deployment with a model repository on a kept volume."""
+
+
+class KubernetesKserveServing(UserModel):
+    """KServe (Standard mode): each model an InferenceService in the stack's namespace, served by the stack's
+    MLServer ServingRuntime (V2), pulled from the stack's object store with keys that may only read it. KServe and
+    cert-manager are cluster add-ons, installed once per cluster (or already there: `target.existing_addons`)."""
+
+    flavor: Literal["kserve"] = Field(description="Flavor of this component.")

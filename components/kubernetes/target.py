@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes import addons, clusters
 from mlstack.components.kubernetes import settings as s
 from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
@@ -32,6 +32,15 @@ def _keeps(placement: s.KubernetesTarget) -> str:
     return "the namespace and its PersistentVolumeClaims (objects, images, runs, models)" + (
         f"; {also}" if also else ""
     )
+
+
+def _shared_note(placement: s.KubernetesTarget, needs: tuple[str, ...]) -> str:
+    managed = addons.managed(needs, placement.existing_addons)
+    there = [a.name for a in addons.ordered(needs, placement.existing_addons) if a.name in placement.existing_addons]
+    text = "cluster add-ons, installed once per cluster and shared by its stacks: " + (
+        "; ".join(f"{a.name} ({a.versions()})" for a in managed) or "none"
+    )
+    return text + (f"; already on the cluster (CRDs checked before deploy): {', '.join(there)}" if there else "")
 
 
 def _orchestrator(client: Any) -> dict[str, Any]:
@@ -84,6 +93,7 @@ TARGET = Target(
     policy=f"{PKG}.policy",
     aliases={p.alias: {"type": "kubernetes", "cluster": {"type": p.type}} for p in clusters.provisioners() if p.alias},
     keeps_on_destroy=_keeps,
+    shared_note=_shared_note,
     flavors=(
         Flavor(
             "kubernetes",
@@ -159,6 +169,22 @@ TARGET = Target(
             "MLServer (V2 inference protocol) Deployment with a model repository on a kept volume",
             problems=_port_needs_node_ports,
             verify="v2",
+            **SDK,
+        ),
+        Flavor(
+            "kubernetes",
+            "serving",
+            "kserve",
+            s.KubernetesKserveServing,
+            f"{PKG}.kserve:KubernetesKserve",
+            "KServe (Standard mode, no Knative) with an MLServer ServingRuntime (V2); models pulled from the object "
+            "store with read-only keys; KServe and cert-manager installed once per cluster",
+            needs=("object_store",),
+            shared=("kserve",),
+            verify=Unsupported(
+                "KServe makes a Deployment per InferenceService: a check must deploy a model, which needs a cluster "
+                "whose nodes run containers (not written yet)"
+            ),
             **SDK,
         ),
     ),

@@ -5,6 +5,7 @@ SDK's input types accept them); nothing here renders YAML."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,7 +165,7 @@ def metadata(
     name: str,
     component: str,
     app: str | None = None,
-    annotations: dict[str, str] | None = None,
+    annotations: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> dict[str, Any]:
     return {
         "name": name,

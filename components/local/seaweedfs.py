@@ -55,11 +55,22 @@ def security_toml(secret: str, tls_dir: str | None = None) -> str:
     return text
 
 
-def identities(access_key: str, secret_key: str) -> str:
-    """The S3 gateway's one identity: the stack's keys, with every action on every bucket."""
+def identities(access_key: str, secret_key: str, reader: tuple[str, str, list[str]] | None = None) -> str:
+    """The S3 gateway's identities: the stack's keys, with every action on every bucket; and, where given, a reader
+    (access key, secret key, buckets) that may only list and read those buckets (what serves models)."""
     actions = ["Admin", "Read", "Write", "List", "Tagging"]
     credentials = [{"accessKey": access_key, "secretKey": secret_key}]
-    return json.dumps({"identities": [{"name": "mlstack", "credentials": credentials, "actions": actions}]})
+    found = [{"name": "mlstack", "credentials": credentials, "actions": actions}]
+    if reader is not None:
+        key, secret, buckets = reader
+        found.append(
+            {
+                "name": "mlstack-reader",
+                "credentials": [{"accessKey": key, "secretKey": secret}],
+                "actions": [f"{action}:{bucket}" for bucket in buckets for action in ("Read", "List")],
+            }
+        )
+    return json.dumps({"identities": found})
 
 
 def _port(port: float | None) -> int | None:

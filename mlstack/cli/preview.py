@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
             else:
                 for line in plan_view.lines(r.plan):
                     typer.echo(line)
+            if not markdown:
+                for note in r.notes:
+                    typer.echo(f"note: {note}")
 
         run("preview", json_out, debug, body, human)
 

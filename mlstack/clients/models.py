@@ -111,8 +111,16 @@ class TrackingClient(StoredModel):
 class ServingClient(StoredModel):
     kind: Literal["serving"] = "serving"
     flavor: str
-    base_url: str = Field(description="Base URL of the inference server.")
+    base_url: str = Field(
+        description="Base URL of the inference server; KServe: of one model, with `{model}` standing for the "
+        "InferenceService's name (one Service per model, inside the cluster)."
+    )
     protocol: str = Field(description="Inference protocol, e.g. v2 (KServe/Seldon open inference protocol).")
+    namespace: str | None = Field(default=None, description="KServe: where the stack's InferenceServices go.")
+    service_account: str | None = Field(
+        default=None, description="KServe: the service account InferenceServices pull models with (read-only keys)."
+    )
+    runtime: str | None = Field(default=None, description="KServe: the ServingRuntime InferenceServices name.")
     model_repository: str | None = Field(default=None, description="Directory clients put model folders into.")
     execution_role: str | None = Field(default=None, description="Identity deployed models run as (cloud targets).")
     cluster_base_url: str | None = Field(default=None, description="Base URL inside the cluster (pipeline pods).")

@@ -46,6 +46,7 @@ from mlstack.errors import (
 from mlstack.home import Home, write_private
 from mlstack.recipe.loader import load_recipe
 from mlstack.recipe.model import Recipe, validate
+from mlstack.registry import SharedStack
 
 
 @dataclass
@@ -219,6 +220,7 @@ def deploy(
             if s.progress is not None:
                 s.progress.planning = False
             refused(recipe.name, [step.to_dict() for step in steps], replace_data)
+        _share(home, recipe, ref, emit, leaving=False)  # e.g. the cluster's add-ons, before what uses them
         result = s.up(with_secrets=recipe.outputs.include_secrets, replace_data=replace_data)
         write_private(deployed, fingerprint + "\n")
     except MlstackError:
@@ -251,6 +253,52 @@ def deploy(
         files=files,
         notes=[*recipe.notes(), *result.notes],
     )
+
+
+def _share(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None], leaving: bool) -> str | None:
+    """Bring what the stacks at the recipe's placement share (a cluster's add-ons: one Pulumi stack for all of
+    them, in the recipe's backend) to what they use now: before a deploy, what this stack needs is added; after a
+    purge, what no other stack uses is removed, and the shared stack with the last of it. What was removed, or None."""
+    shared = (
+        registry.target(recipe.target.type)
+        .lifecycle()
+        .shared(recipe.target, recipe.name, recipe.shared_needs(), leaving)
+    )
+    if shared is None:
+        return None
+    backend = backend_url(home, recipe.state.backend, ref.backend)
+    return run_shared(home, shared, backend, recipe.state.secrets_provider, emit)
+
+
+def run_shared(
+    home: Home, shared: SharedStack, backend: str, secrets_provider: str | None, emit: Callable[[str], None]
+) -> str | None:
+    """Bring a shared stack to `shared.wanted`: an update, or its destroy and removal when it is to hold nothing;
+    what was removed, or None."""
+    s = StackSession(
+        home,
+        shared.name,
+        backend=backend,
+        secrets_provider=secrets_provider,
+        program=shared.program,
+        progress=ProgressPrinter(emit),
+        work_dir=home.root / "shared" / shared.name,
+    )
+    held = s.deployed_resources()
+    before = list(s.outputs().get(registry.SHARED_OUTPUT) or {}) if held else []
+    if shared.wanted:
+        emit(f"  shared by the stacks of this placement ({shared.name}): {', '.join(shared.wanted)}")
+        s.up(with_secrets=False)
+        gone = [name for name in before if name not in shared.wanted]
+        users = f"; still used by {', '.join(shared.users)}" if shared.users else ""
+        return f"shared {', '.join(gone)} ({shared.name}; no other stack uses them{users})" if gone else None
+    if not held:
+        return None
+    what = ", ".join(before) or "what a failed first install left"  # an install that failed exports nothing
+    emit(f"  removing {shared.name}: no other stack uses {what}")
+    s.destroy()
+    s.remove()
+    return f"shared {what} ({shared.name}: no other stack uses it)"
 
 
 EXTENSIONS = {"json": "json", "yaml": "yaml", "env": "env", "zenml": "zenml.yaml"}
@@ -290,7 +338,7 @@ def offline_preview(home: Home, ref: StackRef) -> OfflinePreviewResult:
     # Keys sorted at every level (the mocks build each resource's inputs in the order its outputs resolve): the
     # same recipe gives the same bytes, so a pull-request comment changes only when the plan does.
     document = json.loads(json.dumps({**planned.to_dict(), "plan": offline_plan(planned).to_dict()}, sort_keys=True))
-    return OfflinePreviewResult(**document)
+    return OfflinePreviewResult(notes=recipe.notes(), **document)
 
 
 def render(home: Home, ref: StackRef, out: Path, force: bool = False) -> RenderResult:
@@ -354,6 +402,7 @@ def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> PreviewRe
         changes=result.changes,
         changed=plan.changed,
         plan=plan.to_dict(),
+        notes=recipe.notes(),
     )
 
 
@@ -410,6 +459,7 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
         # beyond the state: a namespace and its volumes, a cluster
         purged += [removed] if (removed := target.lifecycle().purge(recipe.target, recipe.name)) else []
         purged += [f"{kind} data in {path}" for kind, path in kept.items()]
+        purged += [removed] if (removed := _share(home, recipe, ref, emit, leaving=True)) else []
         if not deployed and not purged:
             raise StackNotFoundError(
                 f"stack {recipe.name!r} has nothing deployed and nothing kept to purge",

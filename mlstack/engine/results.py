@@ -41,12 +41,14 @@ class PreviewResult(Result):
     changes: dict[str, int]
     changed: bool
     plan: dict[str, Any]  # ChangePlan.to_dict()
+    notes: list[str] = []  # Recipe.notes: what the flavors do without a kind, what they share on the placement
 
 
 class OfflinePreviewResult(Result):
     """The plan under Pulumi's mocks; fields (and every key below them) in sorted order: the same recipe gives the
     same bytes."""
 
+    notes: list[str]  # Recipe.notes
     outputs: dict[str, Any]
     plan: dict[str, Any]  # ChangePlan.to_dict()
     resources: list[dict[str, Any]]  # urn, type, name, parent, inputs (secrets redacted)

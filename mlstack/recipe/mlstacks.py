@@ -36,7 +36,7 @@ MAPPING: dict[tuple[str, str], Any] = {
     ("orchestrator", "kubernetes"): ("orchestrator", "kubernetes"),
     ("orchestrator", "sagemaker"): ("orchestrator", "sagemaker"),
     ("orchestrator", "vertex"): ("orchestrator", "vertex"),
-    ("model_deployer", "seldon"): ("serving", "mlserver"),
+    ("model_deployer", "seldon"): ("serving", "kserve"),
 }
 NO_COUNTERPART = {
     "mlops_platform": "mlstack deploys no ZenML server; `mlstack output --format zenml` writes the stack for yours",
@@ -176,7 +176,11 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
             if flavor != "minio":
                 notes.append(f"{where}: bucket {config['bucket_name']!r} will be named <recipe name>-{bucket}")
         if (ctype, cflavor) == ("model_deployer", "seldon"):
-            notes.append(f"{where}: Seldon Core became MLServer, the V2 inference server Seldon runs models with")
+            notes.append(
+                f"{where}: Seldon Core became KServe (Standard mode) running MLServer, the V2 inference server Seldon "
+                "runs models with: Seldon Core v1 and v2 are under the BSL 1.1 since 2024 (production use needs a "
+                "commercial licence), KServe and MLServer are Apache-2.0"
+            )
         recipe["components"][kind] = component
     recipe["target"] = TARGETS[provider](region, metadata)
     if provider == "gcp" and "project_id" not in metadata:

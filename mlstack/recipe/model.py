@@ -223,17 +223,24 @@ class Recipe(UserModel):
         return {k: getattr(self.components, k) for k in registry.KINDS if getattr(self.components, k) is not None}
 
     def notes(self) -> list[str]:
-        """What the recipe's flavors do without a kind they use that the recipe lacks (said, not refused)."""
+        """What the recipe's flavors do without a kind they use that the recipe lacks (said, not refused), and what
+        they need installed once per placement (a cluster's add-ons)."""
         specs = self.component_specs()
-        return [
+        notes = [
             f"{kind}: {why}"
             for kind, flavor in self.flavors().items()
             for missing, why in flavor.without.items()
             if missing not in specs
         ]
+        shared, describe = self.shared_needs(), registry.target(self.target.type).shared_note
+        return notes + ([describe(self.target, shared)] if shared and describe else [])
 
     def flavors(self) -> dict[str, registry.Flavor]:
         return {k: registry.lookup(self.target.type, k, v.flavor) for k, v in self.component_specs().items()}  # type: ignore[misc]
+
+    def shared_needs(self) -> tuple[str, ...]:
+        """What the flavors need installed once per placement (a cluster's add-ons), sorted."""
+        return tuple(sorted({need for flavor in self.flavors().values() for need in flavor.shared}))
 
 
 @cache

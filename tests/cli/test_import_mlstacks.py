@@ -42,7 +42,8 @@ def test_the_full_k3d_stack_maps_each_kind_and_names_what_it_leaves_out(tmp_path
     recipe = load_recipe(out)
     assert {k: s.flavor for k, s in recipe.component_specs().items()} == {
         "object_store": "minio", "registry": "distribution", "tracking": "mlflow", "orchestrator": "kubernetes",
-        "serving": "mlserver"}
+        "serving": "kserve"}
+    assert any("BSL 1.1" in note and "KServe" in note for note in report["notes"])
     assert recipe.target.cluster.type == "kind" and recipe.tags == {"team": "ml-platform"}
     assert recipe.components.object_store.buckets == ["zenml-artifacts"]
     [left_out] = report["not_imported"]

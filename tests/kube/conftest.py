@@ -11,9 +11,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from mlstack.versions import ETCD_DEBIAN_PACKAGE
+from mlstack import registry
+from mlstack.engine import plugins, reaper
+from mlstack.home import Home
+from mlstack.versions import ETCD_DEBIAN_PACKAGE, KUBERNETES_PROVIDER_VERSION
+from tests.conftest import PREPARED_HOME
 from tests.kube.build import is_built
 from tests.kube.controlplane import ETCD, ControlPlane
+from tests.kube.plugin_home import link_plugin
+
+NEEDS = registry.plugin_need("kubernetes")
 
 
 def _missing() -> list[str]:
@@ -50,3 +57,22 @@ def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> It
     control_plane.kubectl("wait", "--for=create", "serviceaccount/default", "-n", name, "--timeout=30s")
     yield name
     control_plane.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+
+
+@pytest.fixture()
+def kube_env(engine_home, control_plane: ControlPlane, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
+    return engine_home
+
+
+@pytest.fixture()
+def plugin_home(kube_env: Home) -> Iterator[Home]:
+    link_plugin(PREPARED_HOME.pulumi_home, kube_env.pulumi_home)
+    if plugins.installed(kube_env, NEEDS) is None:
+        why = (f"the Pulumi kubernetes provider plugin v{KUBERNETES_PROVIDER_VERSION} is not installed in "
+               f"{PREPARED_HOME.pulumi_home}: `mlstack doctor --fix` fetches it or builds it from Go modules")
+        if os.environ.get("MLSTACK_REQUIRE_TOOLS"):  # `make test` prepares it: missing is a bug
+            pytest.fail(why)
+        pytest.skip(why)
+    yield kube_env
+    reaper.reap(kube_env.pulumi_home)  # whatever a test killed or failed on, no plugin of its home outlives it

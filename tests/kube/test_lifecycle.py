@@ -24,9 +24,8 @@ from mlstack.engine import plugins, reaper
 from mlstack.errors import ExitCode
 from mlstack.home import Home
 from mlstack.versions import KUBERNETES_PROVIDER_VERSION
-from tests.conftest import PREPARED_HOME, RECIPES
+from tests.conftest import RECIPES
 from tests.kube.controlplane import NODE_NAME, ControlPlane
-from tests.kube.plugin_home import link_plugin
 from tests.local.conftest import MLSTACK, mlstack, mlstack_json
 
 NEEDS = registry.plugin_need("kubernetes")
@@ -41,25 +40,6 @@ def recipe_for(control_plane: ControlPlane, tmp_path: Path, name: str = "lifecyc
     path = tmp_path / f"{name}.yaml"
     path.write_text(text)
     return path
-
-
-@pytest.fixture()
-def kube_env(engine_home, control_plane: ControlPlane, monkeypatch):
-    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
-    return engine_home
-
-
-@pytest.fixture()
-def plugin_home(kube_env: Home) -> Iterator[Home]:
-    link_plugin(PREPARED_HOME.pulumi_home, kube_env.pulumi_home)
-    if plugins.installed(kube_env, NEEDS) is None:
-        why = (f"the Pulumi kubernetes provider plugin v{KUBERNETES_PROVIDER_VERSION} is not installed in "
-               f"{PREPARED_HOME.pulumi_home}: `mlstack doctor --fix` fetches it or builds it from Go modules")
-        if os.environ.get("MLSTACK_REQUIRE_TOOLS"):  # `make test` prepares it: missing is a bug
-            pytest.fail(why)
-        pytest.skip(why)
-    yield kube_env
-    reaper.reap(kube_env.pulumi_home)  # whatever a test killed or failed on, no plugin of its home outlives it
 
 
 def claims(cp: ControlPlane, ns: str) -> dict[str, str]:

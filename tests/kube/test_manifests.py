@@ -13,9 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from mlstack.cli import app
+from mlstack.components.kubernetes import addons
 from mlstack.engine.offline import Plan, plan
 from mlstack.recipe.loader import load_recipe
 from tests.conftest import RECIPES
+from tests.kube import charts
 from tests.kube.controlplane import ControlPlane
 
 runner = CliRunner()
@@ -41,6 +43,16 @@ def objects(out: Path) -> list[dict]:
     from ruamel.yaml import YAML
 
     return [YAML(typ="safe").load(f.read_text()) for f in sorted(out.glob("[0-9]*.yaml"))]
+
+
+@pytest.fixture()
+def cluster_runs_addons(control_plane: ControlPlane, path: Path, tmp_path: Path) -> None:
+    """A cluster that runs the add-ons the recipe's flavors need (KServe): their CRDs, from the real charts, where
+    the rendered manifests' custom resources find their types (render writes the stack's own objects only)."""
+    recipe = load_recipe(path)
+    crds = [crd for a in addons.ordered(recipe.shared_needs()) if a.name == "kserve" for crd in a.crds]
+    if crds:
+        charts.install_crds(control_plane, crds, tmp_path)
 
 
 @pytest.fixture()
@@ -92,7 +104,8 @@ def apply(cp: ControlPlane, out: Path, how: str = "-k") -> str:
 
 @each_recipe
 @pytest.mark.timeout(300)
-def test_rendered_manifests_are_admitted_and_become_ready(control_plane: ControlPlane, path: Path, rendered: Path):
+def test_rendered_manifests_are_admitted_and_become_ready(control_plane: ControlPlane, path: Path, rendered: Path,
+                                                          cluster_runs_addons):
     cp, p, objs = control_plane, planned(path), objects(rendered)
     namespace = next(o["metadata"]["name"] for o in objs if o["kind"] == "Namespace")
     ns_labels = next(o for o in objs if o["kind"] == "Namespace")["metadata"]["labels"]
@@ -138,7 +151,8 @@ def test_rendered_manifests_are_admitted_and_become_ready(control_plane: Control
 
 @each_recipe
 @pytest.mark.timeout(300)
-def test_client_config_names_what_exists_on_the_server(control_plane: ControlPlane, path: Path, rendered: Path):
+def test_client_config_names_what_exists_on_the_server(control_plane: ControlPlane, path: Path, rendered: Path,
+                                                        cluster_runs_addons):
     cp, p = control_plane, planned(path)
     clients = p.outputs["mlstack"]["components"]
     namespace = load_recipe(path).target.namespace or load_recipe(path).name
@@ -154,8 +168,16 @@ def test_client_config_names_what_exists_on_the_server(control_plane: ControlPla
             assert ns == namespace and name in services, url
             return services[name], int(port)
 
-        in_cluster = [clients["object_store"]["cluster_endpoint_url"], clients["tracking"]["cluster_tracking_uri"],
-                      clients["serving"]["cluster_base_url"]]
+        serving = clients["serving"]
+        in_cluster = [clients["object_store"]["cluster_endpoint_url"], clients["tracking"]["cluster_tracking_uri"]]
+        if serving["flavor"] == "kserve":  # one Service per model, made by KServe: the runtime and account exist
+            cp.kubectl("-n", namespace, "get", "servingruntime", serving["runtime"])
+            account = json.loads(cp.kubectl("-n", namespace, "get", "sa", serving["service_account"], "-o",
+                                            "json").stdout)
+            assert [s["name"] for s in account["secrets"]] == ["kserve-s3"]
+            assert serving["namespace"] == namespace and "{model}-predictor." + namespace in serving["base_url"]
+        else:
+            in_cluster.append(serving["cluster_base_url"])
         for url in in_cluster:
             svc, port = service_of(url)
             assert port in [x["port"] for x in svc["spec"]["ports"]], url

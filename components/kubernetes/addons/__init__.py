@@ -1,0 +1,118 @@
+"""Cluster add-ons: what flavors need installed once per cluster, before them (CRDs, their controllers,
+cert-manager). One module per add-on in this package, each defining `ADDON`; a flavor names the add-ons it needs
+(`Flavor.shared`), and everything else comes from here: the order they install in, the charts and their values, the
+CRDs an add-on the cluster already runs must have, the label by which a stack's namespace says it uses one.
+
+Every stack on a cluster shares one Pulumi stack of add-ons (`program.py`), run by the engine before a deploy and
+after a `destroy --purge`: it holds what the stacks on the cluster use, as their namespaces' labels say, so a stack's
+purge removes an add-on only when no other stack uses it.
+
+Declaration-level: importing this package imports neither Pulumi nor the Kubernetes client."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mlstack.errors import NotAvailableError
+from mlstack.versions import CHARTS, HelmChart
+
+LABEL = "addons.mlstack.dev/"  # + add-on name, "true": on the namespace of each stack that uses it
+MIRROR_ENV = "MLSTACK_CHART_MIRROR"  # a directory of `helm pull`ed archives, or an oci:// repository
+
+
+@dataclass(frozen=True)
+class Addon:
+    name: str
+    summary: str
+    namespace: str  # where its controllers run (created by mlstack, Pod Security `restricted`)
+    charts: tuple[str, ...]  # keys of versions.CHARTS, installed in this order
+    crds: tuple[str, ...]  # what a cluster that runs it already must serve (checked before deploy)
+    after: tuple[str, ...] = ()  # add-ons it needs, installed before it
+    webhook_ports: tuple[int, ...] = ()  # the ports its webhooks listen on: the API server calls them
+    values: Callable[[str], dict[str, Any]] = field(default=lambda chart: {})  # chart -> the values mlstack sets
+
+    @property
+    def label(self) -> str:
+        return LABEL + self.name
+
+    def versions(self) -> str:
+        return ", ".join(f"{c} {CHARTS[c].version}" for c in self.charts)
+
+
+@cache
+def addons() -> dict[str, Addon]:
+    """Every add-on module of this package, by name."""
+    found: dict[str, Addon] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name == "program":
+            continue
+        addon = getattr(importlib.import_module(f"{__name__}.{info.name}"), "ADDON", None)
+        if not isinstance(addon, Addon):
+            raise RuntimeError(f"components/kubernetes/addons/{info.name}.py defines no ADDON")
+        found[addon.name] = addon
+    return found
+
+
+def ordered(names: Iterable[str], existing: Iterable[str] = ()) -> list[Addon]:
+    """The add-ons named and those they need, each after what it needs; an add-on the cluster already runs
+    (`existing`) is listed, but what it needs is its installer's business, not followed."""
+    known, there, order = addons(), set(existing), []
+
+    def visit(name: str) -> None:
+        addon = known[name]
+        if name not in there:
+            for before in addon.after:
+                visit(before)
+        if addon not in order:
+            order.append(addon)
+
+    for name in sorted(names):
+        visit(name)
+    return order
+
+
+def managed(needs: Iterable[str], existing: Iterable[str]) -> list[Addon]:
+    """What mlstack installs for these needs: what they need, less what the cluster already runs (`existing`) and
+    what only that needs."""
+    there = set(existing)
+    return [a for a in ordered(needs, there) if a.name not in there]
+
+
+def stack_name(server: str) -> str:
+    """The add-ons' Pulumi stack: one per cluster, named by its API server's address."""
+    return "cluster-addons-" + hashlib.sha256(server.encode()).hexdigest()[:12]
+
+
+def mirror() -> str | None:
+    return os.environ.get(MIRROR_ENV) or None
+
+
+def chart_source(chart: HelmChart, mirror_at: str | None) -> tuple[str, str | None]:
+    """(the `chart` argument of helm.v4.Chart, its `version`): a mirror directory's archive (the version is the
+    file's), the mirror's OCI repository, or the publisher's."""
+    if mirror_at and not mirror_at.startswith("oci://"):
+        return str(Path(mirror_at).expanduser() / chart.archive), None
+    repository = mirror_at.rstrip("/") if mirror_at else chart.repository
+    return f"{repository}/{chart.name}", chart.version
+
+
+def check_mirror(wanted: Iterable[Addon], mirror_at: str | None) -> None:
+    """A mirror directory holds every archive the add-ons need (exit 3 naming the missing ones)."""
+    if not mirror_at or mirror_at.startswith("oci://"):
+        return
+    directory = Path(mirror_at).expanduser()
+    missing = [CHARTS[c] for a in wanted for c in a.charts if not (directory / CHARTS[c].archive).is_file()]
+    if missing:
+        pulls = "; ".join(f"helm pull {c.repository}/{c.name} --version {c.version}" for c in missing)
+        raise NotAvailableError(
+            f"the chart mirror {directory} (${MIRROR_ENV}) lacks " + ", ".join(c.archive for c in missing),
+            hint=f"where the publishers' registries are reachable, run in {directory}: {pulls}",
+        )
