@@ -187,8 +187,9 @@ class TargetHooks:
         """`mlstack render`: the stack as the platform's own manifests, {file name: text}; None: it has none."""
         return None
 
-    def doctor(self) -> list[tuple[str, bool, str]]:
-        """What `mlstack doctor` checks on this machine for this target: (check, ok, detail)."""
+    def doctor(self, fix: bool = False) -> list[tuple[str, bool, str]]:
+        """What `mlstack doctor` checks on this machine for this target: (check, ok, detail); `fix`
+        (`doctor --fix`): first fetch what can be fetched (a chart mirror's archives)."""
         return []
 
     def connect(

@@ -100,8 +100,9 @@ class KubernetesHooks(TargetHooks):
 
         return manifests.render(plan)
 
-    def doctor(self) -> list[tuple[str, bool, str]]:
+    def doctor(self, fix: bool = False) -> list[tuple[str, bool, str]]:
         from mlstack.components.kubernetes import access
+        from mlstack.components.kubernetes.addons import charts
 
         checks: list[tuple[str, bool, str]] = []
         try:
@@ -112,7 +113,7 @@ class KubernetesHooks(TargetHooks):
             checks.append(("context", True, f"{cluster.context}: {cluster.server} answers"))
         for provisioner in clusters.provisioners():
             checks += provisioner.doctor()
-        return checks
+        return checks + charts.checks(fix)
 
     def connect(
         self, placement: KubernetesTarget, stack: str, components: dict[str, dict[str, Any]]

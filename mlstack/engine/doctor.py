@@ -109,7 +109,8 @@ def _target_checks(
     ok, detail = needs.credentials()
     checks.append(Check(target, "credentials", ok, detail))
     # what only this target checks (a cluster answering, ...)
-    checks += [Check(target, name, ok, detail) for name, ok, detail in declared.lifecycle().doctor()]
+    fix = fix_with is not None
+    checks += [Check(target, name, ok, detail) for name, ok, detail in declared.lifecycle().doctor(fix)]
     return checks
 
 

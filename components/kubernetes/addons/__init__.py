@@ -52,7 +52,7 @@ def addons() -> dict[str, Addon]:
     """Every add-on module of this package, by name."""
     found: dict[str, Addon] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name == "program":
+        if info.name in ("program", "charts"):  # the add-ons' stack program, the chart mirror
             continue
         addon = getattr(importlib.import_module(f"{__name__}.{info.name}"), "ADDON", None)
         if not isinstance(addon, Addon):

@@ -1,0 +1,77 @@
+"""The chart mirror of air-gapped clusters: a directory of the pinned charts' archives, as `helm pull` writes them,
+named by `MLSTACK_CHART_MIRROR`. `mlstack doctor` says which archives it lacks; `mlstack doctor --fix` pulls them
+where the publishers' OCI registries (or `MLSTACK_CHART_SOURCE`, an `oci://` registry of your own) are reachable,
+with the OCI client mlstack already uses (oras), checking each archive against the digest its manifest names."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from mlstack.components.kubernetes.addons import MIRROR_ENV, mirror
+from mlstack.versions import CHARTS, HelmChart
+
+SOURCE_ENV = "MLSTACK_CHART_SOURCE"  # an oci:// registry holding every pinned chart (default: each publisher's)
+HELM_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+Check = tuple[str, bool, str]
+
+
+def source_of(chart: HelmChart) -> str:
+    return (os.environ.get(SOURCE_ENV) or chart.repository).rstrip("/")
+
+
+def pull(chart: HelmChart, repository: str, target: Path) -> str:
+    """Pull one chart's archive from an OCI repository into `target` (written whole or not at all); its digest."""
+    import oras.client
+
+    reference = repository.removeprefix("oci://")
+    host = reference.partition("/")[0]
+    container = f"{reference}/{chart.name}:{chart.version}"
+    loopback = host.split(":")[0] in ("127.0.0.1", "localhost")
+    client = oras.client.OrasClient(hostname=host, insecure=loopback)  # plain HTTP only to this machine
+    manifest = client.get_manifest(container)
+    layers = [layer for layer in manifest.get("layers") or [] if layer.get("mediaType") == HELM_LAYER]
+    if len(layers) != 1:
+        raise ValueError(f"{repository}/{chart.name}:{chart.version} is not a Helm chart (no {HELM_LAYER} layer)")
+    digest = layers[0]["digest"]
+    partial = target.with_name(target.name + ".part")
+    try:
+        client.download_blob(container, digest, str(partial))
+        found = "sha256:" + hashlib.sha256(partial.read_bytes()).hexdigest()
+        if found != digest:
+            raise ValueError(f"{chart.archive}: downloaded {found}, its manifest names {digest}")
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return digest
+
+
+def checks(fix: bool) -> list[Check]:
+    """`doctor`: where the charts come from; with a mirror directory, each archive (pulled by `fix`)."""
+    where = mirror()
+    if where is None:
+        return [("charts", True, f"from their publishers at deploy time (set {MIRROR_ENV} for a mirror)")]
+    if where.startswith("oci://"):
+        return [("charts", True, f"from the OCI mirror {where} ({MIRROR_ENV})")]
+    directory = Path(where).expanduser()
+    found: list[Check] = []
+    for chart in CHARTS.values():
+        target, name = directory / chart.archive, f"chart {chart.name}"
+        if target.is_file():
+            found.append((name, True, str(target)))
+            continue
+        if not fix:
+            found.append((name, False, f"{target} missing: `mlstack doctor --fix` pulls it from {source_of(chart)}"))
+            continue
+        import requests
+
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            digest = pull(chart, source_of(chart), target)
+        except (OSError, ValueError, KeyError, requests.RequestException) as exc:  # the registry's, the network's
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            found.append((name, False, f"{target} missing; pulling it from {source_of(chart)} failed: {reason}"))
+            continue
+        found.append((name, True, f"{target} (pulled from {source_of(chart)}, {digest})"))
+    return found
