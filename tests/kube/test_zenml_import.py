@@ -20,7 +20,7 @@ from tests.conftest import PREPARED_HOME, RECIPES
 from tests.runtime_clients import ZENML
 
 
-@pytest.mark.parametrize("name", ["kubernetes", "kind"])
+@pytest.mark.parametrize("name", ["kubernetes", "kind", "kubernetes-kserve"])
 @pytest.mark.timeout(900)
 def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
     from ruamel.yaml import YAML
