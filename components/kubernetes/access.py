@@ -211,8 +211,8 @@ def delete_namespace(cluster: Cluster, namespace: str, stack: str, timeout_s: in
     )
 
 
-def addon_users(cluster: Cluster, labels: list[str]) -> dict[tuple[str, str], set[str]]:
-    """{(stack, namespace): which of `labels` its namespace carries}, for every mlstack stack on the cluster that
+def addon_users(cluster: Cluster, labels: list[str]) -> dict[tuple[str, str], dict[str, str]]:
+    """{(stack, namespace): {label of `labels`: its value}}, for every mlstack stack on the cluster whose namespace
     carries one (the cluster says it: stacks deployed from other machines and other state backends count too)."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
@@ -224,12 +224,12 @@ def addon_users(cluster: Cluster, labels: list[str]) -> dict[tuple[str, str], se
             f"listing the namespaces of context {cluster.context!r} failed: HTTP {exc.status}",
             hint="mlstack reads which stacks use the cluster's add-ons from their namespaces' labels",
         ) from None
-    users: dict[tuple[str, str], set[str]] = {}
+    users: dict[tuple[str, str], dict[str, str]] = {}
     for namespace in found:
         if namespace.metadata.deletion_timestamp:  # its stack is being purged: it uses nothing any more
             continue
         meta = namespace.metadata.labels or {}
-        used = {label for label in labels if meta.get(label) == "true"}
+        used = {label: meta[label] for label in labels if label in meta}
         if used:
             users[(meta[n.STACK], namespace.metadata.name)] = used
     return users

@@ -21,7 +21,10 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
     stack, cluster = ctx.stack, clusters.of(placement)
     namespace, context = n.namespace_of(stack, placement), cluster.context(stack, placement)
     delete_timeout_s = placement.delete_timeout_s
-    uses = {a.label: "true" for a in addons.managed(ctx.shared, placement.existing_addons)}
+    uses = {
+        a.label: "existing" if a.name in placement.existing_addons else "true"
+        for a in addons.ordered(ctx.shared, placement.existing_addons)
+    }
     provider = k8s.Provider(
         "kubernetes",
         context=context,

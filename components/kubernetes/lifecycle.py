@@ -39,52 +39,50 @@ class KubernetesHooks(TargetHooks):
     def shared(
         self, placement: KubernetesTarget, stack: str, needs: tuple[str, ...], leaving: bool
     ) -> SharedStack | None:
-        """The cluster's add-ons stack: what this stack needs (unless it is leaving) and what the other stacks'
-        namespaces say they use, less what the recipe says the cluster already runs (whose CRDs must be there)."""
+        """The cluster's add-ons stack. Who uses what is read from the cluster: each stack's namespace carries
+        `addons.mlstack.dev/<name>` = "true" for an add-on mlstack installed for it, "existing" for one its recipe
+        says the cluster runs (`target.existing_addons`, whose CRDs a deploy checks first)."""
         from mlstack.components.kubernetes import access, addons
         from mlstack.components.kubernetes import naming as n
-        from mlstack.errors import CredentialsError
 
-        if not needs:
-            return None
-        cluster = access.connect(clusters.context_of(stack, placement))
-        existing = [a for a in addons.ordered(needs, placement.existing_addons) if a.name in placement.existing_addons]
-        if not leaving and existing:
-            missing = access.missing_crds(cluster, [crd for a in existing for crd in a.crds])
-            if missing:
-                raise CredentialsError(
-                    f"target.existing_addons: the cluster of context {cluster.context!r} does not serve "
-                    + ", ".join(missing),
-                    hint="install those add-ons on the cluster first, or remove them from existing_addons so that "
-                    "mlstack installs them",
-                )
         mine = addons.managed(needs, placement.existing_addons)
-        if not mine:
-            return None  # all of it is the cluster's own: nothing of this stack's to add or remove
-        own = (stack, n.namespace_of(stack, placement))
-        users = {
-            user: used
-            for user, used in access.addon_users(cluster, [a.label for a in addons.addons().values()]).items()
-            if user != own
-        }
-        wanted = {label.removeprefix(addons.LABEL) for used in users.values() for label in used}
+        if not mine and not (not leaving and placement.existing_addons):
+            return None  # nothing of this stack's to add, remove or check
+        provisioner = clusters.of(placement)
+        identity = provisioner.identity(stack, placement)
+        if leaving and provisioner.purge_deletes_cluster and identity:  # the purge deleted the cluster: no API
+            return SharedStack(addons.stack_name(identity), lambda held: ((), _nothing), gone=True)
+        cluster = access.connect(clusters.context_of(stack, placement))
         if not leaving:
-            wanted |= {a.name for a in mine}
-        # exactly what the namespaces say (an add-on another stack's recipe says its cluster runs is not added)
-        order = [a for a in addons.ordered(wanted) if a.name in wanted]
-        mirror = addons.mirror()
-        addons.check_mirror(order, mirror)
-        context = cluster.context
+            _check_existing(cluster, needs, placement.existing_addons)
+            if not mine:
+                return None
+        own = (stack, n.namespace_of(stack, placement))
+        found = access.addon_users(cluster, [a.label for a in addons.addons().values()])
+        users = {user: used for user, used in found.items() if user != own}
+        used = {name.removeprefix(addons.LABEL) for u in users.values() for name, how in u.items() if how == "true"}
+        context, mirror = cluster.context, addons.mirror()
 
-        def program() -> None:
-            from mlstack.components.kubernetes.addons import program as addon_program
+        def plan(held: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[], None]]:
+            keep = used | ({a.name for a in mine} | set(held) if not leaving else set())
+            # what a kept add-on needs stays while this state holds it (another stack's `existing` says nothing
+            # of what mlstack installed here)
+            keep |= {a.name for a in addons.ordered(keep)} & set(held)
+            order = [a for a in addons.ordered(keep) if a.name in keep]
+            if not leaving:
+                _refuse_adopting(cluster, [a for a in order if a.name not in held])
+            addons.check_mirror(order, mirror)
 
-            addon_program.build(context, order, mirror)
+            def program() -> None:
+                from mlstack.components.kubernetes.addons import program as addon_program
+
+                addon_program.build(context, order, mirror)
+
+            return tuple(a.name for a in order), program
 
         return SharedStack(
-            name=addons.stack_name(cluster.server),
-            program=program,
-            wanted=tuple(a.name for a in order),
+            name=addons.stack_name(identity or cluster.server),
+            plan=plan,
             users=tuple(sorted(f"{s} (namespace {ns})" for s, ns in users)),
         )
 
@@ -129,3 +127,38 @@ class KubernetesHooks(TargetHooks):
 
 
 HOOKS = KubernetesHooks()
+
+
+def _nothing() -> None:
+    return None
+
+
+def _check_existing(cluster: Any, needs: tuple[str, ...], existing: list[str]) -> None:
+    """The add-ons the recipe says the cluster runs serve their CRDs (exit 4 naming the missing ones)."""
+    from mlstack.components.kubernetes import access, addons
+    from mlstack.errors import CredentialsError
+
+    there = [a for a in addons.ordered(needs, existing) if a.name in existing]
+    missing = access.missing_crds(cluster, [crd for a in there for crd in a.crds])
+    if missing:
+        raise CredentialsError(
+            f"target.existing_addons: the cluster of context {cluster.context!r} does not serve " + ", ".join(missing),
+            hint="install those add-ons on the cluster first, or remove them from existing_addons so that mlstack "
+            "installs them",
+        )
+
+
+def _refuse_adopting(cluster: Any, new: list[Any]) -> None:
+    """An add-on this state does not hold yet but whose CRDs the cluster serves was installed by someone else (or
+    by mlstack from another state backend): installing it would take its objects over (server-side apply), and a
+    purge would delete them. Refused, exit 2, naming it."""
+    from mlstack.components.kubernetes import access
+    from mlstack.errors import UsageError
+
+    there = [a.name for a in new if not access.missing_crds(cluster, list(a.crds))]
+    if there:
+        raise UsageError(
+            f"target.existing_addons: {', '.join(there)} already runs on the cluster of context {cluster.context!r}, "
+            "installed by someone else or from another state backend; mlstack does not take it over",
+            hint=f"add {', '.join(there)} to target.existing_addons (mlstack then checks it and leaves it alone)",
+        )

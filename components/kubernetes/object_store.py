@@ -57,7 +57,7 @@ def reader_script(buckets: list[str]) -> str:
         f" && printf '%s' {policy} > /tmp/reader.json"
         " && mc admin policy create store mlstack-reader /tmp/reader.json >/dev/null"
         ' && { out=$(mc admin policy attach store mlstack-reader --user "$READER_USER" 2>&1)'
-        ' || echo "$out" | grep -qi "already"; }'
+        ' || echo "$out" | grep -qi "already" || { echo "$out" >&2; exit 1; }; }'
     )
 
 
@@ -171,8 +171,15 @@ class KubernetesS3Store(Component[SettingsT, w.KubernetesPlatform, out.ObjectSto
     def _job_env(self) -> list[dict]:
         return [*self._keys_env(), {"name": "HOME", "value": "/tmp"}]
 
+    def _pod_annotations(self) -> dict[str, str]:
+        """Annotations of the server's pods: a change rolls them (a subclass whose server reads files once)."""
+        return {}
+
     def _server(self, name: str) -> k8s.apps.v1.StatefulSet:
         container, volumes = self._container()
+        template = w.pod_template(self.platform, self.APP, name, [container], self.UID, volumes)
+        if annotations := self._pod_annotations():
+            template["metadata"]["annotations"] = annotations
         return k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=w.metadata(self.platform, self.APP, name),
@@ -180,7 +187,7 @@ class KubernetesS3Store(Component[SettingsT, w.KubernetesPlatform, out.ObjectSto
                 "service_name": self.APP,
                 "replicas": 1,
                 "selector": {"match_labels": n.selector(self.APP)},
-                "template": w.pod_template(self.platform, self.APP, name, [container], self.UID, volumes),
+                "template": template,
             },
             opts=w.workload_opts(self, self.platform, self.credentials, self.volume),
         )

@@ -41,6 +41,10 @@ class KubernetesSeaweedfs(KubernetesS3Store[KubernetesSeaweedfsObjectStore]):
             "master.toml": local.MASTER_TOML,
         }
 
+    def _pod_annotations(self) -> dict[str, str]:
+        # `weed` reads its identities at start: a new identity (the reader, added in 0.2) restarts the pod once
+        return {"mlstack.dev/s3-identities": "mlstack,mlstack-reader"}
+
     def _container(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         args = local.argv("weed", "/data", f"{CONFIG}/identities.json", PORT, SIDE)[1:]
         args.append("-s3.ip.bind=0.0.0.0")  # the S3 gateway alone on the pod's address: the Service's port

@@ -220,6 +220,7 @@ def deploy(
             if s.progress is not None:
                 s.progress.planning = False
             refused(recipe.name, [step.to_dict() for step in steps], replace_data)
+        gate()  # the cluster's own checks first: nothing cluster-wide is installed for a deploy they refuse
         _share(home, recipe, ref, emit, leaving=False)  # e.g. the cluster's add-ons, before what uses them
         result = s.up(with_secrets=recipe.outputs.include_secrets, replace_data=replace_data)
         write_private(deployed, fingerprint + "\n")
@@ -267,32 +268,49 @@ def _share(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None
     if shared is None:
         return None
     backend = backend_url(home, recipe.state.backend, ref.backend)
-    return run_shared(home, shared, backend, recipe.state.secrets_provider, emit)
+    return run_shared(home, shared, backend, recipe.state.secrets_provider, emit, leaving)
 
 
 def run_shared(
-    home: Home, shared: SharedStack, backend: str, secrets_provider: str | None, emit: Callable[[str], None]
+    home: Home,
+    shared: SharedStack,
+    backend: str,
+    secrets_provider: str | None,
+    emit: Callable[[str], None],
+    leaving: bool = False,
 ) -> str | None:
     """Bring a shared stack to `shared.wanted`: an update, or its destroy and removal when it is to hold nothing;
-    what was removed, or None."""
+    what was removed, or None. A stack `leaving` never creates nor upgrades it: it removes what no one uses."""
+    chosen: list[Callable[[], None]] = []
     s = StackSession(
         home,
         shared.name,
         backend=backend,
         secrets_provider=secrets_provider,
-        program=shared.program,
+        program=lambda: chosen[0](),
         progress=ProgressPrinter(emit),
         work_dir=home.root / "shared" / shared.name,
     )
     held = s.deployed_resources()
     before = list(s.outputs().get(registry.SHARED_OUTPUT) or {}) if held else []
-    if shared.wanted:
-        emit(f"  shared by the stacks of this placement ({shared.name}): {', '.join(shared.wanted)}")
+    if held is None and (leaving or shared.gone):
+        return None  # never deployed from this backend: nothing to remove, and a leaving stack creates nothing
+    if shared.gone:
+        s.remove(force=True)  # its objects went with the placement
+        return f"shared {', '.join(before) or 'stack'} ({shared.name}: gone with the cluster)"
+    wanted, program = shared.plan(tuple(before))
+    chosen.append(program)
+    if leaving and held and before and set(before) <= set(wanted):
+        return None  # every part of it still used: not even an update
+    if wanted:
+        emit(f"  shared by the stacks of this placement ({shared.name}): {', '.join(wanted)}")
         s.up(with_secrets=False)
-        gone = [name for name in before if name not in shared.wanted]
+        gone = [name for name in before if name not in wanted]
         users = f"; still used by {', '.join(shared.users)}" if shared.users else ""
         return f"shared {', '.join(gone)} ({shared.name}; no other stack uses them{users})" if gone else None
     if not held:
+        if held == 0:
+            s.remove()  # an empty stack: only its name in the backend
         return None
     what = ", ".join(before) or "what a failed first install left"  # an install that failed exports nothing
     emit(f"  removing {shared.name}: no other stack uses {what}")

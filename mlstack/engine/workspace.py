@@ -536,11 +536,12 @@ class StackSession:
         with self._errors():
             stack.cancel()
 
-    def remove(self) -> None:
-        """Remove the (empty) stack from the backend after a destroy."""
+    def remove(self, force: bool = False) -> None:
+        """Remove the (empty) stack from the backend after a destroy; `force`: with what its state still lists (what
+        it managed is gone already, with the cluster it was on)."""
         stack = self._stack(create=False)
         with self._errors():
-            stack.workspace.remove_stack(self.name)
+            stack.workspace.remove_stack(self.name, force=force)
 
 
 def _command(cli: Cli) -> Any:

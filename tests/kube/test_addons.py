@@ -133,7 +133,7 @@ def test_a_stack_s_namespace_says_which_add_ons_mlstack_installed_for_it():
     assert labels(text) == {f"{addons.LABEL}cert-manager": "true", f"{addons.LABEL}kserve": "true"}
     existing = text.replace("  namespace: mlops-kserve\n",
                             "  namespace: mlops-kserve\n  existing_addons: [cert-manager]\n")
-    assert labels(existing) == {f"{addons.LABEL}kserve": "true"}
+    assert labels(existing) == {f"{addons.LABEL}kserve": "true", f"{addons.LABEL}cert-manager": "existing"}
     assert labels((RECIPES / "kubernetes.yaml").read_text()) == {}
 
 
@@ -167,7 +167,7 @@ def test_cert_manager_is_installed_once_shared_and_removed_with_its_last_user(
         placement = KubernetesTarget(type="kubernetes", context=cp.context, namespace=f"share-{stack}")
         shared = hooks.shared(placement, stack, ("cert-manager",), leaving)
         assert shared is not None
-        return operations.run_shared(plugin_home, shared, backend, None, said.append)
+        return operations.run_shared(plugin_home, shared, backend, None, said.append, leaving)
 
     assert share("a", leaving=False) is None  # installed, nothing removed
     _namespace(cp, "share-a", "a", ["cert-manager"])  # what A's deploy labels its namespace with
@@ -247,8 +247,25 @@ def test_kserve_s_objects_on_a_cluster_that_runs_kserve(plugin_home: Home, contr
                                        "allow-kserve-predictor-egress", "-o", "json").stdout)["spec"]
         assert egress["egress"][0]["to"][0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "seaweedfs"}
         labels = json.loads(cp.kubectl("get", "ns", "kserve-objects", "-o", "json").stdout)["metadata"]["labels"]
-        assert not any(k.startswith(addons.LABEL) for k in labels)  # KServe is the cluster's: nothing to share
+        # KServe is the cluster's: the namespace says so, and no stack of add-ons holds anything for it
+        assert {k: v for k, v in labels.items() if k.startswith(addons.LABEL)} == {f"{addons.LABEL}kserve": "existing"}
+        assert not _exists(cp, "namespace", "cert-manager")
+        # the same stack without `existing_addons`: mlstack would install KServe over the one the cluster runs
+        # (server-side apply adopts its objects, a purge would delete them): refused before any change
+        recipe.write_text(recipe.read_text().replace("  existing_addons: [kserve]\n", ""))
+        done = mlstack("deploy", str(recipe), "--yes", "--json", check=False, timeout=300)
+        assert done.returncode == ExitCode.BAD_INPUT == 2, done.stdout + done.stderr
+        error = json.loads(done.stdout)["errors"][0]
+        assert "kserve already runs on the cluster" in error["message"] and "existing_addons" in error["hint"]
         assert not _exists(cp, "namespace", "cert-manager")
     finally:
         mlstack("destroy", str(recipe), "--yes", "--purge", check=False, timeout=300)
     assert not _exists(cp, "namespace", "kserve-objects")  # the purge waits until its namespace is gone
+
+
+def test_a_purged_kind_cluster_s_add_ons_are_forgotten_without_calling_it(monkeypatch, tmp_path):
+    """`destroy --purge` of a kind stack deletes the cluster: its add-ons went with it, only their state is left."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))  # no cluster to reach: the hook must not try
+    placement = KubernetesTarget.model_validate({"type": "kubernetes", "cluster": {"type": "kind"}})
+    shared = registry.target("kubernetes").lifecycle().shared(placement, "kindstack", ("kserve",), True)
+    assert shared is not None and shared.gone and shared.name == addons.stack_name("kind:kindstack")

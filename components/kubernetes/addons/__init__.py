@@ -92,7 +92,12 @@ def stack_name(server: str) -> str:
 
 
 def mirror() -> str | None:
-    return os.environ.get(MIRROR_ENV) or None
+    """The mirror the environment names: an oci:// repository, or a directory (made absolute: the engine runs
+    elsewhere)."""
+    found = os.environ.get(MIRROR_ENV) or None
+    if found is None or found.startswith("oci://"):
+        return found
+    return str(Path(found).expanduser().resolve())
 
 
 def chart_source(chart: HelmChart, mirror_at: str | None) -> tuple[str, str | None]:

@@ -44,6 +44,12 @@ class ClusterProvisioner:
     plugins: ClassVar[tuple[str, ...]] = ("kubernetes",)  # engine plugins a stack on this cluster needs
     keeps: ClassVar[str] = ""  # what destroy leaves besides the namespace, until `destroy --purge`
     credentials_reason: ClassVar[str | None] = None  # why no kubeconfig is needed before deploy (None: it is)
+    purge_deletes_cluster: ClassVar[bool] = False  # `destroy --purge` deletes the cluster itself (kind)
+
+    def identity(self, stack: str, placement: Any) -> str | None:
+        """A name of the cluster that outlives its API server's address (kind's cluster name: a recreated kind
+        cluster listens elsewhere); None: the API server's address names it."""
+        return None
 
     def context(self, stack: str, placement: Any) -> str | None:
         """The kubeconfig context the stack's provider and preflight use (None: the current one)."""

@@ -107,8 +107,13 @@ class Kind(ClusterProvisioner):
     keeps = "the kind cluster"
     credentials_reason = "kind writes the context"
 
+    purge_deletes_cluster = True
+
     def context(self, stack: str, placement: Any) -> str | None:
         return placement.context or f"kind-{cluster_name(stack, placement)}"
+
+    def identity(self, stack: str, placement: Any) -> str | None:
+        return f"kind:{cluster_name(stack, placement)}"
 
     def preflight(self, placement: Any, stack: str) -> Gate | None:
         """kind's tools (mlstack creates the cluster, so there is no API server to ask yet)."""
