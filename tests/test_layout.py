@@ -19,8 +19,9 @@ LAYERS = ["cli", "engine", "stacks", "components", "recipe"]  # each may import 
 # A target package's declaration modules are data the recipe layer reads (registry, validation, offline fakes,
 # policy): they belong to the recipe layer, so they import nothing of Pulumi nor of the layers above. The kubernetes
 # target's cluster provisioners (a package, clusters/) and its cluster access (the Kubernetes client, no Pulumi)
-# are declarations too: the target's placement model is built from the provisioners.
-DECLARATIONS = ("target.py", "settings.py", "naming.py", "offline.py", "access.py", "clusters")
+# are declarations too: the target's placement model is built from the provisioners; so are its cluster add-ons
+# (addons/: what each installs, its charts and their mirror; the add-ons' Pulumi program is addon_stack.py).
+DECLARATIONS = ("target.py", "settings.py", "naming.py", "offline.py", "access.py", "clusters", "addons")
 
 
 def test_pulumi_sdk_matches_the_cli_pin():

@@ -74,9 +74,9 @@ class KubernetesHooks(TargetHooks):
             addons.check_mirror(order, mirror)
 
             def program() -> None:
-                from mlstack.components.kubernetes.addons import program as addon_program
+                from mlstack.components.kubernetes import addon_stack
 
-                addon_program.build(context, order, mirror)
+                addon_stack.build(context, order, mirror)
 
             return tuple(a.name for a in order), program
 

@@ -12,14 +12,15 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider
 
 from mlstack.components.base import DynamicResource
 
-SIDE_PORTS_FROM = 20000  # where side ports are chosen from, up to the ephemeral range
+SIDE_PORTS_FROM = 20000  # where kept ports are chosen from, up to the ephemeral range
 
 
 class FreePortProvider(ResourceProvider):
+    """Chosen below the kernel's ephemeral range (`free_ports`): a port the kernel hands out, as port 0 would give,
+    can be taken as an outgoing connection's source port while its service restarts."""
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        [port] = free_ports(1, avoid=int(props.get("follows") or 0))
         return CreateResult(id_=f"port-{port}", outs={**props, "port": port})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -63,20 +64,26 @@ class FreePortsProvider(ResourceProvider):
     connection can take one as its source port."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        count, follows = int(props["count"]), int(props.get("follows") or 0)
-        low = SIDE_PORTS_FROM if _ephemeral_low() - SIDE_PORTS_FROM >= 1000 else 1024
-        high = max(_ephemeral_low(), low + 1000)
-        ports: list[int] = []
-        for candidate in random.Random().sample(range(low, high), k=min(high - low, 200)):
-            if candidate != follows and candidate not in ports and not _bound(candidate):
-                ports.append(candidate)
-                if len(ports) == count:
-                    return CreateResult(id_=f"ports-{ports[0]}", outs={**props, "ports": ports})
-        raise RuntimeError(f"no {count} free ports on 127.0.0.1 between {low} and {high}")
+        ports = free_ports(int(props["count"]), avoid=int(props.get("follows") or 0))
+        return CreateResult(id_=f"ports-{ports[0]}", outs={**props, "ports": ports})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         moved = [k for k in ("count", "follows") if (olds.get(k) or 0) != (news.get(k) or 0)]
         return DiffResult(changes=bool(moved), replaces=moved, delete_before_replace=False)
+
+
+def free_ports(count: int, avoid: int = 0) -> list[int]:
+    """`count` distinct loopback ports nothing is bound to, below the kernel's ephemeral range (between a stop and a
+    restart no outgoing connection can take one as its source port), never `avoid` (the port they follow)."""
+    low = SIDE_PORTS_FROM if _ephemeral_low() - SIDE_PORTS_FROM >= 1000 else 1024
+    high = max(_ephemeral_low(), low + 1000)
+    ports: list[int] = []
+    for candidate in random.Random().sample(range(low, high), k=min(high - low, 200)):
+        if candidate != avoid and candidate not in ports and not _bound(candidate):
+            ports.append(candidate)
+            if len(ports) == count:
+                return ports
+    raise RuntimeError(f"no {count} free ports on 127.0.0.1 between {low} and {high}")
 
 
 def _bound(port: int) -> bool:

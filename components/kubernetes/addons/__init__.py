@@ -3,7 +3,7 @@ cert-manager). One module per add-on in this package, each defining `ADDON`; a f
 (`Flavor.shared`), and everything else comes from here: the order they install in, the charts and their values, the
 CRDs an add-on the cluster already runs must have, the label by which a stack's namespace says it uses one.
 
-Every stack on a cluster shares one Pulumi stack of add-ons (`program.py`), run by the engine before a deploy and
+Every stack on a cluster shares one Pulumi stack of add-ons (`../addon_stack.py`), run by the engine before a deploy and
 after a `destroy --purge`: it holds what the stacks on the cluster use, as their namespaces' labels say, so a stack's
 purge removes an add-on only when no other stack uses it.
 
@@ -52,7 +52,7 @@ def addons() -> dict[str, Addon]:
     """Every add-on module of this package, by name."""
     found: dict[str, Addon] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name in ("program", "charts"):  # the add-ons' stack program, the chart mirror
+        if info.name == "charts":  # the chart mirror
             continue
         addon = getattr(importlib.import_module(f"{__name__}.{info.name}"), "ADDON", None)
         if not isinstance(addon, Addon):
