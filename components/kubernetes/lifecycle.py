@@ -64,7 +64,9 @@ class KubernetesHooks(TargetHooks):
         context, mirror = cluster.context, addons.mirror()
 
         def plan(held: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[], None]]:
-            keep = used | ({a.name for a in mine} | set(held) if not leaving else set())
+            # a deploy adds this stack's and removes nothing; a purge keeps what others use of what this state
+            # holds (an add-on another state installed is that state's to keep or remove)
+            keep = {a.name for a in mine} | set(held) if not leaving else used & set(held)
             # what a kept add-on needs stays while this state holds it (another stack's `existing` says nothing
             # of what mlstack installed here)
             keep |= {a.name for a in addons.ordered(keep)} & set(held)

@@ -23,7 +23,7 @@ from mlstack import registry
 from mlstack.components.kubernetes import access, addons
 from mlstack.components.kubernetes.settings import KubernetesTarget
 from mlstack.engine import operations
-from mlstack.errors import ExitCode, NotAvailableError
+from mlstack.errors import ExitCode, NotAvailableError, UsageError
 from mlstack.home import Home
 from mlstack.versions import CHART_SOURCES, CHARTS
 from tests.conftest import RECIPES
@@ -154,7 +154,7 @@ def _exists(cp: ControlPlane, *what: str) -> bool:
 @pytest.mark.engine
 @pytest.mark.timeout(900)
 def test_cert_manager_is_installed_once_shared_and_removed_with_its_last_user(
-    plugin_home: Home, control_plane: ControlPlane, chart_mirror: Path, monkeypatch
+    plugin_home: Home, control_plane: ControlPlane, chart_mirror: Path, monkeypatch, tmp_path
 ):
     """The real cert-manager chart through the engine: stack A's deploy installs it, B's purge keeps it while A's
     namespace says A uses it, A's purge removes it with its Pulumi stack."""
@@ -178,6 +178,14 @@ def test_cert_manager_is_installed_once_shared_and_removed_with_its_last_user(
     assert ns["pod-security.kubernetes.io/enforce"] == "restricted"
     assert _exists(cp, "crd", "certificates.cert-manager.io")
     assert _exists(cp, "-n", "cert-manager", "networkpolicy", "mlstack-addon")
+
+    # from another state backend, cert-manager is someone else's: refused (it would be taken over), nothing changed
+    placement = KubernetesTarget(type="kubernetes", context=cp.context, namespace="share-c")
+    elsewhere = hooks.shared(placement, "c", ("cert-manager",), False)
+    (tmp_path / "other-state").mkdir()
+    with pytest.raises(UsageError, match="cert-manager already runs on the cluster"):
+        operations.run_shared(plugin_home, elsewhere, f"file://{tmp_path / 'other-state'}", None, said.append)
+    assert not list((tmp_path / "other-state").rglob("cluster-addons-*.json"))
 
     _namespace(cp, "share-b", "b", ["cert-manager"])
     assert share("b", leaving=True) is None  # B leaves; A still uses it
