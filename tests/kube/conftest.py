@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from mlstack.engine import plugins, reaper
 from mlstack.home import Home
 from mlstack.versions import ETCD_DEBIAN_PACKAGE, KUBERNETES_PROVIDER_VERSION
 from tests.conftest import PREPARED_HOME
+from tests.kube import charts
 from tests.kube.build import is_built
 from tests.kube.controlplane import ETCD, ControlPlane
 from tests.kube.plugin_home import link_plugin
@@ -76,3 +78,14 @@ def plugin_home(kube_env: Home) -> Iterator[Home]:
         pytest.skip(why)
     yield kube_env
     reaper.reap(kube_env.pulumi_home)  # whatever a test killed or failed on, no plugin of its home outlives it
+
+
+@pytest.fixture(scope="session")
+def chart_mirror() -> Path:
+    """The mirror of every pinned chart; skips (fails under `make test`) where Go cannot fetch their sources."""
+    try:
+        return charts.build()
+    except RuntimeError as exc:
+        if os.environ.get("MLSTACK_REQUIRE_TOOLS"):
+            pytest.fail(f"chart mirror: {exc}")
+        pytest.skip(f"chart mirror: {exc}")

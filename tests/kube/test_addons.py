@@ -32,17 +32,6 @@ from tests.kube.controlplane import ControlPlane
 from tests.local.conftest import mlstack, mlstack_json
 
 
-@pytest.fixture(scope="session")
-def chart_mirror() -> Path:
-    """The mirror of every pinned chart; skips (fails under `make test`) where Go cannot fetch their sources."""
-    try:
-        return charts.build()
-    except RuntimeError as exc:
-        if os.environ.get("MLSTACK_REQUIRE_TOOLS"):
-            pytest.fail(f"chart mirror: {exc}")
-        pytest.skip(f"chart mirror: {exc}")
-
-
 def _archive_file(mirror: Path, chart: str, member: str) -> bytes:
     spec = CHARTS[chart]
     with tarfile.open(mirror / spec.archive) as tar:

@@ -19,22 +19,11 @@ import pytest
 from mlstack.components.kubernetes.addons import MIRROR_ENV
 from mlstack.components.kubernetes.addons import charts as mirror
 from mlstack.versions import CHARTS
-from tests.kube import charts
 from tests.local.conftest import mlstack
 
 REGISTRY = Path("/usr/bin/docker-registry")
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 pytestmark = pytest.mark.skipif(not REGISTRY.exists(), reason="needs Debian docker-registry (make install)")
-
-
-@pytest.fixture(scope="module")
-def chart_archives() -> Path:
-    try:
-        return charts.build()
-    except RuntimeError as exc:
-        if os.environ.get("MLSTACK_REQUIRE_TOOLS"):
-            pytest.fail(f"chart mirror: {exc}")
-        pytest.skip(f"chart mirror: {exc}")
 
 
 @pytest.fixture()
@@ -86,10 +75,10 @@ def _push(registry: str, archive: Path, name: str, version: str, tmp: Path) -> N
         os.chdir(cwd)
 
 
-def test_doctor_fix_fills_a_mirror_directory_from_an_oci_registry(chart_archives, oci_registry, tmp_path,
+def test_doctor_fix_fills_a_mirror_directory_from_an_oci_registry(chart_mirror, oci_registry, tmp_path,
                                                                   monkeypatch, engine_home):
     for chart in CHARTS.values():
-        _push(oci_registry, chart_archives / chart.archive, chart.name, chart.version, tmp_path)
+        _push(oci_registry, chart_mirror / chart.archive, chart.name, chart.version, tmp_path)
     directory = tmp_path / "mirror"
     monkeypatch.setenv(MIRROR_ENV, str(directory))
     monkeypatch.setenv(mirror.SOURCE_ENV, f"oci://{oci_registry}/charts")
@@ -104,16 +93,16 @@ def test_doctor_fix_fills_a_mirror_directory_from_an_oci_registry(chart_archives
     after = mirror.checks(fix=True)
     assert all(ok for _, ok, _ in after), after
     for chart in CHARTS.values():
-        assert (directory / chart.archive).read_bytes() == (chart_archives / chart.archive).read_bytes()
+        assert (directory / chart.archive).read_bytes() == (chart_mirror / chart.archive).read_bytes()
     assert not list(directory.glob("*.part"))
     assert all(ok for _, ok, _ in mirror.checks(fix=False))  # a filled mirror is left as it is
 
 
-def test_a_chart_the_source_lacks_is_named_and_nothing_half_written(chart_archives, oci_registry, tmp_path,
+def test_a_chart_the_source_lacks_is_named_and_nothing_half_written(chart_mirror, oci_registry, tmp_path,
                                                                     monkeypatch):
     first, *rest = CHARTS.values()
     for chart in rest:
-        _push(oci_registry, chart_archives / chart.archive, chart.name, chart.version, tmp_path)
+        _push(oci_registry, chart_mirror / chart.archive, chart.name, chart.version, tmp_path)
     directory = tmp_path / "mirror"
     monkeypatch.setenv(MIRROR_ENV, str(directory))
     monkeypatch.setenv(mirror.SOURCE_ENV, f"oci://{oci_registry}/charts")
