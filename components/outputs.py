@@ -81,9 +81,21 @@ class RegistryOutputs:
 
 
 @dataclass(frozen=True)
+class Database:
+    """A PostgreSQL server in the cluster on which other components may keep a database of their own: where it
+    serves, and its superuser, whose password is read from a Secret by reference."""
+
+    service: Endpoint
+    admin_user: str
+    secret: str  # the Secret holding the superuser's password
+    password_key: str
+
+
+@dataclass(frozen=True)
 class TrackingOutputs:
     uri: pulumi.Output[str]
     service: Endpoint | None = None  # where in-cluster clients reach it (kubernetes)
+    database: Database | None = None  # its PostgreSQL, where other components may keep theirs (kubernetes)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,7 @@ class Flavor:
     zenml_extra: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # ZenML components it needs
     verify: str | Unsupported = Unsupported("no check written for this flavor")  # a check of mlstack.clients.verify
     shared: tuple[str, ...] = ()  # what its target installs once per placement for it (a cluster's add-ons)
+    charts: tuple[str, ...] = ()  # Helm charts it installs in the stack (mlstack.versions.CHARTS keys)
 
     def wired_to(self) -> tuple[str, ...]:
         """Kinds this flavor takes outputs from: what it needs and what it uses when present."""

@@ -32,21 +32,32 @@ KUBERNETES_IMAGES = {
     "postgres": "docker.io/library/postgres:17.6-alpine",
     "mlserver": "docker.io/seldonio/mlserver:1.7.1",
     "mlflow": MLFLOW_IMAGE,
+    # Airflow's official image: the default of the pinned chart (CHARTS["airflow"]); amazon, cncf-kubernetes, fab and
+    # postgres providers included (S3 DAG bundle and logs, KubernetesExecutor, the chart's auth manager, its database).
+    "airflow": "docker.io/apache/airflow:3.2.2",
 }
 
 
 @dataclass(frozen=True)
 class HelmChart:
-    """A chart a cluster add-on installs: where its publisher ships it, and the exact version.
+    """A chart mlstack installs (a cluster add-on's, or a flavor's in the stack's namespace): where its publisher ships
+    it, and the exact version.
 
     Charts are installed with the provider's `helm.v4.Chart`: it renders the chart and Pulumi owns each object (a
     diff, a policy check and a drift per object), and it reads a packaged chart from a local file, which is how an
     air-gapped mirror works; `helm.v3.Release` would need the repository at every deploy. v4 ignores Helm hooks:
-    these charts need none (cert-manager's only hook, its start-up API check, is turned off)."""
+    these charts need none (cert-manager's only hook, its start-up API check, is turned off; Airflow's database
+    migration runs as a plain Job, as its chart documents for installers that run no hooks)."""
 
     name: str
     version: str
-    repository: str  # the OCI repository the publisher pushes it to (`helm pull <repository>/<name> --version`)
+    # where the publisher ships it: an OCI repository (`helm pull <repository>/<name> --version`), or an HTTP chart
+    # repository (`helm pull <name> --repo <repository> --version`), whose index.yaml names each archive's digest
+    repository: str
+
+    @property
+    def oci(self) -> bool:
+        return self.repository.startswith("oci://")
 
     @property
     def archive(self) -> str:
@@ -54,13 +65,16 @@ class HelmChart:
         return f"{self.name}-{self.version}.tgz"
 
 
-# The charts of the kubernetes target's cluster add-ons (components/kubernetes/addons/). Their sources are also
-# served by the Go module proxy at the same tags (github.com/cert-manager/cert-manager, github.com/kserve/kserve),
-# which is how the tests fill a chart mirror where the publishers' registries cannot be reached.
+# The charts of the kubernetes target: its cluster add-ons' (components/kubernetes/addons/) and flavors'. The
+# add-ons' sources are also served by the Go module proxy at the same tags (github.com/cert-manager/cert-manager,
+# github.com/kserve/kserve), which is how the tests fill a chart mirror where the publishers cannot be reached.
+# Airflow's is not: it is installed wherever a mirror or its repository holds it, and never on these test machines.
 CHARTS = {
     "cert-manager": HelmChart("cert-manager", "v1.21.2", "oci://quay.io/jetstack/charts"),
     "kserve-crd": HelmChart("kserve-crd", "v0.20.0", "oci://ghcr.io/kserve/charts"),
     "kserve-resources": HelmChart("kserve-resources", "v0.20.0", "oci://ghcr.io/kserve/charts"),
+    # Apache Airflow's official chart (the `orchestrator: airflow` flavor installs it in the stack's namespace).
+    "airflow": HelmChart("airflow", "1.22.0", "https://airflow.apache.org"),
 }
 CHART_SOURCES = {  # chart -> (Go module, version, the chart's directory in it)
     "cert-manager": ("github.com/cert-manager/cert-manager", "v1.21.2", "deploy/charts/cert-manager"),

@@ -154,16 +154,43 @@ BREACHES = {
     "namespace_enforces_restricted": lambda p: next(
         r for r in p.resources if r.name == "namespace").inputs["metadata"]["labels"].pop(
         "pod-security.kubernetes.io/enforce"),
+    "charts_keep_their_pods_restricted": lambda p: _chart_values(p)["securityContexts"]["pod"].update(
+        runAsNonRoot=False),
 }
+AIRFLOW = RECIPES / "kubernetes-airflow.yaml"
+RULE_RECIPES = {"charts_keep_their_pods_restricted": AIRFLOW}  # the rules of what only some recipes have
+
+
+def _chart_values(p: Plan) -> dict:
+    return next(r for r in p.resources if r.type == "kubernetes:helm.sh/v4:Chart").inputs["values"]
 
 
 @pytest.mark.parametrize("rule", registry.target("kubernetes").policy_rules(), ids=lambda r: r.__name__)
 def test_each_kubernetes_rule_catches_its_breach(rule):
     from mlstack.policy import PolicyViolation
 
-    rule(planned(KUBERNETES), load_recipe(KUBERNETES))  # the shipped recipe passes
+    path = RULE_RECIPES.get(rule.__name__, KUBERNETES)
+    rule(planned(path), load_recipe(path))  # the shipped recipe passes
     with pytest.raises(PolicyViolation):
-        rule(_weakened(KUBERNETES, BREACHES[rule.__name__]), load_recipe(KUBERNETES))
+        rule(_weakened(path, BREACHES[rule.__name__]), load_recipe(path))
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (lambda v: v["redis"].update(enabled=True), "redis: on"),
+    (lambda v: v.pop("statsd"), "statsd: on"),  # the chart's default is on
+    (lambda v: v.setdefault("dags", {}).update(gitSync={"enabled": True}), "dags.gitSync: on"),
+    (lambda v: v.setdefault("ingress", {}).update(apiServer={"enabled": True}), "ingress: exposed"),
+    (lambda v: v.pop("jwtSecretName"), "jwtSecretName: unset"),
+    (lambda v: v["data"].pop("metadataSecretName"), "data.metadataSecretName: unset"),
+    (lambda v: v["createUserJob"].pop("enabled"), "createUserJob: on"),
+    (lambda v: v["securityContexts"]["containers"]["capabilities"].update(drop=[]), "securityContexts.containers"),
+], ids=["redis", "statsd", "git-sync", "ingress", "jwt", "metadata", "create-user", "capabilities"])
+def test_the_airflow_chart_s_values_are_policed(change, named):
+    from mlstack.components.kubernetes.policy import charts_keep_their_pods_restricted
+    from mlstack.policy import PolicyViolation
+
+    with pytest.raises(PolicyViolation, match=named.replace(".", r"\.")):
+        charts_keep_their_pods_restricted(_weakened(AIRFLOW, lambda p: change(_chart_values(p))), load_recipe(AIRFLOW))
 
 
 def test_a_flavor_declares_its_custom_workload_and_every_pod_rule_reads_it(monkeypatch):

@@ -59,12 +59,10 @@ class AddonResource(pulumi.ComponentResource):
         )
         previous: list[pulumi.Resource] = [namespace, *after]
         for name in addon.charts:
-            chart, version = chart_source(CHARTS[name], mirror)
             installed = k8s.helm.v4.Chart(
                 f"{addon.name}-{name}",
                 name=name,  # the release name: the chart's objects get their usual names (cert-manager-webhook)
-                chart=chart,
-                version=version,
+                **chart_source(CHARTS[name], mirror),
                 namespace=addon.namespace,
                 values=addon.values(name),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),

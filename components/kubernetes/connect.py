@@ -27,6 +27,7 @@ ADDRESSES = (
     ("tracking", "tracking_uri", "cluster_tracking_uri"),
     ("serving", "base_url", "cluster_base_url"),
     ("registry", "uri", "cluster_uri"),
+    ("orchestrator", "url", "cluster_url"),
 )
 
 

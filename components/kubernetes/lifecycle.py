@@ -31,6 +31,13 @@ class KubernetesHooks(TargetHooks):
         work_dir: Path,
         emit: Callable[[str], None],
     ) -> None:
+        from mlstack.components.kubernetes import addons
+        from mlstack.registry import lookup
+
+        # a mirror directory holds the charts the flavors install in the stack (exit 3 naming the missing ones)
+        flavors = [lookup("kubernetes", kind, spec.flavor) for kind, spec in components.items()]
+        charts = [chart for f in flavors if f is not None for chart in f.charts]
+        addons.check_charts(charts, addons.mirror())
         clusters.of(placement).prepare(placement, stack, components, work_dir, emit)
 
     def purge(self, placement: KubernetesTarget, stack: str) -> str | None:

@@ -2,7 +2,9 @@
 offline plan's mocks (no cluster, no provider plugin), with explicit, deterministic names.
 
 A Secret that holds generated values is never written: `SECRETS.md` names each one, its keys and what each must
-hold, with the command that creates it, so a GitOps user keeps secret values where they keep secrets."""
+hold, with the command that creates it, so a GitOps user keeps secret values where they keep secrets. A chart a
+flavor installs (Airflow's) is no manifest either: `CHARTS.md` gives its `helm install` with mlstack's values (they
+hold no secret: the chart reads its Secrets by name), to run once the manifests are applied."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from mlstack.clients.render import dump_yaml
 
 REDACTED = "[secret]"
 SECRETS_FILE = "SECRETS.md"
+CHARTS_FILE = "CHARTS.md"
+CHART = "kubernetes:helm.sh/v4:Chart"
 KUSTOMIZATION = "Kustomization"
 # Apply order: what others refer to first (kustomize and `kubectl apply -f DIR` keep it).
 ORDER = [
@@ -48,6 +52,21 @@ KEY_MEANINGS = {
     "admin-password": "MLflow's admin password (clients log in as `admin`)",
     "flask-secret": "MLflow's Flask session key: 43 random characters",
 }
+# Keys whose meaning depends on the Secret: (secret, key) -> meaning, read before KEY_MEANINGS.
+SECRET_KEY_MEANINGS = {
+    ("airflow-secrets", "connection"): "Airflow's metadata database URL: "
+    "`postgresql://airflow:<db-password>@mlflow-postgres.<namespace>.svc.cluster.local:5432/airflow`",
+    ("airflow-secrets", "fernet-key"): "Airflow's Fernet key: 32 random bytes, URL-safe base64 with its padding "
+    "(`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)",
+    ("airflow-secrets", "api-secret-key"): "Airflow's API server secret key: 43 random characters",
+    ("airflow-secrets", "jwt-secret"): "Airflow's JWT signing secret: 43 random characters",
+    ("airflow-secrets", "db-password"): "the password of Airflow's own PostgreSQL role `airflow`: 32 random letters "
+    "and digits",
+    ("airflow-secrets", "admin-password"): "Airflow's admin password (log in as `admin`)",
+    ("airflow-secrets", "s3-connection"): "Airflow's connection to the object store, as JSON: "
+    '`{"conn_type": "aws", "login": <access key id>, "password": <secret key>, "extra": {"endpoint_url": <the '
+    'store\'s in-cluster URL>, "region_name": "us-east-1"}}`',
+}
 
 
 def _manifest(resource: Any) -> dict[str, Any]:
@@ -80,7 +99,10 @@ def _secrets_doc(secrets: list[Any]) -> str:
             f"## `{meta['name']}` in namespace `{meta.get('namespace', 'default')}` "
             f"(type `{r.inputs.get('type', 'Opaque')}`)"
         )
-        lines += [f"- `{key}`: {KEY_MEANINGS.get(key, 'a generated value')}" for key in keys]
+        lines += [
+            f"- `{key}`: {SECRET_KEY_MEANINGS.get((meta['name'], key)) or KEY_MEANINGS.get(key, 'a generated value')}"
+            for key in keys
+        ]
         namespace = meta.get("namespace", "default")
         if r.inputs.get("type") == "kubernetes.io/dockerconfigjson":
             command = (
@@ -95,6 +117,35 @@ def _secrets_doc(secrets: list[Any]) -> str:
             pairs = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in sorted(annotations.items()))
             command += f"\nkubectl -n {namespace} annotate secret {meta['name']} {pairs}"
         lines += ["", "```", command, "```", ""]
+    return "\n".join(lines)
+
+
+def _charts_doc(charts: list[Any]) -> str:
+    """How to install the charts the stack's flavors install, with mlstack's values, from the publishers."""
+    from mlstack.versions import CHARTS
+
+    lines = [
+        "# Charts to install once these manifests are applied",
+        "",
+        "A deploy installs these charts itself (Pulumi's helm.v4.Chart). With GitOps, install each with Helm, or",
+        "give your tool (Argo CD, Flux) the same chart, version and values. The values hold no secret: the chart",
+        "reads the Secrets of SECRETS.md by name.",
+        "",
+    ]
+    for r in charts:
+        release, namespace = r.inputs["name"], r.inputs.get("namespace", "default")
+        chart = CHARTS[release]
+        source = f"{chart.repository}/{chart.name}" if chart.oci else f"{chart.name} --repo {chart.repository}"
+        lines += [
+            f"## `{release}` in namespace `{namespace}`: chart {chart.name} {chart.version}",
+            "",
+            "```",
+            f"helm install {release} {source} --version {chart.version} --namespace {namespace} --values - <<'EOF'",
+            _yaml(r.inputs.get("values") or {}).rstrip("\n"),
+            "EOF",
+            "```",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -115,4 +166,6 @@ def render(plan: Any) -> dict[str, str]:
     )
     if secrets:
         files[SECRETS_FILE] = _secrets_doc(secrets)
+    if charts := [r for r in plan.resources if r.type == CHART]:
+        files[CHARTS_FILE] = _charts_doc(charts)
     return files

@@ -12,6 +12,9 @@ COMPONENT = "app.kubernetes.io/component"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 STACK = "mlstack.dev/stack"
 PIPELINE = "mlstack.dev/pipeline"  # set on ZenML's pipeline pods (orchestrator pod settings): network policies use it
+DATABASE_CLIENT = (
+    "mlstack.dev/database-client"  # set on pods of components that keep a database on the stack's PostgreSQL
+)
 
 # A cluster that exposes services as node ports (kind) maps these to 127.0.0.1 (the recipe's `port` overrides the
 # host side); inside the cluster every service keeps its own port.

@@ -40,6 +40,19 @@ def pod_accounts() -> dict[str, str]:
     return found
 
 
+CHART = "kubernetes:helm.sh/v4:Chart"
+
+
+@cache
+def chart_rules() -> dict[str, Any]:
+    """Release name -> what a flavor module's CHART_RULES says of the values it gives that chart (problems, in
+    words): the chart's objects are rendered at deploy time, so its pods are policed through those values."""
+    found: dict[str, Any] = {}
+    for flavor in registry.flavors_for("kubernetes"):
+        found.update(getattr(importlib.import_module(flavor.component.partition(":")[0]), "CHART_RULES", {}))
+    return found
+
+
 def _pods(plan, with_type: bool = False) -> Iterator[Any]:
     specs = pod_specs()
     for r in plan.resources:
@@ -64,8 +77,19 @@ def every_pod_spec_is_policed(plan, recipe) -> None:
     own, or a flavor module's POD_SPECS), so no rule silently skips a custom resource's pods."""
     specs = pod_specs()
     for r in plan.resources:
-        if r.type.startswith("kubernetes:") and r.type not in specs:
+        if r.type == CHART:
+            require(r.inputs.get("name") in chart_rules(), f"{r.name}: chart {r.inputs.get('name')} has no rule")
+        elif r.type.startswith("kubernetes:") and r.type not in specs:
             require(not _holds_containers(r.inputs), f"{r.name}: a {r.type} runs containers no rule reads")
+
+
+def charts_keep_their_pods_restricted(plan, recipe) -> None:
+    """A chart mlstack installs in the stack's namespace gets values under which every pod it renders is admitted by
+    Pod Security `restricted`, exposes nothing, and reads its secrets by reference (the flavor's CHART_RULES)."""
+    for r in plan.of_type(CHART):
+        rule = chart_rules().get(r.inputs.get("name"))
+        for problem in rule(r.inputs.get("values") or {}) if rule else []:
+            require(False, f"{r.name}: {problem}")
 
 
 def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
@@ -215,6 +239,7 @@ def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
 
 RULES = (
     every_pod_spec_is_policed,
+    charts_keep_their_pods_restricted,
     namespace_enforces_restricted,
     containers_are_locked_down,
     containers_have_requests_and_limits,

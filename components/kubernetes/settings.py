@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from mlstack.components.kubernetes import addons, clusters
 from mlstack.recipe import rules
@@ -81,6 +81,29 @@ class KubernetesOrchestrator(UserModel):
     namespaced Role holds exactly the verbs the orchestrator uses."""
 
     flavor: Literal["kubernetes"] = Field(description="Flavor of this component.")
+
+
+class KubernetesAirflowOrchestrator(UserModel):
+    """Apache Airflow (the official chart) with the KubernetesExecutor: its metadata in the stack's PostgreSQL,
+    its task logs and DAGs in the stack's object store. ZenML's airflow orchestrator uploads each pipeline's DAG
+    archive under `dags_prefix` of the first bucket, where Airflow reads it."""
+
+    flavor: Literal["airflow"] = Field(description="Flavor of this component.")
+    dags_prefix: Annotated[str, AfterValidator(rules.object_prefix)] = Field(
+        default="airflow/dags",
+        pattern=r"^[A-Za-z0-9._/-]+$",
+        max_length=200,
+        description="Where in the first bucket Airflow reads DAGs from (its S3 DAG bundle).",
+    )
+    logs_prefix: Annotated[str, AfterValidator(rules.object_prefix)] = Field(
+        default="airflow/logs",
+        pattern=r"^[A-Za-z0-9._/-]+$",
+        max_length=200,
+        description="Where in the first bucket Airflow writes task logs (remote logging).",
+    )
+    dag_refresh_s: int = Field(
+        default=60, ge=10, le=3600, description="Seconds between Airflow's looks for new or changed DAGs."
+    )
 
 
 class KubernetesPort(UserModel):

@@ -76,6 +76,29 @@ def _orchestrator(client: Any) -> dict[str, Any]:
     return config
 
 
+def _airflow(client: Any) -> dict[str, Any]:
+    """ZenML's airflow orchestrator, remote: each step a KubernetesPodOperator pod in the stack's namespace, with the
+    label the stack's network policies admit, the step service account and the `restricted` security context; DAGs
+    go to the object store, where Airflow reads them."""
+    operator_args: dict[str, Any] = {
+        "namespace": client.kubernetes_namespace,
+        "service_account_name": client.step_service_account,
+        "labels": client.pod_labels or {},
+        "security_context": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+        "container_security_context": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+    }
+    if client.image_pull_secrets:
+        operator_args["image_pull_secrets"] = [{"name": s} for s in client.image_pull_secrets]
+    # ZenML writes each DAG archive to dag_output_dir; an s3:// one it uploads with the artifact store's filesystem
+    # (the stack's object store), where Airflow's S3 DAG bundle reads it
+    return {
+        "local": False,
+        "dag_output_dir": (client.dags_uri or "").rstrip("/") or None,
+        "operator": "kubernetes_pod",
+        "operator_args": operator_args,
+    }
+
+
 TARGET = Target(
     name="kubernetes",
     placement=s.KubernetesTarget,
@@ -158,6 +181,23 @@ TARGET = Target(
             zenml_config=_orchestrator,
             zenml_extra={"image_builder": ("local", {})},  # ZenML builds the step image where it submits
             verify=Unsupported("nothing answers before a pipeline runs; the Role is checked by the policy suite"),
+            **SDK,
+        ),
+        Flavor(
+            "kubernetes",
+            "orchestrator",
+            "airflow",
+            s.KubernetesAirflowOrchestrator,
+            f"{PKG}.airflow:KubernetesAirflow",
+            "Apache Airflow (official chart, KubernetesExecutor) with its metadata in the stack's PostgreSQL and task "
+            "logs and DAGs in the object store; ZenML's steps run as pods in the stack's namespace",
+            needs=("object_store", "tracking"),  # logs and DAGs; the tracking component's PostgreSQL
+            uses=("registry", "serving"),  # pipeline steps call them
+            charts=("airflow",),
+            zenml="airflow",
+            zenml_config=_airflow,
+            zenml_extra={"image_builder": ("local", {})},  # ZenML builds the step image where it writes the DAG
+            verify="airflow",
             **SDK,
         ),
         Flavor(

@@ -17,7 +17,7 @@ from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
 from mlstack.components.kubernetes.settings import KubernetesMlflowTracking
-from mlstack.components.outputs import ObjectStoreOutputs, TrackingOutputs
+from mlstack.components.outputs import Database, ObjectStoreOutputs, TrackingOutputs
 from mlstack.versions import KUBERNETES_IMAGES
 
 APP, DB_APP = "mlflow", "mlflow-postgres"
@@ -52,7 +52,9 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
         )
         self.database = self._database(name)
         w.service(f"{name}-db-service", platform, DB_APP, name, 5432, self, exposed=False)
-        w.allow_ingress(f"{name}-db-ingress", platform, DB_APP, name, 5432, [n.selector(APP)], self)
+        # MLflow, and the pods of components that keep a database of their own here (they carry the label)
+        clients = [n.selector(APP), {n.DATABASE_CLIENT: "true"}]
+        w.allow_ingress(f"{name}-db-ingress", platform, DB_APP, name, 5432, clients, self)
         self.server = self._server(name, store, list(generated))
         w.service(f"{name}-service", platform, APP, name, srv.PORT, self)
         service = w.endpoint(platform, APP, srv.PORT)
@@ -63,7 +65,11 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
         host_uri = f"http://127.0.0.1:{n.host_port('tracking', st.port)}"
         uri = host_uri if platform.node_ports else cluster_uri
         self.publish(
-            TrackingOutputs(pulumi.Output.from_input(cluster_uri), service=service),
+            TrackingOutputs(
+                pulumi.Output.from_input(cluster_uri),
+                service=service,
+                database=Database(w.endpoint(platform, DB_APP, 5432), srv.DB_USER, SECRETS, "db-password"),
+            ),
             self.artifacts.apply(lambda a: srv.client("mlflow", uri, a, st.auth, cluster_uri=cluster_uri)),
             srv.stack_secrets(generated),
         )

@@ -55,6 +55,11 @@ class OrchestratorClient(StoredModel):
         default=None,
         description="Labels pipeline pods must carry (the stack's network policies admit their traffic by them).",
     )
+    cluster_url: str | None = Field(default=None, description="API base URL inside the cluster.")
+    dags_uri: str | None = Field(
+        default=None, description="Airflow: where DAG archives go (ZenML uploads them there: its `dag_output_dir`)."
+    )
+    logs_uri: str | None = Field(default=None, description="Airflow: where task logs are kept.")
 
     def address(self) -> str | None:
         """Where clients reach it from here (None: the platform's default endpoint, or nothing to reach)."""

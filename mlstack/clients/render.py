@@ -232,15 +232,23 @@ def zenml_secret_commands(clients: StackClients) -> list[str]:
 def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: bool, zenml_version: str) -> str:
     body = dump_yaml(zenml_stack(clients, secrets, show_secrets, zenml_version))
     commands = [] if show_secrets else zenml_secret_commands(clients)
-    if not commands:
-        return body
-    header = [
-        f"# ZenML stack of mlstack stack {clients.stack!r}: `zenml stack import {clients.stack} -f FILE`.",
-        "# Credentials are ZenML secret references; create the secrets first (values from",
-        f'# `eval "$(mlstack output --stack {clients.stack} --format env --show-secrets)"`):',
-        *[f"#   {cmd}" for cmd in commands],
-    ]
-    return "\n".join(header) + "\n" + body
+    header = (
+        [
+            f"# ZenML stack of mlstack stack {clients.stack!r}: `zenml stack import {clients.stack} -f FILE`.",
+            "# Credentials are ZenML secret references; create the secrets first (values from",
+            f'# `eval "$(mlstack output --stack {clients.stack} --format env --show-secrets)"`):',
+            *[f"#   {cmd}" for cmd in commands],
+        ]
+        if commands
+        else []
+    )
+    dags = (clients.components.get("orchestrator") or {}).get("dags_uri")
+    if dags:  # Airflow: ZenML writes each pipeline's DAG archive locally; Airflow reads DAGs from the object store
+        header += [
+            f"# Airflow: ZenML uploads each pipeline's DAG archive to {dags} (dag_output_dir) through the",
+            "# artifact store's S3 client; Airflow's DAG processor reads it from there (its S3 DAG bundle).",
+        ]
+    return "\n".join(header) + "\n" + body if header else body
 
 
 def dump_yaml(data: Any, sort_keys: bool = True) -> str:

@@ -264,6 +264,21 @@ def check_api_url(c: OrchestratorClient, secrets: dict[str, str]) -> str:
     return f"answering at {c.url}"
 
 
+def check_airflow(c: OrchestratorClient, secrets: dict[str, str]) -> str:
+    """Airflow's health endpoint (no login needed): its database and scheduler answer healthy."""
+    if not c.url:
+        raise ValueError("the stack output names no URL to check")
+    _, health = _http("GET", c.url.rstrip("/") + "/api/v2/monitor/health")
+    unhealthy = [
+        f"{part}: {(health.get(part) or {}).get('status') or 'not reported'}"
+        for part in ("metadatabase", "scheduler")
+        if (health.get(part) or {}).get("status") != "healthy"
+    ]
+    if unhealthy:
+        raise RuntimeError("Airflow answers but is not healthy (" + "; ".join(unhealthy) + ")")
+    return f"metadatabase and scheduler healthy at {c.url}"
+
+
 def check_nothing_deployed(c: OrchestratorClient, secrets: dict[str, str]) -> str:
     return "runs pipelines in the caller's process: nothing deployed to check"
 
@@ -275,5 +290,6 @@ CHECKS: dict[str, Callable[[Any, dict[str, str]], str]] = {
     "oci": check_registry,
     "v2": check_serving,
     "api_url": check_api_url,
+    "airflow": check_airflow,
     "nothing_deployed": check_nothing_deployed,
 }

@@ -51,13 +51,17 @@ def _leaves(values: dict, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, .
 # -- as data ------------------------------------------------------------------------------------------------------
 
 def test_every_chart_is_pinned_with_its_source():
-    assert set(CHARTS) == set(CHART_SOURCES)
-    for name, chart in CHARTS.items():
-        assert chart.version == CHART_SOURCES[name][1] and chart.repository.startswith("oci://")
-    assert {c for a in addons.addons().values() for c in a.charts} == set(CHARTS)
+    from mlstack.registry import flavors_for
+
+    added = {c for a in addons.addons().values() for c in a.charts}
+    assert added == set(CHART_SOURCES)  # the add-ons' charts: the tests build their mirror from the sources
+    for name in added:
+        assert CHARTS[name].version == CHART_SOURCES[name][1] and CHARTS[name].oci
+    # every chart is installed by an add-on or a flavor, and nothing else is pinned
+    assert added | {c for f in flavors_for("kubernetes") for c in f.charts} == set(CHARTS)
 
 
-@pytest.mark.parametrize("chart", sorted(CHARTS))
+@pytest.mark.parametrize("chart", sorted(CHART_SOURCES))
 def test_the_values_mlstack_sets_are_keys_the_chart_documents(chart_mirror, chart):
     """Each value mlstack passes is a key of the chart's own values.yaml (a misspelt key is silently ignored by
     Helm), and cert-manager's chart schema admits them."""
@@ -95,10 +99,19 @@ def test_add_ons_come_after_what_they_need_and_a_cluster_s_own_are_left_alone():
 
 def test_charts_come_from_the_publisher_a_mirror_directory_or_an_oci_mirror(tmp_path):
     chart = CHARTS["cert-manager"]
-    assert addons.chart_source(chart, None) == ("oci://quay.io/jetstack/charts/cert-manager", "v1.21.2")
-    assert addons.chart_source(chart, "oci://mirror.internal/charts/") == (
-        "oci://mirror.internal/charts/cert-manager", "v1.21.2")
-    assert addons.chart_source(chart, str(tmp_path)) == (str(tmp_path / "cert-manager-v1.21.2.tgz"), None)
+    assert addons.chart_source(chart, None) == {
+        "chart": "oci://quay.io/jetstack/charts/cert-manager", "version": "v1.21.2"}
+    assert addons.chart_source(chart, "oci://mirror.internal/charts/") == {
+        "chart": "oci://mirror.internal/charts/cert-manager", "version": "v1.21.2"}
+    assert addons.chart_source(chart, str(tmp_path)) == {"chart": str(tmp_path / "cert-manager-v1.21.2.tgz")}
+    # an HTTP chart repository (Airflow's): the chart's name, its version and the repository
+    assert addons.chart_source(CHARTS["airflow"], None) == {
+        "chart": "airflow", "version": "1.22.0", "repository_opts": {"repo": "https://airflow.apache.org"}}
+    assert addons.chart_source(CHARTS["airflow"], "oci://mirror.internal/charts") == {
+        "chart": "oci://mirror.internal/charts/airflow", "version": "1.22.0"}
+    with pytest.raises(NotAvailableError) as raised:
+        addons.check_charts(["airflow"], str(tmp_path))
+    assert "helm pull airflow --repo https://airflow.apache.org --version 1.22.0" in raised.value.hint
     with pytest.raises(NotAvailableError) as raised:
         addons.check_mirror(addons.ordered(["kserve"]), str(tmp_path))
     assert "cert-manager-v1.21.2.tgz" in raised.value.message and "kserve-resources-v0.20.0.tgz" in raised.value.message

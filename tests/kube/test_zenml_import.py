@@ -1,5 +1,5 @@
 """ZenML's own `stack import` takes the stack file the kubernetes recipes emit: the Kubernetes orchestrator with our
-context, namespace, service accounts and pod settings, the S3 artifact store on MinIO's in-cluster address, the
+context, namespace, service accounts and pod settings (or the airflow one with its pod operator's), the S3 artifact store on MinIO's in-cluster address, the
 MLflow tracker, the registry; the secrets it refers to are created with the commands the file prints."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.conftest import PREPARED_HOME, RECIPES
 from tests.runtime_clients import ZENML
 
 
-@pytest.mark.parametrize("name", ["kubernetes", "kind", "kubernetes-kserve"])
+@pytest.mark.parametrize("name", ["kubernetes", "kind", "kubernetes-kserve", "kubernetes-airflow"])
 @pytest.mark.timeout(900)
 def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
     from ruamel.yaml import YAML
@@ -46,17 +46,26 @@ def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
     subprocess.run([zenml, "stack", "export", recipe.name, str(exported)], check=True, capture_output=True, env=env,
                    timeout=300)
     components = YAML(typ="safe").load(exported.read_text())["components"]
+    flavor = recipe.components.orchestrator.flavor
     assert {t: [c["flavor"] for c in cs] for t, cs in components.items()} == {
         "artifact_store": ["s3"], "container_registry": ["default"], "experiment_tracker": ["mlflow"],
-        "image_builder": ["local"], "orchestrator": ["kubernetes"]}
+        "image_builder": ["local"], "orchestrator": [flavor]}
     orchestrator = components["orchestrator"][0]["configuration"]
     namespace = recipe.target.namespace or recipe.name
-    assert orchestrator["kubernetes_namespace"] == namespace
-    assert orchestrator["service_account_name"] == "zenml-pipelines"
-    assert orchestrator["step_pod_service_account_name"] == "zenml-steps"
-    assert orchestrator["pass_zenml_token_as_secret"] is True
-    assert orchestrator["pod_settings"]["labels"] == {"mlstack.dev/pipeline": "true"}
-    assert orchestrator["pod_settings"]["image_pull_secrets"] == ["registry-pull"]
+    if flavor == "airflow":  # steps are KubernetesPodOperator pods; DAGs go to the object store
+        assert orchestrator["local"] is False and orchestrator["operator"].endswith(".KubernetesPodOperator")
+        args = orchestrator["operator_args"]
+        assert args["namespace"] == namespace and args["service_account_name"] == "zenml-steps"
+        assert args["labels"] == {"mlstack.dev/pipeline": "true"}
+        assert args["image_pull_secrets"] == [{"name": "registry-pull"}]
+        assert orchestrator["dag_output_dir"] == "s3://mlstack/airflow/dags"
+    else:
+        assert orchestrator["kubernetes_namespace"] == namespace
+        assert orchestrator["service_account_name"] == "zenml-pipelines"
+        assert orchestrator["step_pod_service_account_name"] == "zenml-steps"
+        assert orchestrator["pass_zenml_token_as_secret"] is True
+        assert orchestrator["pod_settings"]["labels"] == {"mlstack.dev/pipeline": "true"}
+        assert orchestrator["pod_settings"]["image_pull_secrets"] == ["registry-pull"]
     store = components["artifact_store"][0]["configuration"]
     assert store["client_kwargs"]["endpoint_url"] == f"http://seaweedfs.{namespace}.svc.cluster.local:8333"
     tracker = components["experiment_tracker"][0]["configuration"]

@@ -100,24 +100,36 @@ def mirror() -> str | None:
     return str(Path(found).expanduser().resolve())
 
 
-def chart_source(chart: HelmChart, mirror_at: str | None) -> tuple[str, str | None]:
-    """(the `chart` argument of helm.v4.Chart, its `version`): a mirror directory's archive (the version is the
-    file's), the mirror's OCI repository, or the publisher's."""
+def chart_source(chart: HelmChart, mirror_at: str | None) -> dict[str, Any]:
+    """The arguments of helm.v4.Chart that name the chart: a mirror directory's archive (the version is the file's),
+    the mirror's OCI repository, or the publisher's (OCI, or an HTTP chart repository)."""
     if mirror_at and not mirror_at.startswith("oci://"):
-        return str(Path(mirror_at).expanduser() / chart.archive), None
-    repository = mirror_at.rstrip("/") if mirror_at else chart.repository
-    return f"{repository}/{chart.name}", chart.version
+        return {"chart": str(Path(mirror_at).expanduser() / chart.archive)}
+    if mirror_at or chart.oci:
+        repository = (mirror_at or chart.repository).rstrip("/")
+        return {"chart": f"{repository}/{chart.name}", "version": chart.version}
+    return {"chart": chart.name, "version": chart.version, "repository_opts": {"repo": chart.repository}}
 
 
 def check_mirror(wanted: Iterable[Addon], mirror_at: str | None) -> None:
     """A mirror directory holds every archive the add-ons need (exit 3 naming the missing ones)."""
+    check_charts([c for a in wanted for c in a.charts], mirror_at)
+
+
+def check_charts(names: Iterable[str], mirror_at: str | None) -> None:
+    """A mirror directory holds these charts' archives (exit 3 naming the missing ones)."""
     if not mirror_at or mirror_at.startswith("oci://"):
         return
     directory = Path(mirror_at).expanduser()
-    missing = [CHARTS[c] for a in wanted for c in a.charts if not (directory / CHARTS[c].archive).is_file()]
+    missing = [CHARTS[c] for c in names if not (directory / CHARTS[c].archive).is_file()]
     if missing:
-        pulls = "; ".join(f"helm pull {c.repository}/{c.name} --version {c.version}" for c in missing)
+        pulls = "; ".join(
+            f"helm pull {c.repository}/{c.name} --version {c.version}"
+            if c.oci
+            else f"helm pull {c.name} --repo {c.repository} --version {c.version}"
+            for c in missing
+        )
         raise NotAvailableError(
             f"the chart mirror {directory} (${MIRROR_ENV}) lacks " + ", ".join(c.archive for c in missing),
-            hint=f"where the publishers' registries are reachable, run in {directory}: {pulls}",
+            hint=f"run `mlstack doctor --fix` where the publishers are reachable, or in {directory}: {pulls}",
         )

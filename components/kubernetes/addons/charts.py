@@ -1,7 +1,8 @@
 """The chart mirror of air-gapped clusters: a directory of the pinned charts' archives, as `helm pull` writes them,
 named by `MLSTACK_CHART_MIRROR`. `mlstack doctor` says which archives it lacks; `mlstack doctor --fix` pulls them
-where the publishers' OCI registries (or `MLSTACK_CHART_SOURCE`, an `oci://` registry of your own) are reachable,
-with the OCI client mlstack already uses (oras), checking each archive against the digest its manifest names."""
+where the publishers (or `MLSTACK_CHART_SOURCE`, an `oci://` registry of your own) are reachable: from an OCI
+registry with the OCI client mlstack already uses (oras), checking each archive against the digest its manifest
+names; from an HTTP chart repository (Airflow's) against the digest its index.yaml names."""
 
 from __future__ import annotations
 
@@ -47,6 +48,36 @@ def pull(chart: HelmChart, repository: str, target: Path) -> str:
     return digest
 
 
+def pull_http(chart: HelmChart, repository: str, target: Path) -> str:
+    """Pull one chart's archive from an HTTP chart repository into `target` (written whole or not at all), checked
+    against the digest the repository's index names for that version, as `helm pull` does; its digest."""
+    from urllib.parse import urljoin
+
+    import requests
+    from ruamel.yaml import YAML
+
+    base = repository.rstrip("/") + "/"
+    index = requests.get(urljoin(base, "index.yaml"), timeout=60)
+    index.raise_for_status()
+    entries = (YAML(typ="safe").load(index.text) or {}).get("entries", {}).get(chart.name) or []
+    entry = next((e for e in entries if str(e.get("version")) == chart.version), None)
+    if entry is None or not entry.get("urls") or not entry.get("digest"):
+        raise ValueError(f"{base}index.yaml lists no {chart.name} {chart.version} with a digest")
+    digest = "sha256:" + str(entry["digest"]).removeprefix("sha256:")
+    archive = requests.get(urljoin(base, entry["urls"][0]), timeout=300)
+    archive.raise_for_status()
+    found = "sha256:" + hashlib.sha256(archive.content).hexdigest()
+    if found != digest:
+        raise ValueError(f"{chart.archive}: downloaded {found}, the repository's index names {digest}")
+    partial = target.with_name(target.name + ".part")
+    try:
+        partial.write_bytes(archive.content)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return digest
+
+
 def checks(fix: bool) -> list[Check]:
     """`doctor`: where the charts come from; with a mirror directory, each archive (pulled by `fix`)."""
     where = mirror()
@@ -68,7 +99,8 @@ def checks(fix: bool) -> list[Check]:
 
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            digest = pull(chart, source_of(chart), target)
+            source = source_of(chart)
+            digest = (pull if source.startswith("oci://") else pull_http)(chart, source, target)
         except (OSError, ValueError, KeyError, requests.RequestException) as exc:  # the registry's, the network's
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
             found.append((name, False, f"{target} missing; pulling it from {source_of(chart)} failed: {reason}"))
