@@ -18,6 +18,14 @@ ZENML = PythonRuntime("zenml", ZENML_VERSION, (
     f"zenml[local]=={ZENML_VERSION}", "mlflow==3.17.2", "python-rapidjson==1.14", "s3fs==2026.9.0",
     "boto3==1.43.117", "aws-profile-manager==0.7.3", "kubernetes==25.3.0"), "zenml")
 
+# Apache Airflow, the version of the image the airflow flavor's chart runs (versions.KUBERNETES_IMAGES["airflow"]),
+# with the providers that image carries and the flavor uses (amazon: S3 DAG bundle, logs; fab: the auth manager).
+# Airflow pins its dependencies with a constraints file on GitHub (unreachable here): FastAPI is pinned instead,
+# since 0.156 and later refuse Airflow 3.2.2's execution API models at import.
+AIRFLOW = PythonRuntime("airflow", "3.2.2", (
+    "apache-airflow==3.2.2", "apache-airflow-providers-amazon==9.39.0", "apache-airflow-providers-fab==3.10.2",
+    "fastapi[standard-no-fastapi-cloud-cli]==0.155.0"), "airflow")
+
 
 def runtime_python(name: str) -> str:
     return str(Path(runtimes.expected_path(PREPARED_HOME, name)).parent / "python")

@@ -151,16 +151,7 @@ class KubernetesAirflow(
                 DB_NAME,
             )
         )
-        s3 = pulumi.Output.all(store.access_key, store.secret_key, store.endpoint).apply(
-            lambda a: json.dumps(
-                {
-                    "conn_type": "aws",
-                    "login": a[0],
-                    "password": a[1],
-                    "extra": {"endpoint_url": a[2], "region_name": "us-east-1"},
-                }
-            )
-        )
+        s3 = pulumi.Output.all(store.access_key, store.secret_key, store.endpoint).apply(lambda a: s3_connection(*a))
         data: dict[str, pulumi.Input[str]] = {
             "connection": connection,  # the chart's metadataSecretName
             "fernet-key": generated("fernet-key", 32).apply(lambda v: v + "="),  # base64url of 32 bytes, padded
@@ -223,6 +214,19 @@ class KubernetesAirflow(
             spec={"backoff_limit": 10, "template": template},
             opts=w.workload_opts(self, self.platform, *after, delete_before_replace=True),
         )
+
+
+def s3_connection(access_key: str, secret_key: str, endpoint: str) -> str:
+    """Airflow's connection to the object store (AIRFLOW_CONN_MLSTACK_S3), as the JSON Airflow reads from the
+    environment: the amazon provider's `aws` type, the store's keys, its endpoint."""
+    return json.dumps(
+        {
+            "conn_type": "aws",
+            "login": access_key,
+            "password": secret_key,
+            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+        }
+    )
 
 
 def _database_script() -> str:

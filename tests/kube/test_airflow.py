@@ -7,7 +7,10 @@ its repository from these machines, and no Go module carries it):
   documents and its values.schema.json admits;
 - the database Job's script on a real PostgreSQL: the role and database are made once, a rerun changes nothing but
   the password, and Airflow's connection URL logs in;
-- a mirror directory without the chart stops a deploy before anything runs (exit 3 naming the archive).
+- a mirror directory without the chart stops a deploy before anything runs (exit 3 naming the archive);
+- Airflow itself (the image's version, from PyPI) with the configuration mlstack gives the chart, against a real
+  SeaweedFS: `verify`'s check, mlstack's admin script, a DAG archive read from the store, a run, its log in the store;
+- with the chart in a mirror: the chart through the engine on the real API server (Pod Security `restricted`).
 
 mlstack's own objects (Secret, Jobs, service account, NetworkPolicies) are applied to the real API server by
 tests/kube/test_manifests.py; ZenML's import of the stack file is tests/kube/test_zenml_import.py; the whole
@@ -33,6 +36,7 @@ from mlstack.recipe.loader import load_recipe
 from mlstack.versions import CHARTS
 from tests.cloud.test_server_contract import DB_PASSWORD, postgres, postgres_bin  # noqa: F401 - the fixture
 from tests.conftest import RECIPES
+from tests.local.conftest import local_home  # noqa: F401 - the fixture
 
 RECIPE = RECIPES / "kubernetes-airflow.yaml"
 
@@ -236,3 +240,159 @@ def test_the_chart_through_the_engine_on_a_real_api_server(plugin_home, control_
         mlstack_json("destroy", str(recipe), "--yes", "--purge", timeout=900)
     left = cp.kubectl("get", "namespace", name, "--ignore-not-found", "-o", "name").stdout.strip()
     assert left == ""
+
+
+# -- with Airflow itself ---------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _airflow_env(values: dict, store: dict, home: Path, port: int) -> dict[str, str]:
+    """What the chart gives Airflow's containers from mlstack's values, as Airflow reads it: `config` sections as
+    AIRFLOW__SECTION__KEY, the DAG bundle list as JSON, the `secret` entries from mlstack's Secret (here the object
+    store's connection, made by the flavor's own function). The executor is the local one: the KubernetesExecutor
+    needs a cluster that runs pods."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    for section, options in values["config"].items():
+        env.update({f"AIRFLOW__{section.upper()}__{key.upper()}": str(v) for key, v in options.items()})
+    bundles = json.loads(json.dumps(values["dagProcessor"]["dagBundleConfigList"]))
+    for bundle in bundles:
+        bundle["kwargs"]["refresh_interval"] = 5  # the recipe's is a minute: the test looks sooner
+    connection = airflow.s3_connection(store["key"], store["secret"], store["endpoint"])
+    assert [e["envName"] for e in values["secret"]] == [f"AIRFLOW_CONN_{airflow.CONNECTION.upper()}"]
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "bundles"),
+        f"AIRFLOW_CONN_{airflow.CONNECTION.upper()}": connection,
+    })
+    return env
+
+
+PROBE_DAG = '''
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+with DAG("mlstack_probe", start_date=datetime(2026, 1, 1), schedule=None):
+    PythonOperator(task_id="hello", python_callable=lambda: print("hello from mlstack"))
+'''
+
+
+@pytest.mark.timeout(900)
+def test_airflow_answers_verify_reads_a_dag_archive_from_the_store_and_logs_there(local_home, tmp_path):  # noqa: F811
+    """Airflow (the chart's image's version, from PyPI) with the configuration mlstack gives the chart, against a
+    real SeaweedFS (the local target's): mlstack's admin Job script makes the admin once, `verify`'s check passes
+    on its health, a DAG archive put where ZenML puts them is parsed from the object store, its run succeeds,
+    and the task's log lands in the store. Every process listens on 127.0.0.1 and is stopped by its group."""
+    import signal
+    import time
+    import zipfile
+
+    import boto3
+
+    from mlstack.clients.models import OrchestratorClient
+    from mlstack.clients.verify import check_airflow
+    from mlstack.engine.runtimes import ensure_runtime
+    from tests.conftest import PREPARED_HOME
+    from tests.local.conftest import mlstack
+    from tests.runtime_clients import AIRFLOW
+
+    bindir = ensure_runtime(PREPARED_HOME, AIRFLOW, print).parent
+    recipe = tmp_path / "store.yaml"
+    recipe.write_text("apiVersion: mlstack/v1\nname: afstore\ntarget: local\ncomponents:\n"
+                      "  object_store: {flavor: seaweedfs, buckets: [mlstack]}\n")
+    mlstack("deploy", str(recipe), "--yes", "--json", timeout=300)
+    out = json.loads(mlstack("output", "--stack", "afstore", "--show-secrets").stdout)
+    client = out["components"]["object_store"]
+    store = {"key": client["access_key_id"], "secret": out["secrets"][client["secret_access_key"]["output"]],
+             "endpoint": client["endpoint_url"]}
+    home, port = tmp_path / "airflow", _free_port()
+    home.mkdir()
+    values = _values()
+    env = _airflow_env(values, store, home, port)
+    cli = str(bindir / "airflow")
+
+    def run(*args: str, extra: dict | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([cli, *args], env={**env, **(extra or {})}, capture_output=True, text=True,
+                              timeout=300, cwd=home)
+
+    assert run("db", "migrate").returncode == 0
+    admin = {"ADMIN_PASSWORD": "Admin-pass-0123456789abcdefXYZ", "PATH": f"{bindir}:{env['PATH']}"}
+    for _ in range(2):  # a rerun (a redeploy) leaves the admin as it is
+        done = subprocess.run(["/bin/sh", "-c", airflow._admin_script()], env={**env, **admin}, capture_output=True,
+                              text=True, timeout=300, cwd=home)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert admin["ADMIN_PASSWORD"] not in done.stdout + done.stderr
+    processes = []
+    try:
+        for argv in (["api-server", "--host", "127.0.0.1", "--port", str(port)], ["scheduler", "--skip-serve-logs"],
+                     ["dag-processor"]):
+            log = (home / f"{argv[0]}.log").open("w")
+            processes.append(subprocess.Popen([cli, *argv], env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT,
+                                              start_new_session=True))
+        url = f"http://127.0.0.1:{port}"
+        deadline, detail = time.monotonic() + 180, ""
+        while time.monotonic() < deadline:
+            try:
+                detail = check_airflow(OrchestratorClient(flavor="airflow", url=url), {})
+                break
+            except (OSError, RuntimeError, ValueError):
+                assert all(p.poll() is None for p in processes), (home / "api-server.log").read_text()[-3000:]
+                time.sleep(2)
+        assert detail == f"metadatabase and scheduler healthy at {url}"
+
+        s3 = boto3.client("s3", endpoint_url=store["endpoint"], aws_access_key_id=store["key"],
+                          aws_secret_access_key=store["secret"], region_name="us-east-1")
+        archive = tmp_path / "mlstack_probe.zip"
+        with zipfile.ZipFile(archive, "w") as z:  # what ZenML uploads: a zip with the DAG file at its root
+            z.writestr("dag.py", PROBE_DAG)
+        bucket, _, prefix = planned().outputs["mlstack"]["components"]["orchestrator"]["dags_uri"].removeprefix(
+            "s3://").partition("/")
+        s3.upload_file(str(archive), bucket, prefix + archive.name)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            listed = run("dags", "list", "-o", "json")
+            if listed.returncode == 0 and '"mlstack_probe"' in listed.stdout:
+                break
+            time.sleep(3)
+        else:
+            pytest.fail("the DAG archive was not read: " + (home / "dag-processor.log").read_text()[-3000:])
+        assert run("dags", "unpause", "mlstack_probe").returncode == 0
+        assert run("dags", "trigger", "mlstack_probe").returncode == 0
+        deadline, state = time.monotonic() + 240, ""
+        while time.monotonic() < deadline and state not in ("success", "failed"):
+            time.sleep(3)
+            runs = run("dags", "list-runs", "mlstack_probe", "-o", "json")
+            state = json.loads(runs.stdout.strip().splitlines()[-1])[0]["state"] if runs.returncode == 0 else ""
+        assert state == "success", (home / "scheduler.log").read_text()[-3000:]
+        folder = values["config"]["logging"]["remote_base_log_folder"].removeprefix(f"s3://{bucket}/")
+        deadline, logs = time.monotonic() + 120, []
+        while time.monotonic() < deadline and not logs:  # uploaded once the task's process has ended
+            logs = [o for o in s3.list_objects_v2(Bucket=bucket, Prefix=folder).get("Contents", [])
+                    if "dag_id=mlstack_probe" in o["Key"] and o["Size"] > 0]
+            time.sleep(2)
+        assert logs, (home / "scheduler.log").read_text()[-3000:]
+    finally:
+        for process in processes:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        mlstack("destroy", "--stack", "afstore", "--yes", "--purge", check=False, timeout=300)
