@@ -184,7 +184,8 @@ def test_each_kubernetes_rule_catches_its_breach(rule):
     (lambda v: v["data"].pop("metadataSecretName"), "data.metadataSecretName: unset"),
     (lambda v: v["createUserJob"].pop("enabled"), "createUserJob: on"),
     (lambda v: v["securityContexts"]["containers"]["capabilities"].update(drop=[]), "securityContexts.containers"),
-], ids=["redis", "statsd", "git-sync", "ingress", "jwt", "metadata", "create-user", "capabilities"])
+    (lambda v: v["apiServer"].pop("serviceAccount"), "apiServer.serviceAccount: a token"),
+], ids=["redis", "statsd", "git-sync", "ingress", "jwt", "metadata", "create-user", "capabilities", "token"])
 def test_the_airflow_chart_s_values_are_policed(change, named):
     from mlstack.components.kubernetes.policy import charts_keep_their_pods_restricted
     from mlstack.policy import PolicyViolation

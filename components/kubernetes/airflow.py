@@ -26,15 +26,16 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mlstack.clients.models import OrchestratorClient
+from mlstack.clients.models import OrchestratorClient, SecretRef
 from mlstack.components.base import Component
 from mlstack.components.context import ComponentArgs
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes import addons
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
+from mlstack.components.kubernetes.orchestrator import API_PORTS, PIPELINE_PODS, STEP_ACCOUNT
 from mlstack.components.kubernetes.settings import KubernetesAirflowOrchestrator
-from mlstack.components.outputs import Database, Endpoint, ObjectStoreOutputs, OrchestratorOutputs
+from mlstack.components.outputs import Database, ObjectStoreOutputs, OrchestratorOutputs
 from mlstack.versions import CHARTS, KUBERNETES_IMAGES
 
 RELEASE = "airflow"  # the chart's objects are named airflow-<component> (the release name holds "airflow")
@@ -42,14 +43,19 @@ SECRETS = "airflow-secrets"
 DB_NAME = DB_USER = "airflow"
 SETUP_APP = "airflow-setup"  # mlstack's Jobs: the database, the admin user
 API_APP, API_PORT = "airflow-api-server", 8080  # the chart's api-server Service, and the name label mlstack gives it
-HEALTH = "/api/v2/monitor/health"
-STEP_ACCOUNT = "zenml-steps"  # ZenML's step pods (the KubernetesPodOperator): no token, no Role
 CONNECTION = "mlstack_s3"  # Airflow's connection to the object store (logs, DAGs): AIRFLOW_CONN_MLSTACK_S3
 ADMIN = "admin"
 AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"  # the chart's default
 UID = 50000  # the image's airflow user; group 0 as the image expects
-AIRFLOW_PODS = {"tier": "airflow", "release": RELEASE}  # on every pod of the chart, task pods included
-API_PORTS = (443, 6443)  # the API server: the executor launches task pods, KubernetesPodOperator step pods
+AIRFLOW_PODS = {"tier": "airflow", "release": RELEASE}
+# Service-account tokens only where the API server is called: the scheduler (the executor launches task pods), the
+# task pods (ZenML's steps are pods they launch) and the triggerer (deferred pod operators watch their pods).
+NO_TOKEN = {"automountServiceAccountToken": False}
+NEEDS_NO_TOKEN = ("apiServer", "dagProcessor", "migrateDatabaseJob")  # on every pod of the chart, task pods included
+PASSWORD_OUTPUT, PASSWORD_ENV = "orchestrator_password", "MLSTACK_ORCHESTRATOR_PASSWORD"
+DB_CLIENT = {n.DATABASE_CLIENT: "true"}  # the stack's PostgreSQL admits the pods that carry it
+# Airflow's parts that keep its metadata: they carry DB_CLIENT. Task pods use the API server's execution API.
+DB_PARTS = ("scheduler", "apiServer", "dagProcessor", "triggerer", "migrateDatabaseJob")
 
 
 class KubernetesAirflow(
@@ -85,28 +91,23 @@ class KubernetesAirflow(
             f"{name}-chart",
             name=RELEASE,
             namespace=platform.namespace_name,
-            values=bucket.apply(lambda b: values(platform, st, b)),
+            values=bucket.apply(lambda b: values(platform, st, b, name)),
             **addons.chart_source(CHARTS["airflow"], addons.mirror()),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[created]),
         )
         self._job(name, "admin", _admin_script(), database, after=[self.chart])
-        # Airflow's pods and mlstack's Jobs reach the database, which admits them by their label (n.DATABASE_CLIENT).
+        # The parts of Airflow that keep its metadata (DB_PARTS) and mlstack's Jobs reach the database, which admits
+        # them by their label (DB_CLIENT); task pods do not (they report through the API server's execution API).
         db = database.service
         w.allow_egress(
-            f"{name}-db-egress",
-            platform,
-            "airflow-metadata",
-            name,
-            [(db.selector, db.port)],
-            self,
-            selector=AIRFLOW_PODS,
+            f"{name}-db-egress", platform, "airflow-metadata", name, [(db.selector, db.port)], self, selector=DB_CLIENT
         )
-        w.allow_egress(f"{name}-setup-egress", platform, SETUP_APP, name, [(db.selector, db.port)], self)
         # Airflow's pods are pipeline pods too (the chart labels them): they reach what pipelines reach (the object
-        # store among them), their API server and the Kubernetes API; the API server admits Airflow's own pods.
-        api = Endpoint(API_APP, n.selector(API_APP), API_PORT, n.service_host(API_APP, platform.namespace))
+        # store among them), their API server and the Kubernetes API; the API server admits Airflow's own pods (the
+        # task pods report to it).
+        api = w.endpoint(platform, API_APP, API_PORT)
         self.flows = w.Flows(
-            pods={n.PIPELINE: "true"},
+            pods=PIPELINE_PODS,
             serves=api,
             admits=(AIRFLOW_PODS,),
             reaches=(api,),
@@ -126,12 +127,15 @@ class KubernetesAirflow(
                     kubernetes_context=platform.context,
                     kubernetes_namespace=platform.namespace,
                     step_service_account=STEP_ACCOUNT,
-                    pod_labels={n.PIPELINE: "true"},
+                    pod_labels=PIPELINE_PODS,
                     image_pull_secrets=[pull] if pull else None,
                     dags_uri=f"s3://{b}/{st.dags_prefix.strip('/')}/",
                     logs_uri=f"s3://{b}/{st.logs_prefix.strip('/')}",
+                    username=ADMIN,
+                    password=SecretRef(output=PASSWORD_OUTPUT, env=PASSWORD_ENV),
                 )
             ),
+            {PASSWORD_OUTPUT: self.admin_password},
         )
 
     def _secret(self, name: str, database: Database, store: ObjectStoreOutputs) -> k8s.core.v1.Secret:
@@ -141,6 +145,7 @@ class KubernetesAirflow(
             return GeneratedSecret(f"{name}-{key}", nbytes=nbytes, mixed=key.endswith("password"), opts=child).value
 
         db_password = generated("db-password")
+        self.admin_password = generated("admin-password")
         connection: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.format(
                 "postgresql://{0}:{1}@{2}:{3}/{4}",
@@ -158,7 +163,7 @@ class KubernetesAirflow(
             "api-secret-key": generated("api-secret-key", 32),
             "jwt-secret": generated("jwt-secret", 32),
             "db-password": db_password,
-            "admin-password": generated("admin-password"),
+            "admin-password": self.admin_password,
             "s3-connection": s3,  # made of secrets: a secret
         }
         return k8s.core.v1.Secret(
@@ -207,7 +212,7 @@ class KubernetesAirflow(
             self.platform, SETUP_APP, name, [container], uid, [{"name": "tmp", "empty_dir": {"size_limit": "64Mi"}}]
         )
         template["spec"]["restart_policy"] = "OnFailure"
-        template["metadata"]["labels"][n.DATABASE_CLIENT] = "true"  # the database admits it
+        template["metadata"]["labels"].update(DB_CLIENT)  # the database admits it
         return k8s.batch.v1.Job(
             f"{name}-{what}",
             metadata=w.metadata(self.platform, f"airflow-{what}", name, SETUP_APP),
@@ -243,11 +248,15 @@ def _database_script() -> str:
 
 
 def _admin_script() -> str:
-    """The admin user of the chart's auth manager (FAB), made once with the generated password (an existing one is
-    left as it is)."""
+    """The admin user of the chart's auth manager (FAB), once the chart's Job has migrated the database (applied from
+    `render`'s manifests, it may start first): made with the generated password, or given it again (a redeploy after
+    a destroy that kept the database generates a new one)."""
     return (
-        "set -eu\nexec airflow users create --role Admin --username "
-        f'{ADMIN} --email {ADMIN}@localhost --firstname Admin --lastname User --password "$ADMIN_PASSWORD"\n'
+        "set -eu\nairflow db check-migrations --migration-wait-timeout 3600\n"
+        f'if airflow users list -o json | grep -Eq \'"username": ?"{ADMIN}"\'; then\n'
+        f'  exec airflow users reset-password --username {ADMIN} --password "$ADMIN_PASSWORD"\nfi\n'
+        f"exec airflow users create --role Admin --username {ADMIN} --email {ADMIN}@localhost --firstname Admin "
+        '--lastname User --password "$ADMIN_PASSWORD"\n'
     )
 
 
@@ -255,9 +264,15 @@ def chart_problems(given: dict[str, Any]) -> list[str]:
     """What the policy suite checks of the values Airflow's chart gets (CHART_RULES). Its containers keep a writable
     root (the image writes under its AIRFLOW_HOME: task logs before their upload, runtime files); `restricted` asks
     for none, and mlstack's own pods keep their read-only root."""
+
+    def part(*path: str) -> dict[str, Any]:
+        node: Any = given
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        return node if isinstance(node, dict) else {}
+
     found = []
-    contexts = given.get("securityContexts") or {}
-    pod, container = contexts.get("pod") or {}, contexts.get("containers") or {}
+    pod, container = part("securityContexts", "pod"), part("securityContexts", "containers")
     if pod.get("runAsNonRoot") is not True or (pod.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
         found.append("securityContexts.pod: not non-root with the RuntimeDefault seccomp profile")
     if container.get("allowPrivilegeEscalation") is not False or (container.get("capabilities") or {}).get("drop") != [
@@ -266,26 +281,52 @@ def chart_problems(given: dict[str, Any]) -> list[str]:
         found.append("securityContexts.containers: privilege escalation or capabilities left")
     # what runs without the chart's security contexts (git-sync, the subcharts) or outside the namespace's flows
     for key in ("postgresql", "redis", "statsd", "pgbouncer", "flower"):
-        if (given.get(key) or {}).get("enabled", key in ("postgresql", "redis", "statsd")) is not False:
+        if part(key).get("enabled", key in ("postgresql", "redis", "statsd")) is not False:
             found.append(f"{key}: on (it runs outside the chart's security contexts, or beside the stack's own)")
-    if ((given.get("dags") or {}).get("gitSync") or {}).get("enabled"):
+    if part("dags", "gitSync").get("enabled"):
         found.append("dags.gitSync: on (its sidecar runs outside the chart's security contexts)")
-    if any((v or {}).get("enabled") for v in (given.get("ingress") or {}).values()):
+    ingress = given.get("ingress")
+    if ingress and (
+        not isinstance(ingress, dict) or any(v is True or part("ingress", k).get("enabled") for k, v in ingress.items())
+    ):
         found.append("ingress: exposed outside the cluster")
+    if part("apiServer", "service").get("type", "ClusterIP") != "ClusterIP":
+        found.append("apiServer.service.type: exposed outside the cluster")
     for key in ("fernetKeySecretName", "apiSecretKeySecretName", "jwtSecretName"):
         if not given.get(key):
             found.append(f"{key}: unset (the chart would make a new secret at every render)")
-    if not (given.get("data") or {}).get("metadataSecretName"):
+    if not part("data").get("metadataSecretName"):
         found.append("data.metadataSecretName: unset (the connection would be a literal value)")
-    if (given.get("createUserJob") or {}).get("enabled", True) is not False:
+    for key in NEEDS_NO_TOKEN:
+        if part(key, "serviceAccount").get("automountServiceAccountToken") is not False:
+            found.append(f"{key}.serviceAccount: a token mounted where the API server is never called")
+    if part("createUserJob").get("enabled", True) is not False:
         found.append("createUserJob: on (its Job spec carries the admin password)")
     return found
 
 
 CHART_RULES = {RELEASE: chart_problems}
+# What the keys of mlstack's Secret hold (render's SECRETS.md): for a GitOps user who creates it.
+SECRET_MEANINGS = {
+    (SECRETS, "connection"): "Airflow's metadata database URL: `postgresql://airflow:<db-password>@mlflow-postgres."
+    "<namespace>.svc.cluster.local:5432/airflow` (URL-encode a password you choose)",
+    (SECRETS, "fernet-key"): "Airflow's Fernet key: 32 random bytes, URL-safe base64 with its padding (`python -c "
+    "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`); keep it while the database "
+    "is kept: what Airflow encrypted with it (connections, variables) cannot be read with another",
+    (SECRETS, "api-secret-key"): "Airflow's API server secret key: 43 random characters",
+    (SECRETS, "jwt-secret"): "Airflow's JWT signing secret: 43 random characters",
+    (SECRETS, "db-password"): "the password of Airflow's own PostgreSQL role `airflow`: 32 random characters "
+    "(letters, digits, - and _)",
+    (SECRETS, "admin-password"): "Airflow's admin password (log in as `admin`)",
+    (SECRETS, "s3-connection"): "Airflow's connection to the object store, as JSON: "
+    '`{"conn_type": "aws", "login": <access key id>, "password": <secret key>, "extra": {"endpoint_url": <the '
+    'store\'s in-cluster URL>, "region_name": "us-east-1"}}`',
+}
 
 
-def values(platform: w.KubernetesPlatform, st: KubernetesAirflowOrchestrator, bucket: str) -> dict[str, Any]:
+def values(
+    platform: w.KubernetesPlatform, st: KubernetesAirflowOrchestrator, bucket: str, component: str = "orchestrator"
+) -> dict[str, Any]:
     """The chart's values mlstack sets (checked as data against the chart's schema where a mirror holds it)."""
     repository, _, tag = KUBERNETES_IMAGES["airflow"].rpartition(":")
     secret = [
@@ -303,13 +344,13 @@ def values(platform: w.KubernetesPlatform, st: KubernetesAirflowOrchestrator, bu
     # deleted itself (the chart's default is after 300 s) would read as drift. (A null, the chart's way to leave the
     # field out, is not carried to the chart by every engine path: the longest TTL Kubernetes takes instead.)
     no_hook = {"useHelmHooks": False, "applyCustomEnv": False, "ttlSecondsAfterFinished": 2**31 - 1}
-    return {
+    given: dict[str, Any] = {
         "executor": "KubernetesExecutor",
         "defaultAirflowRepository": repository,
         "defaultAirflowTag": tag,
         "airflowVersion": tag,
-        # every pod of the chart: a pipeline pod (the stack's services admit it), and a client of the database
-        "labels": {n.PIPELINE: "true", n.DATABASE_CLIENT: "true", n.STACK: platform.stack, n.PART_OF: "mlstack"},
+        # every pod of the chart is a pipeline pod (the stack's services admit it); `component` names it in `drift`
+        "labels": {**PIPELINE_PODS, n.STACK: platform.stack, n.PART_OF: "mlstack", n.COMPONENT: component},
         "securityContexts": {"pod": restricted_pod, "containers": restricted_container},
         "data": {"metadataSecretName": SECRETS},
         "fernetKeySecretName": SECRETS,
@@ -320,11 +361,12 @@ def values(platform: w.KubernetesPlatform, st: KubernetesAirflowOrchestrator, bu
         "redis": {"enabled": False},
         "statsd": {"enabled": False},
         "pgbouncer": {"enabled": False},
-        "migrateDatabaseJob": no_hook,
+        "migrateDatabaseJob": {**no_hook, "serviceAccount": NO_TOKEN},
         "createUserJob": {**no_hook, "enabled": False},  # mlstack's Job makes the admin, its password by reference
-        "apiServer": {"labels": n.selector(API_APP)},
+        "apiServer": {"serviceAccount": NO_TOKEN},
         "triggerer": {"persistence": {"enabled": False}},  # task logs go to the object store
         "dagProcessor": {
+            "serviceAccount": NO_TOKEN,
             "dagBundleConfigList": [
                 {
                     "name": "mlstack-s3",
@@ -336,7 +378,7 @@ def values(platform: w.KubernetesPlatform, st: KubernetesAirflowOrchestrator, bu
                         "refresh_interval": st.dag_refresh_s,
                     },
                 }
-            ]
+            ],
         },
         "config": {
             "core": {"auth_manager": AUTH_MANAGER},
@@ -347,3 +389,6 @@ def values(platform: w.KubernetesPlatform, st: KubernetesAirflowOrchestrator, bu
             },
         },
     }
+    for key in DB_PARTS:  # the parts that keep the metadata: the database admits them (the API server: its name too)
+        given.setdefault(key, {})["labels"] = {**DB_CLIENT, **(n.selector(API_APP) if key == "apiServer" else {})}
+    return given

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import shlex
+from functools import cache
 from typing import Any
 
 from mlstack.clients.render import dump_yaml
+from mlstack.components.kubernetes.naming import HELM_CHART
 
 REDACTED = "[secret]"
 SECRETS_FILE = "SECRETS.md"
 CHARTS_FILE = "CHARTS.md"
-CHART = "kubernetes:helm.sh/v4:Chart"
 KUSTOMIZATION = "Kustomization"
 # Apply order: what others refer to first (kustomize and `kubectl apply -f DIR` keep it).
 ORDER = [
@@ -48,25 +49,24 @@ KEY_MEANINGS = {
     "http-secret": "the registry's HTTP secret: 32 random characters",
     "htpasswd": "`mlstack:<bcrypt hash of the registry password>` (`htpasswd -nbB mlstack PASSWORD`)",
     ".dockerconfigjson": "a Docker config.json with the registry login (`kubectl create secret docker-registry`)",
-    "db-password": "MLflow's PostgreSQL password: 32 random letters and digits",
+    "db-password": "MLflow's PostgreSQL password: 32 random characters (letters, digits, - and _)",
     "admin-password": "MLflow's admin password (clients log in as `admin`)",
     "flask-secret": "MLflow's Flask session key: 43 random characters",
 }
-# Keys whose meaning depends on the Secret: (secret, key) -> meaning, read before KEY_MEANINGS.
-SECRET_KEY_MEANINGS = {
-    ("airflow-secrets", "connection"): "Airflow's metadata database URL: "
-    "`postgresql://airflow:<db-password>@mlflow-postgres.<namespace>.svc.cluster.local:5432/airflow`",
-    ("airflow-secrets", "fernet-key"): "Airflow's Fernet key: 32 random bytes, URL-safe base64 with its padding "
-    "(`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)",
-    ("airflow-secrets", "api-secret-key"): "Airflow's API server secret key: 43 random characters",
-    ("airflow-secrets", "jwt-secret"): "Airflow's JWT signing secret: 43 random characters",
-    ("airflow-secrets", "db-password"): "the password of Airflow's own PostgreSQL role `airflow`: 32 random letters "
-    "and digits",
-    ("airflow-secrets", "admin-password"): "Airflow's admin password (log in as `admin`)",
-    ("airflow-secrets", "s3-connection"): "Airflow's connection to the object store, as JSON: "
-    '`{"conn_type": "aws", "login": <access key id>, "password": <secret key>, "extra": {"endpoint_url": <the '
-    'store\'s in-cluster URL>, "region_name": "us-east-1"}}`',
-}
+
+
+@cache
+def secret_meanings() -> dict[tuple[str, str], str]:
+    """(secret, key) -> what it must hold, from each kubernetes flavor module's SECRET_MEANINGS (read before
+    KEY_MEANINGS: a key such as `db-password` means something else in another component's Secret)."""
+    import importlib
+
+    from mlstack import registry
+
+    found: dict[tuple[str, str], str] = {}
+    for flavor in registry.flavors_for("kubernetes"):
+        found.update(getattr(importlib.import_module(flavor.component.partition(":")[0]), "SECRET_MEANINGS", {}))
+    return found
 
 
 def _manifest(resource: Any) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def _secrets_doc(secrets: list[Any]) -> str:
             f"(type `{r.inputs.get('type', 'Opaque')}`)"
         )
         lines += [
-            f"- `{key}`: {SECRET_KEY_MEANINGS.get((meta['name'], key)) or KEY_MEANINGS.get(key, 'a generated value')}"
+            f"- `{key}`: {secret_meanings().get((meta['name'], key)) or KEY_MEANINGS.get(key, 'a generated value')}"
             for key in keys
         ]
         namespace = meta.get("namespace", "default")
@@ -125,7 +125,7 @@ def _charts_doc(charts: list[Any]) -> str:
     from mlstack.versions import CHARTS
 
     lines = [
-        "# Charts to install once these manifests are applied",
+        "# Charts to install once these manifests are applied and their Jobs have completed",
         "",
         "A deploy installs these charts itself (Pulumi's helm.v4.Chart). With GitOps, install each with Helm, or",
         "give your tool (Argo CD, Flux) the same chart, version and values. The values hold no secret: the chart",
@@ -166,6 +166,6 @@ def render(plan: Any) -> dict[str, str]:
     )
     if secrets:
         files[SECRETS_FILE] = _secrets_doc(secrets)
-    if charts := [r for r in plan.resources if r.type == CHART]:
+    if charts := [r for r in plan.resources if r.type == HELM_CHART]:
         files[CHARTS_FILE] = _charts_doc(charts)
     return files

@@ -35,9 +35,11 @@ def finish(platform: w.KubernetesPlatform, components: dict[str, Any], wiring: d
                 if kind in wiring.get(other, ()) and (pods := flows_of(components[other]).pods) is not None
             ]
             served, sources = flows.serves, [*callers, *flows.admits]
+            # kind maps only these kinds' node ports to 127.0.0.1: kube-proxy's traffic comes from the node
+            outside = platform.node_ports and kind in n.NODE_PORTS
             # nothing in the cluster calls it: the namespace's default deny stands (an empty `from` would admit
             # every source); its own pods' egress is still allowed below
-            if sources or platform.node_ports:
+            if sources or outside:
                 w.allow_ingress(
                     f"{kind}-ingress",
                     platform,
@@ -46,7 +48,7 @@ def finish(platform: w.KubernetesPlatform, components: dict[str, Any], wiring: d
                     served.port,
                     sources,
                     component,
-                    from_outside=platform.node_ports,
+                    from_outside=outside,
                 )
         if flows.pods is not None:
             used = sorted(

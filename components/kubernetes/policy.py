@@ -12,6 +12,7 @@ from typing import Any
 
 from mlstack import registry
 from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
 from mlstack.policy import require
 
@@ -38,9 +39,6 @@ def pod_accounts() -> dict[str, str]:
     for flavor in registry.flavors_for("kubernetes"):
         found.update(getattr(importlib.import_module(flavor.component.partition(":")[0]), "POD_ACCOUNTS", {}))
     return found
-
-
-CHART = "kubernetes:helm.sh/v4:Chart"
 
 
 @cache
@@ -77,7 +75,7 @@ def every_pod_spec_is_policed(plan, recipe) -> None:
     own, or a flavor module's POD_SPECS), so no rule silently skips a custom resource's pods."""
     specs = pod_specs()
     for r in plan.resources:
-        if r.type == CHART:
+        if r.type == n.HELM_CHART:
             require(r.inputs.get("name") in chart_rules(), f"{r.name}: chart {r.inputs.get('name')} has no rule")
         elif r.type.startswith("kubernetes:") and r.type not in specs:
             require(not _holds_containers(r.inputs), f"{r.name}: a {r.type} runs containers no rule reads")
@@ -86,7 +84,7 @@ def every_pod_spec_is_policed(plan, recipe) -> None:
 def charts_keep_their_pods_restricted(plan, recipe) -> None:
     """A chart mlstack installs in the stack's namespace gets values under which every pod it renders is admitted by
     Pod Security `restricted`, exposes nothing, and reads its secrets by reference (the flavor's CHART_RULES)."""
-    for r in plan.of_type(CHART):
+    for r in plan.of_type(n.HELM_CHART):
         rule = chart_rules().get(r.inputs.get("name"))
         for problem in rule(r.inputs.get("values") or {}) if rule else []:
             require(False, f"{r.name}: {problem}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from mlstack.components.kubernetes import addons, clusters
 from mlstack.recipe import rules
@@ -104,6 +104,18 @@ class KubernetesAirflowOrchestrator(UserModel):
     dag_refresh_s: int = Field(
         default=60, ge=10, le=3600, description="Seconds between Airflow's looks for new or changed DAGs."
     )
+
+    @model_validator(mode="after")
+    def _apart(self) -> KubernetesAirflowOrchestrator:
+        """Neither prefix holds the other: the DAG bundle would copy every task log, or logs land among DAGs."""
+        dags, logs = (p.strip("/").split("/") for p in (self.dags_prefix, self.logs_prefix))
+        if dags[: len(logs)] == logs or logs[: len(dags)] == dags:
+            raise ValueError(
+                f"dags_prefix {self.dags_prefix!r} and logs_prefix {self.logs_prefix!r} overlap: one holds the other "
+                "(Airflow would read task logs as DAGs); give each a folder of its own, e.g. airflow/dags and "
+                "airflow/logs"
+            )
+        return self
 
 
 class KubernetesPort(UserModel):

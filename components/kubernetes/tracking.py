@@ -1,9 +1,11 @@
 """MLflow in the cluster, on the server contract every cloud runs (components/mlflow_server.py): the official image
 and start script, basic auth with a generated admin password, artifacts proxied into the stack's object store.
-Its PostgreSQL is a StatefulSet on a kept volume with a generated password, reachable from MLflow alone.
+Its PostgreSQL is a StatefulSet on a kept volume with a generated password, reachable from MLflow and from the pods
+of components that keep a database of their own on it (`TrackingOutputs.database`; they carry the label
+n.DATABASE_CLIENT: Airflow).
 
-In-cluster PostgreSQL runs without TLS (`DB_SSLMODE=disable`): its only client is admitted by a NetworkPolicy
-and the traffic stays on the cluster network; the clouds' managed databases keep `require`."""
+In-cluster PostgreSQL runs without TLS (`DB_SSLMODE=disable`): its clients are admitted by a NetworkPolicy and the
+traffic stays on the cluster network; the clouds' managed databases keep `require`."""
 
 from __future__ import annotations
 

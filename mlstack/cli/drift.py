@@ -29,14 +29,24 @@ def register(app: typer.Typer) -> None:
         def body() -> DriftResult:
             result = ops.drift(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend), say)
             if result.drifted:
+                shared = result.shared if result.shared and result.shared["plan"]["changed"] else None
                 if not json_out:
                     for line in plan_view.lines(result.plan)[:-1]:
                         typer.echo(line)
                     for u in result.unhealthy:
                         typer.echo(f"  not as deployed  {u['component']}: {u['problem']}")
+                    if shared:
+                        typer.echo(f"shared by the stacks of this placement ({shared['stack']}):")
+                        for line in plan_view.lines(shared["plan"])[:-1]:
+                            typer.echo(f"  {line}")
                 names = ", ".join(
                     [f"{s['name']} ({s['op']})" for s in result.plan["steps"][:10]]
                     + [f"{u['component']} ({u['problem']})" for u in result.unhealthy]
+                    + (
+                        [f"{shared['stack']}: {s['name']} ({s['op']})" for s in shared["plan"]["steps"][:10]]
+                        if shared
+                        else []
+                    )
                 )
                 raise DriftedError(
                     f"stack {result.stack!r} has drifted: {names}",

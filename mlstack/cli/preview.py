@@ -40,11 +40,20 @@ def register(app: typer.Typer) -> None:
             return ops.preview(Home.from_env(), ref, say)
 
         def human(r: OfflinePreviewResult | PreviewResult) -> None:
+            shared = None if offline else r.shared  # type: ignore[union-attr]
             if markdown:
                 typer.echo(plan_view.markdown(r.plan))
+                if shared:
+                    typer.echo(f"\nShared by the stacks of this cluster (`{shared['stack']}`), brought up first:\n")
+                    typer.echo(plan_view.markdown(shared["plan"]))
             elif offline:
                 _tree(r)  # type: ignore[arg-type]
             else:
+                if shared:  # a deploy brings it up first
+                    typer.echo(f"shared by the stacks of this placement ({shared['stack']}), brought up first:")
+                    for line in plan_view.lines(shared["plan"]):
+                        typer.echo(f"  {line}")
+                    typer.echo(f"stack {r.stack}:")
                 for line in plan_view.lines(r.plan):
                     typer.echo(line)
             if not markdown:

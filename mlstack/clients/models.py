@@ -60,6 +60,8 @@ class OrchestratorClient(StoredModel):
         default=None, description="Airflow: where DAG archives go (ZenML uploads them there: its `dag_output_dir`)."
     )
     logs_uri: str | None = Field(default=None, description="Airflow: where task logs are kept.")
+    username: str | None = Field(default=None, description="Airflow: the admin user of its web UI and API.")
+    password: SecretRef | None = None
 
     def address(self) -> str | None:
         """Where clients reach it from here (None: the platform's default endpoint, or nothing to reach)."""

@@ -105,6 +105,9 @@ def env_vars(
             out["MLSTACK_MODEL_REPOSITORY"] = serving.model_repository
     if (orchestrator := c.get("orchestrator")) and orchestrator.url:
         out["MLSTACK_ORCHESTRATOR_URL"] = orchestrator.url
+    if orchestrator and orchestrator.username:
+        out["MLSTACK_ORCHESTRATOR_USERNAME"] = orchestrator.username
+        secret(orchestrator.password)
     return out, hidden
 
 

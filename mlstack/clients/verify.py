@@ -264,19 +264,21 @@ def check_api_url(c: OrchestratorClient, secrets: dict[str, str]) -> str:
     return f"answering at {c.url}"
 
 
+AIRFLOW_PARTS = ("metadatabase", "scheduler", "dag_processor")  # what runs a pipeline: its DAG is read, then run
+
+
 def check_airflow(c: OrchestratorClient, secrets: dict[str, str]) -> str:
-    """Airflow's health endpoint (no login needed): its database and scheduler answer healthy."""
+    """Airflow's health endpoint (no login needed): its database, scheduler and DAG processor (which reads the DAGs
+    from the object store) answer healthy, and its triggerer too where one reports."""
     if not c.url:
         raise ValueError("the stack output names no URL to check")
     _, health = _http("GET", c.url.rstrip("/") + "/api/v2/monitor/health")
-    unhealthy = [
-        f"{part}: {(health.get(part) or {}).get('status') or 'not reported'}"
-        for part in ("metadatabase", "scheduler")
-        if (health.get(part) or {}).get("status") != "healthy"
-    ]
+    status = {part: (health.get(part) or {}).get("status") for part in health}
+    parts = [*AIRFLOW_PARTS, *(["triggerer"] if status.get("triggerer") is not None else [])]
+    unhealthy = [f"{p}: {status.get(p) or 'not reported'}" for p in parts if status.get(p) != "healthy"]
     if unhealthy:
         raise RuntimeError("Airflow answers but is not healthy (" + "; ".join(unhealthy) + ")")
-    return f"metadatabase and scheduler healthy at {c.url}"
+    return f"{', '.join(parts)} healthy at {c.url}"
 
 
 def check_nothing_deployed(c: OrchestratorClient, secrets: dict[str, str]) -> str:

@@ -271,16 +271,11 @@ def _share(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None
     return run_shared(home, shared, backend, recipe.state.secrets_provider, emit, leaving)
 
 
-def run_shared(
-    home: Home,
-    shared: SharedStack,
-    backend: str,
-    secrets_provider: str | None,
-    emit: Callable[[str], None],
-    leaving: bool = False,
-) -> str | None:
-    """Bring a shared stack to `shared.wanted`: an update, or its destroy and removal when it is to hold nothing;
-    what was removed, or None. A stack `leaving` never creates nor upgrades it: it removes what no one uses."""
+def _shared_session(
+    home: Home, shared: SharedStack, backend: str, secrets_provider: str | None, emit: Callable[[str], None]
+) -> tuple[StackSession, int | None, list[str], list[Callable[[], None]]]:
+    """The shared stack's session, how many resources it holds (None: the backend has no such stack), the parts it
+    holds (its export), and the slot its program goes into once chosen."""
     chosen: list[Callable[[], None]] = []
     s = StackSession(
         home,
@@ -293,6 +288,56 @@ def run_shared(
     )
     held = s.deployed_resources()
     before = list(s.outputs().get(registry.SHARED_OUTPUT) or {}) if held else []
+    return s, held, before, chosen
+
+
+def shared_plan(
+    home: Home,
+    shared: SharedStack,
+    backend: str,
+    secrets_provider: str | None,
+    emit: Callable[[str], None],
+    mode: str,
+    target: str,
+) -> dict[str, Any] | None:
+    """What a deploy would change in the shared stack (`mode` "engine": a preview, nothing written), or how it
+    differs from what exists (`mode` "drift": a refresh preview); {stack, plan} (ChangePlan.to_dict()), or None when
+    there is nothing to compare (drift: it was never deployed from this backend)."""
+    if shared.gone:
+        return None
+    s, held, before, chosen = _shared_session(home, shared, backend, secrets_provider, emit)
+    if mode == "drift":
+        if not held:
+            return None
+        result = s.drift()
+    else:
+        chosen.append(shared.plan(tuple(before))[1])
+        result = s.preview()
+    return {"stack": shared.name, "plan": ChangePlan(shared.name, target, mode, result.steps).to_dict()}
+
+
+def _shared_of(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None], mode: str) -> dict | None:
+    """`shared_plan` of the recipe's shared stack (a cluster's add-ons), as a deploy would bring it up."""
+    shared = (
+        registry.target(recipe.target.type).lifecycle().shared(recipe.target, recipe.name, recipe.shared_needs(), False)
+    )
+    if shared is None:
+        return None
+    backend = backend_url(home, recipe.state.backend, ref.backend)
+    return shared_plan(home, shared, backend, recipe.state.secrets_provider, emit, mode, recipe.target.type)
+
+
+def run_shared(
+    home: Home,
+    shared: SharedStack,
+    backend: str,
+    secrets_provider: str | None,
+    emit: Callable[[str], None],
+    leaving: bool = False,
+) -> str | None:
+    """Bring a shared stack to `shared.wanted`: an update, or its destroy and removal when it is to hold nothing;
+    what was removed, or None. A stack `leaving` never creates nor upgrades it: it removes what no one uses."""
+    s, held, before, chosen = _shared_session(home, shared, backend, secrets_provider, emit)
     if held is None and (leaving or shared.gone):
         return None  # never deployed from this backend: nothing to remove, and a leaving stack creates nothing
     if shared.gone:
@@ -412,15 +457,17 @@ def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> PreviewRe
     """The engine's plan against the stack's state (refreshed first): nothing is created or written."""
     recipe = resolve(home, ref)
     _preflight(home, recipe)
+    shared = _shared_of(home, recipe, ref, emit, "engine")  # what a deploy brings up first (a cluster's add-ons)
     result = session(home, recipe, ref, emit, planning=True, runs_program=True).preview()
     plan = ChangePlan(recipe.name, recipe.target.type, "engine", result.steps)
     return PreviewResult(
         stack=recipe.name,
         target=recipe.target.type,
         changes=result.changes,
-        changed=plan.changed,
+        changed=plan.changed or bool(shared and shared["plan"]["changed"]),
         plan=plan.to_dict(),
         notes=recipe.notes(),
+        shared=shared,
     )
 
 
@@ -437,12 +484,14 @@ def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DriftResult
     plan = ChangePlan(recipe.name, recipe.target.type, "drift", result.steps)
     # what the state cannot show: the platform runs something else than it holds (a rollout that did not finish)
     unhealthy = registry.target(recipe.target.type).lifecycle().health(recipe.target, recipe.name)
+    shared = _shared_of(home, recipe, ref, emit, "drift")  # the add-ons the stack uses, shared with others
     return DriftResult(
         stack=recipe.name,
         target=recipe.target.type,
-        drifted=plan.changed or bool(unhealthy),
+        drifted=plan.changed or bool(unhealthy) or bool(shared and shared["plan"]["changed"]),
         plan=plan.to_dict(),
         unhealthy=[{"component": c, "problem": p} for c, p in unhealthy],
+        shared=shared,
     )
 
 

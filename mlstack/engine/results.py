@@ -42,6 +42,7 @@ class PreviewResult(Result):
     changed: bool
     plan: dict[str, Any]  # ChangePlan.to_dict()
     notes: list[str] = []  # Recipe.notes: what the flavors do without a kind, what they share on the placement
+    shared: dict[str, Any] | None = None  # {stack, plan}: what the deploy would change in the placement's shared stack
 
 
 class OfflinePreviewResult(Result):
@@ -62,6 +63,7 @@ class DriftResult(Result):
     drifted: bool
     plan: dict[str, Any]
     unhealthy: list[dict[str, str]] = []  # {component, problem}: the platform runs something else than the state
+    shared: dict[str, Any] | None = None  # {stack, plan}: how the placement's shared stack (add-ons) has drifted
 
 
 class DestroyResult(Result):

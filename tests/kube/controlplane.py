@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import base64
-import ctypes
 import json
 import os
 import re
@@ -92,17 +91,10 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
-try:  # resolved here, not in the forked child, where loading a library could deadlock
-    _PRCTL: Callable[..., int] | None = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):  # not Linux
-    _PRCTL = None
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGKILL it when the test process dies, even by SIGKILL or os._exit (as
-    pytest-timeout's thread method does), when atexit never runs."""
-    if _PRCTL is not None:
-        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# util-linux's setpriv sets the death signal (SIGKILL when the test process dies, even by SIGKILL or os._exit, as
+# pytest-timeout's thread method does, when atexit never runs) and execs the component: no Python runs in the forked
+# child (a `preexec_fn` did, and raced the threads an in-process gRPC restarts there: a CI run lost its scheduler so).
+SETPRIV = shutil.which("setpriv")
 
 
 def kwok_stages_config() -> str:
@@ -300,10 +292,9 @@ class ControlPlane:
     def _spawn(self, name: str, args: list[str]) -> None:
         log = self.workdir / f"{name}.log"
         with log.open("wb") as out:
-            # preexec_fn only calls prctl (resolved before the fork): safe even with threads in this process.
-            popen = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                     cwd=self.workdir, start_new_session=True,
-                                     preexec_fn=_die_with_parent)  # noqa: PLW1509
+            argv = [SETPRIV, "--pdeathsig", "KILL", "--", *args] if SETPRIV else args
+            popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                     cwd=self.workdir, start_new_session=True)
         self._processes.append(_Process(name, popen, log))
 
     def _wait(self, what: str, ready: Callable[[], bool], timeout: float, *logs: str,

@@ -158,8 +158,9 @@ def _exists(cp: ControlPlane, *what: str) -> bool:
 def test_cert_manager_is_installed_once_shared_and_removed_with_its_last_user(
     plugin_home: Home, control_plane: ControlPlane, chart_mirror: Path, monkeypatch, tmp_path
 ):
-    """The real cert-manager chart through the engine: stack A's deploy installs it, B's purge keeps it while A's
-    namespace says A uses it, A's purge removes it with its Pulumi stack."""
+    """The real cert-manager chart through the engine: stack A's preview shows what its deploy would install (and
+    leaves no stack behind), its deploy installs it, its drift names what was deleted by hand and a deploy puts it
+    back; B's purge keeps it while A's namespace says A uses it, A's purge removes it with its Pulumi stack."""
     cp = control_plane
     monkeypatch.setenv(addons.MIRROR_ENV, str(chart_mirror))
     hooks = registry.target("kubernetes").lifecycle()
@@ -171,7 +172,27 @@ def test_cert_manager_is_installed_once_shared_and_removed_with_its_last_user(
         assert shared is not None
         return operations.run_shared(plugin_home, shared, backend, None, said.append, leaving)
 
+    def shared_plan(mode: str) -> dict | None:  # what `preview` and `drift` of stack A show of the add-ons stack
+        placement = KubernetesTarget(type="kubernetes", context=cp.context, namespace="share-a")
+        shared = hooks.shared(placement, "a", ("cert-manager",), False)
+        assert shared is not None
+        return operations.shared_plan(plugin_home, shared, backend, None, said.append, mode, "kubernetes")
+
+    name = addons.stack_name(access.connect(cp.context).server)
+    planned = shared_plan("engine")  # before anything is installed: the preview creates, and leaves no stack behind
+    assert planned and planned["stack"] == name and planned["plan"]["summary"]["create"] > 10
+    assert any(s["type"] == "kubernetes:apps/v1:Deployment" and s["name"].endswith("cert-manager-webhook")
+               for s in planned["plan"]["steps"])
+    assert not list((plugin_home.root / "state").rglob(f"{name}.json")) and shared_plan("drift") is None
     assert share("a", leaving=False) is None  # installed, nothing removed
+    assert shared_plan("engine")["plan"]["changed"] is False  # type: ignore[index]
+    assert shared_plan("drift")["plan"]["changed"] is False  # type: ignore[index]
+    cp.kubectl("-n", "cert-manager", "delete", "deployment", "cert-manager-webhook", "--wait=true")
+    drifted = shared_plan("drift")
+    assert drifted and [(s["op"], s["type"]) for s in drifted["plan"]["steps"]] == [
+        ("gone", "kubernetes:apps/v1:Deployment")]
+    assert share("a", leaving=False) is None  # a deploy puts it back
+    assert shared_plan("drift")["plan"]["changed"] is False  # type: ignore[index]
     _namespace(cp, "share-a", "a", ["cert-manager"])  # what A's deploy labels its namespace with
     for deployment in ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook"):
         ready = json.loads(cp.kubectl("-n", "cert-manager", "get", "deploy", deployment, "-o", "json").stdout)
@@ -197,7 +218,6 @@ def test_cert_manager_is_installed_once_shared_and_removed_with_its_last_user(
     removed = share("a", leaving=True)
     assert removed and "cert-manager" in removed
     assert not _exists(cp, "crd", "certificates.cert-manager.io")
-    name = addons.stack_name(access.connect(cp.context).server)
     assert not list((plugin_home.root / "state").rglob(f"{name}.json"))  # the shared stack is gone from the backend
     assert any(name in line for line in said)
 

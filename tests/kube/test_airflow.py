@@ -34,7 +34,7 @@ from mlstack.components.kubernetes.addons import MIRROR_ENV
 from mlstack.engine.offline import Plan, plan
 from mlstack.recipe.loader import load_recipe
 from mlstack.versions import CHARTS
-from tests.cloud.test_server_contract import DB_PASSWORD, postgres, postgres_bin  # noqa: F401 - the fixture
+from tests.cloud.test_server_contract import DB_PASSWORD, free_port, postgres, postgres_bin  # noqa: F401 - the fixture
 from tests.conftest import RECIPES
 from tests.local.conftest import local_home  # noqa: F401 - the fixture
 
@@ -245,14 +245,6 @@ def test_the_chart_through_the_engine_on_a_real_api_server(plugin_home, control_
 # -- with Airflow itself ---------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _airflow_env(values: dict, store: dict, home: Path, port: int) -> dict[str, str]:
     """What the chart gives Airflow's containers from mlstack's values, as Airflow reads it: `config` sections as
     AIRFLOW__SECTION__KEY, the DAG bundle list as JSON, the `secret` entries from mlstack's Secret (here the object
@@ -292,7 +284,8 @@ with DAG("mlstack_probe", start_date=datetime(2026, 1, 1), schedule=None):
 @pytest.mark.timeout(900)
 def test_airflow_answers_verify_reads_a_dag_archive_from_the_store_and_logs_there(local_home, tmp_path):  # noqa: F811
     """Airflow (the chart's image's version, from PyPI) with the configuration mlstack gives the chart, against a
-    real SeaweedFS (the local target's): mlstack's admin Job script makes the admin once, `verify`'s check passes
+    real SeaweedFS (the local target's): mlstack's admin Job script makes the admin, then gives it a new password
+    (the admin logs in to the API with it, not the old one), `verify`'s check passes
     on its health, a DAG archive put where ZenML puts them is parsed from the object store, its run succeeds,
     and the task's log lands in the store. Every process listens on 127.0.0.1 and is stopped by its group."""
     import signal
@@ -317,7 +310,7 @@ def test_airflow_answers_verify_reads_a_dag_archive_from_the_store_and_logs_ther
     client = out["components"]["object_store"]
     store = {"key": client["access_key_id"], "secret": out["secrets"][client["secret_access_key"]["output"]],
              "endpoint": client["endpoint_url"]}
-    home, port = tmp_path / "airflow", _free_port()
+    home, port = tmp_path / "airflow", free_port()
     home.mkdir()
     values = _values()
     env = _airflow_env(values, store, home, port)
@@ -328,12 +321,12 @@ def test_airflow_answers_verify_reads_a_dag_archive_from_the_store_and_logs_ther
                               timeout=300, cwd=home)
 
     assert run("db", "migrate").returncode == 0
-    admin = {"ADMIN_PASSWORD": "Admin-pass-0123456789abcdefXYZ", "PATH": f"{bindir}:{env['PATH']}"}
-    for _ in range(2):  # a rerun (a redeploy) leaves the admin as it is
-        done = subprocess.run(["/bin/sh", "-c", airflow._admin_script()], env={**env, **admin}, capture_output=True,
-                              text=True, timeout=300, cwd=home)
+    first, second = "Admin-pass-0123456789abcdefXYZ", "Other-pass-0123456789abcdefXYZ"
+    for password in (first, second):  # made, then given the password a redeploy generated (the user is kept)
+        done = subprocess.run(["/bin/sh", "-c", airflow._admin_script()], capture_output=True, text=True, timeout=300,
+                              env={**env, "ADMIN_PASSWORD": password, "PATH": f"{bindir}:{env['PATH']}"}, cwd=home)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert admin["ADMIN_PASSWORD"] not in done.stdout + done.stderr
+        assert password not in done.stdout + done.stderr
     processes = []
     try:
         for argv in (["api-server", "--host", "127.0.0.1", "--port", str(port)], ["scheduler", "--skip-serve-logs"],
@@ -350,7 +343,23 @@ def test_airflow_answers_verify_reads_a_dag_archive_from_the_store_and_logs_ther
             except (OSError, RuntimeError, ValueError):
                 assert all(p.poll() is None for p in processes), (home / "api-server.log").read_text()[-3000:]
                 time.sleep(2)
-        assert detail == f"metadatabase and scheduler healthy at {url}"
+        assert detail == f"metadatabase, scheduler, dag_processor healthy at {url}"  # no triggerer runs here
+
+        def token(password: str) -> int:  # the admin's login to Airflow's API (the auth manager's token endpoint)
+            import urllib.error
+            import urllib.request
+
+            request = urllib.request.Request(f"{url}/auth/token", method="POST", headers={
+                "Content-Type": "application/json"}, data=json.dumps({"username": airflow.ADMIN,
+                                                                       "password": password}).encode())
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    assert json.loads(answer.read())["access_token"]
+                    return answer.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert token(second) in (200, 201) and token(first) == 401
 
         s3 = boto3.client("s3", endpoint_url=store["endpoint"], aws_access_key_id=store["key"],
                           aws_secret_access_key=store["secret"], region_name="us-east-1")
@@ -396,3 +405,19 @@ def test_airflow_answers_verify_reads_a_dag_archive_from_the_store_and_logs_ther
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
         mlstack("destroy", "--stack", "afstore", "--yes", "--purge", check=False, timeout=300)
+
+
+def test_overlapping_prefixes_are_exit_2_naming_the_line_and_field(home, tmp_path):
+    from typer.testing import CliRunner
+
+    from mlstack.cli import app
+    from tests.conftest import state_files
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text(RECIPE.read_text().replace("    dags_prefix: airflow/dags\n", "    dags_prefix: airflow\n"))
+    line_of = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if ln.strip() == "orchestrator:")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert line.startswith(f"{path}:{line_of}: components.orchestrator: ") and "overlap" in line
+    assert state_files(home) == []

@@ -170,3 +170,7 @@ def test_an_http_chart_repository_s_archive_is_checked_against_its_index(chart_r
     assert not target.exists() and not list(tmp_path.glob("*.part"))
     with pytest.raises(ValueError, match="lists no"):
         mirror.pull_http(HelmChart(chart.name, "0.0.0-absent", url), url, target)
+    (served / "index.yaml").write_text("<html><body>proxy login: {</body></html>\n")  # what a proxy may answer
+    with pytest.raises(ValueError):
+        mirror.pull_http(chart, url, target)
+    assert not target.exists()

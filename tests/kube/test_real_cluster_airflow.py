@@ -52,7 +52,8 @@ def test_airflow_deploys_answers_reads_a_dag_from_the_object_store_and_is_purged
     try:
         mlstack_json("deploy", str(recipe), "--yes", timeout=2400)
         checks = {c["kind"]: c for c in mlstack_json("verify", str(recipe), timeout=600)["result"]["checks"]}
-        assert checks["orchestrator"]["ok"] and "metadatabase and scheduler healthy" in checks["orchestrator"]["detail"]
+        assert checks["orchestrator"]["ok"]
+        assert "metadatabase, scheduler, dag_processor, triggerer healthy" in checks["orchestrator"]["detail"]
 
         # a DAG put where ZenML puts its archives, with the stack's own keys, from inside the cluster
         client = json.loads(mlstack("output", str(recipe)).stdout)["components"]["orchestrator"]

@@ -59,8 +59,15 @@ def pull_http(chart: HelmChart, repository: str, target: Path) -> str:
     base = repository.rstrip("/") + "/"
     index = requests.get(urljoin(base, "index.yaml"), timeout=60)
     index.raise_for_status()
-    entries = (YAML(typ="safe").load(index.text) or {}).get("entries", {}).get(chart.name) or []
-    entry = next((e for e in entries if str(e.get("version")) == chart.version), None)
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        loaded = YAML(typ="safe").load(index.text)
+    except YAMLError as exc:  # a proxy's HTML page, a truncated file
+        raise ValueError(f"{base}index.yaml is not a chart repository's index: {str(exc).splitlines()[0]}") from None
+    listed = loaded.get("entries") if isinstance(loaded, dict) else None
+    entries = listed.get(chart.name) if isinstance(listed, dict) else None
+    entry = next((e for e in entries or [] if isinstance(e, dict) and str(e.get("version")) == chart.version), None)
     if entry is None or not entry.get("urls") or not entry.get("digest"):
         raise ValueError(f"{base}index.yaml lists no {chart.name} {chart.version} with a digest")
     digest = "sha256:" + str(entry["digest"]).removeprefix("sha256:")
