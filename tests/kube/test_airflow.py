@@ -421,3 +421,17 @@ def test_overlapping_prefixes_are_exit_2_naming_the_line_and_field(home, tmp_pat
     [line] = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert line.startswith(f"{path}:{line_of}: components.orchestrator: ") and "overlap" in line
     assert state_files(home) == []
+
+
+def test_verify_and_connect_reach_airflow_s_api_server_through_a_forward():
+    """`mlstack connect` (and `verify`) forward to the chart's api-server Service (its name and port, as the chart
+    names them for a release called `airflow`) and point the client's URL at it."""
+    from mlstack.components.kubernetes.connect import at_local_ports, forwards
+
+    recipe = load_recipe(RECIPE)
+    clients = planned().outputs["mlstack"]["components"]
+    [forward] = [f for f in forwards(recipe.target, recipe.name, clients) if f.kind == "orchestrator"]
+    assert (forward.service, forward.port, forward.namespace) == ("airflow-api-server", 8080, recipe.target.namespace)
+    assert at_local_ports(clients, {forward: 41234})["orchestrator"]["url"] == "http://127.0.0.1:41234"
+    assert clients["orchestrator"]["username"] == airflow.ADMIN
+    assert clients["orchestrator"]["password"] == {"output": airflow.PASSWORD_OUTPUT, "env": airflow.PASSWORD_ENV}

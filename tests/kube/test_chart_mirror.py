@@ -91,6 +91,8 @@ def test_doctor_fix_fills_a_mirror_directory_from_an_oci_registry(chart_mirror, 
     done = mlstack("doctor", "--json", check=False, timeout=120)  # the same, as `mlstack doctor` shows it
     shown = {c["name"]: c for c in json.loads(done.stdout)["result"]["checks"] if c["area"] == "kubernetes"}
     assert all(shown[f"chart {c.name}"]["ok"] is False for c in CHARTS.values())
+    assert "missing (used by orchestrator: airflow)" in shown["chart airflow"]["detail"]  # who would miss it
+    assert "(used by add-on cert-manager)" in shown["chart cert-manager"]["detail"]
 
     after = {name: (ok, detail) for name, ok, detail in mirror.checks(fix=True)}
     assert all(after[f"chart {c.name}"][0] for c in HELD), after

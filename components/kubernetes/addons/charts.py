@@ -85,6 +85,21 @@ def pull_http(chart: HelmChart, repository: str, target: Path) -> str:
     return digest
 
 
+def _users() -> dict[str, str]:
+    """Chart -> who installs it (an add-on, a flavor), so that a mirror lacking one says who would miss it."""
+    from mlstack.components.kubernetes.addons import addons
+    from mlstack.registry import flavors_for
+
+    found: dict[str, list[str]] = {}
+    for addon in addons().values():
+        for chart in addon.charts:
+            found.setdefault(chart, []).append(f"add-on {addon.name}")
+    for flavor in flavors_for("kubernetes"):
+        for chart in flavor.charts:
+            found.setdefault(chart, []).append(f"{flavor.kind}: {flavor.name}")
+    return {chart: ", ".join(names) for chart, names in found.items()}
+
+
 def checks(fix: bool) -> list[Check]:
     """`doctor`: where the charts come from; with a mirror directory, each archive (pulled by `fix`)."""
     where = mirror()
@@ -94,13 +109,20 @@ def checks(fix: bool) -> list[Check]:
         return [("charts", True, f"from the OCI mirror {where} ({MIRROR_ENV})")]
     directory = Path(where).expanduser()
     found: list[Check] = []
-    for chart in CHARTS.values():
-        target, name = directory / chart.archive, f"chart {chart.name}"
+    users = _users()
+    for key, chart in CHARTS.items():
+        target, name, used = directory / chart.archive, f"chart {chart.name}", users.get(key, "nothing")
         if target.is_file():
             found.append((name, True, str(target)))
             continue
         if not fix:
-            found.append((name, False, f"{target} missing: `mlstack doctor --fix` pulls it from {source_of(chart)}"))
+            found.append(
+                (
+                    name,
+                    False,
+                    f"{target} missing (used by {used}): `mlstack doctor --fix` pulls it from {source_of(chart)}",
+                )
+            )
             continue
         import requests
 
