@@ -320,6 +320,16 @@ def flavors_for(target: str | None = None, kind: str | None = None) -> list[Flav
     return [f for f in all_flavors() if (target is None or f.target == target) and (kind is None or f.kind == kind)]
 
 
+def declared(target: str, name: str) -> dict[Any, Any]:
+    """What the component modules of a target's flavors declare under `name` (a dict each), merged: the policy
+    suite's and `render`'s per-flavor facts (pod spec paths, chart rules, Secret keys). Imports those modules, and so
+    Pulumi: for the plan's readers only, never on the validation path."""
+    found: dict[Any, Any] = {}
+    for flavor in flavors_for(target):
+        found.update(getattr(importlib.import_module(flavor.component.partition(":")[0]), name, {}))
+    return found
+
+
 def build_order(flavors: dict[str, Flavor]) -> list[str]:
     """The recipe's kinds, each after the kinds it is wired to (KINDS order among equals); flavors declare their
     wiring, so a new flavor needs no edit here. A cycle is a registry bug."""

@@ -59,14 +59,9 @@ KEY_MEANINGS = {
 def secret_meanings() -> dict[tuple[str, str], str]:
     """(secret, key) -> what it must hold, from each kubernetes flavor module's SECRET_MEANINGS (read before
     KEY_MEANINGS: a key such as `db-password` means something else in another component's Secret)."""
-    import importlib
-
     from mlstack import registry
 
-    found: dict[tuple[str, str], str] = {}
-    for flavor in registry.flavors_for("kubernetes"):
-        found.update(getattr(importlib.import_module(flavor.component.partition(":")[0]), "SECRET_MEANINGS", {}))
-    return found
+    return registry.declared("kubernetes", "SECRET_MEANINGS")
 
 
 def _manifest(resource: Any) -> dict[str, Any]:

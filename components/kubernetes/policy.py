@@ -3,7 +3,6 @@ objects `mlstack render` writes and a deploy applies are the same, so these rule
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -24,31 +23,21 @@ CPU_MEMORY = {"cpu", "memory"}
 def pod_specs() -> dict[str, tuple[str, ...]]:
     """Resource type -> the path to its pod spec: Kubernetes' own workloads, and the types each kubernetes flavor's
     module declares in its POD_SPECS (custom resources such as an InferenceService)."""
-    found = dict(w.POD_SPECS)
-    for flavor in registry.flavors_for("kubernetes"):
-        module = importlib.import_module(flavor.component.partition(":")[0])
-        found.update(getattr(module, "POD_SPECS", {}))
-    return found
+    return {**w.POD_SPECS, **registry.declared("kubernetes", "POD_SPECS")}
 
 
 @cache
 def pod_accounts() -> dict[str, str]:
     """Custom resource type -> the service account its pods run as, where its pod spec has no field for the token
     (KServe's ServingRuntime: the InferenceService names the account), from each flavor module's POD_ACCOUNTS."""
-    found: dict[str, str] = {}
-    for flavor in registry.flavors_for("kubernetes"):
-        found.update(getattr(importlib.import_module(flavor.component.partition(":")[0]), "POD_ACCOUNTS", {}))
-    return found
+    return registry.declared("kubernetes", "POD_ACCOUNTS")
 
 
 @cache
 def chart_rules() -> dict[str, Any]:
     """Release name -> what a flavor module's CHART_RULES says of the values it gives that chart (problems, in
     words): the chart's objects are rendered at deploy time, so its pods are policed through those values."""
-    found: dict[str, Any] = {}
-    for flavor in registry.flavors_for("kubernetes"):
-        found.update(getattr(importlib.import_module(flavor.component.partition(":")[0]), "CHART_RULES", {}))
-    return found
+    return registry.declared("kubernetes", "CHART_RULES")
 
 
 def _pods(plan, with_type: bool = False) -> Iterator[Any]:

@@ -34,7 +34,7 @@ from mlstack.components.kubernetes.addons import MIRROR_ENV
 from mlstack.engine.offline import Plan, plan
 from mlstack.recipe.loader import load_recipe
 from mlstack.versions import CHARTS
-from tests.cloud.test_server_contract import DB_PASSWORD, free_port, postgres, postgres_bin  # noqa: F401 - the fixture
+from tests.cloud.test_server_contract import DB_PASSWORD, free_port, postgres, postgres_bin, stop  # noqa: F401
 from tests.conftest import RECIPES
 from tests.local.conftest import local_home  # noqa: F401 - the fixture
 
@@ -288,7 +288,6 @@ def test_airflow_answers_verify_reads_a_dag_archive_from_the_store_and_logs_ther
     (the admin logs in to the API with it, not the old one), `verify`'s check passes
     on its health, a DAG archive put where ZenML puts them is parsed from the object store, its run succeeds,
     and the task's log lands in the store. Every process listens on 127.0.0.1 and is stopped by its group."""
-    import signal
     import time
     import zipfile
 
@@ -394,16 +393,7 @@ def test_airflow_answers_verify_reads_a_dag_archive_from_the_store_and_logs_ther
         assert logs, (home / "scheduler.log").read_text()[-3000:]
     finally:
         for process in processes:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            stop(process)  # its process group: TERM, then KILL what is left
         mlstack("destroy", "--stack", "afstore", "--yes", "--purge", check=False, timeout=300)
 
 

@@ -5,6 +5,7 @@ pinned charts pushed as Helm pushes them (an OCI manifest with Helm's config and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,8 +40,15 @@ def oci_registry(tmp_path: Path) -> Iterator[str]:
         "storage": {"filesystem": {"rootdirectory": str(tmp_path / "blobs")}, "delete": {"enabled": True}},
         "http": {"addr": f"127.0.0.1:{port}"},
     }))
-    process = subprocess.Popen([str(REGISTRY), "serve", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    with _serving([str(REGISTRY), "serve", str(config)], port, "the registry"):
+        yield f"127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def _serving(argv: list[str], port: int, what: str, cwd: Path | None = None) -> Iterator[None]:
+    """A server on 127.0.0.1:`port`, in its own process group, until it accepts connections (20 s); stopped after."""
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -48,9 +56,9 @@ def oci_registry(tmp_path: Path) -> Iterator[str]:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, "the registry did not start"
+                assert time.monotonic() < deadline and process.poll() is None, f"{what} did not start"
                 time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
+        yield
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
@@ -139,21 +147,9 @@ def chart_repository(chart_mirror: Path, tmp_path: Path) -> Iterator[tuple[str, 
         port = s.getsockname()[1]
     import sys
 
-    process = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)], cwd=served,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, "the repository did not start"
-                time.sleep(0.1)
+    with _serving([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)], port, "the repository",
+                  cwd=served):
         yield f"http://127.0.0.1:{port}", served
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 def test_an_http_chart_repository_s_archive_is_checked_against_its_index(chart_repository, tmp_path):
