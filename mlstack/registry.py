@@ -82,6 +82,7 @@ class Flavor:
     verify: str | Unsupported = Unsupported("no check written for this flavor")  # a check of mlstack.clients.verify
     shared: tuple[str, ...] = ()  # what its target installs once per placement for it (a cluster's add-ons)
     charts: tuple[str, ...] = ()  # Helm charts it installs in the stack (mlstack.versions.CHARTS keys)
+    manifests: tuple[str, ...] = ()  # rendered manifests it applies from the mirror (mlstack.versions.MANIFESTS keys)
 
     def wired_to(self) -> tuple[str, ...]:
         """Kinds this flavor takes outputs from: what it needs and what it uses when present."""

@@ -82,6 +82,43 @@ CHART_SOURCES = {  # chart -> (Go module, version, the chart's directory in it)
     "kserve-resources": ("github.com/kserve/kserve", "v0.20.0", "charts/kserve-resources"),
 }
 
+
+@dataclass(frozen=True)
+class Manifests:
+    """Manifests a flavor applies whose publisher ships them only as kustomize bases (Kubeflow Pipelines has no
+    chart): rendered once with `kustomize build <base>` into one file of the mirror directory, which mlstack reads,
+    changes for the stack (namespace, object store, database, security contexts: see the flavor's module) and applies
+    with `yaml.v2.ConfigGroup`. The bases name their images by tag, and some of their own parts by remote URL, so
+    only a rendered file pins what is applied."""
+
+    name: str
+    version: str
+    base: str  # the kustomize base, at the release's tag
+
+    @property
+    def file(self) -> str:
+        """Its file name in the mirror directory."""
+        return f"{self.name}-{self.version}.yaml"
+
+    @property
+    def render(self) -> str:
+        """The command that writes it (where GitHub is reachable)."""
+        return f'kustomize build "{self.base}" > {self.file}'
+
+
+KFP_VERSION = "2.17.0"  # Kubeflow Pipelines (2026-07): its API server, Argo Workflows v4.0.5, MySQL 8.4
+_KFP_BASES = "github.com/kubeflow/pipelines/manifests/kustomize"  # as KFP's install guide names them
+MANIFESTS = {
+    # what every KFP on a cluster shares: its CRDs and Argo's (a cluster add-on)
+    "kubeflow-pipelines-cluster": Manifests(
+        "kubeflow-pipelines-cluster", KFP_VERSION, f"{_KFP_BASES}/cluster-scoped-resources?ref={KFP_VERSION}"
+    ),
+    # KFP standalone, as published for any cluster (`orchestrator: kubeflow` applies it in the stack's namespace)
+    "kubeflow-pipelines": Manifests(
+        "kubeflow-pipelines", KFP_VERSION, f"{_KFP_BASES}/env/platform-agnostic?ref={KFP_VERSION}"
+    ),
+}
+
 # The pulumi-kubernetes SDK pinned in pyproject.toml asks the engine for this provider plugin version exactly.
 KUBERNETES_PROVIDER_VERSION = "4.25.0"
 # kind (https://kind.sigs.k8s.io): the CLI mlstack drives for `cluster: {type: kind}`; its node image is kind's default.

@@ -16,7 +16,9 @@ from tests.conftest import PREPARED_HOME
 # Kubernetes integrations' requirements (`zenml integration requirements ...` at this version), so their flavors load.
 ZENML = PythonRuntime("zenml", ZENML_VERSION, (
     f"zenml[local]=={ZENML_VERSION}", "mlflow==3.17.2", "python-rapidjson==1.14", "s3fs==2026.9.0",
-    "boto3==1.43.117", "aws-profile-manager==0.7.3", "kubernetes==25.3.0"), "zenml")
+    "boto3==1.43.117", "aws-profile-manager==0.7.3", "kubernetes==25.3.0",
+    # the kubeflow integration's requirements (kfp>=2.6.0, kfp-kubernetes>=1.1.0): the release of the KFP it talks to
+    "kfp==2.17.3", "kfp-kubernetes==2.17.3"), "zenml")
 
 # Apache Airflow, the version of the image the airflow flavor's chart runs (versions.KUBERNETES_IMAGES["airflow"]),
 # with the providers that image carries and the flavor uses (amazon: S3 DAG bundle, logs; fab: the auth manager).

@@ -156,9 +156,27 @@ BREACHES = {
         "pod-security.kubernetes.io/enforce"),
     "charts_keep_their_pods_restricted": lambda p: _chart_values(p)["securityContexts"]["pod"].update(
         runAsNonRoot=False),
+    "manifests_keep_their_pods_restricted": lambda p: _kfp_applied(p, {"runAsNonRoot": False}),
 }
 AIRFLOW = RECIPES / "kubernetes-airflow.yaml"
-RULE_RECIPES = {"charts_keep_their_pods_restricted": AIRFLOW}  # the rules of what only some recipes have
+KUBEFLOW = RECIPES / "kubernetes-kubeflow.yaml"
+# the rules of what only some recipes have
+RULE_RECIPES = {"charts_keep_their_pods_restricted": AIRFLOW, "manifests_keep_their_pods_restricted": KUBEFLOW}
+
+
+def _kfp_applied(p: Plan, pod_security: dict) -> None:
+    """KFP's objects as a deploy applies them from the mirror (this machine has no render: one Deployment shaped as
+    KFP's, fitted by the flavor), with the given pod security context."""
+    from mlstack.components.kubernetes import kubeflow
+    from tests.kube.test_kubeflow import STACK, _deployment
+
+    deployment = _deployment("ml-pipeline", [])
+    deployment["spec"]["template"]["spec"]["securityContext"] = pod_security
+    claim = next(r for r in p.resources if r.name == "orchestrator-db-volume")
+    p.resources.append(dataclasses.replace(claim, urn=claim.urn.replace("PersistentVolumeClaim", "ConfigGroup"),
+                                           type="kubernetes:yaml/v2:ConfigGroup", name="orchestrator-kubeflow-pipelines",
+                                           custom=False, inputs={"objs": kubeflow.stack_objects([deployment], STACK)},
+                                           raw={}))
 
 
 def _chart_values(p: Plan) -> dict:

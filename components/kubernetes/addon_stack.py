@@ -4,11 +4,13 @@ charts and the provider applies them first, so every custom resource finds its t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.components.kubernetes import naming as n
-from mlstack.components.kubernetes.addons import Addon, chart_source
+from mlstack.components.kubernetes.addons import Addon, chart_source, load_manifests
 from mlstack.components.kubernetes.assembly import POD_SECURITY
 from mlstack.registry import SHARED_OUTPUT
 from mlstack.versions import CHARTS
@@ -24,8 +26,36 @@ class AddonResource(pulumi.ComponentResource):
         self, addon: Addon, mirror: str | None, after: list[pulumi.Resource], opts: pulumi.ResourceOptions
     ) -> None:
         super().__init__(TYPE, addon.name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         labels = {n.PART_OF: "mlstack", n.MANAGED_BY: "mlstack", n.COMPONENT: addon.name}
+        previous: list[pulumi.Resource] = [*after]
+        if addon.namespace is not None:
+            previous.append(self._namespace(addon, labels))
+        for name in addon.charts:
+            installed = k8s.helm.v4.Chart(
+                f"{addon.name}-{name}",
+                name=name,  # the release name: the chart's objects get their usual names (cert-manager-webhook)
+                **chart_source(CHARTS[name], mirror),
+                namespace=addon.namespace,
+                values=addon.values(name),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
+            )
+            previous = [installed]
+        for name in addon.manifests:
+            objects = load_manifests(name, mirror)
+            if objects is None:  # an offline plan without the mirror (a deploy checks it first: exit 3)
+                continue
+            applied = k8s.yaml.v2.ConfigGroup(
+                f"{addon.name}-{name}",
+                objs=[_labelled(o, labels) for o in addon.select(name, objects)],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
+            )
+            previous = [applied]
+        self.last = previous[-1] if previous else self
+        self.register_outputs({})
+
+    def _namespace(self, addon: Addon, labels: dict[str, str]) -> k8s.core.v1.Namespace:
+        """Its namespace: Pod Security `restricted`, and one policy: DNS, the API server, HTTPS, its webhooks."""
+        child = pulumi.ResourceOptions(parent=self)
         namespace = k8s.core.v1.Namespace(
             f"{addon.name}-namespace",
             metadata={"name": addon.namespace, "labels": {**labels, **POD_SECURITY}},
@@ -57,19 +87,14 @@ class AddonResource(pulumi.ComponentResource):
             },
             opts=child,
         )
-        previous: list[pulumi.Resource] = [namespace, *after]
-        for name in addon.charts:
-            installed = k8s.helm.v4.Chart(
-                f"{addon.name}-{name}",
-                name=name,  # the release name: the chart's objects get their usual names (cert-manager-webhook)
-                **chart_source(CHARTS[name], mirror),
-                namespace=addon.namespace,
-                values=addon.values(name),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
-            )
-            previous = [installed]
-        self.last = previous[0]
-        self.register_outputs({})
+        return namespace
+
+
+def _labelled(obj: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    """The object with mlstack's labels added to its own (so `drift` and `kubectl` tell whose it is)."""
+    metadata = dict(obj.get("metadata") or {})
+    metadata["labels"] = {**(metadata.get("labels") or {}), **labels}
+    return {**obj, "metadata": metadata}
 
 
 def build(context: str | None, wanted: list[Addon], mirror: str | None) -> None:

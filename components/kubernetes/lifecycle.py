@@ -38,6 +38,7 @@ class KubernetesHooks(TargetHooks):
         flavors = [lookup("kubernetes", kind, spec.flavor) for kind, spec in components.items()]
         charts = [chart for f in flavors if f is not None for chart in f.charts]
         addons.check_charts(charts, addons.mirror())
+        addons.check_manifests([m for f in flavors if f is not None for m in f.manifests], addons.mirror())
         clusters.of(placement).prepare(placement, stack, components, work_dir, emit)
 
     def purge(self, placement: KubernetesTarget, stack: str) -> str | None:

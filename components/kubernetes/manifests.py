@@ -4,7 +4,8 @@ offline plan's mocks (no cluster, no provider plugin), with explicit, determinis
 A Secret that holds generated values is never written: `SECRETS.md` names each one, its keys and what each must
 hold, with the command that creates it, so a GitOps user keeps secret values where they keep secrets. A chart a
 flavor installs (Airflow's) is no manifest either: `CHARTS.md` gives its `helm install` with mlstack's values (they
-hold no secret: the chart reads its Secrets by name), to run once the manifests are applied."""
+hold no secret: the chart reads its Secrets by name), to run once the manifests are applied. The objects a flavor
+applies from a rendered manifest in the mirror (KFP's) are written as mlstack changed them, like its own."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from mlstack.clients.render import dump_yaml
-from mlstack.components.kubernetes.naming import HELM_CHART
+from mlstack.components.kubernetes.naming import CONFIG_GROUP, HELM_CHART
 
 REDACTED = "[secret]"
 SECRETS_FILE = "SECRETS.md"
@@ -151,8 +152,9 @@ def render(plan: Any) -> dict[str, str]:
     .yaml/.yml/.json files, and would refuse a `kustomization.yaml` (no API serves kind Kustomization)."""
     objects = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:")]
     secrets = [r for r in objects if _holds_generated_values(r)]
+    applied = [o for r in plan.resources if r.type == CONFIG_GROUP for o in r.inputs.get("objs") or []]
     manifests = sorted(
-        (_manifest(r) for r in objects if r not in secrets),
+        [*(_manifest(r) for r in objects if r not in secrets), *applied],
         key=lambda m: (ORDER.index(m["kind"]) if m["kind"] in ORDER else len(ORDER), m["metadata"].get("name", "")),
     )
     files = {_file_name(i, m): _yaml(m) for i, m in enumerate(manifests, start=1)}

@@ -13,6 +13,7 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 STACK = "mlstack.dev/stack"
 PIPELINE = "mlstack.dev/pipeline"  # set on ZenML's pipeline pods (orchestrator pod settings): network policies use it
 HELM_CHART = "kubernetes:helm.sh/v4:Chart"  # the type of a chart a flavor installs (its objects render at deploy)
+CONFIG_GROUP = "kubernetes:yaml/v2:ConfigGroup"  # the type of a rendered manifest a flavor applies (its `objs`)
 DATABASE_CLIENT = (
     "mlstack.dev/database-client"  # set on pods of components that keep a database on the stack's PostgreSQL
 )

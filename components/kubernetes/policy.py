@@ -40,6 +40,17 @@ def chart_rules() -> dict[str, Any]:
     return registry.declared("kubernetes", "CHART_RULES")
 
 
+@cache
+def manifest_rules() -> dict[str, Any]:
+    """Manifest (versions.MANIFESTS key) -> what a flavor module's MANIFEST_RULES says of the objects it applies of
+    it (problems, in words); the ConfigGroup that applies them is named `<component>-<manifest>`."""
+    return registry.declared("kubernetes", "MANIFEST_RULES")
+
+
+def _manifest_rule(resource: Any) -> Any:
+    return next((rule for key, rule in manifest_rules().items() if resource.name.endswith(f"-{key}")), None)
+
+
 def _pods(plan, with_type: bool = False) -> Iterator[Any]:
     specs = pod_specs()
     for r in plan.resources:
@@ -66,6 +77,8 @@ def every_pod_spec_is_policed(plan, recipe) -> None:
     for r in plan.resources:
         if r.type == n.HELM_CHART:
             require(r.inputs.get("name") in chart_rules(), f"{r.name}: chart {r.inputs.get('name')} has no rule")
+        elif r.type == n.CONFIG_GROUP:
+            require(_manifest_rule(r) is not None, f"{r.name}: manifests no rule reads")
         elif r.type.startswith("kubernetes:") and r.type not in specs:
             require(not _holds_containers(r.inputs), f"{r.name}: a {r.type} runs containers no rule reads")
 
@@ -76,6 +89,15 @@ def charts_keep_their_pods_restricted(plan, recipe) -> None:
     for r in plan.of_type(n.HELM_CHART):
         rule = chart_rules().get(r.inputs.get("name"))
         for problem in rule(r.inputs.get("values") or {}) if rule else []:
+            require(False, f"{r.name}: {problem}")
+
+
+def manifests_keep_their_pods_restricted(plan, recipe) -> None:
+    """The objects a flavor applies from a rendered manifest (KFP's) are admitted by Pod Security `restricted`,
+    create nothing cluster-wide, expose nothing, and hold no secret of their own (the flavor's MANIFEST_RULES)."""
+    for r in plan.of_type(n.CONFIG_GROUP):
+        rule = _manifest_rule(r)
+        for problem in rule(r.inputs.get("objs") or []) if rule else []:
             require(False, f"{r.name}: {problem}")
 
 
@@ -227,6 +249,7 @@ def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
 RULES = (
     every_pod_spec_is_policed,
     charts_keep_their_pods_restricted,
+    manifests_keep_their_pods_restricted,
     namespace_enforces_restricted,
     containers_are_locked_down,
     containers_have_requests_and_limits,

@@ -118,6 +118,22 @@ class KubernetesAirflowOrchestrator(UserModel):
         return self
 
 
+class KubernetesKubeflowOrchestrator(UserModel):
+    """Kubeflow Pipelines (KFP) standalone in the stack's namespace, from KFP's published manifests (rendered into
+    the chart mirror: KFP ships no chart): its artifacts and logs under `prefix` of the stack's first bucket, its
+    metadata in KFP's MySQL on a kept volume. Its CRDs are a cluster add-on, installed once per cluster."""
+
+    flavor: Literal["kubeflow"] = Field(description="Flavor of this component.")
+    prefix: Annotated[str, AfterValidator(rules.object_prefix)] = Field(
+        default="kubeflow",
+        pattern=r"^[A-Za-z0-9._/-]+$",
+        max_length=200,
+        description="Where in the first bucket KFP keeps the steps' artifacts (`<prefix>/artifacts`, the default "
+        "pipeline root) and Argo's logs (`<prefix>/logs`).",
+    )
+    storage_gb: int = Field(default=20, ge=1, le=16384, description="Volume of KFP's MySQL (runs, ML Metadata), GiB.")
+
+
 class KubernetesPort(UserModel):
     port: int | None = Field(
         default=None,

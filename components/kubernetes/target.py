@@ -99,6 +99,13 @@ def _airflow(client: Any) -> dict[str, Any]:
     }
 
 
+def _kubeflow(client: Any) -> dict[str, Any]:
+    """ZenML's kubeflow orchestrator, talking to KFP's API server by its address (the stack file's is the in-cluster
+    one; `mlstack connect` forwards it to this machine). Not through `kubernetes_context`: that goes through the
+    API server's service proxy, which the namespace's default-deny policy stops."""
+    return {"kubeflow_hostname": client.url, "kubeflow_namespace": client.kubernetes_namespace}
+
+
 TARGET = Target(
     name="kubernetes",
     placement=s.KubernetesTarget,
@@ -198,6 +205,24 @@ TARGET = Target(
             zenml_config=_airflow,
             zenml_extra={"image_builder": ("local", {})},  # ZenML builds the step image where it writes the DAG
             verify="airflow",
+            **SDK,
+        ),
+        Flavor(
+            "kubernetes",
+            "orchestrator",
+            "kubeflow",
+            s.KubernetesKubeflowOrchestrator,
+            f"{PKG}.kubeflow:KubernetesKubeflow",
+            "Kubeflow Pipelines standalone (KFP's own manifests, from the mirror) with its artifacts in the object "
+            "store and its metadata in KFP's MySQL on a kept volume; its and Argo's CRDs installed once per cluster",
+            needs=("object_store",),
+            uses=("registry", "tracking", "serving"),  # pipeline steps call them
+            shared=("kubeflow-pipelines",),
+            manifests=("kubeflow-pipelines",),
+            zenml="kubeflow",
+            zenml_config=_kubeflow,
+            zenml_extra={"image_builder": ("local", {})},  # ZenML builds the step image where it submits
+            verify="kubeflow",
             **SDK,
         ),
         Flavor(

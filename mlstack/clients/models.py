@@ -59,7 +59,12 @@ class OrchestratorClient(StoredModel):
     dags_uri: str | None = Field(
         default=None, description="Airflow: where DAG archives go (ZenML uploads them there: its `dag_output_dir`)."
     )
-    logs_uri: str | None = Field(default=None, description="Airflow: where task logs are kept.")
+    logs_uri: str | None = Field(
+        default=None, description="Airflow, Kubeflow: where task logs are kept (Airflow's remote logs, Argo's archive)."
+    )
+    artifacts_uri: str | None = Field(
+        default=None, description="Kubeflow: the default pipeline root, where KFP keeps the steps' artifacts."
+    )
     username: str | None = Field(default=None, description="Airflow: the admin user of its web UI and API.")
     password: SecretRef | None = None
 

@@ -281,6 +281,18 @@ def check_airflow(c: OrchestratorClient, secrets: dict[str, str]) -> str:
     return f"{', '.join(parts)} healthy at {c.url}"
 
 
+def check_kubeflow(c: OrchestratorClient, secrets: dict[str, str]) -> str:
+    """KFP's API server health call, the one `kfp.Client().get_kfp_healthz()` makes (GET /apis/v2beta1/healthz):
+    it answers once its database and object store are reached."""
+    if not c.url:
+        raise ValueError("the stack output names no URL to check")
+    _, health = _http("GET", c.url.rstrip("/") + "/apis/v2beta1/healthz")
+    if not isinstance(health, dict):
+        raise RuntimeError(f"KFP's health call at {c.url} answered no JSON object")
+    mode = "multi-user" if health.get("multi_user") or health.get("multiUser") else "single-user"
+    return f"Kubeflow Pipelines' API server healthy at {c.url} ({mode})"
+
+
 def check_nothing_deployed(c: OrchestratorClient, secrets: dict[str, str]) -> str:
     return "runs pipelines in the caller's process: nothing deployed to check"
 
@@ -293,5 +305,6 @@ CHECKS: dict[str, Callable[[Any, dict[str, str]], str]] = {
     "v2": check_serving,
     "api_url": check_api_url,
     "airflow": check_airflow,
+    "kubeflow": check_kubeflow,
     "nothing_deployed": check_nothing_deployed,
 }

@@ -1,5 +1,6 @@
 """ZenML's own `stack import` takes the stack file the kubernetes recipes emit: the Kubernetes orchestrator with our
-context, namespace, service accounts and pod settings (or the airflow one with its pod operator's), the S3 artifact store on MinIO's in-cluster address, the
+context, namespace, service accounts and pod settings (or the airflow one with its pod operator's, or the kubeflow one
+with KFP's API server, its integration's requirements installed), the S3 artifact store on the store's in-cluster address, the
 MLflow tracker, the registry; the secrets it refers to are created with the commands the file prints."""
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from tests.conftest import PREPARED_HOME, RECIPES
 from tests.runtime_clients import ZENML
 
 
-@pytest.mark.parametrize("name", ["kubernetes", "kind", "kubernetes-kserve", "kubernetes-airflow"])
+@pytest.mark.parametrize("name", ["kubernetes", "kind", "kubernetes-kserve", "kubernetes-airflow",
+                                  "kubernetes-kubeflow"])
 @pytest.mark.timeout(900)
 def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
     from ruamel.yaml import YAML
@@ -59,6 +61,16 @@ def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
         assert args["labels"] == {"mlstack.dev/pipeline": "true"}
         assert args["image_pull_secrets"] == [{"name": "registry-pull"}]
         assert orchestrator["dag_output_dir"] == "s3://mlstack/airflow/dags"
+    elif flavor == "kubeflow":  # KFP's API server by its address (`mlstack connect` forwards it); its namespace
+        assert orchestrator["kubeflow_hostname"] == f"http://ml-pipeline.{namespace}.svc.cluster.local:8888"
+        assert orchestrator["kubeflow_namespace"] == namespace
+        assert "kubernetes_context" not in orchestrator  # the service proxy it would take is denied by the policies
+        # the integration's requirements are installed: ZenML loads its orchestrator, which imports kfp
+        done = subprocess.run([str(Path(zenml).with_name("python")), "-c",
+                               "from zenml.integrations.kubeflow.orchestrators import KubeflowOrchestrator; "
+                               "import kfp, kfp.kubernetes; print(kfp.__version__)"],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0 and done.stdout.strip() == "2.17.3", done.stderr
     else:
         assert orchestrator["kubernetes_namespace"] == namespace
         assert orchestrator["service_account_name"] == "zenml-pipelines"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlstack.errors import NotAvailableError
-from mlstack.versions import CHARTS, HelmChart
+from mlstack.versions import CHARTS, MANIFESTS, HelmChart
 
 LABEL = "addons.mlstack.dev/"  # + add-on name, "true": on the namespace of each stack that uses it
 MIRROR_ENV = "MLSTACK_CHART_MIRROR"  # a directory of `helm pull`ed archives, or an oci:// repository
@@ -32,9 +32,12 @@ MIRROR_ENV = "MLSTACK_CHART_MIRROR"  # a directory of `helm pull`ed archives, or
 class Addon:
     name: str
     summary: str
-    namespace: str  # where its controllers run (created by mlstack, Pod Security `restricted`)
+    namespace: str | None  # where its controllers run (created by mlstack, Pod Security `restricted`); None: none run
     charts: tuple[str, ...]  # keys of versions.CHARTS, installed in this order
     crds: tuple[str, ...]  # what a cluster that runs it already must serve (checked before deploy)
+    manifests: tuple[str, ...] = ()  # keys of versions.MANIFESTS, from the mirror directory, after the charts
+    # (manifest, its rendered objects) -> what the add-on applies of them (the cluster-wide part a flavor shares)
+    select: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] = field(default=lambda name, objects: objects)
     after: tuple[str, ...] = ()  # add-ons it needs, installed before it
     webhook_ports: tuple[int, ...] = ()  # the ports its webhooks listen on: the API server calls them
     values: Callable[[str], dict[str, Any]] = field(default=lambda chart: {})  # chart -> the values mlstack sets
@@ -44,7 +47,9 @@ class Addon:
         return LABEL + self.name
 
     def versions(self) -> str:
-        return ", ".join(f"{c} {CHARTS[c].version}" for c in self.charts)
+        return ", ".join(
+            [f"{c} {CHARTS[c].version}" for c in self.charts] + [f"{m} {MANIFESTS[m].version}" for m in self.manifests]
+        )
 
 
 @cache
@@ -112,8 +117,76 @@ def chart_source(chart: HelmChart, mirror_at: str | None) -> dict[str, Any]:
 
 
 def check_mirror(wanted: Iterable[Addon], mirror_at: str | None) -> None:
-    """A mirror directory holds every archive the add-ons need (exit 3 naming the missing ones)."""
+    """A mirror directory holds every archive and manifest file the add-ons need (exit 3 naming the missing ones)."""
+    wanted = list(wanted)
     check_charts([c for a in wanted for c in a.charts], mirror_at)
+    check_manifests([m for a in wanted for m in a.manifests], mirror_at)
+
+
+def check_manifests(names: Iterable[str], mirror_at: str | None) -> None:
+    """Rendered manifests come from a mirror directory only (their publishers ship kustomize bases, no file to
+    fetch): it must be named and hold each file (exit 3 naming what is missing and the command that renders it)."""
+    wanted = [MANIFESTS[m] for m in dict.fromkeys(names)]
+    if not wanted:
+        return
+    directory = Path(mirror_at).expanduser() if mirror_at and not mirror_at.startswith("oci://") else None
+    missing = [m for m in wanted if directory is None or not (directory / m.file).is_file()]
+    if not missing:
+        return
+    where = f"the chart mirror {directory} (${MIRROR_ENV})" if directory else f"no mirror directory (${MIRROR_ENV})"
+    raise NotAvailableError(
+        f"{where} lacks " + ", ".join(m.file for m in missing) + " (published as kustomize bases only, no chart)",
+        hint=f"set {MIRROR_ENV} to a directory and render them into it, where GitHub is reachable: "
+        + "; ".join(m.render for m in missing),
+    )
+
+
+def manifest_path(name: str, mirror_at: str | None) -> Path | None:
+    """Where the mirror directory keeps a rendered manifest file, if it holds it."""
+    if not mirror_at or mirror_at.startswith("oci://"):
+        return None
+    path = Path(mirror_at).expanduser() / MANIFESTS[name].file
+    return path if path.is_file() else None
+
+
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # KFP's render is about 0.3 MB
+
+
+def load_manifests(name: str, mirror_at: str | None) -> list[dict[str, Any]] | None:
+    """The objects of a rendered manifest file in the mirror directory (None where it holds none): every YAML
+    document that is an object (kind, apiVersion, metadata.name); anything else is exit 3 naming the file."""
+    path = manifest_path(name, mirror_at)
+    if path is None:
+        return None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    problem = None
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        problem = f"over {MAX_MANIFEST_BYTES // 2**20} MiB"
+    else:
+        try:
+            documents = list(YAML(typ="safe").load_all(path.read_text(encoding="utf-8")))
+        except (YAMLError, UnicodeDecodeError) as exc:
+            problem = f"not YAML: {str(exc).splitlines()[0][:200]}"
+    if problem is None:
+        objects = [d for d in documents if d is not None]
+        bad = [
+            i
+            for i, d in enumerate(objects, start=1)
+            if not isinstance(d, dict)
+            or not d.get("kind")
+            or not d.get("apiVersion")
+            or not isinstance(d.get("metadata"), dict)
+            or not d["metadata"].get("name")
+        ]
+        if not bad:
+            return objects
+        problem = f"document {bad[0]} is not a Kubernetes object (kind, apiVersion, metadata.name)"
+    raise NotAvailableError(
+        f"{path} ({MANIFESTS[name].name} {MANIFESTS[name].version}) is {problem}",
+        hint=f"render it again: {MANIFESTS[name].render}",
+    )
 
 
 def check_charts(names: Iterable[str], mirror_at: str | None) -> None:
