@@ -34,6 +34,7 @@ MAPPING: dict[tuple[str, str], Any] = {
     ("container_registry", "default"): ("registry", "distribution"),
     ("experiment_tracker", "mlflow"): ("tracking", "mlflow"),
     ("orchestrator", "kubernetes"): ("orchestrator", "kubernetes"),
+    ("orchestrator", "kubeflow"): ("orchestrator", "kubeflow"),  # on the kubernetes target only (ONLY_ON)
     ("orchestrator", "sagemaker"): ("orchestrator", "sagemaker"),
     ("orchestrator", "vertex"): ("orchestrator", "vertex"),
     ("model_deployer", "seldon"): ("serving", "kserve"),
@@ -41,9 +42,17 @@ MAPPING: dict[tuple[str, str], Any] = {
 NO_COUNTERPART = {
     "mlops_platform": "mlstack deploys no ZenML server; `mlstack output --format zenml` writes the stack for yours",
     "step_operator": "mlstack has no step operators; the orchestrator runs every step",
-    ("orchestrator", "kubeflow"): "Kubeflow Pipelines is not built yet (it follows the kubernetes target)",
     ("orchestrator", "tekton"): "Tekton is not an mlstack orchestrator",
     ("orchestrator", "skypilot"): "SkyPilot is not an mlstack orchestrator",
+}
+# mlstacks flavors mlstack offers on some of its targets only: (component) -> (providers, why not elsewhere)
+ONLY_ON = {
+    ("orchestrator", "kubeflow"): (
+        ("k3d",),
+        "mlstack runs Kubeflow Pipelines on the kubernetes target (a kind cluster, or any cluster you name); "
+        "mlstacks installed it on EKS/GKE, which mlstack does not create yet: use `target: {type: kubernetes}` with "
+        "your cluster's context",
+    ),
 }
 # Where mlstack needs what mlstacks never asked for: the cloud MLflow server runs in your network.
 NEEDS_NETWORK = {"aws": "vpc_id, subnet_ids, certificate_arn, hostname, allowed_cidrs", "gcp": "network, subnetwork"}
@@ -160,6 +169,10 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
             unmapped.append(f"{where}: {reason or 'no mlstack counterpart'}")
             continue
         kind, flavor = mapped
+        providers, why = ONLY_ON.get((ctype, cflavor), ((provider,), ""))
+        if provider not in providers:
+            unmapped.append(f"{where}: {why}")
+            continue
         if kind == "tracking" and provider in NEEDS_NETWORK:
             unmapped.append(
                 f"{where}: mlstack runs MLflow privately in your network and needs "
@@ -180,6 +193,12 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
                 f"{where}: Seldon Core became KServe (Standard mode) running MLServer, the V2 inference server Seldon "
                 "runs models with: Seldon Core v1 and v2 are under the BSL 1.1 since 2024 (production use needs a "
                 "commercial licence), KServe and MLServer are Apache-2.0"
+            )
+        if (ctype, cflavor) == ("orchestrator", "kubeflow"):
+            notes.append(
+                f"{where}: Kubeflow Pipelines standalone in the stack's namespace, on the stack's object store; KFP "
+                "publishes kustomize bases only, so a deploy reads its render from the mirror directory "
+                "MLSTACK_CHART_MIRROR names (`mlstack doctor` prints the commands)"
             )
         recipe["components"][kind] = component
     recipe["target"] = TARGETS[provider](region, metadata)

@@ -114,3 +114,42 @@ def test_out_is_not_overwritten_without_force_and_its_schema_reference_resolves_
     assert out.read_text() == "mine\n"
     assert runner.invoke(app, ["import", "mlstacks", str(stack), "--out", str(out), "--force"]).exit_code == 0
     assert out.read_text() != "mine\n"
+
+
+KUBEFLOW = """spec_version: 1
+spec_type: component
+component_type: "orchestrator"
+component_flavor: "kubeflow"
+name: "kubeflow"
+provider: {provider}
+metadata:
+  region: "{region}"
+"""
+
+
+@pytest.mark.parametrize(("provider", "region"), [("k3d", "local"), ("aws", "eu-west-1"), ("gcp", "europe-west1")])
+def test_kubeflow_becomes_the_kubeflow_flavor_on_a_cluster_and_is_named_elsewhere(provider, region, tmp_path, home):
+    """mlstacks' Kubeflow maps to `orchestrator: kubeflow` (the kubernetes target: k3d became kind); on aws and gcp,
+    where mlstacks made EKS/GKE for it, it is listed as not imported, with the reason."""
+    store = {"k3d": "minio", "aws": "s3", "gcp": "gcp"}[provider]
+    (tmp_path / "store.yaml").write_text(f"spec_version: 1\nspec_type: component\ncomponent_type: artifact_store\n"
+                                         f"component_flavor: {store}\nname: store\nprovider: {provider}\n"
+                                         f"metadata:\n  region: {region}\n  config:\n    bucket_name: artifacts\n")
+    (tmp_path / "kubeflow.yaml").write_text(KUBEFLOW.format(provider=provider, region=region))
+    (tmp_path / "stack.yaml").write_text(f"spec_version: 1\nspec_type: stack\nname: kf\nprovider: {provider}\n"
+                                         f"default_region: {region}\ncomponents: [store.yaml, kubeflow.yaml]\n")
+    out = tmp_path / "recipe.yaml"
+    result = runner.invoke(app, ["import", "mlstacks", str(tmp_path / "stack.yaml"), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["result"]
+    flavors = {k: s.flavor for k, s in load_recipe(out).component_specs().items()}
+    if provider == "k3d":
+        assert flavors == {"object_store": "minio", "orchestrator": "kubeflow"}
+        assert any(n.startswith("kubeflow.yaml (orchestrator/kubeflow): Kubeflow Pipelines standalone")
+                   and "MLSTACK_CHART_MIRROR" in n for n in report["notes"])
+        assert report["not_imported"] == []
+    else:
+        assert "orchestrator" not in flavors
+        [left_out] = report["not_imported"]
+        assert left_out.startswith("kubeflow.yaml (orchestrator/kubeflow): mlstack runs Kubeflow Pipelines on the "
+                                   "kubernetes target")

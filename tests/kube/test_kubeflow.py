@@ -254,3 +254,77 @@ def test_kfp_through_the_engine_on_a_real_api_server(plugin_home, control_plane,
         mlstack_json("destroy", str(recipe), "--yes", "--purge", timeout=900)
     assert cp.kubectl("get", "namespace", name, "--ignore-not-found", "-o", "name").stdout.strip() == ""
     assert "workflows.argoproj.io" not in cp.kubectl("get", "crd", "-o", "name").stdout
+
+
+def test_doctor_says_which_render_a_mirror_lacks_or_cannot_read(tmp_path, monkeypatch):
+    """`mlstack doctor`'s rows for the rendered manifests (charts.manifest_checks: doctor prints them once the engine
+    is ready): missing, with who uses it and the command that renders it; unreadable; read, with its size."""
+    from mlstack.components.kubernetes.addons import charts
+
+    monkeypatch.setenv(MIRROR_ENV, str(tmp_path))
+    (tmp_path / MANIFESTS["kubeflow-pipelines"].file).write_text("kind: [unclosed\n")
+    rows = {name: (ok, detail) for name, ok, detail in charts.manifest_checks()}
+    cluster, stack = rows["manifests kubeflow-pipelines-cluster"], rows["manifests kubeflow-pipelines"]
+    assert not cluster[0] and "missing (used by add-on kubeflow-pipelines)" in cluster[1]
+    assert MANIFESTS["kubeflow-pipelines-cluster"].render in cluster[1]
+    assert not stack[0] and "is not YAML" in stack[1]
+    (tmp_path / MANIFESTS["kubeflow-pipelines"].file).write_text(yaml.safe_dump_all(_shaped_like_kfp()))
+    ok, detail = {name: (ok, detail) for name, ok, detail in charts.manifest_checks()}["manifests kubeflow-pipelines"]
+    assert ok and detail.endswith(f"({len(_shaped_like_kfp())} objects)")
+    assert "orchestrator: kubeflow" in charts._users()["kubeflow-pipelines"]
+    monkeypatch.delenv(MIRROR_ENV)
+    assert all(ok and "not needed unless" in detail for _, ok, detail in charts.manifest_checks())
+
+
+def test_verify_and_connect_reach_kfp_s_api_server_through_a_forward():
+    """`mlstack connect` (and `verify`) forward to KFP's `ml-pipeline` Service on its HTTP port and point the client's
+    URL (and so ZenML's `kubeflow_hostname`) at it."""
+    from mlstack.components.kubernetes.connect import at_local_ports, forwards
+    from mlstack.engine.offline import plan
+
+    recipe = load_recipe(RECIPE)
+    clients = plan(recipe).outputs["mlstack"]["components"]
+    [forward] = [f for f in forwards(recipe.target, recipe.name, clients) if f.kind == "orchestrator"]
+    assert (forward.service, forward.port, forward.namespace) == ("ml-pipeline", 8888, recipe.target.namespace)
+    assert at_local_ports(clients, {forward: 41234})["orchestrator"]["url"] == "http://127.0.0.1:41234"
+    assert clients["orchestrator"]["artifacts_uri"] == "s3://mlstack/kubeflow/artifacts"
+
+
+def test_the_verify_check_is_kfp_s_health_call():
+    """The check asks what `kfp.Client().get_kfp_healthz()` asks (GET /apis/v2beta1/healthz), and fails on anything
+    but a JSON answer. A stand-in on 127.0.0.1 answers: KFP's API server is not served to these machines."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from mlstack.clients.models import OrchestratorClient
+    from mlstack.clients.verify import CHECKS
+
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            asked.append(self.path)
+            healthy = self.path == "/apis/v2beta1/healthz"
+            body = json.dumps({"multi_user": False}).encode() if healthy else b"not found"
+            self.send_response(200 if healthy else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        said = CHECKS["kubeflow"](OrchestratorClient(flavor="kubeflow", url=url), {})
+        assert said == f"Kubeflow Pipelines' API server healthy at {url} (single-user)"
+        assert asked == ["/apis/v2beta1/healthz"]
+        with pytest.raises(RuntimeError, match="HTTP 404"):
+            CHECKS["kubeflow"](OrchestratorClient(flavor="kubeflow", url=url + "/elsewhere"), {})
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

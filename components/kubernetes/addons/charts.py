@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from mlstack.components.kubernetes.addons import MIRROR_ENV, mirror
-from mlstack.versions import CHARTS, HelmChart
+from mlstack.versions import CHARTS, MANIFESTS, HelmChart
 
 SOURCE_ENV = "MLSTACK_CHART_SOURCE"  # an oci:// registry holding every pinned chart (default: each publisher's)
 HELM_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
@@ -86,27 +86,72 @@ def pull_http(chart: HelmChart, repository: str, target: Path) -> str:
 
 
 def _users() -> dict[str, str]:
-    """Chart -> who installs it (an add-on, a flavor), so that a mirror lacking one says who would miss it."""
+    """Chart or manifest -> who installs it (an add-on, a flavor), so that a mirror lacking one says who would miss
+    it."""
     from mlstack.components.kubernetes.addons import addons
     from mlstack.registry import flavors_for
 
     found: dict[str, list[str]] = {}
     for addon in addons().values():
-        for chart in addon.charts:
+        for chart in (*addon.charts, *addon.manifests):
             found.setdefault(chart, []).append(f"add-on {addon.name}")
     for flavor in flavors_for("kubernetes"):
-        for chart in flavor.charts:
+        for chart in (*flavor.charts, *flavor.manifests):
             found.setdefault(chart, []).append(f"{flavor.kind}: {flavor.name}")
     return {chart: ", ".join(names) for chart, names in found.items()}
+
+
+def manifest_checks() -> list[Check]:
+    """`doctor`: the rendered manifests (KFP's) a mirror directory holds, each parsed; they come from a mirror
+    directory only (their publishers ship kustomize bases, no file to pull), so `--fix` cannot fetch them: each
+    missing one names the command that renders it."""
+    from mlstack.components.kubernetes.addons import load_manifests
+    from mlstack.errors import NotAvailableError
+
+    where, users, found = mirror(), _users(), []
+    directory = Path(where).expanduser() if where and not where.startswith("oci://") else None
+    for key, manifests in MANIFESTS.items():
+        name, used = f"manifests {manifests.name}", users.get(key, "nothing")
+        if directory is None:
+            found.append(
+                (
+                    name,
+                    True,
+                    f"not needed unless {used} is deployed: it reads {manifests.file} from a mirror "
+                    f"directory (${MIRROR_ENV}), rendered by `{manifests.render}`",
+                )
+            )
+            continue
+        target = directory / manifests.file
+        if not target.is_file():
+            found.append(
+                (
+                    name,
+                    False,
+                    f"{target} missing (used by {used}): in {directory}, `{manifests.render}` "
+                    "where GitHub is reachable",
+                )
+            )
+            continue
+        try:
+            objects = load_manifests(key, str(directory)) or []
+        except NotAvailableError as exc:
+            found.append((name, False, exc.message))
+            continue
+        found.append((name, True, f"{target} ({len(objects)} objects)"))
+    return found
 
 
 def checks(fix: bool) -> list[Check]:
     """`doctor`: where the charts come from; with a mirror directory, each archive (pulled by `fix`)."""
     where = mirror()
     if where is None:
-        return [("charts", True, f"from their publishers at deploy time (set {MIRROR_ENV} for a mirror)")]
+        return [
+            ("charts", True, f"from their publishers at deploy time (set {MIRROR_ENV} for a mirror)"),
+            *manifest_checks(),
+        ]
     if where.startswith("oci://"):
-        return [("charts", True, f"from the OCI mirror {where} ({MIRROR_ENV})")]
+        return [("charts", True, f"from the OCI mirror {where} ({MIRROR_ENV})"), *manifest_checks()]
     directory = Path(where).expanduser()
     found: list[Check] = []
     users = _users()
@@ -135,4 +180,4 @@ def checks(fix: bool) -> list[Check]:
             found.append((name, False, f"{target} missing; pulling it from {source_of(chart)} failed: {reason}"))
             continue
         found.append((name, True, f"{target} (pulled from {source_of(chart)}, {digest})"))
-    return found
+    return found + manifest_checks()
