@@ -97,6 +97,9 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
             "liveness_probe": {**ready, "initial_delay_seconds": 30},
             "resources": w.resources("100m", "256Mi", "1", "1Gi"),
             "security_context": w.container_security(),
+            # the image takes POSTGRES_PASSWORD only when it makes the database: a volume `destroy` kept would keep
+            # the old password, and a redeploy generates a new one
+            "lifecycle": {"post_start": {"exec": {"command": ["/bin/sh", "-c", password_sync_script()]}}},
             "volume_mounts": [
                 {"name": "data", "mount_path": "/var/lib/postgresql/data"},
                 {"name": "run", "mount_path": "/var/run/postgresql"},
@@ -166,3 +169,21 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
             spec={"replicas": 1, "selector": {"match_labels": n.selector(APP)}, "template": template},
             opts=w.workload_opts(self, self.platform, self.secret, self.database),
         )
+
+
+def password_sync_script(tries: int = 120) -> str:
+    """PostgreSQL's `postStart` hook: the owner's password set to the Secret's on every start (a kept volume keeps
+    the password of the deploy that made it). Through the pod's own socket, which the image trusts (its pg_hba.conf:
+    `local all all trust`; clients come over TCP with the password). It retries until the server answers, and always
+    exits 0: a failed hook would kill the container, and a server that never answers fails its probes anyway."""
+    return (
+        "i=0\n"
+        "until psql -X -q -v ON_ERROR_STOP=1 -d postgres -U \"$POSTGRES_USER\" >/dev/null 2>&1 <<'SQL'\n"
+        "\\getenv user POSTGRES_USER\n"
+        "\\getenv pw POSTGRES_PASSWORD\n"
+        "ALTER ROLE :\"user\" WITH PASSWORD :'pw';\n"
+        "SQL\n"
+        "do\n"
+        f'  i=$((i+1)); [ "$i" -ge {tries} ] && exit 0; sleep 1\n'
+        "done\n"
+    )
