@@ -155,9 +155,9 @@ class SharedStack:
     other stacks still use, or is destroyed when none uses anything)."""
 
     name: str  # its Pulumi stack (one per placement, e.g. per cluster)
-    # what it holds now -> (what it must hold, the program declaring that): a deploy never removes what another
-    # stack may use; it may refuse (an add-on already there that this state does not hold)
-    plan: Callable[[tuple[str, ...]], tuple[tuple[str, ...], Callable[[], None]]]
+    # (what it holds now, its outputs) -> (what it must hold, the program declaring that): a deploy never removes
+    # what another stack may use; it may refuse (an add-on already there that this state does not hold)
+    plan: Callable[[tuple[str, ...], dict[str, Any]], tuple[tuple[str, ...], Callable[[], None]]]
     users: tuple[str, ...] = ()  # the other stacks that use it
     gone: bool = False  # what it managed went with the placement (a purged kind cluster): only its state is left
 

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mlstack.components.kubernetes import naming as n
-from mlstack.components.kubernetes.addons import Addon, chart_source, load_manifests
+from mlstack.components.kubernetes.addons import APPLIED_OUTPUT, Addon, chart_source, load_manifests
 from mlstack.components.kubernetes.assembly import POD_SECURITY
 from mlstack.registry import SHARED_OUTPUT
 from mlstack.versions import CHARTS
@@ -23,7 +23,12 @@ class AddonResource(pulumi.ComponentResource):
     """One add-on: its namespace, its NetworkPolicies, its charts in order."""
 
     def __init__(
-        self, addon: Addon, mirror: str | None, after: list[pulumi.Resource], opts: pulumi.ResourceOptions
+        self,
+        addon: Addon,
+        mirror: str | None,
+        after: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions,
+        applied: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         super().__init__(TYPE, addon.name, None, opts)
         labels = {n.PART_OF: "mlstack", n.MANAGED_BY: "mlstack", n.COMPONENT: addon.name}
@@ -40,16 +45,22 @@ class AddonResource(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
             previous = [installed]
+        self.applied: dict[str, list[dict[str, Any]]] = {}
         for name in addon.manifests:
             objects = load_manifests(name, mirror)
-            if objects is None:  # an offline plan without the mirror (a deploy checks it first: exit 3)
+            if objects is not None:
+                selected = [_labelled(o, labels) for o in addon.select(name, objects)]
+            elif name in (applied or {}):  # held, and no render here: what it applied before stays as it is
+                selected = (applied or {})[name]
+            else:  # an offline plan without the mirror (a deploy checks it first: exit 3)
                 continue
-            applied = k8s.yaml.v2.ConfigGroup(
+            self.applied[name] = selected
+            group = k8s.yaml.v2.ConfigGroup(
                 f"{addon.name}-{name}",
-                objs=[_labelled(o, labels) for o in addon.select(name, objects)],
+                objs=selected,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
-            previous = [applied]
+            previous = [group]
         self.last = previous[-1] if previous else self
         self.register_outputs({})
 
@@ -97,8 +108,9 @@ def _labelled(obj: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     return {**obj, "metadata": metadata}
 
 
-def build(context: str | None, wanted: list[Addon], mirror: str | None) -> None:
-    """The add-ons stack's program: `wanted` in order (each after those it needs)."""
+def build(context: str | None, wanted: list[Addon], mirror: str | None, applied: dict[str, Any] | None = None) -> None:
+    """The add-ons stack's program: `wanted` in order (each after those it needs); `applied`: what it applied from
+    rendered manifests before (its last export), for an add-on it holds whose render this machine lacks."""
     provider = k8s.Provider(
         "kubernetes", context=context, enable_server_side_apply=True, suppress_deprecation_warnings=True
     )
@@ -106,5 +118,6 @@ def build(context: str | None, wanted: list[Addon], mirror: str | None) -> None:
     built: dict[str, AddonResource] = {}
     for addon in wanted:
         after = [built[a].last for a in addon.after if a in built]
-        built[addon.name] = AddonResource(addon, mirror, after, opts)
+        built[addon.name] = AddonResource(addon, mirror, after, opts, (applied or {}).get(addon.name))
     pulumi.export(SHARED_OUTPUT, {a.name: a.versions() for a in wanted})
+    pulumi.export(APPLIED_OUTPUT, {name: r.applied for name, r in built.items() if r.applied})

@@ -62,7 +62,9 @@ STORE_SECRET, DB_SECRET, LAUNCHER, DB_CLAIM = (
     "mysql-pv-claim",
 )
 DB_USER = "root"  # KFP's MySQL has one login: the API server and ML Metadata create their databases with it
+INIT_DIR, INIT_KEY = "/etc/mlstack-mysql", "init.sql"  # MySQL's --init-file, a key of mlstack's Secret
 STEP_UID = 1000  # what step containers run as (KFP's default security context for them)
+STEP_ACCOUNT = "pipeline-runner"  # the account KFP's compiled workflows run the steps as
 REGION = "us-east-1"
 # mlstack makes these itself: what KFP reads by name, with the stack's values (and the claim `destroy` keeps)
 MINE = {("Secret", STORE_SECRET), ("Secret", DB_SECRET), ("ConfigMap", LAUNCHER), ("PersistentVolumeClaim", DB_CLAIM)}
@@ -92,6 +94,14 @@ class Stack:
     store_port: int
     bucket: str
     prefix: str  # where in the bucket KFP keeps artifacts and logs
+    pull_secret: str | None = None  # the stack registry's pull Secret: the steps' account pulls their images with it
+
+
+def _offline() -> bool:
+    """The program runs under the offline plan's mocks (`preview --offline`, `render`), not against a cluster."""
+    from pulumi.runtime import mocks, settings
+
+    return isinstance(settings.SETTINGS.monitor, mocks.MockMonitor)
 
 
 def left_out(obj: dict[str, Any]) -> bool:
@@ -120,6 +130,10 @@ def stack_objects(objects: list[dict[str, Any]], stack: Stack) -> list[dict[str,
             for subject in obj.get("subjects") or []:
                 if subject.get("kind") == "ServiceAccount":
                     subject["namespace"] = stack.namespace
+        if kind == "ServiceAccount" and meta["name"] == STEP_ACCOUNT and stack.pull_secret:
+            # ZenML's kubeflow orchestrator passes no pod settings but node selectors to KFP 2: the steps pull the
+            # stack registry's images through their account
+            obj["imagePullSecrets"] = [{"name": stack.pull_secret}]
         if kind in WORKLOADS:
             _workload(obj, stack)
         if kind == "ConfigMap":
@@ -152,11 +166,23 @@ def _workload(obj: dict[str, Any], stack: Stack) -> None:
             env.append(
                 {"name": "MYSQL_ROOT_PASSWORD", "valueFrom": {"secretKeyRef": {"name": DB_SECRET, "key": "password"}}}
             )
+            # the image takes MYSQL_ROOT_PASSWORD only when it makes the database; MySQL runs its init file on every
+            # start: a volume `destroy` kept takes the current deploy's password
+            container["args"] = [*(container.get("args") or []), f"--init-file={INIT_DIR}/{INIT_KEY}"]
+            container.setdefault("volumeMounts", []).append(
+                {"name": "mlstack-init", "mountPath": INIT_DIR, "readOnly": True}
+            )
+            init = {"secretName": DB_SECRET, "items": [{"key": INIT_KEY, "path": INIT_KEY}], "defaultMode": 0o440}
+            pod.setdefault("volumes", []).append({"name": "mlstack-init", "secret": init})
         elif obj["metadata"]["name"] == "ml-pipeline-ui":
-            _set_env(env, "MINIO_HOST", stack.store_host.split(".")[0])  # the UI appends MINIO_NAMESPACE
+            _set_env(env, "MINIO_HOST", stack.store_host)
+            _set_env(env, "MINIO_NAMESPACE", "")  # else the UI appends it to MINIO_HOST
             _set_env(env, "MINIO_PORT", str(stack.store_port))
             _set_env(env, "MINIO_SSL", "false")
             _set_env(env, "AWS_REGION", REGION)
+            # where Argo archives the steps' logs (the UI reads them there once the workflow is gone)
+            _set_env(env, "ARGO_ARCHIVE_BUCKETNAME", stack.bucket)
+            _set_env(env, "ARGO_KEYFORMAT", log_key_format(stack.prefix))
         if env:
             container["env"] = env
 
@@ -191,7 +217,7 @@ def _config(obj: dict[str, Any], stack: Stack) -> None:
                 "bucket": stack.bucket,
                 "insecure": True,
                 "region": REGION,
-                "keyFormat": f"{stack.prefix}/logs/{{{{workflow.namespace}}}}/{{{{workflow.name}}}}/{{{{pod.name}}}}",
+                "keyFormat": log_key_format(stack.prefix),
                 "accessKeySecret": {"name": STORE_SECRET, "key": "accesskey"},
                 "secretKeySecret": {"name": STORE_SECRET, "key": "secretkey"},
             }
@@ -199,8 +225,20 @@ def _config(obj: dict[str, Any], stack: Stack) -> None:
         data["artifactRepository"] = json.dumps(repository, sort_keys=True)  # JSON is YAML
 
 
+def log_key_format(prefix: str) -> str:
+    """Where in the bucket Argo archives each step's log (its artifact repository's `keyFormat`; the UI's too)."""
+    return f"{prefix.strip('/')}/logs/{{{{workflow.namespace}}}}/{{{{workflow.name}}}}/{{{{pod.name}}}}"
+
+
 def artifacts_uri(bucket: str, prefix: str) -> str:
     return f"s3://{bucket}/{prefix.strip('/')}/artifacts"
+
+
+def init_sql(password: str) -> str:
+    """MySQL's init file: root's password (the login KFP's pods use, over TCP) set to the Secret's on every start.
+    `IF EXISTS`: the image makes that user after its first start with the file (it makes it with the same password);
+    the generated password is letters, digits, - and _ (nothing to escape)."""
+    return f"ALTER USER IF EXISTS '{DB_USER}'@'%' IDENTIFIED BY '{password}';\n"
 
 
 def launcher_providers(store_host: str, store_port: int) -> str:
@@ -247,13 +285,19 @@ class KubernetesKubeflow(
             raise ValueError("Kubeflow Pipelines keeps its artifacts in an in-cluster S3 store with keys")
         bucket = store.buckets[0].name
         host, port = store.service.host, store.service.port
+        registry = self.uses.registry
+        pull = registry.pull_secret if registry else None
         self.db_password = GeneratedSecret(f"{name}-db-password", mixed=True, opts=child).value
         secrets = [
             k8s.core.v1.Secret(
                 f"{name}-db-secret",
                 metadata=w.metadata(platform, DB_SECRET, name, "mysql"),
                 type="Opaque",
-                string_data={"username": DB_USER, "password": self.db_password},
+                string_data={
+                    "username": DB_USER,
+                    "password": self.db_password,
+                    INIT_KEY: self.db_password.apply(init_sql),
+                },
                 opts=child,
             ),
             k8s.core.v1.Secret(
@@ -275,10 +319,13 @@ class KubernetesKubeflow(
         )
         claim = w.volume_claim(f"{name}-db-volume", platform, DB_CLAIM, name, st.storage_gb, self)
         objects = addons.load_manifests(RENDER, addons.mirror())
-        if objects is not None:  # an offline plan without the mirror: a deploy checks it first (exit 3)
+        if objects is None and not _offline():  # preview and drift without it would show KFP deleted
+            addons.check_manifests([RENDER], addons.mirror())
+        if objects is not None:  # else an offline plan without the mirror (render says what it lacks)
             fitted = bucket.apply(
                 lambda b: stack_objects(
-                    objects, Stack(platform.stack, platform.namespace, name, host, port, b, st.prefix.strip("/"))
+                    objects,
+                    Stack(platform.stack, platform.namespace, name, host, port, b, st.prefix.strip("/"), pull),
                 )
             )
             k8s.yaml.v2.ConfigGroup(
@@ -295,8 +342,6 @@ class KubernetesKubeflow(
             any_host_ports=API_PORTS,
             egress_name="pipelines",
         )
-        registry = self.uses.registry
-        pull = registry.pull_secret if registry else None
         cluster_url = f"http://{n.service_host(API_APP, platform.namespace)}:{API_PORT}"
         self.publish(
             OrchestratorOutputs(),

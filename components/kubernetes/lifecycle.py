@@ -59,7 +59,7 @@ class KubernetesHooks(TargetHooks):
         provisioner = clusters.of(placement)
         identity = provisioner.identity(stack, placement)
         if leaving and provisioner.purge_deletes_cluster and identity:  # the purge deleted the cluster: no API
-            return SharedStack(addons.stack_name(identity), lambda held: ((), _nothing), gone=True)
+            return SharedStack(addons.stack_name(identity), lambda held, outputs: ((), _nothing), gone=True)
         cluster = access.connect(clusters.context_of(stack, placement))
         if not leaving:
             _check_existing(cluster, needs, placement.existing_addons)
@@ -71,7 +71,7 @@ class KubernetesHooks(TargetHooks):
         used = {name.removeprefix(addons.LABEL) for u in users.values() for name, how in u.items() if how == "true"}
         context, mirror = cluster.context, addons.mirror()
 
-        def plan(held: tuple[str, ...]) -> tuple[tuple[str, ...], Callable[[], None]]:
+        def plan(held: tuple[str, ...], outputs: dict[str, Any]) -> tuple[tuple[str, ...], Callable[[], None]]:
             # a deploy adds this stack's and removes nothing; a purge keeps what others use of what this state
             # holds (an add-on another state installed is that state's to keep or remove)
             keep = {a.name for a in mine} | set(held) if not leaving else used & set(held)
@@ -81,12 +81,15 @@ class KubernetesHooks(TargetHooks):
             order = [a for a in addons.ordered(keep) if a.name in keep]
             if not leaving:
                 _refuse_adopting(cluster, [a for a in order if a.name not in held])
-            addons.check_mirror(order, mirror)
+            # what an add-on applied from a rendered manifest is kept in the stack's outputs: an add-on it holds
+            # needs no render in this machine's mirror (another stack's deploy, a purge), only a new one does
+            applied = outputs.get(addons.APPLIED_OUTPUT) or {}
+            addons.check_mirror(order, mirror, applied)
 
             def program() -> None:
                 from mlstack.components.kubernetes import addon_stack
 
-                addon_stack.build(context, order, mirror)
+                addon_stack.build(context, order, mirror, applied)
 
             return tuple(a.name for a in order), program
 
@@ -104,9 +107,20 @@ class KubernetesHooks(TargetHooks):
         return access.unfinished_rollouts(cluster, n.namespace_of(stack, placement), stack)
 
     def render(self, plan: Any) -> dict[str, str]:
-        from mlstack.components.kubernetes import manifests
+        from mlstack.components.kubernetes import addons, manifests
+        from mlstack.registry import flavors_for
 
-        return manifests.render(plan)
+        # what a flavor applies from a rendered manifest (KFP's) is rendered only from the mirror: MANIFESTS.md says
+        # what is missing without it, and how to get it
+        types = {r.type for r in plan.resources}
+        needed = [
+            m
+            for f in flavors_for("kubernetes")
+            if f.manifests and getattr(f.load(), "TYPE", None) in types
+            for m in f.manifests
+        ]
+        missing = [m for m in needed if addons.manifest_path(m, addons.mirror()) is None]
+        return manifests.render(plan, missing)
 
     def doctor(self, fix: bool = False) -> list[tuple[str, bool, str]]:
         from mlstack.components.kubernetes import access
@@ -159,16 +173,22 @@ def _check_existing(cluster: Any, needs: tuple[str, ...], existing: list[str]) -
 
 
 def _refuse_adopting(cluster: Any, new: list[Any]) -> None:
-    """An add-on this state does not hold yet but whose CRDs the cluster serves was installed by someone else (or
-    by mlstack from another state backend): installing it would take its objects over (server-side apply), and a
-    purge would delete them. Refused, exit 2, naming it."""
+    """An add-on this state does not hold yet but any of whose CRDs the cluster serves was installed by someone else
+    (or by mlstack from another state backend; Argo Workflows installed on its own has some of KFP's): installing it
+    would take those objects over (server-side apply), and a purge would delete them, and every object of their
+    kinds. Refused, exit 2, naming it and the CRDs."""
     from mlstack.components.kubernetes import access
     from mlstack.errors import UsageError
 
-    there = [a.name for a in new if not access.missing_crds(cluster, list(a.crds))]
+    there = {}
+    for addon in new:
+        served = sorted(set(addon.crds) - set(access.missing_crds(cluster, list(addon.crds))))
+        if served:
+            there[addon.name] = served
     if there:
         raise UsageError(
-            f"target.existing_addons: {', '.join(there)} already runs on the cluster of context {cluster.context!r}, "
-            "installed by someone else or from another state backend; mlstack does not take it over",
+            f"target.existing_addons: {', '.join(there)} already runs on the cluster of context {cluster.context!r} "
+            f"(it serves {', '.join(c for crds in there.values() for c in crds)}), installed by someone else or from "
+            "another state backend; mlstack does not take it over",
             hint=f"add {', '.join(there)} to target.existing_addons (mlstack then checks it and leaves it alone)",
         )

@@ -20,6 +20,7 @@ from mlstack.components.kubernetes.naming import CONFIG_GROUP, HELM_CHART
 REDACTED = "[secret]"
 SECRETS_FILE = "SECRETS.md"
 CHARTS_FILE = "CHARTS.md"
+MISSING_FILE = "MANIFESTS.md"
 KUSTOMIZATION = "Kustomization"
 # Apply order: what others refer to first (kustomize and `kubectl apply -f DIR` keep it).
 ORDER = [
@@ -145,7 +146,28 @@ def _charts_doc(charts: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def render(plan: Any) -> dict[str, str]:
+def _missing_doc(missing: list[str]) -> str:
+    """What a flavor applies from a rendered manifest that this render could not include (no mirror holds it)."""
+    from mlstack.components.kubernetes.addons import MIRROR_ENV
+    from mlstack.versions import MANIFESTS
+
+    lines = [
+        "# Not in these manifests: what mlstack applies from rendered manifests it could not read",
+        "",
+        f"The mirror directory (${MIRROR_ENV}) holds no {', '.join(MANIFESTS[m].file for m in missing)}, so these",
+        "manifests lack those objects, as mlstack fits them to the stack (a deploy stops with exit 3 without them).",
+        f"Render them into a mirror directory where GitHub is reachable, set ${MIRROR_ENV} to it, and run",
+        "`mlstack render` again:",
+        "",
+        "```",
+        *(MANIFESTS[m].render for m in missing),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render(plan: Any, missing: list[str] | None = None) -> dict[str, str]:
     """{file name: text}: one manifest per object in apply order, a `Kustomization` and SECRETS.md.
 
     The kustomization is the file kustomize reads under the name `Kustomization`: `kubectl apply -f DIR` reads only
@@ -165,4 +187,6 @@ def render(plan: Any) -> dict[str, str]:
         files[SECRETS_FILE] = _secrets_doc(secrets)
     if charts := [r for r in plan.resources if r.type == HELM_CHART]:
         files[CHARTS_FILE] = _charts_doc(charts)
+    if missing:
+        files[MISSING_FILE] = _missing_doc(missing)
     return files

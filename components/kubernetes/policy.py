@@ -48,7 +48,7 @@ def manifest_rules() -> dict[str, Any]:
 
 
 def _manifest_rule(resource: Any) -> Any:
-    return next((rule for key, rule in manifest_rules().items() if resource.name.endswith(f"-{key}")), None)
+    return manifest_rules().get(resource.name.partition("-")[2])  # `<component>-<manifest>`
 
 
 def _pods(plan, with_type: bool = False) -> Iterator[Any]:

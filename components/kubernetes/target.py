@@ -27,6 +27,22 @@ def _port_needs_node_ports(st: Any, stack: str, placement: s.KubernetesTarget) -
     return []
 
 
+def _kubeflow_needs_a_registry_zenml_takes(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
+    """ZenML's kubeflow orchestrator refuses a stack whose registry is `localhost:<port>` (it takes it for a local
+    one, and has no switch to skip that check), which is how the nodes of a kind cluster pull the stack's images."""
+    provisioner = clusters.of(placement)
+    if provisioner.registry_pull == "node_localhost":
+        return [
+            (
+                "flavor",
+                f"ZenML's kubeflow orchestrator refuses a registry on localhost, and that is how the nodes of a "
+                f"{placement.cluster.type} cluster pull the stack's images; run Kubeflow Pipelines on a cluster "
+                "whose nodes pull the registry by a name they resolve (`cluster: {type: existing}`)",
+            )
+        ]
+    return []
+
+
 def _keeps(placement: s.KubernetesTarget) -> str:
     also = clusters.of(placement).keeps
     return "the namespace and its PersistentVolumeClaims (objects, images, runs, models)" + (
@@ -215,8 +231,9 @@ TARGET = Target(
             f"{PKG}.kubeflow:KubernetesKubeflow",
             "Kubeflow Pipelines standalone (KFP's own manifests, from the mirror) with its artifacts in the object "
             "store and its metadata in KFP's MySQL on a kept volume; its and Argo's CRDs installed once per cluster",
-            needs=("object_store",),
-            uses=("registry", "tracking", "serving"),  # pipeline steps call them
+            needs=("object_store", "registry"),  # ZenML's kubeflow orchestrator runs the steps from the registry
+            uses=("tracking", "serving"),  # pipeline steps call them
+            problems=_kubeflow_needs_a_registry_zenml_takes,
             shared=("kubeflow-pipelines",),
             manifests=("kubeflow-pipelines",),
             zenml="kubeflow",

@@ -273,9 +273,9 @@ def _share(home: Home, recipe: Recipe, ref: StackRef, emit: Callable[[str], None
 
 def _shared_session(
     home: Home, shared: SharedStack, backend: str, secrets_provider: str | None, emit: Callable[[str], None]
-) -> tuple[StackSession, int | None, list[str], list[Callable[[], None]]]:
-    """The shared stack's session, how many resources it holds (None: the backend has no such stack), the parts it
-    holds (its export), and the slot its program goes into once chosen."""
+) -> tuple[StackSession, int | None, dict[str, Any], list[Callable[[], None]]]:
+    """The shared stack's session, how many resources it holds (None: the backend has no such stack), its outputs
+    (the parts it holds are its SHARED_OUTPUT), and the slot its program goes into once chosen."""
     chosen: list[Callable[[], None]] = []
     s = StackSession(
         home,
@@ -287,8 +287,7 @@ def _shared_session(
         work_dir=home.root / "shared" / shared.name,
     )
     held = s.deployed_resources()
-    before = list(s.outputs().get(registry.SHARED_OUTPUT) or {}) if held else []
-    return s, held, before, chosen
+    return s, held, (s.outputs() if held else {}), chosen
 
 
 def shared_plan(
@@ -305,13 +304,13 @@ def shared_plan(
     there is nothing to compare (drift: it was never deployed from this backend)."""
     if shared.gone:
         return None
-    s, held, before, chosen = _shared_session(home, shared, backend, secrets_provider, emit)
+    s, held, outputs, chosen = _shared_session(home, shared, backend, secrets_provider, emit)
     if mode == "drift":
         if not held:
             return None
         result = s.drift()
     else:
-        chosen.append(shared.plan(tuple(before))[1])
+        chosen.append(shared.plan(tuple(outputs.get(registry.SHARED_OUTPUT) or {}), outputs)[1])
         result = s.preview()
     return {"stack": shared.name, "plan": ChangePlan(shared.name, target, mode, result.steps).to_dict()}
 
@@ -337,13 +336,14 @@ def run_shared(
 ) -> str | None:
     """Bring a shared stack to `shared.wanted`: an update, or its destroy and removal when it is to hold nothing;
     what was removed, or None. A stack `leaving` never creates nor upgrades it: it removes what no one uses."""
-    s, held, before, chosen = _shared_session(home, shared, backend, secrets_provider, emit)
+    s, held, outputs, chosen = _shared_session(home, shared, backend, secrets_provider, emit)
+    before = list(outputs.get(registry.SHARED_OUTPUT) or {})
     if held is None and (leaving or shared.gone):
         return None  # never deployed from this backend: nothing to remove, and a leaving stack creates nothing
     if shared.gone:
         s.remove(force=True)  # its objects went with the placement
         return f"shared {', '.join(before) or 'stack'} ({shared.name}: gone with the cluster)"
-    wanted, program = shared.plan(tuple(before))
+    wanted, program = shared.plan(tuple(before), outputs)
     chosen.append(program)
     if leaving and held and before and set(before) <= set(wanted):
         return None  # every part of it still used: not even an update

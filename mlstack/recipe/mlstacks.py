@@ -49,9 +49,8 @@ NO_COUNTERPART = {
 ONLY_ON = {
     ("orchestrator", "kubeflow"): (
         ("k3d",),
-        "mlstack runs Kubeflow Pipelines on the kubernetes target (a kind cluster, or any cluster you name); "
-        "mlstacks installed it on EKS/GKE, which mlstack does not create yet: use `target: {type: kubernetes}` with "
-        "your cluster's context",
+        "mlstack runs Kubeflow Pipelines on the kubernetes target, on a cluster you name; mlstacks installed it on "
+        "EKS/GKE, which mlstack does not create yet: use `target: {type: kubernetes}` with your cluster's context",
     ),
 }
 # Where mlstack needs what mlstacks never asked for: the cloud MLflow server runs in your network.
@@ -195,6 +194,7 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
                 "commercial licence), KServe and MLServer are Apache-2.0"
             )
         if (ctype, cflavor) == ("orchestrator", "kubeflow"):
+            metadata["kubeflow"] = True
             notes.append(
                 f"{where}: Kubeflow Pipelines standalone in the stack's namespace, on the stack's object store; KFP "
                 "publishes kustomize bases only, so a deploy reads its render from the mirror directory "
@@ -202,6 +202,12 @@ def convert(stack_file: Path) -> tuple[dict[str, Any], list[str], list[str]]:
             )
         recipe["components"][kind] = component
     recipe["target"] = TARGETS[provider](region, metadata)
+    if provider == "k3d" and metadata.get("kubeflow"):
+        recipe["target"] = {"type": "kubernetes"}
+        notes.append(
+            "target: the kubeconfig's current cluster (`context:` names another), not kind: ZenML's kubeflow "
+            "orchestrator refuses a registry on localhost, which is how kind's nodes pull the stack's images"
+        )
     if provider == "gcp" and "project_id" not in metadata:
         notes.append("target.project: mlstacks specs name no project here; set yours")
     return recipe, unmapped, notes

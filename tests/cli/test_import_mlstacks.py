@@ -136,15 +136,23 @@ def test_kubeflow_becomes_the_kubeflow_flavor_on_a_cluster_and_is_named_elsewher
                                          f"component_flavor: {store}\nname: store\nprovider: {provider}\n"
                                          f"metadata:\n  region: {region}\n  config:\n    bucket_name: artifacts\n")
     (tmp_path / "kubeflow.yaml").write_text(KUBEFLOW.format(provider=provider, region=region))
+    registry = {"k3d": "default", "aws": "aws", "gcp": "gcp"}[provider]
+    (tmp_path / "registry.yaml").write_text(f"spec_version: 1\nspec_type: component\n"
+                                            f"component_type: container_registry\ncomponent_flavor: {registry}\n"
+                                            f"name: registry\nprovider: {provider}\nmetadata:\n  region: {region}\n")
     (tmp_path / "stack.yaml").write_text(f"spec_version: 1\nspec_type: stack\nname: kf\nprovider: {provider}\n"
-                                         f"default_region: {region}\ncomponents: [store.yaml, kubeflow.yaml]\n")
+                                         f"default_region: {region}\n"
+                                         "components: [store.yaml, registry.yaml, kubeflow.yaml]\n")
     out = tmp_path / "recipe.yaml"
     result = runner.invoke(app, ["import", "mlstacks", str(tmp_path / "stack.yaml"), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)["result"]
     flavors = {k: s.flavor for k, s in load_recipe(out).component_specs().items()}
     if provider == "k3d":
-        assert flavors == {"object_store": "minio", "orchestrator": "kubeflow"}
+        assert flavors == {"object_store": "minio", "registry": "distribution", "orchestrator": "kubeflow"}
+        # not kind: ZenML's kubeflow orchestrator refuses kind's localhost registry
+        assert load_recipe(out).target.cluster.type == "existing"
+        assert any(n.startswith("target: the kubeconfig's current cluster") for n in report["notes"])
         assert any(n.startswith("kubeflow.yaml (orchestrator/kubeflow): Kubeflow Pipelines standalone")
                    and "MLSTACK_CHART_MIRROR" in n for n in report["notes"])
         assert report["not_imported"] == []

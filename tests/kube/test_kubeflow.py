@@ -34,7 +34,7 @@ from tests.conftest import RECIPES
 
 RECIPE = RECIPES / "kubernetes-kubeflow.yaml"
 STACK = kubeflow.Stack("mlops-kubeflow", "mlops", "orchestrator", "seaweedfs.mlops.svc.cluster.local", 8333,
-                       "mlstack", "kubeflow")
+                       "mlstack", "kubeflow", "registry-pull")
 
 
 def _deployment(name: str, env: list[dict], labels: dict | None = None) -> dict:
@@ -73,6 +73,8 @@ def _shaped_like_kfp() -> list[dict]:
         _object("Secret", "mlpipeline-minio-artifact", stringData={"accesskey": "minio", "secretkey": "minio123"}),
         _object("PersistentVolumeClaim", "mysql-pv-claim", spec={}),
         _object("ConfigMap", "kfp-launcher", data={"defaultPipelineRoot": ""}),
+        _object("ServiceAccount", "pipeline-runner"),
+        _object("ServiceAccount", "ml-pipeline"),
         _object("ConfigMap", "pipeline-install-config", data={"bucketName": "mlpipeline", "dbType": "mysql"}),
         _object("ConfigMap", "workflow-controller-configmap", data={
             "artifactRepository": "archiveLogs: true\ns3:\n  endpoint: seaweedfs.kubeflow.svc:9000\n  bucket: mlpipeline\n"}),
@@ -92,7 +94,7 @@ def _by_name(objects: list[dict]) -> dict[str, dict]:
 
 def _env(deployment: dict) -> dict[str, str | None]:
     [container] = deployment["spec"]["template"]["spec"]["containers"]
-    return {e["name"]: e.get("value") or json.dumps(e.get("valueFrom")) for e in container.get("env") or []}
+    return {e["name"]: e["value"] if "value" in e else json.dumps(e.get("valueFrom")) for e in container.get("env") or []}
 
 
 def test_the_fitting_moves_kfp_into_the_stack_and_onto_its_store_and_secrets():
@@ -100,7 +102,10 @@ def test_the_fitting_moves_kfp_into_the_stack_and_onto_its_store_and_secrets():
     # what is left out: the bundled store, v1-only parts, what the add-on or mlstack makes
     assert set(fitted) == {"Deployment/ml-pipeline", "Deployment/mysql", "Deployment/ml-pipeline-ui",
                            "ConfigMap/pipeline-install-config", "ConfigMap/workflow-controller-configmap",
-                           "RoleBinding/ml-pipeline"}
+                           "RoleBinding/ml-pipeline", "ServiceAccount/pipeline-runner", "ServiceAccount/ml-pipeline"}
+    # the steps' account pulls the stack registry's images (ZenML passes KFP 2 no pod settings but node selectors)
+    assert fitted["ServiceAccount/pipeline-runner"]["imagePullSecrets"] == [{"name": "registry-pull"}]
+    assert "imagePullSecrets" not in fitted["ServiceAccount/ml-pipeline"]
     assert {o["metadata"]["namespace"] for o in fitted.values()} == {"mlops"}
     assert [s.get("namespace") for s in fitted["RoleBinding/ml-pipeline"]["subjects"]] == ["mlops", None]
     api = _env(fitted["Deployment/ml-pipeline"])
@@ -110,8 +115,18 @@ def test_the_fitting_moves_kfp_into_the_stack_and_onto_its_store_and_secrets():
     mysql = _env(fitted["Deployment/mysql"])
     assert "MYSQL_ALLOW_EMPTY_PASSWORD" not in mysql
     assert json.loads(mysql["MYSQL_ROOT_PASSWORD"]) == {"secretKeyRef": {"name": "mysql-secret", "key": "password"}}
+    # the Secret's password on every start (a kept volume keeps the first deploy's otherwise), from a mounted key
+    pod = fitted["Deployment/mysql"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["args"][-1] == "--init-file=/etc/mlstack-mysql/init.sql"
+    assert {"name": "mlstack-init", "mountPath": "/etc/mlstack-mysql", "readOnly": True} in container["volumeMounts"]
+    assert {"name": "mlstack-init", "secret": {"secretName": "mysql-secret", "defaultMode": 0o440,
+                                               "items": [{"key": "init.sql", "path": "init.sql"}]}} in pod["volumes"]
+    assert kubeflow.init_sql("pw-1_A") == "ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY 'pw-1_A';\n"
     ui = _env(fitted["Deployment/ml-pipeline-ui"])
-    assert (ui["MINIO_HOST"], ui["MINIO_PORT"], ui["MINIO_SSL"]) == ("seaweedfs", "8333", "false")
+    assert (ui["MINIO_HOST"], ui["MINIO_NAMESPACE"], ui["MINIO_PORT"], ui["MINIO_SSL"]) == (
+        "seaweedfs.mlops.svc.cluster.local", "", "8333", "false")
+    assert ui["ARGO_ARCHIVE_BUCKETNAME"] == "mlstack" and ui["ARGO_KEYFORMAT"].startswith("kubeflow/logs/")
     config = fitted["ConfigMap/pipeline-install-config"]["data"]
     assert config["bucketName"] == "mlstack" and config["defaultPipelineRoot"] == "s3://mlstack/kubeflow/artifacts"
     assert config["defaultSecurityContextRunAsNonRoot"] == "true" and config["BLOCK_V1_PIPELINES"] == "true"
@@ -130,6 +145,23 @@ def test_the_fitting_moves_kfp_into_the_stack_and_onto_its_store_and_secrets():
     providers = json.loads(kubeflow.launcher_providers(STACK.store_host, STACK.store_port))["s3"]["default"]
     assert providers["endpoint"] == "seaweedfs.mlops.svc.cluster.local:8333" and providers["disableSSL"] is True
     assert providers["credentials"]["secretRef"]["secretName"] == kubeflow.STORE_SECRET
+
+
+def test_kind_is_refused_naming_the_line_and_field(home, tmp_path):
+    """ZenML's kubeflow orchestrator refuses a registry on localhost, which is how kind's nodes pull images."""
+    from typer.testing import CliRunner
+
+    from mlstack.cli import app
+    from tests.conftest import state_files
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text(RECIPE.read_text().replace("  type: kubernetes\n", "  type: kind\n"))
+    line_of = next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if ln.strip() == "flavor: kubeflow")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert line.startswith(f"{path}:{line_of}: components.orchestrator.flavor: ") and "localhost" in line
+    assert state_files(home) == []
 
 
 def test_a_cluster_scoped_object_the_render_should_not_hold_is_refused():
@@ -166,6 +198,21 @@ def test_the_add_on_takes_the_crds_and_argo_s_priority_class_and_nothing_else():
     assert [o["metadata"]["name"] for o in addon.select(addon.CLUSTER, cluster)] == ["workflows.argoproj.io"]
     assert [o["metadata"]["name"] for o in addon.select(addon.STACK, _shaped_like_kfp())] == ["workflow-controller"]
     assert addons()["kubeflow-pipelines"].namespace is None  # nothing of it runs a pod
+
+
+def test_an_add_on_the_cluster_holds_needs_no_render_here_a_new_one_does(tmp_path):
+    """Another stack's deploy (or a purge) re-runs the add-ons stack with what it holds: what the KFP add-on applied
+    is in that stack's export, so only a first install needs the render in this machine's mirror."""
+    from mlstack.components.kubernetes.addons import check_mirror, ordered
+
+    wanted = ordered(["kubeflow-pipelines"])
+    with pytest.raises(NotAvailableError, match="MLSTACK_CHART_MIRROR names none"):
+        check_mirror(wanted, None)
+    with pytest.raises(NotAvailableError, match=f"{tmp_path}.*lacks kubeflow-pipelines-cluster-2.17.0.yaml"):
+        check_mirror(wanted, str(tmp_path))
+    applied = {"kubeflow-pipelines": {m: [] for m in addons()["kubeflow-pipelines"].manifests}}
+    check_mirror(wanted, None, applied)
+    check_mirror(wanted, str(tmp_path), applied)
 
 
 # -- with KFP's real render in the mirror -------------------------------------------------------------------------
@@ -222,19 +269,24 @@ def test_a_deploy_without_the_render_stops_before_anything_runs(plugin_home, con
 
 
 @pytest.mark.engine
-@pytest.mark.timeout(1500)
+@pytest.mark.timeout(2400)
 @needs_render
 def test_kfp_through_the_engine_on_a_real_api_server(plugin_home, control_plane, tmp_path, monkeypatch):
     """With KFP's render in the mirror: the add-on's CRDs and KFP next to mlstack's own objects, every object admitted
     under Pod Security `restricted`, every Deployment ready on the test control plane's node, a second deploy
-    changes nothing, and the purge of the last stack removes the add-on (its CRDs) too."""
-    from tests.local.conftest import mlstack_json
+    changes nothing. A second stack shares the add-on; the first one's purge from a machine without the render keeps
+    it as it is (the add-ons stack applies what it applied before), and the purge of the last stack removes it."""
+    from tests.local.conftest import mlstack, mlstack_json
 
     monkeypatch.setenv(MIRROR_ENV, str(_mirror()))
-    cp, name = control_plane, "kubeflow-engine"
-    text = RECIPE.read_text().replace("name: mlops-kubeflow", f"name: {name}")
-    recipe = tmp_path / f"{name}.yaml"
-    recipe.write_text(text.replace("  namespace: mlops-kubeflow\n", f"  namespace: {name}\n  context: {cp.context}\n"))
+    cp = control_plane
+    recipes = {}
+    for name in ("kubeflow-engine", "kubeflow-second"):
+        text = RECIPE.read_text().replace("name: mlops-kubeflow", f"name: {name}")
+        recipes[name] = tmp_path / f"{name}.yaml"
+        recipes[name].write_text(
+            text.replace("  namespace: mlops-kubeflow\n", f"  namespace: {name}\n  context: {cp.context}\n"))
+    name, recipe = "kubeflow-engine", recipes["kubeflow-engine"]
     try:
         mlstack_json("deploy", str(recipe), "--yes", timeout=1200)
         crds = cp.kubectl("get", "crd", "-o", "name").stdout
@@ -248,83 +300,94 @@ def test_kfp_through_the_engine_on_a_real_api_server(plugin_home, control_plane,
         assert len(secret["data"]["password"]) > 20  # mlstack's generated password, not KFP's empty one
         launcher = json.loads(cp.kubectl("-n", name, "get", "configmap", kubeflow.LAUNCHER, "-o", "json").stdout)
         assert f"seaweedfs.{name}.svc.cluster.local:8333" in launcher["data"]["providers"]
+        runner = json.loads(cp.kubectl("-n", name, "get", "serviceaccount", "pipeline-runner", "-o", "json").stdout)
+        assert runner["imagePullSecrets"] == [{"name": "registry-pull"}]
         again = mlstack_json("deploy", str(recipe), "--yes", timeout=600)["result"]
         assert again["changed"] is False, again["changes"]
-    finally:
+        mlstack_json("deploy", str(recipes["kubeflow-second"]), "--yes", timeout=1200)
+        monkeypatch.delenv(MIRROR_ENV)  # the first stack's purge from a machine without the render
         mlstack_json("destroy", str(recipe), "--yes", "--purge", timeout=900)
-    assert cp.kubectl("get", "namespace", name, "--ignore-not-found", "-o", "name").stdout.strip() == ""
+        assert "workflows.argoproj.io" in cp.kubectl("get", "crd", "-o", "name").stdout  # the second uses it
+    finally:
+        monkeypatch.setenv(MIRROR_ENV, str(_mirror()))
+        for each in recipes.values():  # exit 5: purged above
+            assert mlstack("destroy", str(each), "--yes", "--purge", timeout=900, check=False).returncode in (0, 5)
+    for each in recipes:
+        assert cp.kubectl("get", "namespace", each, "--ignore-not-found", "-o", "name").stdout.strip() == ""
     assert "workflows.argoproj.io" not in cp.kubectl("get", "crd", "-o", "name").stdout
 
 
-def test_doctor_says_which_render_a_mirror_lacks_or_cannot_read(tmp_path, monkeypatch):
-    """`mlstack doctor`'s rows for the rendered manifests (charts.manifest_checks: doctor prints them once the engine
-    is ready): missing, with who uses it and the command that renders it; unreadable; read, with its size."""
-    from mlstack.components.kubernetes.addons import charts
+@pytest.mark.engine
+@pytest.mark.timeout(1200)
+@needs_render
+def test_the_add_on_is_kept_as_applied_when_another_add_on_changes_from_a_machine_without_the_render(
+        plugin_home, control_plane, chart_mirror, monkeypatch):
+    """Stack A's deploy installs the KFP add-on from the render; stack B (which needs cert-manager) deploys from a
+    mirror that holds the charts but not KFP's render: the add-ons stack re-applies what it applied before (its
+    export) beside cert-manager, and changes nothing of it. Then both leave, and the add-ons stack with them."""
+    from mlstack import registry
+    from mlstack.components.kubernetes import access
+    from mlstack.components.kubernetes.addons import stack_name
+    from mlstack.components.kubernetes.settings import KubernetesTarget
+    from mlstack.engine import operations
 
-    monkeypatch.setenv(MIRROR_ENV, str(tmp_path))
-    (tmp_path / MANIFESTS["kubeflow-pipelines"].file).write_text("kind: [unclosed\n")
-    rows = {name: (ok, detail) for name, ok, detail in charts.manifest_checks()}
-    cluster, stack = rows["manifests kubeflow-pipelines-cluster"], rows["manifests kubeflow-pipelines"]
-    assert not cluster[0] and "missing (used by add-on kubeflow-pipelines)" in cluster[1]
-    assert MANIFESTS["kubeflow-pipelines-cluster"].render in cluster[1]
-    assert not stack[0] and "is not YAML" in stack[1]
-    (tmp_path / MANIFESTS["kubeflow-pipelines"].file).write_text(yaml.safe_dump_all(_shaped_like_kfp()))
-    ok, detail = {name: (ok, detail) for name, ok, detail in charts.manifest_checks()}["manifests kubeflow-pipelines"]
-    assert ok and detail.endswith(f"({len(_shaped_like_kfp())} objects)")
-    assert "orchestrator: kubeflow" in charts._users()["kubeflow-pipelines"]
-    monkeypatch.delenv(MIRROR_ENV)
-    assert all(ok and "not needed unless" in detail for _, ok, detail in charts.manifest_checks())
+    cp, said = control_plane, []
+    hooks = registry.target("kubernetes").lifecycle()
+    backend = operations.backend_url(plugin_home)
 
+    def share(stack: str, needs: tuple[str, ...], leaving: bool) -> str | None:
+        placement = KubernetesTarget(type="kubernetes", context=cp.context, namespace=f"share-{stack}")
+        shared = hooks.shared(placement, stack, needs, leaving)
+        assert shared is not None
+        return operations.run_shared(plugin_home, shared, backend, None, said.append, leaving)
 
-def test_verify_and_connect_reach_kfp_s_api_server_through_a_forward():
-    """`mlstack connect` (and `verify`) forward to KFP's `ml-pipeline` Service on its HTTP port and point the client's
-    URL (and so ZenML's `kubeflow_hostname`) at it."""
-    from mlstack.components.kubernetes.connect import at_local_ports, forwards
-    from mlstack.engine.offline import plan
+    def label(stack: str, uses: str) -> None:
+        path = cp.workdir / f"ns-{stack}.json"
+        path.write_text(json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": f"share-{stack}", "labels": {"mlstack.dev/stack": stack, f"addons.mlstack.dev/{uses}": "true"}}}))
+        cp.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
 
-    recipe = load_recipe(RECIPE)
-    clients = plan(recipe).outputs["mlstack"]["components"]
-    [forward] = [f for f in forwards(recipe.target, recipe.name, clients) if f.kind == "orchestrator"]
-    assert (forward.service, forward.port, forward.namespace) == ("ml-pipeline", 8888, recipe.target.namespace)
-    assert at_local_ports(clients, {forward: 41234})["orchestrator"]["url"] == "http://127.0.0.1:41234"
-    assert clients["orchestrator"]["artifacts_uri"] == "s3://mlstack/kubeflow/artifacts"
-
-
-def test_the_verify_check_is_kfp_s_health_call():
-    """The check asks what `kfp.Client().get_kfp_healthz()` asks (GET /apis/v2beta1/healthz), and fails on anything
-    but a JSON answer. A stand-in on 127.0.0.1 answers: KFP's API server is not served to these machines."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from mlstack.clients.models import OrchestratorClient
-    from mlstack.clients.verify import CHECKS
-
-    asked: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            asked.append(self.path)
-            healthy = self.path == "/apis/v2beta1/healthz"
-            body = json.dumps({"multi_user": False}).encode() if healthy else b"not found"
-            self.send_response(200 if healthy else 404)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    monkeypatch.setenv(MIRROR_ENV, str(_mirror()))
+    assert share("a", ("kubeflow-pipelines",), False) is None
+    label("a", "kubeflow-pipelines")
+    uid = json.loads(cp.kubectl("get", "crd", "workflows.argoproj.io", "-o", "json").stdout)["metadata"]["uid"]
+    monkeypatch.setenv(MIRROR_ENV, str(chart_mirror))  # charts, and no KFP render
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        said = CHECKS["kubeflow"](OrchestratorClient(flavor="kubeflow", url=url), {})
-        assert said == f"Kubeflow Pipelines' API server healthy at {url} (single-user)"
-        assert asked == ["/apis/v2beta1/healthz"]
-        with pytest.raises(RuntimeError, match="HTTP 404"):
-            CHECKS["kubeflow"](OrchestratorClient(flavor="kubeflow", url=url + "/elsewhere"), {})
+        assert share("b", ("cert-manager",), False) is None
+        label("b", "cert-manager")
+        crd = json.loads(cp.kubectl("get", "crd", "workflows.argoproj.io", "-o", "json").stdout)
+        assert crd["metadata"]["uid"] == uid  # the same object, kept
+        assert cp.kubectl("get", "crd", "certificates.cert-manager.io", "-o", "name").stdout.strip()
+        placement = KubernetesTarget(type="kubernetes", context=cp.context, namespace="share-b")
+        again = operations.shared_plan(plugin_home, hooks.shared(placement, "b", ("cert-manager",), False), backend,
+                                       None, said.append, "engine", "kubernetes")
+        assert again and again["plan"]["changed"] is False, again
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        cp.kubectl("delete", "namespace", "share-a", "share-b", "--wait=false", "--ignore-not-found")
+        share("b", ("cert-manager",), True)
+        share("a", ("kubeflow-pipelines",), True)
+    assert "workflows.argoproj.io" not in cp.kubectl("get", "crd", "-o", "name").stdout
+    name = stack_name(access.connect(cp.context).server)
+    assert not list((plugin_home.root / "state").rglob(f"{name}.json"))
+
+
+def test_render_writes_the_fitted_objects_or_says_what_it_lacks(home, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from mlstack.cli import app
+
+    out = tmp_path / "out"
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    assert CliRunner().invoke(app, ["render", str(RECIPE), "--out", str(out)]).exit_code == 0
+    missing = (out / "MANIFESTS.md").read_text()
+    assert MANIFESTS["kubeflow-pipelines"].render in missing and "exit 3" in missing
+    assert not list(out.glob("*-deployment-ml-pipeline.yaml"))
+    mirror = tmp_path / "mirror"  # objects shaped as KFP's render shapes them (no render reaches these machines)
+    mirror.mkdir()
+    (mirror / MANIFESTS["kubeflow-pipelines"].file).write_text(yaml.safe_dump_all(_shaped_like_kfp()))
+    monkeypatch.setenv(MIRROR_ENV, str(mirror))
+    assert CliRunner().invoke(app, ["render", str(RECIPE), "--out", str(out)]).exit_code == 0
+    assert not (out / "MANIFESTS.md").exists()
+    [api] = out.glob("*-deployment-ml-pipeline.yaml")
+    text = api.read_text()
+    assert "namespace: mlops-kubeflow" in text and "seaweedfs.mlops-kubeflow.svc.cluster.local" in text

@@ -26,6 +26,8 @@ from mlstack.versions import CHARTS, MANIFESTS, HelmChart
 
 LABEL = "addons.mlstack.dev/"  # + add-on name, "true": on the namespace of each stack that uses it
 MIRROR_ENV = "MLSTACK_CHART_MIRROR"  # a directory of `helm pull`ed archives, or an oci:// repository
+# the add-ons stack's export of what it applied from rendered manifests: {add-on: {manifest: [objects]}}
+APPLIED_OUTPUT = "applied"
 
 
 @dataclass(frozen=True)
@@ -116,11 +118,14 @@ def chart_source(chart: HelmChart, mirror_at: str | None) -> dict[str, Any]:
     return {"chart": chart.name, "version": chart.version, "repository_opts": {"repo": chart.repository}}
 
 
-def check_mirror(wanted: Iterable[Addon], mirror_at: str | None) -> None:
-    """A mirror directory holds every archive and manifest file the add-ons need (exit 3 naming the missing ones)."""
+def check_mirror(
+    wanted: Iterable[Addon], mirror_at: str | None, applied: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """A mirror directory holds every archive and manifest file the add-ons need (exit 3 naming the missing ones);
+    a manifest the add-ons stack already applied (`applied`, its export) is not needed again."""
     wanted = list(wanted)
     check_charts([c for a in wanted for c in a.charts], mirror_at)
-    check_manifests([m for a in wanted for m in a.manifests], mirror_at)
+    check_manifests([m for a in wanted for m in a.manifests if m not in (applied or {}).get(a.name, {})], mirror_at)
 
 
 def check_manifests(names: Iterable[str], mirror_at: str | None) -> None:
@@ -132,10 +137,14 @@ def check_manifests(names: Iterable[str], mirror_at: str | None) -> None:
     directory = Path(mirror_at).expanduser() if mirror_at and not mirror_at.startswith("oci://") else None
     missing = [m for m in wanted if directory is None or not (directory / m.file).is_file()]
     if not missing:
+        for name in dict.fromkeys(names):
+            load_manifests(name, mirror_at)  # a file that is not a render stops it here, not halfway through
         return
-    where = f"the chart mirror {directory} (${MIRROR_ENV})" if directory else f"no mirror directory (${MIRROR_ENV})"
+    files = ", ".join(m.file for m in missing) + " (published as kustomize bases only, no chart)"
     raise NotAvailableError(
-        f"{where} lacks " + ", ".join(m.file for m in missing) + " (published as kustomize bases only, no chart)",
+        f"the chart mirror {directory} (${MIRROR_ENV}) lacks {files}"
+        if directory
+        else f"{files} must come from a mirror directory, and ${MIRROR_ENV} names none",
         hint=f"set {MIRROR_ENV} to a directory and render them into it, where GitHub is reachable: "
         + "; ".join(m.render for m in missing),
     )
@@ -169,6 +178,8 @@ def load_manifests(name: str, mirror_at: str | None) -> list[dict[str, Any]] | N
             documents = list(YAML(typ="safe").load_all(path.read_text(encoding="utf-8")))
         except (YAMLError, UnicodeDecodeError) as exc:
             problem = f"not YAML: {str(exc).splitlines()[0][:200]}"
+        except OSError as exc:
+            problem = f"unreadable: {exc.strerror or type(exc).__name__}"
     if problem is None:
         objects = [d for d in documents if d is not None]
         bad = [

@@ -112,6 +112,16 @@ def manifest_checks() -> list[Check]:
     directory = Path(where).expanduser() if where and not where.startswith("oci://") else None
     for key, manifests in MANIFESTS.items():
         name, used = f"manifests {manifests.name}", users.get(key, "nothing")
+        if where and where.startswith("oci://"):
+            found.append(
+                (
+                    name,
+                    True,
+                    f"not needed unless {used} is deployed: an oci:// mirror holds charts only, and it "
+                    f"reads {manifests.file} from a mirror directory, rendered by `{manifests.render}`",
+                )
+            )
+            continue
         if directory is None:
             found.append(
                 (

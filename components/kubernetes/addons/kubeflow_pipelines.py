@@ -32,6 +32,22 @@ ADDON = Addon(
     namespace=None,
     charts=(),
     manifests=(CLUSTER, STACK),
-    crds=("workflows.argoproj.io", "scheduledworkflows.kubeflow.org"),
+    # every CRD it applies: a cluster that serves any of them already (Argo Workflows installed on its own) is refused
+    crds=(
+        "scheduledworkflows.kubeflow.org",
+        *(
+            f"{kind}.argoproj.io"
+            for kind in (
+                "clusterworkflowtemplates",
+                "cronworkflows",
+                "workflowartifactgctasks",
+                "workfloweventbindings",
+                "workflows",
+                "workflowtaskresults",
+                "workflowtasksets",
+                "workflowtemplates",
+            )
+        ),
+    ),
     select=select,
 )
