@@ -46,9 +46,20 @@ from mlstack.versions import MANIFESTS
 
 RENDER = "kubeflow-pipelines"  # versions.MANIFESTS key
 KFP_PODS = {"application-crd-id": "kubeflow-pipelines"}  # KFP's render labels every object and pod with it
-# the ports KFP's pods serve each other and the steps on: MySQL, ML Metadata, the API server (HTTP, gRPC), ML
-# Metadata's web proxy, the UI
-KFP_PORTS = (3306, 8080, 8888, 8887, 9090, 3000)
+# Who calls which of KFP's parts, on which ports (from KFP 2.17's render and sources): the steps (the pipeline label:
+# the driver and launcher call the API server and ML Metadata), and KFP's own parts, by their Deployment's name.
+STEPS = "steps"
+CALLS: dict[tuple[str, tuple[int, ...]], tuple[str, ...]] = {
+    ("mysql", (3306,)): ("ml-pipeline", "metadata-grpc-deployment"),
+    ("metadata-grpc-deployment", (8080,)): (STEPS, "ml-pipeline", "metadata-envoy-deployment"),
+    ("ml-pipeline", (8888, 8887)): (
+        STEPS,
+        "ml-pipeline-persistenceagent",
+        "ml-pipeline-scheduledworkflow",
+        "ml-pipeline-ui",
+    ),
+    ("metadata-envoy-deployment", (9090,)): ("ml-pipeline-ui",),  # ML Metadata's web proxy, for the UI
+}
 # KFP's Roles as published, kept although they hold wildcards, and why (checked: any other is a policy failure)
 WILDCARD_ROLES = {
     "pipeline-runner": "the steps' account: KFP's driver makes volumes and Argo's executor follows the step pods "
@@ -149,8 +160,9 @@ def _labels(stack: Stack, app: str) -> dict[str, str]:
 def _workload(obj: dict[str, Any], stack: Stack) -> None:
     template = obj["spec"]["template"]
     tmeta = template.setdefault("metadata", {})
-    # every KFP pod is a pipeline pod (the stack's services admit it) with mlstack's labels (its name: the Deployment's)
-    tmeta["labels"] = {**(tmeta.get("labels") or {}), **_labels(stack, obj["metadata"]["name"]), **PIPELINE_PODS}
+    # mlstack's labels (its name: the Deployment's, which the network policies select); KFP's own pods are no
+    # pipeline pods (those are the steps): they reach only what they call
+    tmeta["labels"] = {**(tmeta.get("labels") or {}), **_labels(stack, obj["metadata"]["name"])}
     pod = template["spec"]
     for container in pod.get("containers") or []:
         env = container.get("env") or []
@@ -333,14 +345,18 @@ class KubernetesKubeflow(
                 objs=fitted,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets, launcher, claim]),
             )
-        # KFP's parts call each other (its API server, ML Metadata and its proxy, MySQL, the UI) and the steps call the
-        # first two: KFP's pods admit the pipeline pods (its own and the steps) on those ports, which they reach
-        self._ingress(name)
+        # KFP's parts admit exactly who calls them (CALLS); the steps (pipeline pods) reach the API server, ML
+        # Metadata and what the recipe wires KFP to; KFP's own pods reach each other, the object store (the API server,
+        # the UI) and the Kubernetes API (its controllers), and the object store admits them
+        self._network(name, store.service)
         self.flows = w.Flows(
             pods=PIPELINE_PODS,
-            reaches=tuple(Endpoint("kubeflow-pipelines", KFP_PODS, port, "") for port in KFP_PORTS),
+            reaches=tuple(
+                w.endpoint(platform, app, port) for (app, ports), who in CALLS.items() if STEPS in who for port in ports
+            ),
             any_host_ports=API_PORTS,
             egress_name="pipelines",
+            also_calls=((KFP_PODS, ("object_store",)),),
         )
         cluster_url = f"http://{n.service_host(API_APP, platform.namespace)}:{API_PORT}"
         self.publish(
@@ -360,21 +376,35 @@ class KubernetesKubeflow(
             ),
         )
 
-    def _ingress(self, name: str) -> None:
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-kfp-ingress",
-            metadata=w.metadata(self.platform, "allow-kubeflow-pipelines-ingress", name),
-            spec={
-                "pod_selector": {"match_labels": KFP_PODS},
-                "policy_types": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [{"pod_selector": {"match_labels": PIPELINE_PODS}}],
-                        "ports": [{"port": port, "protocol": "TCP"} for port in KFP_PORTS],
-                    }
-                ],
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+    def _network(self, name: str, store: Endpoint) -> None:
+        platform, child = self.platform, pulumi.ResourceOptions(parent=self)
+        for (app, ports), who in CALLS.items():
+            sources = [PIPELINE_PODS if caller == STEPS else n.selector(caller) for caller in who]
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{app}-ingress",
+                metadata=w.metadata(platform, f"allow-{app}-ingress", name),
+                spec={
+                    "pod_selector": {"match_labels": n.selector(app)},
+                    "policy_types": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [{"pod_selector": {"match_labels": s}} for s in sources],
+                            "ports": [{"port": port, "protocol": "TCP"} for port in ports],
+                        }
+                    ],
+                },
+                opts=child,
+            )
+        targets = [(n.selector(app), port) for (app, ports) in CALLS for port in ports] + [(store.selector, store.port)]
+        w.allow_egress(
+            f"{name}-kfp-egress",
+            platform,
+            "kubeflow-pipelines",
+            name,
+            targets,
+            self,
+            selector=KFP_PODS,
+            any_host_ports=API_PORTS,  # its controllers and the API server watch the Kubernetes API
         )
 
 
@@ -415,8 +445,10 @@ def manifest_problems(objects: list[dict[str, Any]]) -> list[str]:
             if pod.get("hostNetwork") or pod.get("hostPID") or pod.get("hostIPC"):
                 found.append(f"{where}: shares the node's namespaces")
             labels = obj["spec"]["template"].get("metadata", {}).get("labels") or {}
-            if any(labels.get(k) != v for k, v in PIPELINE_PODS.items()):
-                found.append(f"{where}: its pods lack the pipeline label the stack's policies admit")
+            if any(labels.get(k) != v for k, v in KFP_PODS.items()) or labels.get(n.NAME) != name:
+                found.append(f"{where}: its pods lack the labels the stack's policies select (KFP's, their name)")
+            if any(labels.get(k) == v for k, v in PIPELINE_PODS.items()):
+                found.append(f"{where}: its pods carry the pipeline label (they would reach what the steps reach)")
     return found
 
 

@@ -33,6 +33,12 @@ def finish(platform: w.KubernetesPlatform, components: dict[str, Any], wiring: d
                 pods
                 for other in components
                 if kind in wiring.get(other, ()) and (pods := flows_of(components[other]).pods) is not None
+            ] + [
+                pods
+                for other in components
+                if kind in wiring.get(other, ())
+                for pods, kinds in flows_of(components[other]).also_calls
+                if kind in kinds
             ]
             served, sources = flows.serves, [*callers, *flows.admits]
             # kind maps only these kinds' node ports to 127.0.0.1: kube-proxy's traffic comes from the node

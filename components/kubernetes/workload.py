@@ -90,6 +90,9 @@ class Flows:
     reaches: tuple[Endpoint, ...] = ()  # its own services its pods call (its database)
     any_host_ports: tuple[int, ...] = ()  # ports its pods reach on any host (the API server, HTTPS)
     egress_name: str | None = None  # the egress policy's name part (default: the pods' app)
+    # other pods of its own that call the services of some of the kinds it is wired to: (their selector, those
+    # kinds); those services admit them (their egress is the component's own policy)
+    also_calls: tuple[tuple[dict[str, str], tuple[str, ...]], ...] = ()
 
 
 def endpoint(platform: KubernetesPlatform, app: str, port: int) -> Endpoint:

@@ -93,7 +93,7 @@ def test_doctor_fix_fills_a_mirror_directory_from_an_oci_registry(chart_mirror, 
     monkeypatch.setenv(MIRROR_ENV, str(directory))
     monkeypatch.setenv(mirror.SOURCE_ENV, f"oci://{oci_registry}/charts")
 
-    before = mirror.checks(fix=False)
+    before = [c for c in mirror.checks(fix=False) if c[0].startswith("chart ")]  # the render files: test_kubeflow
     assert [ok for _, ok, _ in before] == [False] * len(CHARTS)
     assert all("`mlstack doctor --fix` pulls it from" in detail for _, _, detail in before)
     done = mlstack("doctor", "--json", check=False, timeout=120)  # the same, as `mlstack doctor` shows it

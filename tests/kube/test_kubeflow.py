@@ -137,9 +137,9 @@ def test_the_fitting_moves_kfp_into_the_stack_and_onto_its_store_and_secrets():
     assert repository["s3"]["bucket"] == "mlstack" and repository["s3"]["keyFormat"].startswith("kubeflow/logs/")
     for deployment in (o for o in fitted.values() if o["kind"] == "Deployment"):
         labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert labels["mlstack.dev/pipeline"] == "true" and labels["app.kubernetes.io/name"] == deployment[
-            "metadata"]["name"]
-        assert labels["application-crd-id"] == "kubeflow-pipelines"  # what the ingress policy selects
+        assert labels["app.kubernetes.io/name"] == deployment["metadata"]["name"]  # what its ingress policy selects
+        assert labels["application-crd-id"] == "kubeflow-pipelines"  # what KFP's egress policy selects
+        assert "mlstack.dev/pipeline" not in labels  # KFP's own pods are not the steps: they reach only what they call
     assert kubeflow.manifest_problems(list(fitted.values())) == []
     # what mlstack makes instead: the launcher's providers point at the stack's store, with mlstack's Secret
     providers = json.loads(kubeflow.launcher_providers(STACK.store_host, STACK.store_port))["s3"]["default"]
@@ -164,6 +164,41 @@ def test_kind_is_refused_naming_the_line_and_field(home, tmp_path):
     assert state_files(home) == []
 
 
+def test_each_part_of_kfp_admits_exactly_its_callers():
+    """KFP's parts admit who calls them (the steps, by the pipeline label; KFP's parts, by name) on their ports;
+    KFP's own pods reach those parts, the object store and the Kubernetes API; the steps reach what they call."""
+    from mlstack.engine.offline import plan
+
+    planned = plan(load_recipe(RECIPE))
+    policies = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in
+                planned.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+
+    def admitted(app: str) -> tuple[list[dict], list[int]]:
+        [rule] = policies[f"allow-{app}-ingress"]["ingress"]
+        return [f["podSelector"]["matchLabels"] for f in rule["from"]], [p["port"] for p in rule["ports"]]
+
+    assert admitted("mysql") == ([{"app.kubernetes.io/name": "ml-pipeline"},
+                                  {"app.kubernetes.io/name": "metadata-grpc-deployment"}], [3306])
+    sources, ports = admitted("ml-pipeline")
+    assert {"mlstack.dev/pipeline": "true"} in sources and ports == [8888, 8887]
+    assert admitted("metadata-envoy-deployment") == ([{"app.kubernetes.io/name": "ml-pipeline-ui"}], [9090])
+    assert "allow-ml-pipeline-ui-ingress" not in policies  # the UI: through `mlstack connect` only
+    kfp = policies["allow-kubeflow-pipelines-egress"]
+    assert kfp["podSelector"]["matchLabels"] == kubeflow.KFP_PODS
+    reached = {(json.dumps(r["to"][0]["podSelector"]["matchLabels"]), r["ports"][0]["port"])
+               for r in kfp["egress"] if r.get("to")}
+    assert (json.dumps({"app.kubernetes.io/name": "seaweedfs"}), 8333) in reached
+    assert (json.dumps({"app.kubernetes.io/name": "mlflow"}), 5000) not in reached
+    store = policies["allow-seaweedfs-ingress"]["ingress"][0]["from"]
+    assert {"podSelector": {"matchLabels": kubeflow.KFP_PODS}} in store
+    steps = policies["allow-pipelines-egress"]
+    assert steps["podSelector"]["matchLabels"] == {"mlstack.dev/pipeline": "true"}
+    stepped = {(r["to"][0]["podSelector"]["matchLabels"].get("app.kubernetes.io/name"), r["ports"][0]["port"])
+               for r in steps["egress"] if r.get("to")}
+    assert {("ml-pipeline", 8887), ("metadata-grpc-deployment", 8080), ("seaweedfs", 8333), ("mlflow", 5000)} <= stepped
+    assert ("mysql", 3306) not in stepped
+
+
 def test_a_cluster_scoped_object_the_render_should_not_hold_is_refused():
     objects = [*_shaped_like_kfp(), {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                                      "metadata": {"name": "someone-elses"}, "roleRef": {}, "subjects": []}]
@@ -184,7 +219,7 @@ def test_the_policy_rule_names_what_is_not_restricted_or_leaves_the_namespace():
     ])
     assert any("ml-pipeline/main: may run as root" in p for p in problems)
     assert any("no RuntimeDefault seccomp" in p for p in problems)
-    assert any("its pods lack the pipeline label" in p for p in problems)
+    assert any("its pods lack the labels the stack's policies select" in p for p in problems)
     assert any(p.startswith("ClusterRole wide: cluster-scoped") for p in problems)
     assert any(p.startswith("Service ml-pipeline-ui: exposed") for p in problems)
     assert any(p.startswith("Secret mysql-secret") for p in problems)
