@@ -172,6 +172,10 @@ class TargetHooks:
         lacks; a slow check may run in the background and return a gate the engine's program waits for."""
         return None
 
+    def inputs(self, placement: Any, components: dict[str, Any]) -> None:
+        """Before every engine run that runs the program (preview, drift, deploy): raise (exit 3) for what the
+        program reads from this machine and it lacks (a chart mirror's files)."""
+
     def prepare(
         self, placement: Any, stack: str, components: dict[str, Any], work_dir: Path, emit: Callable[[str], None]
     ) -> None:

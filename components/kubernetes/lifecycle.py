@@ -23,6 +23,16 @@ class KubernetesHooks(TargetHooks):
     def preflight(self, placement: KubernetesTarget, stack: str) -> Gate | None:
         return clusters.of(placement).preflight(placement, stack)
 
+    def inputs(self, placement: KubernetesTarget, components: dict[str, Any]) -> None:
+        """A mirror directory holds the charts the flavors install in the stack, and the rendered manifests they
+        apply (those come from a mirror directory only): exit 3 naming what is missing, before the engine starts."""
+        from mlstack.components.kubernetes import addons
+        from mlstack.registry import lookup
+
+        flavors = [lookup("kubernetes", kind, spec.flavor) for kind, spec in components.items()]
+        addons.check_charts([chart for f in flavors if f is not None for chart in f.charts], addons.mirror())
+        addons.check_manifests([m for f in flavors if f is not None for m in f.manifests], addons.mirror())
+
     def prepare(
         self,
         placement: KubernetesTarget,
@@ -31,14 +41,6 @@ class KubernetesHooks(TargetHooks):
         work_dir: Path,
         emit: Callable[[str], None],
     ) -> None:
-        from mlstack.components.kubernetes import addons
-        from mlstack.registry import lookup
-
-        # a mirror directory holds the charts the flavors install in the stack (exit 3 naming the missing ones)
-        flavors = [lookup("kubernetes", kind, spec.flavor) for kind, spec in components.items()]
-        charts = [chart for f in flavors if f is not None for chart in f.charts]
-        addons.check_charts(charts, addons.mirror())
-        addons.check_manifests([m for f in flavors if f is not None for m in f.manifests], addons.mirror())
         clusters.of(placement).prepare(placement, stack, components, work_dir, emit)
 
     def purge(self, placement: KubernetesTarget, stack: str) -> str | None:

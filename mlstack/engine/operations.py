@@ -133,7 +133,9 @@ def _quietly(work: Callable[..., Any], *args: Any) -> None:
         pass
 
 
-def _preflight(home: Home, recipe: Recipe, plugin: bool = True, wait: bool = True) -> Callable[[], None]:
+def _preflight(
+    home: Home, recipe: Recipe, plugin: bool = True, wait: bool = True, program: bool = True
+) -> Callable[[], None]:
     """What must hold before the engine starts, in the order a user fixes it: the installation (exit 3), the
     target's own tools and platform (exit 3, 4), credentials (exit 4), the provider plugin (exit 3).
 
@@ -144,6 +146,8 @@ def _preflight(home: Home, recipe: Recipe, plugin: bool = True, wait: bool = Tru
 
     check_available(recipe)
     target, placement = registry.target(recipe.target.type), recipe.target
+    if program:  # what the program reads from this machine (a chart mirror's files)
+        target.lifecycle().inputs(placement, recipe.component_specs())
     gate: Callable[[], None] = _passed
     # what the target needs beyond credentials (a cluster that answers, kind's tools, ...)
     gate = target.lifecycle().preflight(placement, recipe.name) or _passed
@@ -514,7 +518,7 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
             + (" (it was destroyed before; what that kept is still there)" if deployed == 0 else ""),
             hint=f"`mlstack destroy --stack {recipe.name} --purge` deletes what an earlier destroy kept",
         )
-    _preflight(home, recipe, plugin=False)
+    _preflight(home, recipe, plugin=False, program=False)
     if deployed:
         plugins.require(home, recipe.target.type, target.needs.plugins_for(recipe.target))
     changes = s.destroy().changes if deployed else {}

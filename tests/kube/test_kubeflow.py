@@ -293,11 +293,12 @@ def test_a_deploy_without_the_render_stops_before_anything_runs(plugin_home, con
 
     monkeypatch.setenv(MIRROR_ENV, str(tmp_path / "mirror"))
     (tmp_path / "mirror").mkdir()
-    done = mlstack("deploy", str(RECIPE), "--yes", "--json", check=False, timeout=120)
-    assert done.returncode == 3, done.stdout + done.stderr
-    [error] = json.loads(done.stdout)["errors"]
-    assert MANIFESTS["kubeflow-pipelines"].file in error["message"]
-    assert MANIFESTS["kubeflow-pipelines"].render in error["hint"]
+    for verb in (["preview"], ["deploy", "--yes"]):  # a preview would show every KFP object deleted
+        done = mlstack(*verb[:1], str(RECIPE), *verb[1:], "--json", check=False, timeout=120)
+        assert done.returncode == 3, done.stdout + done.stderr
+        [error] = json.loads(done.stdout)["errors"]
+        assert MANIFESTS["kubeflow-pipelines"].file in error["message"]
+        assert MANIFESTS["kubeflow-pipelines"].render in error["hint"]
     namespace = load_recipe(RECIPE).target.namespace
     assert control_plane.kubectl("get", "namespace", namespace, "--ignore-not-found", "-o", "name").stdout == ""
     assert not plugin_home.stack_dir(load_recipe(RECIPE).name).joinpath("run").exists()
