@@ -458,6 +458,8 @@ SECRET_MEANINGS = {
     "databases with it)",
     (DB_SECRET, "password"): "MySQL's root password: 32 random characters (letters, digits, - and _); MySQL takes it "
     "when it first starts on an empty volume",
+    (DB_SECRET, INIT_KEY): "MySQL's init file, run on every start: `ALTER USER IF EXISTS 'root'@'%' IDENTIFIED BY "
+    "'<password>';` with the password above (a volume kept from an earlier deploy takes the current one)",
     (STORE_SECRET, "accesskey"): "the object store's S3 access key id (KFP's API server, UI, launcher and Argo)",
     (STORE_SECRET, "secretkey"): "the object store's S3 secret key",
 }
