@@ -74,6 +74,7 @@ STORE_SECRET, DB_SECRET, LAUNCHER, DB_CLAIM = (
 )
 DB_USER = "root"  # KFP's MySQL has one login: the API server and ML Metadata create their databases with it
 INIT_DIR, INIT_KEY = "/etc/mlstack-mysql", "init.sql"  # MySQL's --init-file, a key of mlstack's Secret
+MYSQL_DATA = "/var/lib/mysql"  # where KFP's MySQL keeps its data (its claim's mount)
 STEP_UID = 1000  # what step containers run as (KFP's default security context for them)
 STEP_ACCOUNT = "pipeline-runner"  # the account KFP's compiled workflows run the steps as
 REGION = "us-east-1"
@@ -178,9 +179,10 @@ def _workload(obj: dict[str, Any], stack: Stack) -> None:
             env.append(
                 {"name": "MYSQL_ROOT_PASSWORD", "valueFrom": {"secretKeyRef": {"name": DB_SECRET, "key": "password"}}}
             )
-            # the image takes MYSQL_ROOT_PASSWORD only when it makes the database; MySQL runs its init file on every
-            # start: a volume `destroy` kept takes the current deploy's password
-            container["args"] = [*(container.get("args") or []), f"--init-file={INIT_DIR}/{INIT_KEY}"]
+            # the image takes MYSQL_ROOT_PASSWORD only when it makes the database: on every later start (a volume
+            # `destroy` kept) MySQL runs mlstack's init file, which gives root the current deploy's password. Not on
+            # the first: `--initialize` runs the init file too, in a bootstrap mode that refuses account statements
+            container["command"] = ["/bin/sh", "-c", mysql_start_script(), "mysql-start"]
             container.setdefault("volumeMounts", []).append(
                 {"name": "mlstack-init", "mountPath": INIT_DIR, "readOnly": True}
             )
@@ -246,10 +248,19 @@ def artifacts_uri(bucket: str, prefix: str) -> str:
     return f"s3://{bucket}/{prefix.strip('/')}/artifacts"
 
 
+def mysql_start_script(datadir: str = MYSQL_DATA, entrypoint: str = "docker-entrypoint.sh") -> str:
+    """The MySQL container's command: the image's entrypoint with KFP's arguments, and with mlstack's init file once
+    the database exists (its `mysql` schema is there)."""
+    return (
+        f'if [ -d "{datadir}/mysql" ]; then set -- "$@" "--init-file={INIT_DIR}/{INIT_KEY}"; fi\n'
+        f'exec {entrypoint} "$@"\n'
+    )
+
+
 def init_sql(password: str) -> str:
-    """MySQL's init file: root's password (the login KFP's pods use, over TCP) set to the Secret's on every start.
-    `IF EXISTS`: the image makes that user after its first start with the file (it makes it with the same password);
-    the generated password is letters, digits, - and _ (nothing to escape)."""
+    """MySQL's init file: root's password (the login KFP's pods use, over TCP) set to the Secret's on every start of
+    an existing database (`mysql_start_script`). `IF EXISTS`: a database the image made with `MYSQL_ROOT_HOST`
+    other than `%` has no such user. The generated password is letters, digits, - and _ (nothing to escape)."""
     return f"ALTER USER IF EXISTS '{DB_USER}'@'%' IDENTIFIED BY '{password}';\n"
 
 

@@ -118,7 +118,7 @@ def test_the_fitting_moves_kfp_into_the_stack_and_onto_its_store_and_secrets():
     # the Secret's password on every start (a kept volume keeps the first deploy's otherwise), from a mounted key
     pod = fitted["Deployment/mysql"]["spec"]["template"]["spec"]
     [container] = pod["containers"]
-    assert container["args"][-1] == "--init-file=/etc/mlstack-mysql/init.sql"
+    assert container["command"] == ["/bin/sh", "-c", kubeflow.mysql_start_script(), "mysql-start"]
     assert {"name": "mlstack-init", "mountPath": "/etc/mlstack-mysql", "readOnly": True} in container["volumeMounts"]
     assert {"name": "mlstack-init", "secret": {"secretName": "mysql-secret", "defaultMode": 0o440,
                                                "items": [{"key": "init.sql", "path": "init.sql"}]}} in pod["volumes"]
@@ -145,6 +145,29 @@ def test_the_fitting_moves_kfp_into_the_stack_and_onto_its_store_and_secrets():
     providers = json.loads(kubeflow.launcher_providers(STACK.store_host, STACK.store_port))["s3"]["default"]
     assert providers["endpoint"] == "seaweedfs.mlops.svc.cluster.local:8333" and providers["disableSSL"] is True
     assert providers["credentials"]["secretRef"]["secretName"] == kubeflow.STORE_SECRET
+
+
+def test_mysql_runs_the_init_file_only_once_its_database_exists(tmp_path):
+    """The start script hands KFP's arguments to the image's entrypoint, and adds the init file only where the
+    database exists: `--initialize` (the image's first start) runs an init file in a bootstrap mode that refuses
+    account statements. A stand-in entrypoint records what it is given."""
+    import subprocess
+
+    data, seen = tmp_path / "data", tmp_path / "seen"
+    data.mkdir()
+    entrypoint = tmp_path / "entrypoint.sh"
+    entrypoint.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}\n')
+    entrypoint.chmod(0o755)
+    script = kubeflow.mysql_start_script(str(data), str(entrypoint))
+    args = ["--datadir", str(data), "--disable-log-bin"]
+
+    def started() -> list[str]:
+        subprocess.run(["/bin/sh", "-c", script, "mysql-start", *args], check=True, timeout=30)
+        return seen.read_text().splitlines()
+
+    assert started() == args  # a new volume: the image makes the database with MYSQL_ROOT_PASSWORD
+    (data / "mysql").mkdir()
+    assert started() == [*args, "--init-file=/etc/mlstack-mysql/init.sql"]  # a kept one: the current password
 
 
 def test_kind_is_refused_naming_the_line_and_field(home, tmp_path):
