@@ -109,13 +109,6 @@ class Stack:
     pull_secret: str | None = None  # the stack registry's pull Secret: the steps' account pulls their images with it
 
 
-def _offline() -> bool:
-    """The program runs under the offline plan's mocks (`preview --offline`, `render`), not against a cluster."""
-    from pulumi.runtime import mocks, settings
-
-    return isinstance(settings.SETTINGS.monitor, mocks.MockMonitor)
-
-
 def left_out(obj: dict[str, Any]) -> bool:
     kind, name = obj["kind"], obj["metadata"]["name"]
     return (kind, name) in MINE or kind in SHARED or name.startswith(LEFT_OUT)
@@ -341,10 +334,10 @@ class KubernetesKubeflow(
             opts=child,
         )
         claim = w.volume_claim(f"{name}-db-volume", platform, DB_CLAIM, name, st.storage_gb, self)
+        # without the render, only an offline plan runs this (the target's `inputs` stop every engine run first), and
+        # `render` says what it lacks
         objects = addons.load_manifests(RENDER, addons.mirror())
-        if objects is None and not _offline():  # preview and drift without it would show KFP deleted
-            addons.check_manifests([RENDER], addons.mirror())
-        if objects is not None:  # else an offline plan without the mirror (render says what it lacks)
+        if objects is not None:
             fitted = bucket.apply(
                 lambda b: stack_objects(
                     objects,
@@ -388,24 +381,10 @@ class KubernetesKubeflow(
         )
 
     def _network(self, name: str, store: Endpoint) -> None:
-        platform, child = self.platform, pulumi.ResourceOptions(parent=self)
+        platform = self.platform
         for (app, ports), who in CALLS.items():
             sources = [PIPELINE_PODS if caller == STEPS else n.selector(caller) for caller in who]
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-{app}-ingress",
-                metadata=w.metadata(platform, f"allow-{app}-ingress", name),
-                spec={
-                    "pod_selector": {"match_labels": n.selector(app)},
-                    "policy_types": ["Ingress"],
-                    "ingress": [
-                        {
-                            "from": [{"pod_selector": {"match_labels": s}} for s in sources],
-                            "ports": [{"port": port, "protocol": "TCP"} for port in ports],
-                        }
-                    ],
-                },
-                opts=child,
-            )
+            w.allow_ingress(f"{name}-{app}-ingress", platform, app, name, ports, sources, self)
         targets = [(n.selector(app), port) for (app, ports) in CALLS for port in ports] + [(store.selector, store.port)]
         w.allow_egress(
             f"{name}-kfp-egress",

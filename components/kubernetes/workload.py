@@ -223,21 +223,23 @@ def allow_ingress(
     platform: KubernetesPlatform,
     app: str,
     component: str,
-    port: int,
+    port: int | tuple[int, ...],
     sources: list[dict[str, str]],
     parent: pulumi.Resource,
     from_outside: bool = False,
 ) -> k8s.networking.v1.NetworkPolicy:
-    """One flow into `app`: from pods matching any of `sources` (label selectors) on `port`; `from_outside` (kind's
-    node port) admits any source on that port, since kube-proxy's traffic comes from the node."""
+    """One flow into `app`: from pods matching any of `sources` (label selectors) on `port` (or each of several);
+    `from_outside` (kind's node port) admits any source on that port, since kube-proxy's traffic comes from the
+    node."""
     peers = None if from_outside else [{"pod_selector": {"match_labels": s}} for s in sources]
+    ports = (port,) if isinstance(port, int) else port
     return k8s.networking.v1.NetworkPolicy(
         resource,
         metadata=metadata(platform, f"allow-{app}-ingress", component),
         spec={
             "pod_selector": {"match_labels": n.selector(app)},
             "policy_types": ["Ingress"],
-            "ingress": [{"from": peers, "ports": [{"port": port, "protocol": "TCP"}]}],
+            "ingress": [{"from": peers, "ports": [{"port": p, "protocol": "TCP"} for p in ports]}],
         },
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -17,7 +17,7 @@ import os
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -131,15 +131,13 @@ def check_mirror(
 def check_manifests(names: Iterable[str], mirror_at: str | None) -> None:
     """Rendered manifests come from a mirror directory only (their publishers ship kustomize bases, no file to
     fetch): it must be named and hold each file (exit 3 naming what is missing and the command that renders it)."""
-    wanted = [MANIFESTS[m] for m in dict.fromkeys(names)]
-    if not wanted:
+    keys = list(dict.fromkeys(names))
+    missing = [MANIFESTS[k] for k in keys if manifest_path(k, mirror_at) is None]
+    if not missing:
+        for key in keys:
+            load_manifests(key, mirror_at)  # a file that is not a render stops it here, not halfway through
         return
     directory = Path(mirror_at).expanduser() if mirror_at and not mirror_at.startswith("oci://") else None
-    missing = [m for m in wanted if directory is None or not (directory / m.file).is_file()]
-    if not missing:
-        for name in dict.fromkeys(names):
-            load_manifests(name, mirror_at)  # a file that is not a render stops it here, not halfway through
-        return
     files = ", ".join(m.file for m in missing) + " (published as kustomize bases only, no chart)"
     raise NotAvailableError(
         f"the chart mirror {directory} (${MIRROR_ENV}) lacks {files}"
@@ -161,21 +159,31 @@ def manifest_path(name: str, mirror_at: str | None) -> Path | None:
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024  # KFP's render is about 0.3 MB
 
 
+@lru_cache(maxsize=8)
+def _parsed(path: str, mtime_ns: int, size: int) -> tuple[Any, ...]:
+    """A render's YAML documents, parsed once per version of the file: a deploy checks it before the engine starts,
+    then its program applies it (KFP's cluster-wide render takes about 2 s to parse)."""
+    from ruamel.yaml import YAML
+
+    return tuple(YAML(typ="safe").load_all(Path(path).read_text(encoding="utf-8")))
+
+
 def load_manifests(name: str, mirror_at: str | None) -> list[dict[str, Any]] | None:
     """The objects of a rendered manifest file in the mirror directory (None where it holds none): every YAML
-    document that is an object (kind, apiVersion, metadata.name); anything else is exit 3 naming the file."""
+    document that is an object (kind, apiVersion, metadata.name); anything else is exit 3 naming the file. The
+    objects are shared between calls: a caller copies what it changes."""
     path = manifest_path(name, mirror_at)
     if path is None:
         return None
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     problem = None
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
+    found = path.stat()
+    if found.st_size > MAX_MANIFEST_BYTES:
         problem = f"over {MAX_MANIFEST_BYTES // 2**20} MiB"
     else:
         try:
-            documents = list(YAML(typ="safe").load_all(path.read_text(encoding="utf-8")))
+            documents = _parsed(str(path), found.st_mtime_ns, found.st_size)
         except (YAMLError, UnicodeDecodeError) as exc:
             problem = f"not YAML: {str(exc).splitlines()[0][:200]}"
         except OSError as exc:
