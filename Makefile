@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := docker-registry
 # actionlint (also built from Go modules) check the GitHub Actions examples.
 TEST_DEBIAN_PACKAGES := postgresql openssl etcd-server shellcheck
 
-.PHONY: install debian deploy test docs bench clean
+.PHONY: install bytecode debian deploy test docs bench clean
 
 $(BIN)/mlstack: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,13 @@ $(BIN)/mlstack: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,cloud]'
 	touch $@
 
-install: $(BIN)/mlstack
+# An editable install leaves mlstack's own modules uncompiled, and where PYTHONDONTWRITEBYTECODE is set (as on CI
+# machines) every command would compile its ~100 modules again (~0.3 s of each `preview --offline`). Compiled here
+# as pip compiles an installed wheel; a module edited later is compiled again in memory (its .pyc is stale).
+bytecode: $(BIN)/mlstack
+	@$(BIN)/python -m compileall -q mlstack components stacks >/dev/null
+
+install: $(BIN)/mlstack bytecode
 	@$(MAKE) --no-print-directory debian PACKAGES="$(DEBIAN_PACKAGES)"
 	$(BIN)/mlstack doctor --fix
 

@@ -207,6 +207,17 @@ class TargetHooks:
         yields the client config at the local addresses; None: they are reachable as they are."""
         return None
 
+    # the checks `checks` gives, by the name a flavor's `verify` names them (the contract test holds both to it)
+    check_names: tuple[str, ...] = ()
+
+    def checks(
+        self, placement: Any, stack: str, components: dict[str, dict[str, Any]]
+    ) -> dict[str, Callable[[Any, dict[str, str]], str]]:
+        """`verify`: checks that act on the platform (KServe's deploys a model), beside mlstack.clients.verify's
+        protocol checks and called like them, (client, secrets) -> what was checked; `components` is the client
+        config as this machine reaches it (inside `connect`'s forwards)."""
+        return {}
+
     def shared(self, placement: Any, stack: str, needs: tuple[str, ...], leaving: bool) -> SharedStack | None:
         """Before a deploy (`leaving` False) and after a purge (True): what the stacks at this placement share, for
         the flavors' `needs` of this stack (`Flavor.shared`); None when the placement shares nothing."""

@@ -62,3 +62,32 @@ def read_mlflow_metric(env: dict, run_id: str) -> float:
         import mlflow
         print(mlflow.MlflowClient().get_run({run_id!r}).data.metrics["accuracy"])
     """, env))
+
+
+# MLServer's XGBoost runtime, of the MLServer release the kserve flavor's image runs, beside the local MLServer
+# runtime (which serves scikit-learn only), with XGBoost's CPU-only build (its full wheel pulls NCCL, hundreds of MB).
+# Two XGBoost releases: the image's is one of 2.x or 3.x, and the check's model must load in both.
+MLSERVER_XGBOOST = {
+    "2.1.4": ("mlserver-xgboost==1.7.1", "xgboost-cpu==2.1.4"),
+    "3.2.0": ("mlserver-xgboost==1.7.1", "xgboost-cpu==3.2.0"),
+}
+OVERLAYS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlstack" / "test-overlays"
+
+
+def xgboost_overlay(version: str) -> Path:
+    """A folder of MLSERVER_XGBOOST[version] (no dependencies: the MLServer runtime has them), for PYTHONPATH;
+    installed once from PyPI into the cache."""
+    import shutil
+    import sys
+    import tempfile
+
+    target = OVERLAYS / f"xgboost-{version}"
+    if (target / "mlserver_xgboost").is_dir():
+        return target
+    OVERLAYS.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=OVERLAYS))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(work),
+                    *MLSERVER_XGBOOST[version]], check=True, timeout=600)
+    shutil.rmtree(target, ignore_errors=True)
+    work.rename(target)
+    return target

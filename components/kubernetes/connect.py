@@ -113,7 +113,14 @@ def forwarded(
 ) -> Iterator[dict[str, dict[str, Any]]]:
     """The client config at forwarded local ports, valid inside the `with` (kubectl port-forward, each in its own
     process group, all stopped on the way out)."""
-    plan = forwards(placement, stack, components)
+    with forwarding(forwards(placement, stack, components)) as local:
+        yield at_local_ports(components, local)
+
+
+@contextmanager
+def forwarding(plan: list[Forward]) -> Iterator[dict[Forward, int]]:
+    """Each forward's local port once it accepts connections, valid inside the `with` (kubectl port-forward, each
+    in its own process group, all stopped on the way out)."""
     if plan and not shutil.which("kubectl"):
         raise NotAvailableError(
             "`mlstack connect` port-forwards with kubectl, which is not on PATH",
@@ -146,7 +153,7 @@ def forwarded(
                         hint="`mlstack doctor` checks the context; `kubectl -n NS get pods` shows the pods",
                     )
                 time.sleep(0.1)
-        yield at_local_ports(components, local)
+        yield local
     finally:
         for proc in procs:
             try:

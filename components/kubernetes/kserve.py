@@ -94,8 +94,10 @@ class KubernetesKserve(Component[KubernetesKserveServing, w.KubernetesPlatform, 
         container = {
             "name": "kserve-container",
             "image": KUBERNETES_IMAGES["mlserver"],
-            "env": [
+            "env": [  # `{{...}}`: filled from each InferenceService's metadata by KServe's controller
                 {"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": "{{.Labels.modelClass}}"},
+                {"name": "MLSERVER_MODEL_NAME", "value": "{{.Name}}"},  # the V2 path: /v2/models/<isvc name>
+                {"name": "MLSERVER_MODEL_URI", "value": "/mnt/models"},  # where the storage initializer puts it
                 {"name": "MLSERVER_HTTP_PORT", "value": str(PORT)},
                 {"name": "MLSERVER_GRPC_PORT", "value": "9000"},
                 {"name": "MLSERVER_METRICS_PORT", "value": "8082"},
@@ -117,7 +119,11 @@ class KubernetesKserve(Component[KubernetesKserveServing, w.KubernetesPlatform, 
             f"{name}-runtime",
             api_version="serving.kserve.io/v1alpha1",
             kind="ServingRuntime",
-            metadata=w.metadata(self.platform, RUNTIME, name),
+            # the annotation makes KServe treat it as MLServer: it labels each InferenceService `modelClass` (the
+            # MLServer runtime of its model format) and sets the model's name and path, as for its own kserve-mlserver
+            metadata=w.metadata(
+                self.platform, RUNTIME, name, annotations={"serving.kserve.io/server-type": "mlserver"}
+            ),
             spec={
                 "labels": n.labels(self.platform.stack, APP, name),  # on every predictor pod of this runtime
                 "protocolVersions": ["v2"],

@@ -146,6 +146,18 @@ class KubernetesHooks(TargetHooks):
 
         return connect.forwarded(placement, stack, components)
 
+    check_names = ("kserve",)
+
+    def checks(
+        self, placement: KubernetesTarget, stack: str, components: dict[str, dict[str, Any]]
+    ) -> dict[str, Callable[[Any, dict[str, str]], str]]:
+        def kserve(client: Any, secrets: dict[str, str]) -> str:
+            from mlstack.components.kubernetes import kserve_check  # Pulumi's Kubernetes SDK: only when it runs
+
+            return kserve_check.check(placement, stack, components)(client, secrets)
+
+        return {"kserve": kserve}
+
     def finish(self, platform: Any, components: dict[str, Any], wiring: dict[str, tuple[str, ...]]) -> None:
         from mlstack.components.kubernetes import network
 

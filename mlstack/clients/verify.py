@@ -51,11 +51,17 @@ def _client_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def verify(clients: StackClients, secrets: dict[str, str]) -> list[CheckResult]:
-    """Each component through the check its flavor names in the registry; a flavor that declares it cannot be
-    checked is reported with its reason, never probed with another flavor's protocol."""
+def verify(
+    clients: StackClients,
+    secrets: dict[str, str],
+    platform: dict[str, Callable[[Any, dict[str, str]], str]] | None = None,
+) -> list[CheckResult]:
+    """Each component through the check its flavor names in the registry (`platform`: the target's own checks,
+    `TargetHooks.checks`); a flavor that declares it cannot be checked is reported with its reason, never probed
+    with another flavor's protocol."""
     from mlstack.registry import KINDS, Unsupported, lookup
 
+    checks = {**CHECKS, **(platform or {})}
     results = []
     for kind, client in sorted(typed(clients).items(), key=lambda kv: KINDS.index(kv[0])):
         flavor = lookup(clients.target, kind, client.flavor)
@@ -63,7 +69,7 @@ def verify(clients: StackClients, secrets: dict[str, str]) -> list[CheckResult]:
         if isinstance(how, Unsupported):
             results.append(CheckResult(kind, client.flavor, True, f"not checked: {how.reason}", 0.0, checked=False))
             continue
-        check = CHECKS[how]
+        check = checks[how]
         start = time.monotonic()
         try:
             detail = check(client, secrets)
@@ -106,12 +112,14 @@ def as_dicts(results: list[CheckResult]) -> list[dict]:
 
 
 # -- object store: put, get, delete in a scratch prefix -----------------------------------------------------
-def check_object_store(c: ObjectStoreClient, secrets: dict[str, str]) -> str:
+def s3_client(c: ObjectStoreClient, secrets: dict[str, str]) -> Any:
+    """boto3's S3 client of the stack's store, with the keys its client config names (bounded timeouts, no retry
+    loop: a check reports what it met)."""
     import boto3
     from botocore.config import Config
 
     secret = secrets.get(c.secret_access_key.output) if c.secret_access_key else None
-    s3 = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=c.endpoint_url,
         region_name=c.region,
@@ -119,7 +127,15 @@ def check_object_store(c: ObjectStoreClient, secrets: dict[str, str]) -> str:
         aws_secret_access_key=secret,
         config=Config(signature_version="s3v4", connect_timeout=5, read_timeout=15, retries={"max_attempts": 1}),
     )
-    bucket = c.buckets[0].removeprefix("s3://").split("/")[0]
+
+
+def bucket_of(url: str) -> str:
+    return url.removeprefix("s3://").split("/")[0]
+
+
+def check_object_store(c: ObjectStoreClient, secrets: dict[str, str]) -> str:
+    s3 = s3_client(c, secrets)
+    bucket = bucket_of(c.buckets[0])
     key = f"{SCRATCH}/{uuid.uuid4().hex}"
     body = uuid.uuid4().bytes
     s3.put_object(Bucket=bucket, Key=key, Body=body)

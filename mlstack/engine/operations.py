@@ -641,11 +641,13 @@ def verify(home: Home, ref: StackRef) -> VerifyResult:
     reached = hooks.connect(recipe.target, recipe.name, clients.components)
     try:
         if reached is None:
-            results = run_checks(clients, secrets)
+            results = run_checks(clients, secrets, hooks.checks(recipe.target, recipe.name, clients.components))
         else:  # services only the cluster reaches are checked through port forwards, as a user would reach them
             with reached as local:
                 results = run_checks(
-                    StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local}), secrets
+                    StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local}),
+                    secrets,
+                    hooks.checks(recipe.target, recipe.name, local),
                 )
     except MlstackError:
         if not unhealthy:

@@ -51,6 +51,11 @@ def test_two_kserve_stacks_share_the_add_ons_and_the_last_purge_removes_them(eng
         runtime = json.loads(_kubectl("-n", "kserve-one", "get", "servingruntime", "mlstack-mlserver", "-o",
                                       "json").stdout)
         assert runtime["spec"]["protocolVersions"] == ["v2"]  # admitted by KServe's own webhook this time
+        # the whole check: a model deployed through KServe, pulled by its storage initializer, asked once, removed
+        checks = mlstack_json("verify", str(first), timeout=1200)["result"]["checks"]
+        serving = next(c for c in checks if c["kind"] == "serving")
+        assert serving["ok"] and "[0.25, 0.75]" in serving["detail"], serving
+        assert _kubectl("-n", "kserve-one", "get", "inferenceservices", "-o", "name").stdout.strip() == ""
         mlstack_json("deploy", str(second), "--yes", timeout=1800)
         mlstack_json("destroy", str(first), "--yes", "--purge", timeout=1800)
         assert _kubectl("-n", "kserve", "get", "deploy", "kserve-controller-manager").returncode == 0  # still used
