@@ -248,6 +248,12 @@ class Target:
     hooks: str | None = None  # "module:NAME" of a TargetHooks instance (None: no hooks)
     # (typed placement, the flavors' `shared` needs) -> what a plan says of them (a cluster's add-ons, versions)
     shared_note: Callable[[Any, tuple[str, ...]], str] | None = None
+    # module with estimate(plan, recipe, pricing) -> (Priced, notes), region(placement) and USES (the usage keys it
+    # reads; None: all): `mlstack cost`
+    cost: str | None = None
+
+    def cost_module(self) -> Any:
+        return importlib.import_module(self.cost) if self.cost else None
 
     def lifecycle(self) -> TargetHooks:
         """The target's hooks (loaded on first use: they may import the platform's client)."""

@@ -65,7 +65,9 @@ def _layer(path: Path) -> str | None:
     if rel.parts[0] in ("stacks", "components"):
         return rel.parts[0]
     if rel.parts[0] == "mlstack" and len(rel.parts) > 2:
-        return {"cli": "cli", "engine": "engine", "recipe": "recipe", "clients": "recipe"}.get(rel.parts[1])
+        return {"cli": "cli", "engine": "engine", "recipe": "recipe", "clients": "recipe", "cost": "recipe"}.get(
+            rel.parts[1]
+        )
     if rel.parts[:2] == ("mlstack", "registry.py"):
         return "recipe"
     return None
@@ -88,7 +90,11 @@ def _imported_layers(path: Path) -> set[str]:
             declaration = parts[1] == "components" and len(parts) >= 4 and (
                 f"{parts[3]}.py" in DECLARATIONS or parts[3] in DECLARATIONS
             )
-            found.add("recipe" if declaration else {"clients": "recipe", "registry": "recipe"}.get(parts[1], parts[1]))
+            found.add(
+                "recipe" if declaration else {"clients": "recipe", "registry": "recipe", "cost": "recipe"}.get(
+                    parts[1], parts[1]
+                )
+            )
     return found & set(LAYERS)
 
 

@@ -83,6 +83,7 @@ TARGET = Target(
     ),
     assembly="mlstack.components.aws.assembly:setup",
     offline="mlstack.components.aws.offline",
+    cost="mlstack.components.aws.cost",
     policy="mlstack.components.aws.policy",
     tag_problems=_tags,
     flavors=(

@@ -136,6 +136,7 @@ TARGET = Target(
     assembly=f"{PKG}.assembly:setup",
     hooks=f"{PKG}.lifecycle:HOOKS",
     offline=f"{PKG}.offline",
+    cost=f"{PKG}.cost",
     policy=f"{PKG}.policy",
     aliases={p.alias: {"type": "kubernetes", "cluster": {"type": p.type}} for p in clusters.provisioners() if p.alias},
     keeps_on_destroy=_keeps,

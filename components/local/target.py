@@ -12,6 +12,7 @@ TARGET = Target(
     summary="plain processes on 127.0.0.1 of this machine; no Docker, no cloud",
     assembly="mlstack.components.local.assembly:setup",
     offline="mlstack.components.local.offline",
+    cost="mlstack.components.local.cost",
     flavors=(
         Flavor(
             "local",

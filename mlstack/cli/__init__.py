@@ -7,6 +7,7 @@ import typer
 from mlstack.cli import (
     cancel,
     connect,
+    cost,
     deploy,
     destroy,
     doctor,
@@ -60,6 +61,7 @@ def _root(
 for module in (
     deploy,
     preview,
+    cost,
     render,
     destroy,
     output,

@@ -92,3 +92,25 @@ class CancelResult(Result):
     stack: str
     cancelled: bool
     held: bool | None  # whether a lock was held (None: a shared backend, not known without reading it)
+
+
+class CostResult(Result):
+    """`mlstack cost`: the monthly estimate of the offline plan (money on the clouds; what a cluster must have on
+    kubernetes; what this machine gives on local)."""
+
+    stack: str
+    target: str
+    region: str | None
+    currency: str
+    prices: dict[str, str]  # the snapshot used: file, read (the day it was assembled)
+    total_usd: float | None  # priced lines only; None where the target is not priced in money
+    total_usd_range: list[float] | None
+    lines: list[dict[str, Any]]  # each priced (or unpriced) item: quantity, unit, price, monthly, source, read
+    unpriced: list[str]  # what is not counted (never as 0): component/resource item, and why
+    free: list[dict[str, str]]  # resources the platform charges nothing for, and why
+    assumptions: dict[str, dict[str, Any]]  # key -> expected, low, high, unit, description, source
+    capacity: list[dict[str, Any]] = []  # kubernetes: requests and limits per workload
+    capacity_total: dict[str, float] = {}
+    footprint: list[dict[str, Any]] = []  # local: runtime on disk and data per service
+    not_sized: list[str] = []
+    notes: list[str] = []

@@ -545,3 +545,22 @@ def _known_fields(parent: tuple, data: Any) -> list[str]:
             return list(here.settings.model_fields)
         model = next((f.settings for f in registry.flavors_for(kind=keys[1]) if f.name == flavor), None)
     return list(model.model_fields) if model else []
+
+
+def load_document(path: Path, model: type[BaseModel], what: str) -> Any:
+    """Another YAML or JSON file a user gives mlstack (a price snapshot), read with the recipe's hardening (size,
+    characters, bounded parse) and validated by `model`: one `FILE:LINE: field: message` per problem, exit 2."""
+    filename = str(path)
+    text = source.normalise(source.read_text(path))
+    source.check_characters(text, filename)
+    if not text.strip():
+        raise RecipeError([Problem(filename, None, "", f"file is empty; it should hold {what}")])
+    data = yamltree.parse(text, filename, LineIndex(text))
+    if not isinstance(data, Map):
+        raise RecipeError([Problem(filename, 1, "", f"top level is not a mapping; it should hold {what}")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(err, data, filename) for err in exc.errors(include_input=True, include_url=False)]
+        problems.sort(key=lambda p: (p.line or 0, p.field))
+        raise RecipeError(problems[:MAX_PROBLEMS]) from None

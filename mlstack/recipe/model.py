@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, Discriminator, Field, Tag, create_model, field_validator
 
 from mlstack import registry
+from mlstack.cost.usage import CostAssumptions
 from mlstack.recipe import rules
 from mlstack.recipe.base import UserModel
 from mlstack.versions import ZENML_VERSION
@@ -178,6 +179,10 @@ class Recipe(UserModel):
     tags: dict[str, str] = Field(default_factory=dict, description="Tags put on every taggable resource.")
     state: StateSpec = Field(default_factory=StateSpec, description="Pulumi state backend and secrets provider.")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="Client config files written after deploy.")
+    cost: CostAssumptions = Field(
+        default_factory=CostAssumptions,
+        description="Usage `mlstack cost` assumes: each key set here replaces its default and range.",
+    )
     # Every target's model types it; here (a recipe whose target is unknown) only its kinds are checked.
     components: any_components() = Field(  # type: ignore[valid-type]
         description="Components of the stack, keyed by kind."

@@ -1,0 +1,93 @@
+"""`mlstack cost`: the offline plan priced by the target's cost module (components/<target>/cost.py) with the
+price snapshot and the usage assumed (recipe `cost:` block, `--assume KEY=VALUE`), without credentials."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from mlstack import registry
+from mlstack.engine.results import CostResult
+from mlstack.errors import NotAvailableError, UsageError
+
+
+def parse_assumptions(pairs: list[str] | None) -> dict[str, float]:
+    """`--assume KEY=VALUE` pairs, checked like the recipe's `cost:` block (exit 2 naming the key, never echoing
+    more than it)."""
+    from pydantic import ValidationError
+
+    from mlstack.cost.usage import USAGE, CostAssumptions
+    from mlstack.errors import excerpt
+
+    values: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--assume {excerpt(pair)}: expected KEY=VALUE", hint=f"keys: {', '.join(USAGE)}")
+        if key not in USAGE:
+            raise UsageError(f"--assume: unknown key {excerpt(key)}", hint=f"keys: {', '.join(USAGE)}")
+        try:
+            values[key] = float(raw)
+        except ValueError:
+            raise UsageError(f"--assume {key}: must be a number, got {excerpt(raw)}") from None
+    try:
+        CostAssumptions.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UsageError(f"--assume {err['loc'][0]}: {err['msg'].replace('Input should be', 'must be')}") from None
+    return values
+
+
+def estimate(recipe: Any, assumed: dict[str, float], prices: Path | None) -> CostResult:
+    from mlstack.cost import prices as snapshots
+    from mlstack.cost.estimate import Pricing, total
+    from mlstack.cost.usage import resolve
+    from mlstack.engine.offline import OFFLINE_DIR, plan
+    from mlstack.home import Home
+    from mlstack.stacks.program import check_available
+
+    target = registry.target(recipe.target.type)
+    module = target.cost_module()
+    if module is None:
+        raise NotAvailableError(f"target {target.name!r} has no cost estimate")
+    snapshot = snapshots.load(prices)
+    usage = resolve(recipe.cost, assumed)
+    check_available(recipe)
+    planned = plan(recipe)
+    region = module.region(recipe.target)
+    pricing = Pricing(snapshot, region or "", usage, OFFLINE_DIR, Home.from_env().runtimes_dir)
+    priced, notes = module.estimate(planned, recipe, pricing)
+    lines = [line.to_dict() for line in priced.lines]
+    uses = getattr(module, "USES", None)
+    money = region is not None
+    amount = total(priced.lines)
+    capacity_total = (
+        {
+            key: round(sum(row[key] for row in priced.capacity if not row["transient"]), 3)
+            for key in ("cpu_request", "cpu_limit", "memory_request_gib", "memory_limit_gib", "storage_gib")
+        }
+        if priced.capacity
+        else {}
+    )
+    return CostResult(
+        stack=recipe.name,
+        target=target.name,
+        region=region,
+        currency=snapshot.currency,
+        prices={"file": str(prices) if prices else "shipped with mlstack", "read": snapshot.read},
+        total_usd=round(amount[0], 2) if money else None,
+        total_usd_range=[round(amount[1], 2), round(amount[2], 2)] if money else None,
+        lines=lines,
+        unpriced=[
+            f"{line.component}/{line.resource}: {line.item} ({line.unpriced})" for line in priced.lines if line.unpriced
+        ],
+        free=priced.free,
+        assumptions={k: asdict(a) for k, a in usage.items() if uses is None or k in uses},
+        capacity=priced.capacity,
+        capacity_total=capacity_total,
+        footprint=priced.footprint,
+        not_sized=priced.not_sized,
+        notes=list(notes),
+    )
