@@ -1,5 +1,6 @@
 """Offline plan of each recipe in recipes/ (every target: clouds, kubernetes, local): wall time and peak RSS of
-`mlstack preview RECIPE --offline`, median of N runs, beside `python -c pass` as the baseline. Targets: clouds
+`mlstack preview RECIPE --offline` and of `mlstack cost RECIPE` (the same plan, priced: target <= the preview + 0.2 s),
+median of N runs, beside `python -c pass` as the baseline. Targets: clouds
 <= 1.5 s and <= 250 MiB each (issue 5); kubernetes <= 1.0 s (issue 11, see also bench/kubernetes.py).
 
     .venv/bin/python bench/plan.py [--runs 5]
@@ -32,6 +33,8 @@ def main() -> None:
     cases = {"python -c pass (baseline)": [sys.executable, "-c", "pass"]}
     for path in recipes():
         cases[f"preview --offline {path.name}"] = [str(BIN / "mlstack"), "preview", str(path), "--offline", "--json"]
+        # issue 18: `mlstack cost` <= the offline preview's time + 0.2 s (it prices the same plan)
+        cases[f"cost {path.name}"] = [str(BIN / "mlstack"), "cost", str(path), "--json"]
     print(f"{'case':<40} {'median s':>9} {'peak RSS MiB':>13}   (n={runs}; clouds <= 1.5 s, <= 250 MiB; kubernetes <= 1.0 s)")
     for name, argv in cases.items():
         measure(argv)

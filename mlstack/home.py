@@ -98,3 +98,32 @@ class Home:
         if not path.exists():
             write_private(path, secrets.token_urlsafe(32))
         return path
+
+
+RUNTIME_SIZE = ".mlstack-size"  # a runtime's bytes on disk, recorded once it is installed (`mlstack cost`, local)
+
+
+def tree_bytes(path: Path) -> int:
+    """Bytes of the files under `path` (links not followed)."""
+    total = 0
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                total += tree_bytes(Path(entry.path))
+            else:
+                total += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            pass
+    return total
+
+
+def runtime_bytes(runtime_dir: Path) -> int:
+    """What an installed runtime takes on disk: as recorded when it was installed, else measured now."""
+    try:
+        return int((runtime_dir / RUNTIME_SIZE).read_text())
+    except (OSError, ValueError):
+        return tree_bytes(runtime_dir)

@@ -4,8 +4,6 @@ hold: the README's local bench table gives what a running default stack measured
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from mlstack.cost.estimate import Priced, Pricing, component_of
@@ -19,18 +17,9 @@ PROCESS = "pulumi-python:dynamic/local:Process"
 USES = tuple(DATA.values())
 
 
-def _size(path: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def footprint(plan: Any, pricing: Pricing) -> list[dict[str, Any]]:
+    from mlstack.home import runtime_bytes
+
     runtimes = pricing.runtimes_dir
     rows = []
     for r in plan.of_type(PROCESS):
@@ -45,8 +34,8 @@ def footprint(plan: Any, pricing: Pricing) -> list[dict[str, Any]]:
                 "component": component,
                 "process": r.name,
                 "runs": runtime or program,  # a runtime mlstack installs, or a system program (docker-registry)
-                "runtime_disk_mib": round(_size(runtimes / runtime) / 2**20, 1)
-                if installed and runtimes and runtime
+                "runtime_disk_mib": round(runtime_bytes(runtimes / runtime) / 2**20, 1)
+                if installed and runtimes is not None and runtime is not None
                 else None,
                 "runtime_installed": installed if runtime else None,
                 "data_gb": pricing.usage[data].expected if data else None,

@@ -33,6 +33,14 @@ def register(app: typer.Typer) -> None:
         markdown: Annotated[
             bool, typer.Option("--markdown", help="Print the estimate as Markdown (for a pull-request comment).")
         ] = False,
+        against: Annotated[
+            Path | None,
+            typer.Option(
+                "--against",
+                metavar="RECIPE",
+                help="Also estimate this recipe (the version on your main branch) and print the change.",
+            ),
+        ] = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
@@ -48,7 +56,11 @@ def register(app: typer.Typer) -> None:
             if markdown and json_out:
                 raise UsageError("--markdown and --json are two renderings of one estimate: choose one")
             assumed = costs.parse_assumptions(assume)
-            return costs.estimate(load_recipe(recipe, parse_vars(var)), assumed, prices)
+            result = costs.estimate(load_recipe(recipe, parse_vars(var)), assumed, prices)
+            if against is not None:
+                old = costs.estimate(load_recipe(against, parse_vars(var)), assumed, prices)
+                result = costs.against(result, old, str(against))
+            return result
 
         def human(r: CostResult) -> None:
             typer.echo(to_markdown(r) if markdown else to_text(r))
@@ -77,9 +89,13 @@ def _assumed(r: CostResult) -> list[str]:
 
 
 def to_text(r: CostResult) -> str:
+    from mlstack.engine.cost import change_text
+
     out: list[str] = []
     if r.region is not None:
         out.append(f"stack {r.stack} on {r.target} ({r.region}): {_range(r)}")
+        if change := change_text(r):
+            out.append(f"  change: {change}")
         for line in r.lines:
             if line["unpriced"]:
                 continue
@@ -137,10 +153,14 @@ def _cell(value: Any) -> str:
 
 
 def to_markdown(r: CostResult) -> str:
+    from mlstack.engine.cost import change_text
+
     out: list[str] = []
     if r.region is not None:
+        change = change_text(r)
+        out += [f"**Estimated cost of `{r.stack}`** ({r.target}, {r.region}): {_range(r)}"]
+        out += ["", f"**Change:** {change}"] if change else []
         out += [
-            f"**Estimated cost of `{r.stack}`** ({r.target}, {r.region}): {_range(r)}",
             "",
             "| component | resource | item | quantity | unit price | a month | source, read |",
             "|---|---|---|---|---|---|---|",

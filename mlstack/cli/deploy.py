@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -64,9 +64,33 @@ def register(app: typer.Typer) -> None:
                 plan = ops.preview(home, ref, say).plan
                 for line in plan_view.lines(plan):
                     say(line)
+                if plan["changed"] and (change := _cost_change(home, ref)):
+                    say(change)
                 ops.refused(plan["stack"], plan["steps"], replace_data)
                 if plan["changed"]:
                     confirm(f"Deploy these changes to stack {plan['stack']!r}?", yes)
             return ops.deploy(home, ref, say, replace_data=replace_data, previewed=asks(yes))
 
         run("deploy", json_out, debug, body, lambda r: _summary("deployed", r))
+
+
+def _cost_change(home: Any, ref: Any) -> str | None:
+    """`cost: $142.10 a month (+$42.10 against the deployed stack ...)` where the target prices in money; an
+    estimate that fails never stops a deploy (it is not part of it)."""
+    from mlstack.engine import cost as costs
+    from mlstack.errors import MlstackError
+    from mlstack.recipe.loader import load_recipe
+
+    try:
+        recipe = load_recipe(ref.recipe_path, ref.variables)
+        new = costs.estimate(recipe)
+        if new.total_usd is None:
+            return None
+        old = costs.deployed(home, recipe.name, ref.backend)
+        if old is not None:
+            new = costs.against(new, costs.estimate(old), "the deployed stack")
+        unpriced = f", {len(new.unpriced)} item(s) unpriced" if new.unpriced else ""
+        change = costs.change_text(new)
+        return f"cost: ${new.total_usd:,.2f} a month{unpriced}" + (f"; {change}" if change else "")
+    except MlstackError:
+        return None

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
                 if shared:
                     typer.echo(f"\nShared by the stacks of this cluster (`{shared['stack']}`), brought up first:\n")
                     typer.echo(plan_view.markdown(shared["plan"]))
+                typer.echo("\n" + _cost_markdown(recipe, var, backend, deployed=not offline))
             elif offline:
                 _tree(r)  # type: ignore[arg-type]
             else:
@@ -119,3 +120,22 @@ def _tree(plan: OfflinePreviewResult) -> None:
         typer.echo(fit(line))
     if any(cut):
         typer.echo("(lines cut to fit the terminal: `--json` has every input and output whole)")
+
+
+def _cost_markdown(recipe: Any, var: list[str] | None, backend: str | None, deployed: bool) -> str:
+    """The estimate of the same recipe (`mlstack cost`), with the change from the deployed stack's where one is
+    known (an online preview); an estimate that fails is said, never a failed preview."""
+    from mlstack.cli.cost import to_markdown
+    from mlstack.engine import cost as costs
+    from mlstack.errors import MlstackError
+    from mlstack.home import Home
+    from mlstack.recipe.loader import load_recipe
+
+    try:
+        loaded = load_recipe(recipe, parse_vars(var))
+        result = costs.estimate(loaded)
+        if deployed and (old := costs.deployed(Home.from_env(), loaded.name, backend)) is not None:
+            result = costs.against(result, costs.estimate(old), "the deployed stack")
+        return to_markdown(result)
+    except MlstackError as exc:
+        return f"*No cost estimate: {exc.message}*"

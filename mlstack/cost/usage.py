@@ -70,13 +70,13 @@ class Assumed:
     source: Source
 
 
-def resolve(recipe: CostAssumptions, assumed: dict[str, float]) -> dict[str, Assumed]:
+def resolve(recipe: CostAssumptions | None, assumed: dict[str, float]) -> dict[str, Assumed]:
     """Every key's value: `--assume` over the recipe over the default (only a default keeps its range)."""
     out = {}
     for key, usage in USAGE.items():
         if key in assumed:
             value, source = assumed[key], "--assume"
-        elif (set_in_recipe := getattr(recipe, key)) is not None:
+        elif recipe is not None and (set_in_recipe := getattr(recipe, key)) is not None:
             value, source = float(set_in_recipe), "recipe"
         else:
             out[key] = Assumed(key, usage.expected, usage.low, usage.high, usage.unit, usage.description, "default")

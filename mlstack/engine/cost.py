@@ -40,7 +40,9 @@ def parse_assumptions(pairs: list[str] | None) -> dict[str, float]:
     return values
 
 
-def estimate(recipe: Any, assumed: dict[str, float], prices: Path | None) -> CostResult:
+def estimate(
+    recipe: Any, assumed: dict[str, float] | None = None, prices: Path | None = None, planned: Any = None
+) -> CostResult:
     from mlstack.cost import prices as snapshots
     from mlstack.cost.estimate import Pricing, total
     from mlstack.cost.usage import resolve
@@ -53,9 +55,10 @@ def estimate(recipe: Any, assumed: dict[str, float], prices: Path | None) -> Cos
     if module is None:
         raise NotAvailableError(f"target {target.name!r} has no cost estimate")
     snapshot = snapshots.load(prices)
-    usage = resolve(recipe.cost, assumed)
-    check_available(recipe)
-    planned = plan(recipe)
+    usage = resolve(recipe.cost, assumed or {})
+    if planned is None:
+        check_available(recipe)
+        planned = plan(recipe)
     region = module.region(recipe.target)
     pricing = Pricing(snapshot, region or "", usage, OFFLINE_DIR, Home.from_env().runtimes_dir)
     priced, notes = module.estimate(planned, recipe, pricing)
@@ -91,3 +94,37 @@ def estimate(recipe: Any, assumed: dict[str, float], prices: Path | None) -> Cos
         not_sized=priced.not_sized,
         notes=list(notes),
     )
+
+
+def against(new: CostResult, old: CostResult, what: str) -> CostResult:
+    """`new` with the change from `old` (another recipe, or the deployed stack's): totals of what each prices."""
+    change: dict[str, Any] = {"what": what, "total_usd": old.total_usd}
+    if new.total_usd is not None and old.total_usd is not None:
+        change["delta_usd"] = round(new.total_usd - old.total_usd, 2)
+        change["unpriced"] = len(old.unpriced)
+    return new.model_copy(update={"against": change})
+
+
+def deployed(home: Any, name: str, backend: str | None) -> Any:
+    """The recipe the stack `name` was deployed with (this home, or the shared backend), None where it is not."""
+    from mlstack.engine import operations as ops
+    from mlstack.errors import MlstackError
+
+    try:
+        return ops.resolve(home, ops.StackRef(None, name, {}, backend))
+    except MlstackError:
+        return None
+
+
+def change_text(result: CostResult) -> str | None:
+    """`+$42.10 a month against the deployed stack ($100.00 → $142.10)`, or None without a comparison."""
+    change = result.against
+    if not change or change.get("delta_usd") is None:
+        return None
+    delta = change["delta_usd"]
+    sign = "+" if delta >= 0 else "−"
+    text = (
+        f"{sign}${abs(delta):,.2f} a month against {change['what']} "
+        f"(${change['total_usd']:,.2f} → ${result.total_usd:,.2f}, priced items only)"
+    )
+    return text

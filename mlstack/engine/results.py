@@ -114,3 +114,4 @@ class CostResult(Result):
     footprint: list[dict[str, Any]] = []  # local: runtime on disk and data per service
     not_sized: list[str] = []
     notes: list[str] = []
+    against: dict[str, Any] | None = None  # what: another recipe or the deployed stack; total_usd; delta_usd

@@ -20,7 +20,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from mlstack.errors import EngineError, NotAvailableError
-from mlstack.home import Home
+from mlstack.home import RUNTIME_SIZE, Home, tree_bytes
 from mlstack.versions import RUNTIMES, DebianRuntime, GoRuntime, PythonRuntime, Runtime
 
 MARKER = ".mlstack-complete"
@@ -112,6 +112,7 @@ def _install(home: Home, rt: Runtime, progress: Callable[[str], None]) -> Path:
             _install_python(base, rt, progress)
         else:
             _install_go(base, rt, progress)
+        (base / RUNTIME_SIZE).write_text(str(tree_bytes(base)))
         (base / MARKER).write_text(_fingerprint(rt))
     return base / "bin" / rt.binary
 

@@ -179,8 +179,9 @@ class Recipe(UserModel):
     tags: dict[str, str] = Field(default_factory=dict, description="Tags put on every taggable resource.")
     state: StateSpec = Field(default_factory=StateSpec, description="Pulumi state backend and secrets provider.")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="Client config files written after deploy.")
-    cost: CostAssumptions = Field(
-        default_factory=CostAssumptions,
+    # None when absent, so a recipe without it resolves (and fingerprints) exactly as before it existed
+    cost: CostAssumptions | None = Field(
+        default=None,
         description="Usage `mlstack cost` assumes: each key set here replaces its default and range.",
     )
     # Every target's model types it; here (a recipe whose target is unknown) only its kinds are checked.

@@ -193,11 +193,14 @@ def test_local_reports_what_it_takes_of_this_machine(home, tmp_path, monkeypatch
     runtimes = tmp_path / "runtimes"
     (runtimes / "mlserver-1.7.1" / "bin").mkdir(parents=True)
     (runtimes / "mlserver-1.7.1" / "bin" / "mlserver").write_bytes(b"x" * (3 * 2**20))
+    (runtimes / "mlflow-3.17.2").mkdir()  # installed by this release: its size was recorded then
+    (runtimes / "mlflow-3.17.2" / ".mlstack-size").write_text(str(5 * 2**20))
     monkeypatch.setenv("MLSTACK_RUNTIMES_DIR", str(runtimes))
     r = cost(str(RECIPES / "local.yaml"), "--assume", "registry_gb=7")
     rows = {row["component"]: row for row in r["footprint"]}
-    assert rows["serving"]["runtime_disk_mib"] == 3.0 and rows["serving"]["runtime_installed"] is True
-    assert rows["tracking"]["runtime_installed"] is False and rows["tracking"]["runtime_disk_mib"] is None
+    assert rows["serving"]["runtime_disk_mib"] == 3.0 and rows["serving"]["runtime_installed"] is True  # measured
+    assert rows["tracking"]["runtime_disk_mib"] == 5.0
+    assert rows["object_store"]["runtime_installed"] is False and rows["object_store"]["runtime_disk_mib"] is None
     assert rows["registry"]["data_gb"] == 7 and rows["object_store"]["data_gb"] == 100
     assert set(r["assumptions"]) == {"storage_gb", "registry_gb"} and r["total_usd"] is None
 
@@ -208,3 +211,29 @@ def test_every_recipe_is_estimated(home, fmt):
         result = runner.invoke(app, ["cost", str(recipe), *([fmt] if fmt else [])])
         assert result.exit_code == 0, (recipe, result.stdout)
         assert "read 2026-12-06" in result.stdout
+
+
+def test_against_another_recipe_the_change_is_the_difference_of_totals(home, tmp_path):
+    base = aws_in(tmp_path, "us-east-1")
+    text = Path(base).read_text().replace("    allowed_cidrs: [10.0.0.0/8]\n",
+                                          "    allowed_cidrs: [10.0.0.0/8]\n    database_storage_gb: 100\n")
+    r = cost(_recipe(tmp_path, "bigger", text), "--against", base)
+    assert r["against"]["delta_usd"] == round(68 * usd("aws.rds.storage.gp3", "us-east-1"), 2)
+    assert r["against"]["total_usd"] == cost(base)["total_usd"]
+    markdown = runner.invoke(app, ["cost", _recipe(tmp_path, "bigger", text), "--against", base, "--markdown"]).stdout
+    assert f"**Change:** +${68 * usd('aws.rds.storage.gp3', 'us-east-1'):,.2f} a month against {base}" in markdown
+
+
+def test_preview_markdown_ends_with_the_estimate_and_the_change_from_the_deployed_stack(home, tmp_path):
+    from mlstack.cli.preview import _cost_markdown
+    from mlstack.engine.workspace import save_recipe
+    from mlstack.recipe.loader import load_recipe
+
+    offline = runner.invoke(app, ["preview", str(RECIPES / "gcp.yaml"), "--offline", "--markdown"]).stdout
+    assert "**Estimated cost of `mlops-gcp`** (gcp, europe-west1)" in offline and "**Change:**" not in offline
+    # a deployed stack (its saved recipe, as a deploy keeps it) with a smaller database
+    deployed_text = Path(aws_in(tmp_path, "us-east-1")).read_text()
+    new = aws_in(tmp_path, "us-east-1", "cost:\n  storage_gb: 200\n")
+    save_recipe(home, "mlops-aws", load_recipe(_recipe(tmp_path, "old", deployed_text)).model_dump(mode="json"))
+    text = _cost_markdown(Path(new), None, None, deployed=True)
+    assert f"**Change:** +${100 * usd('aws.s3.storage', 'us-east-1'):,.2f} a month against the deployed stack" in text

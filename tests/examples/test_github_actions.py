@@ -106,6 +106,7 @@ def test_the_workflows_run_what_their_readme_promises():
     assert runs == {
         ("mlstack-preview.yml", "validate --json"),
         ("mlstack-preview.yml", "preview --offline --markdown"),
+        ("mlstack-preview.yml", "cost --against --json"),
         ("mlstack-deploy.yml", "doctor --fix"),
         ("mlstack-deploy.yml", "deploy --yes --json"),
         ("mlstack-drift.yml", "doctor --fix"),
