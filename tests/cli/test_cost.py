@@ -105,15 +105,18 @@ def test_one_size_changed_moves_exactly_its_line(home, tmp_path):
 
 
 def test_what_the_snapshot_lacks_is_named_unpriced_never_zero(home):
-    r = cost(str(RECIPES / "aws.yaml"))  # eu-west-1: the snapshot has CloudWatch Logs and Secrets Manager there
-    priced = {k for k, line in lines(r).items() if line["unpriced"] is None}
-    assert priced == {("tracking-logs", "CloudWatch Logs ingestion"),
-                      ("tracking-logs", "CloudWatch Logs storage (1 months kept)"),
-                      ("tracking-secret", "Secrets Manager secret")}
-    assert r["total_usd"] == round(5 * usd("aws.logs.ingest", "eu-west-1") + 5 * usd("aws.logs.storage", "eu-west-1")
-                                   + usd("aws.secretsmanager.secret", "eu-west-1"), 2)
-    assert "object_store/object_store-artifacts: S3 Standard storage (no eu-west-1 price for aws.s3.storage (the " \
-           "snapshot has us-east-1))" in r["unpriced"]
+    r = cost(str(RECIPES / "aws.yaml"))  # eu-west-1: the snapshot has no RDS or load balancer price there
+    unpriced = {k for k, line in lines(r).items() if line["unpriced"] is not None}
+    assert unpriced == {("tracking-lb", "Application Load Balancer hours"),
+                        ("tracking-lb", "load balancer capacity units"),
+                        ("tracking-db", "RDS PostgreSQL db.t4g.micro (Single-AZ)"), ("tracking-db", "RDS gp3 storage")}
+    p = lambda key: usd(key, "eu-west-1")  # noqa: E731
+    assert r["total_usd"] == round(
+        100 * p("aws.s3.storage") + 50 * p("aws.s3.write_requests") + 500 * p("aws.s3.read_requests")
+        + 10 * p("aws.transfer.out") + 20 * p("aws.ecr.storage") + 5 * p("aws.logs.ingest") + 5 * p("aws.logs.storage")
+        + 730 * p("aws.fargate.vcpu") + 730 * 2 * p("aws.fargate.memory") + p("aws.secretsmanager.secret"), 2)
+    assert "tracking/tracking-db: RDS gp3 storage (no eu-west-1 price for aws.rds.storage.gp3 (the snapshot has " \
+           "us-east-1))" in r["unpriced"]
     assert all(line["monthly_usd"] is None for line in r["lines"] if line["unpriced"])
     azure = cost(str(RECIPES / "azure.yaml"))
     assert "tracking/tracking-db-dns-link: azure-native:privatedns:VirtualNetworkLink (mlstack has no price rule " \
@@ -136,13 +139,13 @@ def test_gcp_by_hand(home):
 def test_a_newer_snapshot_prices_what_the_shipped_one_lacks(home, tmp_path):
     newer = json.loads(SHIPPED.read_text())
     newer["read"] = "2027-01-15"
-    newer["prices"]["aws.s3.storage"]["regions"]["eu-west-1"] = {
-        "usd": 0.024, "source": "https://aws.amazon.com/s3/pricing/", "read": "2027-01-15"}
+    newer["prices"]["aws.rds.storage.gp3"]["regions"]["eu-west-1"] = {
+        "usd": 0.127, "source": "https://aws.amazon.com/rds/postgresql/pricing/", "read": "2027-01-15"}
     path = tmp_path / "prices.yaml"
     path.write_text(json.dumps(newer, indent=1))
     r = cost(str(RECIPES / "aws.yaml"), "--prices", str(path))
-    line = lines(r)[("object_store-artifacts", "S3 Standard storage")]
-    assert line["monthly_usd"] == round(100 * 0.024, 2) and line["read"] == "2027-01-15"
+    line = lines(r)[("tracking-db", "RDS gp3 storage")]
+    assert line["monthly_usd"] == round(32 * 0.127, 2) and line["read"] == "2027-01-15" and line["unpriced"] is None
     assert r["prices"] == {"file": str(path), "read": "2027-01-15"}
 
 
