@@ -76,6 +76,7 @@ def test_settings_wiring_and_hints_resolve(flavor):
         hooks = registry.target(flavor.target).lifecycle()
         if flavor.verify in hooks.check_names:  # the target's own (it acts on the platform): given by its hooks
             assert flavor.verify not in CHECKS
+            assert set(hooks.checks(None, "stack", {})) == set(hooks.check_names)
         else:
             assert flavor.verify in CHECKS and _params(CHECKS[flavor.verify])[1:] == ["secrets"]
     assert set(flavor.without) <= set(flavor.uses), "a note for a kind the flavor does not use"

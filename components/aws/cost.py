@@ -11,6 +11,7 @@ from mlstack.cost.estimate import Line, Priced, Pricing, Qty, component_of, fixe
 NOTES = (
     "SageMaker bills the pipeline steps and endpoints you run, per use: mlstack creates only their roles",
     "RDS backups up to the database's size are free; S3 versioning keeps replaced objects (counted in storage_gb)",
+    "AWS's first 100 GB a month out to the internet are free per account, across services: not subtracted here",
 )
 
 
@@ -42,18 +43,18 @@ def rules(plan: Any) -> dict[str, Any]:
 
     def database(r: Any, p: Pricing, component: str) -> list[Line]:
         klass, storage = r.inputs.get("instanceClass"), float(r.inputs.get("allocatedStorage") or 0)
-        az = "Multi-AZ" if r.inputs.get("multiAz") else "Single-AZ"
+        multi = ".multi-az" if r.inputs.get("multiAz") else ""  # its own price (a standby in a second zone)
+        az = "Multi-AZ" if multi else "Single-AZ"
+        kind = r.inputs.get("storageType", "gp2")
         return [
-            p.line(
-                component, r.name, f"RDS PostgreSQL {klass} ({az})", f"aws.rds.postgresql.{klass}", p.use("hours_up")
-            ),
             p.line(
                 component,
                 r.name,
-                f"RDS {r.inputs.get('storageType', 'gp2')} storage",
-                f"aws.rds.storage.{r.inputs.get('storageType', 'gp2')}",
-                fixed(storage),
+                f"RDS PostgreSQL {klass} ({az})",
+                f"aws.rds.postgresql.{klass}{multi}",
+                p.use("hours_up"),
             ),
+            p.line(component, r.name, f"RDS {kind} storage", f"aws.rds.storage.{kind}{multi}", fixed(storage)),
         ]
 
     def service(r: Any, p: Pricing, component: str) -> list[Line]:

@@ -17,25 +17,22 @@ NOTES = (
 )
 
 
-def _quantity(value: Any) -> float:
-    """A Kubernetes-style quantity (`1`, `500m`, `2Gi`, `512Mi`) as cores or GiB."""
+def _cores(value: Any) -> float:
+    """A Kubernetes-style CPU quantity (`1`, `500m`) in cores."""
     text = str(value)
-    match = re.fullmatch(r"([0-9.]+)(m|Ki|Mi|Gi|Ti|k|M|G)?", text)
+    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def _gib(value: Any) -> float:
+    """A Kubernetes-style memory quantity (`2Gi`, `512Mi`, `1G`, bytes) in GiB."""
+    match = re.fullmatch(r"([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|T)?", str(value))
     if not match:
-        raise ValueError(f"not a quantity: {text!r}")
-    number, suffix = float(match.group(1)), match.group(2) or ""
-    scale = {
-        "": 1,
-        "m": 1e-3,
-        "Ki": 2**-20,
-        "Mi": 2**-10,
-        "Gi": 1,
-        "Ti": 2**10,
-        "k": 1e3 / 2**30,
-        "M": 1e6 / 2**30,
-        "G": 1e9 / 2**30,
-    }
-    return number * scale[suffix]
+        raise ValueError(f"not a memory quantity: {value!r}")
+    scale = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, None: 1}
+    return float(match.group(1)) * scale[match.group(2)] / 2**30
+
+
+GIB_PER_GB = 1e9 / 2**30  # usage is assumed in GB; a price per GiB is for 1.07 GB
 
 
 def rules(plan: Any) -> dict[str, Any]:
@@ -68,7 +65,13 @@ def rules(plan: Any) -> dict[str, Any]:
                 "gcp.gcs.class_b",
                 scaled(p.use("read_requests_k"), part / 10),
             ),
-            p.line(component, r.name, "data out to the internet", "gcp.egress", scaled(p.use("data_out_gb"), part)),
+            p.line(
+                component,
+                r.name,
+                "data out to the internet",
+                "gcp.egress",
+                scaled(p.use("data_out_gb"), part * GIB_PER_GB),
+            ),
         ]
 
     def repository(r: Any, p: Pricing, component: str) -> list[Line]:
@@ -128,8 +131,8 @@ def rules(plan: Any) -> dict[str, Any]:
         template = r.inputs.get("template") or {}
         warm = float((template.get("scaling") or {}).get("minInstanceCount") or 0)
         limits = [(c.get("resources") or {}).get("limits") or {} for c in template.get("containers") or []]
-        vcpu = sum(_quantity(lim.get("cpu", "1")) for lim in limits)
-        memory = sum(_quantity(lim.get("memory", "512Mi")) for lim in limits)
+        vcpu = sum(_cores(lim.get("cpu", "1")) for lim in limits)
+        memory = sum(_gib(lim.get("memory", "512Mi")) for lim in limits)
         seconds = scaled(p.use("hours_up"), 3600 * warm)
         return [
             p.line(

@@ -17,24 +17,21 @@ NOTES = (
     "a pod's request is the larger of its init containers' and the sum of its containers'; Jobs run to completion "
     "(listed, not added to what the cluster keeps reserved)",
 )
-SUFFIX = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+SUFFIX = {
+    **{"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18},
+    **{"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60},
+}
 TRANSIENT = ("kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob")
 USES: tuple[str, ...] = ()  # no usage decides a cluster's capacity here
 
 
 def quantity(value: Any) -> float:
     """A Kubernetes quantity in base units (cores, bytes)."""
-    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(value).strip())
-    if not match or match.group(2) not in SUFFIX:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
-    return float(match.group(1)) * SUFFIX[match.group(2)]
-
-
-def _pod(resource: Any, path: tuple[str, ...]) -> dict[str, Any]:
-    pod: Any = resource.inputs
-    for key in path:
-        pod = (pod or {}).get(key)
-    return pod or {}
+    text = str(value).strip()
+    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", text)
+    if match and match.group(2) in SUFFIX:
+        return float(match.group(1)) * SUFFIX[match.group(2)]
+    return float(text)  # the exponent form (`1e3`); anything else is a ValueError the engine reports
 
 
 def _sum(containers: list[dict[str, Any]], kind: str, what: str) -> float:
@@ -46,57 +43,65 @@ def _needs(pod: dict[str, Any], kind: str, what: str) -> float:
     return max([_sum(pod.get("containers") or [], kind, what), *init])
 
 
+def _objects(plan: Any) -> list[tuple[Any, str, str, dict[str, Any]]]:
+    """(the plan's resource, name, type, inputs) of every object: the plan's own, and those a rendered manifest
+    applies (a ConfigGroup's `objs`, typed as the provider types them)."""
+    found = []
+    for r in plan.resources:
+        if r.type == n.CONFIG_GROUP:
+            for obj in r.inputs.get("objs") or []:
+                typ = f"kubernetes:{obj.get('apiVersion', '')}:{obj.get('kind', '')}"
+                found.append((r, str((obj.get("metadata") or {}).get("name", r.name)), typ, obj))
+        else:
+            found.append((r, r.name, r.type, r.inputs))
+    return found
+
+
 def capacity(plan: Any) -> tuple[list[dict[str, Any]], list[str]]:
     rows, not_sized = [], []
     specs = policy.pod_specs()
-    for r in plan.resources:
-        if r.type in (n.HELM_CHART, n.CONFIG_GROUP) and not (r.inputs.get("objs") and r.type == n.CONFIG_GROUP):
-            not_sized.append(
-                f"{r.name} ({'chart' if r.type == n.HELM_CHART else 'manifests'}: its objects render at deploy)"
+    for r, name, typ, inputs in _objects(plan):
+        if typ == n.HELM_CHART:
+            not_sized.append(f"{name} (chart: its objects render at deploy)")
+            continue
+        if typ.startswith("kubernetes:serving.kserve.io"):
+            if typ in specs:
+                not_sized.append(f"{name} (one predictor per InferenceService you create)")
+            continue
+        if typ == "kubernetes:core/v1:PersistentVolumeClaim":
+            size = quantity(
+                (((inputs.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage", 0)
             )
+            rows.append(_row(plan, r, name, "PersistentVolumeClaim", 1.0, {}, size, False))
             continue
-        if r.type not in specs or r.type.startswith("kubernetes:serving.kserve.io"):
-            if r.type.startswith("kubernetes:serving.kserve.io") and r.type in specs:
-                not_sized.append(f"{r.name} (one predictor per InferenceService you create)")
+        if typ not in specs:
             continue
-        pod = _pod(r, specs[r.type])
-        spec = r.inputs.get("spec") or {}
-        replicas = float(spec.get("replicas", 1)) if r.type.startswith("kubernetes:apps/") else 1.0
+        pod: Any = inputs
+        for key in specs[typ]:
+            pod = (pod or {}).get(key)
+        spec = inputs.get("spec") or {}
+        replicas = float(spec.get("replicas", 1)) if typ.startswith("kubernetes:apps/") else 1.0
         storage = sum(
             quantity(((t.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage", 0))
             for t in spec.get("volumeClaimTemplates") or []
         )
-        rows.append(
-            {
-                "component": component_of(plan, r),
-                "workload": r.name,
-                "kind": r.type.rsplit(":", 1)[-1],
-                "replicas": replicas,
-                "cpu_request": round(replicas * _needs(pod, "requests", "cpu"), 3),
-                "cpu_limit": round(replicas * _needs(pod, "limits", "cpu"), 3),
-                "memory_request_gib": round(replicas * _needs(pod, "requests", "memory") / 2**30, 3),
-                "memory_limit_gib": round(replicas * _needs(pod, "limits", "memory") / 2**30, 3),
-                "storage_gib": round(replicas * storage / 2**30, 3),
-                "transient": r.type in TRANSIENT,
-            }
-        )
-    for r in plan.of_type("kubernetes:core/v1:PersistentVolumeClaim"):
-        size = quantity((((r.inputs.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage", 0))
-        rows.append(
-            {
-                "component": component_of(plan, r),
-                "workload": r.name,
-                "kind": "PersistentVolumeClaim",
-                "replicas": 1.0,
-                "cpu_request": 0.0,
-                "cpu_limit": 0.0,
-                "memory_request_gib": 0.0,
-                "memory_limit_gib": 0.0,
-                "storage_gib": round(size / 2**30, 3),
-                "transient": False,
-            }
-        )
+        rows.append(_row(plan, r, name, typ.rsplit(":", 1)[-1], replicas, pod or {}, storage, typ in TRANSIENT))
     return rows, not_sized
+
+
+def _row(plan: Any, r: Any, name: str, kind: str, replicas: float, pod: dict, storage: float, transient: bool) -> dict:
+    return {
+        "component": component_of(plan, r),
+        "workload": name,
+        "kind": kind,
+        "replicas": replicas,
+        "cpu_request": round(replicas * _needs(pod, "requests", "cpu"), 3),
+        "cpu_limit": round(replicas * _needs(pod, "limits", "cpu"), 3),
+        "memory_request_gib": round(replicas * _needs(pod, "requests", "memory") / 2**30, 3),
+        "memory_limit_gib": round(replicas * _needs(pod, "limits", "memory") / 2**30, 3),
+        "storage_gib": round(replicas * storage / 2**30, 3),
+        "transient": transient,
+    }
 
 
 def estimate(plan: Any, recipe: Any, pricing: Pricing) -> tuple[Priced, tuple[str, ...]]:

@@ -167,17 +167,18 @@ def _deploy_and_ask(
     cluster = access.connect(context)
     api = CustomObjectsApi(cluster.api)
     s3 = s3_client(store, secrets)
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/model.json", Body=tiny_model())
+    # each `try` opens before what it undoes is asked for: a call that timed out may still have been carried out
     try:
-        _call(
-            api.create_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            client.namespace,
-            PLURAL,
-            inference_service(client, name, f"s3://{bucket}/{prefix}"),
-        )
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/model.json", Body=tiny_model())
         try:
+            _call(
+                api.create_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                client.namespace,
+                PLURAL,
+                inference_service(client, name, f"s3://{bucket}/{prefix}"),
+            )
             waited = _ready(api, cluster.api, client.namespace, name)
             forward = Forward("serving", "base_url", context, client.namespace, f"{name}-predictor", 80, "http")
             with forwarding([forward]) as local:
@@ -185,16 +186,19 @@ def _deploy_and_ask(
         finally:
             _call(api.delete_namespaced_custom_object, GROUP, VERSION, client.namespace, PLURAL, name, missing_ok=True)
     finally:
-        s3.delete_object(Bucket=bucket, Key=f"{prefix}/model.json")
+        s3.delete_object(Bucket=bucket, Key=f"{prefix}/model.json")  # S3 deletes of a missing key succeed
     return f"{detail}; ready in {waited:.0f} s; InferenceService and s3://{bucket}/{prefix}/ deleted"
 
 
-def _call(method: Any, *args: Any, missing_ok: bool = False) -> Any:
+def _call(method: Any, *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
     """A call of the API, its refusal in words (an API KServe does not serve: KServe is not installed)."""
     from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
 
     try:
-        return method(*args, _request_timeout=30)
+        return method(*args, **kwargs, _request_timeout=30)
+    except HTTPError as exc:  # no answer: refused, reset, timed out
+        raise RuntimeError(f"the API server did not answer {method.__name__}: {exc}") from None
     except ApiException as exc:
         if exc.status == 404 and missing_ok:
             return None
@@ -227,7 +231,7 @@ def _ready(api: Any, core_api: Any, namespace: str, name: str) -> float:
         for c in conditions
         if c.get("status") != "True"
     ]
-    raise TimeoutError(
+    raise RuntimeError(  # not TimeoutError: verify would report it as the predictor's address not answering
         f"InferenceService {name} not Ready after {READY_TIMEOUT:.0f} s ("
         + "; ".join(not_ready + _waiting(core_api, namespace, name) or ["no condition reported: is KServe running?"])
         + ")"
@@ -238,9 +242,12 @@ def _waiting(api: Any, namespace: str, name: str) -> list[str]:
     """What the predictor pods' containers wait on (an image pull, a crash loop)."""
     from kubernetes.client import CoreV1Api
 
-    pods = CoreV1Api(api).list_namespaced_pod(
-        namespace, label_selector=f"serving.kserve.io/inferenceservice={name}", _request_timeout=30
-    )
+    try:
+        pods = _call(
+            CoreV1Api(api).list_namespaced_pod, namespace, label_selector=f"serving.kserve.io/inferenceservice={name}"
+        )
+    except RuntimeError as exc:  # what the pods wait on is a hint: its absence must not hide the timeout
+        return [f"(the predictor pods could not be listed: {exc})"]
     found = []
     for pod in pods.items:
         statuses = (pod.status.init_container_statuses or []) + (pod.status.container_statuses or [])

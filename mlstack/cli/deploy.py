@@ -92,5 +92,5 @@ def _cost_change(home: Any, ref: Any) -> str | None:
         unpriced = f", {len(new.unpriced)} item(s) unpriced" if new.unpriced else ""
         change = costs.change_text(new)
         return f"cost: ${new.total_usd:,.2f} a month{unpriced}" + (f"; {change}" if change else "")
-    except MlstackError:
+    except (MlstackError, ValueError, KeyError, TypeError, OSError):  # never stops a deploy
         return None

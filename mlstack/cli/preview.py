@@ -139,3 +139,5 @@ def _cost_markdown(recipe: Any, var: list[str] | None, backend: str | None, depl
         return to_markdown(result)
     except MlstackError as exc:
         return f"*No cost estimate: {exc.message}*"
+    except (ValueError, KeyError, TypeError, OSError) as exc:  # never a failed preview
+        return f"*No cost estimate: {type(exc).__name__}*"

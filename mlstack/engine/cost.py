@@ -9,7 +9,7 @@ from typing import Any
 
 from mlstack import registry
 from mlstack.engine.results import CostResult
-from mlstack.errors import NotAvailableError, UsageError
+from mlstack.errors import EngineError, NotAvailableError, UsageError
 
 
 def parse_assumptions(pairs: list[str] | None) -> dict[str, float]:
@@ -61,7 +61,13 @@ def estimate(
         planned = plan(recipe)
     region = module.region(recipe.target)
     pricing = Pricing(snapshot, region or "", usage, OFFLINE_DIR, Home.from_env().runtimes_dir)
-    priced, notes = module.estimate(planned, recipe, pricing)
+    try:
+        priced, notes = module.estimate(planned, recipe, pricing)
+    except (ValueError, KeyError, TypeError) as exc:  # a plan input a rule does not understand: mlstack's bug
+        raise EngineError(
+            f"the {target.name} cost estimate could not read the plan: {type(exc).__name__}: {exc}",
+            hint="`mlstack preview --offline` shows the plan; please report this with it",
+        ) from None
     lines = [line.to_dict() for line in priced.lines]
     uses = getattr(module, "USES", None)
     money = region is not None

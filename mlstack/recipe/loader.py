@@ -561,6 +561,23 @@ def load_document(path: Path, model: type[BaseModel], what: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem(err, data, filename) for err in exc.errors(include_input=True, include_url=False)]
+        problems = [_document_problem(err, data, filename) for err in exc.errors(include_input=True, include_url=False)]
         problems.sort(key=lambda p: (p.line or 0, p.field))
         raise RecipeError(problems[:MAX_PROBLEMS]) from None
+
+
+def _document_problem(err: ErrorDetails, data: Any, filename: str) -> Problem:
+    """A problem of a document that is not a recipe: the recipe's words, without its flavor and target hints."""
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif err["type"] == "missing":
+        message = "required field is missing"
+    elif err["type"] == "string_pattern_mismatch":
+        message = m.PATTERN_HINTS.get(err["ctx"]["pattern"], f"must match {err['ctx']['pattern']}")
+        message += f", got {excerpt(err['input'])}"
+    elif err["msg"].startswith("Input should be "):
+        message = _plain(err)
+    else:
+        message = err["msg"].removeprefix("Value error, ")
+    return Problem(filename, _line_of(data, loc), _display_path(loc, data), message)

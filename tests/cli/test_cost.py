@@ -129,7 +129,8 @@ def test_gcp_by_hand(home):
     r = cost(str(RECIPES / "gcp.yaml"))
     p = lambda key: usd(key, "europe-west1")  # noqa: E731
     expected = (100 * p("gcp.gcs.storage") + 50 / 10 * p("gcp.gcs.class_a") + 500 / 10 * p("gcp.gcs.class_b")
-                + 10 * p("gcp.egress") + (20 + 2) * p("gcp.artifactregistry.storage")
+                + 10 * 1e9 / 2**30 * p("gcp.egress")  # 10 GB out, priced per GiB
+                + (20 + 2) * p("gcp.artifactregistry.storage")
                 + 730 * 3600 * p("gcp.cloudrun.vcpu_second") + 3 * p("gcp.secretmanager.version"))
     assert r["total_usd"] == round(expected, 2)
     assert sorted(u.split(":")[1].split(" (")[0].strip() for u in r["unpriced"]) == [
@@ -151,14 +152,16 @@ def test_a_newer_snapshot_prices_what_the_shipped_one_lacks(home, tmp_path):
 
 def test_a_malformed_prices_file_is_exit_2_with_its_lines(home, tmp_path):
     path = tmp_path / "prices.yaml"
-    path.write_text("format: mlstack.prices/v1\nread: January 2027\ncurrency: USD\nprices:\n  aws.s3.storage:\n"
+    path.write_text("format: mlstack.prices/v1\nread: January 2027\ncurrency: USD\ncolour: red\nprices:\n  aws.s3.storage:\n"
                     "    description: S3\n    unit: GB-month\n    regions:\n      eu-west-1:\n        usd: -1\n"
                     "        source: http://insecure.example\n        read: '2027-01-15'\n")
     envelope = cost(str(RECIPES / "aws.yaml"), "--prices", str(path), code=2)
     problems = {(p["line"], p["field"]) for p in envelope["errors"][0]["problems"]}
     assert (2, "read") in problems  # not YYYY-MM-DD
-    assert (10, "prices.aws.s3.storage.regions.eu-west-1.usd") in problems
-    assert (11, "prices.aws.s3.storage.regions.eu-west-1.source") in problems
+    assert (11, "prices.aws.s3.storage.regions.eu-west-1.usd") in problems
+    assert (12, "prices.aws.s3.storage.regions.eu-west-1.source") in problems
+    unknown = next(p for p in envelope["errors"][0]["problems"] if p["field"] == "colour")
+    assert unknown["line"] == 4 and unknown["message"] == "unknown field"  # no recipe hints in a price file
     assert all(p["file"] == str(path) for p in envelope["errors"][0]["problems"])
 
 

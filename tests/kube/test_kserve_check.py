@@ -212,3 +212,19 @@ def test_the_check_s_inference_service_is_admitted_and_removed(control_plane: Co
     assert not [k for k in _objects(store, bucket) if "mlstack-verify-" in k]
     left = control_plane.kubectl("-n", namespace, "get", "inferenceservices", "-o", "name").stdout.strip()
     assert left == ""
+
+
+@pytest.mark.engine
+@pytest.mark.timeout(300)
+def test_a_predictor_that_never_gets_ready_fails_naming_why_and_leaves_nothing(control_plane: ControlPlane, namespace,
+                                                                                store, chart_mirror, tmp_path,
+                                                                                monkeypatch):
+    """KServe's CRD served, no controller: the InferenceService never reports a condition. Past READY_TIMEOUT the
+    check fails as a check (not as an unreachable address), saying so, and deletes what it made."""
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
+    monkeypatch.setattr(kserve_check, "READY_TIMEOUT", 3.0)
+    charts.install_crds(control_plane, ["inferenceservices.serving.kserve.io"], tmp_path)
+    bucket, failure = _run_check(control_plane, namespace, store)
+    assert "not Ready after 3 s (no condition reported: is KServe running?)" in failure
+    assert not [k for k in _objects(store, bucket) if "mlstack-verify-" in k]
+    assert control_plane.kubectl("-n", namespace, "get", "inferenceservices", "-o", "name").stdout.strip() == ""
