@@ -110,7 +110,20 @@ def rules(plan: Any) -> dict[str, Any]:
     def dns_zone(r: Any, p: Pricing, component: str) -> list[Line]:
         return [p.line(component, r.name, "private DNS zone", "azure.privatedns.zone", fixed(1))]
 
+    def vault(r: Any, p: Pricing, component: str) -> list[Line]:
+        # billed per 10,000 operations: the tracking server reads its few secrets when it starts
+        return [
+            p.line(
+                component,
+                r.name,
+                "Key Vault operations (at most 10,000 a month)",
+                "azure.keyvault.operations",
+                fixed(1),
+            )
+        ]
+
     return {
+        "azure-native:keyvault:Vault": vault,
         "azure-native:storage:StorageAccount": account,
         "azure-native:containerregistry:Registry": registry,
         "azure-native:dbforpostgresql:Server": database,
@@ -131,7 +144,6 @@ FREE = {
     "azure-native:app:ManagedEnvironment": "a Consumption workload profile: its apps are billed, not the environment",
     "azure-native:machinelearningservices:Workspace": "Azure ML bills the compute its jobs run on",
     "azure-native:machinelearningservices:OnlineEndpoint": "billed per deployment's instances; mlstack deploys none",
-    "azure-native:keyvault:Vault": "billed per operation: the tracking server reads its secrets when it starts",
 }
 
 
