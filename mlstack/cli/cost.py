@@ -72,6 +72,14 @@ def _usd(x: float | None) -> str:
     return "—" if x is None else f"${x:,.2f}"
 
 
+def _quantity(line: dict[str, Any]) -> str:
+    """`730 hour`, `5 x 10,000 operations`, `2,628,000 vCPU-second`."""
+    q = line["quantity"]
+    shown = f"{q:,.0f}" if q >= 1e5 else f"{q:g}"
+    unit = line["unit"]
+    return f"{shown} x {unit}" if unit[:1].isdigit() else f"{shown} {unit}"
+
+
 def _range(r: CostResult) -> str:
     low, high = r.total_usd_range or [0.0, 0.0]
     total = f"{_usd(r.total_usd)} a month (usage range {_usd(low)}–{_usd(high)})"
@@ -102,7 +110,7 @@ def to_text(r: CostResult) -> str:
             out.append(
                 fit(
                     f"  {_usd(line['monthly_usd']):>10}  {line['component']}/{line['resource']}: "
-                    f"{line['item']} ({line['quantity']:g} {line['unit']} x ${line['usd_per_unit']:g})"
+                    f"{line['item']} ({_quantity(line)} at ${line['usd_per_unit']:g})"
                 )
             )
         for item in r.unpriced:
@@ -177,7 +185,7 @@ def to_markdown(r: CostResult) -> str:
                         line["component"],
                         line["resource"],
                         line["item"],
-                        f"{line['quantity']:g}",
+                        _quantity(line),
                         price,
                         month,
                         source,

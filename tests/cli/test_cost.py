@@ -243,3 +243,20 @@ def test_preview_markdown_ends_with_the_estimate_and_the_change_from_the_deploye
     save_recipe(home, "mlops-aws", load_recipe(_recipe(tmp_path, "old", deployed_text)).model_dump(mode="json"))
     text = _cost_markdown(Path(new), None, None, deployed=True)
     assert f"**Change:** +${100 * usd('aws.s3.storage', 'us-east-1'):,.2f} a month against the deployed stack" in text
+
+
+def test_deploy_on_a_terminal_shows_the_monthly_cost_and_its_change(home, tmp_path):
+    from mlstack.cli.deploy import _cost_change
+    from mlstack.engine.operations import StackRef
+    from mlstack.engine.workspace import save_recipe
+    from mlstack.recipe.loader import load_recipe
+
+    new = _recipe(tmp_path, "new", Path(aws_in(tmp_path, "us-east-1", "cost:\n  storage_gb: 200\n")).read_text())
+    first = _cost_change(home, StackRef(Path(new)))
+    assert first == f"cost: ${cost(new)['total_usd']:,.2f} a month"  # nothing deployed: no change to show
+    save_recipe(home, "mlops-aws", load_recipe(aws_in(tmp_path, "us-east-1")).model_dump(mode="json"))
+    change = _cost_change(home, StackRef(Path(new)))
+    assert change.endswith(f"+${100 * usd('aws.s3.storage', 'us-east-1'):,.2f} a month against the deployed stack "
+                           f"(${cost(aws_in(tmp_path, 'us-east-1'))['total_usd']:,.2f} → "
+                           f"${cost(new)['total_usd']:,.2f}, priced items only)")
+    assert _cost_change(home, StackRef(RECIPES / "kubernetes.yaml")) is None  # no money on a cluster of yours
