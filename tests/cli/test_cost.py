@@ -260,3 +260,21 @@ def test_deploy_on_a_terminal_shows_the_monthly_cost_and_its_change(home, tmp_pa
                            f"(${cost(aws_in(tmp_path, 'us-east-1'))['total_usd']:,.2f} → "
                            f"${cost(new)['total_usd']:,.2f}, priced items only)")
     assert _cost_change(home, StackRef(RECIPES / "kubernetes.yaml")) is None  # no money on a cluster of yours
+
+
+def test_objects_a_rendered_manifest_applies_are_sized_like_the_plan_s_own():
+    """KFP's render (a ConfigGroup's objects) where the mirror holds it: its workloads count, by their own type."""
+    from mlstack.components.kubernetes.cost import capacity
+    from mlstack.engine.offline import Plan, PlannedResource
+
+    group = PlannedResource("urn:group", "kubernetes:yaml/v2:ConfigGroup", "orchestrator-kubeflow-pipelines", None, False,
+                            {"objs": [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ml-pipeline"},
+                                       "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                                           {"resources": {"requests": {"cpu": "250m", "memory": "500Mi"},
+                                                          "limits": {"cpu": "1", "memory": "1Gi"}}}]}}}},
+                                      {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}]})
+    rows, not_sized = capacity(Plan("s", "kubernetes", [group]))
+    assert not_sized == []
+    assert rows == [{"component": "stack", "workload": "ml-pipeline", "kind": "Deployment", "replicas": 2.0,
+                     "cpu_request": 0.5, "cpu_limit": 2.0, "memory_request_gib": round(2 * 500 / 1024, 3),
+                     "memory_limit_gib": 2.0, "storage_gib": 0.0, "transient": False}]
