@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlstack.cost.estimate import Line, Priced, Pricing, Qty, component_of, fixed, price_plan, scaled
+from mlstack.cost.estimate import Line, Priced, Pricing, Qty, component_of, fixed, price_plan, scaled, share_of
 
 NOTES = (
     "SageMaker bills the pipeline steps and endpoints you run, per use: mlstack creates only their roles",
@@ -15,13 +15,9 @@ NOTES = (
 )
 
 
-def _siblings(plan: Any, pricing: Pricing, typ: str, component: str) -> int:
-    return max(sum(1 for r in plan.of_type(typ) if component_of(plan, r) == component), 1)
-
-
 def rules(plan: Any) -> dict[str, Any]:
     def bucket(r: Any, p: Pricing, component: str) -> list[Line]:
-        share = 1 / _siblings(plan, p, r.type, component)  # the store's usage, split over its buckets
+        share = share_of(plan, r, component)  # the store's usage, split over its buckets
         return [
             p.line(component, r.name, "S3 Standard storage", "aws.s3.storage", scaled(p.use("storage_gb"), share)),
             p.line(
@@ -38,7 +34,7 @@ def rules(plan: Any) -> dict[str, Any]:
         ]
 
     def repository(r: Any, p: Pricing, component: str) -> list[Line]:
-        share = 1 / _siblings(plan, p, r.type, component)
+        share = share_of(plan, r, component)
         return [p.line(component, r.name, "ECR storage", "aws.ecr.storage", scaled(p.use("registry_gb"), share))]
 
     def database(r: Any, p: Pricing, component: str) -> list[Line]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlstack.cost.estimate import Line, Priced, Pricing, component_of, fixed, price_plan, scaled
+from mlstack.cost.estimate import GIB, Line, Priced, Pricing, fixed, price_plan, quantity, scaled, share_of
 
 NOTES = (
     "Azure Machine Learning bills the compute its pipeline jobs and online deployments run on, per use: mlstack "
@@ -16,18 +16,9 @@ NOTES = (
 HOURS_PER_DAY = 24
 
 
-def _gib(value: Any) -> float:
-    text = str(value)
-    for suffix, scale in (("Gi", 1.0), ("Mi", 1 / 1024)):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * scale
-    return float(text)
-
-
 def rules(plan: Any) -> dict[str, Any]:
     def account(r: Any, p: Pricing, component: str) -> list[Line]:
-        same = [x for x in plan.of_type(r.type) if component_of(plan, x) == component]
-        part = 1 / max(len(same), 1)
+        part = share_of(plan, r, component)
         redundancy = str((r.inputs.get("sku") or {}).get("name", "")).removeprefix("Standard_")  # LRS, ZRS, GRS
         return [
             p.line(
@@ -83,7 +74,7 @@ def rules(plan: Any) -> dict[str, Any]:
         warm = float((template.get("scale") or {}).get("minReplicas") or 0)
         resources = [c.get("resources") or {} for c in template.get("containers") or []]
         vcpu = sum(float(x.get("cpu") or 0) for x in resources)
-        memory = sum(_gib(x.get("memory") or 0) for x in resources)
+        memory = sum(quantity(x.get("memory") or 0) / GIB for x in resources)
         seconds = scaled(p.use("hours_up"), 3600 * warm)
         return [
             p.line(

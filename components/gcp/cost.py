@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlstack.cost.estimate import Line, Priced, Pricing, component_of, fixed, price_plan, scaled
+from mlstack.cost.estimate import GIB, Line, Priced, Pricing, fixed, price_plan, quantity, scaled, share_of
 
 NOTES = (
     "Vertex AI bills the pipelines you run and the models you deploy to the endpoint, per use: mlstack creates the "
@@ -17,28 +17,12 @@ NOTES = (
 )
 
 
-def _cores(value: Any) -> float:
-    """A Kubernetes-style CPU quantity (`1`, `500m`) in cores."""
-    text = str(value)
-    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
-
-
-def _gib(value: Any) -> float:
-    """A Kubernetes-style memory quantity (`2Gi`, `512Mi`, `1G`, bytes) in GiB."""
-    match = re.fullmatch(r"([0-9.]+)(Ki|Mi|Gi|Ti|k|M|G|T)?", str(value))
-    if not match:
-        raise ValueError(f"not a memory quantity: {value!r}")
-    scale = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, None: 1}
-    return float(match.group(1)) * scale[match.group(2)] / 2**30
-
-
-GIB_PER_GB = 1e9 / 2**30  # usage is assumed in GB; a price per GiB is for 1.07 GB
+GIB_PER_GB = 1e9 / GIB  # usage is assumed in GB; a price per GiB is for 1.07 GB
 
 
 def rules(plan: Any) -> dict[str, Any]:
     def share(r: Any, component: str) -> float:
-        same = [x for x in plan.of_type(r.type) if component_of(plan, x) == component and _standard(x)]
-        return 1 / max(len(same), 1)
+        return share_of(plan, r, component, _standard)
 
     def bucket(r: Any, p: Pricing, component: str) -> list[Line]:
         part = share(r, component)
@@ -131,8 +115,8 @@ def rules(plan: Any) -> dict[str, Any]:
         template = r.inputs.get("template") or {}
         warm = float((template.get("scaling") or {}).get("minInstanceCount") or 0)
         limits = [(c.get("resources") or {}).get("limits") or {} for c in template.get("containers") or []]
-        vcpu = sum(_cores(lim.get("cpu", "1")) for lim in limits)
-        memory = sum(_gib(lim.get("memory", "512Mi")) for lim in limits)
+        vcpu = sum(quantity(lim.get("cpu", "1")) for lim in limits)
+        memory = sum(quantity(lim.get("memory", "512Mi")) / GIB for lim in limits)
         seconds = scaled(p.use("hours_up"), 3600 * warm)
         return [
             p.line(

@@ -5,33 +5,19 @@ at deploy (a chart, KFP's manifests without the mirror) is named as not sized, n
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import policy
-from mlstack.cost.estimate import Priced, Pricing, component_of
+from mlstack.cost.estimate import GIB, Priced, Pricing, component_of, quantity
 
 NOTES = (
     "the cluster is yours: its capacity is reported, not priced",
     "a pod's request is the larger of its init containers' and the sum of its containers'; Jobs run to completion "
     "(listed, not added to what the cluster keeps reserved)",
 )
-SUFFIX = {
-    **{"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18},
-    **{"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60},
-}
 TRANSIENT = ("kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob")
 USES: tuple[str, ...] = ()  # no usage decides a cluster's capacity here
-
-
-def quantity(value: Any) -> float:
-    """A Kubernetes quantity in base units (cores, bytes)."""
-    text = str(value).strip()
-    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", text)
-    if match and match.group(2) in SUFFIX:
-        return float(match.group(1)) * SUFFIX[match.group(2)]
-    return float(text)  # the exponent form (`1e3`); anything else is a ValueError the engine reports
 
 
 def _sum(containers: list[dict[str, Any]], kind: str, what: str) -> float:
@@ -97,9 +83,9 @@ def _row(plan: Any, r: Any, name: str, kind: str, replicas: float, pod: dict, st
         "replicas": replicas,
         "cpu_request": round(replicas * _needs(pod, "requests", "cpu"), 3),
         "cpu_limit": round(replicas * _needs(pod, "limits", "cpu"), 3),
-        "memory_request_gib": round(replicas * _needs(pod, "requests", "memory") / 2**30, 3),
-        "memory_limit_gib": round(replicas * _needs(pod, "limits", "memory") / 2**30, 3),
-        "storage_gib": round(replicas * storage / 2**30, 3),
+        "memory_request_gib": round(replicas * _needs(pod, "requests", "memory") / GIB, 3),
+        "memory_limit_gib": round(replicas * _needs(pod, "limits", "memory") / GIB, 3),
+        "storage_gib": round(replicas * storage / GIB, 3),
         "transient": transient,
     }
 

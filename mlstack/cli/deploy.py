@@ -83,12 +83,9 @@ def _cost_change(home: Any, ref: Any) -> str | None:
 
     try:
         recipe = load_recipe(ref.recipe_path, ref.variables)
-        new = costs.estimate(recipe)
+        new = costs.against_deployed(home, costs.estimate(recipe), ref.backend)
         if new.total_usd is None:
             return None
-        old = costs.deployed(home, recipe.name, ref.backend)
-        if old is not None:
-            new = costs.against(new, costs.estimate(old), "the deployed stack")
         unpriced = f", {len(new.unpriced)} item(s) unpriced" if new.unpriced else ""
         change = costs.change_text(new)
         return f"cost: ${new.total_usd:,.2f} a month{unpriced}" + (f"; {change}" if change else "")

@@ -134,9 +134,7 @@ def _cost_markdown(recipe: Any, var: list[str] | None, backend: str | None, depl
     try:
         loaded = load_recipe(recipe, parse_vars(var))
         result = costs.estimate(loaded)
-        if deployed and (old := costs.deployed(Home.from_env(), loaded.name, backend)) is not None:
-            result = costs.against(result, costs.estimate(old), "the deployed stack")
-        return to_markdown(result)
+        return to_markdown(costs.against_deployed(Home.from_env(), result, backend) if deployed else result)
     except MlstackError as exc:
         return f"*No cost estimate: {exc.message}*"
     except (ValueError, KeyError, TypeError, OSError) as exc:  # never a failed preview

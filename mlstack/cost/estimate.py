@@ -5,6 +5,7 @@ decides the range."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,21 @@ def scaled(q: Qty, factor: float) -> Qty:
     return (q[0] * factor, q[1] * factor, q[2] * factor)
 
 
-def above(q: Qty, free: float) -> Qty:
-    """What is billed beyond a free allowance."""
-    return (max(q[0] - free, 0.0), max(q[1] - free, 0.0), max(q[2] - free, 0.0))
+SUFFIX = {
+    **{"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18},
+    **{"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60},
+}
+GIB = 2**30
+
+
+def quantity(value: Any) -> float:
+    """A Kubernetes-style quantity (`500m`, `2Gi`, `1e3`), as Kubernetes, Cloud Run and Container Apps write CPU
+    and memory, in base units (cores, bytes)."""
+    text = str(value).strip()
+    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", text)
+    if match and match.group(2) in SUFFIX:
+        return float(match.group(1)) * SUFFIX[match.group(2)]
+    return float(text)  # the exponent form (`1e3`); anything else is a ValueError the engine reports
 
 
 @dataclass
@@ -137,6 +150,13 @@ def component_of(plan: Any, resource: Any) -> str:
             return str(node.name)
         node = by_urn.get(node.parent) if node.parent else None
     return "stack"
+
+
+def share_of(plan: Any, resource: Any, component: str, counts: Callable[[Any], bool] = lambda r: True) -> float:
+    """The part of a component's usage one of its resources carries: the usage split evenly over the component's
+    resources of that type (`counts`: which of them carry it, e.g. not a pull-through cache)."""
+    same = [r for r in plan.of_type(resource.type) if component_of(plan, r) == component and counts(r)]
+    return 1 / max(len(same), 1)
 
 
 def price_plan(plan: Any, pricing: Pricing, rules: dict[str, Rule], free: dict[str, str]) -> Priced:

@@ -111,6 +111,14 @@ def against(new: CostResult, old: CostResult, what: str) -> CostResult:
     return new.model_copy(update={"against": change})
 
 
+def against_deployed(home: Any, result: CostResult, backend: str | None) -> CostResult:
+    """`result` with the change from its stack as deployed, where it is deployed and priced in money."""
+    if result.total_usd is None:
+        return result
+    old = deployed(home, result.stack, backend)
+    return result if old is None else against(result, estimate(old), "the deployed stack")
+
+
 def deployed(home: Any, name: str, backend: str | None) -> Any:
     """The recipe the stack `name` was deployed with (this home, or the shared backend), None where it is not."""
     from mlstack.engine import operations as ops
