@@ -244,6 +244,8 @@ class Target:
     aliases: dict[str, dict[str, Any]] = field(default_factory=dict)  # short `type:` names -> what they stand for
     # what `destroy` leaves in place (retained) unless --purge; a callable reads the placement (what exists there)
     keeps_on_destroy: str | Callable[[Any], str] = ""
+    # (typed placement) -> what a plain destroy deletes that holds the stack's data ("" none): destroy asks --purge
+    deletes_data: Callable[[Any], str] | None = None
     tag_problems: Callable[[dict[str, str]], Problems] | None = None  # (tag key, rule broken) for the platform
     hooks: str | None = None  # "module:NAME" of a TargetHooks instance (None: no hooks)
     # (typed placement, the flavors' `shared` needs) -> what a plan says of them (a cluster's add-ons, versions)
@@ -273,8 +275,14 @@ class Target:
     def offline_module(self) -> Any:
         return importlib.import_module(self.offline) if self.offline else None
 
-    def policy_rules(self) -> tuple[Callable[[Any, Any], None], ...]:  # (plan, recipe), raising PolicyViolation
-        return tuple(importlib.import_module(self.policy).RULES) if self.policy else ()
+    def policy_rules(self, placement: Any = None) -> tuple[Callable[[Any, Any], None], ...]:
+        """The rules ((plan, recipe), raising PolicyViolation) of every recipe of this target, and, given a typed
+        placement, those of what it places the stack on (its policy module's `rules_for`: a cluster's)."""
+        if not self.policy:
+            return ()
+        module = importlib.import_module(self.policy)
+        more = module.rules_for(placement) if placement is not None and hasattr(module, "rules_for") else ()
+        return (*module.RULES, *more)
 
 
 def _load(path: str) -> Any:

@@ -123,6 +123,9 @@ MANIFESTS = {
 KUBERNETES_PROVIDER_VERSION = "4.25.0"
 # kind (https://kind.sigs.k8s.io): the CLI mlstack drives for `cluster: {type: kind}`; its node image is kind's default.
 KIND_VERSION = "v0.33.0"
+# The Kubernetes minor version of the clusters mlstack creates in a cloud, unless the recipe pins another: the
+# test control plane's (KUBERNETES_VERSION below), in standard support on all three clouds.
+MANAGED_KUBERNETES = {"eks": "1.35", "gke": "1.35", "aks": "1.35"}
 
 # actionlint: lints the GitHub Actions examples (tests/examples/); built from Go modules like the Kubernetes binaries.
 ACTIONLINT_VERSION = "v1.7.12"

@@ -32,7 +32,11 @@ def planned(path: Path) -> Plan:
 
 
 RECIPE_PATHS = policed_recipes()
-RULES = [(path, rule) for path in RECIPE_PATHS for rule in registry.target(load_recipe(path).target.type).policy_rules()]
+RULES = [
+    (path, rule)
+    for path in RECIPE_PATHS
+    for rule in registry.target(load_recipe(path).target.type).policy_rules(load_recipe(path).target)
+]
 
 
 @pytest.mark.parametrize(("path", "rule"), RULES, ids=[f"{p.stem}-{r.__name__}" for p, r in RULES])

@@ -25,11 +25,15 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         a.label: "existing" if a.name in placement.existing_addons else "true"
         for a in addons.ordered(ctx.shared, placement.existing_addons)
     }
+    # A cluster the stack creates (eks, gke, aks) comes first: the provider is made from its kubeconfig, so every
+    # in-cluster object waits for it and its node pools, and a destroy deletes them before the cluster.
+    built = cluster.build(stack, placement, ctx.tags)
     provider = k8s.Provider(
         "kubernetes",
-        context=context,
+        **({"kubeconfig": built.kubeconfig} if built else {"context": context}),
         enable_server_side_apply=True,
         suppress_deprecation_warnings=True,
+        opts=pulumi.ResourceOptions(depends_on=built.ready) if built else None,
     )
     opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
     ns = k8s.core.v1.Namespace(
@@ -51,6 +55,7 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         storage_class=cluster.storage_class(placement),
         delete_timeout_s=delete_timeout_s,
         rollout_timeout_s=placement.rollout_timeout_s,
+        placement=placement,
     )
     meta = {"namespace": platform.namespace_name, "labels": n.labels(stack, "mlstack", "namespace")}
     k8s.networking.v1.NetworkPolicy(

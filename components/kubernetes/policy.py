@@ -261,3 +261,8 @@ RULES = (
     network_is_default_deny_with_one_allow_per_flow,
     services_are_cluster_internal_unless_exposed,
 )
+
+
+def rules_for(placement: Any) -> tuple[Any, ...]:
+    """The rules of the cluster the stack creates (a managed cluster's cloud resources: its provisioner's RULES)."""
+    return tuple(clusters.of(placement).RULES)

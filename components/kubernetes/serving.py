@@ -79,7 +79,9 @@ class KubernetesServing(Component[KubernetesMlserverServing, w.KubernetesPlatfor
             spec={
                 "replicas": 1,
                 "selector": {"match_labels": n.selector(APP)},
-                "template": w.pod_template(self.platform, APP, name, [container], UID, volumes),
+                "template": w.pod_template(
+                    self.platform, APP, name, [container], UID, volumes, pool=self.settings.node_pool
+                ),
             },
             opts=w.workload_opts(self, self.platform, self.volume),
         )

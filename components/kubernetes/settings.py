@@ -167,7 +167,16 @@ class KubernetesMlflowTracking(KubernetesPort, shared.MlflowImage, shared.Mlflow
     database_storage_gb: int = Field(default=32, ge=20, le=16384, description="Database volume, GiB.")
 
 
-class KubernetesMlserverServing(KubernetesPort, shared.VolumeSetting, shared.MlserverServing):
+class NodePool(UserModel):
+    node_pool: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9]{0,11}$",
+        description="The node pool of a managed cluster (eks, gke, aks) its pods run on: they select its nodes, "
+        "and on a GPU pool tolerate its taint and ask for its GPUs; default: any node.",
+    )
+
+
+class KubernetesMlserverServing(KubernetesPort, NodePool, shared.VolumeSetting, shared.MlserverServing):
     """Seldon MLServer (V2 inference protocol) Deployment with a model repository on a kept volume."""
 
 

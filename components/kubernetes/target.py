@@ -27,6 +27,30 @@ def _port_needs_node_ports(st: Any, stack: str, placement: s.KubernetesTarget) -
     return []
 
 
+def _node_pool_of_the_cluster(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
+    """`node_pool` names a pool of the cluster the stack creates (the pools of any other cluster are not known)."""
+    pool = getattr(st, "node_pool", None)
+    if not pool:
+        return []
+    names = list(getattr(clusters.of(placement), "pools", lambda p: {})(placement))
+    if pool in names:
+        return []
+    managed = ", ".join(p.type for p in clusters.provisioners() if hasattr(p, "pools"))
+    return [
+        (
+            "node_pool",
+            f"no node pool {pool!r}: the cluster's are {', '.join(names)}"
+            if names
+            else f"a {placement.cluster.type} cluster has no pools mlstack knows; {managed} clusters declare them "
+            "(`target.cluster.pools`)",
+        )
+    ]
+
+
+def _in_cluster_problems(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
+    return _port_needs_node_ports(st, stack, placement) + _node_pool_of_the_cluster(st, stack, placement)
+
+
 def _kubeflow_needs_a_registry_zenml_takes(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
     """ZenML's kubeflow orchestrator refuses a stack whose registry is `localhost:<port>` (it takes it for a local
     one, and has no switch to skip that check), which is how the nodes of a kind cluster pull the stack's images."""
@@ -140,6 +164,7 @@ TARGET = Target(
     policy=f"{PKG}.policy",
     aliases={p.alias: {"type": "kubernetes", "cluster": {"type": p.type}} for p in clusters.provisioners() if p.alias},
     keeps_on_destroy=_keeps,
+    deletes_data=lambda p: clusters.of(p).deletes_data,
     shared_note=_shared_note,
     flavors=(
         Flavor(
@@ -250,7 +275,7 @@ TARGET = Target(
             s.KubernetesMlserverServing,
             f"{PKG}.serving:KubernetesServing",
             "MLServer (V2 inference protocol) Deployment with a model repository on a kept volume",
-            problems=_port_needs_node_ports,
+            problems=_in_cluster_problems,
             verify="v2",
             **SDK,
         ),

@@ -65,6 +65,11 @@ class KubernetesPlatform:
     storage_class: str | None = None
     delete_timeout_s: int = DELETE_TIMEOUT_S
     rollout_timeout_s: int = ROLLOUT_TIMEOUT_S
+    placement: Any = None  # the recipe's typed `target:` block (a managed cluster's node pools)
+
+    def on_pool(self, pool: str | None) -> Any:
+        """How a pod asking for node pool `pool` is scheduled (clusters/_managed.py: Scheduling); None: anywhere."""
+        return self.cluster.scheduling(self.placement, pool) if pool else None
 
     @property
     def node_ports(self) -> bool:
@@ -149,7 +154,14 @@ def pod_template(
     uid: int,
     volumes: list[dict] | None = None,
     init_containers: list[dict] | None = None,
+    pool: str | None = None,
 ) -> dict[str, Any]:
+    """A pod template; `pool`: the node pool the pods run on (a managed cluster's), its GPUs for the first container."""
+    placed = platform.on_pool(pool)
+    if placed is not None and placed.gpus:
+        first = containers[0]
+        limits = {**first["resources"]["limits"], placed.resource: str(placed.gpus)}
+        containers = [{**first, "resources": {**first["resources"], "limits": limits}}, *containers[1:]]
     return {
         "metadata": {"labels": n.labels(platform.stack, app, component)},
         "spec": {
@@ -159,6 +171,7 @@ def pod_template(
             "containers": containers,
             "init_containers": init_containers or None,
             "volumes": volumes or None,
+            **(placed.pod() if placed is not None else {}),
         },
     }
 

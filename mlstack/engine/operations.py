@@ -504,12 +504,14 @@ def destroy(home: Home, ref: StackRef, purge: bool, emit: Callable[[str], None])
     `purge`; a purge deletes the kept data too, also after an earlier plain destroy. Nothing is ever created here."""
     recipe = resolve(home, ref)
     lost = [f"components.{kind} ({f.name}): {f.deletes_data}" for kind, f in recipe.flavors().items() if f.deletes_data]
+    target = registry.target(recipe.target.type)
+    if target.deletes_data and (text := target.deletes_data(recipe.target)):
+        lost.append(f"target: {text}")
     if lost and not purge:  # "data is kept unless --purge": where the cloud cannot keep it, ask before
         raise UsageError(
             f"destroying stack {recipe.name!r} on {recipe.target.type} deletes data: " + "; ".join(lost),
             hint="copy what you need, then run the same command with --purge",
         )
-    target = registry.target(recipe.target.type)
     s = session(home, recipe, ref, emit)
     deployed = s.deployed_resources()  # the state answers first: with nothing deployed, nothing else matters
     if not deployed and not purge:

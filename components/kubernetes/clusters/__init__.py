@@ -45,6 +45,10 @@ class ClusterProvisioner:
     keeps: ClassVar[str] = ""  # what destroy leaves besides the namespace, until `destroy --purge`
     credentials_reason: ClassVar[str | None] = None  # why no kubeconfig is needed before deploy (None: it is)
     purge_deletes_cluster: ClassVar[bool] = False  # `destroy --purge` deletes the cluster itself (kind)
+    # what a plain destroy deletes that holds data (the destroy then asks for --purge); "": it deletes none
+    deletes_data: ClassVar[str] = ""
+    # the policy suite's rules for the resources of a cluster of this type ((plan, recipe) -> None, raising)
+    RULES: ClassVar[tuple[Callable[[Any, Any], None], ...]] = ()
 
     def identity(self, stack: str, placement: Any) -> str | None:
         """A name of the cluster that outlives its API server's address (kind's cluster name: a recreated kind
@@ -87,12 +91,32 @@ class ClusterProvisioner:
         """What `mlstack doctor` checks on this machine for this cluster type."""
         return []
 
+    def build(self, stack: str, placement: Any, tags: dict[str, str]) -> Any:
+        """In the stack's program, before any in-cluster object: declare the cluster's own resources and return
+        its ClusterAccess (clusters/_managed.py); None: the cluster is not the stack's (reached by a context)."""
+        return None
+
+    def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:
+        """What the offline plan's mocks answer for a cloud resource `build` declares (see engine/offline.py)."""
+        return {}
+
+    def offline_call(self, placement: Any) -> dict[str, Any]:
+        """What the offline plan's mocks answer for a data source `build` calls (a project's number)."""
+        return {}
+
+    def scheduling(self, placement: Any, pool: str | None) -> Any:
+        """How a pod asking for node pool `pool` is scheduled (a Scheduling of clusters/_managed.py), None: as
+        the cluster places it (no pools are declared by this cluster type)."""
+        return None
+
 
 @cache
 def provisioners() -> tuple[ClusterProvisioner, ...]:
     """Every provisioner module of this package, `existing` first (the default), the rest by name."""
     found = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: (m.name != "existing", m.name)):
+        if info.name.startswith("_"):
+            continue  # shared by provisioner modules (_managed.py), not one
         module = importlib.import_module(f"{__name__}.{info.name}")
         provisioner = getattr(module, "PROVISIONER", None)
         if not isinstance(provisioner, ClusterProvisioner):

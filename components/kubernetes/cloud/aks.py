@@ -1,0 +1,195 @@
+"""The resources of a `aks` cluster (components/kubernetes/clusters/aks.py declares it)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pulumi
+import pulumi_azure_native as azure
+
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.components.kubernetes.clusters.aks import (
+    AUDIT_LOGS,
+    CRYPTO_USER,
+    Aks,
+    AksCluster,
+    kubeconfig,
+    taint,
+    vault_name,
+)
+
+
+def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.ClusterAccess:
+
+    spec: AksCluster = placement.cluster
+    provider = azure.Provider("azure-native", location=spec.location, subscription_id=spec.subscription_id)
+    opts = pulumi.ResourceOptions(provider=provider)
+    location = spec.location
+    group = azure.resources.ResourceGroup(
+        "cluster-group", resource_group_name=f"{stack}-aks", location=location, tags=tags, opts=opts
+    )
+    client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+    identity = azure.managedidentity.UserAssignedIdentity(
+        "cluster-identity",
+        resource_name_=f"{stack}-aks",
+        resource_group_name=group.name,
+        location=location,
+        tags=tags,
+        opts=opts,
+    )
+    vault_properties: azure.keyvault.VaultPropertiesArgsDict = {
+        "tenant_id": client.tenant_id,
+        "sku": {"family": azure.keyvault.SkuFamily.A, "name": azure.keyvault.SkuName.STANDARD},
+        "enable_rbac_authorization": True,
+        "enable_soft_delete": True,
+        "enable_purge_protection": True,
+    }
+    vault = azure.keyvault.Vault(
+        "cluster-vault",
+        vault_name=vault_name(stack),
+        resource_group_name=group.name,
+        properties=vault_properties,
+        location=location,
+        tags=tags,
+        opts=opts,
+    )
+    rotate: azure.keyvault.LifetimeActionArgsDict = {
+        "action": {"type": azure.keyvault.KeyRotationPolicyActionType.ROTATE},
+        "trigger": {"time_after_create": "P90D"},
+    }
+    key_properties: azure.keyvault.KeyPropertiesArgsDict = {
+        "kty": "RSA",
+        "key_size": 2048,
+        "rotation_policy": {"lifetime_actions": [rotate]},
+    }
+    key = azure.keyvault.Key(
+        "cluster-secrets",
+        key_name="secrets",
+        vault_name=vault.name,
+        resource_group_name=group.name,
+        properties=key_properties,
+        tags=tags,
+        opts=opts,
+    )
+    grant = azure.authorization.RoleAssignment(  # the cluster's identity wraps and unwraps with the key alone
+        "cluster-secrets-crypto",
+        principal_id=identity.principal_id,
+        principal_type="ServicePrincipal",
+        role_definition_id=pulumi.Output.concat(
+            "/subscriptions/",
+            client.subscription_id,
+            "/providers/Microsoft.Authorization/roleDefinitions/",
+            CRYPTO_USER,
+        ),
+        scope=vault.id,
+        opts=opts,
+    )
+    logs = azure.operationalinsights.Workspace(
+        "cluster-logs",
+        workspace_name=f"{stack}-aks",
+        resource_group_name=group.name,
+        retention_in_days=spec.log_retention_days,
+        sku={"name": "PerGB2018"},
+        location=location,
+        tags=tags,
+        opts=opts,
+    )
+    public = spec.endpoint.public
+    pools = self.pools(placement)
+    system = cast(
+        azure.containerservice.ManagedClusterAgentPoolProfileArgsDict, _profile(pools.pop(m.SYSTEM), spec, "System")
+    )
+    access: azure.containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {"enable_private_cluster": not public}
+    if public:
+        access["authorized_ip_ranges"] = spec.endpoint.allowed_cidrs
+    cluster_identity: azure.containerservice.ManagedClusterIdentityArgsDict = {
+        "type": azure.containerservice.ResourceIdentityType.USER_ASSIGNED,
+        "user_assigned_identities": [identity.id],
+    }
+    security: azure.containerservice.ManagedClusterSecurityProfileArgsDict = {
+        "azure_key_vault_kms": {
+            "enabled": True,
+            "key_id": key.key_uri_with_version,
+            "key_vault_network_access": "Public",
+        },
+        "workload_identity": {"enabled": True},
+    }
+    cluster = azure.containerservice.ManagedCluster(
+        "cluster",
+        resource_name_=stack,
+        resource_group_name=group.name,
+        dns_prefix=stack,
+        kubernetes_version=spec.version,
+        identity=cluster_identity,
+        aad_profile={"managed": True, "enable_azure_rbac": True},
+        disable_local_accounts=True,
+        enable_rbac=True,
+        api_server_access_profile=access,
+        security_profile=security,
+        oidc_issuer_profile={"enabled": True},
+        network_profile={
+            "network_plugin": "azure",
+            "network_plugin_mode": "overlay",
+            "network_dataplane": "cilium",
+            "network_policy": "cilium",
+        },
+        auto_upgrade_profile={"upgrade_channel": "none", "node_os_upgrade_channel": "NodeImage"},
+        agent_pool_profiles=[system],
+        sku={"name": "Base", "tier": "Standard"},
+        location=location,
+        tags=tags,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[grant])),
+    )
+    azure.monitor.DiagnosticSetting(
+        "cluster-audit",
+        name="mlstack-audit",
+        resource_uri=cluster.id,
+        workspace_id=logs.id,
+        logs=[{"category": c, "enabled": True} for c in AUDIT_LOGS],
+        opts=opts,
+    )
+    agents = [
+        azure.containerservice.AgentPool(
+            f"pool-{pool.name}",
+            agent_pool_name=pool.name,
+            resource_name_=cluster.name,
+            resource_group_name=group.name,
+            **_profile(pool, spec, mode="User"),
+            tags=tags,
+            opts=opts,
+        )
+        for pool in pools.values()
+    ]
+    given = azure.containerservice.list_managed_cluster_user_credentials_output(
+        resource_group_name=group.name,
+        resource_name=cluster.name,
+        format="exec",
+        opts=pulumi.InvokeOutputOptions(provider=provider),
+    )
+    config = given.kubeconfigs.apply(lambda k: kubeconfig(self.context(stack, placement) or stack, k[0]["value"]))
+    issuer = cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url if p else None) or "")
+    return m.ClusterAccess(config, [cluster, *agents], issuer)
+
+
+def _profile(pool: m.Pool, spec: AksCluster, mode: str) -> dict[str, Any]:
+    """An agent pool's settings, as the cluster's profile (the system pool) or an AgentPool's arguments."""
+    spot = {"scale_set_priority": "Spot", "scale_set_eviction_policy": "Delete", "spot_max_price": -1}
+    return {
+        **({"name": pool.name} if mode == "System" else {}),
+        "mode": mode,
+        "vm_size": pool.machine_type,
+        "count": max(pool.min, 1) if mode == "System" else pool.min,
+        "min_count": pool.min,
+        "max_count": pool.max,
+        "enable_auto_scaling": True,
+        "os_type": "Linux",
+        "os_sku": "AzureLinux",
+        "os_disk_size_gb": pool.disk_gb,
+        "orchestrator_version": spec.version,
+        "type": "VirtualMachineScaleSets",
+        "enable_node_public_ip": False,
+        "node_labels": {m.POOL_LABEL: pool.name, **pool.labels},
+        "node_taints": [taint(m.GPU_TAINT)] if pool.gpu else [],
+        **({"gpu_profile": {"driver": "Install"}} if pool.gpu else {}),
+        **(spot if pool.spot else {}),
+    }

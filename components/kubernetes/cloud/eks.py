@@ -1,0 +1,140 @@
+"""The resources of a `eks` cluster (components/kubernetes/clusters/eks.py declares it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.components.kubernetes.clusters.eks import (
+    ARM,
+    LOG_TYPES,
+    MANAGED_POLICY,
+    NODE_POLICIES,
+    Eks,
+    EksCluster,
+    kubeconfig,
+)
+
+
+def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.ClusterAccess:
+    """The cluster's resources under the stack's own aws provider (the recipe's region, the stack's tags)."""
+
+    spec: EksCluster = placement.cluster
+    provider = aws.Provider("aws", region=spec.region, profile=spec.profile, default_tags={"tags": tags})
+    opts = pulumi.ResourceOptions(provider=provider)
+    key = aws.kms.Key(
+        "cluster-secrets",
+        description=f"Envelope encryption of the Kubernetes secrets of EKS cluster {stack}",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        tags=tags,
+        opts=opts,
+    )
+    cluster_role = _role("cluster-role", "eks.amazonaws.com", ("AmazonEKSClusterPolicy",), tags, opts)
+    logs = aws.cloudwatch.LogGroup(  # EKS writes here; made first, so its retention is ours
+        "cluster-logs",
+        name=f"/aws/eks/{stack}/cluster",
+        retention_in_days=spec.log_retention_days,
+        tags=tags,
+        opts=opts,
+    )
+    public = spec.endpoint.public
+    vpc: aws.eks.ClusterVpcConfigArgsDict = {
+        "subnet_ids": spec.subnet_ids,
+        "endpoint_private_access": True,
+        "endpoint_public_access": public,
+    }
+    if public:
+        vpc["public_access_cidrs"] = spec.endpoint.allowed_cidrs
+    encryption: aws.eks.ClusterEncryptionConfigArgsDict = {"provider": {"key_arn": key.arn}, "resources": ["secrets"]}
+    cluster = aws.eks.Cluster(
+        "cluster",
+        name=stack,
+        version=spec.version,
+        role_arn=cluster_role[0].arn,
+        vpc_config=vpc,
+        encryption_config=encryption,
+        enabled_cluster_log_types=list(LOG_TYPES),
+        access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+        upgrade_policy={"support_type": "STANDARD"},  # no silent extended-support charges
+        tags=tags,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[logs, *cluster_role])),
+    )
+    issuer = cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"] if ids else "")
+    aws.iam.OpenIdConnectProvider("oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=opts)
+    node_role = _role("node-role", "ec2.amazonaws.com", NODE_POLICIES, tags, opts)
+    # the stack's NetworkPolicies are its firewall: EKS' VPC CNI enforces them only when told to
+    cni = aws.eks.Addon(
+        "vpc-cni",
+        cluster_name=cluster.name,
+        addon_name="vpc-cni",
+        configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        tags=tags,
+        opts=opts,
+    )
+    groups = [_node_group(pool, cluster, node_role, spec, tags, opts) for pool in self.pools(placement).values()]
+    config = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
+        lambda v: kubeconfig(
+            self.context(stack, placement) or stack, v[0], v[1], v[2]["data"], spec.region, spec.profile
+        )
+    )
+    return m.ClusterAccess(config, [cni, *groups], issuer)
+
+
+def _role(name: str, service: str, policies: tuple[str, ...], tags: dict[str, str], opts: Any) -> list[Any]:
+    """A role only `service` may assume, with AWS's managed policies that EKS documents for it (nothing else)."""
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+        ],
+    }
+    role = aws.iam.Role(name, assume_role_policy=json.dumps(trust), tags=tags, opts=opts)
+    child = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=role))
+    attached = [
+        aws.iam.RolePolicyAttachment(f"{name}-{p}", role=role.name, policy_arn=MANAGED_POLICY + p, opts=child)
+        for p in policies
+    ]
+    return [role, *attached]
+
+
+def _node_group(pool: m.Pool, cluster: Any, role: list[Any], spec: EksCluster, tags: dict[str, str], opts: Any) -> Any:
+
+    arm = bool(ARM.match(pool.machine_type))
+    ami = (
+        "AL2023_ARM_64_NVIDIA"
+        if arm and pool.gpu
+        else "AL2023_x86_64_NVIDIA"
+        if pool.gpu
+        else ("AL2023_ARM_64_STANDARD" if arm else "AL2023_x86_64_STANDARD")
+    )
+    return aws.eks.NodeGroup(
+        f"pool-{pool.name}",
+        cluster_name=cluster.name,
+        node_group_name=pool.name,
+        node_role_arn=role[0].arn,
+        subnet_ids=spec.subnet_ids,
+        version=spec.version,
+        instance_types=[pool.machine_type],
+        ami_type=ami,
+        capacity_type="SPOT" if pool.spot else "ON_DEMAND",
+        disk_size=pool.disk_gb,
+        scaling_config={"min_size": pool.min, "max_size": pool.max, "desired_size": pool.min},
+        labels={m.POOL_LABEL: pool.name, **pool.labels},
+        taints=[{"key": m.GPU_TAINT["key"], "value": m.GPU_TAINT["value"], "effect": m.GPU_TAINT["effect"]}]
+        if pool.gpu
+        else [],
+        update_config={"max_unavailable": 1},
+        tags=tags,
+        # the cluster autoscaler moves desiredSize between min and max: a deploy must not reset it
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=role, ignore_changes=["scalingConfig.desiredSize"])
+        ),
+    )

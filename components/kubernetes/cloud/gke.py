@@ -1,0 +1,117 @@
+"""The resources of a `gke` cluster (components/kubernetes/clusters/gke.py declares it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.components.kubernetes.clusters.gke import LOGS, NODE_ROLES, TAINT, Gke, GkeCluster, kubeconfig
+
+
+def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.ClusterAccess:
+
+    spec: GkeCluster = placement.cluster
+    provider = gcp.Provider("gcp", project=spec.project, region=spec.region, default_labels=tags)
+    opts = pulumi.ResourceOptions(provider=provider)
+    ring = gcp.kms.KeyRing("cluster-keyring", name=f"{stack}-cluster", location=spec.region, opts=opts)
+    key = gcp.kms.CryptoKey(
+        "cluster-secrets", name="secrets", key_ring=ring.id, rotation_period="7776000s", labels=tags, opts=opts
+    )
+    number = gcp.organizations.get_project_output(
+        project_id=spec.project, opts=pulumi.InvokeOutputOptions(provider=provider)
+    ).number
+    grant = gcp.kms.CryptoKeyIAMMember(  # GKE's service agent encrypts and decrypts the secrets with it
+        "cluster-secrets-gke",
+        crypto_key_id=key.id,
+        role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        member=number.apply(lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"),
+        opts=opts,
+    )
+    nodes = gcp.serviceaccount.Account(
+        "nodes", account_id=f"{stack[:24]}-nodes", display_name=f"Nodes of GKE cluster {stack}", opts=opts
+    )
+    roles = [
+        gcp.projects.IAMMember(
+            f"nodes-{role.split('.')[-1]}", project=spec.project, role=role, member=nodes.member, opts=opts
+        )
+        for role in NODE_ROLES
+    ]
+    public = spec.endpoint.public
+    cluster = gcp.container.Cluster(
+        "cluster",
+        name=stack,
+        location=spec.region,
+        network=spec.network,
+        subnetwork=spec.subnetwork,
+        min_master_version=spec.version,
+        release_channel={"channel": "UNSPECIFIED"},  # the version is the recipe's: no channel upgrades it
+        remove_default_node_pool=True,
+        initial_node_count=1,
+        deletion_protection=False,  # a destroy of a stack on it asks for --purge instead
+        networking_mode="VPC_NATIVE",
+        ip_allocation_policy={},
+        datapath_provider="ADVANCED_DATAPATH",
+        private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": not public},
+        master_authorized_networks_config={
+            "cidr_blocks": [{"cidr_block": c, "display_name": "recipe"} for c in spec.endpoint.allowed_cidrs],
+            "gcp_public_cidrs_access_enabled": False,
+        },
+        database_encryption={"state": "ENCRYPTED", "key_name": key.id},
+        workload_identity_config={"workload_pool": f"{spec.project}.svc.id.goog"},
+        logging_config={"enable_components": list(LOGS)},
+        enable_shielded_nodes=True,
+        enable_legacy_abac=False,
+        resource_labels=tags,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[grant])),
+    )
+    pools = [_node_pool(p, cluster, nodes, spec, tags, roles, opts) for p in self.pools(placement).values()]
+    config = pulumi.Output.all(cluster.endpoint, cluster.master_auth).apply(
+        lambda v: kubeconfig(self.context(stack, placement) or stack, v[0], v[1]["cluster_ca_certificate"])
+    )
+    issuer = pulumi.Output.concat(
+        "https://container.googleapis.com/v1/projects/",
+        spec.project,
+        "/locations/",
+        spec.region,
+        "/clusters/",
+        cluster.name,
+    )
+    return m.ClusterAccess(config, pools, issuer)
+
+
+def _node_pool(
+    pool: m.Pool, cluster: Any, nodes: Any, spec: GkeCluster, tags: dict[str, str], roles: list[Any], opts: Any
+) -> Any:
+
+    gpu = pool.gpu
+    config: gcp.container.NodePoolNodeConfigArgsDict = {
+        "machine_type": pool.machine_type,
+        "disk_size_gb": pool.disk_gb,
+        "image_type": "COS_CONTAINERD",
+        "spot": pool.spot,
+        "service_account": nodes.email,
+        "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],  # IAM roles are what limits it
+        "workload_metadata_config": {"mode": "GKE_METADATA"},  # pods see Workload Identity, not the node's
+        "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+        "labels": {m.POOL_LABEL: pool.name, **pool.labels},
+        "resource_labels": tags,
+    }
+    if gpu:
+        config["taints"] = [{"key": TAINT["key"], "value": TAINT["value"], "effect": TAINT["effect"]}]
+        config["guest_accelerators"] = [
+            {"type": gpu.type, "count": gpu.count, "gpu_driver_installation_config": {"gpu_driver_version": "DEFAULT"}}
+        ]
+    return gcp.container.NodePool(
+        f"pool-{pool.name}",
+        name=pool.name,
+        cluster=cluster.id,
+        location=spec.region,
+        version=spec.version,
+        autoscaling={"total_min_node_count": pool.min, "total_max_node_count": pool.max, "location_policy": "ANY"},
+        management={"auto_repair": True, "auto_upgrade": False},  # upgraded with the recipe's version
+        node_config=config,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=roles)),
+    )

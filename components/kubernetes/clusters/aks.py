@@ -1,0 +1,214 @@
+"""The `aks` cluster provisioner: an AKS cluster the stack creates in a resource group of its own — API server
+private (or public to an allow-list), Microsoft Entra ID the only way in (local accounts off, Azure RBAC), etcd
+secrets encrypted with a Key Vault key of the stack's (KMS), audit and API server logs in a Log Analytics workspace,
+the version pinned (no auto-upgrade channel), Azure CNI overlay with Cilium enforcing the stack's NetworkPolicies,
+the OIDC issuer and Workload Identity on, and the system pool and the recipe's pools as agent pools, GPU pools
+tainted with their NVIDIA driver installed by AKS."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from mlstack.components.azure.settings import LOCATIONS
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.policy import require
+from mlstack.recipe import rules
+
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the AKS Microsoft Entra server application
+CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"  # built-in role "Key Vault Crypto User"
+AUDIT_LOGS = ("kube-audit-admin", "kube-apiserver", "guard")
+SPOT_TAINT = {"key": "kubernetes.azure.com/scalesetpriority", "value": "spot", "effect": "NoSchedule"}  # AKS' own
+
+# Azure's NVIDIA VM sizes that carry whole GPUs (https://learn.microsoft.com/azure/virtual-machines/sizes/
+# gpu-accelerated/; the NVadsA10 v5 sizes share a GPU between VMs and are left out).
+GPU_MACHINES: m.GpuMachines = {
+    "Standard_NC4as_T4_v3": ("nvidia-t4", 1),
+    "Standard_NC8as_T4_v3": ("nvidia-t4", 1),
+    "Standard_NC16as_T4_v3": ("nvidia-t4", 1),
+    "Standard_NC64as_T4_v3": ("nvidia-t4", 4),
+    "Standard_NC24ads_A100_v4": ("nvidia-a100", 1),
+    "Standard_NC48ads_A100_v4": ("nvidia-a100", 2),
+    "Standard_NC96ads_A100_v4": ("nvidia-a100", 4),
+    "Standard_ND96asr_v4": ("nvidia-a100", 8),
+    "Standard_NC40ads_H100_v5": ("nvidia-h100", 1),
+    "Standard_NC80adis_H100_v5": ("nvidia-h100", 2),
+}
+
+
+class AksPool(m.Pool):
+    """An AKS user agent pool (GPU pools: AKS installs the NVIDIA driver)."""
+
+    GPU_MACHINES = GPU_MACHINES
+    CLOUD = "Azure"
+
+
+class AksCluster(m.ManagedSpec):
+    """An AKS cluster the stack creates, with Microsoft Entra ID sign-in, in a resource group of its own."""
+
+    type: Literal["aks"] = Field(description="Cluster provisioner.")
+    location: str = Field(description="Azure location, e.g. westeurope.", pattern=r"^[a-z0-9]+$")
+
+    @field_validator("location")
+    @classmethod
+    def _known_location(cls, location: str) -> str:
+        return rules.known_region(location, LOCATIONS, "Azure location")
+
+    subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
+    version: str = m.version_field("aks")
+    pools: list[AksPool] = Field(default_factory=list, description="More agent pools: GPU, spot, larger machines.")
+    log_retention_days: int = Field(default=90, ge=30, le=730, description="Days Log Analytics keeps the logs.")
+
+
+def kubeconfig(context: str, given: str) -> str:
+    """Ours from the one AKS gives (its server and CA): kubelogin with the Azure CLI's sign-in, never a token."""
+    from ruamel.yaml import YAML
+
+    cluster = YAML(typ="safe").load(base64.b64decode(given))["clusters"][0]["cluster"]
+    args = ["get-token", "--login", "azurecli", "--server-id", SERVER_ID]
+    return m.kubeconfig(context, cluster["server"], cluster["certificate-authority-data"], "kubelogin", args, {})
+
+
+def vault_name(stack: str) -> str:
+    """Key Vault: 3-24 alphanumerics and '-', globally unique."""
+    return f"{stack[:15].rstrip('-')}-k{hashlib.sha256(stack.encode()).hexdigest()[:6]}"
+
+
+class Aks(m.ManagedProvisioner):
+    type = "aks"
+    spec = AksCluster
+    summary = "an AKS cluster mlstack creates (Entra ID sign-in, GPU pools, Workload Identity)"
+    plugins = ("kubernetes", "azure-native")
+    cloud = "azure-native"
+    exec_tool = "kubelogin"
+    exec_hint = "install kubelogin (`az aks install-cli`): the kubeconfig's credential plugin, with `az login`"
+    default_machine = "Standard_D4ds_v5"
+    builder = "mlstack.components.kubernetes.cloud.aks:build"
+    RULES: ClassVar[tuple[Any, ...]] = ()
+
+    def tolerations(self, pool: m.Pool) -> tuple[dict[str, str], ...]:
+        return ({"operator": "Equal", **SPOT_TAINT},) if pool.spot else ()
+
+    def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:
+        from mlstack.components.azure import offline
+
+        spec = placement.cluster
+        if typ == "azure-native:keyvault:Vault":
+            return {"name": inputs.get("vaultName") or name}
+        if typ == "azure-native:keyvault:Key":
+            uri = f"https://{inputs.get('vaultName')}.vault.azure.net/keys/{inputs.get('keyName')}/0123456789abcdef"
+            return {"keyUriWithVersion": uri}
+        if typ == CLUSTER:
+            region = spec.location
+            issuer = {"enabled": True, "issuerURL": f"https://{region}.oic.prod-aks.azure.com/"}
+            return {"oidcIssuerProfile": issuer, **offline.identity(inputs)}
+        return offline.attributes(typ, name, inputs, spec)
+
+    def offline_call(self, placement: Any) -> dict[str, Any]:
+        from mlstack.components.azure import offline
+
+        given = {
+            "clusters": [
+                {
+                    "cluster": {
+                        "server": "https://purplesky-1a2b3c4d.hcp.azmk8s.io:443",
+                        "certificate-authority-data": m.PLACEHOLDER_CA,
+                    }
+                }
+            ]
+        }
+        kubeconfigs = [{"name": "clusterUser", "value": base64.b64encode(json.dumps(given).encode()).decode()}]
+        return {**offline.call(placement.cluster), "kubeconfigs": kubeconfigs}
+
+
+PROVISIONER = Aks()
+
+
+def taint(taint: dict[str, str]) -> str:
+    return f"{taint['key']}={taint['value']}:{taint['effect']}"
+
+
+# The policy suite's rules for an aks cluster (components/kubernetes/policy.py runs those of the recipe's cluster).
+def _cluster(plan: Any) -> Any:
+    found = plan.of_type(CLUSTER)
+    require(len(found) == 1, f"the plan has {len(found)} AKS clusters, not one")
+    return found[0]
+
+
+def _pools(plan: Any) -> list[tuple[str, dict[str, Any]]]:
+    cluster = _cluster(plan)
+    return [(f"{cluster.name}.{p.get('name')}", p) for p in cluster.inputs.get("agentPoolProfiles") or []] + [
+        (p.name, p.inputs) for p in plan.of_type(AGENT_POOL)
+    ]
+
+
+def endpoint_is_private_or_allow_listed(plan: Any, recipe: Any) -> None:
+    access = _cluster(plan).inputs.get("apiServerAccessProfile") or {}
+    if access.get("enablePrivateCluster") is not True:
+        cidrs = access.get("authorizedIPRanges") or []
+        require(cidrs, "a public API server without authorized IP ranges is open to every address")
+        m.allow_list(cidrs, "the API server")
+    for name, pool in _pools(plan):
+        require(pool.get("enableNodePublicIP") is False, f"{name}: nodes have public addresses")
+
+
+def secrets_are_encrypted_with_kms(plan: Any, recipe: Any) -> None:
+    kms = (_cluster(plan).inputs.get("securityProfile") or {}).get("azureKeyVaultKms") or {}
+    require(kms.get("enabled") is True and kms.get("keyId"), "etcd secrets are not encrypted with a Key Vault key")
+    for vault in plan.of_type("azure-native:keyvault:Vault"):
+        props = vault.inputs.get("properties") or {}
+        require(props.get("enablePurgeProtection") is True, f"{vault.name}: purge protection is off")
+        require(props.get("enableRbacAuthorization") is True, f"{vault.name}: access policies, not RBAC")
+
+
+def sign_in_is_entra_only(plan: Any, recipe: Any) -> None:
+    inputs = _cluster(plan).inputs
+    require(inputs.get("disableLocalAccounts") is True, "local accounts (a static admin credential) are on")
+    require((inputs.get("aadProfile") or {}).get("managed") is True, "Microsoft Entra ID sign-in is off")
+    security = inputs.get("securityProfile") or {}
+    require((security.get("workloadIdentity") or {}).get("enabled") is True, "Workload Identity is off")
+    require((inputs.get("oidcIssuerProfile") or {}).get("enabled") is True, "the OIDC issuer is off")
+
+
+def version_is_pinned_and_audited(plan: Any, recipe: Any) -> None:
+    inputs = _cluster(plan).inputs
+    version = inputs.get("kubernetesVersion")
+    require(re.fullmatch(r"1\.\d{2}", str(version)), "the Kubernetes version is not pinned")
+    require((inputs.get("autoUpgradeProfile") or {}).get("upgradeChannel") == "none", "an upgrade channel moves it")
+    for name, pool in _pools(plan):
+        require(pool.get("orchestratorVersion") == version, f"{name}: version not pinned")
+    categories = {
+        log.get("category")
+        for setting in plan.of_type("azure-native:monitor:DiagnosticSetting")
+        for log in setting.inputs.get("logs") or []
+        if log.get("enabled")
+    }
+    require(categories >= set(AUDIT_LOGS), f"audit logs missing: {sorted(set(AUDIT_LOGS) - categories)}")
+
+
+def network_policies_are_enforced(plan: Any, recipe: Any) -> None:
+    network = _cluster(plan).inputs.get("networkProfile") or {}
+    require(network.get("networkPolicy") in ("cilium", "azure", "calico"), "NetworkPolicies are not enforced")
+
+
+def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
+    for name, pool in _pools(plan):
+        if pool.get("vmSize") in GPU_MACHINES:
+            require(taint(m.GPU_TAINT) in (pool.get("nodeTaints") or []), f"{name}: GPU nodes are not tainted")
+
+
+Aks.RULES = (
+    endpoint_is_private_or_allow_listed,
+    secrets_are_encrypted_with_kms,
+    sign_in_is_entra_only,
+    version_is_pinned_and_audited,
+    network_policies_are_enforced,
+    gpu_pools_are_tainted,
+)

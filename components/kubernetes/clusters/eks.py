@@ -1,0 +1,195 @@
+"""The `eks` cluster provisioner: an Amazon EKS cluster the stack creates in the recipe's private subnets — API
+endpoint private (or public to an allow-list), Kubernetes secrets encrypted with a KMS key of the stack's, the
+control plane's logs (audit among them) in CloudWatch, the version pinned, access by EKS access entries (API mode),
+an IAM OIDC provider for IRSA, and managed node groups: the system pool and the recipe's, GPU pools tainted.
+
+IRSA, not EKS Pod Identity, is how pods will reach the stack's buckets and repositories keylessly: it needs no
+agent DaemonSet on the nodes, it is the same OIDC federation GKE and AKS use, and every AWS SDK honours it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from mlstack.components.aws.settings import REGIONS
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.policy import require
+from mlstack.recipe import rules
+
+CLUSTER = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+ACCESS_KEY = "aws:iam/accessKey:AccessKey"
+MANAGED_POLICY = "arn:aws:iam::aws:policy/"
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+ARM = re.compile(r"^[a-z]+\d+g[a-z]*\.")  # Graviton families: m7g., c7gn., t4g., g5g.
+
+
+def _sizes(family: str, accelerator: str, counts: dict[str, int]) -> m.GpuMachines:
+    return {f"{family}.{size}": (accelerator, count) for size, count in counts.items()}
+
+
+# EC2's NVIDIA instance types that EKS's AL2023 NVIDIA AMI supports, GPUs per size
+# (https://docs.aws.amazon.com/eks/latest/userguide/ml-eks-optimized-ami.html; counts as Karpenter's instance-type
+# reference lists them, generated from the EC2 API).
+GPU_MACHINES: m.GpuMachines = {
+    **_sizes("g4dn", "nvidia-t4", {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1,
+                                    "12xlarge": 4, "metal": 8}),
+    **_sizes("g5", "nvidia-a10g", {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1,
+                                    "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
+    **_sizes("g6", "nvidia-l4", {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1,
+                                  "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
+    **_sizes("g6e", "nvidia-l40s", {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1,
+                                     "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
+    **_sizes("p3", "nvidia-v100", {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}),
+    **_sizes("p3dn", "nvidia-v100", {"24xlarge": 8}),
+    **_sizes("p4d", "nvidia-a100", {"24xlarge": 8}),
+    **_sizes("p5", "nvidia-h100", {"4xlarge": 1, "48xlarge": 8}),
+}  # fmt: skip
+
+
+class EksPool(m.Pool):
+    """An EKS managed node group (GPU pools: the AL2023 NVIDIA AMI, with its driver)."""
+
+    GPU_MACHINES = GPU_MACHINES
+    CLOUD = "AWS"
+
+
+class EksCluster(m.ManagedSpec):
+    """An Amazon EKS cluster the stack creates, with managed node groups, in your VPC's private subnets."""
+
+    type: Literal["eks"] = Field(description="Cluster provisioner.")
+    region: str = Field(description="AWS region, e.g. eu-west-1.", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        return rules.known_region(region, REGIONS, "AWS region")
+
+    profile: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="Named AWS profile (the provider's and the kubeconfig's); default: the SDK's credential chain.",
+    )
+    subnet_ids: Annotated[list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]], rules.Unique] = Field(
+        min_length=2,
+        description="Private subnets in at least two zones, with a NAT route: the control plane's network "
+        "interfaces and every node go there.",
+    )
+    version: str = m.version_field("eks")
+    pools: list[EksPool] = Field(default_factory=list, description="More node groups: GPU, spot, larger machines.")
+    log_retention_days: Literal[30, 60, 90, 180, 365, 731, 1827, 3653] = Field(
+        default=90, description="Days CloudWatch keeps the control plane's logs."
+    )
+
+
+def kubeconfig(context: str, name: str, endpoint: str, ca_data: str, region: str, profile: str | None) -> str:
+    env = {"env": [{"name": "AWS_PROFILE", "value": profile}]} if profile else {}
+    args = ["--region", region, "eks", "get-token", "--cluster-name", name, "--output", "json"]
+    return m.kubeconfig(context, endpoint, ca_data, "aws", args, env)
+
+
+class Eks(m.ManagedProvisioner):
+    type = "eks"
+    spec = EksCluster
+    summary = "an Amazon EKS cluster mlstack creates (managed node groups, GPU pools, IRSA)"
+    plugins = ("kubernetes", "aws")
+    cloud = "aws"
+    exec_tool = "aws"
+    exec_hint = "install the AWS CLI v2 (its `aws eks get-token` is the kubeconfig's credential plugin)"
+    default_machine = "m6i.xlarge"
+    builder = "mlstack.components.kubernetes.cloud.eks:build"
+    RULES: ClassVar[tuple[Any, ...]] = ()
+
+    def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:
+        from mlstack.components.aws import offline
+
+        spec = placement.cluster
+        if typ == CLUSTER:
+            issuer = f"https://oidc.eks.{spec.region}.amazonaws.com/id/0123456789abcdef"
+            return {
+                "arn": f"arn:aws:eks:{spec.region}:{offline.ACCOUNT}:cluster/{inputs.get('name') or name}",
+                "endpoint": f"https://0123456789abcdef.gr7.{spec.region}.eks.amazonaws.com",
+                "certificateAuthority": {"data": m.PLACEHOLDER_CA},
+                "identities": [{"oidcs": [{"issuer": issuer}]}],
+            }
+        return offline.attributes(typ, name, inputs, spec)
+
+
+PROVISIONER = Eks()
+
+
+# The policy suite's rules for an eks cluster (components/kubernetes/policy.py runs those of the recipe's cluster).
+def _cluster(plan: Any) -> Any:
+    found = plan.of_type(CLUSTER)
+    require(len(found) == 1, f"the plan has {len(found)} EKS clusters, not one")
+    return found[0]
+
+
+def endpoint_is_private_or_allow_listed(plan: Any, recipe: Any) -> None:
+    vpc = _cluster(plan).inputs.get("vpcConfig") or {}
+    require(vpc.get("endpointPrivateAccess") is True, "the API server is not reachable from the cluster's VPC")
+    if vpc.get("endpointPublicAccess") is not False:
+        cidrs = vpc.get("publicAccessCidrs") or []
+        require(cidrs, "a public API endpoint without publicAccessCidrs is open to 0.0.0.0/0")
+        m.allow_list(cidrs, "the API endpoint")
+
+
+def secrets_are_encrypted_with_kms(plan: Any, recipe: Any) -> None:
+    config = _cluster(plan).inputs.get("encryptionConfig") or {}
+    require("secrets" in (config.get("resources") or []), "Kubernetes secrets are not envelope-encrypted")
+    require((config.get("provider") or {}).get("keyArn"), "secrets encryption names no KMS key")
+    for key in plan.of_type("aws:kms/key:Key"):
+        require(key.inputs.get("enableKeyRotation") is True, f"{key.name}: key rotation is off")
+
+
+def version_is_pinned_and_audited(plan: Any, recipe: Any) -> None:
+    cluster = _cluster(plan)
+    require(re.fullmatch(r"1\.\d{2}", str(cluster.inputs.get("version"))), "the Kubernetes version is not pinned")
+    logs = set(cluster.inputs.get("enabledClusterLogTypes") or [])
+    require(logs >= set(LOG_TYPES), f"control plane logs missing: {sorted(set(LOG_TYPES) - logs)}")
+    access = cluster.inputs.get("accessConfig") or {}
+    require(access.get("authenticationMode") == "API", "access is not by EKS access entries (the aws-auth map)")
+    for group in plan.of_type(NODE_GROUP):
+        require(group.inputs.get("version") == cluster.inputs.get("version"), f"{group.name}: version not pinned")
+
+
+def network_policies_are_enforced(plan: Any, recipe: Any) -> None:
+    cni = [a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs.get("addonName") == "vpc-cni"]
+    require(cni, "the VPC CNI add-on is not managed: NetworkPolicies are not enforced")
+    config = json.loads(cni[0].inputs.get("configurationValues") or "{}")
+    require(config.get("enableNetworkPolicy") == "true", "the VPC CNI does not enforce NetworkPolicies")
+
+
+def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
+    for group in plan.of_type(NODE_GROUP):
+        gpu = any(t in GPU_MACHINES for t in group.inputs.get("instanceTypes") or [])
+        require(gpu == ("NVIDIA" in str(group.inputs.get("amiType"))), f"{group.name}: AMI does not match its GPUs")
+        if gpu:
+            require(m.GPU_TAINT in (group.inputs.get("taints") or []), f"{group.name}: GPU nodes are not tainted")
+
+
+def no_static_keys_and_roles_scoped(plan: Any, recipe: Any) -> None:
+    require(not plan.of_type(ACCESS_KEY), "the plan creates IAM access keys")
+    for attach in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        arn = attach.inputs.get("policyArn", "")
+        allowed = {MANAGED_POLICY + p for p in (*NODE_POLICIES, "AmazonEKSClusterPolicy")}
+        require(arn in allowed, f"{attach.name}: attaches {arn}, beyond what EKS needs")
+    for role in plan.of_type("aws:iam/role:Role"):
+        document = json.loads(role.inputs["assumeRolePolicy"])
+        for statement in document["Statement"]:
+            services = statement.get("Principal", {}).get("Service")
+            require(services in ("eks.amazonaws.com", "ec2.amazonaws.com"), f"{role.name}: assumed by {services}")
+
+
+Eks.RULES = (
+    endpoint_is_private_or_allow_listed,
+    secrets_are_encrypted_with_kms,
+    version_is_pinned_and_audited,
+    network_policies_are_enforced,
+    gpu_pools_are_tainted,
+    no_static_keys_and_roles_scoped,
+)

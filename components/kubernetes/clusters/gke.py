@@ -1,0 +1,199 @@
+"""The `gke` cluster provisioner: a regional GKE Standard cluster the stack creates in the recipe's network — private
+nodes, the API endpoint private (or public to an allow-list), Kubernetes secrets encrypted with a Cloud KMS key of
+the stack's, control plane and workload logs in Cloud Logging, the version pinned (no release channel, node pools
+not auto-upgraded), Dataplane V2 (which enforces the stack's NetworkPolicies), Workload Identity, Shielded nodes
+under a node service account of their own, and the system pool and the recipe's pools, GPU pools tainted with
+their driver installed by GKE."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from mlstack.components.gcp.settings import REGIONS
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.policy import require
+from mlstack.recipe import rules
+
+CLUSTER = "gcp:container/cluster:Cluster"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+KEY = "gcp:kms/cryptoKey:CryptoKey"
+NODE_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer")
+LOGS = ("SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS")
+PROJECT_NUMBER = "123456789012"  # what the offline plan answers for the project's number
+TAINT = {**m.GPU_TAINT, "effect": "NO_SCHEDULE"}  # GKE's API spells the effect its own way
+
+# Compute Engine's GPU machine types (https://cloud.google.com/compute/docs/gpus): the accelerator is the machine's.
+GPU_MACHINES: m.GpuMachines = {
+    **{f"g2-standard-{c}": ("nvidia-l4", g) for c, g in ((4, 1), (8, 1), (12, 1), (16, 1), (24, 2), (32, 1),
+                                                          (48, 4), (96, 8))},
+    **{f"a2-highgpu-{g}g": ("nvidia-tesla-a100", g) for g in (1, 2, 4, 8)},
+    "a2-megagpu-16g": ("nvidia-tesla-a100", 16),
+    **{f"a2-ultragpu-{g}g": ("nvidia-a100-80gb", g) for g in (1, 2, 4, 8)},
+    **{f"a3-highgpu-{g}g": ("nvidia-h100-80gb", g) for g in (1, 2, 4, 8)},
+}  # fmt: skip
+# N1 machines take these accelerators attached, in these counts.
+N1_ACCELERATORS = {
+    "nvidia-tesla-t4": (1, 2, 4),
+    "nvidia-tesla-p4": (1, 2, 4),
+    "nvidia-tesla-p100": (1, 2, 4),
+    "nvidia-tesla-v100": (1, 2, 4, 8),
+}
+
+
+class GkePool(m.Pool):
+    """A GKE node pool (GPU pools: GKE installs the driver; the accelerator is attached to N1 machines)."""
+
+    GPU_MACHINES = GPU_MACHINES
+    CLOUD = "GKE"
+
+    @classmethod
+    def gpu_problem(cls, machine_type: str, gpu: m.Gpu | None) -> str | None:
+        if not machine_type.startswith("n1-") or gpu is None:
+            return super().gpu_problem(machine_type, gpu)
+        counts = N1_ACCELERATORS.get(gpu.type)
+        if counts is None:
+            return f"N1 machines take {', '.join(N1_ACCELERATORS)}, not {gpu.type} (it comes with its own machines)"
+        if gpu.count not in counts:
+            return f"{gpu.type} attaches to N1 machines {', '.join(map(str, counts))} at a time, not {gpu.count}"
+        return None
+
+
+class GkeCluster(m.ManagedSpec):
+    """A regional GKE Standard cluster the stack creates, with private nodes, in your VPC network."""
+
+    type: Literal["gke"] = Field(description="Cluster provisioner.")
+    project: str = Field(description="GCP project ID.", pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str = Field(description="GCP region, e.g. europe-west1.", pattern=r"^[a-z]+-[a-z]+\d+$")
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        return rules.known_region(region, REGIONS, "GCP region")
+
+    network: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", description="VPC network of the nodes.")
+    subnetwork: str = Field(
+        pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="Subnetwork of the nodes, in the region (pods and services get secondary ranges GKE makes).",
+    )
+    version: str = m.version_field("gke")
+    pools: list[GkePool] = Field(default_factory=list, description="More node pools: GPU, spot, larger machines.")
+
+
+def kubeconfig(context: str, endpoint: str, ca_data: str) -> str:
+    extra = {
+        "provideClusterInfo": True,
+        "installHint": "install gke-gcloud-auth-plugin: `gcloud components install gke-gcloud-auth-plugin`",
+    }
+    return m.kubeconfig(context, f"https://{endpoint}", ca_data, "gke-gcloud-auth-plugin", [], extra)
+
+
+class Gke(m.ManagedProvisioner):
+    type = "gke"
+    spec = GkeCluster
+    summary = "a GKE Standard cluster mlstack creates (private nodes, GPU pools, Workload Identity)"
+    plugins = ("kubernetes", "gcp")
+    cloud = "gcp"
+    exec_tool = "gke-gcloud-auth-plugin"
+    exec_hint = "`gcloud components install gke-gcloud-auth-plugin` (the kubeconfig's credential plugin)"
+    default_machine = "e2-standard-4"
+    builder = "mlstack.components.kubernetes.cloud.gke:build"
+    RULES: ClassVar[tuple[Any, ...]] = ()
+
+    def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:
+        from mlstack.components.gcp import offline
+
+        spec = placement.cluster
+        if typ == CLUSTER:
+            return {"endpoint": "192.0.2.10", "masterAuth": {"clusterCaCertificate": m.PLACEHOLDER_CA}}
+        if typ == "gcp:kms/keyRing:KeyRing":
+            return {"id": f"projects/{spec.project}/locations/{spec.region}/keyRings/{inputs.get('name')}"}
+        if typ == KEY:
+            return {"id": f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name')}"}
+        if typ == "gcp:serviceaccount/account:Account":
+            email = f"{inputs.get('accountId')}@{spec.project}.iam.gserviceaccount.com"
+            return {"email": email, "member": f"serviceAccount:{email}"}
+        return offline.attributes(typ, name, inputs, spec)
+
+    def offline_call(self, placement: Any) -> dict[str, Any]:
+        return {"number": PROJECT_NUMBER, "projectId": placement.cluster.project}
+
+
+PROVISIONER = Gke()
+
+
+# The policy suite's rules for a gke cluster (components/kubernetes/policy.py runs those of the recipe's cluster).
+def _cluster(plan: Any) -> Any:
+    found = plan.of_type(CLUSTER)
+    require(len(found) == 1, f"the plan has {len(found)} GKE clusters, not one")
+    return found[0]
+
+
+def endpoint_is_private_or_allow_listed(plan: Any, recipe: Any) -> None:
+    inputs = _cluster(plan).inputs
+    private = inputs.get("privateClusterConfig") or {}
+    require(private.get("enablePrivateNodes") is True, "nodes have public addresses")
+    networks = inputs.get("masterAuthorizedNetworksConfig")
+    require(networks is not None, "no authorized networks: the endpoint takes every address")
+    require(networks.get("gcpPublicCidrsAccessEnabled") is False, "every Google Cloud address reaches the endpoint")
+    if private.get("enablePrivateEndpoint") is not True:
+        cidrs = [c["cidrBlock"] for c in networks.get("cidrBlocks") or []]
+        require(cidrs, "a public endpoint without authorized networks")
+        m.allow_list(cidrs, "the API endpoint")
+
+
+def secrets_are_encrypted_with_kms(plan: Any, recipe: Any) -> None:
+    encryption = _cluster(plan).inputs.get("databaseEncryption") or {}
+    require(encryption.get("state") == "ENCRYPTED" and encryption.get("keyName"), "secrets are not KMS-encrypted")
+    for key in plan.of_type(KEY):
+        require(key.inputs.get("rotationPeriod"), f"{key.name}: key rotation is off")
+
+
+def version_is_pinned_and_logged(plan: Any, recipe: Any) -> None:
+    inputs = _cluster(plan).inputs
+    version = inputs.get("minMasterVersion")
+    require(re.fullmatch(r"1\.\d{2}", str(version)), "the Kubernetes version is not pinned")
+    require((inputs.get("releaseChannel") or {}).get("channel") == "UNSPECIFIED", "a release channel upgrades it")
+    logs = set((inputs.get("loggingConfig") or {}).get("enableComponents") or [])
+    require(logs >= set(LOGS), f"control plane logs missing: {sorted(set(LOGS) - logs)}")
+    require(inputs.get("enableLegacyAbac") is False, "legacy ABAC is on")
+    for pool in plan.of_type(NODE_POOL):
+        require(pool.inputs.get("version") == version, f"{pool.name}: version not pinned")
+        require((pool.inputs.get("management") or {}).get("autoUpgrade") is False, f"{pool.name}: auto-upgraded")
+
+
+def network_policies_are_enforced(plan: Any, recipe: Any) -> None:
+    require(_cluster(plan).inputs.get("datapathProvider") == "ADVANCED_DATAPATH", "NetworkPolicies not enforced")
+
+
+def nodes_use_workload_identity(plan: Any, recipe: Any) -> None:
+    pool_id = (_cluster(plan).inputs.get("workloadIdentityConfig") or {}).get("workloadPool", "")
+    require(pool_id.endswith(".svc.id.goog"), "Workload Identity is off")
+    for pool in plan.of_type(NODE_POOL):
+        config = pool.inputs.get("nodeConfig") or {}
+        require((config.get("workloadMetadataConfig") or {}).get("mode") == "GKE_METADATA", f"{pool.name}: node SA")
+        require(config.get("serviceAccount"), f"{pool.name}: runs as the default compute service account")
+        require((config.get("shieldedInstanceConfig") or {}).get("enableSecureBoot"), f"{pool.name}: no secure boot")
+    for member in plan.of_type("gcp:projects/iAMMember:IAMMember"):
+        require(member.inputs.get("role") in NODE_ROLES, f"{member.name}: grants {member.inputs.get('role')}")
+    require(not plan.of_type("gcp:serviceaccount/key:Key"), "the plan creates service account keys")
+
+
+def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
+    for pool in plan.of_type(NODE_POOL):
+        config = pool.inputs.get("nodeConfig") or {}
+        gpu = bool(config.get("guestAccelerators")) or config.get("machineType") in GPU_MACHINES
+        if gpu:
+            require(TAINT in (config.get("taints") or []), f"{pool.name}: GPU nodes are not tainted")
+
+
+Gke.RULES = (
+    endpoint_is_private_or_allow_listed,
+    secrets_are_encrypted_with_kms,
+    version_is_pinned_and_logged,
+    network_policies_are_enforced,
+    nodes_use_workload_identity,
+    gpu_pools_are_tainted,
+)
