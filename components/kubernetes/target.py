@@ -41,7 +41,7 @@ def _node_pool_of_the_cluster(st: Any, stack: str, placement: s.KubernetesTarget
             "node_pool",
             f"no node pool {pool!r}: the cluster's are {', '.join(names)}"
             if names
-            else f"a {placement.cluster.type} cluster has no pools mlstack knows; {managed} clusters declare them "
+            else f"mlstack knows no pools of an {placement.cluster.type!r} cluster; {managed} clusters declare them "
             "(`target.cluster.pools`)",
         )
     ]

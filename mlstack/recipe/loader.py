@@ -277,8 +277,8 @@ def _target_problems(data: dict, filename: str) -> list[Problem]:
 
 
 def _lenient(model: type[BaseModel], raw: Any) -> Any:
-    """`model` with each field of `raw` that is valid on its own, the rest left at their defaults (or unset): what a
-    rule beyond the model can still read when another field is wrong or missing."""
+    """`model` with each field of `raw` that is valid on its own, the rest left at their defaults (or unset; an
+    invalid one unset): what a rule beyond the model can still read when another field is wrong or missing."""
     if not isinstance(raw, dict):
         return None
     built = model.model_construct()
@@ -287,7 +287,8 @@ def _lenient(model: type[BaseModel], raw: Any) -> Any:
             try:
                 model.__pydantic_validator__.validate_assignment(built, key, value)
             except ValidationError:
-                continue
+                # not its default either: a rule that reads it is left out (AttributeError), not misled
+                built.__dict__.pop(key, None)
     return built
 
 

@@ -1,0 +1,286 @@
+"""Managed clusters (eks, gke, aks) without a cloud: careless cluster settings are exit 2 naming file, line and field;
+the offline plan puts the cluster's resources ahead of the in-cluster stack, whose provider is made from an
+exec-credential kubeconfig (no token anywhere); a component on a GPU pool is scheduled onto it; every cluster rule
+of the policy suite catches the careless edit it exists for; a destroy asks for --purge.
+
+What runs against the real test control plane is in test_real_managed_clusters.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+from typer.testing import CliRunner
+
+from mlstack import registry
+from mlstack.cli import app
+from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.engine.offline import Plan, plan
+from mlstack.policy import PolicyViolation
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import RECIPES, state_files
+from tests.local.conftest import MLSTACK
+
+MANAGED = ("eks", "gke", "aks")
+EXEC = {"eks": "aws", "gke": "gke-gcloud-auth-plugin", "aks": "kubelogin"}
+each = pytest.mark.parametrize("cloud", MANAGED)
+
+
+@cache
+def planned(cloud: str) -> Plan:
+    return plan(load_recipe(RECIPES / f"{cloud}.yaml"))
+
+
+def _bad(home, tmp_path: Path, cloud: str, old: str, new: str) -> list[str]:
+    text = (RECIPES / f"{cloud}.yaml").read_text()
+    assert old in text, old
+    path = tmp_path / f"{cloud}.yaml"
+    path.write_text(text.replace(old, new))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and state_files(home) == []
+    return [line.removeprefix(f"{path}:") for line in result.stderr.splitlines() if line.strip()]
+
+
+@each
+def test_min_above_max_names_the_pools_max(home, tmp_path, cloud):
+    [line] = _bad(home, tmp_path, cloud, "        min: 0\n        max: 2\n", "        min: 3\n        max: 2\n")
+    assert re.fullmatch(r"\d+: target\.cluster\.pools\[0\]\.max: max 2 is below min 3", line), line
+
+
+@each
+def test_an_accelerator_the_machine_does_not_carry_is_refused_with_what_does(home, tmp_path, cloud):
+    gpu = {"eks": "nvidia-l4", "gke": "nvidia-l4", "aks": "nvidia-t4"}[cloud]
+    [line] = _bad(home, tmp_path, cloud, f"gpu: {{type: {gpu}, count: 1}}", "gpu: {type: nvidia-h100-80gb, count: 1}")
+    assert re.match(r"\d+: target\.cluster\.pools\[0\]\.gpu: ", line), line
+    assert "nvidia-h100-80gb" in line and gpu in line  # what the machine carries
+
+
+@each
+def test_a_gpu_machine_without_its_gpus_said_is_refused(home, tmp_path, cloud):
+    gpu = {"eks": "nvidia-l4", "gke": "nvidia-l4", "aks": "nvidia-t4"}[cloud]
+    [line] = _bad(home, tmp_path, cloud, f"        gpu: {{type: {gpu}, count: 1}}\n", "")
+    assert re.match(r"\d+: target\.cluster\.pools\[0\]: .* say so in the pool's `gpu:` block", line), line
+
+
+@each
+def test_an_endpoint_open_to_the_internet_is_refused(home, tmp_path, cloud):
+    [line] = _bad(home, tmp_path, cloud, "allowed_cidrs: [203.0.113.0/24]", "allowed_cidrs: [0.0.0.0/0]")
+    assert re.match(r"\d+: target\.cluster\.endpoint\.allowed_cidrs: .*whole internet", line), line
+    [line] = _bad(home, tmp_path, cloud, "      allowed_cidrs: [203.0.113.0/24]  #", "      #")
+    assert re.match(r"\d+: target\.cluster\.endpoint: a public endpoint needs allowed_cidrs", line), line
+
+
+@each
+def test_a_pool_with_no_machine_type_is_refused(home, tmp_path, cloud):
+    text = (RECIPES / f"{cloud}.yaml").read_text()
+    machine = re.search(r"\n        machine_type: .*\n", text)
+    assert machine
+    lines = _bad(home, tmp_path, cloud, machine.group(0), "\n")
+    assert any(re.match(r"\d+: target\.cluster\.pools\[0\]\.machine_type: ", line) for line in lines), lines
+
+
+@each
+def test_a_component_on_a_pool_the_cluster_lacks_is_refused(home, tmp_path, cloud):
+    [line] = _bad(home, tmp_path, cloud, "    node_pool: gpu\n", "    node_pool: gpus\n")
+    assert re.fullmatch(r"\d+: components\.serving\.node_pool: no node pool 'gpus': the cluster's are system, gpu",
+                        line), line
+
+
+def test_a_node_pool_on_a_cluster_mlstack_does_not_create_is_refused(home, tmp_path):
+    path = tmp_path / "k.yaml"
+    path.write_text((RECIPES / "kubernetes.yaml").read_text().replace("    flavor: mlserver\n",
+                                                                      "    flavor: mlserver\n    node_pool: gpu\n"))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "components.serving.node_pool: mlstack knows no pools of an 'existing' cluster" in result.stderr
+
+
+@each
+def test_the_cluster_comes_first_and_the_stack_reaches_it_by_an_exec_credential(cloud):
+    p = planned(cloud)
+    [provider] = p.of_type("pulumi:providers:kubernetes")
+    config = json.loads(provider.raw["kubeconfig"])
+    [user] = config["users"]
+    assert user["user"]["exec"]["command"] == EXEC[cloud] and set(user["user"]) == {"exec"}  # no token, no key
+    assert config["current-context"] == f"mlstack-{p.stack}"
+    assert config["clusters"][0]["cluster"]["server"].startswith("https://")
+    assert "context" not in provider.raw  # never the user's kubeconfig
+    provider = clusters.of(load_recipe(RECIPES / f"{cloud}.yaml").target).cloud
+    cloud_types = {r.type for r in p.resources if r.type.startswith(f"{provider}:")}
+    assert len(cloud_types) >= 5
+    assert planned(cloud).to_dict()["outputs"]["mlstack"]["components"]["serving"]  # clients render
+
+
+@each
+def test_a_component_on_a_gpu_pool_selects_it_tolerates_its_taint_and_asks_for_its_gpus(cloud):
+    [deployment] = [r for r in planned(cloud).resources if r.name == "serving-deployment"]
+    pod = deployment.raw["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {m.POOL_LABEL: "gpu"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    spot = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot",
+            "effect": "NoSchedule"}
+    assert (spot in pod["tolerations"]) == (cloud == "aks")  # AKS taints spot nodes itself
+    others = [r for r in planned(cloud).resources if r.type == "kubernetes:apps/v1:StatefulSet"]
+    assert others and all("nodeSelector" not in r.raw["spec"]["template"]["spec"] for r in others)
+
+
+@each
+def test_the_gpu_pool_is_tainted_and_labelled_and_the_system_pool_is_not_tainted(cloud):
+    def pools() -> dict[str, dict[str, Any]]:
+        p = planned(cloud)
+        if cloud == "aks":
+            [cluster] = p.of_type("azure-native:containerservice:ManagedCluster")
+            found = {x["name"]: x for x in cluster.raw["agentPoolProfiles"]}
+            found |= {a.raw["agentPoolName"]: a.raw for a in p.of_type("azure-native:containerservice:AgentPool")}
+            return found
+        typ = {"eks": "aws:eks/nodeGroup:NodeGroup", "gke": "gcp:container/nodePool:NodePool"}[cloud]
+        key = {"eks": "nodeGroupName", "gke": "name"}[cloud]
+        return {r.raw[key]: r.raw for r in p.of_type(typ)}
+
+    found = pools()
+    assert set(found) == {"system", "gpu"}
+    for name, pool in found.items():
+        config = pool.get("nodeConfig", pool)
+        labels = config.get("labels") or config.get("nodeLabels")
+        taints = config.get("taints") or config.get("nodeTaints") or []
+        assert labels[m.POOL_LABEL] == name
+        assert bool(taints) == (name == "gpu"), (name, taints)
+
+
+# Each cluster rule meets the careless edit it exists for (the shipped recipe's plan passes it).
+class Breach(NamedTuple):
+    rule: str
+    reason: str
+    mutate: Callable[[Plan], None]
+
+
+def _edit(typ: str, path: str, value: Any, name: str | None = None) -> Callable[[Plan], None]:
+    def mutate(p: Plan) -> None:
+        for r in p.of_type(typ):
+            if name is None or r.name == name:
+                target = r.inputs
+                *parents, last = path.split(".")
+                for key in parents:
+                    target = target.setdefault(key, {})
+                if value is None:
+                    target.pop(last, None)
+                else:
+                    target[last] = value
+    return mutate
+
+
+def _add(typ: str, name: str, inputs: dict[str, Any]) -> Callable[[Plan], None]:
+    def mutate(p: Plan) -> None:
+        p.resources.append(type(p.resources[0])(f"urn:{name}", typ, name, None, True, inputs))
+    return mutate
+
+
+EKS, NG = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"
+GKE, NP = "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"
+AKS, AP = "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"
+BREACHES = {
+    "eks": [
+        Breach("endpoint_is_private_or_allow_listed", "open to 0.0.0.0/0",
+               _edit(EKS, "vpcConfig.publicAccessCidrs", None)),
+        Breach("endpoint_is_private_or_allow_listed", "whole internet",
+               _edit(EKS, "vpcConfig.publicAccessCidrs", ["0.0.0.0/0"])),
+        Breach("secrets_are_encrypted_with_kms", "not envelope-encrypted", _edit(EKS, "encryptionConfig", None)),
+        Breach("secrets_are_encrypted_with_kms", "key rotation is off",
+               _edit("aws:kms/key:Key", "enableKeyRotation", False)),
+        Breach("version_is_pinned_and_audited", "logs missing: ['audit']",
+               _edit(EKS, "enabledClusterLogTypes", ["api", "authenticator", "controllerManager", "scheduler"])),
+        Breach("version_is_pinned_and_audited", "pool-gpu: version not pinned", _edit(NG, "version", None, "pool-gpu")),
+        Breach("version_is_pinned_and_audited", "aws-auth",
+               _edit(EKS, "accessConfig.authenticationMode", "CONFIG_MAP")),
+        Breach("network_policies_are_enforced", "does not enforce",
+               _edit("aws:eks/addon:Addon", "configurationValues", "{}")),
+        Breach("gpu_pools_are_tainted", "pool-gpu: GPU nodes are not tainted", _edit(NG, "taints", [], "pool-gpu")),
+        Breach("no_static_keys_and_roles_scoped", "creates IAM access keys",
+               _add("aws:iam/accessKey:AccessKey", "key", {"user": "ci"})),
+        Breach("no_static_keys_and_roles_scoped", "beyond what EKS needs",
+               _edit("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "policyArn",
+                     "arn:aws:iam::aws:policy/AdministratorAccess")),
+    ],
+    "gke": [
+        Breach("endpoint_is_private_or_allow_listed", "whole internet",
+               _edit(GKE, "masterAuthorizedNetworksConfig.cidrBlocks", [{"cidrBlock": "0.0.0.0/0"}])),
+        Breach("endpoint_is_private_or_allow_listed", "nodes have public addresses",
+               _edit(GKE, "privateClusterConfig.enablePrivateNodes", False)),
+        Breach("secrets_are_encrypted_with_kms", "not KMS-encrypted",
+               _edit(GKE, "databaseEncryption.state", "DECRYPTED")),
+        Breach("version_is_pinned_and_logged", "a release channel upgrades it",
+               _edit(GKE, "releaseChannel.channel", "RAPID")),
+        Breach("version_is_pinned_and_logged", "pool-gpu: auto-upgraded",
+               _edit(NP, "management.autoUpgrade", True, "pool-gpu")),
+        Breach("network_policies_are_enforced", "not enforced", _edit(GKE, "datapathProvider", "LEGACY_DATAPATH")),
+        Breach("nodes_use_workload_identity", "pool-gpu: node SA",
+               _edit(NP, "nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA", "pool-gpu")),
+        Breach("nodes_use_workload_identity", "service account keys",
+               _add("gcp:serviceaccount/key:Key", "key", {"serviceAccountId": "nodes"})),
+        Breach("gpu_pools_are_tainted", "pool-gpu: GPU nodes are not tainted",
+               _edit(NP, "nodeConfig.taints", [], "pool-gpu")),
+    ],
+    "aks": [
+        Breach("endpoint_is_private_or_allow_listed", "open to every address",
+               _edit(AKS, "apiServerAccessProfile.authorizedIPRanges", None)),
+        Breach("endpoint_is_private_or_allow_listed", "pool-gpu: nodes have public addresses",
+               _edit(AP, "enableNodePublicIP", True, "pool-gpu")),
+        Breach("secrets_are_encrypted_with_kms", "not encrypted with a Key Vault key",
+               _edit(AKS, "securityProfile.azureKeyVaultKms.enabled", False)),
+        Breach("sign_in_is_entra_only", "local accounts", _edit(AKS, "disableLocalAccounts", False)),
+        Breach("sign_in_is_entra_only", "Workload Identity is off",
+               _edit(AKS, "securityProfile.workloadIdentity.enabled", False)),
+        Breach("version_is_pinned_and_audited", "an upgrade channel moves it",
+               _edit(AKS, "autoUpgradeProfile.upgradeChannel", "stable")),
+        Breach("version_is_pinned_and_audited", "audit logs missing",
+               _edit("azure-native:monitor:DiagnosticSetting", "logs", [])),
+        Breach("network_policies_are_enforced", "not enforced", _edit(AKS, "networkProfile.networkPolicy", None)),
+        Breach("gpu_pools_are_tainted", "pool-gpu: GPU nodes are not tainted", _edit(AP, "nodeTaints", [], "pool-gpu")),
+    ],
+}
+PLANTED = [pytest.param(cloud, b, id=f"{cloud}-{b.rule}-{b.reason}") for cloud in MANAGED for b in BREACHES[cloud]]
+
+
+@each
+def test_every_cluster_rule_has_a_planted_breach(cloud):
+    rules = {r.__name__ for r in clusters.of(load_recipe(RECIPES / f"{cloud}.yaml").target).RULES}
+    assert rules == {b.rule for b in BREACHES[cloud]}
+    placement = load_recipe(RECIPES / f"{cloud}.yaml").target
+    assert set(registry.target("kubernetes").policy_rules(placement)) >= set(clusters.of(placement).RULES)
+
+
+@pytest.mark.parametrize(("cloud", "breach"), PLANTED)
+def test_cluster_rule_catches_its_planted_breach(cloud, breach):
+    recipe = load_recipe(RECIPES / f"{cloud}.yaml")
+    [rule] = [r for r in clusters.of(recipe.target).RULES if r.__name__ == breach.rule]
+    rule(planned(cloud), recipe)  # the shipped recipe passes
+    weakened = copy.deepcopy(planned(cloud))
+    breach.mutate(weakened)
+    with pytest.raises(PolicyViolation, match=re.escape(breach.reason)):
+        rule(weakened, recipe)
+
+
+@each
+def test_destroy_asks_for_purge_before_it_deletes_the_cluster_and_the_stacks_volumes(engine_home, cloud):
+    done = subprocess.run([MLSTACK, "destroy", str(RECIPES / f"{cloud}.yaml"), "--json"], capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stdout + done.stderr
+    [error] = json.loads(done.stdout)["errors"]
+    assert "target: the cluster, and with it the volumes of the stack's data" in error["message"]
+    assert "--purge" in error["hint"]
+
+
+@each
+def test_doctor_names_the_kubeconfigs_credential_plugin(cloud):
+    [(what, ok, detail)] = [c for c in clusters.of(load_recipe(RECIPES / f"{cloud}.yaml").target).doctor()]
+    assert what == cloud and (EXEC[cloud] in detail)
