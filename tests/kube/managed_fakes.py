@@ -1,0 +1,72 @@
+"""Stand-ins for what only a cloud has, for test_real_managed_clusters.py: the cluster (the test control plane,
+reached through the kubeconfig the cluster type's own module writes) and the cloud CLI's exec credential plugin
+(a script on PATH under the cloud's name that records how it was called and answers with the control plane's
+client certificate)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.components.kubernetes.clusters import aks, eks, gke
+
+BUILDER = f"{__name__}:build"
+CONTROL_PLANE: dict[str, str] = {}  # server, ca: the control plane the stand-in cluster is (set by the test)
+
+
+def control_plane_of(kubeconfig: Path) -> dict[str, str]:
+    """server, ca (base64), cert and key (PEM) of a kubeconfig with one cluster and one client-certificate user."""
+    config = YAML(typ="safe").load(kubeconfig.read_text())
+    cluster, user = config["clusters"][0]["cluster"], config["users"][0]["user"]
+    return {
+        "server": cluster["server"],
+        "ca": cluster["certificate-authority-data"],
+        "cert": base64.b64decode(user["client-certificate-data"]).decode(),
+        "key": base64.b64decode(user["client-key-data"]).decode(),
+    }
+
+
+def build(provisioner: Any, stack: str, placement: Any, tags: dict[str, str]) -> m.ClusterAccess:
+    """The ClusterAccess a deploy would get from the cluster's resources, with the control plane's server and CA
+    where the cloud's would be: the same kubeconfig function, the same exec credential plugin."""
+    import pulumi
+
+    server, ca = CONTROL_PLANE["server"], CONTROL_PLANE["ca"]
+    context = provisioner.context(stack, placement) or stack
+    spec = placement.cluster
+    if provisioner.type == "eks":
+        config = eks.kubeconfig(context, stack, server, ca, spec.region, spec.profile)
+    elif provisioner.type == "gke":
+        config = gke.kubeconfig(context, server.removeprefix("https://"), ca)
+    else:  # aks: its own kubeconfig comes from listClusterUserCredential, base64
+        given = {"clusters": [{"cluster": {"server": server, "certificate-authority-data": ca}}]}
+        config = aks.kubeconfig(context, base64.b64encode(json.dumps(given).encode()).decode())
+    issuer = pulumi.Output.from_input("https://issuer.invalid")
+    return m.ClusterAccess(pulumi.Output.from_input(config), [], issuer)
+
+
+def credential_plugin(directory: Path, name: str, cert: str, key: str, calls: Path) -> Path:
+    """An executable `name` that appends its arguments to `calls` and prints an ExecCredential with `cert`/`key`."""
+    credential = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "kind": "ExecCredential",
+        "status": {"clientCertificateData": cert, "clientKeyData": key},
+    }
+    path = directory / name
+    path.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(calls)!r}, 'a') as log:\n"
+        "    info = json.loads(os.environ.get('KUBERNETES_EXEC_INFO') or '{}').get('spec') or {}\n"
+        "    log.write(json.dumps({'args': sys.argv[1:], 'cluster': 'cluster' in info}) + '\\n')\n"
+        f"print({json.dumps(credential)!r})\n"
+    )
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path

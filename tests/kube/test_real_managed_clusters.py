@@ -1,0 +1,126 @@
+"""The in-cluster part of each managed-cluster recipe (eks, gke, aks), deployed through the engine to the real test
+control plane.
+
+No cloud runs here, so the cluster's cloud resources are replaced, and nothing else: the test control plane is the
+cluster (tests/kube/managed_fakes.py). The stack's provider is made from the kubeconfig the cluster type's own
+module writes — the control plane's server and CA where the cloud's would be, the cloud CLI's exec credential
+plugin as its user — and that plugin is a stand-in on PATH under the cloud CLI's name, which records how the
+provider called it and answers with the control plane's client certificate. KUBECONFIG points nowhere: the stack
+reaches the cluster by its own kubeconfig or not at all.
+
+A second kwok node plays the recipe's GPU pool, labelled and tainted as mlstack labels and taints it, with one GPU:
+the MLServer pod (`node_pool: gpu`) must be scheduled there, every other pod on the untainted node."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes.clusters import _managed as m
+from mlstack.engine import operations
+from mlstack.home import Home
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import RECIPES
+from tests.kube import managed_fakes
+from tests.kube.controlplane import NODE_ANNOTATION, NODE_NAME, ControlPlane
+
+GPU_NODE = "kwok-gpu-0"
+EXEC = {"eks": "aws", "gke": "gke-gcloud-auth-plugin", "aks": "kubelogin"}
+
+
+@pytest.fixture()
+def gpu_node(control_plane: ControlPlane) -> Iterator[str]:
+    """A node of the recipe's GPU pool, as the cloud would make it: the pool label, the GPU taint, one GPU."""
+    resources = {"cpu": "8", "memory": "32Gi", "pods": "110", m.GPU_RESOURCE: "1"}
+    node = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": GPU_NODE,
+            "annotations": {NODE_ANNOTATION[0]: NODE_ANNOTATION[1]},
+            "labels": {"kubernetes.io/hostname": GPU_NODE, "kubernetes.io/os": "linux", m.POOL_LABEL: "gpu"},
+        },
+        "spec": {"taints": [m.GPU_TAINT]},
+        "status": {"capacity": resources, "allocatable": resources},
+    }
+    control_plane.kubectl("create", "-f", "-", input=json.dumps(node))
+    try:
+        deadline = time.monotonic() + 60
+        while not _ready(control_plane, GPU_NODE):
+            assert time.monotonic() < deadline, "the GPU node never became Ready"
+            time.sleep(1)
+        yield GPU_NODE
+    finally:
+        control_plane.kubectl("delete", "node", GPU_NODE, "--wait=false", check=False)
+
+
+def _ready(cp: ControlPlane, name: str) -> bool:
+    node = json.loads(cp.kubectl("get", "node", name, "-o", "json").stdout)
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+    taints = {t["key"] for t in node["spec"].get("taints") or []}
+    return ready and taints == {m.GPU_TAINT["key"]}  # the node controller's not-ready taint is gone
+
+
+@pytest.mark.engine
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("cloud", ["eks", "gke", "aks"])
+def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_pools(
+    plugin_home: Home, control_plane: ControlPlane, gpu_node: str, monkeypatch, tmp_path: Path, cloud: str
+):
+    cp = control_plane
+    name = f"managed-{cloud}"
+    path = tmp_path / f"{cloud}.yaml"
+    path.write_text((RECIPES / f"{cloud}.yaml").read_text()
+                    .replace(f"name: mlops-{cloud}", f"name: {name}").replace("namespace: mlops", f"namespace: {name}"))
+    provisioner = clusters.of(load_recipe(path).target)
+    creds = managed_fakes.control_plane_of(cp.kubeconfig)
+    monkeypatch.setitem(managed_fakes.CONTROL_PLANE, "server", creds["server"])
+    monkeypatch.setitem(managed_fakes.CONTROL_PLANE, "ca", creds["ca"])
+    monkeypatch.setattr(type(provisioner), "builder", managed_fakes.BUILDER)
+    monkeypatch.setattr(type(provisioner), "plugins", ("kubernetes",))  # the cloud's provider declares nothing here
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls.jsonl"
+    bin_dir.mkdir()
+    managed_fakes.credential_plugin(bin_dir, EXEC[cloud], creds["cert"], creds["key"], calls)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))  # the stack's own kubeconfig, or nothing
+    ref, said = operations.StackRef(recipe_path=path), []
+    try:
+        result = operations.deploy(plugin_home, ref, said.append)
+        assert result.changes.get("create", 0) > 20, said
+
+        # the provider authenticated through the cloud CLI's plugin, called as the kubeconfig says
+        config = _state_provider_kubeconfig(plugin_home, name)
+        [user] = config["users"]
+        assert set(user["user"]) == {"exec"}  # no token, no key: nothing secret in the state
+        exec_ = user["user"]["exec"]
+        assert exec_["command"] == EXEC[cloud] and config["clusters"][0]["cluster"]["server"] == creds["server"]
+        logged = [json.loads(line) for line in calls.read_text().splitlines()]
+        assert logged and all(c["args"] == exec_["args"] for c in logged)
+        assert all(c["cluster"] for c in logged) == (cloud == "gke")  # GKE's plugin is given the cluster's info
+
+        pods = json.loads(cp.kubectl("-n", name, "get", "pods", "-o", "json").stdout)["items"]
+        where = {p["metadata"]["labels"].get("app.kubernetes.io/name"): p["spec"].get("nodeName") for p in pods}
+        assert where.get("mlserver") == gpu_node, where
+        assert {node for app, node in where.items() if app != "mlserver"} == {NODE_NAME}, where
+        [server] = [p for p in pods if p["metadata"]["labels"].get("app.kubernetes.io/name") == "mlserver"]
+        assert server["spec"]["nodeSelector"] == {m.POOL_LABEL: "gpu"}
+        assert server["spec"]["containers"][0]["resources"]["limits"][m.GPU_RESOURCE] == "1"
+        assert server["status"]["phase"] == "Running"
+    finally:
+        operations.destroy(plugin_home, ref, True, said.append)
+        cp.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+    left = json.loads(cp.kubectl("-n", name, "get", "deployments,statefulsets", "-o", "json").stdout)["items"]
+    assert left == []
+
+
+def _state_provider_kubeconfig(home: Home, stack: str) -> dict:
+    """The kubeconfig the stack's provider holds in the state."""
+    [state] = list((home.root / "state").rglob(f"{stack}.json"))
+    resources = json.loads(state.read_text())["checkpoint"]["latest"]["resources"]
+    [provider] = [r for r in resources if r["type"] == "pulumi:providers:kubernetes"]
+    return json.loads(provider["inputs"]["kubeconfig"])
