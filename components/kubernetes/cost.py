@@ -1,7 +1,8 @@
 """What a kubernetes stack needs of its cluster: the CPU, memory and storage its workloads request (what the
-scheduler reserves) and are limited to (what they may burst to), per component, from the offline plan. No money:
-the cluster is the user's (a managed cluster's node pools would be priced by its cloud's module). What renders only
-at deploy (a chart, KFP's manifests without the mirror) is named as not sized, never counted as 0."""
+scheduler reserves) and are limited to (what they may burst to), per component, from the offline plan. No money on a
+cluster that is the user's; a cluster the stack creates (eks, gke, aks) adds its control plane and its node pools
+as lines its provisioner prices. What renders only at deploy (a chart, KFP's manifests without the mirror) is named
+as not sized, never counted as 0."""
 
 from __future__ import annotations
 
@@ -11,13 +12,27 @@ from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import policy
 from mlstack.cost.estimate import GIB, Priced, Pricing, component_of, quantity
 
+YOURS = "the cluster is yours: its capacity is reported, not priced"
+MANAGED = (
+    "the cluster is the stack's: its control plane and node pools are priced (the pools at min nodes, up to max; "
+    "its key and its control plane's logs are not), the workloads' capacity is what those nodes must hold"
+)
 NOTES = (
-    "the cluster is yours: its capacity is reported, not priced",
     "a pod's request is the larger of its init containers' and the sum of its containers'; Jobs run to completion "
     "(listed, not added to what the cluster keeps reserved)",
 )
 TRANSIENT = ("kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob")
-USES: tuple[str, ...] = ()  # no usage decides a cluster's capacity here
+
+
+def uses(placement: Any) -> tuple[str, ...]:
+    """No usage decides a cluster's capacity; a cluster the stack creates runs its hours."""
+    return ("hours_up",) if placement.cluster and _managed(placement) else ()
+
+
+def _managed(placement: Any) -> bool:
+    from mlstack.components.kubernetes import clusters
+
+    return hasattr(clusters.of(placement), "cost_lines")
 
 
 def _sum(containers: list[dict[str, Any]], kind: str, what: str) -> float:
@@ -101,8 +116,17 @@ def estimate(plan: Any, recipe: Any, pricing: Pricing) -> tuple[Priced, tuple[st
             not_sized.append(
                 f"{kind} ({', '.join(flavor.manifests)}: rendered manifests, read from the mirror at deploy)"
             )
-    return Priced(capacity=rows, not_sized=not_sized), NOTES
+    if _managed(recipe.target):
+        from mlstack.components.kubernetes import clusters
+
+        lines = clusters.of(recipe.target).cost_lines(recipe.target, pricing)
+        return Priced(lines=lines, capacity=rows, not_sized=not_sized), (MANAGED, *NOTES)
+    return Priced(capacity=rows, not_sized=not_sized), (YOURS, *NOTES)
 
 
 def region(placement: Any) -> str | None:
-    return None
+    """The cloud region of a cluster the stack creates (its lines are money); None: the user's cluster."""
+    if not _managed(placement):
+        return None
+    spec = placement.cluster
+    return getattr(spec, "region", None) or getattr(spec, "location", None)

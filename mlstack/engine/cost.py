@@ -69,7 +69,7 @@ def estimate(
             hint="`mlstack preview --offline` shows the plan; please report this with it",
         ) from None
     lines = [line.to_dict() for line in priced.lines]
-    uses = getattr(module, "USES", None)
+    uses = module.uses(recipe.target) if hasattr(module, "uses") else getattr(module, "USES", None)
     money = region is not None
     amount = total(priced.lines)
     capacity_total = (

@@ -284,3 +284,20 @@ def test_destroy_asks_for_purge_before_it_deletes_the_cluster_and_the_stacks_vol
 def test_doctor_names_the_kubeconfigs_credential_plugin(cloud):
     [(what, ok, detail)] = [c for c in clusters.of(load_recipe(RECIPES / f"{cloud}.yaml").target).doctor()]
     assert what == cloud and (EXEC[cloud] in detail)
+
+
+@each
+def test_cost_names_the_control_plane_and_each_pool_from_min_to_max_nodes(home, cloud):
+    result = CliRunner().invoke(app, ["cost", str(RECIPES / f"{cloud}.yaml"), "--json"])
+    assert result.exit_code == 0, result.stdout
+    r = json.loads(result.stdout)["result"]
+    placement = load_recipe(RECIPES / f"{cloud}.yaml").target
+    assert r["region"] == (getattr(placement.cluster, "region", None) or placement.cluster.location)
+    found = {line["resource"]: line for line in r["lines"]}
+    assert found["cluster"]["quantity"] == 730 and found["cluster"]["price_key"].endswith(f"{cloud}.cluster_hour")
+    for pool in clusters.of(placement).pools(placement).values():
+        line = found[f"pool-{pool.name}"]
+        assert (line["quantity"], line["quantity_range"]) == (pool.min * 730, [pool.min * 730, pool.max * 730])
+        assert line["price_key"].endswith(pool.machine_type + (".spot" if pool.spot else ""))
+    assert all(line["unpriced"] for line in found.values())  # the snapshot has no such prices: named, not 0
+    assert "hours_up" in r["assumptions"] and r["capacity"]

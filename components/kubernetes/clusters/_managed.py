@@ -245,6 +245,7 @@ class ManagedProvisioner(ClusterProvisioner):
     registry_pull = "service"
     credentials_reason = "the stack creates the cluster and its kubeconfig"
     cloud: ClassVar[str]  # the engine plugin of the cloud's provider
+    price_prefix: ClassVar[str]  # the cloud's name in the price snapshot's keys
     exec_tool: ClassVar[str]  # the credential plugin the kubeconfig runs
     exec_hint: ClassVar[str]  # how to install it
     default_machine: ClassVar[str]  # the system pool's machine type unless the recipe names one
@@ -296,6 +297,20 @@ class ManagedProvisioner(ClusterProvisioner):
         module, _, function = self.builder.partition(":")
         built: ClusterAccess = getattr(importlib.import_module(module), function)(self, stack, placement, tags)
         return built
+
+    def cost_lines(self, placement: Any, pricing: Any) -> list[Any]:
+        """The control plane and each pool (at min nodes, up to max; spot priced as spot), as `mlstack cost` lines
+        of price keys `<cloud>.<type>.cluster_hour` and `<cloud>.<type>.node.<machine>[.spot]`: unpriced, and
+        named, where the price snapshot lacks them."""
+        hours = pricing.use("hours_up")
+        prefix = f"{self.price_prefix}.{self.type}"
+        lines = [pricing.line("cluster", "cluster", f"{self.type} control plane", f"{prefix}.cluster_hour", hours)]
+        for pool in self.pools(placement).values():
+            nodes = (pool.min * hours[0], pool.min * hours[1], pool.max * hours[2])
+            key = f"{prefix}.node.{pool.machine_type}" + (".spot" if pool.spot else "")
+            what = f"pool {pool.name}: {pool.min}-{pool.max} x {pool.machine_type}" + (" (spot)" if pool.spot else "")
+            lines.append(pricing.line("cluster", f"pool-{pool.name}", what, key, nodes))
+        return lines
 
     def tolerations(self, pool: Pool) -> tuple[dict[str, str], ...]:
         """Tolerations of the taints the cloud itself puts on a pool's nodes (AKS' spot taint)."""

@@ -87,6 +87,7 @@ class Aks(m.ManagedProvisioner):
     summary = "an AKS cluster mlstack creates (Entra ID sign-in, GPU pools, Workload Identity)"
     plugins = ("kubernetes", "azure-native")
     cloud = "azure-native"
+    price_prefix = "azure"
     exec_tool = "kubelogin"
     exec_hint = "install kubelogin (`az aks install-cli`): the kubeconfig's credential plugin, with `az login`"
     default_machine = "Standard_D4ds_v5"

@@ -98,6 +98,7 @@ class Eks(m.ManagedProvisioner):
     summary = "an Amazon EKS cluster mlstack creates (managed node groups, GPU pools, IRSA)"
     plugins = ("kubernetes", "aws")
     cloud = "aws"
+    price_prefix = "aws"
     exec_tool = "aws"
     exec_hint = "install the AWS CLI v2 (its `aws eks get-token` is the kubeconfig's credential plugin)"
     default_machine = "m6i.xlarge"

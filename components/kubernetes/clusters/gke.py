@@ -96,6 +96,7 @@ class Gke(m.ManagedProvisioner):
     summary = "a GKE Standard cluster mlstack creates (private nodes, GPU pools, Workload Identity)"
     plugins = ("kubernetes", "gcp")
     cloud = "gcp"
+    price_prefix = "gcp"
     exec_tool = "gke-gcloud-auth-plugin"
     exec_hint = "`gcloud components install gke-gcloud-auth-plugin` (the kubeconfig's credential plugin)"
     default_machine = "e2-standard-4"
