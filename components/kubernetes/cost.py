@@ -32,7 +32,7 @@ def uses(placement: Any) -> tuple[str, ...]:
 def _managed(placement: Any) -> bool:
     from mlstack.components.kubernetes import clusters
 
-    return hasattr(clusters.of(placement), "cost_lines")
+    return clusters.of(placement).creates_cluster
 
 
 def _sum(containers: list[dict[str, Any]], kind: str, what: str) -> float:
@@ -119,7 +119,7 @@ def estimate(plan: Any, recipe: Any, pricing: Pricing) -> tuple[Priced, tuple[st
     if _managed(recipe.target):
         from mlstack.components.kubernetes import clusters
 
-        lines = clusters.of(recipe.target).cost_lines(recipe.target, pricing)
+        lines = clusters.of(recipe.target).cost_lines(recipe.target, pricing) or []
         return Priced(lines=lines, capacity=rows, not_sized=not_sized), (MANAGED, *NOTES)
     return Priced(capacity=rows, not_sized=not_sized), (YOURS, *NOTES)
 

@@ -32,10 +32,10 @@ def _node_pool_of_the_cluster(st: Any, stack: str, placement: s.KubernetesTarget
     pool = getattr(st, "node_pool", None)
     if not pool:
         return []
-    names = list(getattr(clusters.of(placement), "pools", lambda p: {})(placement))
+    names = list(clusters.of(placement).pools(placement))
     if pool in names:
         return []
-    managed = ", ".join(p.type for p in clusters.provisioners() if hasattr(p, "pools"))
+    managed = ", ".join(p.type for p in clusters.provisioners() if p.creates_cluster)
     return [
         (
             "node_pool",

@@ -45,6 +45,7 @@ class ClusterProvisioner:
     keeps: ClassVar[str] = ""  # what destroy leaves besides the namespace, until `destroy --purge`
     credentials_reason: ClassVar[str | None] = None  # why no kubeconfig is needed before deploy (None: it is)
     purge_deletes_cluster: ClassVar[bool] = False  # `destroy --purge` deletes the cluster itself (kind)
+    creates_cluster: ClassVar[bool] = False  # the stack's program creates the cluster (its cloud resources)
     # what a plain destroy deletes that holds data (the destroy then asks for --purge); "": it deletes none
     deletes_data: ClassVar[str] = ""
     # the policy suite's rules for the resources of a cluster of this type ((plan, recipe) -> None, raising)
@@ -94,6 +95,14 @@ class ClusterProvisioner:
     def build(self, stack: str, placement: Any, tags: dict[str, str]) -> Any:
         """In the stack's program, before any in-cluster object: declare the cluster's own resources and return
         its ClusterAccess (clusters/_managed.py); None: the cluster is not the stack's (reached by a context)."""
+        return None
+
+    def pools(self, placement: Any) -> dict[str, Any]:
+        """The node pools the stack's components may ask for by name (a cluster the stack creates declares them)."""
+        return {}
+
+    def cost_lines(self, placement: Any, pricing: Any) -> list[Any] | None:
+        """`mlstack cost` lines of a cluster the stack creates (mlstack/cost/estimate.py: Line); None: not its."""
         return None
 
     def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:

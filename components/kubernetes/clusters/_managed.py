@@ -243,6 +243,7 @@ class ManagedProvisioner(ClusterProvisioner):
 
     exposure = "port_forward"
     registry_pull = "service"
+    creates_cluster = True
     credentials_reason = "the stack creates the cluster and its kubeconfig"
     cloud: ClassVar[str]  # the engine plugin of the cloud's provider
     price_prefix: ClassVar[str]  # the cloud's name in the price snapshot's keys
