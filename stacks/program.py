@@ -78,14 +78,17 @@ def make_program(
         wiring = {kind: flavor.wired_to() for kind, flavor in recipe.flavors().items()}
         target.lifecycle().finish(platform, components, wiring)
         clients = {kind: c.client_config() for kind, c in components.items()}
+        # how clients reach what the assembly set up (a cluster the stack created), when there is such a thing
+        cluster = platform.client() if hasattr(platform, "client") else None
         secrets: dict[str, Any] = {k: v for c in components.values() for k, v in c.secrets.items()}
         exports = {
-            OUTPUT_CLIENTS: pulumi.Output.all(**clients).apply(
+            OUTPUT_CLIENTS: pulumi.Output.all(pulumi.Output.all(**clients), cluster).apply(
                 lambda c: {
                     "schemaVersion": "mlstack.clients/v1",
                     "stack": recipe.name,
                     "target": recipe.target.type,
-                    "components": c,
+                    "components": c[0],
+                    **({"cluster": c[1]} if c[1] else {}),
                 }
             ),
             OUTPUT_SECRETS: pulumi.Output.secret(secrets),

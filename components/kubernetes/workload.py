@@ -66,6 +66,13 @@ class KubernetesPlatform:
     delete_timeout_s: int = DELETE_TIMEOUT_S
     rollout_timeout_s: int = ROLLOUT_TIMEOUT_S
     placement: Any = None  # the recipe's typed `target:` block (a managed cluster's node pools)
+    kubeconfig: pulumi.Output[str] | None = None  # of a cluster the stack created (eks, gke, aks)
+
+    def client(self) -> pulumi.Output[dict[str, str]] | None:
+        """How clients reach a cluster the stack created (mlstack.clients.models: ClusterClient); None: the user's."""
+        if self.kubeconfig is None:
+            return None
+        return self.kubeconfig.apply(lambda config: {"context": self.context or "", "kubeconfig": config})
 
     def on_pool(self, pool: str | None) -> Any:
         """How a pod asking for node pool `pool` is scheduled (clusters/_managed.py: Scheduling); None: anywhere."""

@@ -7,7 +7,7 @@ import typer
 from mlstack.cli.common import BackendOpt, DebugOpt, JsonOpt, OptionalRecipeArg, StackOpt, VarOpt, parse_vars, run, say
 from mlstack.errors import UsageError
 
-FORMATS = ("json", "yaml", "env", "zenml")
+FORMATS = ("json", "yaml", "env", "zenml", "kubeconfig")  # mlstack.clients.render.FORMATS
 
 
 def register(app: typer.Typer) -> None:
@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         recipe: OptionalRecipeArg = None,
         stack: StackOpt = None,
         fmt: Annotated[
-            str, typer.Option("--format", "-f", metavar="FORMAT", help="json | yaml | env | zenml")
+            str, typer.Option("--format", "-f", metavar="FORMAT", help="json | yaml | env | zenml | kubeconfig")
         ] = "json",
         show_secrets: Annotated[bool, typer.Option("--show-secrets", help="Include secret values.")] = False,
         var: VarOpt = None,

@@ -73,6 +73,14 @@ class OrchestratorClient(StoredModel):
         return self.url
 
 
+class ClusterClient(StoredModel):
+    """How clients reach a cluster the stack created: its kubeconfig (one context, the cloud CLI's exec credential
+    plugin: nothing secret in it)."""
+
+    context: str = Field(description="The kubeconfig's one context.")
+    kubeconfig: str = Field(description="The kubeconfig (JSON, which is YAML).")
+
+
 class StackClients(StoredModel):
     """The `mlstack` output of a deployed stack."""
 
@@ -80,6 +88,7 @@ class StackClients(StoredModel):
     stack: str
     target: str
     components: dict[str, dict] = Field(default_factory=dict)
+    cluster: ClusterClient | None = None  # a cluster the stack created (eks, gke, aks)
 
 
 class ObjectStoreClient(StoredModel):

@@ -24,10 +24,11 @@ from mlstack.clients.models import (
     StackClients,
     TrackingClient,
 )
+from mlstack.errors import UsageError
 from mlstack.registry import Flavor, lookup
 from mlstack.versions import ZENML_VERSION
 
-FORMATS = ("json", "yaml", "env", "zenml")
+FORMATS = ("json", "yaml", "env", "zenml", "kubeconfig")
 MODELS: dict[str, type[BaseModel]] = {
     "object_store": ObjectStoreClient,
     "registry": RegistryClient,
@@ -57,6 +58,13 @@ def render(
         return env_file(clients, secrets, show_secrets)
     if fmt == "zenml":
         return zenml_file(clients, secrets, show_secrets, zenml_version)
+    if fmt == "kubeconfig":
+        if clients.cluster is None:
+            raise UsageError(
+                f"stack {clients.stack!r} did not create its cluster: it has no kubeconfig of its own",
+                hint="its cluster is reached by your own kubeconfig (the recipe's `target.context`)",
+            )
+        return clients.cluster.kubeconfig.rstrip("\n") + "\n"
     raise ValueError(fmt)
 
 

@@ -301,3 +301,16 @@ def test_cost_names_the_control_plane_and_each_pool_from_min_to_max_nodes(home, 
         assert line["price_key"].endswith(pool.machine_type + (".spot" if pool.spot else ""))
     assert all(line["unpriced"] for line in found.values())  # the snapshot has no such prices: named, not 0
     assert "hours_up" in r["assumptions"] and r["capacity"]
+
+
+def test_a_stack_on_a_cluster_of_yours_has_no_kubeconfig_of_its_own():
+    from mlstack.clients.models import StackClients
+    from mlstack.clients.render import render
+    from mlstack.errors import UsageError
+
+    clients = StackClients(stack="s", target="kubernetes", components={})
+    with pytest.raises(UsageError, match="did not create its cluster"):
+        render(clients, {}, "kubeconfig")
+    config = json.loads(planned("eks").outputs["mlstack"]["cluster"]["kubeconfig"])
+    managed = StackClients.model_validate(planned("eks").outputs["mlstack"])
+    assert json.loads(render(managed, {}, "kubeconfig")) == config

@@ -14,12 +14,15 @@ the MLServer pod (`node_pool: gpu`) must be scheduled there, every other pod on 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from mlstack.cli import app
 from mlstack.components.kubernetes import clusters
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.engine import operations
@@ -111,6 +114,16 @@ def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_p
         assert server["spec"]["nodeSelector"] == {m.POOL_LABEL: "gpu"}
         assert server["spec"]["containers"][0]["resources"]["limits"][m.GPU_RESOURCE] == "1"
         assert server["status"]["phase"] == "Running"
+
+        # `mlstack output --format kubeconfig` writes the same kubeconfig: kubectl reaches the stack with it alone
+        written = CliRunner().invoke(app, ["output", str(path), "--format", "kubeconfig"])
+        assert written.exit_code == 0, written.output
+        assert json.loads(written.stdout) == config
+        kubeconfig = tmp_path / "written-kubeconfig"
+        kubeconfig.write_text(written.stdout)
+        reached = subprocess.run([cp._bin("kubectl"), f"--kubeconfig={kubeconfig}", "-n", name, "get", "deployment",
+                                  "-o", "name"], capture_output=True, text=True, timeout=60, check=False)
+        assert "deployment.apps/mlserver" in reached.stdout.split(), reached.stderr
     finally:
         operations.destroy(plugin_home, ref, True, said.append)
         cp.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
