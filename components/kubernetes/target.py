@@ -47,6 +47,27 @@ def _node_pool_of_the_cluster(st: Any, stack: str, placement: s.KubernetesTarget
     ]
 
 
+def _addons_need_the_cluster_first(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
+    """Cluster add-ons are installed by a stack of their own, before the stack that uses them; a cluster the stack
+    itself creates does not exist yet at that point."""
+    if not clusters.of(placement).creates_cluster:
+        return []
+    return [
+        (
+            "flavor",
+            f"{st.flavor}'s cluster add-ons are installed before the stack, when the {placement.cluster.type} "
+            "cluster this stack creates does not exist yet: deploy that stack first, then this flavor in a recipe "
+            "on it (`cluster: {type: existing}`, the context `mlstack output --format kubeconfig` writes)",
+        )
+    ]
+
+
+def _kubeflow_problems(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
+    return _kubeflow_needs_a_registry_zenml_takes(st, stack, placement) + _addons_need_the_cluster_first(
+        st, stack, placement
+    )
+
+
 def _in_cluster_problems(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
     return _port_needs_node_ports(st, stack, placement) + _node_pool_of_the_cluster(st, stack, placement)
 
@@ -259,7 +280,7 @@ TARGET = Target(
             "store and its metadata in KFP's MySQL on a kept volume; its and Argo's CRDs installed once per cluster",
             needs=("object_store", "registry"),  # ZenML's kubeflow orchestrator runs the steps from the registry
             uses=("tracking", "serving"),  # pipeline steps call them
-            problems=_kubeflow_needs_a_registry_zenml_takes,
+            problems=_kubeflow_problems,
             shared=("kubeflow-pipelines",),
             manifests=("kubeflow-pipelines",),
             zenml="kubeflow",
@@ -288,6 +309,7 @@ TARGET = Target(
             "KServe (Standard mode, no Knative) with an MLServer ServingRuntime (V2); models pulled from the object "
             "store with read-only keys; KServe and cert-manager installed once per cluster",
             needs=("object_store",),
+            problems=_addons_need_the_cluster_first,
             shared=("kserve",),
             verify="kserve",  # deploys a tiny model, asks it once, deletes it (components/kubernetes/kserve_check.py)
             **SDK,

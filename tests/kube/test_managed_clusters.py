@@ -314,3 +314,13 @@ def test_a_stack_on_a_cluster_of_yours_has_no_kubeconfig_of_its_own():
     config = json.loads(planned("eks").outputs["mlstack"]["cluster"]["kubeconfig"])
     managed = StackClients.model_validate(planned("eks").outputs["mlstack"])
     assert json.loads(render(managed, {}, "kubeconfig")) == config
+
+
+@pytest.mark.parametrize(("kind", "flavor"), [("serving", "kserve"), ("orchestrator", "kubeflow")])
+def test_a_flavor_whose_add_ons_come_before_the_stack_is_refused_on_a_cluster_it_creates(home, tmp_path, kind, flavor):
+    """Add-ons are a stack of their own, deployed first: on a cluster the same deploy creates, they could not be."""
+    lines = _bad(home, tmp_path, "eks", f"  {kind}:\n    flavor: {'mlserver' if kind == 'serving' else 'kubernetes'}\n",
+                 f"  {kind}:\n    flavor: {flavor}\n    #\n")
+    assert any(re.fullmatch(rf"\d+: components\.{kind}\.flavor: {flavor}'s cluster add-ons are installed before the "
+                            r"stack, when the eks cluster this stack creates does not exist yet: .*", line)
+               for line in lines), lines
