@@ -72,6 +72,7 @@ class KubernetesOrchestrator(
         # policy), the API server (launching step pods) and HTTPS servers such as ZenML's.
         self.flows = w.Flows(pods=PIPELINE_PODS, any_host_ports=API_PORTS, egress_name="pipelines")
         registry = self.uses.registry
+        placed = platform.on_pool(self.settings.node_pool)  # where the step pods run (a managed cluster's pool)
         self.publish(
             OrchestratorOutputs(),
             OrchestratorClient(
@@ -83,5 +84,8 @@ class KubernetesOrchestrator(
                 pod_labels=PIPELINE_PODS,
                 image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
                 local_registry=platform.nodes_pull_localhost,
+                step_node_selector=placed.node_selector if placed else None,
+                step_tolerations=list(placed.tolerations) if placed and placed.tolerations else None,
+                step_gpus=placed.gpus if placed and placed.gpus else None,
             ),
         )

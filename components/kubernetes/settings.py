@@ -76,9 +76,18 @@ class KubernetesTarget(UserModel):
     )
 
 
-class KubernetesOrchestrator(UserModel):
+class NodePool(UserModel):
+    node_pool: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9]{0,11}$",
+        description="The node pool of a managed cluster (eks, gke, aks) its pods run on: they select its nodes, "
+        "and on a GPU pool tolerate its taint and ask for its GPUs; default: any node.",
+    )
+
+
+class KubernetesOrchestrator(NodePool):
     """ZenML's Kubernetes orchestrator: pipeline pods run in the stack's namespace as a service account whose
-    namespaced Role holds exactly the verbs the orchestrator uses."""
+    namespaced Role holds exactly the verbs the orchestrator uses; `node_pool` places the step pods."""
 
     flavor: Literal["kubernetes"] = Field(description="Flavor of this component.")
 
@@ -165,15 +174,6 @@ class KubernetesMlflowTracking(KubernetesPort, shared.MlflowImage, shared.Mlflow
     store."""
 
     database_storage_gb: int = Field(default=32, ge=20, le=16384, description="Database volume, GiB.")
-
-
-class NodePool(UserModel):
-    node_pool: str | None = Field(
-        default=None,
-        pattern=r"^[a-z][a-z0-9]{0,11}$",
-        description="The node pool of a managed cluster (eks, gke, aks) its pods run on: they select its nodes, "
-        "and on a GPU pool tolerate its taint and ask for its GPUs; default: any node.",
-    )
 
 
 class KubernetesMlserverServing(KubernetesPort, NodePool, shared.VolumeSetting, shared.MlserverServing):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlstack.components.kubernetes import addons, clusters
+from mlstack.components.kubernetes.clusters._managed import GPU_RESOURCE
 from mlstack.components.kubernetes import settings as s
 from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
@@ -122,6 +123,13 @@ def _orchestrator(client: Any) -> dict[str, Any]:
             },
         }
 
+    steps = pods()  # the step pods: on the recipe's node pool, with its GPUs
+    if client.step_node_selector:
+        steps["node_selectors"] = dict(client.step_node_selector)
+    if client.step_tolerations:
+        steps["tolerations"] = [dict(t) for t in client.step_tolerations]
+    if client.step_gpus:
+        steps["resources"] = {"limits": {GPU_RESOURCE: str(client.step_gpus)}}
     config = {
         "kubernetes_context": client.kubernetes_context,
         "kubernetes_namespace": client.kubernetes_namespace,
@@ -129,7 +137,7 @@ def _orchestrator(client: Any) -> dict[str, Any]:
         "service_account_name": client.service_account,  # given: ZenML creates no RBAC of its own
         "step_pod_service_account_name": client.step_service_account,
         "pass_zenml_token_as_secret": True,  # else the API token sits in the Job spec
-        "pod_settings": pods(),
+        "pod_settings": steps,
         "orchestrator_pod_settings": pods(),
     }
     if client.local_registry:
@@ -246,6 +254,7 @@ TARGET = Target(
             s.KubernetesOrchestrator,
             f"{PKG}.orchestrator:KubernetesOrchestrator",
             "ZenML's Kubernetes orchestrator: a service account with a namespaced Role of exactly the verbs it uses",
+            problems=_node_pool_of_the_cluster,
             uses=("object_store", "registry", "tracking", "serving"),  # pipeline steps call every one of them
             zenml="kubernetes",
             zenml_config=_orchestrator,

@@ -56,6 +56,11 @@ class OrchestratorClient(StoredModel):
         description="Labels pipeline pods must carry (the stack's network policies admit their traffic by them).",
     )
     cluster_url: str | None = Field(default=None, description="API base URL inside the cluster.")
+    step_node_selector: dict[str, str] | None = Field(
+        default=None, description="Node selector of step pods (the node pool they run on)."
+    )
+    step_tolerations: list[dict[str, str]] | None = Field(default=None, description="Tolerations of step pods.")
+    step_gpus: int | None = Field(default=None, description="GPUs each step pod asks for (`nvidia.com/gpu`).")
     dags_uri: str | None = Field(
         default=None, description="Airflow: where DAG archives go (ZenML uploads them there: its `dag_output_dir`)."
     )

@@ -22,7 +22,7 @@ from tests.runtime_clients import ZENML
 
 
 @pytest.mark.parametrize("name", ["kubernetes", "kind", "kubernetes-kserve", "kubernetes-airflow",
-                                  "kubernetes-kubeflow"])
+                                  "kubernetes-kubeflow", "eks"])
 @pytest.mark.timeout(900)
 def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
     from ruamel.yaml import YAML
@@ -78,6 +78,12 @@ def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
         assert orchestrator["pass_zenml_token_as_secret"] is True
         assert orchestrator["pod_settings"]["labels"] == {"mlstack.dev/pipeline": "true"}
         assert orchestrator["pod_settings"]["image_pull_secrets"] == ["registry-pull"]
+        steps, pipeline = orchestrator["pod_settings"], orchestrator["orchestrator_pod_settings"]
+        if name == "eks":  # the steps run on the GPU pool: ZenML takes its selector, toleration and GPU limit
+            assert steps["node_selectors"] == {"mlstack.dev/pool": "gpu"}
+            assert steps["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+            assert steps["resources"] == {"limits": {"nvidia.com/gpu": "1"}}
+        assert not pipeline.get("node_selectors") and not pipeline.get("tolerations")  # the orchestrator pod: anywhere
     store = components["artifact_store"][0]["configuration"]
     assert store["client_kwargs"]["endpoint_url"] == f"http://seaweedfs.{namespace}.svc.cluster.local:8333"
     tracker = components["experiment_tracker"][0]["configuration"]
