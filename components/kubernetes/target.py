@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from mlstack.components.kubernetes import addons, clusters
-from mlstack.components.kubernetes.clusters._managed import GPU_RESOURCE
 from mlstack.components.kubernetes import settings as s
+from mlstack.components.kubernetes.clusters._managed import GPU_RESOURCE
 from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_kubernetes"), install_hint="`pip install 'mlstack[kubernetes]'`")
