@@ -65,9 +65,14 @@ def connect(context: str | None) -> Cluster:
             hint="set target.context in the recipe (contexts there: " + (", ".join(known) or "none") + ")",
         )
     if wanted not in known:
+        stack = wanted.removeprefix("mlstack-") if wanted.startswith("mlstack-") else None
         raise CredentialsError(
             f"context {wanted!r} is not in the kubeconfig {names} (contexts there: {', '.join(known) or 'none'})",
-            hint="fix target.context in the recipe, or KUBECONFIG",
+            # a cluster a stack created is reached by the kubeconfig that stack keeps (context mlstack-<stack>)
+            hint=f"write the stack's kubeconfig (`mlstack output --stack {stack} --format kubeconfig > FILE`) and "
+            "add FILE to KUBECONFIG"
+            if stack
+            else "fix target.context in the recipe, or KUBECONFIG",
         )
     try:
         api = config.new_client_from_config(config_file=merged, context=wanted)

@@ -324,3 +324,20 @@ def test_a_flavor_whose_add_ons_come_before_the_stack_is_refused_on_a_cluster_it
     assert any(re.fullmatch(rf"\d+: components\.{kind}\.flavor: {flavor}'s cluster add-ons are installed before the "
                             r"stack, when the eks cluster this stack creates does not exist yet: .*", line)
                for line in lines), lines
+
+
+def test_without_the_stacks_kubeconfig_the_hint_says_how_to_write_it(tmp_path, monkeypatch):
+    from mlstack.components.kubernetes import access
+    from mlstack.errors import CredentialsError
+
+    other = tmp_path / "kubeconfig"
+    other.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "mine",
+                                 "clusters": [{"name": "mine", "cluster": {"server": "https://127.0.0.1:1"}}],
+                                 "users": [{"name": "mine", "user": {}}],
+                                 "contexts": [{"name": "mine", "context": {"cluster": "mine", "user": "mine"}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(other))
+    placement = load_recipe(RECIPES / "eks.yaml").target
+    with pytest.raises(CredentialsError) as raised:
+        access.connect(clusters.context_of("mlops-eks", placement))
+    assert "'mlstack-mlops-eks' is not in the kubeconfig" in raised.value.message
+    assert raised.value.hint and "mlstack output --stack mlops-eks --format kubeconfig" in raised.value.hint
