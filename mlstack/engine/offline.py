@@ -24,6 +24,8 @@ class PlannedResource:
     custom: bool
     inputs: dict[str, Any]  # secrets redacted: what `preview --offline` prints
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # secrets in clear, for policy checks only
+    # URNs it depends on (explicitly, through an input's value, or as its provider): deleted after it by a destroy
+    dependencies: tuple[str, ...] = field(default=(), repr=False)
 
 
 PROJECT = "mlstack"  # the Pulumi project of every stack (Pulumi.yaml)
@@ -177,6 +179,14 @@ def _plan(recipe: Recipe) -> Plan:
                         bool(request.custom),
                         {k: REDACTED if k in hidden else _redact(v) for k, v in state.items()},
                         {k: _unwrap(v) for k, v in state.items() if k != "__provider"},
+                        tuple(
+                            sorted(
+                                {*request.dependencies}
+                                | {u for deps in request.propertyDependencies.values() for u in deps.urns}
+                                # its provider (a reference `<urn>::<id>`): deleted after what it manages
+                                | ({request.provider.rsplit("::", 1)[0]} if request.provider else set())
+                            )
+                        ),
                     )
                 )
                 if (

@@ -341,3 +341,23 @@ def test_without_the_stacks_kubeconfig_the_hint_says_how_to_write_it(tmp_path, m
         access.connect(clusters.context_of("mlops-eks", placement))
     assert "'mlstack-mlops-eks' is not in the kubeconfig" in raised.value.message
     assert raised.value.hint and "mlstack output --stack mlops-eks --format kubeconfig" in raised.value.hint
+
+
+@each
+def test_every_in_cluster_object_depends_on_the_cluster_and_its_pools_so_a_destroy_deletes_it_first(cloud):
+    """Pulumi deletes a resource before what it depends on: the in-cluster objects hang from the provider made from
+    the cluster's kubeconfig, and that provider from the cluster and every node pool."""
+    p = planned(cloud)
+    by_urn = {r.urn: r for r in p.resources}
+
+    def reaches(resource, wanted: str, seen: frozenset = frozenset()) -> bool:
+        return any(d == wanted or (d in by_urn and d not in seen and reaches(by_urn[d], wanted, seen | {d}))
+                   for d in resource.dependencies)
+
+    [provider] = p.of_type("pulumi:providers:kubernetes")
+    cluster_type = {"eks": EKS, "gke": GKE, "aks": AKS}[cloud]
+    pool_type = {"eks": NG, "gke": NP, "aks": AP}[cloud]
+    for needed in [*p.of_type(cluster_type), *p.of_type(pool_type)]:
+        assert reaches(provider, needed.urn), needed.name
+    in_cluster = [r for r in p.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert in_cluster and all(provider.urn in r.dependencies for r in in_cluster)
