@@ -36,6 +36,12 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         opts=pulumi.ResourceOptions(depends_on=built.ready) if built else None,
     )
     opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
+    # the StorageClass of a cluster that has no default one (EKS): the namespace, and so every volume, after it
+    storage = (
+        [k8s.storage.v1.StorageClass("storage-class", **built.storage_class, opts=opts)]
+        if built and built.storage_class
+        else []
+    )
     ns = k8s.core.v1.Namespace(
         "namespace",
         # the cluster add-ons mlstack installs for this stack: the cluster's add-ons stack reads who uses what here
@@ -43,7 +49,10 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         # Kept by destroy (deleting it would delete the volumes of the stack's data with it); `destroy --purge`
         # deletes it afterwards, outside the engine (lifecycle.purge), so a purge never runs an update.
         opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(retain_on_delete=True, custom_timeouts=bounded_delete(delete_timeout_s))
+            opts,
+            pulumi.ResourceOptions(
+                retain_on_delete=True, custom_timeouts=bounded_delete(delete_timeout_s), depends_on=storage
+            ),
         ),
     )
     platform = KubernetesPlatform(

@@ -76,7 +76,18 @@ def test_an_endpoint_open_to_the_internet_is_refused(home, tmp_path, cloud):
     [line] = _bad(home, tmp_path, cloud, "allowed_cidrs: [203.0.113.0/24]", "allowed_cidrs: [0.0.0.0/0]")
     assert re.match(r"\d+: target\.cluster\.endpoint\.allowed_cidrs: .*whole internet", line), line
     [line] = _bad(home, tmp_path, cloud, "      allowed_cidrs: [203.0.113.0/24]  #", "      #")
-    assert re.match(r"\d+: target\.cluster\.endpoint: a public endpoint needs allowed_cidrs", line), line
+    assert re.match(r"\d+: target\.cluster\.endpoint\.allowed_cidrs: .*required", line), line
+
+
+def test_a_private_aks_endpoint_mlstack_could_not_reach_is_refused(home, tmp_path):
+    [line] = _bad(home, tmp_path, "aks", "      public: true\n", "      public: false\n")
+    assert re.match(r"\d+: target\.cluster\.endpoint: a private AKS API server is reachable only", line), line
+
+
+def test_an_unlisted_gpu_machine_type_is_refused_not_left_untainted(home, tmp_path):
+    [line] = _bad(home, tmp_path, "eks", "machine_type: g6.xlarge", "machine_type: p5e.48xlarge")
+    assert re.match(r"\d+: target\.cluster\.pools\[0\]\.gpu: p5e\.48xlarge is a GPU machine type mlstack does not know",
+                    line), line
 
 
 @each
@@ -90,9 +101,10 @@ def test_a_pool_with_no_machine_type_is_refused(home, tmp_path, cloud):
 
 @each
 def test_a_component_on_a_pool_the_cluster_lacks_is_refused(home, tmp_path, cloud):
-    [line] = _bad(home, tmp_path, cloud, "    node_pool: gpu\n", "    node_pool: gpus\n")
-    assert re.fullmatch(r"\d+: components\.serving\.node_pool: no node pool 'gpus': the cluster's are system, gpu",
-                        line), line
+    [line] = _bad(home, tmp_path, cloud, "    node_pool: gpu\n  serving", "    node_pool: gpus\n  serving")
+    assert re.fullmatch(
+        r"\d+: components\.orchestrator\.node_pool: no node pool 'gpus': the cluster's are system, gpu", line
+    ), line
 
 
 def test_a_node_pool_on_a_cluster_mlstack_does_not_create_is_refused(home, tmp_path):
@@ -122,14 +134,22 @@ def test_the_cluster_comes_first_and_the_stack_reaches_it_by_an_exec_credential(
 
 @each
 def test_a_component_on_a_gpu_pool_selects_it_tolerates_its_taint_and_asks_for_its_gpus(cloud):
-    [deployment] = [r for r in planned(cloud).resources if r.name == "serving-deployment"]
-    pod = deployment.raw["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == {m.POOL_LABEL: "gpu"}
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
-    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    toleration = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
     spot = {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot",
             "effect": "NoSchedule"}
-    assert (spot in pod["tolerations"]) == (cloud == "aks")  # AKS taints spot nodes itself
+    steps = planned(cloud).outputs["mlstack"]["components"]["orchestrator"]  # ZenML's step pods
+    assert steps["step_node_selector"] == {m.POOL_LABEL: "gpu"} and steps["step_gpus"] == 1
+    assert toleration in steps["step_tolerations"]
+    assert (spot in steps["step_tolerations"]) == (cloud == "aks")  # AKS taints spot nodes itself
+    [deployment] = [r for r in planned(cloud).resources if r.name == "serving-deployment"]
+    pod = deployment.raw["spec"]["template"]["spec"]
+    on_gpu = load_recipe(RECIPES / f"{cloud}.yaml").components.serving.node_pool == "gpu"
+    assert on_gpu == (cloud == "gke")  # GKE alone installs the NVIDIA device plugin that serves a GPU to a pod
+    if on_gpu:
+        assert pod["nodeSelector"] == {m.POOL_LABEL: "gpu"} and toleration in pod["tolerations"]
+        assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    else:
+        assert "nodeSelector" not in pod and "nvidia.com/gpu" not in pod["containers"][0]["resources"]["limits"]
     others = [r for r in planned(cloud).resources if r.type == "kubernetes:apps/v1:StatefulSet"]
     assert others and all("nodeSelector" not in r.raw["spec"]["template"]["spec"] for r in others)
 
@@ -185,6 +205,18 @@ def _add(typ: str, name: str, inputs: dict[str, Any]) -> Callable[[Plan], None]:
     return mutate
 
 
+def _trust(role: str, subject: str) -> Callable[[Plan], None]:
+    """The role's IRSA trust widened to `subject`."""
+    def mutate(p: Plan) -> None:
+        [r] = [x for x in p.of_type("aws:iam/role:Role") if x.name == role]
+        document = json.loads(r.inputs["assumeRolePolicy"])
+        equals = document["Statement"][0]["Condition"]["StringEquals"]
+        for key in [k for k in equals if k.endswith(":sub")]:
+            equals[key] = subject
+        r.inputs["assumeRolePolicy"] = json.dumps(document)
+    return mutate
+
+
 EKS, NG = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"
 GKE, NP = "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"
 AKS, AP = "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"
@@ -194,6 +226,9 @@ BREACHES = {
                _edit(EKS, "vpcConfig.publicAccessCidrs", None)),
         Breach("endpoint_is_private_or_allow_listed", "whole internet",
                _edit(EKS, "vpcConfig.publicAccessCidrs", ["0.0.0.0/0"])),
+        Breach("endpoint_is_private_or_allow_listed", "api-from-any: '0.0.0.0/0' opens the server to the whole", _add(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "api-from-any",
+            {"fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"})),
         Breach("secrets_are_encrypted_with_kms", "not envelope-encrypted", _edit(EKS, "encryptionConfig", None)),
         Breach("secrets_are_encrypted_with_kms", "key rotation is off",
                _edit("aws:kms/key:Key", "enableKeyRotation", False)),
@@ -207,6 +242,12 @@ BREACHES = {
         Breach("gpu_pools_are_tainted", "pool-gpu: GPU nodes are not tainted", _edit(NG, "taints", [], "pool-gpu")),
         Breach("no_static_keys_and_roles_scoped", "creates IAM access keys",
                _add("aws:iam/accessKey:AccessKey", "key", {"user": "ci"})),
+        Breach("no_static_keys_and_roles_scoped", "ebs-csi-role: any service account",
+               _trust("ebs-csi-role", "system:serviceaccount:kube-system:*")),
+        Breach("volumes_are_encrypted", "storage-class: volumes not encrypted",
+               _edit("kubernetes:storage.k8s.io/v1:StorageClass", "parameters.encrypted", "false")),
+        Breach("volumes_are_encrypted", "no EBS CSI driver with a role of its own",
+               _edit("aws:eks/addon:Addon", "serviceAccountRoleArn", None)),
         Breach("no_static_keys_and_roles_scoped", "beyond what EKS needs",
                _edit("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "policyArn",
                      "arn:aws:iam::aws:policy/AdministratorAccess")),
@@ -216,6 +257,10 @@ BREACHES = {
                _edit(GKE, "masterAuthorizedNetworksConfig.cidrBlocks", [{"cidrBlock": "0.0.0.0/0"}])),
         Breach("endpoint_is_private_or_allow_listed", "nodes have public addresses",
                _edit(GKE, "privateClusterConfig.enablePrivateNodes", False)),
+        Breach("endpoint_is_private_or_allow_listed", "the private endpoint takes any address",
+               _edit(GKE, "masterAuthorizedNetworksConfig.privateEndpointEnforcementEnabled", False)),
+        Breach("version_is_pinned_and_logged", "is not of the recipe's 1.35",
+               _edit(GKE, "minMasterVersion", "1.34.5-gke.100")),
         Breach("secrets_are_encrypted_with_kms", "not KMS-encrypted",
                _edit(GKE, "databaseEncryption.state", "DECRYPTED")),
         Breach("version_is_pinned_and_logged", "a release channel upgrades it",
@@ -235,9 +280,14 @@ BREACHES = {
                _edit(AKS, "apiServerAccessProfile.authorizedIPRanges", None)),
         Breach("endpoint_is_private_or_allow_listed", "pool-gpu: nodes have public addresses",
                _edit(AP, "enableNodePublicIP", True, "pool-gpu")),
+        Breach("secrets_are_encrypted_with_kms", "cluster-secrets-crypto: grants",
+               _edit("azure-native:authorization:RoleAssignment", "roleDefinitionId",
+                     "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/owner", "cluster-secrets-crypto")),
         Breach("secrets_are_encrypted_with_kms", "not encrypted with a Key Vault key",
                _edit(AKS, "securityProfile.azureKeyVaultKms.enabled", False)),
         Breach("sign_in_is_entra_only", "local accounts", _edit(AKS, "disableLocalAccounts", False)),
+        Breach("sign_in_is_entra_only", "cluster-admin-deployer: cluster admin beyond the cluster",
+               _edit("azure-native:authorization:RoleAssignment", "scope", "/subscriptions/x", "cluster-admin-deployer")),
         Breach("sign_in_is_entra_only", "Workload Identity is off",
                _edit(AKS, "securityProfile.workloadIdentity.enabled", False)),
         Breach("version_is_pinned_and_audited", "an upgrade channel moves it",

@@ -30,7 +30,7 @@ from mlstack.home import Home
 from mlstack.recipe.loader import load_recipe
 from tests.conftest import RECIPES
 from tests.kube import managed_fakes
-from tests.kube.controlplane import NODE_ANNOTATION, NODE_NAME, ControlPlane
+from tests.kube.controlplane import NODE_ANNOTATION, NODE_NAME, STORAGE_CLASS, ControlPlane
 
 GPU_NODE = "kwok-gpu-0"
 EXEC = {"eks": "aws", "gke": "gke-gcloud-auth-plugin", "aks": "kubelogin"}
@@ -78,8 +78,13 @@ def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_p
     cp = control_plane
     name = f"managed-{cloud}"
     path = tmp_path / f"{cloud}.yaml"
-    path.write_text((RECIPES / f"{cloud}.yaml").read_text()
-                    .replace(f"name: mlops-{cloud}", f"name: {name}").replace("namespace: mlops", f"namespace: {name}"))
+    text = (RECIPES / f"{cloud}.yaml").read_text().replace(f"name: mlops-{cloud}", f"name: {name}")
+    # the control plane's own StorageClass (EKS's encrypted gp3 class is created too, but no EBS driver runs here);
+    # MLServer on the GPU pool on every cloud (the kwok node advertises the GPU a device plugin would)
+    text = text.replace("namespace: mlops", f"namespace: {name}\n  storage_class: {STORAGE_CLASS}")
+    if "flavor: mlserver\n    node_pool: gpu" not in text:
+        text = text.replace("flavor: mlserver\n", "flavor: mlserver\n    node_pool: gpu\n")
+    path.write_text(text)
     provisioner = clusters.of(load_recipe(path).target)
     creds = managed_fakes.control_plane_of(cp.kubeconfig)
     monkeypatch.setitem(managed_fakes.CONTROL_PLANE, "server", creds["server"])

@@ -11,6 +11,7 @@ from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.aks import (
     AUDIT_LOGS,
     CRYPTO_USER,
+    RBAC_ADMIN,
     Aks,
     AksCluster,
     kubeconfig,
@@ -140,6 +141,17 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         tags=tags,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[grant])),
     )
+    # Entra ID is the only way in (local accounts off): whoever deploys gets cluster admin on this cluster alone,
+    # or the stack could not create its own objects (EKS grants its creator the same)
+    admin = azure.authorization.RoleAssignment(
+        "cluster-admin-deployer",
+        principal_id=client.object_id,
+        role_definition_id=pulumi.Output.concat(
+            "/subscriptions/", client.subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", RBAC_ADMIN
+        ),
+        scope=cluster.id,
+        opts=opts,
+    )
     azure.monitor.DiagnosticSetting(
         "cluster-audit",
         name="mlstack-audit",
@@ -168,7 +180,7 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
     )
     config = given.kubeconfigs.apply(lambda k: kubeconfig(self.context(stack, placement) or stack, k[0]["value"]))
     issuer = cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url if p else None) or "")
-    return m.ClusterAccess(config, [cluster, *agents], issuer)
+    return m.ClusterAccess(config, [cluster, admin, *agents], issuer)
 
 
 def _profile(pool: m.Pool, spec: AksCluster, mode: str) -> dict[str, Any]:

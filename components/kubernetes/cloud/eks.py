@@ -11,9 +11,13 @@ import pulumi_aws as aws
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.eks import (
     ARM,
+    EBS_CSI,
+    EBS_POLICY,
     LOG_TYPES,
     MANAGED_POLICY,
     NODE_POLICIES,
+    STORAGE_CLASS,
+    TAINT,
     Eks,
     EksCluster,
     kubeconfig,
@@ -64,8 +68,23 @@ def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         tags=tags,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[logs, *cluster_role])),
     )
+    if not public:  # the private endpoint: only the recipe's networks reach it through the VPC (a VPN, a peering)
+        for i, cidr in enumerate(spec.endpoint.allowed_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"api-from-{i}",
+                security_group_id=cluster.vpc_config.cluster_security_group_id,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                **({"cidr_ipv6": cidr} if ":" in cidr else {"cidr_ipv4": cidr}),
+                description="The Kubernetes API, from a network the recipe allows",
+                tags=tags,
+                opts=opts,
+            )
     issuer = cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"] if ids else "")
-    aws.iam.OpenIdConnectProvider("oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=opts)
+    oidc = aws.iam.OpenIdConnectProvider(
+        "oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=opts
+    )
     node_role = _role("node-role", "ec2.amazonaws.com", NODE_POLICIES, tags, opts)
     # the stack's NetworkPolicies are its firewall: EKS' VPC CNI enforces them only when told to
     cni = aws.eks.Addon(
@@ -79,12 +98,71 @@ def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         opts=opts,
     )
     groups = [_node_group(pool, cluster, node_role, spec, tags, opts) for pool in self.pools(placement).values()]
+    # Volumes: EKS ships no CSI driver and no default StorageClass. The EBS CSI driver's controller reaches EC2 by
+    # IRSA (a role only its service account may assume), and the stack's volumes are encrypted gp3.
+    ebs_role = _irsa_role("ebs-csi-role", oidc, issuer, EBS_CSI, (EBS_POLICY,), tags, opts)
+    ebs = aws.eks.Addon(
+        "aws-ebs-csi-driver",
+        cluster_name=cluster.name,
+        addon_name="aws-ebs-csi-driver",
+        service_account_role_arn=ebs_role[0].arn,
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        tags=tags,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[*groups, *ebs_role])),
+    )
     config = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
         lambda v: kubeconfig(
             self.context(stack, placement) or stack, v[0], v[1], v[2]["data"], spec.region, spec.profile
         )
     )
-    return m.ClusterAccess(config, [cni, *groups], issuer)
+    storage = {
+        "metadata": {"name": STORAGE_CLASS},
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"type": "gp3", "encrypted": "true"},
+        "reclaim_policy": "Delete",
+        "volume_binding_mode": "WaitForFirstConsumer",  # in the zone of the node its pod runs on
+        "allow_volume_expansion": True,
+    }
+    return m.ClusterAccess(config, [cni, ebs, *groups], issuer, storage)
+
+
+def _irsa_role(
+    name: str,
+    oidc: Any,
+    issuer: Any,
+    account: tuple[str, str],
+    policies: tuple[str, ...],
+    tags: dict[str, str],
+    opts: Any,
+) -> list[Any]:
+    """A role only the Kubernetes service account `account` (namespace, name) of this cluster may assume (IRSA),
+    with AWS's managed `policies`."""
+
+    def trust(args: list[str]) -> str:
+        provider_arn, url = args
+        host = url.removeprefix("https://")
+        condition = {
+            f"{host}:sub": f"system:serviceaccount:{account[0]}:{account[1]}",
+            f"{host}:aud": "sts.amazonaws.com",
+        }
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": condition},
+        }
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    role = aws.iam.Role(name, assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(trust), tags=tags, opts=opts)
+    child = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=role))
+    attached = [
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{p.rsplit('/', 1)[-1]}", role=role.name, policy_arn=MANAGED_POLICY + p, opts=child
+        )
+        for p in policies
+    ]
+    return [role, *attached]
 
 
 def _role(name: str, service: str, policies: tuple[str, ...], tags: dict[str, str], opts: Any) -> list[Any]:
@@ -128,9 +206,7 @@ def _node_group(pool: m.Pool, cluster: Any, role: list[Any], spec: EksCluster, t
         disk_size=pool.disk_gb,
         scaling_config={"min_size": pool.min, "max_size": pool.max, "desired_size": pool.min},
         labels={m.POOL_LABEL: pool.name, **pool.labels},
-        taints=[{"key": m.GPU_TAINT["key"], "value": m.GPU_TAINT["value"], "effect": m.GPU_TAINT["effect"]}]
-        if pool.gpu
-        else [],
+        taints=[{"key": TAINT["key"], "value": TAINT["value"], "effect": TAINT["effect"]}] if pool.gpu else [],
         update_config={"max_unavailable": 1},
         tags=tags,
         # the cluster autoscaler moves desiredSize between min and max: a deploy must not reset it

@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
+from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.gke import LOGS, NODE_ROLES, TAINT, Gke, GkeCluster, kubeconfig
 
@@ -16,7 +17,12 @@ def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
     spec: GkeCluster = placement.cluster
     provider = gcp.Provider("gcp", project=spec.project, region=spec.region, default_labels=tags)
     opts = pulumi.ResourceOptions(provider=provider)
-    ring = gcp.kms.KeyRing("cluster-keyring", name=f"{stack}-cluster", location=spec.region, opts=opts)
+    # A key ring outlives its destroy (Cloud KMS deletes none): a name of its own per deployment, so that the stack
+    # can be deployed again after a destroy
+    suffix = GeneratedSecret("cluster-keyring-suffix", nbytes=16, secret=False, opts=opts).value
+    ring = gcp.kms.KeyRing(
+        "cluster-keyring", name=suffix.apply(lambda x: f"{stack}-{x}"[:63]), location=spec.region, opts=opts
+    )
     key = gcp.kms.CryptoKey(
         "cluster-secrets", name="secrets", key_ring=ring.id, rotation_period="7776000s", labels=tags, opts=opts
     )
@@ -40,13 +46,20 @@ def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         for role in NODE_ROLES
     ]
     public = spec.endpoint.public
+    # the recipe's minor version, at its newest patch here: a bare "1.35" makes the provider see a diff on every up
+    versions = gcp.container.get_engine_versions_output(
+        project=spec.project,
+        location=spec.region,
+        version_prefix=f"{spec.version}.",
+        opts=pulumi.InvokeOutputOptions(provider=provider),
+    )
     cluster = gcp.container.Cluster(
         "cluster",
         name=stack,
         location=spec.region,
         network=spec.network,
         subnetwork=spec.subnetwork,
-        min_master_version=spec.version,
+        min_master_version=versions.latest_master_version,
         release_channel={"channel": "UNSPECIFIED"},  # the version is the recipe's: no channel upgrades it
         remove_default_node_pool=True,
         initial_node_count=1,
@@ -58,6 +71,7 @@ def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         master_authorized_networks_config={
             "cidr_blocks": [{"cidr_block": c, "display_name": "recipe"} for c in spec.endpoint.allowed_cidrs],
             "gcp_public_cidrs_access_enabled": False,
+            "private_endpoint_enforcement_enabled": True,  # the private endpoint too: the recipe's networks only
         },
         database_encryption={"state": "ENCRYPTED", "key_name": key.id},
         workload_identity_config={"workload_pool": f"{spec.project}.svc.id.goog"},
@@ -67,7 +81,10 @@ def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         resource_labels=tags,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[grant])),
     )
-    pools = [_node_pool(p, cluster, nodes, spec, tags, roles, opts) for p in self.pools(placement).values()]
+    pools = [
+        _node_pool(p, cluster, nodes, spec, versions.latest_node_version, tags, roles, opts)
+        for p in self.pools(placement).values()
+    ]
     config = pulumi.Output.all(cluster.endpoint, cluster.master_auth).apply(
         lambda v: kubeconfig(self.context(stack, placement) or stack, v[0], v[1]["cluster_ca_certificate"])
     )
@@ -83,7 +100,14 @@ def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
 
 
 def _node_pool(
-    pool: m.Pool, cluster: Any, nodes: Any, spec: GkeCluster, tags: dict[str, str], roles: list[Any], opts: Any
+    pool: m.Pool,
+    cluster: Any,
+    nodes: Any,
+    spec: GkeCluster,
+    version: Any,
+    tags: dict[str, str],
+    roles: list[Any],
+    opts: Any,
 ) -> Any:
 
     gpu = pool.gpu
@@ -109,7 +133,7 @@ def _node_pool(
         name=pool.name,
         cluster=cluster.id,
         location=spec.region,
-        version=spec.version,
+        version=version,
         autoscaling={"total_min_node_count": pool.min, "total_max_node_count": pool.max, "location_policy": "ANY"},
         management={"auto_repair": True, "auto_upgrade": False},  # upgraded with the recipe's version
         node_config=config,

@@ -59,10 +59,18 @@ class Gpu(UserModel):
 GpuMachines = dict[str, tuple[str, int]]
 
 
-def gpu_problem(machine_type: str, gpu: Gpu | None, machines: GpuMachines, cloud: str) -> str | None:
+def gpu_problem(
+    machine_type: str, gpu: Gpu | None, machines: GpuMachines, cloud: str, family: re.Pattern[str] | None = None
+) -> str | None:
     """Why `gpu` does not describe `machine_type` on a cloud whose GPU machine types are `machines` (None: it does).
-    A GPU machine type must say its GPUs (else its pool is neither tainted nor given a driver)."""
+    A GPU machine type must say its GPUs (else its pool is neither tainted nor given a driver); one of a GPU `family`
+    that `machines` does not list is refused (its GPUs, and so its driver and taint, are not known)."""
     offered = machines.get(machine_type)
+    if offered is None and family is not None and family.match(machine_type):
+        return (
+            f"{machine_type} is a GPU machine type mlstack does not know the GPUs of; pick one it lists "
+            f"(e.g. {', '.join(sorted(machines)[:4])}, …)"
+        )
     if gpu is None:
         if offered:
             return f"{machine_type} carries {offered[1]} x {offered[0]}: say so in the pool's `gpu:` block"
@@ -97,6 +105,7 @@ class Pool(UserModel):
     )
 
     GPU_MACHINES: ClassVar[GpuMachines] = {}
+    GPU_FAMILY: ClassVar[re.Pattern[str] | None] = None  # machine types that carry GPUs, listed or not
     CLOUD: ClassVar[str] = ""
 
     @field_validator("max")
@@ -110,7 +119,7 @@ class Pool(UserModel):
     @classmethod
     def gpu_problem(cls, machine_type: str, gpu: Gpu | None) -> str | None:
         """Why `gpu` does not describe what `machine_type` carries on this cloud (None: it does)."""
-        return gpu_problem(machine_type, gpu, cls.GPU_MACHINES, cls.CLOUD)
+        return gpu_problem(machine_type, gpu, cls.GPU_MACHINES, cls.CLOUD, cls.GPU_FAMILY)
 
     @field_validator("gpu")
     @classmethod
@@ -150,37 +159,22 @@ class SystemPool(UserModel):
 
 
 class Endpoint(UserModel):
-    """Who reaches the cluster's API server: only the cluster's network (private, the default), or also the listed
-    networks over the internet. Never everyone."""
+    """Who reaches the cluster's API server: the listed networks, and nobody else — through the cluster's network
+    (a VPN, a peered network) when it is private (the default), over the internet when it is public."""
 
-    public: bool = Field(default=False, description="Reachable from the internet by `allowed_cidrs` alone.")
+    public: bool = Field(default=False, description="Reachable from the internet (by `allowed_cidrs` alone).")
     allowed_cidrs: shared.AllowedNetworks = Field(
-        default_factory=list,
-        description="With `public: true`, the networks allowed to reach the API server (your VPN's, your CI's); "
-        "0.0.0.0/0 and ::/0 are refused.",
+        min_length=1,
+        description="The networks that reach the API server: where mlstack deploys from (your machine, your CI "
+        "runners) and your users; 0.0.0.0/0 and ::/0 are refused.",
     )
-
-    @field_validator("allowed_cidrs")
-    @classmethod
-    def _with_public(cls, cidrs: list[str], info: ValidationInfo) -> list[str]:
-        if cidrs and not info.data.get("public"):
-            raise ValueError("allowed_cidrs applies to a public endpoint: set `public: true`, or leave them out")
-        return cidrs
-
-    @model_validator(mode="after")
-    def _public_needs_an_allow_list(self) -> Endpoint:
-        if self.public and not self.allowed_cidrs:
-            raise ValueError(
-                "a public endpoint needs allowed_cidrs: the networks that may reach the API server (never all)"
-            )
-        return self
 
 
 class ManagedSpec(UserModel):
     """What every managed cluster's block has besides its cloud's placement: who reaches the API server, the
     system pool and the recipe's pools (each cloud's module declares `type`, `version` and `pools` of its own)."""
 
-    endpoint: Endpoint = Field(default_factory=Endpoint, description="Who reaches the API server.")
+    endpoint: Endpoint = Field(description="Who reaches the API server.")
     system_pool: SystemPool = Field(default_factory=SystemPool, description="The cluster's system node pool.")
 
     @field_validator("pools", check_fields=False)
@@ -233,6 +227,8 @@ class ClusterAccess:
     kubeconfig: Any  # Output[str]: one context, the cloud CLI's exec credential plugin (no token in it)
     ready: list[Any]  # the node pools: workloads need nodes to become ready
     oidc_issuer: Any  # Output[str]: the issuer the stack's workload identities federate with
+    # the StorageClass the stack's volumes use, where the cluster has no default of its own (EKS): its spec fields
+    storage_class: dict[str, Any] | None = None
 
 
 class ManagedProvisioner(ClusterProvisioner):

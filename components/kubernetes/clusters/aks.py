@@ -24,6 +24,7 @@ CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
 SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the AKS Microsoft Entra server application
 CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"  # built-in role "Key Vault Crypto User"
+RBAC_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # built-in role "Azure Kubernetes Service RBAC Cluster Admin"
 AUDIT_LOGS = ("kube-audit-admin", "kube-apiserver", "guard")
 SPOT_TAINT = {"key": "kubernetes.azure.com/scalesetpriority", "value": "spot", "effect": "NoSchedule"}  # AKS' own
 
@@ -62,6 +63,19 @@ class AksCluster(m.ManagedSpec):
         return rules.known_region(location, LOCATIONS, "Azure location")
 
     subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _reachable(cls, endpoint: m.Endpoint) -> m.Endpoint:
+        """A private AKS API server is reached from the network AKS makes for the cluster alone, and mlstack does
+        not put the cluster in a network of yours yet: it could not deploy the stack into it."""
+        if not endpoint.public:
+            raise ValueError(
+                "a private AKS API server is reachable only from the network AKS creates for it, so mlstack could "
+                "not deploy into it; set `public: true` (allowed_cidrs still limit who reaches it)"
+            )
+        return endpoint
+
     version: str = m.version_field("aks")
     pools: list[AksPool] = Field(default_factory=list, description="More agent pools: GPU, spot, larger machines.")
     log_retention_days: int = Field(default=90, ge=30, le=730, description="Days Log Analytics keeps the logs.")
@@ -163,6 +177,11 @@ def endpoint_is_private_or_allow_listed(plan: Any, recipe: Any) -> None:
 def secrets_are_encrypted_with_kms(plan: Any, recipe: Any) -> None:
     kms = (_cluster(plan).inputs.get("securityProfile") or {}).get("azureKeyVaultKms") or {}
     require(kms.get("enabled") is True and kms.get("keyId"), "etcd secrets are not encrypted with a Key Vault key")
+    vaults = {f"{v.name}-id" for v in plan.of_type("azure-native:keyvault:Vault")}
+    for grant in plan.of_type("azure-native:authorization:RoleAssignment"):
+        if grant.inputs.get("scope") in vaults:  # the key's users: Key Vault Crypto User, nothing more
+            role = str(grant.inputs.get("roleDefinitionId", ""))
+            require(role.endswith(f"/{CRYPTO_USER}"), f"{grant.name}: grants {role.rsplit('/', 1)[-1]} on the vault")
     for vault in plan.of_type("azure-native:keyvault:Vault"):
         props = vault.inputs.get("properties") or {}
         require(props.get("enablePurgeProtection") is True, f"{vault.name}: purge protection is off")
@@ -176,6 +195,12 @@ def sign_in_is_entra_only(plan: Any, recipe: Any) -> None:
     security = inputs.get("securityProfile") or {}
     require((security.get("workloadIdentity") or {}).get("enabled") is True, "Workload Identity is off")
     require((inputs.get("oidcIssuerProfile") or {}).get("enabled") is True, "the OIDC issuer is off")
+    [cluster] = plan.of_type(CLUSTER)
+    for grant in plan.of_type("azure-native:authorization:RoleAssignment"):
+        if str(grant.inputs.get("roleDefinitionId", "")).endswith(RBAC_ADMIN):
+            require(
+                grant.inputs.get("scope") == f"{cluster.name}-id", f"{grant.name}: cluster admin beyond the cluster"
+            )
 
 
 def version_is_pinned_and_audited(plan: Any, recipe: Any) -> None:

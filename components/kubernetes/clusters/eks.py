@@ -26,6 +26,10 @@ MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ARM = re.compile(r"^[a-z]+\d+g[a-z]*\.")  # Graviton families: m7g., c7gn., t4g., g5g.
+TAINT = {**m.GPU_TAINT, "effect": "NO_SCHEDULE"}  # EKS' API spells the effect its own way
+EBS_CSI = ("kube-system", "ebs-csi-controller-sa")  # the EBS CSI driver's controller: its only IRSA binding
+EBS_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
+STORAGE_CLASS = "mlstack-gp3"  # encrypted gp3 volumes through the EBS CSI driver (EKS has no default class)
 
 
 def _sizes(family: str, accelerator: str, counts: dict[str, int]) -> m.GpuMachines:
@@ -55,6 +59,7 @@ class EksPool(m.Pool):
     """An EKS managed node group (GPU pools: the AL2023 NVIDIA AMI, with its driver)."""
 
     GPU_MACHINES = GPU_MACHINES
+    GPU_FAMILY = re.compile(r"^(g|gr|p)\d")  # EC2's accelerated families with GPUs
     CLOUD = "AWS"
 
 
@@ -105,6 +110,9 @@ class Eks(m.ManagedProvisioner):
     builder = "mlstack.components.kubernetes.cloud.eks:build"
     RULES: ClassVar[tuple[Any, ...]] = ()
 
+    def storage_class(self, placement: Any) -> str | None:
+        return placement.storage_class or STORAGE_CLASS
+
     def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:
         from mlstack.components.aws import offline
 
@@ -117,6 +125,9 @@ class Eks(m.ManagedProvisioner):
                 "certificateAuthority": {"data": m.PLACEHOLDER_CA},
                 "identities": [{"oidcs": [{"issuer": issuer}]}],
             }
+        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(inputs.get("url", "")).removeprefix("https://")
+            return {"arn": f"arn:aws:iam::{offline.ACCOUNT}:oidc-provider/{host}"}
         return offline.attributes(typ, name, inputs, spec)
 
 
@@ -137,6 +148,10 @@ def endpoint_is_private_or_allow_listed(plan: Any, recipe: Any) -> None:
         cidrs = vpc.get("publicAccessCidrs") or []
         require(cidrs, "a public API endpoint without publicAccessCidrs is open to 0.0.0.0/0")
         m.allow_list(cidrs, "the API endpoint")
+    for rule in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        inputs = rule.inputs
+        require(inputs.get("fromPort") == inputs.get("toPort") == 443, f"{rule.name}: more than the API's port")
+        m.allow_list([c for c in (inputs.get("cidrIpv4"), inputs.get("cidrIpv6")) if c], rule.name)
 
 
 def secrets_are_encrypted_with_kms(plan: Any, recipe: Any) -> None:
@@ -170,20 +185,41 @@ def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
         gpu = any(t in GPU_MACHINES for t in group.inputs.get("instanceTypes") or [])
         require(gpu == ("NVIDIA" in str(group.inputs.get("amiType"))), f"{group.name}: AMI does not match its GPUs")
         if gpu:
-            require(m.GPU_TAINT in (group.inputs.get("taints") or []), f"{group.name}: GPU nodes are not tainted")
+            require(TAINT in (group.inputs.get("taints") or []), f"{group.name}: GPU nodes are not tainted")
 
 
 def no_static_keys_and_roles_scoped(plan: Any, recipe: Any) -> None:
+    """No access keys; roles only EKS, EC2 or one Kubernetes service account (IRSA) may assume, with the managed
+    policies EKS documents for them."""
     require(not plan.of_type(ACCESS_KEY), "the plan creates IAM access keys")
+    allowed = {MANAGED_POLICY + p for p in (*NODE_POLICIES, "AmazonEKSClusterPolicy", EBS_POLICY)}
     for attach in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         arn = attach.inputs.get("policyArn", "")
-        allowed = {MANAGED_POLICY + p for p in (*NODE_POLICIES, "AmazonEKSClusterPolicy")}
         require(arn in allowed, f"{attach.name}: attaches {arn}, beyond what EKS needs")
     for role in plan.of_type("aws:iam/role:Role"):
-        document = json.loads(role.inputs["assumeRolePolicy"])
-        for statement in document["Statement"]:
-            services = statement.get("Principal", {}).get("Service")
-            require(services in ("eks.amazonaws.com", "ec2.amazonaws.com"), f"{role.name}: assumed by {services}")
+        for statement in json.loads(role.inputs["assumeRolePolicy"])["Statement"]:
+            principal = statement.get("Principal", {})
+            if "Federated" in principal:  # IRSA: the cluster's OIDC provider, for one service account
+                subjects = [
+                    v
+                    for cond in statement.get("Condition", {}).get("StringEquals", {}).items()
+                    for k, v in [cond]
+                    if k.endswith(":sub")
+                ]
+                require(len(subjects) == 1 and "*" not in str(subjects[0]), f"{role.name}: any service account")
+                require(statement.get("Action") == "sts:AssumeRoleWithWebIdentity", f"{role.name}: not IRSA")
+            else:
+                services = principal.get("Service")
+                require(services in ("eks.amazonaws.com", "ec2.amazonaws.com"), f"{role.name}: assumed by {services}")
+
+
+def volumes_are_encrypted(plan: Any, recipe: Any) -> None:
+    classes = plan.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    require(classes, "no StorageClass: EKS has no default, the stack's volumes would never bind")
+    for sc in classes:
+        require((sc.inputs.get("parameters") or {}).get("encrypted") == "true", f"{sc.name}: volumes not encrypted")
+    drivers = [a for a in plan.of_type("aws:eks/addon:Addon") if a.inputs.get("addonName") == "aws-ebs-csi-driver"]
+    require(drivers and drivers[0].inputs.get("serviceAccountRoleArn"), "no EBS CSI driver with a role of its own")
 
 
 Eks.RULES = (
@@ -193,4 +229,5 @@ Eks.RULES = (
     network_policies_are_enforced,
     gpu_pools_are_tainted,
     no_static_keys_and_roles_scoped,
+    volumes_are_encrypted,
 )

@@ -7,7 +7,6 @@ their driver installed by GKE."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -23,6 +22,7 @@ KEY = "gcp:kms/cryptoKey:CryptoKey"
 NODE_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer")
 LOGS = ("SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS")
 PROJECT_NUMBER = "123456789012"  # what the offline plan answers for the project's number
+PATCH = "0-gke.0"  # what the offline plan answers for the newest patch of the recipe's minor
 TAINT = {**m.GPU_TAINT, "effect": "NO_SCHEDULE"}  # GKE's API spells the effect its own way
 
 # Compute Engine's GPU machine types (https://cloud.google.com/compute/docs/gpus): the accelerator is the machine's.
@@ -119,7 +119,14 @@ class Gke(m.ManagedProvisioner):
         return offline.attributes(typ, name, inputs, spec)
 
     def offline_call(self, placement: Any) -> dict[str, Any]:
-        return {"number": PROJECT_NUMBER, "projectId": placement.cluster.project}
+        """The project (its number) and the engine versions of the recipe's minor (a plan's stand-in patch)."""
+        version = f"{placement.cluster.version}.{PATCH}"
+        return {
+            "number": PROJECT_NUMBER,
+            "projectId": placement.cluster.project,
+            "latestMasterVersion": version,
+            "latestNodeVersion": version,
+        }
 
 
 PROVISIONER = Gke()
@@ -139,10 +146,10 @@ def endpoint_is_private_or_allow_listed(plan: Any, recipe: Any) -> None:
     networks = inputs.get("masterAuthorizedNetworksConfig")
     require(networks is not None, "no authorized networks: the endpoint takes every address")
     require(networks.get("gcpPublicCidrsAccessEnabled") is False, "every Google Cloud address reaches the endpoint")
-    if private.get("enablePrivateEndpoint") is not True:
-        cidrs = [c["cidrBlock"] for c in networks.get("cidrBlocks") or []]
-        require(cidrs, "a public endpoint without authorized networks")
-        m.allow_list(cidrs, "the API endpoint")
+    cidrs = [c["cidrBlock"] for c in networks.get("cidrBlocks") or []]
+    require(cidrs, "an endpoint without authorized networks")
+    m.allow_list(cidrs, "the API endpoint")
+    require(networks.get("privateEndpointEnforcementEnabled") is True, "the private endpoint takes any address")
 
 
 def secrets_are_encrypted_with_kms(plan: Any, recipe: Any) -> None:
@@ -155,7 +162,8 @@ def secrets_are_encrypted_with_kms(plan: Any, recipe: Any) -> None:
 def version_is_pinned_and_logged(plan: Any, recipe: Any) -> None:
     inputs = _cluster(plan).inputs
     version = inputs.get("minMasterVersion")
-    require(re.fullmatch(r"1\.\d{2}", str(version)), "the Kubernetes version is not pinned")
+    minor = recipe.target.cluster.version
+    require(str(version).startswith(f"{minor}."), f"the version {version} is not of the recipe's {minor}")
     require((inputs.get("releaseChannel") or {}).get("channel") == "UNSPECIFIED", "a release channel upgrades it")
     logs = set((inputs.get("loggingConfig") or {}).get("enableComponents") or [])
     require(logs >= set(LOGS), f"control plane logs missing: {sorted(set(LOGS) - logs)}")
