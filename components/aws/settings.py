@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from mlstack.recipe import rules
 from mlstack.recipe import settings as s
@@ -61,16 +61,19 @@ REGIONS: tuple[str, ...] = (
 )
 
 
+def _known_region(region: str) -> str:
+    return rules.known_region(region, REGIONS, "AWS region")
+
+
+# A AWS region the pinned provider knows (also the region of a managed cluster on this cloud).
+Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$"), AfterValidator(_known_region)]
+
+
 class AwsTarget(UserModel):
     """Amazon Web Services."""
 
     type: Literal["aws"] = Field(description="Target platform.")
-    region: str = Field(description="AWS region, e.g. eu-west-1.", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, region: str) -> str:
-        return rules.known_region(region, REGIONS, "AWS region")
+    region: Region = Field(description="AWS region, e.g. eu-west-1.")
 
     profile: str | None = Field(default=None, description="Named AWS profile; default: the SDK's credential chain.")
 

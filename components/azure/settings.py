@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from mlstack.recipe import rules
 from mlstack.recipe import settings as s
@@ -85,16 +85,19 @@ LOCATIONS: tuple[str, ...] = (
 )
 
 
+def _known_location(location: str) -> str:
+    return rules.known_region(location, LOCATIONS, "Azure location")
+
+
+# A Azure location the pinned provider knows (also the location of a managed cluster on this cloud).
+Location = Annotated[str, Field(pattern=r"^[a-z0-9]+$"), AfterValidator(_known_location)]
+
+
 class AzureTarget(UserModel):
     """Microsoft Azure."""
 
     type: Literal["azure"] = Field(description="Target platform.")
-    location: str = Field(description="Azure location, e.g. westeurope.", pattern=r"^[a-z0-9]+$")
-
-    @field_validator("location")
-    @classmethod
-    def _known_location(cls, location: str) -> str:
-        return rules.known_region(location, LOCATIONS, "Azure location")
+    location: Location = Field(description="Azure location, e.g. westeurope.")
 
     subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
 

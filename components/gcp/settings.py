@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from mlstack.recipe import rules
 from mlstack.recipe import settings as s
@@ -58,17 +58,20 @@ REGIONS: tuple[str, ...] = (
 )
 
 
+def _known_region(region: str) -> str:
+    return rules.known_region(region, REGIONS, "GCP region")
+
+
+# A GCP region the pinned provider knows (also the region of a managed cluster on this cloud).
+Region = Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+\d+$"), AfterValidator(_known_region)]
+
+
 class GcpTarget(UserModel):
     """Google Cloud."""
 
     type: Literal["gcp"] = Field(description="Target platform.")
     project: str = Field(description="GCP project ID.", pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-    region: str = Field(description="GCP region, e.g. europe-west1.", pattern=r"^[a-z]+-[a-z]+\d+$")
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, region: str) -> str:
-        return rules.known_region(region, REGIONS, "GCP region")
+    region: Region = Field(description="GCP region, e.g. europe-west1.")
 
 
 class GcsObjectStore(UserModel):

@@ -25,6 +25,14 @@ DNS_LABEL_WORDS = (
 )
 PATTERN_HINTS = {
     NAME_PATTERN: "must be 3-40 characters of lowercase letters, digits and '-', starting with a letter",
+    r"^1\.\d{2}$": "must be a Kubernetes minor version, e.g. 1.35",
+    r"^[A-Za-z0-9._-]{1,64}$": "must be a profile name: 1-64 letters, digits, '.', '_' and '-'",
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$": "must be a machine type: 2-64 letters, digits, '.', '_' and '-' "
+    "(e.g. m6i.xlarge, e2-standard-4, Standard_D4ds_v5)",
+    r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$": "must be a network name: 1-63 lowercase letters, digits and '-', "
+    "starting with a letter",
+    r"^[a-z][a-z0-9]{0,11}$": "must be a pool name: 1-12 lowercase letters and digits, starting with a letter",
+    r"^nvidia-[a-z0-9-]{2,40}$": "must be an NVIDIA accelerator, e.g. nvidia-l4, nvidia-a100",
     r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": DNS_LABEL_WORDS,
     r"^[A-Za-z0-9@._:/-]{1,253}$": "must be a kubeconfig context name: letters, digits and @ . _ : / - (e.g. kind-dev)",
     r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$": "must be a StorageClass name: lowercase letters, digits, '-' and '.' "

@@ -85,7 +85,19 @@ def gpu_problem(
     return None
 
 
-class Pool(UserModel):
+class Bounded(UserModel):
+    """What an autoscaled pool's bounds must satisfy (its `min` and `max` are declared by each pool model)."""
+
+    @field_validator("max", check_fields=False)
+    @classmethod
+    def _not_below_min(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("min")
+        if low is not None and value < low:
+            raise ValueError(f"max {value} is below min {low}")
+        return value
+
+
+class Pool(Bounded):
     """A node pool: its machine type, autoscaling bounds, spot or on-demand, GPUs and labels. Every node carries
     `mlstack.dev/pool: <name>`; a GPU pool is tainted `nvidia.com/gpu=present:NoSchedule`."""
 
@@ -108,14 +120,6 @@ class Pool(UserModel):
     GPU_FAMILY: ClassVar[re.Pattern[str] | None] = None  # machine types that carry GPUs, listed or not
     CLOUD: ClassVar[str] = ""
 
-    @field_validator("max")
-    @classmethod
-    def _not_below_min(cls, value: int, info: ValidationInfo) -> int:
-        low = info.data.get("min")
-        if low is not None and value < low:
-            raise ValueError(f"max {value} is below min {low}")
-        return value
-
     @classmethod
     def gpu_problem(cls, machine_type: str, gpu: Gpu | None) -> str | None:
         """Why `gpu` does not describe what `machine_type` carries on this cloud (None: it does)."""
@@ -137,7 +141,7 @@ class Pool(UserModel):
         return self
 
 
-class SystemPool(UserModel):
+class SystemPool(Bounded):
     """The pool the cluster's own services and the stack's components run on (on-demand, no GPU)."""
 
     machine_type: str | None = Field(
@@ -148,14 +152,6 @@ class SystemPool(UserModel):
     min: int = Field(default=2, ge=1, le=1000, description="Fewest nodes (two: one may be drained or upgraded).")
     max: int = Field(default=3, ge=1, le=1000, description="Most nodes the autoscaler adds.")
     disk_gb: int = Field(default=100, ge=20, le=16384, description="Node disk, GiB.")
-
-    @field_validator("max")
-    @classmethod
-    def _not_below_min(cls, value: int, info: ValidationInfo) -> int:
-        low = info.data.get("min")
-        if low is not None and value < low:
-            raise ValueError(f"max {value} is below min {low}")
-        return value
 
 
 class Endpoint(UserModel):

@@ -15,10 +15,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from mlstack.components.azure.settings import LOCATIONS
+from mlstack.components.azure import settings as azure_settings
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.policy import require
-from mlstack.recipe import rules
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
@@ -55,12 +54,7 @@ class AksCluster(m.ManagedSpec):
     """An AKS cluster the stack creates, with Microsoft Entra ID sign-in, in a resource group of its own."""
 
     type: Literal["aks"] = Field(description="Cluster provisioner.")
-    location: str = Field(description="Azure location, e.g. westeurope.", pattern=r"^[a-z0-9]+$")
-
-    @field_validator("location")
-    @classmethod
-    def _known_location(cls, location: str) -> str:
-        return rules.known_region(location, LOCATIONS, "Azure location")
+    location: azure_settings.Location = Field(description="Azure location, e.g. westeurope.")
 
     subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
 

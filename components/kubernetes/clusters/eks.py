@@ -12,9 +12,9 @@ import json
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from mlstack.components.aws.settings import REGIONS
+from mlstack.components.aws import settings as aws_settings
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.policy import require
 from mlstack.recipe import rules
@@ -67,12 +67,7 @@ class EksCluster(m.ManagedSpec):
     """An Amazon EKS cluster the stack creates, with managed node groups, in your VPC's private subnets."""
 
     type: Literal["eks"] = Field(description="Cluster provisioner.")
-    region: str = Field(description="AWS region, e.g. eu-west-1.", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, region: str) -> str:
-        return rules.known_region(region, REGIONS, "AWS region")
+    region: aws_settings.Region = Field(description="AWS region, e.g. eu-west-1.")
 
     profile: str | None = Field(
         default=None,

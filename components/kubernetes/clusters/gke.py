@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from mlstack.components.gcp.settings import REGIONS
+from mlstack.components.gcp import settings as gcp_settings
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.policy import require
-from mlstack.recipe import rules
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -66,12 +65,7 @@ class GkeCluster(m.ManagedSpec):
 
     type: Literal["gke"] = Field(description="Cluster provisioner.")
     project: str = Field(description="GCP project ID.", pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-    region: str = Field(description="GCP region, e.g. europe-west1.", pattern=r"^[a-z]+-[a-z]+\d+$")
-
-    @field_validator("region")
-    @classmethod
-    def _known_region(cls, region: str) -> str:
-        return rules.known_region(region, REGIONS, "GCP region")
+    region: gcp_settings.Region = Field(description="GCP region, e.g. europe-west1.")
 
     network: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", description="VPC network of the nodes.")
     subnetwork: str = Field(
