@@ -286,9 +286,13 @@ def _lenient(model: type[BaseModel], raw: Any) -> Any:
         if key in model.model_fields:
             try:
                 model.__pydantic_validator__.validate_assignment(built, key, value)
-            except ValidationError:
-                # not its default either: a rule that reads it is left out (AttributeError), not misled
-                built.__dict__.pop(key, None)
+            except ValidationError as exc:
+                # a field whose own value is invalid is not its default either: a rule that reads it is left out
+                # (AttributeError), not misled; a model-level rule that fails (loc ()) leaves the field as it was
+                if any(error["loc"][:1] == (key,) for error in exc.errors()):
+                    built.__dict__.pop(key, None)
+            except AttributeError:  # a model-level rule read a field left out above
+                continue
     return built
 
 

@@ -413,6 +413,21 @@ def test_overlapping_prefixes_are_exit_2_naming_the_line_and_field(home, tmp_pat
     assert state_files(home) == []
 
 
+def test_an_invalid_prefix_is_one_line_though_the_cross_prefix_rule_cannot_read_it(home, tmp_path):
+    """The loader's lenient settings leave an invalid field out: the model-level rule that reads it is skipped, not
+    crashed, and not misled by the field's default."""
+    from typer.testing import CliRunner
+
+    from mlstack.cli import app
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text(RECIPE.read_text().replace("    dags_prefix: airflow/dags\n", '    dags_prefix: "bad prefix!"\n'))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    [line] = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert "components.orchestrator.dags_prefix: must be letters" in line
+
+
 def test_verify_and_connect_reach_airflow_s_api_server_through_a_forward():
     """`mlstack connect` (and `verify`) forward to the chart's api-server Service (its name and port, as the chart
     names them for a release called `airflow`) and point the client's URL at it."""
