@@ -6,8 +6,9 @@ whatever cloud they came from, and a producer may reorganise its resources freel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeVar, cast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import pulumi
 
@@ -40,6 +41,23 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class WorkloadIdentity:
+    """How pods act as a cloud identity, keylessly (a managed cluster's workload identity): the annotations their
+    Kubernetes service account carries, the labels and environment their pods carry, and the ports they reach the
+    cloud's APIs on (any host: the cloud's endpoints have no fixed addresses)."""
+
+    annotations: dict[str, pulumi.Output[str]]
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    ports: tuple[int, ...] = (443,)
+
+
+# (resource name prefix, namespace, service account, parent) -> the identity that account's pods act as, scoped to
+# the store's buckets: what a consumer calls for each service account of its own that reaches the store
+Binder = Callable[[str, str, str, Any], WorkloadIdentity]
+
+
+@dataclass(frozen=True)
 class SecretKeys:
     """Credentials kept in a Kubernetes Secret of the stack's namespace: consumers mount them by reference."""
 
@@ -60,6 +78,8 @@ class ObjectStoreOutputs:
     # an identity that may only list and read the buckets (in-cluster stores): what serves models pulls with it
     reader_key: pulumi.Output[str] | None = None
     reader_secret: pulumi.Output[str] | None = None
+    # a cloud's store on a managed cluster: no keys; each service account that reaches it is bound to an identity
+    identity: Binder | None = None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ class Flavor:
     runtimes: tuple[str, ...] = ()  # service runtimes (mlstack.versions.RUNTIMES), installed on first deploy
     install_hint: str = "reinstall mlstack with its extras: `make install`"
     needs: tuple[str, ...] = ()  # other kinds the recipe must have for this flavor
+    # kind -> (the flavors of it this flavor works with, why): e.g. Airflow's S3 connection takes keys
+    only_with: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)
     uses: tuple[str, ...] = ()  # other kinds it is wired to when the recipe has them (build order follows)
     deletes_data: str = ""  # what `destroy` deletes with its contents (then it asks for --purge); "" = nothing
     problems: Callable[[Any, str, Any], Problems] | None = None  # (settings, stack, typed placement) -> rules broken

@@ -66,6 +66,7 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         rollout_timeout_s=placement.rollout_timeout_s,
         placement=placement,
         kubeconfig=built.kubeconfig if built else None,
+        cloud=built.cloud if built else None,
     )
     meta = {"namespace": platform.namespace_name, "labels": n.labels(stack, "mlstack", "namespace")}
     k8s.networking.v1.NetworkPolicy(

@@ -13,7 +13,7 @@ from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
 from mlstack.components.kubernetes.settings import KubernetesOrchestrator as OrchestratorSettings
-from mlstack.components.outputs import OrchestratorOutputs
+from mlstack.components.outputs import OrchestratorOutputs, WorkloadIdentity
 
 SERVICE_ACCOUNT = "zenml-pipelines"  # the orchestrator pod's: it launches the steps
 STEP_ACCOUNT = "zenml-steps"  # the step pods': no Role, no token
@@ -45,16 +45,24 @@ class KubernetesOrchestrator(
         super().__init__(name, args, opts)
         platform = self.platform
         child = pulumi.ResourceOptions(parent=self)
+        # A cloud's store (a managed cluster's): both accounts bound to identities scoped to it (ZenML's artifact
+        # store is read and written by the orchestrator pod and the steps).
+        store = self.uses.object_store
+        bind = store.identity if store else None
+        identities = {
+            a: bind(f"{name}-{a}", platform.namespace, a, self) if bind else None
+            for a in (SERVICE_ACCOUNT, STEP_ACCOUNT)
+        }
         # The token is mounted: the orchestrator pod launches the step pods through the API server.
         account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
-            metadata=w.metadata(platform, SERVICE_ACCOUNT, name),
+            metadata=w.metadata(platform, SERVICE_ACCOUNT, name, annotations=_annotations(identities[SERVICE_ACCOUNT])),
             automount_service_account_token=True,
             opts=child,
         )
         k8s.core.v1.ServiceAccount(
             f"{name}-step-account",
-            metadata=w.metadata(platform, STEP_ACCOUNT, name),
+            metadata=w.metadata(platform, STEP_ACCOUNT, name, annotations=_annotations(identities[STEP_ACCOUNT])),
             automount_service_account_token=False,
             opts=child,
         )
@@ -71,6 +79,7 @@ class KubernetesOrchestrator(
         # Pipeline pods call the services of the components the orchestrator is wired to (network.py derives the
         # policy), the API server (launching step pods) and HTTPS servers such as ZenML's.
         self.flows = w.Flows(pods=PIPELINE_PODS, any_host_ports=API_PORTS, egress_name="pipelines")
+        labels = {**PIPELINE_PODS, **{k: v for i in identities.values() if i for k, v in i.pod_labels.items()}}
         registry = self.uses.registry
         placed = platform.on_pool(self.settings.node_pool)  # where the step pods run (a managed cluster's pool)
         self.publish(
@@ -81,7 +90,7 @@ class KubernetesOrchestrator(
                 kubernetes_namespace=platform.namespace,
                 service_account=SERVICE_ACCOUNT,
                 step_service_account=STEP_ACCOUNT,
-                pod_labels=PIPELINE_PODS,
+                pod_labels=labels,
                 image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
                 local_registry=platform.nodes_pull_localhost,
                 step_node_selector=placed.node_selector if placed else None,
@@ -89,3 +98,7 @@ class KubernetesOrchestrator(
                 step_gpus=placed.gpus if placed and placed.gpus else None,
             ),
         )
+
+
+def _annotations(identity: WorkloadIdentity | None) -> dict[str, pulumi.Output[str]] | None:
+    return identity.annotations if identity else None

@@ -264,5 +264,11 @@ RULES = (
 
 
 def rules_for(placement: Any) -> tuple[Any, ...]:
-    """The rules of the cluster the stack creates (a managed cluster's cloud resources: its provisioner's RULES)."""
-    return tuple(clusters.of(placement).RULES)
+    """The rules of the cluster the stack creates (a managed cluster's cloud resources: its provisioner's RULES),
+    and the cloud target's own rules of the cloud's store and registry flavors beside it."""
+    import importlib
+
+    provisioner = clusters.of(placement)
+    storage = provisioner.STORAGE_RULES
+    cloud = importlib.import_module(provisioner.STORAGE_POLICY) if storage else None
+    return (*provisioner.RULES, *(getattr(cloud, name) for name in storage))

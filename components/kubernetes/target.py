@@ -3,8 +3,11 @@ needs, the in-cluster flavors and their rules (no Pulumi imported here)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from mlstack.components.aws import naming as aws_naming
+from mlstack.components.aws import settings as aws
 from mlstack.components.kubernetes import addons, clusters
 from mlstack.components.kubernetes import settings as s
 from mlstack.components.kubernetes.clusters._managed import GPU_RESOURCE
@@ -89,6 +92,42 @@ def _kubeflow_needs_a_registry_zenml_takes(st: Any, stack: str, placement: s.Kub
     return []
 
 
+def _of_the_clusters_cloud(cloud: str, names: Callable[[Any, str], Problems]) -> Callable[..., Problems]:
+    """A cloud's own store or registry: only on a cluster the stack creates in that cloud (whose identities reach it
+    keylessly), with that cloud's naming rules."""
+
+    def problems(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
+        provisioner = clusters.of(placement)
+        if provisioner.creates_cluster and getattr(provisioner, "cloud", None) == cloud:
+            return names(st, stack)
+        there = ", ".join(p.type for p in clusters.provisioners() if getattr(p, "cloud", None) == cloud)
+        return [
+            (
+                "flavor",
+                f"{st.flavor} is {cloud}'s own, reached keylessly from a cluster the stack creates there "
+                f"(`cluster: {{type: {there}}}`); on this {placement.cluster.type} cluster pick an in-cluster flavor",
+            )
+        ]
+
+    return problems
+
+
+def _bucket_names(st: aws.S3ObjectStore, stack: str) -> Problems:
+    return [
+        (f"buckets[{i}]", p)
+        for i, b in enumerate(st.buckets)
+        if (p := aws_naming.s3_bucket_problem(aws_naming.s3_bucket_name(stack, b)))
+    ]
+
+
+def _repository_names(st: aws.EcrRegistry, stack: str) -> Problems:
+    return [
+        (f"repositories[{i}]", p)
+        for i, r in enumerate(st.repositories)
+        if (p := aws_naming.ecr_repository_problem(aws_naming.ecr_repository_name(stack, r)))
+    ]
+
+
 def _keeps(placement: s.KubernetesTarget) -> str:
     also = clusters.of(placement).keeps
     return "the namespace and its PersistentVolumeClaims (objects, images, runs, models)" + (
@@ -111,7 +150,7 @@ def _orchestrator(client: Any) -> dict[str, Any]:
 
     def pods() -> dict[str, Any]:  # one dict per use: the YAML of the stack file then has no anchors
         return {
-            "labels": client.pod_labels or {},
+            "labels": dict(client.pod_labels or {}),
             "image_pull_secrets": client.image_pull_secrets or [],
             # Pod Security `restricted` admits nothing else; ZenML merges this into its own context.
             "container_security_context": {
@@ -223,6 +262,19 @@ TARGET = Target(
         ),
         Flavor(
             "kubernetes",
+            "object_store",
+            "s3",
+            aws.S3ObjectStore,
+            f"{PKG}.cloud_storage:KubernetesCloudObjectStore",
+            "S3 buckets beside an eks cluster (the aws target's: versioned, encrypted, TLS-only); the in-cluster "
+            "parts reach them by IRSA, each service account with a role scoped to the buckets",
+            problems=_of_the_clusters_cloud("aws", _bucket_names),
+            zenml="s3",
+            verify="s3",
+            **SDK,
+        ),
+        Flavor(
+            "kubernetes",
             "registry",
             "distribution",
             s.KubernetesDistributionRegistry,
@@ -231,6 +283,21 @@ TARGET = Target(
             problems=_port_needs_node_ports,
             zenml="default",
             verify="oci",
+            **SDK,
+        ),
+        Flavor(
+            "kubernetes",
+            "registry",
+            "ecr",
+            aws.EcrRegistry,
+            f"{PKG}.cloud_storage:KubernetesCloudRegistry",
+            "ECR repositories beside an eks cluster (the aws target's: scanned, immutable, KMS); its nodes pull "
+            "them with their own role, no pull Secret",
+            problems=_of_the_clusters_cloud("aws", _repository_names),
+            zenml="aws",
+            verify=Unsupported(
+                "a push to ECR needs a token from `aws ecr get-login-password`, which verify does not fetch"
+            ),
             **SDK,
         ),
         Flavor(
@@ -271,6 +338,13 @@ TARGET = Target(
             "Apache Airflow (official chart, KubernetesExecutor) with its metadata in the stack's PostgreSQL and task "
             "logs and DAGs in the object store; ZenML's steps run as pods in the stack's namespace",
             needs=("object_store", "tracking"),  # logs and DAGs; the tracking component's PostgreSQL
+            only_with={
+                "object_store": (
+                    ("minio", "seaweedfs"),
+                    "its S3 connection (task logs, DAG bundles) logs in with the in-cluster store's keys; it does not "
+                    "take a cloud identity yet",
+                )
+            },
             uses=("registry", "serving"),  # pipeline steps call them
             charts=("airflow",),
             zenml="airflow",

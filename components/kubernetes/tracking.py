@@ -57,11 +57,24 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
         # MLflow, and the pods of components that keep a database of their own here (they carry the label)
         clients = [n.selector(APP), {n.DATABASE_CLIENT: "true"}]
         w.allow_ingress(f"{name}-db-ingress", platform, DB_APP, name, 5432, clients, self)
+        # a cloud's store (a managed cluster's): MLflow's own service account, bound to an identity scoped to it
+        self.identity = store.identity(name, platform.namespace, APP, self) if store.identity else None
+        self.account = (
+            w.service_account(f"{name}-service-account", platform, APP, name, self.identity, self)
+            if self.identity
+            else None
+        )
         self.server = self._server(name, store, list(generated))
         w.service(f"{name}-service", platform, APP, name, srv.PORT, self)
         service = w.endpoint(platform, APP, srv.PORT)
-        # MLflow calls its database and the object store (network.py admits both); pipelines call MLflow.
-        self.flows = w.Flows(pods=n.selector(APP), serves=service, reaches=(w.endpoint(platform, DB_APP, 5432),))
+        # MLflow calls its database and the object store (network.py admits both; a cloud's store on its HTTPS
+        # endpoints, any host); pipelines call MLflow.
+        self.flows = w.Flows(
+            pods=n.selector(APP),
+            serves=service,
+            reaches=(w.endpoint(platform, DB_APP, 5432),),
+            any_host_ports=self.identity.ports if self.identity else (),
+        )
 
         cluster_uri = f"http://{n.service_host(APP, platform.namespace)}:{srv.PORT}"
         host_uri = f"http://127.0.0.1:{n.host_port('tracking', st.port)}"
@@ -135,7 +148,9 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
         allowed = ",".join(h for host in hosts for h in (host, f"{host}:*"))
 
         plain = srv.plain_env(n.service_host(DB_APP, platform.namespace), "", allowed, st.auth)
-        plain.update({"DB_SSLMODE": "disable", "WORKERS": "1", "HOME": "/tmp", "AWS_DEFAULT_REGION": "us-east-1"})
+        plain.update({"DB_SSLMODE": "disable", "WORKERS": "1", "HOME": "/tmp"})
+        if not self.identity:  # an in-cluster store answers any region; a cloud's region comes with its identity
+            plain["AWS_DEFAULT_REGION"] = "us-east-1"
         env: list[dict] = [
             {"name": k, "value": self.artifacts if k == "ARTIFACTS_DESTINATION" else v} for k, v in plain.items()
         ]
@@ -161,13 +176,19 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
             "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
         }
         template = w.pod_template(
-            platform, APP, name, [container], UID, [{"name": "tmp", "empty_dir": {"size_limit": "1Gi"}}]
+            platform,
+            APP,
+            name,
+            [container],
+            UID,
+            [{"name": "tmp", "empty_dir": {"size_limit": "1Gi"}}],
+            identity=(APP, self.identity) if self.identity else None,
         )
         return k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=w.metadata(platform, APP, name),
             spec={"replicas": 1, "selector": {"match_labels": n.selector(APP)}, "template": template},
-            opts=w.workload_opts(self, self.platform, self.secret, self.database),
+            opts=w.workload_opts(self, self.platform, self.secret, self.database, *filter(None, [self.account])),
         )
 
 

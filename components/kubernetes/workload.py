@@ -16,7 +16,7 @@ from mlstack.components.base import holds_data
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes.clusters import ClusterProvisioner
 from mlstack.components.kubernetes.settings import DELETE_TIMEOUT_S, ROLLOUT_TIMEOUT_S
-from mlstack.components.outputs import Endpoint
+from mlstack.components.outputs import Endpoint, WorkloadIdentity
 
 # Kubernetes' own workload types -> the path to their pod spec (the policy suite reads every pod from these, and
 # from the POD_SPECS a flavor's module declares for its own types, custom resources included).
@@ -67,6 +67,7 @@ class KubernetesPlatform:
     rollout_timeout_s: int = ROLLOUT_TIMEOUT_S
     placement: Any = None  # the recipe's typed `target:` block (a managed cluster's node pools)
     kubeconfig: pulumi.Output[str] | None = None  # of a cluster the stack created (eks, gke, aks)
+    cloud: Any = None  # its cloud side: the cloud's object store and registry (clusters/_managed.py: CloudAccess)
 
     def client(self) -> pulumi.Output[dict[str, str]] | None:
         """How clients reach a cluster the stack created (mlstack.clients.models: ClusterClient); None: the user's."""
@@ -162,16 +163,27 @@ def pod_template(
     volumes: list[dict] | None = None,
     init_containers: list[dict] | None = None,
     pool: str | None = None,
+    identity: tuple[str, WorkloadIdentity] | None = None,
 ) -> dict[str, Any]:
-    """A pod template; `pool`: the node pool the pods run on (a managed cluster's), its GPUs for the first container."""
+    """A pod template; `pool`: the node pool the pods run on (a managed cluster's), its GPUs for the first container;
+    `identity`: (service account, its workload identity) the pods act as in the cloud, its environment in every
+    container."""
     placed = platform.on_pool(pool)
     if placed is not None and placed.gpus:
         first = containers[0]
         limits = {**first["resources"]["limits"], placed.resource: str(placed.gpus)}
         containers = [{**first, "resources": {**first["resources"], "limits": limits}}, *containers[1:]]
+    labels = n.labels(platform.stack, app, component)
+    if identity is not None:
+        account, cloud = identity
+        env = [{"name": k, "value": v} for k, v in cloud.env.items()]
+        containers = [{**c, "env": [*(c.get("env") or []), *env]} for c in containers]
+        labels = {**labels, **cloud.pod_labels}
     return {
-        "metadata": {"labels": n.labels(platform.stack, app, component)},
+        "metadata": {"labels": labels},
         "spec": {
+            # the cloud's token is projected by its webhook; the Kubernetes API's is never mounted
+            "service_account_name": identity[0] if identity else None,
             "automount_service_account_token": False,
             "enable_service_links": False,
             "security_context": pod_security(uid),
@@ -181,6 +193,18 @@ def pod_template(
             **(placed.pod() if placed is not None else {}),
         },
     }
+
+
+def service_account(
+    resource: str, platform: KubernetesPlatform, account: str, component: str, identity: WorkloadIdentity, parent: Any
+) -> k8s.core.v1.ServiceAccount:
+    """A service account whose pods act as `identity` in the cloud (annotated as its cloud's webhook reads it)."""
+    return k8s.core.v1.ServiceAccount(
+        resource,
+        metadata=metadata(platform, account, component, annotations=identity.annotations),
+        automount_service_account_token=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 def metadata(

@@ -97,8 +97,10 @@ class Pricing:
     usage: dict[str, Assumed]
     planned_home: str = ""  # the home a plan's paths name (the local target's runtimes)
     runtimes_dir: Path | None = None  # where this machine's runtimes are installed
+    used: set[str] = field(default_factory=set)  # the usage keys the rules priced with
 
     def use(self, key: str) -> Qty:
+        self.used.add(key)
         a = self.usage[key]
         return (a.expected, a.low, a.high)
 
@@ -142,14 +144,15 @@ NOT_BILLED = {
 
 
 def component_of(plan: Any, resource: Any) -> str:
-    """The recipe's component a resource belongs to: its nearest mlstack component ancestor's name."""
+    """The recipe's component a resource belongs to: its outermost mlstack component ancestor's name (a component
+    may build another inside it: the cloud's store on a managed cluster)."""
     by_urn = {r.urn: r for r in plan.resources}
-    node = resource
+    node, found = resource, "stack"
     while node is not None:
         if node.type.startswith("mlstack:"):
-            return str(node.name)
+            found = str(node.name)
         node = by_urn.get(node.parent) if node.parent else None
-    return "stack"
+    return found
 
 
 def share_of(plan: Any, resource: Any, component: str, counts: Callable[[Any], bool] = lambda r: True) -> float:

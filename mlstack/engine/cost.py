@@ -93,7 +93,7 @@ def estimate(
             f"{line.component}/{line.resource}: {line.item} ({line.unpriced})" for line in priced.lines if line.unpriced
         ],
         free=priced.free,
-        assumptions={k: asdict(a) for k, a in usage.items() if uses is None or k in uses},
+        assumptions={k: asdict(a) for k, a in usage.items() if uses is None or k in uses or k in pricing.used},
         capacity=priced.capacity,
         capacity_total=capacity_total,
         footprint=priced.footprint,

@@ -255,6 +255,18 @@ def _target_problems(data: dict, filename: str) -> list[Problem]:
                         f"flavor {flavor.name!r} needs components.{needed} in the same recipe",
                     )
                 )
+        for other, (allowed, why) in flavor.only_with.items():
+            chosen = flavors[other].name if other in flavors else None  # a known flavor (an unknown one is named)
+            if chosen is not None and chosen not in allowed:
+                problems.append(
+                    Problem(
+                        filename,
+                        _line_of(data, ("components", kind, "flavor")),
+                        f"components.{kind}",
+                        f"flavor {flavor.name!r} works with components.{other} of flavor {' or '.join(allowed)}, "
+                        f"not {chosen!r}: {why}",
+                    )
+                )
     placement = _lenient(registry.target(target).placement, registry.expand_alias(data.get("target")))
     name = str(data["name"]) if isinstance(data.get("name"), str) else ""
     for kind, flavor in flavors.items():

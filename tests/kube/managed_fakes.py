@@ -49,7 +49,55 @@ def build(provisioner: Any, stack: str, placement: Any, tags: dict[str, str]) ->
         given = {"clusters": [{"cluster": {"server": server, "certificate-authority-data": ca}}]}
         config = aks.kubeconfig(context, base64.b64encode(json.dumps(given).encode()).decode())
     issuer = pulumi.Output.from_input("https://issuer.invalid")
-    return m.ClusterAccess(pulumi.Output.from_input(config), [], issuer)
+    cloud = FakeAws(stack, spec.region) if provisioner.type == "eks" else None
+    return m.ClusterAccess(pulumi.Output.from_input(config), [], issuer, cloud=cloud)
+
+
+ACCOUNT = "123456789012"
+
+
+def role_arn(namespace: str, account: str) -> str:
+    """The role the stand-in binds a service account to: one per account, named after it."""
+    return f"arn:aws:iam::{ACCOUNT}:role/{namespace}-{account}"
+
+
+class FakeAws:
+    """The eks cluster's cloud side (cloud/eks.py: EksCloud) without AWS: the buckets and repositories by the names
+    the aws target gives them, and a binding per service account, annotated as IRSA annotates it, with the role
+    the account alone would assume. No cloud resource is made."""
+
+    def __init__(self, stack: str, region: str) -> None:
+        self.stack, self.region = stack, region
+
+    def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        import pulumi
+
+        from mlstack.clients.models import ObjectStoreClient
+        from mlstack.components.aws.naming import s3_bucket_name
+        from mlstack.components.outputs import Bucket, ObjectStoreOutputs, WorkloadIdentity
+
+        names = [s3_bucket_name(self.stack, b) for b in settings.buckets]
+        buckets = tuple(
+            Bucket(key, pulumi.Output.from_input(n), pulumi.Output.from_input(f"s3://{n}"),
+                   pulumi.Output.from_input(f"arn:aws:s3:::{n}"))
+            for key, n in zip(settings.buckets, names, strict=True)
+        )
+
+        def bind(resource: str, namespace: str, account: str, parent: Any) -> WorkloadIdentity:
+            arn = pulumi.Output.from_input(role_arn(namespace, account))
+            return WorkloadIdentity({eks.IRSA_ANNOTATION: arn}, env={"AWS_REGION": self.region})
+
+        client = ObjectStoreClient(flavor="s3", region=self.region, buckets=[f"s3://{n}" for n in names])
+        return ObjectStoreOutputs(buckets, identity=bind), client
+
+    def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        import pulumi
+
+        from mlstack.clients.models import RegistryClient
+        from mlstack.components.outputs import RegistryOutputs
+
+        host = f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com"
+        return RegistryOutputs(pulumi.Output.from_input(host)), RegistryClient(flavor="ecr", uri=host, insecure=False)
 
 
 def credential_plugin(directory: Path, name: str, cert: str, key: str, calls: Path) -> Path:

@@ -217,6 +217,28 @@ def _trust(role: str, subject: str) -> Callable[[Plan], None]:
     return mutate
 
 
+def _statement(policy: str, index: int, key: str | None, value: Any) -> Callable[[Plan], None]:
+    """One statement of an inline role policy changed (`key`), or replaced whole (key None)."""
+    def mutate(p: Plan) -> None:
+        [r] = [x for x in p.of_type("aws:iam/rolePolicy:RolePolicy") if x.name == policy]
+        document = json.loads(r.inputs["policy"])
+        if key is None:
+            document["Statement"][index] = value
+        else:
+            document["Statement"][index][key] = value
+        r.inputs["policy"] = json.dumps(document)
+    return mutate
+
+
+def _annotate(account: str, role: str) -> Callable[[Plan], None]:
+    """The service account annotated with another role of the plan."""
+    def mutate(p: Plan) -> None:
+        [arn] = [r.inputs["arn"] for r in p.of_type("aws:iam/role:Role") if r.name == role]
+        [sa] = [x for x in p.of_type("kubernetes:core/v1:ServiceAccount") if x.name == account]
+        sa.inputs["metadata"]["annotations"] = {"eks.amazonaws.com/role-arn": arn}
+    return mutate
+
+
 EKS, NG = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"
 GKE, NP = "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"
 AKS, AP = "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"
@@ -251,6 +273,24 @@ BREACHES = {
         Breach("no_static_keys_and_roles_scoped", "beyond what EKS needs",
                _edit("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "policyArn",
                      "arn:aws:iam::aws:policy/AdministratorAccess")),
+        # the s3 and ecr flavors: each service account's role reaches the stack's buckets and nothing else
+        Breach("no_static_keys_and_roles_scoped", "arn:aws:s3:::someone-elses-bucket/* is not one of the stack's",
+               _statement("tracking-identity-buckets", 1, "Resource", ["arn:aws:s3:::someone-elses-bucket/*"])),
+        Breach("no_static_keys_and_roles_scoped", "tracking-identity: any service account",
+               _trust("tracking-identity", "system:serviceaccount:mlops:*")),
+        Breach("service_accounts_assume_their_own_roles", "orchestrator-step-account: orchestrator-zenml-pipelines-"
+               "identity is assumable by system:serviceaccount:mlops:zenml-pipelines, not "
+               "system:serviceaccount:mlops:zenml-steps",
+               _annotate("orchestrator-step-account", "orchestrator-zenml-pipelines-identity")),
+        Breach("service_accounts_assume_their_own_roles", "a role the stack does not create",
+               _edit("kubernetes:core/v1:ServiceAccount", "metadata.annotations",
+                     {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/admin"}, "tracking-service-account")),
+        Breach("buckets_are_private_encrypted_versioned_tls_only", "public access not blocked",
+               _edit("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "blockPublicPolicy", False)),
+        Breach("registries_scan_on_push_and_are_immutable", "mutable tags",
+               _edit("aws:ecr/repository:Repository", "imageTagMutability", "MUTABLE")),
+        Breach("no_wildcard_action_on_every_resource", "wildcard action on every resource",
+               _statement("tracking-identity-buckets", 0, None, {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})),
     ],
     "gke": [
         Breach("endpoint_is_private_or_allow_listed", "whole internet",
@@ -303,16 +343,18 @@ PLANTED = [pytest.param(cloud, b, id=f"{cloud}-{b.rule}-{b.reason}") for cloud i
 
 @each
 def test_every_cluster_rule_has_a_planted_breach(cloud):
-    rules = {r.__name__ for r in clusters.of(load_recipe(RECIPES / f"{cloud}.yaml").target).RULES}
-    assert rules == {b.rule for b in BREACHES[cloud]}
     placement = load_recipe(RECIPES / f"{cloud}.yaml").target
-    assert set(registry.target("kubernetes").policy_rules(placement)) >= set(clusters.of(placement).RULES)
+    provisioner = clusters.of(placement)
+    rules = {r.__name__ for r in provisioner.RULES} | set(provisioner.STORAGE_RULES)  # the cloud's store's too
+    assert rules == {b.rule for b in BREACHES[cloud]}
+    enrolled = {r.__name__ for r in registry.target("kubernetes").policy_rules(placement)}
+    assert enrolled >= rules
 
 
 @pytest.mark.parametrize(("cloud", "breach"), PLANTED)
 def test_cluster_rule_catches_its_planted_breach(cloud, breach):
     recipe = load_recipe(RECIPES / f"{cloud}.yaml")
-    [rule] = [r for r in clusters.of(recipe.target).RULES if r.__name__ == breach.rule]
+    [rule] = [r for r in registry.target("kubernetes").policy_rules(recipe.target) if r.__name__ == breach.rule]
     rule(planned(cloud), recipe)  # the shipped recipe passes
     weakened = copy.deepcopy(planned(cloud))
     breach.mutate(weakened)
@@ -349,8 +391,32 @@ def test_cost_names_the_control_plane_and_each_pool_from_min_to_max_nodes(home, 
         line = found[f"pool-{pool.name}"]
         assert (line["quantity"], line["quantity_range"]) == (pool.min * 730, [pool.min * 730, pool.max * 730])
         assert line["price_key"].endswith(pool.machine_type + (".spot" if pool.spot else ""))
-    assert all(line["unpriced"] for line in found.values())  # the snapshot has no such prices: named, not 0
+    cluster = [line for name, line in found.items() if name == "cluster" or name.startswith("pool-")]
+    assert all(line["unpriced"] for line in cluster)  # the snapshot has no such prices: named, not 0
     assert "hours_up" in r["assumptions"] and r["capacity"]
+
+
+def test_the_clouds_own_store_and_registry_beside_an_eks_cluster_are_priced_as_the_aws_target_prices_them(home):
+    from mlstack.cost.prices import SHIPPED
+
+    snapshot = json.loads(SHIPPED.read_text())
+    result = CliRunner().invoke(app, ["cost", str(RECIPES / "eks.yaml"), "--json"])
+    assert result.exit_code == 0, result.stdout
+    r = json.loads(result.stdout)["result"]
+    p = lambda key: snapshot["prices"][key]["regions"]["eu-west-1"]["usd"]  # noqa: E731
+    expected = {  # the usage defaults: 100 GB stored, 50k writes, 500k reads, 10 GB out, 20 GB of images
+        ("object_store", "S3 Standard storage"): 100 * p("aws.s3.storage"),
+        ("object_store", "PUT, COPY, POST, LIST requests"): 50 * p("aws.s3.write_requests"),
+        ("object_store", "GET requests"): 500 * p("aws.s3.read_requests"),
+        ("object_store", "data out to the internet"): 10 * p("aws.transfer.out"),
+        ("registry", "ECR storage"): 20 * p("aws.ecr.storage"),
+    }
+    got = {(line["component"], line["item"]): line for line in r["lines"] if not line["unpriced"]}
+    assert set(got) == set(expected)
+    for key, amount in expected.items():
+        assert got[key]["monthly_usd"] == round(amount, 2), key
+    assert r["total_usd"] == round(sum(expected.values()), 2)  # the cluster's lines are unpriced, not 0
+    assert {"storage_gb", "registry_gb", "hours_up"} <= set(r["assumptions"])
 
 
 def test_a_stack_on_a_cluster_of_yours_has_no_kubeconfig_of_its_own():

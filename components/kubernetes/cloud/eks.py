@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from mlstack.components.aws.object_store import AwsObjectStore
+from mlstack.components.aws.registry import AwsRegistry
+from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.eks import (
     ARM,
     EBS_CSI,
     EBS_POLICY,
+    IRSA_ANNOTATION,
     LOG_TYPES,
     MANAGED_POLICY,
     NODE_POLICIES,
@@ -124,7 +129,94 @@ def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         "volume_binding_mode": "WaitForFirstConsumer",  # in the zone of the node its pod runs on
         "allow_volume_expansion": True,
     }
-    return m.ClusterAccess(config, [cni, ebs, *groups], issuer, storage)
+    cloud = EksCloud(provider, oidc, issuer, spec, tags)
+    return m.ClusterAccess(config, [cni, ebs, *groups], issuer, storage, cloud)
+
+
+@dataclasses.dataclass(frozen=True)
+class EksCloud:
+    """The stack's S3 buckets and ECR repositories beside its EKS cluster, under the same aws provider. Pods reach
+    the buckets by IRSA: each service account that needs them gets a role only it may assume, allowed exactly the
+    object verbs on the stack's buckets. Nodes pull the repositories with their role (AmazonEC2ContainerRegistry
+    PullOnly): no pull Secret."""
+
+    provider: Any
+    oidc: Any
+    issuer: Any
+    spec: EksCluster
+    tags: dict[str, str]
+
+    def _opts(self, parent: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, providers={"aws": self.provider})
+
+    def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        # the aws target's own component: the same buckets, rules and names, in the cluster's region
+        args: ComponentArgs[Any, None] = ComponentArgs(settings, dataclasses.replace(context, placement=self.spec))
+        store = AwsObjectStore(f"{name}-s3", args, self._opts(parent))
+        kms = settings.kms_key_arn
+        outputs = dataclasses.replace(
+            store.outputs, identity=lambda *a: self.bind(*a, buckets=store.outputs.buckets, kms_key=kms)
+        )
+        return outputs, store.client
+
+    def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        args: ComponentArgs[Any, None] = ComponentArgs(settings, dataclasses.replace(context, placement=self.spec))
+        registry = AwsRegistry(f"{name}-ecr", args, self._opts(parent))
+        return registry.outputs, registry.client
+
+    def bind(self, name: str, namespace: str, account: str, parent: Any, *, buckets: Any, kms_key: str | None) -> Any:
+        """An IRSA role for the service account `account` of `namespace` alone, allowed the object verbs on
+        `buckets` (and the use of their KMS key, where the recipe names one); the account's annotation names it."""
+        from mlstack.components.outputs import WorkloadIdentity
+
+        opts = pulumi.ResourceOptions(parent=parent, provider=self.provider)
+        role = aws.iam.Role(
+            f"{name}-identity",
+            assume_role_policy=pulumi.Output.all(self.oidc.arn, self.issuer).apply(
+                lambda a: irsa_trust(a[0], a[1], (namespace, account))
+            ),
+            tags=self.tags,
+            opts=opts,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-identity-buckets",
+            role=role.id,
+            policy=pulumi.Output.all(*[b.arn for b in buckets]).apply(lambda arns: bucket_access(arns, kms_key)),
+            opts=pulumi.ResourceOptions(parent=role, provider=self.provider),
+        )
+        region = {"AWS_REGION": self.spec.region, "AWS_DEFAULT_REGION": self.spec.region}
+        return WorkloadIdentity({IRSA_ANNOTATION: role.arn}, env={**region, "AWS_STS_REGIONAL_ENDPOINTS": "regional"})
+
+
+def bucket_access(bucket_arns: list[str], kms_key: str | None) -> str:
+    """Listing and the object verbs on these buckets, nothing else (and their KMS key's data-key verbs)."""
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": list(bucket_arns)},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": [f"{arn}/*" for arn in bucket_arns],
+        },
+    ]
+    if kms_key:
+        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [kms_key]})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def irsa_trust(provider_arn: str, url: str, account: tuple[str, str]) -> str:
+    """Only the Kubernetes service account `account` (namespace, name) of this cluster may assume the role."""
+    host = url.removeprefix("https://")
+    condition = {
+        f"{host}:sub": f"system:serviceaccount:{account[0]}:{account[1]}",
+        f"{host}:aud": "sts.amazonaws.com",
+    }
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": condition},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def _irsa_role(
@@ -138,23 +230,8 @@ def _irsa_role(
 ) -> list[Any]:
     """A role only the Kubernetes service account `account` (namespace, name) of this cluster may assume (IRSA),
     with AWS's managed `policies`."""
-
-    def trust(args: list[str]) -> str:
-        provider_arn, url = args
-        host = url.removeprefix("https://")
-        condition = {
-            f"{host}:sub": f"system:serviceaccount:{account[0]}:{account[1]}",
-            f"{host}:aud": "sts.amazonaws.com",
-        }
-        statement = {
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": condition},
-        }
-        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-    role = aws.iam.Role(name, assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(trust), tags=tags, opts=opts)
+    trust = pulumi.Output.all(oidc.arn, issuer).apply(lambda a: irsa_trust(a[0], a[1], account))
+    role = aws.iam.Role(name, assume_role_policy=trust, tags=tags, opts=opts)
     child = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=role))
     attached = [
         aws.iam.RolePolicyAttachment(

@@ -101,6 +101,27 @@ class ClusterProvisioner:
         """The node pools the stack's components may ask for by name (a cluster the stack creates declares them)."""
         return {}
 
+    cost_module: ClassVar[str] = ""  # the cloud target's price rules (its cost module), for STORAGE_TYPES
+    # the resource types of the cloud's own store and registry flavors, priced as the cloud target prices them
+    STORAGE_TYPES: ClassVar[tuple[str, ...]] = ()
+    STORAGE_POLICY: ClassVar[str] = ""  # the cloud target's policy module, whose STORAGE_RULES hold them too
+    STORAGE_RULES: ClassVar[tuple[str, ...]] = ()
+
+    def cloud_cost(self, plan: Any, pricing: Any) -> Any:
+        """The lines of the cloud's store and registry (s3, ecr) in the plan, by the cloud target's own rules."""
+        import importlib
+
+        from mlstack.cost.estimate import Priced, component_of
+
+        out = Priced()
+        if not self.STORAGE_TYPES:
+            return out
+        rules = importlib.import_module(self.cost_module).rules(plan)
+        for r in plan.resources:
+            if r.type in self.STORAGE_TYPES:
+                out.lines += rules[r.type](r, pricing, component_of(plan, r))
+        return out
+
     def cost_lines(self, placement: Any, pricing: Any) -> list[Any] | None:
         """`mlstack cost` lines of a cluster the stack creates (mlstack/cost/estimate.py: Line); None: not its."""
         return None

@@ -11,7 +11,7 @@ import base64
 import re
 import shutil
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Protocol
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
@@ -216,6 +216,16 @@ def scheduling(pool: Pool | None) -> Scheduling:
     return Scheduling({POOL_LABEL: pool.name}, (toleration,), pool.gpu.count)
 
 
+class CloudAccess(Protocol):
+    """The cloud's side of a stack on a managed cluster: its object store and registry, made under the cluster's own
+    cloud provider, whose consumers reach them keylessly (the store's outputs bind a service account to an identity
+    scoped to its buckets; the nodes pull the registry with their own identity). Each returns (outputs, client)."""
+
+    def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]: ...
+
+    def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]: ...
+
+
 @dataclass(frozen=True)
 class ClusterAccess:
     """What a managed cluster's resources hand the stack: the in-cluster objects' way in and what they wait for."""
@@ -225,6 +235,7 @@ class ClusterAccess:
     oidc_issuer: Any  # Output[str]: the issuer the stack's workload identities federate with
     # the StorageClass the stack's volumes use, where the cluster has no default of its own (EKS): its spec fields
     storage_class: dict[str, Any] | None = None
+    cloud: CloudAccess | None = None  # the cloud's object store, registry and workload identities
 
 
 class ManagedProvisioner(ClusterProvisioner):

@@ -27,6 +27,7 @@ NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ARM = re.compile(r"^[a-z]+\d+g[a-z]*\.")  # Graviton families: m7g., c7gn., t4g., g5g.
 TAINT = {**m.GPU_TAINT, "effect": "NO_SCHEDULE"}  # EKS' API spells the effect its own way
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"  # a service account's: the role its pods assume (IRSA)
 EBS_CSI = ("kube-system", "ebs-csi-controller-sa")  # the EBS CSI driver's controller: its only IRSA binding
 EBS_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 STORAGE_CLASS = "mlstack-gp3"  # encrypted gp3 volumes through the EBS CSI driver (EKS has no default class)
@@ -103,6 +104,15 @@ class Eks(m.ManagedProvisioner):
     exec_hint = "install the AWS CLI v2 (its `aws eks get-token` is the kubeconfig's credential plugin)"
     default_machine = "m6i.xlarge"
     builder = "mlstack.components.kubernetes.cloud.eks:build"
+    cost_module = "mlstack.components.aws.cost"
+    STORAGE_TYPES = ("aws:s3/bucket:Bucket", "aws:ecr/repository:Repository")
+    # the stack's own buckets and repositories (the s3 and ecr flavors), held to the aws target's rules
+    STORAGE_POLICY = "mlstack.components.aws.policy"
+    STORAGE_RULES = (
+        "buckets_are_private_encrypted_versioned_tls_only",
+        "registries_scan_on_push_and_are_immutable",
+        "no_wildcard_action_on_every_resource",
+    )
     RULES: ClassVar[tuple[Any, ...]] = ()
 
     def storage_class(self, placement: Any) -> str | None:
@@ -183,29 +193,61 @@ def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
             require(TAINT in (group.inputs.get("taints") or []), f"{group.name}: GPU nodes are not tainted")
 
 
+def _subjects(statement: dict[str, Any]) -> list[Any]:
+    equals = statement.get("Condition", {}).get("StringEquals", {})
+    return [v for k, v in equals.items() if k.endswith(":sub")]
+
+
 def no_static_keys_and_roles_scoped(plan: Any, recipe: Any) -> None:
     """No access keys; roles only EKS, EC2 or one Kubernetes service account (IRSA) may assume, with the managed
-    policies EKS documents for them."""
+    policies EKS documents for them; the inline policies of the service accounts' roles name only the stack's
+    buckets (and the KMS key the recipe gives them)."""
     require(not plan.of_type(ACCESS_KEY), "the plan creates IAM access keys")
     allowed = {MANAGED_POLICY + p for p in (*NODE_POLICIES, "AmazonEKSClusterPolicy", EBS_POLICY)}
     for attach in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         arn = attach.inputs.get("policyArn", "")
         require(arn in allowed, f"{attach.name}: attaches {arn}, beyond what EKS needs")
     for role in plan.of_type("aws:iam/role:Role"):
+        require(not role.inputs.get("managedPolicyArns") and not role.inputs.get("inlinePolicies"), role.name)
         for statement in json.loads(role.inputs["assumeRolePolicy"])["Statement"]:
             principal = statement.get("Principal", {})
             if "Federated" in principal:  # IRSA: the cluster's OIDC provider, for one service account
-                subjects = [
-                    v
-                    for cond in statement.get("Condition", {}).get("StringEquals", {}).items()
-                    for k, v in [cond]
-                    if k.endswith(":sub")
-                ]
+                subjects = _subjects(statement)
                 require(len(subjects) == 1 and "*" not in str(subjects[0]), f"{role.name}: any service account")
                 require(statement.get("Action") == "sts:AssumeRoleWithWebIdentity", f"{role.name}: not IRSA")
             else:
                 services = principal.get("Service")
                 require(services in ("eks.amazonaws.com", "ec2.amazonaws.com"), f"{role.name}: assumed by {services}")
+    buckets = {b.inputs["arn"] for b in plan.of_type("aws:s3/bucket:Bucket")}
+    store = getattr(recipe.components, "object_store", None)
+    keys = {k for k in [getattr(store, "kms_key_arn", None)] if k}
+    for policy in plan.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs.get("policy") or "{}").get("Statement", []):
+            require(
+                statement.get("Effect") == "Allow" and "NotResource" not in statement, f"{policy.name}: {statement}"
+            )
+            for resource in statement.get("Resource") or []:
+                require(
+                    resource.removesuffix("/*") in buckets or resource in keys,
+                    f"{policy.name}: {resource} is not one of the stack's buckets",
+                )
+
+
+def service_accounts_assume_their_own_roles(plan: Any, recipe: Any) -> None:
+    """A service account annotated with a role (IRSA) names one the plan creates, which that account alone, in the
+    stack's namespace, may assume."""
+    roles = {r.inputs.get("arn"): r for r in plan.of_type("aws:iam/role:Role")}
+    for account in plan.of_type("kubernetes:core/v1:ServiceAccount"):
+        meta = account.inputs.get("metadata") or {}
+        arn = (meta.get("annotations") or {}).get(IRSA_ANNOTATION)
+        if arn is None:
+            continue
+        require(arn in roles, f"{account.name}: assumes {arn}, a role the stack does not create")
+        role = roles[arn]
+        expected = f"system:serviceaccount:{meta.get('namespace')}:{meta.get('name')}"
+        subjects = [s for st in json.loads(role.inputs["assumeRolePolicy"])["Statement"] for s in _subjects(st)]
+        who = ", ".join(map(str, subjects)) or "nobody"
+        require(subjects == [expected], f"{account.name}: {role.name} is assumable by {who}, not {expected}")
 
 
 def volumes_are_encrypted(plan: Any, recipe: Any) -> None:
@@ -224,5 +266,6 @@ Eks.RULES = (
     network_policies_are_enforced,
     gpu_pools_are_tainted,
     no_static_keys_and_roles_scoped,
+    service_accounts_assume_their_own_roles,
     volumes_are_encrypted,
 )

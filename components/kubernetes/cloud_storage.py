@@ -1,0 +1,43 @@
+"""The cloud's object store and registry in a stack on a managed cluster (eks: s3 and ecr): made by the cluster's
+cloud side (clusters/_managed.py: CloudAccess, built in cloud/<type>.py) under the cluster's own cloud provider, so
+they are the cloud targets' own components; the in-cluster consumers reach them keylessly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from mlstack.clients.models import ObjectStoreClient, RegistryClient
+from mlstack.components.base import Component
+from mlstack.components.context import ComponentArgs
+from mlstack.components.kubernetes import workload as w
+from mlstack.components.outputs import ObjectStoreOutputs, RegistryOutputs
+
+
+def _cloud(platform: w.KubernetesPlatform) -> Any:
+    if platform.cloud is None:  # validation refuses the flavor on a cluster the stack does not create
+        raise LookupError(f"the cloud's flavors need a cluster the stack creates, not {platform.cluster.type}")
+    return platform.cloud
+
+
+class KubernetesCloudObjectStore(Component[Any, w.KubernetesPlatform, ObjectStoreOutputs, ObjectStoreClient]):
+    TYPE = "mlstack:kubernetes:CloudObjectStore"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[Any, w.KubernetesPlatform], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
+        outputs, client = _cloud(self.platform).object_store(name, self.settings, self.context, self)
+        self.publish(outputs, client)
+
+
+class KubernetesCloudRegistry(Component[Any, w.KubernetesPlatform, RegistryOutputs, RegistryClient]):
+    TYPE = "mlstack:kubernetes:CloudRegistry"
+
+    def __init__(
+        self, name: str, args: ComponentArgs[Any, w.KubernetesPlatform], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, args, opts)
+        outputs, client = _cloud(self.platform).registry(name, self.settings, self.context, self)
+        self.publish(outputs, client)

@@ -1,0 +1,152 @@
+"""The cloud's own store and registry beside a managed cluster (eks: s3 and ecr), offline: each Kubernetes service
+account that reaches the buckets is bound (IRSA) to a role only it may assume, allowed the object verbs on the
+stack's buckets alone; no key is generated or stored anywhere; the flavors are refused where no identity of the
+cluster can reach them, and Airflow (whose S3 connection takes keys) is refused beside them.
+
+The same bindings on the real test control plane: test_real_managed_clusters.py."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlstack.cli import app
+from mlstack.components.kubernetes.clusters.eks import IRSA_ANNOTATION
+from mlstack.engine.offline import Plan, plan
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import RECIPES, state_files
+
+BOUND = {"mlflow", "zenml-pipelines", "zenml-steps"}  # MLflow's server, ZenML's orchestrator pod and steps
+OBJECT_VERBS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+
+
+@cache
+def planned(path: Path = RECIPES / "eks.yaml") -> Plan:
+    return plan(load_recipe(path))
+
+
+def _roles(p: Plan) -> dict[str, dict]:
+    """Role ARN -> its trust and inline policy documents."""
+    found = {}
+    for role in p.of_type("aws:iam/role:Role"):
+        policies = [
+            json.loads(rp.inputs["policy"])
+            for rp in p.of_type("aws:iam/rolePolicy:RolePolicy")
+            if rp.parent == role.urn or rp.name == f"{role.name}-buckets"
+        ]
+        found[role.inputs["arn"]] = {"trust": json.loads(role.inputs["assumeRolePolicy"]), "policies": policies}
+    return found
+
+
+def test_each_account_that_reaches_the_buckets_assumes_a_role_of_its_own_scoped_to_them():
+    p = planned()
+    roles, namespace = _roles(p), load_recipe(RECIPES / "eks.yaml").target.namespace
+    [bucket] = [b.inputs["arn"] for b in p.of_type("aws:s3/bucket:Bucket")]
+    assert bucket == "arn:aws:s3:::mlops-eks-artifacts"
+    accounts = {
+        sa.inputs["metadata"]["name"]: sa.inputs["metadata"].get("annotations", {}).get(IRSA_ANNOTATION)
+        for sa in p.of_type("kubernetes:core/v1:ServiceAccount")
+    }
+    assert {name for name, arn in accounts.items() if arn} == BOUND
+    assert len({accounts[a] for a in BOUND}) == len(BOUND)  # one role each
+    for account in BOUND:
+        role = roles[accounts[account]]
+        [statement] = role["trust"]["Statement"]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        [oidc] = [o.inputs["arn"] for o in p.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")]
+        assert statement["Principal"] == {"Federated": oidc}  # the cluster's own OIDC provider
+        subjects = {k.rsplit(":", 1)[1]: v for k, v in statement["Condition"]["StringEquals"].items()}
+        assert subjects == {"sub": f"system:serviceaccount:{namespace}:{account}", "aud": "sts.amazonaws.com"}
+        [policy] = role["policies"]
+        granted = {(tuple(sorted(s["Action"])), tuple(s["Resource"])) for s in policy["Statement"]}
+        assert granted == {
+            (("s3:GetBucketLocation", "s3:ListBucket"), (bucket,)),
+            (tuple(sorted(OBJECT_VERBS)), (f"{bucket}/*",)),
+        }
+
+
+def test_no_key_is_generated_stored_or_handed_to_a_pod():
+    p = planned()
+    assert not p.of_type("aws:iam/accessKey:AccessKey")
+    secrets = {s.inputs["metadata"]["name"] for s in p.of_type("kubernetes:core/v1:Secret")}
+    assert secrets == {"mlflow-secrets"}  # MLflow's own: its database and admin passwords; no store or pull keys
+    [mlflow] = [d for d in p.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "mlflow"]
+    pod = mlflow.inputs["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "mlflow" and pod["automountServiceAccountToken"] is False
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLFLOW_S3_ENDPOINT_URL"} & set(env)
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert env["ARTIFACTS_DESTINATION"] == "s3://mlops-eks-artifacts/mlflow"
+    clients = p.outputs["mlstack"]["components"]
+    assert "pull_secret" not in clients["registry"] and "image_pull_secrets" not in clients["orchestrator"]
+    assert not {"access_key", "secret_key", "endpoint_url"} & set(clients["object_store"])
+
+
+def test_mlflow_reaches_the_clouds_https_endpoints_and_nothing_else_new():
+    p = planned()
+    [egress] = [
+        n for n in p.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if n.inputs["metadata"]["name"] == "allow-mlflow-egress"
+    ]
+    anywhere = [rule for rule in egress.inputs["spec"]["egress"] if "to" not in rule]
+    assert anywhere == [{"ports": [{"port": 443, "protocol": "TCP"}]}]
+
+
+def test_a_kms_key_given_to_the_buckets_is_the_only_key_the_roles_may_use(tmp_path):
+    key = "arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    text = (RECIPES / "eks.yaml").read_text().replace("buckets: [artifacts]", f"buckets: [artifacts]\n    kms_key_arn: {key}")
+    path = tmp_path / "eks.yaml"
+    path.write_text(text)
+    for role in _roles(planned(path)).values():
+        for policy in role["policies"]:
+            kms = [s for s in policy["Statement"] if any(a.startswith("kms:") for a in s["Action"])]
+            assert kms == [{"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key]}]
+
+
+def _refused(home, tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and state_files(home) == []
+    return [line.removeprefix(f"{path}:") for line in result.stderr.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(("cluster", "shown"), [("{type: kind}", "kind"), ("{type: existing}", "existing")])
+def test_the_clouds_flavors_are_refused_where_no_identity_of_the_cluster_reaches_them(home, tmp_path, cluster, shown):
+    text = (
+        "apiVersion: mlstack/v1\nname: mixed\ntarget:\n  type: kubernetes\n"
+        f"  cluster: {cluster}\ncomponents:\n  object_store:\n    flavor: s3\n  registry:\n    flavor: ecr\n"
+    )
+    lines = _refused(home, tmp_path, text)
+    assert lines == [
+        f"8: components.object_store.flavor: s3 is aws's own, reached keylessly from a cluster the stack creates "
+        f"there (`cluster: {{type: eks}}`); on this {shown} cluster pick an in-cluster flavor",
+        f"10: components.registry.flavor: ecr is aws's own, reached keylessly from a cluster the stack creates "
+        f"there (`cluster: {{type: eks}}`); on this {shown} cluster pick an in-cluster flavor",
+    ]
+
+
+def test_s3_is_refused_on_another_clouds_cluster(home, tmp_path):
+    text = (RECIPES / "gke.yaml").read_text()
+    start = text.index("  object_store:\n")
+    end = text.index("\n  registry:", start)
+    lines = _refused(home, tmp_path, text[:start] + "  object_store:\n    flavor: s3" + text[end:])
+    assert len(lines) == 1 and "components.object_store.flavor: s3 is aws's own" in lines[0]
+    assert "on this gke cluster pick an in-cluster flavor" in lines[0]
+
+
+def test_airflow_beside_s3_is_refused_naming_why(home, tmp_path):
+    text = (RECIPES / "eks.yaml").read_text().replace("flavor: kubernetes\n", "flavor: airflow\n")
+    text = "\n".join(ln for ln in text.splitlines() if "node_pool: gpu" not in ln or "serving" in ln) + "\n"
+    lines = _refused(home, tmp_path, text)
+    line_no = text.splitlines().index("    flavor: airflow") + 1
+    assert lines == [
+        f"{line_no}: components.orchestrator: flavor 'airflow' works with components.object_store of flavor minio "
+        "or seaweedfs, not 's3': its S3 connection (task logs, DAG bundles) logs in with the in-cluster store's "
+        "keys; it does not take a cloud identity yet"
+    ]
