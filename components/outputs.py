@@ -43,13 +43,15 @@ class Bucket:
 @dataclass(frozen=True)
 class WorkloadIdentity:
     """How pods act as a cloud identity, keylessly (a managed cluster's workload identity): the annotations their
-    Kubernetes service account carries, the labels and environment their pods carry, and the ports they reach the
-    cloud's APIs on (any host: the cloud's endpoints have no fixed addresses)."""
+    Kubernetes service account carries, the labels and environment their pods carry, the ports they reach the
+    cloud's APIs on (any host: the cloud's endpoints have no fixed addresses) and the node-local addresses they get
+    their tokens from (GKE's metadata server)."""
 
     annotations: dict[str, pulumi.Output[str]]
     pod_labels: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     ports: tuple[int, ...] = (443,)
+    ip_blocks: tuple[tuple[str, int], ...] = ()  # (CIDR, port)
 
 
 # (resource name prefix, namespace, service account, parent) -> the identity that account's pods act as, scoped to

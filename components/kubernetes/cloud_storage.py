@@ -22,6 +22,8 @@ def _cloud(platform: w.KubernetesPlatform) -> Any:
 
 
 class KubernetesCloudObjectStore(Component[Any, w.KubernetesPlatform, ObjectStoreOutputs, ObjectStoreClient]):
+    """The cloud's buckets (each flavor's subclass names its type token)."""
+
     TYPE = "mlstack:kubernetes:CloudObjectStore"
 
     def __init__(
@@ -33,6 +35,8 @@ class KubernetesCloudObjectStore(Component[Any, w.KubernetesPlatform, ObjectStor
 
 
 class KubernetesCloudRegistry(Component[Any, w.KubernetesPlatform, RegistryOutputs, RegistryClient]):
+    """The cloud's repositories (each flavor's subclass names its type token)."""
+
     TYPE = "mlstack:kubernetes:CloudRegistry"
 
     def __init__(
@@ -41,3 +45,19 @@ class KubernetesCloudRegistry(Component[Any, w.KubernetesPlatform, RegistryOutpu
         super().__init__(name, args, opts)
         outputs, client = _cloud(self.platform).registry(name, self.settings, self.context, self)
         self.publish(outputs, client)
+
+
+class KubernetesS3(KubernetesCloudObjectStore):
+    TYPE = "mlstack:kubernetes:S3ObjectStore"
+
+
+class KubernetesEcr(KubernetesCloudRegistry):
+    TYPE = "mlstack:kubernetes:EcrRegistry"
+
+
+class KubernetesGcs(KubernetesCloudObjectStore):
+    TYPE = "mlstack:kubernetes:GcsObjectStore"
+
+
+class KubernetesArtifactRegistry(KubernetesCloudRegistry):
+    TYPE = "mlstack:kubernetes:ArtifactRegistry"

@@ -62,7 +62,7 @@ def finish(platform: w.KubernetesPlatform, components: dict[str, Any], wiring: d
                 key=lambda e: e.app,
             )
             targets = [(e.selector, e.port) for e in (*flows.reaches, *used)]
-            if targets or flows.any_host_ports:
+            if targets or flows.any_host_ports or flows.ip_blocks:
                 w.allow_egress(
                     f"{kind}-egress",
                     platform,
@@ -72,6 +72,7 @@ def finish(platform: w.KubernetesPlatform, components: dict[str, Any], wiring: d
                     component,
                     selector=flows.pods,
                     any_host_ports=flows.any_host_ports,
+                    ip_blocks=flows.ip_blocks,
                 )
 
 

@@ -78,8 +78,14 @@ class KubernetesOrchestrator(
         )
         # Pipeline pods call the services of the components the orchestrator is wired to (network.py derives the
         # policy), the API server (launching step pods) and HTTPS servers such as ZenML's.
-        self.flows = w.Flows(pods=PIPELINE_PODS, any_host_ports=API_PORTS, egress_name="pipelines")
-        labels = {**PIPELINE_PODS, **{k: v for i in identities.values() if i for k, v in i.pod_labels.items()}}
+        cloud = [i for i in identities.values() if i]  # the cloud's token endpoints (GKE's metadata server)
+        self.flows = w.Flows(
+            pods=PIPELINE_PODS,
+            any_host_ports=API_PORTS,
+            egress_name="pipelines",
+            ip_blocks=tuple(dict.fromkeys(b for i in cloud for b in i.ip_blocks)),
+        )
+        labels = {**PIPELINE_PODS, **{k: v for i in cloud for k, v in i.pod_labels.items()}}
         registry = self.uses.registry
         placed = platform.on_pool(self.settings.node_pool)  # where the step pods run (a managed cluster's pool)
         self.publish(

@@ -3,6 +3,7 @@ objects `mlstack render` writes and a deploy applies are the same, so these rule
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
 from mlstack.policy import require
 
+LINK_LOCAL = "169.254.0.0/16"  # where the clouds' metadata servers answer pods (GKE's Workload Identity tokens)
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|CREDENTIAL", re.I)
 CPU_MEMORY = {"cpu", "memory"}
 
@@ -230,6 +232,13 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
             require(rule.get("ports"), f"{p.name}: admits every port")
         for rule in spec.get("egress") or []:
             require(rule.get("to") or rule.get("ports"), f"{p.name}: allows every destination")
+            for peer in rule.get("to") or []:  # an address block: a node-local metadata server, nothing beyond
+                cidr = str((peer.get("ipBlock") or {}).get("cidr", LINK_LOCAL))
+                net = ipaddress.ip_network(cidr, strict=False)
+                require(
+                    isinstance(net, ipaddress.IPv4Network) and net.subnet_of(ipaddress.IPv4Network(LINK_LOCAL)),
+                    f"{p.name}: reaches {cidr}, beyond the node's link-local addresses ({LINK_LOCAL})",
+                )
         if spec.get("ingress") or spec.get("egress"):
             for direction in spec["policyTypes"]:
                 key = (json.dumps(spec["podSelector"], sort_keys=True), direction)

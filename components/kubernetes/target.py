@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mlstack.components.aws import naming as aws_naming
-from mlstack.components.aws import settings as aws
+from mlstack.components.aws import target as aws_target
+from mlstack.components.gcp import target as gcp_target
 from mlstack.components.kubernetes import addons, clusters
 from mlstack.components.kubernetes import settings as s
 from mlstack.components.kubernetes.clusters._managed import GPU_RESOURCE
@@ -92,14 +92,14 @@ def _kubeflow_needs_a_registry_zenml_takes(st: Any, stack: str, placement: s.Kub
     return []
 
 
-def _of_the_clusters_cloud(cloud: str, names: Callable[[Any, str], Problems]) -> Callable[..., Problems]:
+def _of_the_clusters_cloud(cloud: str, names: Callable[[Any, str, Any], Problems]) -> Callable[..., Problems]:
     """A cloud's own store or registry: only on a cluster the stack creates in that cloud (whose identities reach it
     keylessly), with that cloud's naming rules."""
 
     def problems(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
         provisioner = clusters.of(placement)
         if provisioner.creates_cluster and getattr(provisioner, "cloud", None) == cloud:
-            return names(st, stack)
+            return names(st, stack, placement)  # the cloud target's naming rules (they read no placement)
         there = ", ".join(p.type for p in clusters.provisioners() if getattr(p, "cloud", None) == cloud)
         return [
             (
@@ -112,20 +112,23 @@ def _of_the_clusters_cloud(cloud: str, names: Callable[[Any, str], Problems]) ->
     return problems
 
 
-def _bucket_names(st: aws.S3ObjectStore, stack: str) -> Problems:
-    return [
-        (f"buckets[{i}]", p)
-        for i, b in enumerate(st.buckets)
-        if (p := aws_naming.s3_bucket_problem(aws_naming.s3_bucket_name(stack, b)))
-    ]
-
-
-def _repository_names(st: aws.EcrRegistry, stack: str) -> Problems:
-    return [
-        (f"repositories[{i}]", p)
-        for i, r in enumerate(st.repositories)
-        if (p := aws_naming.ecr_repository_problem(aws_naming.ecr_repository_name(stack, r)))
-    ]
+def _beside(cloud: Target, kind: str, name: str, component: str, summary: str) -> Flavor:
+    """A cloud target's own store or registry flavor, beside a cluster the stack creates in that cloud: its settings,
+    naming rules, ZenML flavor and check, made by the cluster's cloud side (cloud_storage.py)."""
+    [same] = [f for f in cloud.flavors if f.kind == kind and f.name == name]
+    return Flavor(
+        "kubernetes",
+        kind,
+        name,
+        same.settings,
+        f"{PKG}.cloud_storage:{component}",
+        summary,
+        problems=_of_the_clusters_cloud(cloud.name, same.problems or (lambda *_: [])),
+        deletes_data=same.deletes_data,
+        zenml=same.zenml,
+        verify=same.verify,
+        **SDK,
+    )
 
 
 def _keeps(placement: s.KubernetesTarget) -> str:
@@ -260,18 +263,22 @@ TARGET = Target(
             verify="s3",
             **SDK,
         ),
-        Flavor(
-            "kubernetes",
+        _beside(
+            aws_target.TARGET,
             "object_store",
             "s3",
-            aws.S3ObjectStore,
-            f"{PKG}.cloud_storage:KubernetesCloudObjectStore",
+            "KubernetesS3",
             "S3 buckets beside an eks cluster (the aws target's: versioned, encrypted, TLS-only); the in-cluster "
             "parts reach them by IRSA, each service account with a role scoped to the buckets",
-            problems=_of_the_clusters_cloud("aws", _bucket_names),
-            zenml="s3",
-            verify="s3",
-            **SDK,
+        ),
+        _beside(
+            gcp_target.TARGET,
+            "object_store",
+            "gcs",
+            "KubernetesGcs",
+            "GCS buckets beside a gke cluster (the gcp target's: uniform access, public access prevented, versioned); "
+            "the in-cluster parts reach them by Workload Identity, each service account as a Google service account "
+            "of its own, objectUser on the buckets",
         ),
         Flavor(
             "kubernetes",
@@ -285,20 +292,21 @@ TARGET = Target(
             verify="oci",
             **SDK,
         ),
-        Flavor(
-            "kubernetes",
+        _beside(
+            aws_target.TARGET,
             "registry",
             "ecr",
-            aws.EcrRegistry,
-            f"{PKG}.cloud_storage:KubernetesCloudRegistry",
+            "KubernetesEcr",
             "ECR repositories beside an eks cluster (the aws target's: scanned, immutable, KMS); its nodes pull "
             "them with their own role, no pull Secret",
-            problems=_of_the_clusters_cloud("aws", _repository_names),
-            zenml="aws",
-            verify=Unsupported(
-                "a push to ECR needs a token from `aws ecr get-login-password`, which verify does not fetch"
-            ),
-            **SDK,
+        ),
+        _beside(
+            gcp_target.TARGET,
+            "registry",
+            "artifact_registry",
+            "KubernetesArtifactRegistry",
+            "Artifact Registry repositories beside a gke cluster (the gcp target's: immutable, scanned); its nodes' "
+            "service account reads them, no pull Secret",
         ),
         Flavor(
             "kubernetes",

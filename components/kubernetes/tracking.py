@@ -74,6 +74,7 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
             serves=service,
             reaches=(w.endpoint(platform, DB_APP, 5432),),
             any_host_ports=self.identity.ports if self.identity else (),
+            ip_blocks=self.identity.ip_blocks if self.identity else (),
         )
 
         cluster_uri = f"http://{n.service_host(APP, platform.namespace)}:{srv.PORT}"

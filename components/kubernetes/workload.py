@@ -102,6 +102,7 @@ class Flows:
     admits: tuple[dict[str, str], ...] = ()  # its own pods that call its service (a set-up Job)
     reaches: tuple[Endpoint, ...] = ()  # its own services its pods call (its database)
     any_host_ports: tuple[int, ...] = ()  # ports its pods reach on any host (the API server, HTTPS)
+    ip_blocks: tuple[tuple[str, int], ...] = ()  # (CIDR, port) its pods reach outside the cluster (a metadata server)
     egress_name: str | None = None  # the egress policy's name part (default: the pods' app)
     # other pods of its own that call the services of some of the kinds it is wired to: (their selector, those
     # kinds); those services admit them (their egress is the component's own policy)
@@ -298,10 +299,14 @@ def allow_egress(
     parent: pulumi.Resource,
     selector: dict[str, str] | None = None,
     any_host_ports: tuple[int, ...] = (),
+    ip_blocks: tuple[tuple[str, int], ...] = (),
 ) -> k8s.networking.v1.NetworkPolicy:
     """The flows out of `app`'s pods (or those matching `selector`): to pods matching each selector on its port,
-    and to any host on `any_host_ports` (DNS is allowed namespace-wide)."""
+    to any host on `any_host_ports`, and to each (CIDR, port) of `ip_blocks` (DNS is allowed namespace-wide)."""
     anywhere = [{"ports": [{"port": port, "protocol": "TCP"} for port in any_host_ports]}] if any_host_ports else []
+    anywhere += [
+        {"to": [{"ip_block": {"cidr": cidr}}], "ports": [{"port": port, "protocol": "TCP"}]} for cidr, port in ip_blocks
+    ]
     return k8s.networking.v1.NetworkPolicy(
         resource,
         metadata=metadata(platform, f"allow-{app}-egress", component),

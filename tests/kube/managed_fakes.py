@@ -49,7 +49,8 @@ def build(provisioner: Any, stack: str, placement: Any, tags: dict[str, str]) ->
         given = {"clusters": [{"cluster": {"server": server, "certificate-authority-data": ca}}]}
         config = aks.kubeconfig(context, base64.b64encode(json.dumps(given).encode()).decode())
     issuer = pulumi.Output.from_input("https://issuer.invalid")
-    cloud = FakeAws(stack, spec.region) if provisioner.type == "eks" else None
+    cloud = {"eks": FakeAws, "gke": FakeGcp}.get(provisioner.type)
+    cloud = cloud(stack, spec) if cloud else None
     return m.ClusterAccess(pulumi.Output.from_input(config), [], issuer, cloud=cloud)
 
 
@@ -66,8 +67,8 @@ class FakeAws:
     the aws target gives them, and a binding per service account, annotated as IRSA annotates it, with the role
     the account alone would assume. No cloud resource is made."""
 
-    def __init__(self, stack: str, region: str) -> None:
-        self.stack, self.region = stack, region
+    def __init__(self, stack: str, spec: Any) -> None:
+        self.stack, self.region = stack, spec.region
 
     def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
         import pulumi
@@ -118,3 +119,51 @@ def credential_plugin(directory: Path, name: str, cert: str, key: str, calls: Pa
     )
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
+
+
+def google_account(project: str, namespace: str, account: str) -> str:
+    """The Google service account the stand-in binds a Kubernetes service account to: one per account."""
+    return f"{namespace}-{account}"[:30] + f"@{project}.iam.gserviceaccount.com"
+
+
+class FakeGcp:
+    """The gke cluster's cloud side (cloud/gke.py: GkeCloud) without Google Cloud: the buckets and repositories by
+    the names the gcp target gives them, and a Google service account per Kubernetes service account, annotated as
+    Workload Identity annotates it, with the metadata server its pods must reach. No cloud resource is made."""
+
+    def __init__(self, stack: str, spec: Any) -> None:
+        self.stack, self.spec = stack, spec
+
+    def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        import pulumi
+
+        from mlstack.clients.models import ObjectStoreClient
+        from mlstack.components.gcp.naming import gcs_bucket_name
+        from mlstack.components.outputs import Bucket, ObjectStoreOutputs, WorkloadIdentity
+
+        names = [gcs_bucket_name(self.stack, b) for b in settings.buckets]
+        buckets = tuple(
+            Bucket(key, pulumi.Output.from_input(n), pulumi.Output.from_input(f"gs://{n}"))
+            for key, n in zip(settings.buckets, names, strict=True)
+        )
+
+        def bind(resource: str, namespace: str, account: str, parent: Any) -> WorkloadIdentity:
+            email = pulumi.Output.from_input(google_account(self.spec.project, namespace, account))
+            return WorkloadIdentity({gke.WI_ANNOTATION: email}, ip_blocks=gke.METADATA_SERVER)
+
+        client = ObjectStoreClient(flavor="gcs", region=self.spec.region, buckets=[f"gs://{n}" for n in names])
+        return ObjectStoreOutputs(buckets, identity=bind), client
+
+    def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        import pulumi
+
+        from mlstack.clients.models import RegistryClient
+        from mlstack.components.gcp.naming import artifact_registry_id
+        from mlstack.components.outputs import RegistryOutputs
+
+        first = artifact_registry_id(self.stack, settings.repositories[0])
+        uri = f"{self.spec.region}-docker.pkg.dev/{self.spec.project}/{first}"
+        return (
+            RegistryOutputs(pulumi.Output.from_input(uri)),
+            RegistryClient(flavor="artifact_registry", uri=uri, insecure=False),
+        )

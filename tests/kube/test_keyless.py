@@ -7,6 +7,7 @@ The same bindings on the real test control plane: test_real_managed_clusters.py.
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from pathlib import Path
@@ -150,3 +151,26 @@ def test_airflow_beside_s3_is_refused_naming_why(home, tmp_path):
         "or seaweedfs, not 's3': its S3 connection (task logs, DAG bundles) logs in with the in-cluster store's "
         "keys; it does not take a cloud identity yet"
     ]
+
+
+def test_gke_pods_reach_the_metadata_server_and_no_other_address_block():
+    from mlstack.components.kubernetes.clusters.gke import METADATA_SERVER
+    from mlstack.components.kubernetes.policy import network_is_default_deny_with_one_allow_per_flow as rule
+    from mlstack.policy import PolicyViolation
+
+    recipe = load_recipe(RECIPES / "gke.yaml")
+    p = planned(RECIPES / "gke.yaml")
+    for name in ("allow-mlflow-egress", "allow-pipelines-egress"):
+        [egress] = [n for n in p.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                    if n.inputs["metadata"]["name"] == name]
+        blocks = {(peer["ipBlock"]["cidr"], r["ports"][0]["port"]) for r in egress.inputs["spec"]["egress"]
+                  for peer in r.get("to", []) if "ipBlock" in peer}
+        assert blocks == set(METADATA_SERVER), name
+    rule(p, recipe)
+    weakened = copy.deepcopy(p)
+    [egress] = [n for n in weakened.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]
+    next(peer for r in egress.inputs["spec"]["egress"] for peer in r.get("to", []) if "ipBlock" in peer)[
+        "ipBlock"]["cidr"] = "0.0.0.0/0"
+    with pytest.raises(PolicyViolation, match="reaches 0.0.0.0/0, beyond the node's link-local addresses"):
+        rule(weakened, recipe)

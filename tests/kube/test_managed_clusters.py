@@ -239,6 +239,7 @@ def _annotate(account: str, role: str) -> Callable[[Plan], None]:
     return mutate
 
 
+WI_USER, BUCKET_GRANT = "gcp:serviceaccount/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember"
 EKS, NG = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"
 GKE, NP = "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"
 AKS, AP = "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"
@@ -314,6 +315,26 @@ BREACHES = {
                _add("gcp:serviceaccount/key:Key", "key", {"serviceAccountId": "nodes"})),
         Breach("gpu_pools_are_tainted", "pool-gpu: GPU nodes are not tainted",
                _edit(NP, "nodeConfig.taints", [], "pool-gpu")),
+        # the gcs and artifact_registry flavors: one Google account per Kubernetes account, scoped to the buckets
+        Breach("workload_identities_are_one_account_each_and_scoped",
+               "tracking-service-account: mlops-gke-mlflow@my-ml-project.iam.gserviceaccount.com may be acted as by "
+               "serviceAccount:my-ml-project.svc.id.goog[default/mlflow]",
+               _edit(WI_USER, "member", "serviceAccount:my-ml-project.svc.id.goog[default/mlflow]",
+                     "tracking-identity-user")),
+        Breach("workload_identities_are_one_account_each_and_scoped", "tracking-identity-user: grants roles/owner",
+               _edit(WI_USER, "role", "roles/owner", "tracking-identity-user")),
+        Breach("workload_identities_are_one_account_each_and_scoped",
+               "tracking-identity-artifacts: roles/storage.admin",
+               _edit(BUCKET_GRANT, "role", "roles/storage.admin", "tracking-identity-artifacts")),
+        Breach("workload_identities_are_one_account_each_and_scoped", "someone-elses is not one of the stack's",
+               _edit(BUCKET_GRANT, "bucket", "someone-elses", "tracking-identity-artifacts")),
+        Breach("workload_identities_are_one_account_each_and_scoped", "registry-models-nodes: roles/artifactregistry.writer",
+               _edit("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", "role",
+                     "roles/artifactregistry.writer")),
+        Breach("buckets_are_uniform_private_and_versioned", "public access not prevented",
+               _edit("gcp:storage/bucket:Bucket", "publicAccessPrevention", "inherited")),
+        Breach("artifact_registries_are_immutable_and_scanned", "mutable tags",
+               _edit("gcp:artifactregistry/repository:Repository", "dockerConfig.immutableTags", False)),
     ],
     "aks": [
         Breach("endpoint_is_private_or_allow_listed", "open to every address",

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from mlstack.cli import app
 from mlstack.components.kubernetes import clusters
 from mlstack.components.kubernetes.clusters import _managed as m
-from mlstack.components.kubernetes.clusters import eks
+from mlstack.components.kubernetes.clusters import eks, gke
 from mlstack.engine import operations
 from mlstack.home import Home
 from mlstack.recipe.loader import load_recipe
@@ -34,6 +34,12 @@ from tests.kube import managed_fakes
 from tests.kube.controlplane import NODE_ANNOTATION, NODE_NAME, STORAGE_CLASS, ControlPlane
 
 GPU_NODE = "kwok-gpu-0"
+# the clouds whose recipe keeps its objects and images in the cloud: the annotation a bound service account carries,
+# and the identity the stand-in binds each one to
+KEYLESS = {
+    "eks": (eks.IRSA_ANNOTATION, managed_fakes.role_arn),
+    "gke": (gke.WI_ANNOTATION, lambda ns, a: managed_fakes.google_account("my-ml-project", ns, a)),
+}
 EXEC = {"eks": "aws", "gke": "gke-gcloud-auth-plugin", "aks": "kubelogin"}
 
 
@@ -121,8 +127,8 @@ def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_p
         assert server["spec"]["containers"][0]["resources"]["limits"][m.GPU_RESOURCE] == "1"
         assert server["status"]["phase"] == "Running"
 
-        if cloud == "eks":  # S3 and ECR: the stack's pods reach AWS keylessly, each account as its own identity
-            _check_keyless(cp, name)
+        if cloud in KEYLESS:  # the cloud's store and registry: the pods reach them keylessly, each as its own
+            _check_keyless(cp, name, cloud)
 
         # `mlstack output --format kubeconfig` writes the same kubeconfig: kubectl reaches the stack with it alone
         written = CliRunner().invoke(app, ["output", str(path), "--format", "kubeconfig"])
@@ -140,27 +146,32 @@ def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_p
     assert left == []
 
 
-def _check_keyless(cp: ControlPlane, namespace: str) -> None:
-    """On the server: each service account that reaches the buckets carries the role only it may assume (IRSA's
-    annotation); MLflow runs as its own, with the cloud's region and no key; no Secret of the stack holds an AWS
-    key; MLflow's egress reaches the cloud's HTTPS endpoints."""
+def _check_keyless(cp: ControlPlane, namespace: str, cloud: str) -> None:
+    """On the server: each service account that reaches the buckets carries the cloud identity only it is bound to
+    (IRSA's role, Workload Identity's Google account); MLflow runs as its own, with no key; no Secret of the stack
+    holds a cloud key; MLflow's egress reaches the cloud's HTTPS endpoints (and on GKE its metadata server)."""
+    annotation, expected = KEYLESS[cloud]
     accounts = json.loads(cp.kubectl("-n", namespace, "get", "serviceaccounts", "-o", "json").stdout)["items"]
-    annotated = {
-        a["metadata"]["name"]: (a["metadata"].get("annotations") or {}).get(eks.IRSA_ANNOTATION) for a in accounts
-    }
+    annotated = {a["metadata"]["name"]: (a["metadata"].get("annotations") or {}).get(annotation) for a in accounts}
     bound = {"mlflow", "zenml-pipelines", "zenml-steps"}
     assert {k for k, v in annotated.items() if v} == bound, annotated
-    assert all(annotated[a] == managed_fakes.role_arn(namespace, a) for a in bound), annotated
+    assert all(annotated[a] == expected(namespace, a) for a in bound), annotated
     deployment = json.loads(cp.kubectl("-n", namespace, "get", "deployment", "mlflow", "-o", "json").stdout)
     pod = deployment["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "mlflow" and pod.get("automountServiceAccountToken") is False
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
-    assert env["AWS_REGION"] == "eu-west-1" and not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & set(env)
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS"} & set(env)
+    if cloud == "eks":
+        assert env["AWS_REGION"] == "eu-west-1"
     secrets = json.loads(cp.kubectl("-n", namespace, "get", "secrets", "-o", "json").stdout)["items"]
     keys = [s["metadata"]["name"] for s in secrets for k in (s.get("data") or {}) if "ACCESS_KEY" in k.upper()]
     assert keys == [], keys
     policy = json.loads(cp.kubectl("-n", namespace, "get", "networkpolicy", "allow-mlflow-egress", "-o", "json").stdout)
-    assert {"port": 443, "protocol": "TCP"} in [p for rule in policy["spec"]["egress"] for p in rule.get("ports", [])]
+    rules = policy["spec"]["egress"]
+    assert {"port": 443, "protocol": "TCP"} in [p for rule in rules for p in rule.get("ports", [])]
+    blocks = {(peer["ipBlock"]["cidr"], rule["ports"][0]["port"]) for rule in rules for peer in rule.get("to", [])
+              if "ipBlock" in peer}
+    assert blocks == (set(gke.METADATA_SERVER) if cloud == "gke" else set())
 
 
 def _state_provider_kubeconfig(home: Home, stack: str) -> dict:

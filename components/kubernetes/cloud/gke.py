@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
+from mlstack.components.context import ComponentArgs
+from mlstack.components.gcp.identity import account_id
+from mlstack.components.gcp.object_store import GcpObjectStore
+from mlstack.components.gcp.registry import GcpRegistry
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes.clusters import _managed as m
-from mlstack.components.kubernetes.clusters.gke import LOGS, NODE_ROLES, TAINT, Gke, GkeCluster, kubeconfig
+from mlstack.components.kubernetes.clusters.gke import (
+    BUCKET_ROLE,
+    LOGS,
+    METADATA_SERVER,
+    NODE_ROLES,
+    PULL_ROLE,
+    TAINT,
+    WI_ANNOTATION,
+    WI_ROLE,
+    Gke,
+    GkeCluster,
+    kubeconfig,
+)
 
 
 def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.ClusterAccess:
@@ -96,7 +113,75 @@ def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         "/clusters/",
         cluster.name,
     )
-    return m.ClusterAccess(config, pools, issuer)
+    return m.ClusterAccess(config, pools, issuer, cloud=GkeCloud(provider, nodes, spec, stack))
+
+
+@dataclasses.dataclass(frozen=True)
+class GkeCloud:
+    """The stack's GCS buckets and Artifact Registry repositories beside its GKE cluster, under the same gcp
+    provider. Pods reach the buckets by Workload Identity: each Kubernetes service account that needs them gets a
+    Google service account of its own, which only that account may act as (roles/iam.workloadIdentityUser on it,
+    for that one member of the cluster's pool), granted objectUser on the stack's buckets alone. The nodes' service
+    account reads the stack's repositories (artifactregistry.reader on each): no pull Secret."""
+
+    provider: Any
+    nodes: Any
+    spec: GkeCluster
+    stack: str
+
+    def _args(self, settings: Any, context: Any) -> ComponentArgs[Any, None]:
+        return ComponentArgs(settings, dataclasses.replace(context, placement=self.spec))
+
+    def _opts(self, parent: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, providers={"gcp": self.provider})
+
+    def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        store = GcpObjectStore(f"{name}-gcs", self._args(settings, context), self._opts(parent))
+        outputs = dataclasses.replace(store.outputs, identity=lambda *a: self.bind(*a, buckets=store.outputs.buckets))
+        return outputs, store.client
+
+    def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        registry = GcpRegistry(f"{name}-artifact-registry", self._args(settings, context), self._opts(parent))
+        for repo in registry.outputs.repositories:
+            gcp.artifactregistry.RepositoryIamMember(
+                f"{name}-{repo.key}-nodes",
+                repository=repo.name,
+                location=self.spec.region,
+                project=self.spec.project,
+                role=PULL_ROLE,
+                member=self.nodes.member,
+                opts=pulumi.ResourceOptions(parent=registry, provider=self.provider),
+            )
+        return registry.outputs, registry.client
+
+    def bind(self, name: str, namespace: str, account: str, parent: Any, *, buckets: Any) -> Any:
+        from mlstack.components.outputs import WorkloadIdentity
+
+        opts = pulumi.ResourceOptions(parent=parent, provider=self.provider)
+        identity = gcp.serviceaccount.Account(
+            f"{name}-identity",
+            account_id=account_id(self.stack, account),
+            project=self.spec.project,
+            display_name=f"mlstack {self.stack}: Kubernetes service account {namespace}/{account}",
+            opts=opts,
+        )
+        child = pulumi.ResourceOptions(parent=identity, provider=self.provider)
+        gcp.serviceaccount.IAMMember(
+            f"{name}-identity-user",
+            service_account_id=identity.name,
+            role=WI_ROLE,
+            member=f"serviceAccount:{self.spec.project}.svc.id.goog[{namespace}/{account}]",
+            opts=child,
+        )
+        for bucket in buckets:
+            gcp.storage.BucketIAMMember(
+                f"{name}-identity-{bucket.key}",
+                bucket=bucket.name,
+                role=BUCKET_ROLE,
+                member=identity.member,
+                opts=child,
+            )
+        return WorkloadIdentity({WI_ANNOTATION: identity.email}, ip_blocks=METADATA_SERVER)
 
 
 def _node_pool(

@@ -23,6 +23,14 @@ LOGS = ("SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WO
 PROJECT_NUMBER = "123456789012"  # what the offline plan answers for the project's number
 PATCH = "0-gke.0"  # what the offline plan answers for the newest patch of the recipe's minor
 TAINT = {**m.GPU_TAINT, "effect": "NO_SCHEDULE"}  # GKE's API spells the effect its own way
+WI_ANNOTATION = "iam.gke.io/gcp-service-account"  # a service account's: the Google service account it acts as
+WI_ROLE = "roles/iam.workloadIdentityUser"  # on that Google service account, for one Kubernetes service account
+BUCKET_ROLE = "roles/storage.objectUser"  # list, read, write and delete objects; nothing of the bucket itself
+PULL_ROLE = "roles/artifactregistry.reader"  # the nodes' service account, on each of the stack's repositories
+# Where pods get their Workload Identity tokens, which the stack's NetworkPolicies must allow (GKE's Workload
+# Identity docs, "restrict access with network policies"): the metadata server on each node, at 169.254.169.254:80
+# under Dataplane V2 and 169.254.169.252:988 otherwise.
+METADATA_SERVER = (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
 
 # Compute Engine's GPU machine types (https://cloud.google.com/compute/docs/gpus): the accelerator is the machine's.
 GPU_MACHINES: m.GpuMachines = {
@@ -95,6 +103,11 @@ class Gke(m.ManagedProvisioner):
     exec_hint = "`gcloud components install gke-gcloud-auth-plugin` (the kubeconfig's credential plugin)"
     default_machine = "e2-standard-4"
     builder = "mlstack.components.kubernetes.cloud.gke:build"
+    cost_module = "mlstack.components.gcp.cost"
+    STORAGE_TYPES = ("gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository")
+    # the stack's own buckets and repositories (the gcs and artifact_registry flavors), held to the gcp target's rules
+    STORAGE_POLICY = "mlstack.components.gcp.policy"
+    STORAGE_RULES = ("buckets_are_uniform_private_and_versioned", "artifact_registries_are_immutable_and_scanned")
     RULES: ClassVar[tuple[Any, ...]] = ()
 
     def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:
@@ -109,7 +122,11 @@ class Gke(m.ManagedProvisioner):
             return {"id": f"{inputs.get('keyRing')}/cryptoKeys/{inputs.get('name')}"}
         if typ == "gcp:serviceaccount/account:Account":
             email = f"{inputs.get('accountId')}@{spec.project}.iam.gserviceaccount.com"
-            return {"email": email, "member": f"serviceAccount:{email}"}
+            return {
+                "email": email,
+                "member": f"serviceAccount:{email}",
+                "name": f"projects/{spec.project}/serviceAccounts/{email}",
+            }
         return offline.attributes(typ, name, inputs, spec)
 
     def offline_call(self, placement: Any) -> dict[str, Any]:
@@ -184,6 +201,36 @@ def nodes_use_workload_identity(plan: Any, recipe: Any) -> None:
     require(not plan.of_type("gcp:serviceaccount/key:Key"), "the plan creates service account keys")
 
 
+def workload_identities_are_one_account_each_and_scoped(plan: Any, recipe: Any) -> None:
+    """A Kubernetes service account acts as a Google service account the stack creates, which that account alone,
+    of the stack's namespace, may act as; those Google accounts hold objectUser on the stack's buckets and nothing
+    else, and the nodes' account reads the stack's repositories."""
+    accounts = {a.inputs["email"]: a for a in plan.of_type("gcp:serviceaccount/account:Account")}
+    users: dict[str, list[str]] = {}
+    for member in plan.of_type("gcp:serviceaccount/iAMMember:IAMMember"):
+        require(member.inputs.get("role") == WI_ROLE, f"{member.name}: grants {member.inputs.get('role')}")
+        users.setdefault(str(member.inputs.get("serviceAccountId")), []).append(str(member.inputs.get("member")))
+    pool = (_cluster(plan).inputs.get("workloadIdentityConfig") or {}).get("workloadPool", "")
+    for sa in plan.of_type("kubernetes:core/v1:ServiceAccount"):
+        meta = sa.inputs.get("metadata") or {}
+        email = (meta.get("annotations") or {}).get(WI_ANNOTATION)
+        if email is None:
+            continue
+        require(email in accounts, f"{sa.name}: acts as {email}, an account the stack does not create")
+        expected = [f"serviceAccount:{pool}[{meta.get('namespace')}/{meta.get('name')}]"]
+        found = users.get(accounts[email].inputs.get("name"), [])
+        require(found == expected, f"{sa.name}: {email} may be acted as by {', '.join(found) or 'nobody'}")
+    buckets = {b.inputs["name"] for b in plan.of_type("gcp:storage/bucket:Bucket")}
+    members = {f"serviceAccount:{e}" for e in accounts}
+    for grant in plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember"):
+        i = grant.inputs
+        require(i.get("role") == BUCKET_ROLE and i.get("member") in members, f"{grant.name}: {i.get('role')}")
+        require(i.get("bucket") in buckets, f"{grant.name}: {i.get('bucket')} is not one of the stack's buckets")
+    for grant in plan.of_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"):
+        i = grant.inputs
+        require(i.get("role") == PULL_ROLE and i.get("member") in members, f"{grant.name}: {i.get('role')}")
+
+
 def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
     for pool in plan.of_type(NODE_POOL):
         config = pool.inputs.get("nodeConfig") or {}
@@ -193,6 +240,7 @@ def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
 
 
 Gke.RULES = (
+    workload_identities_are_one_account_each_and_scoped,
     endpoint_is_private_or_allow_listed,
     secrets_are_encrypted_with_kms,
     version_is_pinned_and_logged,
