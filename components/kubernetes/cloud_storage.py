@@ -1,4 +1,5 @@
-"""The cloud's object store and registry in a stack on a managed cluster (eks: s3 and ecr): made by the cluster's
+"""The cloud's object store and registry in a stack on a managed cluster (eks: s3 and ecr; gke: gcs and
+artifact_registry; aks: azure_blob and acr): made by the cluster's
 cloud side (clusters/_managed.py: CloudAccess, built in cloud/<type>.py) under the cluster's own cloud provider, so
 they are the cloud targets' own components; the in-cluster consumers reach them keylessly."""
 
@@ -61,3 +62,11 @@ class KubernetesGcs(KubernetesCloudObjectStore):
 
 class KubernetesArtifactRegistry(KubernetesCloudRegistry):
     TYPE = "mlstack:kubernetes:ArtifactRegistry"
+
+
+class KubernetesAzureBlob(KubernetesCloudObjectStore):
+    TYPE = "mlstack:kubernetes:AzureBlobObjectStore"
+
+
+class KubernetesAcr(KubernetesCloudRegistry):
+    TYPE = "mlstack:kubernetes:AcrRegistry"

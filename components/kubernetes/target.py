@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlstack.components.aws import target as aws_target
+from mlstack.components.azure import target as azure_target
 from mlstack.components.gcp import target as gcp_target
 from mlstack.components.kubernetes import addons, clusters
 from mlstack.components.kubernetes import settings as s
@@ -98,9 +99,9 @@ def _of_the_clusters_cloud(cloud: str, names: Callable[[Any, str, Any], Problems
 
     def problems(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
         provisioner = clusters.of(placement)
-        if provisioner.creates_cluster and getattr(provisioner, "cloud", None) == cloud:
+        if provisioner.creates_cluster and getattr(provisioner, "cloud_target", None) == cloud:
             return names(st, stack, placement)  # the cloud target's naming rules (they read no placement)
-        there = ", ".join(p.type for p in clusters.provisioners() if getattr(p, "cloud", None) == cloud)
+        there = ", ".join(p.type for p in clusters.provisioners() if getattr(p, "cloud_target", None) == cloud)
         return [
             (
                 "flavor",
@@ -280,6 +281,15 @@ TARGET = Target(
             "the in-cluster parts reach them by Workload Identity, each service account as a Google service account "
             "of its own, objectUser on the buckets",
         ),
+        _beside(
+            azure_target.TARGET,
+            "object_store",
+            "azure_blob",
+            "KubernetesAzureBlob",
+            "Blob Storage beside an aks cluster (the azure target's: HTTPS, Entra ID only, versioned); the in-cluster "
+            "parts reach it by Workload Identity, each service account as a managed identity of its own, Storage "
+            "Blob Data Contributor on the containers",
+        ),
         Flavor(
             "kubernetes",
             "registry",
@@ -307,6 +317,14 @@ TARGET = Target(
             "KubernetesArtifactRegistry",
             "Artifact Registry repositories beside a gke cluster (the gcp target's: immutable, scanned); its nodes' "
             "service account reads them, no pull Secret",
+        ),
+        _beside(
+            azure_target.TARGET,
+            "registry",
+            "acr",
+            "KubernetesAcr",
+            "Azure Container Registry beside an aks cluster (the azure target's: no admin user, no anonymous pull); "
+            "the cluster's kubelet identity pulls from it (AcrPull), no pull Secret",
         ),
         Flavor(
             "kubernetes",

@@ -49,7 +49,7 @@ def build(provisioner: Any, stack: str, placement: Any, tags: dict[str, str]) ->
         given = {"clusters": [{"cluster": {"server": server, "certificate-authority-data": ca}}]}
         config = aks.kubeconfig(context, base64.b64encode(json.dumps(given).encode()).decode())
     issuer = pulumi.Output.from_input("https://issuer.invalid")
-    cloud = {"eks": FakeAws, "gke": FakeGcp}.get(provisioner.type)
+    cloud = {"eks": FakeAws, "gke": FakeGcp, "aks": FakeAzure}.get(provisioner.type)
     cloud = cloud(stack, spec) if cloud else None
     return m.ClusterAccess(pulumi.Output.from_input(config), [], issuer, cloud=cloud)
 
@@ -167,3 +167,54 @@ class FakeGcp:
             RegistryOutputs(pulumi.Output.from_input(uri)),
             RegistryClient(flavor="artifact_registry", uri=uri, insecure=False),
         )
+
+
+def client_id(namespace: str, account: str) -> str:
+    """The managed identity's client id the stand-in binds a Kubernetes service account to: one per account."""
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mlstack:{namespace}/{account}"))
+
+
+class FakeAzure:
+    """The aks cluster's cloud side (cloud/aks.py: AksCloud) without Azure: the containers and registry by the names
+    the azure target gives them, and a managed identity per Kubernetes service account, annotated and labelled as
+    AKS' Workload Identity webhook reads them. No cloud resource is made."""
+
+    def __init__(self, stack: str, spec: Any) -> None:
+        self.stack, self.spec = stack, spec
+
+    def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        import pulumi
+
+        from mlstack.clients.models import ObjectStoreClient
+        from mlstack.components.azure.naming import azure_storage_account_name
+        from mlstack.components.outputs import Bucket, ObjectStoreOutputs, WorkloadIdentity
+
+        account = azure_storage_account_name(self.stack)
+        buckets = tuple(
+            Bucket(c, pulumi.Output.from_input(c), pulumi.Output.from_input(f"wasbs://{c}@{account}.blob.core.windows.net"))
+            for c in settings.containers
+        )
+
+        def bind(resource: str, namespace: str, account_name: str, parent: Any) -> WorkloadIdentity:
+            given = pulumi.Output.from_input(client_id(namespace, account_name))
+            return WorkloadIdentity({aks.WI_ANNOTATION: given}, pod_labels=dict(aks.WI_LABEL))
+
+        client = ObjectStoreClient(
+            flavor="azure_blob",
+            endpoint_url=f"https://{account}.blob.core.windows.net/",
+            region=self.spec.location,
+            buckets=[f"az://{c}" for c in settings.containers],
+        )
+        return ObjectStoreOutputs(buckets, identity=bind), client
+
+    def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        import pulumi
+
+        from mlstack.clients.models import RegistryClient
+        from mlstack.components.azure.naming import azure_registry_name
+        from mlstack.components.outputs import RegistryOutputs
+
+        server = f"{azure_registry_name(self.stack)}.azurecr.io"
+        return RegistryOutputs(pulumi.Output.from_input(server)), RegistryClient(flavor="acr", uri=server, insecure=False)

@@ -174,3 +174,27 @@ def test_gke_pods_reach_the_metadata_server_and_no_other_address_block():
         "ipBlock"]["cidr"] = "0.0.0.0/0"
     with pytest.raises(PolicyViolation, match="reaches 0.0.0.0/0, beyond the node's link-local addresses"):
         rule(weakened, recipe)
+
+
+ANNOTATIONS = {"eks.yaml": IRSA_ANNOTATION, "gke.yaml": "iam.gke.io/gcp-service-account",
+               "aks.yaml": "azure.workload.identity/client-id"}
+
+
+@pytest.mark.parametrize("recipe", sorted(ANNOTATIONS))
+def test_on_every_cloud_each_bound_account_has_an_identity_of_its_own_and_no_key_exists(recipe):
+    p = planned(RECIPES / recipe)
+    accounts = {sa.inputs["metadata"]["name"]: (sa.inputs["metadata"].get("annotations") or {}).get(ANNOTATIONS[recipe])
+                for sa in p.of_type("kubernetes:core/v1:ServiceAccount")}
+    assert {a for a, identity in accounts.items() if identity} == BOUND
+    assert len({accounts[a] for a in BOUND}) == len(BOUND)
+    assert {s.inputs["metadata"]["name"] for s in p.of_type("kubernetes:core/v1:Secret")} == {"mlflow-secrets"}
+    [mlflow] = [d for d in p.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "mlflow"]
+    template = mlflow.inputs["spec"]["template"]
+    assert template["spec"]["serviceAccountName"] == "mlflow"
+    clients = p.outputs["mlstack"]["components"]
+    assert "image_pull_secrets" not in clients["orchestrator"] and "pull_secret" not in clients["registry"]
+    if recipe == "aks.yaml":  # AKS' webhook projects the token only into pods carrying its label
+        assert template["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+        assert clients["orchestrator"]["pod_labels"]["azure.workload.identity/use"] == "true"
+    else:
+        assert "azure.workload.identity/use" not in template["metadata"]["labels"]

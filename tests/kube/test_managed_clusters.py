@@ -239,6 +239,7 @@ def _annotate(account: str, role: str) -> Callable[[Plan], None]:
     return mutate
 
 
+FIC, GRANT = "azure-native:managedidentity:FederatedIdentityCredential", "azure-native:authorization:RoleAssignment"
 WI_USER, BUCKET_GRANT = "gcp:serviceaccount/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember"
 EKS, NG = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"
 GKE, NP = "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"
@@ -357,6 +358,29 @@ BREACHES = {
                _edit("azure-native:monitor:DiagnosticSetting", "logs", [])),
         Breach("network_policies_are_enforced", "not enforced", _edit(AKS, "networkProfile.networkPolicy", None)),
         Breach("gpu_pools_are_tainted", "pool-gpu: GPU nodes are not tainted", _edit(AP, "nodeTaints", [], "pool-gpu")),
+        # the azure_blob and acr flavors: a managed identity per Kubernetes account, federated for it alone
+        Breach("workload_identities_are_federated_to_one_account_and_scoped",
+               "tracking-service-account: tracking-identity is federated with system:serviceaccount:mlops:zenml-steps "
+               "(issuer https://westeurope.oic.prod-aks.azure.com/, audiences api://AzureADTokenExchange), not "
+               "system:serviceaccount:mlops:mlflow of the cluster's issuer alone",
+               _edit(FIC, "subject", "system:serviceaccount:mlops:zenml-steps", "tracking-identity-federation")),
+        Breach("workload_identities_are_federated_to_one_account_and_scoped",
+               "orchestrator-step-account: tracking-identity is federated with system:serviceaccount:mlops:mlflow",
+               _edit("kubernetes:core/v1:ServiceAccount", "metadata.annotations",
+                     {"azure.workload.identity/client-id": "tracking-identity-client-id"}, "orchestrator-step-account")),
+        Breach("workload_identities_are_federated_to_one_account_and_scoped",
+               "tracking-identity-artifacts: grants 8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+               _edit(GRANT, "roleDefinitionId", "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/"
+                     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "tracking-identity-artifacts")),
+        Breach("workload_identities_are_federated_to_one_account_and_scoped",
+               "tracking-identity-artifacts: on /subscriptions/x, not one of the stack's containers",
+               _edit(GRANT, "scope", "/subscriptions/x", "tracking-identity-artifacts")),
+        Breach("workload_identities_are_federated_to_one_account_and_scoped", "registry-nodes-pull: AcrPull beyond",
+               _edit(GRANT, "principalId", "someone", "registry-nodes-pull")),
+        Breach("storage_is_https_tls12_private_and_entra_only", "public blobs or shared keys allowed",
+               _edit("azure-native:storage:StorageAccount", "allowSharedKeyAccess", True)),
+        Breach("registries_have_no_admin_user_or_anonymous_pull", "admin user or anonymous pull",
+               _edit("azure-native:containerregistry:Registry", "adminUserEnabled", True)),
     ],
 }
 PLANTED = [pytest.param(cloud, b, id=f"{cloud}-{b.rule}-{b.reason}") for cloud in MANAGED for b in BREACHES[cloud]]

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from mlstack.cli import app
 from mlstack.components.kubernetes import clusters
 from mlstack.components.kubernetes.clusters import _managed as m
-from mlstack.components.kubernetes.clusters import eks, gke
+from mlstack.components.kubernetes.clusters import aks, eks, gke
 from mlstack.engine import operations
 from mlstack.home import Home
 from mlstack.recipe.loader import load_recipe
@@ -39,6 +39,7 @@ GPU_NODE = "kwok-gpu-0"
 KEYLESS = {
     "eks": (eks.IRSA_ANNOTATION, managed_fakes.role_arn),
     "gke": (gke.WI_ANNOTATION, lambda ns, a: managed_fakes.google_account("my-ml-project", ns, a)),
+    "aks": (aks.WI_ANNOTATION, managed_fakes.client_id),
 }
 EXEC = {"eks": "aws", "gke": "gke-gcloud-auth-plugin", "aks": "kubelogin"}
 
@@ -148,7 +149,7 @@ def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_p
 
 def _check_keyless(cp: ControlPlane, namespace: str, cloud: str) -> None:
     """On the server: each service account that reaches the buckets carries the cloud identity only it is bound to
-    (IRSA's role, Workload Identity's Google account); MLflow runs as its own, with no key; no Secret of the stack
+    (IRSA's role, GKE's Google account, AKS' managed identity); MLflow runs as its own, with no key; no Secret of the stack
     holds a cloud key; MLflow's egress reaches the cloud's HTTPS endpoints (and on GKE its metadata server)."""
     annotation, expected = KEYLESS[cloud]
     accounts = json.loads(cp.kubectl("-n", namespace, "get", "serviceaccounts", "-o", "json").stdout)["items"]
@@ -163,6 +164,9 @@ def _check_keyless(cp: ControlPlane, namespace: str, cloud: str) -> None:
     assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS"} & set(env)
     if cloud == "eks":
         assert env["AWS_REGION"] == "eu-west-1"
+    if cloud == "aks":  # AKS' webhook projects the token into pods carrying its label
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels.items() >= aks.WI_LABEL.items(), labels
     secrets = json.loads(cp.kubectl("-n", namespace, "get", "secrets", "-o", "json").stdout)["items"]
     keys = [s["metadata"]["name"] for s in secrets for k in (s.get("data") or {}) if "ACCESS_KEY" in k.upper()]
     assert keys == [], keys

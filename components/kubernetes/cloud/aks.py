@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, cast
 
 import pulumi
 import pulumi_azure_native as azure
 
+from mlstack.components.azure.assembly import AzurePlatform
+from mlstack.components.azure.object_store import AzureObjectStore
+from mlstack.components.azure.registry import AzureRegistry
+from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.aks import (
+    ACR_PULL,
     AUDIT_LOGS,
+    BLOB_CONTRIBUTOR,
     CRYPTO_USER,
     RBAC_ADMIN,
+    WI_ANNOTATION,
+    WI_AUDIENCE,
+    WI_LABEL,
     Aks,
     AksCluster,
     kubeconfig,
@@ -180,7 +190,101 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
     )
     config = given.kubeconfigs.apply(lambda k: kubeconfig(self.context(stack, placement) or stack, k[0]["value"]))
     issuer = cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url if p else None) or "")
-    return m.ClusterAccess(config, [cluster, admin, *agents], issuer)
+    cloud = AksCloud(provider, group, cluster, issuer, client.subscription_id, spec, stack, tags)
+    return m.ClusterAccess(config, [cluster, admin, *agents], issuer, cloud=cloud)
+
+
+def _role(subscription: Any, role: str) -> Any:
+    return pulumi.Output.concat(
+        "/subscriptions/", subscription, "/providers/Microsoft.Authorization/roleDefinitions/", role
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class AksCloud:
+    """The stack's storage account and container registry beside its AKS cluster, in the cluster's resource group
+    under the same provider. Pods reach the containers by Workload Identity: each Kubernetes service account that
+    needs them gets a managed identity of its own, federated with the cluster's OIDC issuer for that account alone,
+    granted Storage Blob Data Contributor on each of the stack's containers (not the account). The cluster's kubelet
+    identity pulls from the registry (AcrPull on it): no pull Secret."""
+
+    provider: Any
+    group: Any
+    cluster: Any
+    issuer: Any
+    subscription: Any
+    spec: AksCluster
+    stack: str
+    tags: dict[str, str]
+
+    def _args(self, settings: Any, context: Any) -> ComponentArgs[Any, AzurePlatform]:
+        placed = dataclasses.replace(context, placement=self.spec)
+        return ComponentArgs(settings, placed, platform=AzurePlatform(self.group))
+
+    def _opts(self, parent: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, providers={"azure-native": self.provider})
+
+    def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        store = AzureObjectStore(f"{name}-azure-blob", self._args(settings, context), self._opts(parent))
+        scopes = [
+            (c, pulumi.Output.concat(store.account.id, "/blobServices/default/containers/", c))
+            for c in settings.containers
+        ]
+        outputs = dataclasses.replace(store.outputs, identity=lambda *a: self.bind(*a, scopes=scopes))
+        return outputs, store.client
+
+    def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
+        registry = AzureRegistry(f"{name}-acr", self._args(settings, context), self._opts(parent))
+        azure.authorization.RoleAssignment(
+            f"{name}-nodes-pull",
+            principal_id=self.cluster.identity_profile.apply(_kubelet_object_id),
+            principal_type="ServicePrincipal",
+            role_definition_id=_role(self.subscription, ACR_PULL),
+            scope=registry.registry.id,
+            opts=pulumi.ResourceOptions(parent=registry, provider=self.provider),
+        )
+        return registry.outputs, registry.client
+
+    def bind(self, name: str, namespace: str, account: str, parent: Any, *, scopes: Any) -> Any:
+        from mlstack.components.outputs import WorkloadIdentity
+
+        opts = pulumi.ResourceOptions(parent=parent, provider=self.provider)
+        identity = azure.managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=f"{self.stack}-{account}",
+            resource_group_name=self.group.name,
+            location=self.spec.location,
+            tags=self.tags,
+            opts=opts,
+        )
+        child = pulumi.ResourceOptions(parent=identity, provider=self.provider)
+        azure.managedidentity.FederatedIdentityCredential(
+            f"{name}-identity-federation",
+            federated_identity_credential_resource_name=f"kubernetes-{namespace}-{account}"[:120],
+            resource_name_=identity.name,
+            resource_group_name=self.group.name,
+            issuer=self.issuer,
+            subject=f"system:serviceaccount:{namespace}:{account}",
+            audiences=[WI_AUDIENCE],
+            opts=child,
+        )
+        for key, scope in scopes:
+            azure.authorization.RoleAssignment(
+                f"{name}-identity-{key}",
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=_role(self.subscription, BLOB_CONTRIBUTOR),
+                scope=scope,
+                opts=child,
+            )
+        return WorkloadIdentity({WI_ANNOTATION: identity.client_id}, pod_labels=dict(WI_LABEL))
+
+
+def _kubelet_object_id(profile: Any) -> str:
+    """The kubelet identity's object id, from the cluster's identity profile (typed, or as a plan's mocks give it)."""
+    kubelet = (profile or {}).get("kubeletidentity")
+    found = getattr(kubelet, "object_id", None) or (kubelet.get("objectId") if isinstance(kubelet, dict) else None)
+    return str(found or "")
 
 
 def _profile(pool: m.Pool, spec: AksCluster, mode: str) -> dict[str, Any]:

@@ -24,6 +24,11 @@ AGENT_POOL = "azure-native:containerservice:AgentPool"
 SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the AKS Microsoft Entra server application
 CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"  # built-in role "Key Vault Crypto User"
 RBAC_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # built-in role "Azure Kubernetes Service RBAC Cluster Admin"
+WI_ANNOTATION = "azure.workload.identity/client-id"  # a service account's: the managed identity it acts as
+WI_LABEL = {"azure.workload.identity/use": "true"}  # on its pods: AKS' webhook projects the token into them
+WI_AUDIENCE = "api://AzureADTokenExchange"  # what a federated credential of Microsoft Entra ID accepts
+BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # built-in role "Storage Blob Data Contributor"
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in role "AcrPull"
 AUDIT_LOGS = ("kube-audit-admin", "kube-apiserver", "guard")
 SPOT_TAINT = {"key": "kubernetes.azure.com/scalesetpriority", "value": "spot", "effect": "NoSchedule"}  # AKS' own
 
@@ -94,12 +99,18 @@ class Aks(m.ManagedProvisioner):
     spec = AksCluster
     summary = "an AKS cluster mlstack creates (Entra ID sign-in, GPU pools, Workload Identity)"
     plugins = ("kubernetes", "azure-native")
+    cloud_target = "azure"
     cloud = "azure-native"
     price_prefix = "azure"
     exec_tool = "kubelogin"
     exec_hint = "install kubelogin (`az aks install-cli`): the kubeconfig's credential plugin, with `az login`"
     default_machine = "Standard_D4ds_v5"
     builder = "mlstack.components.kubernetes.cloud.aks:build"
+    cost_module = "mlstack.components.azure.cost"
+    STORAGE_TYPES = ("azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry")
+    # the stack's own storage and registry (the azure_blob and acr flavors), held to the azure target's rules
+    STORAGE_POLICY = "mlstack.components.azure.policy"
+    STORAGE_RULES = ("storage_is_https_tls12_private_and_entra_only", "registries_have_no_admin_user_or_anonymous_pull")
     RULES: ClassVar[tuple[Any, ...]] = ()
 
     def tolerations(self, pool: m.Pool) -> tuple[dict[str, str], ...]:
@@ -117,7 +128,11 @@ class Aks(m.ManagedProvisioner):
         if typ == CLUSTER:
             region = spec.location
             issuer = {"enabled": True, "issuerURL": f"https://{region}.oic.prod-aks.azure.com/"}
-            return {"oidcIssuerProfile": issuer, **offline.identity(inputs)}
+            kubelet = {"kubeletidentity": {"objectId": f"{name}-kubelet-principal-id", "clientId": f"{name}-kubelet"}}
+            return {"oidcIssuerProfile": issuer, "identityProfile": kubelet, **offline.identity(inputs)}
+        if typ == "azure-native:managedidentity:UserAssignedIdentity":  # one id each: the rules tell them apart
+            given = inputs.get("resourceName") or name
+            return {"principalId": f"{name}-principal-id", "clientId": f"{name}-client-id", "name": given}
         return offline.attributes(typ, name, inputs, spec)
 
     def offline_call(self, placement: Any) -> dict[str, Any]:
@@ -224,7 +239,55 @@ def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
             require(taint(m.GPU_TAINT) in (pool.get("nodeTaints") or []), f"{name}: GPU nodes are not tainted")
 
 
+def workload_identities_are_federated_to_one_account_and_scoped(plan: Any, recipe: Any) -> None:
+    """A Kubernetes service account acts as a managed identity the stack creates, federated with the cluster's
+    issuer for that account alone; those identities hold Storage Blob Data Contributor on the stack's containers and
+    nothing else, and the nodes' (kubelet) identity pulls from the stack's registry."""
+    [cluster] = plan.of_type(CLUSTER)
+    issuer = ((cluster.inputs.get("oidcIssuerProfile") or {}).get("issuerURL")) or ""
+    identities = {
+        u.inputs.get("clientId"): u for u in plan.of_type("azure-native:managedidentity:UserAssignedIdentity")
+    }
+    federated: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
+    for credential in plan.of_type("azure-native:managedidentity:FederatedIdentityCredential"):
+        i = credential.inputs
+        entry = (str(i.get("subject")), str(i.get("issuer")), tuple(i.get("audiences") or ()))
+        federated.setdefault(str(i.get("resourceName")), []).append(entry)
+    bound = set()
+    for sa in plan.of_type("kubernetes:core/v1:ServiceAccount"):
+        meta = sa.inputs.get("metadata") or {}
+        client = (meta.get("annotations") or {}).get(WI_ANNOTATION)
+        if client is None:
+            continue
+        require(client in identities, f"{sa.name}: acts as {client}, an identity the stack does not create")
+        identity = identities[client]
+        subject = f"system:serviceaccount:{meta.get('namespace')}:{meta.get('name')}"
+        found = federated.get(str(identity.inputs.get("name")), [])
+        who = ", ".join(f"{s} (issuer {i}, audiences {', '.join(a)})" for s, i, a in found) or "nothing"
+        require(
+            found == [(subject, issuer, (WI_AUDIENCE,))],
+            f"{sa.name}: {identity.name} is federated with {who}, not {subject} of the cluster's issuer alone",
+        )
+        bound.add(identity.inputs.get("principalId"))
+    containers = {
+        f"{a.name}-id/blobServices/default/containers/{c.inputs.get('containerName')}"
+        for a in plan.of_type("azure-native:storage:StorageAccount")
+        for c in plan.of_type("azure-native:storage:BlobContainer")
+    }
+    registries = {f"{r.name}-id" for r in plan.of_type("azure-native:containerregistry:Registry")}
+    kubelet = ((cluster.inputs.get("identityProfile") or {}).get("kubeletidentity") or {}).get("objectId")
+    for grant in plan.of_type("azure-native:authorization:RoleAssignment"):
+        i = grant.inputs
+        role, scope = str(i.get("roleDefinitionId", "")).rsplit("/", 1)[-1], i.get("scope")
+        if i.get("principalId") in bound:
+            require(role == BLOB_CONTRIBUTOR, f"{grant.name}: grants {role}, not Storage Blob Data Contributor")
+            require(scope in containers, f"{grant.name}: on {scope}, not one of the stack's containers")
+        elif role == ACR_PULL:
+            require(i.get("principalId") == kubelet and scope in registries, f"{grant.name}: AcrPull beyond the nodes")
+
+
 Aks.RULES = (
+    workload_identities_are_federated_to_one_account_and_scoped,
     endpoint_is_private_or_allow_listed,
     secrets_are_encrypted_with_kms,
     sign_in_is_entra_only,

@@ -98,6 +98,7 @@ class Eks(m.ManagedProvisioner):
     spec = EksCluster
     summary = "an Amazon EKS cluster mlstack creates (managed node groups, GPU pools, IRSA)"
     plugins = ("kubernetes", "aws")
+    cloud_target = "aws"
     cloud = "aws"
     price_prefix = "aws"
     exec_tool = "aws"

@@ -97,6 +97,7 @@ class Gke(m.ManagedProvisioner):
     spec = GkeCluster
     summary = "a GKE Standard cluster mlstack creates (private nodes, GPU pools, Workload Identity)"
     plugins = ("kubernetes", "gcp")
+    cloud_target = "gcp"
     cloud = "gcp"
     price_prefix = "gcp"
     exec_tool = "gke-gcloud-auth-plugin"
