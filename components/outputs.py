@@ -49,7 +49,7 @@ class WorkloadIdentity:
 
     annotations: dict[str, pulumi.Output[str]]
     pod_labels: dict[str, str] = field(default_factory=dict)
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     ports: tuple[int, ...] = (443,)
     ip_blocks: tuple[tuple[str, int], ...] = ()  # (CIDR, port)
 

@@ -86,22 +86,26 @@ class KubernetesOrchestrator(
             ip_blocks=tuple(dict.fromkeys(b for i in cloud for b in i.ip_blocks)),
         )
         labels = {**PIPELINE_PODS, **{k: v for i in cloud for k, v in i.pod_labels.items()}}
+        env = {k: v for i in cloud for k, v in i.env.items()}  # what the cloud's store needs (its account)
         registry = self.uses.registry
         placed = platform.on_pool(self.settings.node_pool)  # where the step pods run (a managed cluster's pool)
         self.publish(
             OrchestratorOutputs(),
-            OrchestratorClient(
-                flavor="kubernetes",
-                kubernetes_context=platform.context,
-                kubernetes_namespace=platform.namespace,
-                service_account=SERVICE_ACCOUNT,
-                step_service_account=STEP_ACCOUNT,
-                pod_labels=labels,
-                image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
-                local_registry=platform.nodes_pull_localhost,
-                step_node_selector=placed.node_selector if placed else None,
-                step_tolerations=list(placed.tolerations) if placed and placed.tolerations else None,
-                step_gpus=placed.gpus if placed and placed.gpus else None,
+            pulumi.Output.all(**env).apply(
+                lambda values: OrchestratorClient(
+                    flavor="kubernetes",
+                    kubernetes_context=platform.context,
+                    kubernetes_namespace=platform.namespace,
+                    service_account=SERVICE_ACCOUNT,
+                    step_service_account=STEP_ACCOUNT,
+                    pod_labels=labels,
+                    image_pull_secrets=[pull] if (pull := registry.pull_secret if registry else None) else None,
+                    local_registry=platform.nodes_pull_localhost,
+                    step_node_selector=placed.node_selector if placed else None,
+                    step_tolerations=list(placed.tolerations) if placed and placed.tolerations else None,
+                    step_gpus=placed.gpus if placed and placed.gpus else None,
+                    pod_env=dict(values) or None,
+                )
             ),
         )
 

@@ -3,7 +3,6 @@ objects `mlstack render` writes and a deploy applies are the same, so these rule
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
 from mlstack.policy import require
 
-LINK_LOCAL = "169.254.0.0/16"  # where the clouds' metadata servers answer pods (GKE's Workload Identity tokens)
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|CREDENTIAL", re.I)
 CPU_MEMORY = {"cpu", "memory"}
 
@@ -224,6 +222,7 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
     ]
     require(deny, "no default-deny NetworkPolicy")
     node_ports = clusters.of(recipe.target).exposure == "node_ports"
+    blocks = clusters.of(recipe.target).IP_BLOCKS  # the node's metadata server where the cluster needs it (GKE)
     seen: set[tuple[str, str]] = set()
     for p in policies:
         spec = p.inputs["spec"]
@@ -232,13 +231,15 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
             require(rule.get("ports"), f"{p.name}: admits every port")
         for rule in spec.get("egress") or []:
             require(rule.get("to") or rule.get("ports"), f"{p.name}: allows every destination")
-            for peer in rule.get("to") or []:  # an address block: a node-local metadata server, nothing beyond
-                cidr = str((peer.get("ipBlock") or {}).get("cidr", LINK_LOCAL))
-                net = ipaddress.ip_network(cidr, strict=False)
-                require(
-                    isinstance(net, ipaddress.IPv4Network) and net.subnet_of(ipaddress.IPv4Network(LINK_LOCAL)),
-                    f"{p.name}: reaches {cidr}, beyond the node's link-local addresses ({LINK_LOCAL})",
-                )
+            for peer in rule.get("to") or []:  # an address block: only those the cluster's own tokens come from
+                if "ipBlock" in peer:
+                    cidr = str(peer["ipBlock"].get("cidr"))
+                    ports = [q.get("port") for q in rule.get("ports") or []]
+                    require(
+                        not peer["ipBlock"].get("except") and ports and all((cidr, q) in blocks for q in ports),
+                        f"{p.name}: reaches {cidr} on {ports or 'every port'}, not an address this cluster "
+                        f"declares ({', '.join(f'{c}:{q}' for c, q in blocks) or 'none'})",
+                    )
         if spec.get("ingress") or spec.get("egress"):
             for direction in spec["policyTypes"]:
                 key = (json.dumps(spec["podSelector"], sort_keys=True), direction)

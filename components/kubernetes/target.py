@@ -153,7 +153,9 @@ def _orchestrator(client: Any) -> dict[str, Any]:
     stack's network policies admit (ZenML must not create RBAC of its own)."""
 
     def pods() -> dict[str, Any]:  # one dict per use: the YAML of the stack file then has no anchors
+        env = [{"name": k, "value": v} for k, v in (client.pod_env or {}).items()]
         return {
+            **({"env": env} if env else {}),
             "labels": dict(client.pod_labels or {}),
             "image_pull_secrets": client.image_pull_secrets or [],
             # Pod Security `restricted` admits nothing else; ZenML merges this into its own context.

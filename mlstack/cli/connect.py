@@ -29,12 +29,14 @@ def register(app: typer.Typer) -> None:
         from mlstack.clients.render import render
         from mlstack.engine import operations as ops
         from mlstack.engine.connect import forwarded
+        from mlstack.engine.kubeconfig import reaching
         from mlstack.home import Home
 
         def body() -> dict:
             r, clients, secrets = ops.clients_of(Home.from_env(), ops.StackRef(recipe, stack, parse_vars(var), backend))
             placement = r.target
-            with forwarded(r.target.type, placement, r.name, clients.components) as local:
+            # a cluster the stack created is reached by its own kubeconfig
+            with reaching(clients), forwarded(r.target.type, placement, r.name, clients.components) as local:
                 at_local = StackClients.model_validate({**clients.model_dump(by_alias=True), "components": local})
                 text = render(at_local, secrets, "env", show_secrets)
                 typer.echo(text, nl=False) if not json_out else None

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             home = Home.from_env()
             r, clients, secrets = ops.clients_of(home, ops.StackRef(recipe, stack, parse_vars(var), backend))
             # what runs that is not what was deployed: said with the config, which still reaches the previous pods
-            unhealthy = ops.health(r)
+            unhealthy = ops.health(r, clients)
             for component, problem in unhealthy:
                 say(f"warning: {component} is not as deployed: {problem}")
             text = render(clients, secrets, fmt, show_secrets, r.outputs.zenml_version)

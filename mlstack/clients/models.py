@@ -61,6 +61,9 @@ class OrchestratorClient(StoredModel):
     )
     step_tolerations: list[dict[str, str]] | None = Field(default=None, description="Tolerations of step pods.")
     step_gpus: int | None = Field(default=None, description="GPUs each step pod asks for (`nvidia.com/gpu`).")
+    pod_env: dict[str, str] | None = Field(
+        default=None, description="Environment of the pipeline pods (what the cloud's store needs: its account)."
+    )
     dags_uri: str | None = Field(
         default=None, description="Airflow: where DAG archives go (ZenML uploads them there: its `dag_output_dir`)."
     )

@@ -89,9 +89,11 @@ def env_vars(
 
     c = typed(clients)
     if store := c.get("object_store"):
-        if store.endpoint_url:
+        if store.flavor == "azure_blob":  # az:// paths name no account: adlfs (ZenML) and the Azure SDKs read it
+            out["AZURE_STORAGE_ACCOUNT_NAME"] = azure_account(store.endpoint_url)
+        elif store.endpoint_url:
             out["AWS_ENDPOINT_URL_S3"] = store.endpoint_url
-        if store.region:
+        if store.region and store.flavor != "azure_blob":
             out["AWS_DEFAULT_REGION"] = store.region
         if store.access_key_id:
             out["AWS_ACCESS_KEY_ID"] = store.access_key_id
@@ -117,6 +119,13 @@ def env_vars(
         out["MLSTACK_ORCHESTRATOR_USERNAME"] = orchestrator.username
         secret(orchestrator.password)
     return out, hidden
+
+
+def azure_account(endpoint: str | None) -> str:
+    """The storage account of a blob endpoint (https://<account>.blob.core.windows.net/)."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(endpoint or "").hostname or "").split(".", 1)[0]
 
 
 def env_file(clients: StackClients, secrets: dict[str, str], show_secrets: bool) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from mlstack import registry
 from mlstack.engine import plugins, runtimes
 from mlstack.engine.events import ProgressPrinter
+from mlstack.engine.kubeconfig import reaching
 from mlstack.engine.plan import ChangePlan, offline_plan
 from mlstack.engine.results import (
     CancelResult,
@@ -46,7 +47,7 @@ from mlstack.errors import (
 from mlstack.home import Home, write_private
 from mlstack.recipe.loader import load_recipe
 from mlstack.recipe.model import Recipe, validate
-from mlstack.registry import SharedStack
+from mlstack.registry import SharedStack, TargetHooks
 
 
 @dataclass
@@ -486,8 +487,11 @@ def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DriftResult
         )
     result = s.drift()
     plan = ChangePlan(recipe.name, recipe.target.type, "drift", result.steps)
-    # what the state cannot show: the platform runs something else than it holds (a rollout that did not finish)
-    unhealthy = registry.target(recipe.target.type).lifecycle().health(recipe.target, recipe.name)
+    # what the state cannot show: the platform runs something else than it holds (a rollout that did not finish);
+    # a cluster the stack created is reached by the kubeconfig in its outputs
+    hooks = registry.target(recipe.target.type).lifecycle()
+    with reaching(_clients(s.outputs()) if type(hooks).health is not TargetHooks.health else None):
+        unhealthy = hooks.health(recipe.target, recipe.name)
     shared = _shared_of(home, recipe, ref, emit, "drift")  # the add-ons the stack uses, shared with others
     return DriftResult(
         stack=recipe.name,
@@ -609,13 +613,23 @@ def list_stacks(home: Home) -> list[dict[str, Any]]:
     return rows
 
 
-def health(recipe: Recipe) -> list[tuple[str, str]]:
+def health(recipe: Recipe, clients: Any = None) -> list[tuple[str, str]]:
     """(component, problem) where the platform runs something else than the state says; [] where it cannot tell
-    now (a cluster that does not answer: `output` still hands out what the state holds)."""
+    now (a cluster that does not answer: `output` still hands out what the state holds). `clients`: the stack's
+    client config (a cluster it created is reached by its own kubeconfig)."""
     try:
-        return registry.target(recipe.target.type).lifecycle().health(recipe.target, recipe.name)
+        with reaching(clients):
+            return registry.target(recipe.target.type).lifecycle().health(recipe.target, recipe.name)
     except MlstackError:
         return []
+
+
+def _clients(outs: dict[str, Any]) -> Any:
+    """The typed client config in a stack's outputs (None: it has none)."""
+    from mlstack.clients.models import StackClients
+    from mlstack.stacks.program import OUTPUT_CLIENTS
+
+    return StackClients.model_validate(outs[OUTPUT_CLIENTS]) if OUTPUT_CLIENTS in outs else None
 
 
 def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
@@ -632,11 +646,16 @@ def clients_of(home: Home, ref: StackRef) -> tuple[Recipe, Any, dict[str, str]]:
 
 
 def verify(home: Home, ref: StackRef) -> VerifyResult:
+    recipe, clients, secrets = clients_of(home, ref)
+    with reaching(clients):  # a cluster the stack created: by its own kubeconfig
+        return _verify(recipe, clients, secrets)
+
+
+def _verify(recipe: Recipe, clients: Any, secrets: dict[str, str]) -> VerifyResult:
     from mlstack.clients.models import StackClients
     from mlstack.clients.verify import CheckResult, as_dicts
     from mlstack.clients.verify import verify as run_checks
 
-    recipe, clients, secrets = clients_of(home, ref)
     hooks = registry.target(recipe.target.type).lifecycle()
     # a component whose rollout did not finish answers with its previous pods: it fails, whatever they answer
     unhealthy = dict(hooks.health(recipe.target, recipe.name))

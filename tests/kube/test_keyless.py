@@ -22,7 +22,9 @@ from mlstack.recipe.loader import load_recipe
 from tests.conftest import RECIPES, state_files
 
 BOUND = {"mlflow", "zenml-pipelines", "zenml-steps"}  # MLflow's server, ZenML's orchestrator pod and steps
-OBJECT_VERBS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+OBJECT_VERBS = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts"}
+BUCKET_VERBS = {"s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}
 
 
 @cache
@@ -65,7 +67,7 @@ def test_each_account_that_reaches_the_buckets_assumes_a_role_of_its_own_scoped_
         [policy] = role["policies"]
         granted = {(tuple(sorted(s["Action"])), tuple(s["Resource"])) for s in policy["Statement"]}
         assert granted == {
-            (("s3:GetBucketLocation", "s3:ListBucket"), (bucket,)),
+            (tuple(sorted(BUCKET_VERBS)), (bucket,)),
             (tuple(sorted(OBJECT_VERBS)), (f"{bucket}/*",)),
         }
 
@@ -102,10 +104,11 @@ def test_a_kms_key_given_to_the_buckets_is_the_only_key_the_roles_may_use(tmp_pa
     text = (RECIPES / "eks.yaml").read_text().replace("buckets: [artifacts]", f"buckets: [artifacts]\n    kms_key_arn: {key}")
     path = tmp_path / "eks.yaml"
     path.write_text(text)
-    for role in _roles(planned(path)).values():
-        for policy in role["policies"]:
-            kms = [s for s in policy["Statement"] if any(a.startswith("kms:") for a in s["Action"])]
-            assert kms == [{"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key]}]
+    policies = [policy for role in _roles(planned(path)).values() for policy in role["policies"]]
+    assert len(policies) == len(BOUND)
+    for policy in policies:
+        kms = [s for s in policy["Statement"] if any(a.startswith("kms:") for a in s["Action"])]
+        assert kms == [{"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [key]}]
 
 
 def _refused(home, tmp_path: Path, text: str) -> list[str]:
@@ -172,8 +175,18 @@ def test_gke_pods_reach_the_metadata_server_and_no_other_address_block():
                 if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]
     next(peer for r in egress.inputs["spec"]["egress"] for peer in r.get("to", []) if "ipBlock" in peer)[
         "ipBlock"]["cidr"] = "0.0.0.0/0"
-    with pytest.raises(PolicyViolation, match="reaches 0.0.0.0/0, beyond the node's link-local addresses"):
+    with pytest.raises(PolicyViolation, match="reaches 0.0.0.0/0 on .80., not an address this cluster declares"):
         rule(weakened, recipe)
+    # on EKS the same address is the instance metadata (the node's role): no cluster but GKE declares it
+    eks = load_recipe(RECIPES / "eks.yaml")
+    on_eks = copy.deepcopy(planned())
+    [egress] = [n for n in on_eks.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]
+    egress.inputs["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "169.254.169.254/32"}}],
+                                            "ports": [{"port": 80, "protocol": "TCP"}]})
+    with pytest.raises(PolicyViolation, match=r"reaches 169.254.169.254/32 on \[80\], not an address this cluster "
+                       r"declares \(none\)"):
+        rule(on_eks, eks)
 
 
 ANNOTATIONS = {"eks.yaml": IRSA_ANNOTATION, "gke.yaml": "iam.gke.io/gcp-service-account",
@@ -198,3 +211,60 @@ def test_on_every_cloud_each_bound_account_has_an_identity_of_its_own_and_no_key
         assert clients["orchestrator"]["pod_labels"]["azure.workload.identity/use"] == "true"
     else:
         assert "azure.workload.identity/use" not in template["metadata"]["labels"]
+
+
+def _depends(p: Plan, resource: str, on: str) -> bool:
+    """`resource` waits for `on` (directly or through what it waits for)."""
+    by_name = {r.name: r for r in p.resources}
+    by_urn = {r.urn: r for r in p.resources}
+    todo, seen = [by_name[resource].urn], set()
+    while todo:
+        urn = todo.pop()
+        if urn in seen:
+            continue
+        seen.add(urn)
+        found = by_urn.get(urn)
+        todo += list(found.dependencies) if found else []
+    return by_name[on].urn in seen
+
+
+def test_a_gke_binding_waits_for_the_cluster_whose_pool_it_names():
+    """The project's Workload Identity pool exists once a cluster with Workload Identity does: GCP refuses a
+    binding to it before."""
+    p = planned(RECIPES / "gke.yaml")
+    for binding in ("tracking-identity-user", "orchestrator-zenml-steps-identity-user"):
+        assert _depends(p, binding, "cluster"), binding
+
+
+def test_an_aks_grant_waits_for_its_container():
+    p = planned(RECIPES / "aks.yaml")
+    [grant] = [r for r in p.of_type("azure-native:authorization:RoleAssignment") if r.name == "tracking-identity-artifacts"]
+    assert grant.inputs["scope"] == "object_store-azure-blob-artifacts-id"  # the container's own id
+    assert _depends(p, "tracking-identity-artifacts", "object_store-azure-blob-artifacts")
+
+
+def test_aks_pipelines_and_mlflow_know_the_storage_account_their_az_paths_do_not_name():
+    p = planned(RECIPES / "aks.yaml")
+    account = next(iter(p.of_type("azure-native:storage:StorageAccount"))).inputs["accountName"]
+    [mlflow] = [d for d in p.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "mlflow"]
+    env = {e["name"]: e.get("value") for e in mlflow.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["AZURE_STORAGE_ACCOUNT_NAME"] == account
+    orchestrator = p.outputs["mlstack"]["components"]["orchestrator"]
+    assert orchestrator["pod_env"] == {"AZURE_STORAGE_ACCOUNT_NAME": account}
+
+
+def test_the_aks_client_files_name_the_storage_account():
+    from ruamel.yaml import YAML
+
+    from mlstack.clients.models import StackClients
+    from mlstack.clients.render import render
+
+    p = planned(RECIPES / "aks.yaml")
+    account = next(iter(p.of_type("azure-native:storage:StorageAccount"))).inputs["accountName"]
+    clients = StackClients.model_validate(p.outputs["mlstack"])
+    env = render(clients, {}, "env")
+    assert f"export AZURE_STORAGE_ACCOUNT_NAME={account}\n" in env and "AWS_ENDPOINT_URL_S3" not in env
+    stack = YAML(typ="safe").load(render(clients, {}, "zenml"))
+    [orchestrator] = stack["components"]["orchestrator"]
+    for pods in ("pod_settings", "orchestrator_pod_settings"):
+        assert orchestrator["configuration"][pods]["env"] == [{"name": "AZURE_STORAGE_ACCOUNT_NAME", "value": account}]

@@ -217,6 +217,28 @@ def _trust(role: str, subject: str) -> Callable[[Plan], None]:
     return mutate
 
 
+def _principal(role: str, federated: str) -> Callable[[Plan], None]:
+    """The role's IRSA trust given to another identity provider."""
+    def mutate(p: Plan) -> None:
+        [r] = [x for x in p.of_type("aws:iam/role:Role") if x.name == role]
+        document = json.loads(r.inputs["assumeRolePolicy"])
+        document["Statement"][0]["Principal"] = {"Federated": federated}
+        r.inputs["assumeRolePolicy"] = json.dumps(document)
+    return mutate
+
+
+def _condition(role: str, suffix: str, value: str) -> Callable[[Plan], None]:
+    """One condition of the role's IRSA trust changed."""
+    def mutate(p: Plan) -> None:
+        [r] = [x for x in p.of_type("aws:iam/role:Role") if x.name == role]
+        document = json.loads(r.inputs["assumeRolePolicy"])
+        equals = document["Statement"][0]["Condition"]["StringEquals"]
+        for key in [k for k in equals if k.endswith(suffix)]:
+            equals[key] = value
+        r.inputs["assumeRolePolicy"] = json.dumps(document)
+    return mutate
+
+
 def _statement(policy: str, index: int, key: str | None, value: Any) -> Callable[[Plan], None]:
     """One statement of an inline role policy changed (`key`), or replaced whole (key None)."""
     def mutate(p: Plan) -> None:
@@ -278,6 +300,14 @@ BREACHES = {
         # the s3 and ecr flavors: each service account's role reaches the stack's buckets and nothing else
         Breach("no_static_keys_and_roles_scoped", "arn:aws:s3:::someone-elses-bucket/* is not one of the stack's",
                _statement("tracking-identity-buckets", 1, "Resource", ["arn:aws:s3:::someone-elses-bucket/*"])),
+        Breach("no_static_keys_and_roles_scoped", "tracking-identity-buckets: s3:* on arn:aws:s3:::mlops-eks-artifacts",
+               _statement("tracking-identity-buckets", 0, "Action", ["s3:*"])),
+        Breach("no_static_keys_and_roles_scoped", "s3:PutBucketPolicy on arn:aws:s3:::mlops-eks-artifacts/*",
+               _statement("tracking-identity-buckets", 1, "Action", ["s3:GetObject", "s3:PutBucketPolicy"])),
+        Breach("no_static_keys_and_roles_scoped", "tracking-identity: trusts arn:aws:iam::999999999999:oidc-provider/x",
+               _principal("tracking-identity", "arn:aws:iam::999999999999:oidc-provider/x")),
+        Breach("no_static_keys_and_roles_scoped", "tracking-identity: any audience",
+               _condition("tracking-identity", ":aud", "any")),
         Breach("no_static_keys_and_roles_scoped", "tracking-identity: any service account",
                _trust("tracking-identity", "system:serviceaccount:mlops:*")),
         Breach("service_accounts_assume_their_own_roles", "orchestrator-step-account: orchestrator-zenml-pipelines-"
@@ -332,6 +362,15 @@ BREACHES = {
         Breach("workload_identities_are_one_account_each_and_scoped", "registry-models-nodes: roles/artifactregistry.writer",
                _edit("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", "role",
                      "roles/artifactregistry.writer")),
+        Breach("workload_identities_are_one_account_each_and_scoped",
+               "tracking-identity-artifacts: to serviceAccount:mlops-gke-nodes@my-ml-project.iam.gserviceaccount.com, "
+               "not a bound service account",
+               _edit(BUCKET_GRANT, "member", "serviceAccount:mlops-gke-nodes@my-ml-project.iam.gserviceaccount.com",
+                     "tracking-identity-artifacts")),
+        Breach("workload_identities_are_one_account_each_and_scoped",
+               "registry-models-nodes: to serviceAccount:mlops-gke-mlflow@my-ml-project.iam.gserviceaccount.com",
+               _edit("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", "member",
+                     "serviceAccount:mlops-gke-mlflow@my-ml-project.iam.gserviceaccount.com")),
         Breach("buckets_are_uniform_private_and_versioned", "public access not prevented",
                _edit("gcp:storage/bucket:Bucket", "publicAccessPrevention", "inherited")),
         Breach("artifact_registries_are_immutable_and_scanned", "mutable tags",
@@ -377,6 +416,14 @@ BREACHES = {
                _edit(GRANT, "scope", "/subscriptions/x", "tracking-identity-artifacts")),
         Breach("workload_identities_are_federated_to_one_account_and_scoped", "registry-nodes-pull: AcrPull beyond",
                _edit(GRANT, "principalId", "someone", "registry-nodes-pull")),
+        Breach("workload_identities_are_federated_to_one_account_and_scoped",
+               "federated, yet no service account of the stack's acts as it: mlops-aks-aks",
+               _add(FIC, "stray-federation", {"resourceName": "mlops-aks-aks", "issuer": "https://x",
+                                              "subject": "system:serviceaccount:kube-system:default"})),
+        Breach("workload_identities_are_federated_to_one_account_and_scoped",
+               "cluster-secrets-crypto: grants 8e3af657-a8ff-443c-a75c-2fe8c4bcb635, a role mlstack never grants",
+               _edit(GRANT, "roleDefinitionId", "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/"
+                     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "cluster-secrets-crypto")),
         Breach("storage_is_https_tls12_private_and_entra_only", "public blobs or shared keys allowed",
                _edit("azure-native:storage:StorageAccount", "allowSharedKeyAccess", True)),
         Breach("registries_have_no_admin_user_or_anonymous_pull", "admin user or anonymous pull",

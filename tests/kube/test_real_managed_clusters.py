@@ -140,6 +140,10 @@ def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_p
         reached = subprocess.run([cp._bin("kubectl"), f"--kubeconfig={kubeconfig}", "-n", name, "get", "deployment",
                                   "-o", "name"], capture_output=True, text=True, timeout=60, check=False)
         assert "deployment.apps/mlserver" in reached.stdout.split(), reached.stderr
+
+        # drift reaches the cluster by the stack's own kubeconfig (KUBECONFIG still points nowhere): nothing drifted
+        drift = operations.drift(plugin_home, ref, said.append)
+        assert not drift.drifted and drift.unhealthy == [], drift
     finally:
         operations.destroy(plugin_home, ref, True, said.append)
         cp.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)

@@ -226,11 +226,12 @@ class AksCloud:
 
     def object_store(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
         store = AzureObjectStore(f"{name}-azure-blob", self._args(settings, context), self._opts(parent))
-        scopes = [
-            (c, pulumi.Output.concat(store.account.id, "/blobServices/default/containers/", c))
-            for c in settings.containers
-        ]
-        outputs = dataclasses.replace(store.outputs, identity=lambda *a: self.bind(*a, scopes=scopes))
+        # each container's own id: the grants are on it, and made once it exists
+        scopes = [(c, container.id) for c, container in zip(settings.containers, store.containers, strict=True)]
+        account = store.account.name
+        outputs = dataclasses.replace(
+            store.outputs, identity=lambda *a: self.bind(*a, scopes=scopes, account_name=account)
+        )
         return outputs, store.client
 
     def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
@@ -245,7 +246,9 @@ class AksCloud:
         )
         return registry.outputs, registry.client
 
-    def bind(self, name: str, namespace: str, account: str, parent: Any, *, scopes: Any) -> Any:
+    def bind(
+        self, name: str, namespace: str, account: str, parent: Any, *, scopes: Any, account_name: Any = None
+    ) -> Any:
         from mlstack.components.outputs import WorkloadIdentity
 
         opts = pulumi.ResourceOptions(parent=parent, provider=self.provider)
@@ -277,7 +280,9 @@ class AksCloud:
                 scope=scope,
                 opts=child,
             )
-        return WorkloadIdentity({WI_ANNOTATION: identity.client_id}, pod_labels=dict(WI_LABEL))
+        # az:// paths (ZenML's artifact store) name no storage account: adlfs reads it from the environment
+        env = {"AZURE_STORAGE_ACCOUNT_NAME": account_name} if account_name is not None else {}
+        return WorkloadIdentity({WI_ANNOTATION: identity.client_id}, pod_labels=dict(WI_LABEL), env=env)
 
 
 def _kubelet_object_id(profile: Any) -> str:

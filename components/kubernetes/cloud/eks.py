@@ -15,12 +15,15 @@ from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.eks import (
     ARM,
+    BUCKET_ACTIONS,
     EBS_CSI,
     EBS_POLICY,
     IRSA_ANNOTATION,
+    KMS_ACTIONS,
     LOG_TYPES,
     MANAGED_POLICY,
     NODE_POLICIES,
+    OBJECT_ACTIONS,
     STORAGE_CLASS,
     TAINT,
     Eks,
@@ -191,15 +194,11 @@ class EksCloud:
 def bucket_access(bucket_arns: list[str], kms_key: str | None) -> str:
     """Listing and the object verbs on these buckets, nothing else (and their KMS key's data-key verbs)."""
     statements: list[dict[str, Any]] = [
-        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": list(bucket_arns)},
-        {
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            "Resource": [f"{arn}/*" for arn in bucket_arns],
-        },
+        {"Effect": "Allow", "Action": list(BUCKET_ACTIONS), "Resource": list(bucket_arns)},
+        {"Effect": "Allow", "Action": list(OBJECT_ACTIONS), "Resource": [f"{arn}/*" for arn in bucket_arns]},
     ]
     if kms_key:
-        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [kms_key]})
+        statements.append({"Effect": "Allow", "Action": list(KMS_ACTIONS), "Resource": [kms_key]})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 

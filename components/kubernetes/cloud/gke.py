@@ -15,6 +15,7 @@ from mlstack.components.gcp.registry import GcpRegistry
 from mlstack.components.generated import GeneratedSecret
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.gke import (
+    BUCKET_READER,
     BUCKET_ROLE,
     LOGS,
     METADATA_SERVER,
@@ -113,7 +114,7 @@ def build(self: Gke, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         "/clusters/",
         cluster.name,
     )
-    return m.ClusterAccess(config, pools, issuer, cloud=GkeCloud(provider, nodes, spec, stack))
+    return m.ClusterAccess(config, pools, issuer, cloud=GkeCloud(provider, nodes, cluster, spec, stack))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +127,7 @@ class GkeCloud:
 
     provider: Any
     nodes: Any
+    cluster: Any  # its Workload Identity pool exists once the cluster does: the bindings name it, and so wait
     spec: GkeCluster
     stack: str
 
@@ -162,7 +164,7 @@ class GkeCloud:
             f"{name}-identity",
             account_id=account_id(self.stack, account),
             project=self.spec.project,
-            display_name=f"mlstack {self.stack}: Kubernetes service account {namespace}/{account}",
+            display_name=f"mlstack {self.stack}: {account}"[:100],  # IAM takes 100 bytes; the names are ASCII
             opts=opts,
         )
         child = pulumi.ResourceOptions(parent=identity, provider=self.provider)
@@ -170,18 +172,26 @@ class GkeCloud:
             f"{name}-identity-user",
             service_account_id=identity.name,
             role=WI_ROLE,
-            member=f"serviceAccount:{self.spec.project}.svc.id.goog[{namespace}/{account}]",
+            member=self.cluster.workload_identity_config.apply(
+                lambda c: f"serviceAccount:{_pool(c)}[{namespace}/{account}]"
+            ),
             opts=child,
         )
-        for bucket in buckets:
-            gcp.storage.BucketIAMMember(
-                f"{name}-identity-{bucket.key}",
-                bucket=bucket.name,
-                role=BUCKET_ROLE,
-                member=identity.member,
-                opts=child,
-            )
+        for bucket in buckets:  # its objects; and the bucket's metadata, which gcsfs (ZenML) reads before writing
+            for role, part in ((BUCKET_ROLE, ""), (BUCKET_READER, "-bucket")):
+                gcp.storage.BucketIAMMember(
+                    f"{name}-identity-{bucket.key}{part}",
+                    bucket=bucket.name,
+                    role=role,
+                    member=identity.member,
+                    opts=child,
+                )
         return WorkloadIdentity({WI_ANNOTATION: identity.email}, ip_blocks=METADATA_SERVER)
+
+
+def _pool(config: Any) -> str:
+    """The cluster's Workload Identity pool (typed, or as a plan's mocks give it)."""
+    return str(config["workload_pool"] if isinstance(config, dict) else config.workload_pool)
 
 
 def _node_pool(

@@ -106,6 +106,9 @@ class ClusterProvisioner:
     STORAGE_TYPES: ClassVar[tuple[str, ...]] = ()
     STORAGE_POLICY: ClassVar[str] = ""  # the cloud target's policy module, whose STORAGE_RULES hold them too
     STORAGE_RULES: ClassVar[tuple[str, ...]] = ()
+    # (CIDR, port) outside the cluster network a pod may reach by address (GKE's metadata server: Workload Identity
+    # tokens); none elsewhere: on EKS and AKS that address is the instance metadata, the node's own credentials
+    IP_BLOCKS: ClassVar[tuple[tuple[str, int], ...]] = ()
 
     def cloud_cost(self, plan: Any, pricing: Any) -> Any:
         """The lines of the cloud's store and registry (s3, ecr) in the plan, by the cloud target's own rules."""

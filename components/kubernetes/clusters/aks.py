@@ -241,9 +241,10 @@ def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
 
 def workload_identities_are_federated_to_one_account_and_scoped(plan: Any, recipe: Any) -> None:
     """A Kubernetes service account acts as a managed identity the stack creates, federated with the cluster's
-    issuer for that account alone; those identities hold Storage Blob Data Contributor on the stack's containers and
-    nothing else, and the nodes' (kubelet) identity pulls from the stack's registry."""
-    [cluster] = plan.of_type(CLUSTER)
+    issuer for that account alone (and no identity is federated for anything else); those identities hold Storage
+    Blob Data Contributor on the stack's containers and nothing else; the nodes' (kubelet) identity pulls from the
+    stack's registry; and no other role is granted than the cluster's own two (its key, its admin)."""
+    cluster = _cluster(plan)
     issuer = ((cluster.inputs.get("oidcIssuerProfile") or {}).get("issuerURL")) or ""
     identities = {
         u.inputs.get("clientId"): u for u in plan.of_type("azure-native:managedidentity:UserAssignedIdentity")
@@ -253,7 +254,7 @@ def workload_identities_are_federated_to_one_account_and_scoped(plan: Any, recip
         i = credential.inputs
         entry = (str(i.get("subject")), str(i.get("issuer")), tuple(i.get("audiences") or ()))
         federated.setdefault(str(i.get("resourceName")), []).append(entry)
-    bound = set()
+    bound, names = set(), set()
     for sa in plan.of_type("kubernetes:core/v1:ServiceAccount"):
         meta = sa.inputs.get("metadata") or {}
         client = (meta.get("annotations") or {}).get(WI_ANNOTATION)
@@ -269,11 +270,10 @@ def workload_identities_are_federated_to_one_account_and_scoped(plan: Any, recip
             f"{sa.name}: {identity.name} is federated with {who}, not {subject} of the cluster's issuer alone",
         )
         bound.add(identity.inputs.get("principalId"))
-    containers = {
-        f"{a.name}-id/blobServices/default/containers/{c.inputs.get('containerName')}"
-        for a in plan.of_type("azure-native:storage:StorageAccount")
-        for c in plan.of_type("azure-native:storage:BlobContainer")
-    }
+        names.add(str(identity.inputs.get("name")))
+    stray = sorted(set(federated) - names)
+    require(not stray, f"federated, yet no service account of the stack's acts as it: {', '.join(stray)}")
+    containers = {f"{c.name}-id" for c in plan.of_type("azure-native:storage:BlobContainer")}
     registries = {f"{r.name}-id" for r in plan.of_type("azure-native:containerregistry:Registry")}
     kubelet = ((cluster.inputs.get("identityProfile") or {}).get("kubeletidentity") or {}).get("objectId")
     for grant in plan.of_type("azure-native:authorization:RoleAssignment"):
@@ -284,6 +284,8 @@ def workload_identities_are_federated_to_one_account_and_scoped(plan: Any, recip
             require(scope in containers, f"{grant.name}: on {scope}, not one of the stack's containers")
         elif role == ACR_PULL:
             require(i.get("principalId") == kubelet and scope in registries, f"{grant.name}: AcrPull beyond the nodes")
+        else:  # the cluster's own: its identity on its key (secrets rule), the deployer's admin (sign-in rule)
+            require(role in (CRYPTO_USER, RBAC_ADMIN), f"{grant.name}: grants {role}, a role mlstack never grants")
 
 
 Aks.RULES = (

@@ -28,6 +28,17 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ARM = re.compile(r"^[a-z]+\d+g[a-z]*\.")  # Graviton families: m7g., c7gn., t4g., g5g.
 TAINT = {**m.GPU_TAINT, "effect": "NO_SCHEDULE"}  # EKS' API spells the effect its own way
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"  # a service account's: the role its pods assume (IRSA)
+# What a service account's role may do on the stack's buckets: list them; read, write and delete objects (multipart
+# uploads included: PutObject covers their parts, these abort and list them); use the recipe's KMS key for them
+BUCKET_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
+OBJECT_ACTIONS = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+)
+KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 EBS_CSI = ("kube-system", "ebs-csi-controller-sa")  # the EBS CSI driver's controller: its only IRSA binding
 EBS_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 STORAGE_CLASS = "mlstack-gp3"  # encrypted gp3 volumes through the EBS CSI driver (EKS has no default class)
@@ -204,6 +215,7 @@ def no_static_keys_and_roles_scoped(plan: Any, recipe: Any) -> None:
     policies EKS documents for them; the inline policies of the service accounts' roles name only the stack's
     buckets (and the KMS key the recipe gives them)."""
     require(not plan.of_type(ACCESS_KEY), "the plan creates IAM access keys")
+    providers = {p.inputs.get("arn") for p in plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")}
     allowed = {MANAGED_POLICY + p for p in (*NODE_POLICIES, "AmazonEKSClusterPolicy", EBS_POLICY)}
     for attach in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         arn = attach.inputs.get("policyArn", "")
@@ -216,6 +228,10 @@ def no_static_keys_and_roles_scoped(plan: Any, recipe: Any) -> None:
                 subjects = _subjects(statement)
                 require(len(subjects) == 1 and "*" not in str(subjects[0]), f"{role.name}: any service account")
                 require(statement.get("Action") == "sts:AssumeRoleWithWebIdentity", f"{role.name}: not IRSA")
+                require(principal["Federated"] in providers, f"{role.name}: trusts {principal['Federated']}")
+                equals = statement.get("Condition", {}).get("StringEquals", {})
+                audiences = [v for k, v in equals.items() if k.endswith(":aud")]
+                require(audiences == ["sts.amazonaws.com"], f"{role.name}: any audience")
             else:
                 services = principal.get("Service")
                 require(services in ("eks.amazonaws.com", "ec2.amazonaws.com"), f"{role.name}: assumed by {services}")
@@ -227,11 +243,15 @@ def no_static_keys_and_roles_scoped(plan: Any, recipe: Any) -> None:
             require(
                 statement.get("Effect") == "Allow" and "NotResource" not in statement, f"{policy.name}: {statement}"
             )
+            actions = set(statement.get("Action") or [])
             for resource in statement.get("Resource") or []:
                 require(
                     resource.removesuffix("/*") in buckets or resource in keys,
                     f"{policy.name}: {resource} is not one of the stack's buckets",
                 )
+                kms, objects = resource in keys, resource.endswith("/*")
+                shape = set(KMS_ACTIONS if kms else OBJECT_ACTIONS if objects else BUCKET_ACTIONS)
+                require(actions <= shape, f"{policy.name}: {', '.join(sorted(actions - shape))} on {resource}")
 
 
 def service_accounts_assume_their_own_roles(plan: Any, recipe: Any) -> None:

@@ -26,10 +26,11 @@ TAINT = {**m.GPU_TAINT, "effect": "NO_SCHEDULE"}  # GKE's API spells the effect 
 WI_ANNOTATION = "iam.gke.io/gcp-service-account"  # a service account's: the Google service account it acts as
 WI_ROLE = "roles/iam.workloadIdentityUser"  # on that Google service account, for one Kubernetes service account
 BUCKET_ROLE = "roles/storage.objectUser"  # list, read, write and delete objects; nothing of the bucket itself
+BUCKET_READER = "roles/storage.legacyBucketReader"  # the bucket's metadata (buckets.get) and its listing
 PULL_ROLE = "roles/artifactregistry.reader"  # the nodes' service account, on each of the stack's repositories
 # Where pods get their Workload Identity tokens, which the stack's NetworkPolicies must allow (GKE's Workload
-# Identity docs, "restrict access with network policies"): the metadata server on each node, at 169.254.169.254:80
-# under Dataplane V2 and 169.254.169.252:988 otherwise.
+# Identity docs, "restrict access with network policies"): the GKE metadata server on each node, 169.254.169.254:80,
+# and 169.254.169.252:988, by GKE version and dataplane.
 METADATA_SERVER = (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
 
 # Compute Engine's GPU machine types (https://cloud.google.com/compute/docs/gpus): the accelerator is the machine's.
@@ -107,6 +108,7 @@ class Gke(m.ManagedProvisioner):
     cost_module = "mlstack.components.gcp.cost"
     STORAGE_TYPES = ("gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository")
     # the stack's own buckets and repositories (the gcs and artifact_registry flavors), held to the gcp target's rules
+    IP_BLOCKS = METADATA_SERVER
     STORAGE_POLICY = "mlstack.components.gcp.policy"
     STORAGE_RULES = ("buckets_are_uniform_private_and_versioned", "artifact_registries_are_immutable_and_scanned")
     RULES: ClassVar[tuple[Any, ...]] = ()
@@ -204,14 +206,15 @@ def nodes_use_workload_identity(plan: Any, recipe: Any) -> None:
 
 def workload_identities_are_one_account_each_and_scoped(plan: Any, recipe: Any) -> None:
     """A Kubernetes service account acts as a Google service account the stack creates, which that account alone,
-    of the stack's namespace, may act as; those Google accounts hold objectUser on the stack's buckets and nothing
-    else, and the nodes' account reads the stack's repositories."""
+    of the stack's namespace, may act as; those Google accounts hold objectUser (and the bucket's metadata) on the
+    stack's buckets and nothing else, and only the nodes' account reads the stack's repositories."""
     accounts = {a.inputs["email"]: a for a in plan.of_type("gcp:serviceaccount/account:Account")}
     users: dict[str, list[str]] = {}
     for member in plan.of_type("gcp:serviceaccount/iAMMember:IAMMember"):
         require(member.inputs.get("role") == WI_ROLE, f"{member.name}: grants {member.inputs.get('role')}")
         users.setdefault(str(member.inputs.get("serviceAccountId")), []).append(str(member.inputs.get("member")))
     pool = (_cluster(plan).inputs.get("workloadIdentityConfig") or {}).get("workloadPool", "")
+    bound: set[str] = set()
     for sa in plan.of_type("kubernetes:core/v1:ServiceAccount"):
         meta = sa.inputs.get("metadata") or {}
         email = (meta.get("annotations") or {}).get(WI_ANNOTATION)
@@ -221,15 +224,23 @@ def workload_identities_are_one_account_each_and_scoped(plan: Any, recipe: Any) 
         expected = [f"serviceAccount:{pool}[{meta.get('namespace')}/{meta.get('name')}]"]
         found = users.get(accounts[email].inputs.get("name"), [])
         require(found == expected, f"{sa.name}: {email} may be acted as by {', '.join(found) or 'nobody'}")
+        bound.add(f"serviceAccount:{email}")
+    require(
+        set(users)
+        <= {a.inputs.get("name") for a in accounts.values() if f"serviceAccount:{a.inputs['email']}" in bound},
+        f"acted as, yet no service account of the stack's acts as it: {sorted(users)}",
+    )
     buckets = {b.inputs["name"] for b in plan.of_type("gcp:storage/bucket:Bucket")}
-    members = {f"serviceAccount:{e}" for e in accounts}
     for grant in plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember"):
         i = grant.inputs
-        require(i.get("role") == BUCKET_ROLE and i.get("member") in members, f"{grant.name}: {i.get('role')}")
+        require(i.get("role") in (BUCKET_ROLE, BUCKET_READER), f"{grant.name}: {i.get('role')}")
+        require(i.get("member") in bound, f"{grant.name}: to {i.get('member')}, not a bound service account")
         require(i.get("bucket") in buckets, f"{grant.name}: {i.get('bucket')} is not one of the stack's buckets")
+    nodes = {str(p.inputs.get("nodeConfig", {}).get("serviceAccount")) for p in plan.of_type(NODE_POOL)}
     for grant in plan.of_type("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"):
         i = grant.inputs
-        require(i.get("role") == PULL_ROLE and i.get("member") in members, f"{grant.name}: {i.get('role')}")
+        require(i.get("role") == PULL_ROLE, f"{grant.name}: {i.get('role')}")
+        require(str(i.get("member")).removeprefix("serviceAccount:") in nodes, f"{grant.name}: to {i.get('member')}")
 
 
 def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
