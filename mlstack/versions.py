@@ -35,6 +35,8 @@ KUBERNETES_IMAGES = {
     # Airflow's official image: the default of the pinned chart (CHARTS["airflow"]); amazon, cncf-kubernetes, fab and
     # postgres providers included (S3 DAG bundle and logs, KubernetesExecutor, the chart's auth manager, its database).
     "airflow": "docker.io/apache/airflow:3.2.2",
+    # NVIDIA's device plugin (its static manifest's release): what advertises a node's GPUs on EKS and AKS
+    "nvidia-device-plugin": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
 }
 
 

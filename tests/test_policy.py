@@ -161,11 +161,14 @@ BREACHES = {
     "charts_keep_their_pods_restricted": lambda p: _chart_values(p)["securityContexts"]["pod"].update(
         runAsNonRoot=False),
     "manifests_keep_their_pods_restricted": lambda p: _kfp_applied(p, {"runAsNonRoot": False}),
+    "node_agents_are_pinned_and_confined": lambda p: _pod(p, "nvidia-device-plugin")["volumes"].append(
+        {"name": "root", "hostPath": {"path": "/"}}),
 }
 AIRFLOW = RECIPES / "kubernetes-airflow.yaml"
 KUBEFLOW = RECIPES / "kubernetes-kubeflow.yaml"
 # the rules of what only some recipes have
-RULE_RECIPES = {"charts_keep_their_pods_restricted": AIRFLOW, "manifests_keep_their_pods_restricted": KUBEFLOW}
+RULE_RECIPES = {"charts_keep_their_pods_restricted": AIRFLOW, "manifests_keep_their_pods_restricted": KUBEFLOW,
+                "node_agents_are_pinned_and_confined": RECIPES / "eks.yaml"}
 
 
 def _kfp_applied(p: Plan, pod_security: dict) -> None:

@@ -36,6 +36,12 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         opts=pulumi.ResourceOptions(depends_on=built.ready) if built else None,
     )
     opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
+    # NVIDIA's device plugin on the GPU pools, where the cloud installs only the driver (EKS, AKS)
+    gpu_pools, tolerations = cluster.gpu_pools(placement) if built and cluster.device_plugin else ([], [])
+    if gpu_pools:
+        from mlstack.components.kubernetes import device_plugin
+
+        device_plugin.daemon_set(stack, gpu_pools, tolerations, opts)
     # the StorageClass of a cluster that has no default one (EKS): the namespace, and so every volume, after it
     storage = (
         [k8s.storage.v1.StorageClass("storage-class", **built.storage_class, opts=opts)]

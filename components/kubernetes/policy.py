@@ -11,8 +11,10 @@ from typing import Any
 
 from mlstack import registry
 from mlstack.components.kubernetes import clusters
+from mlstack.components.kubernetes import device_plugin as dp
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
+from mlstack.components.kubernetes.clusters._managed import POOL_LABEL
 from mlstack.policy import require
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|CREDENTIAL", re.I)
@@ -51,10 +53,16 @@ def _manifest_rule(resource: Any) -> Any:
     return manifest_rules().get(resource.name.partition("-")[2])  # `<component>-<manifest>`
 
 
+def _node_agent(resource: Any) -> bool:
+    """A node agent of the cluster's (NVIDIA's device plugin in kube-system): held to its own rule, not the
+    stack's workload rules (it runs as root with one host path, which `restricted` refuses)."""
+    return dp.NODE_AGENT in ((resource.inputs.get("metadata") or {}).get("labels") or {})
+
+
 def _pods(plan, with_type: bool = False) -> Iterator[Any]:
     specs = pod_specs()
     for r in plan.resources:
-        if r.type in specs:
+        if r.type in specs and not _node_agent(r):
             pod: Any = r.inputs
             for key in specs[r.type]:
                 pod = (pod or {}).get(key)
@@ -247,6 +255,47 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
                 seen.add(key)
 
 
+def node_agents_are_pinned_and_confined(plan, recipe) -> None:
+    """NVIDIA's device plugin, where mlstack installs it (a managed cluster with GPU pools whose cloud installs only
+    the driver): in kube-system, its pinned image, on the GPU pools alone tolerating their taints alone, no token, no
+    host namespace or port, not privileged, capabilities dropped, no escalation, a read-only root, RuntimeDefault
+    seccomp, and one host path: the kubelet's device-plugin sockets."""
+    from mlstack.versions import KUBERNETES_IMAGES
+
+    provisioner = clusters.of(recipe.target)
+    pools, tolerations = provisioner.gpu_pools(recipe.target)
+    agents = [r for r in plan.resources if r.type in pod_specs() and _node_agent(r)]
+    wanted = 1 if pools and provisioner.device_plugin else 0
+    require(len(agents) == wanted, f"{len(agents)} device plugins where the cluster needs {wanted}")
+    for agent in agents:
+        require(agent.inputs["metadata"].get("namespace") == dp.NAMESPACE, f"{agent.name}: outside {dp.NAMESPACE}")
+        pod = agent.inputs["spec"]["template"]["spec"]
+        terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        placed = [e for t in terms for e in t.get("matchExpressions") or []]
+        require(
+            placed == [{"key": POOL_LABEL, "operator": "In", "values": sorted(pools)}],
+            f"{agent.name}: runs beyond the GPU pools ({placed})",
+        )
+        require(
+            {tuple(sorted(t.items())) for t in pod.get("tolerations") or []}
+            == {tuple(sorted(t.items())) for t in tolerations},
+            f"{agent.name}: tolerates {pod.get('tolerations')}, not the GPU pools' taints alone",
+        )
+        require(pod.get("automountServiceAccountToken") is False, f"{agent.name}: mounts a service account token")
+        require(not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), f"{agent.name}: host namespace")
+        paths = [v["hostPath"]["path"] for v in pod.get("volumes") or [] if "hostPath" in v]
+        require(paths == [dp.SOCKETS], f"{agent.name}: host paths {paths}, not the kubelet's device-plugin directory")
+        for c in _containers(pod):
+            ctx, where = c.get("securityContext") or {}, f"{agent.name}/{c['name']}"
+            require(c.get("image") == KUBERNETES_IMAGES[dp.NAME], f"{where}: image {c.get('image')} is not the pin")
+            require(ctx.get("privileged") in (None, False), f"{where}: privileged")
+            require(ctx.get("allowPrivilegeEscalation") is False, f"{where}: privilege escalation allowed")
+            require((ctx.get("capabilities") or {}).get("drop") == ["ALL"], f"{where}: capabilities not dropped")
+            require(ctx.get("readOnlyRootFilesystem") is True, f"{where}: writable root filesystem")
+            require((ctx.get("seccompProfile") or {}).get("type") == "RuntimeDefault", f"{where}: no seccomp")
+            require(not any(p.get("hostPort") for p in c.get("ports") or []), f"{where}: binds a host port")
+
+
 def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
     """ClusterIP; a node port only on a cluster that maps node ports to 127.0.0.1 alone (kind); never a
     LoadBalancer."""
@@ -269,6 +318,7 @@ RULES = (
     service_account_tokens_only_where_needed,
     rbac_is_namespaced_without_wildcards,
     network_is_default_deny_with_one_allow_per_flow,
+    node_agents_are_pinned_and_confined,
     services_are_cluster_internal_unless_exposed,
 )
 

@@ -569,3 +569,33 @@ def test_every_in_cluster_object_depends_on_the_cluster_and_its_pools_so_a_destr
         assert reaches(provider, needed.urn), needed.name
     in_cluster = [r for r in p.resources if r.custom and r.type.startswith("kubernetes:")]
     assert in_cluster and all(provider.urn in r.dependencies for r in in_cluster)
+
+
+@each
+def test_nvidia_device_plugin_runs_on_the_gpu_pools_where_the_cloud_installs_only_the_driver(cloud):
+    from mlstack.versions import KUBERNETES_IMAGES
+
+    agents = [r for r in planned(cloud).of_type("kubernetes:apps/v1:DaemonSet")
+              if r.inputs["metadata"]["name"] == "nvidia-device-plugin"]
+    if cloud == "gke":  # GKE installs its own with the driver
+        assert agents == []
+        return
+    [agent] = agents
+    assert agent.inputs["metadata"]["namespace"] == "kube-system"
+    pod = agent.inputs["spec"]["template"]["spec"]
+    [term] = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert term["matchExpressions"] == [{"key": m.POOL_LABEL, "operator": "In", "values": ["gpu"]}]
+    keys = {t["key"] for t in pod["tolerations"]}
+    assert keys == ({"nvidia.com/gpu", "kubernetes.azure.com/scalesetpriority"} if cloud == "aks" else {"nvidia.com/gpu"})
+    assert pod["containers"][0]["image"] == KUBERNETES_IMAGES["nvidia-device-plugin"]
+    assert [v["hostPath"]["path"] for v in pod["volumes"]] == ["/var/lib/kubelet/device-plugins"]
+
+
+def test_a_cluster_without_gpu_pools_gets_no_device_plugin(tmp_path):
+    text = (RECIPES / "eks.yaml").read_text()
+    start = text.index("    pools:\n")
+    end = text.index("tags:", start)
+    path = tmp_path / "eks.yaml"
+    path.write_text((text[:start] + text[end:]).replace("    node_pool: gpu\n", ""))
+    p = plan(load_recipe(path))
+    assert [r for r in p.of_type("kubernetes:apps/v1:DaemonSet")] == []

@@ -131,6 +131,11 @@ def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_p
         if cloud in KEYLESS:  # the cloud's store and registry: the pods reach them keylessly, each as its own
             _check_keyless(cp, name, cloud)
 
+        # NVIDIA's device plugin where the cloud installs only the driver: on the GPU node alone
+        agents = json.loads(cp.kubectl("-n", "kube-system", "get", "pods", "-l",
+                                       "mlstack.dev/node-agent=nvidia-device-plugin", "-o", "json").stdout)["items"]
+        assert [a["spec"].get("nodeName") for a in agents] == ([] if cloud == "gke" else [gpu_node]), agents
+
         # `mlstack output --format kubeconfig` writes the same kubeconfig: kubectl reaches the stack with it alone
         written = CliRunner().invoke(app, ["output", str(path), "--format", "kubeconfig"])
         assert written.exit_code == 0, written.output

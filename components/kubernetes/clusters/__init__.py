@@ -101,6 +101,13 @@ class ClusterProvisioner:
         """The node pools the stack's components may ask for by name (a cluster the stack creates declares them)."""
         return {}
 
+    # NVIDIA's device plugin is mlstack's to install on the GPU pools (a cloud that installs only the driver)
+    device_plugin: ClassVar[bool] = False
+
+    def gpu_pools(self, placement: Any) -> tuple[list[str], list[dict[str, str]]]:
+        """The GPU pools' names, and the tolerations a pod on every one of them needs (none: no pools declared)."""
+        return [], []
+
     cost_module: ClassVar[str] = ""  # the cloud target's price rules (its cost module), for STORAGE_TYPES
     # the resource types of the cloud's own store and registry flavors, priced as the cloud target prices them
     STORAGE_TYPES: ClassVar[tuple[str, ...]] = ()

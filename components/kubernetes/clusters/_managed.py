@@ -321,6 +321,13 @@ class ManagedProvisioner(ClusterProvisioner):
         """Tolerations of the taints the cloud itself puts on a pool's nodes (AKS' spot taint)."""
         return ()
 
+    def gpu_pools(self, placement: Any) -> tuple[list[str], list[dict[str, str]]]:
+        """The GPU pools' names, and the tolerations a pod on every one of them needs (their taints)."""
+        pools = [p for p in self.pools(placement).values() if p.gpu]
+        tolerations = [t for p in pools for t in scheduling(p).tolerations + self.tolerations(p)]
+        unique = [dict(t) for t in dict.fromkeys(tuple(sorted(t.items())) for t in tolerations)]
+        return [p.name for p in pools], unique
+
     def scheduling(self, placement: Any, pool: str | None) -> Scheduling | None:
         found = self.pools(placement).get(pool) if pool else None
         if found is None:

@@ -99,6 +99,7 @@ class Aks(m.ManagedProvisioner):
     spec = AksCluster
     summary = "an AKS cluster mlstack creates (Entra ID sign-in, GPU pools, Workload Identity)"
     plugins = ("kubernetes", "azure-native")
+    device_plugin = True  # the cloud installs the NVIDIA driver, not the device plugin
     cloud_target = "azure"
     cloud = "azure-native"
     price_prefix = "azure"

@@ -109,6 +109,7 @@ class Eks(m.ManagedProvisioner):
     spec = EksCluster
     summary = "an Amazon EKS cluster mlstack creates (managed node groups, GPU pools, IRSA)"
     plugins = ("kubernetes", "aws")
+    device_plugin = True  # the cloud installs the NVIDIA driver, not the device plugin
     cloud_target = "aws"
     cloud = "aws"
     price_prefix = "aws"
