@@ -37,6 +37,9 @@ KUBERNETES_IMAGES = {
     "airflow": "docker.io/apache/airflow:3.2.2",
     # NVIDIA's device plugin (its static manifest's release): what advertises a node's GPUs on EKS and AKS
     "nvidia-device-plugin": "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
+    # the Kubernetes autoscaler's release for the managed clusters' minor (MANAGED_KUBERNETES): EKS' node groups scale
+    # between their min and max only with it
+    "cluster-autoscaler": "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.0",
 }
 
 

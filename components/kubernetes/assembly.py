@@ -36,6 +36,9 @@ def setup(ctx: StackContext) -> tuple[pulumi.ResourceOptions, KubernetesPlatform
         opts=pulumi.ResourceOptions(depends_on=built.ready) if built else None,
     )
     opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
+    # the cluster's own in-cluster parts (EKS' cluster autoscaler)
+    if built and built.in_cluster:
+        built.in_cluster(opts)
     # NVIDIA's device plugin on the GPU pools, where the cloud installs only the driver (EKS, AKS)
     gpu_pools, tolerations = cluster.gpu_pools(placement) if built and cluster.device_plugin else ([], [])
     if gpu_pools:

@@ -203,8 +203,10 @@ def service_account_tokens_only_where_needed(plan, recipe) -> None:
 
 
 def rbac_is_namespaced_without_wildcards(plan, recipe) -> None:
-    cluster_wide = [
-        r.name for r in plan.resources if r.type.startswith("kubernetes:rbac.authorization.k8s.io/v1:Cluster")
+    cluster_wide = [  # a node agent's (the cluster autoscaler's) is held to the node-agent rule
+        r.name
+        for r in plan.resources
+        if r.type.startswith("kubernetes:rbac.authorization.k8s.io/v1:Cluster") and not _node_agent(r)
     ]
     require(cluster_wide == [], f"cluster-wide RBAC: {cluster_wide}")
     for role in plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role"):
@@ -256,44 +258,79 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
 
 
 def node_agents_are_pinned_and_confined(plan, recipe) -> None:
-    """NVIDIA's device plugin, where mlstack installs it (a managed cluster with GPU pools whose cloud installs only
-    the driver): in kube-system, its pinned image, on the GPU pools alone tolerating their taints alone, no token, no
-    host namespace or port, not privileged, capabilities dropped, no escalation, a read-only root, RuntimeDefault
-    seccomp, and one host path: the kubelet's device-plugin sockets."""
+    """What mlstack runs in kube-system of a cluster the stack creates, exactly what that cluster needs
+    (`node_agents`), each in kube-system with its pinned image, no host namespace or port, not privileged,
+    capabilities dropped, no escalation, a read-only root and RuntimeDefault seccomp; and each confined its own way:
+    - NVIDIA's device plugin: on the GPU pools alone tolerating their taints alone, no token, one host path (the
+      kubelet's device-plugin sockets), root only for that;
+    - the cluster autoscaler: no host path, as nobody, its upstream ClusterRole (reads, and writes only events,
+      evictions, pod status, nodes, jobs' patches and its own lease) bound to its own account alone."""
+    from mlstack.components.kubernetes import autoscaler as ca
     from mlstack.versions import KUBERNETES_IMAGES
 
     provisioner = clusters.of(recipe.target)
-    pools, tolerations = provisioner.gpu_pools(recipe.target)
-    agents = [r for r in plan.resources if r.type in pod_specs() and _node_agent(r)]
-    wanted = 1 if pools and provisioner.device_plugin else 0
-    require(len(agents) == wanted, f"{len(agents)} device plugins where the cluster needs {wanted}")
-    for agent in agents:
+    agents = {r.inputs["metadata"]["name"]: r for r in plan.resources if r.type in pod_specs() and _node_agent(r)}
+    wanted = provisioner.node_agents(recipe.target)
+    require(sorted(agents) == sorted(wanted), f"node agents {sorted(agents)}, where the cluster needs {list(wanted)}")
+    for name, agent in agents.items():
         require(agent.inputs["metadata"].get("namespace") == dp.NAMESPACE, f"{agent.name}: outside {dp.NAMESPACE}")
         pod = agent.inputs["spec"]["template"]["spec"]
-        terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
-        placed = [e for t in terms for e in t.get("matchExpressions") or []]
-        require(
-            placed == [{"key": POOL_LABEL, "operator": "In", "values": sorted(pools)}],
-            f"{agent.name}: runs beyond the GPU pools ({placed})",
-        )
-        require(
-            {tuple(sorted(t.items())) for t in pod.get("tolerations") or []}
-            == {tuple(sorted(t.items())) for t in tolerations},
-            f"{agent.name}: tolerates {pod.get('tolerations')}, not the GPU pools' taints alone",
-        )
-        require(pod.get("automountServiceAccountToken") is False, f"{agent.name}: mounts a service account token")
         require(not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), f"{agent.name}: host namespace")
         paths = [v["hostPath"]["path"] for v in pod.get("volumes") or [] if "hostPath" in v]
-        require(paths == [dp.SOCKETS], f"{agent.name}: host paths {paths}, not the kubelet's device-plugin directory")
         for c in _containers(pod):
             ctx, where = c.get("securityContext") or {}, f"{agent.name}/{c['name']}"
-            require(c.get("image") == KUBERNETES_IMAGES[dp.NAME], f"{where}: image {c.get('image')} is not the pin")
+            require(c.get("image") == KUBERNETES_IMAGES[name], f"{where}: image {c.get('image')} is not the pin")
             require(ctx.get("privileged") in (None, False), f"{where}: privileged")
             require(ctx.get("allowPrivilegeEscalation") is False, f"{where}: privilege escalation allowed")
             require((ctx.get("capabilities") or {}).get("drop") == ["ALL"], f"{where}: capabilities not dropped")
             require(ctx.get("readOnlyRootFilesystem") is True, f"{where}: writable root filesystem")
-            require((ctx.get("seccompProfile") or {}).get("type") == "RuntimeDefault", f"{where}: no seccomp")
+            seccomp = ctx.get("seccompProfile") or (pod.get("securityContext") or {}).get("seccompProfile") or {}
+            require(seccomp.get("type") == "RuntimeDefault", f"{where}: no RuntimeDefault seccomp profile")
             require(not any(p.get("hostPort") for p in c.get("ports") or []), f"{where}: binds a host port")
+        if name == dp.NAME:
+            pools, tolerations = provisioner.gpu_pools(recipe.target)
+            terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+            placed = [e for t in terms["nodeSelectorTerms"] for e in t.get("matchExpressions") or []]
+            require(
+                placed == [{"key": POOL_LABEL, "operator": "In", "values": sorted(pools)}],
+                f"{agent.name}: runs beyond the GPU pools ({placed})",
+            )
+            require(
+                {tuple(sorted(t.items())) for t in pod.get("tolerations") or []}
+                == {tuple(sorted(t.items())) for t in tolerations},
+                f"{agent.name}: tolerates {pod.get('tolerations')}, not the GPU pools' taints alone",
+            )
+            require(pod.get("automountServiceAccountToken") is False, f"{agent.name}: mounts a service account token")
+            require(
+                paths == [dp.SOCKETS], f"{agent.name}: host paths {paths}, not the kubelet's device-plugin directory"
+            )
+        else:  # the cluster autoscaler
+            require(paths == [], f"{agent.name}: mounts host paths {paths}")
+            require((pod.get("securityContext") or {}).get("runAsNonRoot") is True, f"{agent.name}: may run as root")
+            require(pod.get("serviceAccountName") == ca.NAME, f"{agent.name}: runs as {pod.get('serviceAccountName')}")
+    expected = json.dumps(_camel(ca.CLUSTER_RULES), sort_keys=True)
+    subject = [{"kind": "ServiceAccount", "name": ca.NAME, "namespace": ca.NAMESPACE}]
+    for r in plan.resources:
+        if r.type.startswith("kubernetes:rbac.authorization.k8s.io/v1:Cluster") and _node_agent(r):
+            require(ca.NAME in agents, f"{r.name}: cluster-wide RBAC with no autoscaler to use it")
+            if r.type.endswith(":ClusterRole"):
+                require(
+                    json.dumps(r.inputs["rules"], sort_keys=True) == expected, f"{r.name}: beyond the upstream role"
+                )
+            else:
+                require(r.inputs["subjects"] == subject, f"{r.name}: bound to {r.inputs['subjects']}")
+                require(r.inputs["roleRef"]["name"] == ca.NAME, f"{r.name}: binds {r.inputs['roleRef']['name']}")
+
+
+def _camel(value: Any) -> Any:
+    """The SDK's snake_case field names as the plan holds them (the API's camelCase)."""
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            "".join(w.capitalize() if i else w for i, w in enumerate(k.split("_"))): _camel(v) for k, v in value.items()
+        }
+    return value
 
 
 def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:

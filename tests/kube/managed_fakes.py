@@ -51,7 +51,15 @@ def build(provisioner: Any, stack: str, placement: Any, tags: dict[str, str]) ->
     issuer = pulumi.Output.from_input("https://issuer.invalid")
     cloud = {"eks": FakeAws, "gke": FakeGcp, "aks": FakeAzure}.get(provisioner.type)
     cloud = cloud(stack, spec) if cloud else None
-    return m.ClusterAccess(pulumi.Output.from_input(config), [], issuer, cloud=cloud)
+
+    def autoscaler(opts: Any) -> None:  # EKS' cluster autoscaler, as cloud/eks.py deploys it, with the stand-in role
+        from mlstack.components.kubernetes import autoscaler
+
+        annotations = {eks.IRSA_ANNOTATION: role_arn(*eks.AUTOSCALER)}
+        autoscaler.deploy(stack, stack, spec.region, annotations, opts)
+
+    in_cluster = autoscaler if provisioner.type == "eks" else None
+    return m.ClusterAccess(pulumi.Output.from_input(config), [], issuer, cloud=cloud, in_cluster=in_cluster)
 
 
 ACCOUNT = "123456789012"

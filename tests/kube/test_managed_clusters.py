@@ -599,3 +599,67 @@ def test_a_cluster_without_gpu_pools_gets_no_device_plugin(tmp_path):
     path.write_text((text[:start] + text[end:]).replace("    node_pool: gpu\n", ""))
     p = plan(load_recipe(path))
     assert [r for r in p.of_type("kubernetes:apps/v1:DaemonSet")] == []
+
+
+# What mlstack runs in kube-system of an EKS cluster (its cluster autoscaler, NVIDIA's device plugin): each breach of
+# the node-agent rule, and of the autoscaler role's scope.
+def _rbac(name: str, change: Callable[[dict], None]) -> Callable[[Plan], None]:
+    def mutate(p: Plan) -> None:
+        change(next(r for r in p.resources if r.name == name).inputs)
+    return mutate
+
+
+AGENT_BREACHES = [
+    Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler-cluster-role: beyond the upstream role",
+           _rbac("cluster-autoscaler-cluster-role", lambda i: i["rules"][0]["verbs"].append("delete"))),
+    Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler-cluster-binding: bound to",
+           _rbac("cluster-autoscaler-cluster-binding",
+                 lambda i: i["subjects"].append({"kind": "ServiceAccount", "name": "default", "namespace": "mlops"}))),
+    Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler/cluster-autoscaler: image",
+           _rbac("cluster-autoscaler", lambda i: i["spec"]["template"]["spec"]["containers"][0].update(
+               image="registry.k8s.io/autoscaling/cluster-autoscaler:latest"))),
+    Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler: mounts host paths",
+           _rbac("cluster-autoscaler", lambda i: i["spec"]["template"]["spec"].update(
+               volumes=[{"name": "certs", "hostPath": {"path": "/etc/ssl/certs"}}]))),
+    Breach("node_agents_are_pinned_and_confined", "nvidia-device-plugin: runs beyond the GPU pools",
+           _rbac("nvidia-device-plugin", lambda i: i["spec"]["template"]["spec"].pop("affinity") and
+                 i["spec"]["template"]["spec"].update(affinity={"nodeAffinity": {
+                     "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}))),
+    Breach("node_agents_are_pinned_and_confined", "node agents ['nvidia-device-plugin'], where the cluster needs",
+           lambda p: p.resources.remove(next(r for r in p.resources if r.name == "cluster-autoscaler"))),
+    Breach("no_static_keys_and_roles_scoped", "autoscaler-role-policy: beyond the autoscaler's",
+           _statement("autoscaler-role-policy", 1, "Condition", {})),
+]
+
+
+@pytest.mark.parametrize("breach", AGENT_BREACHES, ids=lambda b: b.reason)
+def test_the_eks_node_agents_rules_catch_their_breaches(breach):
+    recipe = load_recipe(RECIPES / "eks.yaml")
+    [rule] = [r for r in registry.target("kubernetes").policy_rules(recipe.target) if r.__name__ == breach.rule]
+    rule(planned("eks"), recipe)
+    weakened = copy.deepcopy(planned("eks"))
+    breach.mutate(weakened)
+    with pytest.raises(PolicyViolation, match=re.escape(breach.reason)):
+        rule(weakened, recipe)
+
+
+def test_the_eks_cluster_autoscaler_scales_this_clusters_node_groups_by_irsa():
+    from mlstack.components.kubernetes import autoscaler
+
+    p = planned("eks")
+    [deployment] = [r for r in p.of_type("kubernetes:apps/v1:Deployment") if r.name == "cluster-autoscaler"]
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    assert pod["containers"][0]["command"] == autoscaler.command("mlops-eks")
+    assert "k8s.io/cluster-autoscaler/mlops-eks" in " ".join(pod["containers"][0]["command"])
+    [account] = [r for r in p.of_type("kubernetes:core/v1:ServiceAccount") if r.name == "cluster-autoscaler-account"]
+    arn = account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    [role] = [r for r in p.of_type("aws:iam/role:Role") if r.inputs["arn"] == arn]
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert subjects == ["system:serviceaccount:kube-system:cluster-autoscaler"]
+    [policy] = [r for r in p.of_type("aws:iam/rolePolicy:RolePolicy") if r.parent == role.urn]
+    writes = json.loads(policy.inputs["policy"])["Statement"][1]
+    assert writes["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlops-eks": "owned"}}
+    # the node groups keep the size the autoscaler sets: a deploy does not reset it
+    for group in p.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert group.inputs["scalingConfig"]["desiredSize"] == group.inputs["scalingConfig"]["minSize"]

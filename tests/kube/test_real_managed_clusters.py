@@ -131,6 +131,15 @@ def test_the_in_cluster_stack_deploys_through_the_clusters_kubeconfig_onto_its_p
         if cloud in KEYLESS:  # the cloud's store and registry: the pods reach them keylessly, each as its own
             _check_keyless(cp, name, cloud)
 
+        # EKS: its cluster autoscaler runs in kube-system, as its own IRSA-annotated account
+        if cloud == "eks":
+            ca = json.loads(cp.kubectl("-n", "kube-system", "get", "deployment", "cluster-autoscaler", "-o", "json").stdout)
+            assert ca["spec"]["template"]["spec"]["serviceAccountName"] == "cluster-autoscaler"
+            account = json.loads(cp.kubectl("-n", "kube-system", "get", "serviceaccount", "cluster-autoscaler", "-o", "json").stdout)
+            assert account["metadata"]["annotations"][eks.IRSA_ANNOTATION] == managed_fakes.role_arn(*eks.AUTOSCALER)
+            role = json.loads(cp.kubectl("get", "clusterrole", "cluster-autoscaler", "-o", "json").stdout)
+            assert all("*" not in json.dumps(rule) for rule in role["rules"])
+
         # NVIDIA's device plugin where the cloud installs only the driver: on the GPU node alone
         agents = json.loads(cp.kubectl("-n", "kube-system", "get", "pods", "-l",
                                        "mlstack.dev/node-agent=nvidia-device-plugin", "-o", "json").stdout)["items"]

@@ -15,6 +15,7 @@ from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.eks import (
     ARM,
+    AUTOSCALER,
     BUCKET_ACTIONS,
     EBS_CSI,
     EBS_POLICY,
@@ -28,6 +29,7 @@ from mlstack.components.kubernetes.clusters.eks import (
     TAINT,
     Eks,
     EksCluster,
+    autoscaler_policy,
     kubeconfig,
 )
 
@@ -133,7 +135,22 @@ def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         "allow_volume_expansion": True,
     }
     cloud = EksCloud(provider, oidc, issuer, spec, tags)
-    return m.ClusterAccess(config, [cni, ebs, *groups], issuer, storage, cloud)
+    # the cluster autoscaler's role: only its service account may assume it, and it scales this cluster's groups
+    autoscaler_role = _irsa_role("autoscaler-role", oidc, issuer, AUTOSCALER, (), tags, opts)
+    aws.iam.RolePolicy(
+        "autoscaler-role-policy",
+        role=autoscaler_role[0].id,
+        policy=cluster.name.apply(autoscaler_policy),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=autoscaler_role[0])),
+    )
+
+    def in_cluster(k8s_opts: pulumi.ResourceOptions) -> None:
+        from mlstack.components.kubernetes import autoscaler
+
+        annotations = {IRSA_ANNOTATION: autoscaler_role[0].arn}
+        autoscaler.deploy(stack, stack, spec.region, annotations, k8s_opts)
+
+    return m.ClusterAccess(config, [cni, ebs, *groups], issuer, storage, cloud, in_cluster)
 
 
 @dataclasses.dataclass(frozen=True)

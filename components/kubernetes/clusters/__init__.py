@@ -108,6 +108,11 @@ class ClusterProvisioner:
         """The GPU pools' names, and the tolerations a pod on every one of them needs (none: no pools declared)."""
         return [], []
 
+    def node_agents(self, placement: Any) -> tuple[str, ...]:
+        """What mlstack runs in kube-system of this cluster (the policy suite's node-agent rule expects exactly it):
+        NVIDIA's device plugin where it installs it and there are GPU pools."""
+        return ("nvidia-device-plugin",) if self.device_plugin and self.gpu_pools(placement)[0] else ()
+
     cost_module: ClassVar[str] = ""  # the cloud target's price rules (its cost module), for STORAGE_TYPES
     # the resource types of the cloud's own store and registry flavors, priced as the cloud target prices them
     STORAGE_TYPES: ClassVar[tuple[str, ...]] = ()

@@ -236,6 +236,9 @@ class ClusterAccess:
     # the StorageClass the stack's volumes use, where the cluster has no default of its own (EKS): its spec fields
     storage_class: dict[str, Any] | None = None
     cloud: CloudAccess | None = None  # the cloud's object store, registry and workload identities
+    # the cluster's own in-cluster parts (EKS' cluster autoscaler), declared with the stack's Kubernetes provider:
+    # (options carrying that provider) -> None
+    in_cluster: Any = None
 
 
 class ManagedProvisioner(ClusterProvisioner):

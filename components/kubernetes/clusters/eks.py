@@ -39,6 +39,34 @@ OBJECT_ACTIONS = (
     "s3:ListMultipartUploadParts",
 )
 KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+# The cluster autoscaler (EKS scales a node group between its min and max only with it): its service account, and
+# what its role may do (the autoscaler's AWS README: auto-discovery); it changes only the node groups of this
+# cluster, by the tag EKS puts on their Auto Scaling groups
+AUTOSCALER = ("kube-system", "cluster-autoscaler")
+AUTOSCALER_READS = (
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements",
+    "eks:DescribeNodegroup",
+)
+AUTOSCALER_WRITES = ("autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup")
+
+
+def autoscaler_policy(cluster: str) -> str:
+    """The autoscaler's role: describe anything (those calls take no resource), scale only this cluster's groups."""
+    owned = {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}}
+    statements = [
+        {"Effect": "Allow", "Action": list(AUTOSCALER_READS), "Resource": ["*"]},
+        {"Effect": "Allow", "Action": list(AUTOSCALER_WRITES), "Resource": ["*"], "Condition": owned},
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
 EBS_CSI = ("kube-system", "ebs-csi-controller-sa")  # the EBS CSI driver's controller: its only IRSA binding
 EBS_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 STORAGE_CLASS = "mlstack-gp3"  # encrypted gp3 volumes through the EBS CSI driver (EKS has no default class)
@@ -130,6 +158,9 @@ class Eks(m.ManagedProvisioner):
 
     def storage_class(self, placement: Any) -> str | None:
         return placement.storage_class or STORAGE_CLASS
+
+    def node_agents(self, placement: Any) -> tuple[str, ...]:
+        return (*super().node_agents(placement), AUTOSCALER[1])  # EKS' node groups scale only with it
 
     def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:
         from mlstack.components.aws import offline
@@ -239,7 +270,21 @@ def no_static_keys_and_roles_scoped(plan: Any, recipe: Any) -> None:
     buckets = {b.inputs["arn"] for b in plan.of_type("aws:s3/bucket:Bucket")}
     store = getattr(recipe.components, "object_store", None)
     keys = {k for k in [getattr(store, "kms_key_arn", None)] if k}
+    autoscaler = f"system:serviceaccount:{AUTOSCALER[0]}:{AUTOSCALER[1]}"
+    roles = {r.urn: r for r in plan.of_type("aws:iam/role:Role")}
     for policy in plan.of_type("aws:iam/rolePolicy:RolePolicy"):
+        role = roles.get(policy.parent or "")
+        trusted = (
+            [s for st in json.loads(role.inputs["assumeRolePolicy"])["Statement"] for s in _subjects(st)]
+            if role
+            else []
+        )
+        if trusted == [autoscaler]:  # the cluster autoscaler's: its documented policy, this cluster's groups alone
+            expected = json.loads(autoscaler_policy(_cluster(plan).inputs.get("name", "")))
+            require(
+                json.loads(policy.inputs.get("policy") or "{}") == expected, f"{policy.name}: beyond the autoscaler's"
+            )
+            continue
         for statement in json.loads(policy.inputs.get("policy") or "{}").get("Statement", []):
             require(
                 statement.get("Effect") == "Allow" and "NotResource" not in statement, f"{policy.name}: {statement}"
