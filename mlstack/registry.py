@@ -193,6 +193,11 @@ class TargetHooks:
         that did not finish leaves the previous pods serving); [] when all is as deployed."""
         return []
 
+    def drift_ignores(self, placement: Any) -> dict[str, tuple[str, ...]]:
+        """`drift`: resource type -> the output fields the platform itself moves (a node pool's size, which its
+        autoscaler sets), dotted, `[*]` for every item of a list; a change of only those is not drift."""
+        return {}
+
     def render(self, plan: Any) -> dict[str, str] | None:
         """`mlstack render`: the stack as the platform's own manifests, {file name: text}; None: it has none."""
         return None

@@ -2,7 +2,7 @@
 (EKS' NVIDIA AMI, AKS' GPU driver install; GKE installs its own): without it no node advertises `nvidia.com/gpu`, and
 a pod asking for a GPU never schedules. NVIDIA's own static manifest (deployments/static/nvidia-device-plugin.yml of
 the pinned release), confined: on the GPU pools alone, tolerating their taints alone, no API token, capabilities
-dropped, a read-only root, its one host path the kubelet's device-plugin socket directory.
+dropped, RuntimeDefault seccomp, its one host path the kubelet's device-plugin socket directory.
 
 It is a node agent in kube-system, not a workload of the stack's namespace: it runs as root (the kubelet's socket
 directory is root's) and mounts that host path, which the namespace's Pod Security `restricted` refuses; the policy
@@ -45,7 +45,8 @@ def daemon_set(stack: str, gpu_pools: list[str], tolerations: list[dict[str, str
             "allow_privilege_escalation": False,
             "capabilities": {"drop": ["ALL"]},
             "privileged": False,
-            "read_only_root_filesystem": True,
+            # a writable root, as NVIDIA ships it: the image asks for the NVIDIA runtime hook (NVIDIA_VISIBLE_DEVICES),
+            # which writes into the container's root when it starts
             "seccomp_profile": {"type": "RuntimeDefault"},
         },
         "volume_mounts": [{"name": "device-plugins", "mount_path": SOCKETS}],

@@ -101,6 +101,9 @@ class KubernetesHooks(TargetHooks):
             users=tuple(sorted(f"{s} (namespace {ns})" for s, ns in users)),
         )
 
+    def drift_ignores(self, placement: KubernetesTarget) -> dict[str, tuple[str, ...]]:
+        return dict(clusters.of(placement).DRIFT_IGNORES)  # a created cluster's pool sizes, set by its autoscaler
+
     def health(self, placement: KubernetesTarget, stack: str) -> list[tuple[str, str]]:
         from mlstack.components.kubernetes import access
         from mlstack.components.kubernetes import naming as n

@@ -29,6 +29,7 @@ RULES = [
 ]
 API_PORTS = (443, 6443)  # the API server (launching step pods) and HTTPS servers such as ZenML's
 PIPELINE_PODS = {n.PIPELINE: "true"}  # ZenML's pipeline pods carry it (pod settings in the client config)
+SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"  # honoured by the autoscalers of EKS, GKE and AKS
 
 
 class KubernetesOrchestrator(
@@ -105,6 +106,8 @@ class KubernetesOrchestrator(
                     step_tolerations=list(placed.tolerations) if placed and placed.tolerations else None,
                     step_gpus=placed.gpus if placed and placed.gpus else None,
                     pod_env=dict(values) or None,
+                    # on an autoscaled cluster (one the stack creates) a scale-down must not evict a running step
+                    step_annotations={SAFE_TO_EVICT: "false"} if platform.cluster.creates_cluster else None,
                 )
             ),
         )

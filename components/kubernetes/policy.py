@@ -257,43 +257,71 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
                 seen.add(key)
 
 
+# What the cluster autoscaler may write (resource -> verbs; it reads more): the upstream ClusterRole's writes.
+AUTOSCALER_WRITES = {
+    "events": {"create", "patch"},
+    "endpoints": {"create", "patch", "update"},
+    "pods/eviction": {"create"},
+    "pods/status": {"update"},
+    "nodes": {"update"},
+    "jobs": {"patch"},
+    "leases": {"create", "update"},
+}
+READS = {"get", "list", "watch"}
+AGENT_KINDS = {dp.NAME: "kubernetes:apps/v1:DaemonSet", "cluster-autoscaler": "kubernetes:apps/v1:Deployment"}
+
+
 def node_agents_are_pinned_and_confined(plan, recipe) -> None:
-    """What mlstack runs in kube-system of a cluster the stack creates, exactly what that cluster needs
-    (`node_agents`), each in kube-system with its pinned image, no host namespace or port, not privileged,
-    capabilities dropped, no escalation, a read-only root and RuntimeDefault seccomp; and each confined its own way:
+    """What mlstack runs in kube-system of a cluster the stack creates is exactly what that cluster needs
+    (`node_agents`, one object each, of its kind, in kube-system; nothing else carries the node-agent label), each
+    with its pinned image, no host namespace or port, not privileged, capabilities dropped, no escalation and
+    RuntimeDefault seccomp; and each confined its own way:
     - NVIDIA's device plugin: on the GPU pools alone tolerating their taints alone, no token, one host path (the
-      kubelet's device-plugin sockets), root only for that;
-    - the cluster autoscaler: no host path, as nobody, its upstream ClusterRole (reads, and writes only events,
-      evictions, pod status, nodes, jobs' patches and its own lease) bound to its own account alone."""
+      kubelet's device-plugin sockets), root only for that (a writable root, as NVIDIA ships it: the NVIDIA runtime
+      hook writes into it);
+    - the cluster autoscaler: no host path, as nobody (pod and containers), a read-only root, its ClusterRole no
+      wildcard, no Secret, and writes only as upstream's (events, evictions, pod status, nodes, jobs, its lease),
+      bound to its own account alone."""
     from mlstack.components.kubernetes import autoscaler as ca
     from mlstack.versions import KUBERNETES_IMAGES
 
     provisioner = clusters.of(recipe.target)
-    agents = {r.inputs["metadata"]["name"]: r for r in plan.resources if r.type in pod_specs() and _node_agent(r)}
-    wanted = provisioner.node_agents(recipe.target)
-    require(sorted(agents) == sorted(wanted), f"node agents {sorted(agents)}, where the cluster needs {list(wanted)}")
-    for name, agent in agents.items():
-        require(agent.inputs["metadata"].get("namespace") == dp.NAMESPACE, f"{agent.name}: outside {dp.NAMESPACE}")
-        pod = agent.inputs["spec"]["template"]["spec"]
+    labelled = [r for r in plan.resources if _node_agent(r)]
+    agents = [r for r in labelled if r.type in pod_specs()]
+    names = sorted(str((r.inputs.get("metadata") or {}).get("name")) for r in agents)
+    wanted = sorted(provisioner.node_agents(recipe.target))
+    require(names == wanted, f"node agents {names}, where the cluster needs {wanted}")
+    for agent in agents:
+        meta = agent.inputs.get("metadata") or {}
+        name = str(meta.get("name"))
+        require(agent.type == AGENT_KINDS.get(name), f"{agent.name}: a {agent.type.rsplit(':', 1)[-1]} node agent")
+        require(meta.get("namespace") == dp.NAMESPACE, f"{agent.name}: outside {dp.NAMESPACE}")
+        pod = ((agent.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
         require(not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), f"{agent.name}: host namespace")
-        paths = [v["hostPath"]["path"] for v in pod.get("volumes") or [] if "hostPath" in v]
+        paths = [v["hostPath"].get("path") for v in pod.get("volumes") or [] if "hostPath" in v]
         for c in _containers(pod):
-            ctx, where = c.get("securityContext") or {}, f"{agent.name}/{c['name']}"
+            ctx, where = c.get("securityContext") or {}, f"{agent.name}/{c.get('name')}"
             require(c.get("image") == KUBERNETES_IMAGES[name], f"{where}: image {c.get('image')} is not the pin")
             require(ctx.get("privileged") in (None, False), f"{where}: privileged")
             require(ctx.get("allowPrivilegeEscalation") is False, f"{where}: privilege escalation allowed")
             require((ctx.get("capabilities") or {}).get("drop") == ["ALL"], f"{where}: capabilities not dropped")
-            require(ctx.get("readOnlyRootFilesystem") is True, f"{where}: writable root filesystem")
+            require(not (ctx.get("capabilities") or {}).get("add"), f"{where}: adds capabilities")
             seccomp = ctx.get("seccompProfile") or (pod.get("securityContext") or {}).get("seccompProfile") or {}
             require(seccomp.get("type") == "RuntimeDefault", f"{where}: no RuntimeDefault seccomp profile")
             require(not any(p.get("hostPort") for p in c.get("ports") or []), f"{where}: binds a host port")
+            if name == ca.NAME:
+                require(ctx.get("readOnlyRootFilesystem") is True, f"{where}: writable root filesystem")
+                require(ctx.get("runAsUser", 1) != 0 and ctx.get("runAsNonRoot") is not False, f"{where}: as root")
         if name == dp.NAME:
             pools, tolerations = provisioner.gpu_pools(recipe.target)
-            terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-            placed = [e for t in terms["nodeSelectorTerms"] for e in t.get("matchExpressions") or []]
+            required = ((pod.get("affinity") or {}).get("nodeAffinity") or {}).get(
+                "requiredDuringSchedulingIgnoredDuringExecution"
+            ) or {}
+            terms = required.get("nodeSelectorTerms") or []
             require(
-                placed == [{"key": POOL_LABEL, "operator": "In", "values": sorted(pools)}],
-                f"{agent.name}: runs beyond the GPU pools ({placed})",
+                terms == [{"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": sorted(pools)}]}]
+                and not pod.get("nodeSelector"),
+                f"{agent.name}: runs beyond the GPU pools ({terms})",
             )
             require(
                 {tuple(sorted(t.items())) for t in pod.get("tolerations") or []}
@@ -305,32 +333,28 @@ def node_agents_are_pinned_and_confined(plan, recipe) -> None:
                 paths == [dp.SOCKETS], f"{agent.name}: host paths {paths}, not the kubelet's device-plugin directory"
             )
         else:  # the cluster autoscaler
+            security = pod.get("securityContext") or {}
+            require(security.get("runAsNonRoot") is True and security.get("runAsUser") != 0, f"{agent.name}: as root")
             require(paths == [], f"{agent.name}: mounts host paths {paths}")
-            require((pod.get("securityContext") or {}).get("runAsNonRoot") is True, f"{agent.name}: may run as root")
             require(pod.get("serviceAccountName") == ca.NAME, f"{agent.name}: runs as {pod.get('serviceAccountName')}")
-    expected = json.dumps(_camel(ca.CLUSTER_RULES), sort_keys=True)
     subject = [{"kind": "ServiceAccount", "name": ca.NAME, "namespace": ca.NAMESPACE}]
-    for r in plan.resources:
-        if r.type.startswith("kubernetes:rbac.authorization.k8s.io/v1:Cluster") and _node_agent(r):
-            require(ca.NAME in agents, f"{r.name}: cluster-wide RBAC with no autoscaler to use it")
-            if r.type.endswith(":ClusterRole"):
-                require(
-                    json.dumps(r.inputs["rules"], sort_keys=True) == expected, f"{r.name}: beyond the upstream role"
-                )
-            else:
-                require(r.inputs["subjects"] == subject, f"{r.name}: bound to {r.inputs['subjects']}")
-                require(r.inputs["roleRef"]["name"] == ca.NAME, f"{r.name}: binds {r.inputs['roleRef']['name']}")
-
-
-def _camel(value: Any) -> Any:
-    """The SDK's snake_case field names as the plan holds them (the API's camelCase)."""
-    if isinstance(value, list):
-        return [_camel(v) for v in value]
-    if isinstance(value, dict):
-        return {
-            "".join(w.capitalize() if i else w for i, w in enumerate(k.split("_"))): _camel(v) for k, v in value.items()
-        }
-    return value
+    for r in labelled:
+        if not r.type.startswith("kubernetes:rbac.authorization.k8s.io/v1:"):
+            continue
+        require(ca.NAME in names, f"{r.name}: RBAC with no autoscaler to use it")
+        if r.type.endswith(("Role", ":ClusterRole")):
+            for rule in r.inputs.get("rules") or []:
+                words = [*rule.get("apiGroups", []), *rule.get("resources", []), *rule.get("verbs", [])]
+                require("*" not in words and "secrets" not in rule.get("resources", []), f"{r.name}: {rule}")
+                for resource in rule.get("resources", []):
+                    writes = set(rule.get("verbs", [])) - READS
+                    allowed = AUTOSCALER_WRITES.get(resource, set()) | (
+                        {"create", "delete", "update"} if resource == "configmaps" else set()
+                    )
+                    require(writes <= allowed, f"{r.name}: {', '.join(sorted(writes))} on {resource}")
+        else:
+            require(r.inputs.get("subjects") == subject, f"{r.name}: bound to {r.inputs.get('subjects')}")
+            require((r.inputs.get("roleRef") or {}).get("name") == ca.NAME, f"{r.name}: binds another role")
 
 
 def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:

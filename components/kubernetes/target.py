@@ -175,6 +175,8 @@ def _orchestrator(client: Any) -> dict[str, Any]:
         steps["tolerations"] = [dict(t) for t in client.step_tolerations]
     if client.step_gpus:
         steps["resources"] = {"limits": {GPU_RESOURCE: str(client.step_gpus)}}
+    if client.step_annotations:
+        steps["annotations"] = dict(client.step_annotations)
     config = {
         "kubernetes_context": client.kubernetes_context,
         "kubernetes_namespace": client.kubernetes_namespace,

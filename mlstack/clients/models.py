@@ -61,6 +61,9 @@ class OrchestratorClient(StoredModel):
     )
     step_tolerations: list[dict[str, str]] | None = Field(default=None, description="Tolerations of step pods.")
     step_gpus: int | None = Field(default=None, description="GPUs each step pod asks for (`nvidia.com/gpu`).")
+    step_annotations: dict[str, str] | None = Field(
+        default=None, description="Annotations of step pods (an autoscaled cluster: not evicted while they run)."
+    )
     pod_env: dict[str, str] | None = Field(
         default=None, description="Environment of the pipeline pods (what the cloud's store needs: its account)."
     )

@@ -485,14 +485,15 @@ def drift(home: Home, ref: StackRef, emit: Callable[[str], None]) -> DriftResult
         raise StackNotFoundError(
             f"stack {recipe.name!r} is not deployed", hint="`mlstack deploy` it first (`mlstack list` shows the stacks)"
         )
-    result = s.drift()
+    hooks = registry.target(recipe.target.type).lifecycle()
+    # what the platform moves itself (a node pool's size under its autoscaler) is not drift
+    result = s.drift(hooks.drift_ignores(recipe.target))
     plan = ChangePlan(recipe.name, recipe.target.type, "drift", result.steps)
     # what the state cannot show: the platform runs something else than it holds (a rollout that did not finish);
     # a cluster the stack created is reached by the kubeconfig in its outputs
-    hooks = registry.target(recipe.target.type).lifecycle()
     with reaching(_clients(s.outputs()) if type(hooks).health is not TargetHooks.health else None):
         unhealthy = hooks.health(recipe.target, recipe.name)
-    shared = _shared_of(home, recipe, ref, emit, "drift")  # the add-ons the stack uses, shared with others
+        shared = _shared_of(home, recipe, ref, emit, "drift")  # the add-ons the stack uses, shared with others
     return DriftResult(
         stack=recipe.name,
         target=recipe.target.type,

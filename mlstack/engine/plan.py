@@ -155,12 +155,33 @@ class StepCollector:
             self._steps.append(step)
 
 
+def _strip(value: Any, path: list[str]) -> Any:
+    """`value` without the field at `path` (dotted; `*` stands for every item of a list)."""
+    if not path:
+        return None
+    head, rest = path[0], path[1:]
+    if head == "*" and isinstance(value, list):
+        return [_strip(v, rest) for v in value]
+    if isinstance(value, dict) and head in value:
+        if not rest:
+            return {k: v for k, v in value.items() if k != head}
+        return {**value, head: _strip(value[head], rest)}
+    return value
+
+
+def _field(key: str) -> str:
+    """The top-level output a diff key names (`scalingConfig.desiredSize`, `agentPoolProfiles[0].count`)."""
+    return key.split(".", 1)[0].split("[", 1)[0]
+
+
 class DriftCollector:
     """Collects what a refresh preview found. The engine reports each resource it read as `same`, `update` (its
-    real outputs differ from the state's: the step names them) or `delete` (it is gone)."""
+    real outputs differ from the state's: the step names them) or `delete` (it is gone). `ignored`: resource type ->
+    the fields the platform itself moves (a node pool's size under its autoscaler), which are not drift."""
 
-    def __init__(self) -> None:
+    def __init__(self, ignored: dict[str, tuple[str, ...]] | None = None) -> None:
         self.steps: list[Step] = []
+        self.ignored = ignored or {}
 
     def on_event(self, event: Any) -> None:
         done = getattr(event, "res_outputs_event", None)
@@ -175,9 +196,16 @@ class DriftCollector:
                 (meta.old.outputs if meta.old else None) or {},
                 (meta.new.outputs if meta.new else None) or {},
             )
-            differ = [k for k in {*before, *after} if before.get(k) != after.get(k)]
-            changed = tuple(sorted({*(meta.diffs or []), *(meta.detailed_diff or {}), *differ}))
-            self.steps.append(Step("changed", meta.urn, meta.type, changed))
+            for path in self.ignored.get(meta.type, ()):
+                parts = path.replace("[*]", ".*").split(".")
+                before, after = _strip(before, parts), _strip(after, parts)
+            differ = {k for k in {*before, *after} if before.get(k) != after.get(k)}
+            reported = {*(meta.diffs or []), *(meta.detailed_diff or {})}
+            if self.ignored.get(meta.type):  # what differs only in an ignored field is not reported
+                reported = {k for k in reported if _field(k) in differ or _field(k) not in {*before, *after}}
+            changed = tuple(sorted({*reported, *differ}))
+            if changed:
+                self.steps.append(Step("changed", meta.urn, meta.type, changed))
 
 
 def offline_plan(planned: Any) -> ChangePlan:

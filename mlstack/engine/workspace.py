@@ -394,11 +394,11 @@ class StackSession:
                 self._forget_new_config()
         return OperationResult(self.name, "preview", dict(result.change_summary or {}), steps=collector.steps)
 
-    def drift(self) -> OperationResult:
+    def drift(self, ignored: dict[str, tuple[str, ...]] | None = None) -> OperationResult:
         """What refreshing the state would change: each resource whose real state differs from the recorded one
-        (a refresh preview: nothing is written)."""
+        (a refresh preview: nothing is written); `ignored`: type -> fields the platform moves itself."""
         stack = self._stack(create=False)
-        collector = DriftCollector()
+        collector = DriftCollector(ignored)
         with self._errors():
             result = stack.preview_refresh(color="never", **self._events(collector.on_event))
         return OperationResult(self.name, "drift", dict(result.change_summary or {}), steps=collector.steps)

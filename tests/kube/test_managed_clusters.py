@@ -286,6 +286,8 @@ BREACHES = {
         Breach("network_policies_are_enforced", "does not enforce",
                _edit("aws:eks/addon:Addon", "configurationValues", "{}")),
         Breach("gpu_pools_are_tainted", "pool-gpu: GPU nodes are not tainted", _edit(NG, "taints", [], "pool-gpu")),
+        Breach("gpu_pools_are_tainted", "pool-gpu: the autoscaler cannot tell its nodes carry GPUs",
+               _edit(NG, "labels", {"mlstack.dev/pool": "gpu"}, "pool-gpu")),
         Breach("no_static_keys_and_roles_scoped", "creates IAM access keys",
                _add("aws:iam/accessKey:AccessKey", "key", {"user": "ci"})),
         Breach("no_static_keys_and_roles_scoped", "ebs-csi-role: any service account",
@@ -609,9 +611,30 @@ def _rbac(name: str, change: Callable[[dict], None]) -> Callable[[Plan], None]:
     return mutate
 
 
+def _impostor(p: Plan) -> None:
+    """A Deployment of the stack's namespace that takes the autoscaler's name and label (to escape the workload
+    rules), placed before the real one."""
+    real = next(r for r in p.resources if r.name == "cluster-autoscaler")
+    inputs = copy.deepcopy(real.inputs)
+    inputs["metadata"]["namespace"] = "mlops"
+    inputs["spec"]["template"]["spec"].update(hostNetwork=True, volumes=[{"name": "root", "hostPath": {"path": "/"}}])
+    p.resources.insert(0, type(real)(real.urn + "-impostor", real.type, "cluster-autoscaler-impostor", None, True, inputs))
+
+
 AGENT_BREACHES = [
-    Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler-cluster-role: beyond the upstream role",
+    Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler-cluster-role: create, delete, patch on events",
            _rbac("cluster-autoscaler-cluster-role", lambda i: i["rules"][0]["verbs"].append("delete"))),
+    Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler-cluster-role: {'apiGroups': [''], 'resources': "
+           "['secrets']",
+           _rbac("cluster-autoscaler-cluster-role", lambda i: i["rules"].append(
+               {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}))),
+    Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler/cluster-autoscaler: as root",
+           _rbac("cluster-autoscaler", lambda i: i["spec"]["template"]["spec"]["containers"][0]["securityContext"].update(
+               runAsUser=0))),
+    Breach("node_agents_are_pinned_and_confined", "nvidia-device-plugin: runs beyond the GPU pools",
+           _rbac("nvidia-device-plugin", lambda i: i["spec"]["template"]["spec"].update(nodeSelector={"a": "b"}))),
+    Breach("node_agents_are_pinned_and_confined", "node agents ['cluster-autoscaler', 'cluster-autoscaler', ",
+           lambda p: _impostor(p)),
     Breach("node_agents_are_pinned_and_confined", "cluster-autoscaler-cluster-binding: bound to",
            _rbac("cluster-autoscaler-cluster-binding",
                  lambda i: i["subjects"].append({"kind": "ServiceAccount", "name": "default", "namespace": "mlops"}))),
@@ -629,6 +652,8 @@ AGENT_BREACHES = [
            lambda p: p.resources.remove(next(r for r in p.resources if r.name == "cluster-autoscaler"))),
     Breach("no_static_keys_and_roles_scoped", "autoscaler-role-policy: beyond the autoscaler's",
            _statement("autoscaler-role-policy", 1, "Condition", {})),
+    Breach("no_static_keys_and_roles_scoped", "autoscaler-role-policy: beyond the autoscaler's (iam:PassRole)",
+           _statement("autoscaler-role-policy", 0, "Action", ["iam:PassRole"])),
 ]
 
 
@@ -660,6 +685,12 @@ def test_the_eks_cluster_autoscaler_scales_this_clusters_node_groups_by_irsa():
     [policy] = [r for r in p.of_type("aws:iam/rolePolicy:RolePolicy") if r.parent == role.urn]
     writes = json.loads(policy.inputs["policy"])["Statement"][1]
     assert writes["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/mlops-eks": "owned"}}
-    # the node groups keep the size the autoscaler sets: a deploy does not reset it
+    # each group starts at its min (then the size is the autoscaler's: the program ignores later changes, which
+    # the offline plan does not record, and `drift` does not report them: tests/engine/test_drift_ignores.py)
     for group in p.of_type("aws:eks/nodeGroup:NodeGroup"):
         assert group.inputs["scalingConfig"]["desiredSize"] == group.inputs["scalingConfig"]["minSize"]
+    # the autoscaler knows GPU nodes by their accelerator label
+    [gpu] = [g for g in p.of_type("aws:eks/nodeGroup:NodeGroup") if g.name == "pool-gpu"]
+    assert gpu.inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-l4"
+    [system] = [g for g in p.of_type("aws:eks/nodeGroup:NodeGroup") if g.name == "pool-system"]
+    assert "k8s.amazonaws.com/accelerator" not in system.inputs["labels"]

@@ -85,6 +85,8 @@ def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
             assert steps["node_selectors"] == {"mlstack.dev/pool": "gpu"}
             assert steps["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
             assert steps["resources"] == {"limits": {"nvidia.com/gpu": "1"}}
+            # an autoscaled cluster: a scale-down does not evict a running step
+            assert steps["annotations"] == {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
         assert not pipeline.get("node_selectors") and not pipeline.get("tolerations")  # the orchestrator pod: anywhere
     store = components["artifact_store"][0]["configuration"]
     if keyless:  # the cloud's own S3: the credential chain (IRSA in the pods), no key, no endpoint

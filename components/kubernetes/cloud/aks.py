@@ -149,7 +149,10 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         sku={"name": "Base", "tier": "Standard"},
         location=location,
         tags=tags,
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[grant])),
+        # the autoscaler moves the system pool's node count between min and max: a deploy must not reset it
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[grant], ignore_changes=["agentPoolProfiles[0].count"])
+        ),
     )
     # Entra ID is the only way in (local accounts off): whoever deploys gets cluster admin on this cluster alone,
     # or the stack could not create its own objects (EKS grants its creator the same)
@@ -178,7 +181,7 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
             resource_group_name=group.name,
             **_profile(pool, spec, mode="User"),
             tags=tags,
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["count"])),  # autoscaled
         )
         for pool in pools.values()
     ]

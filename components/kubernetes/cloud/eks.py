@@ -14,6 +14,7 @@ from mlstack.components.aws.registry import AwsRegistry
 from mlstack.components.context import ComponentArgs
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.components.kubernetes.clusters.eks import (
+    ACCELERATOR_LABEL,
     ARM,
     AUTOSCALER,
     BUCKET_ACTIONS,
@@ -137,7 +138,7 @@ def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
     cloud = EksCloud(provider, oidc, issuer, spec, tags)
     # the cluster autoscaler's role: only its service account may assume it, and it scales this cluster's groups
     autoscaler_role = _irsa_role("autoscaler-role", oidc, issuer, AUTOSCALER, (), tags, opts)
-    aws.iam.RolePolicy(
+    autoscaler_policy_resource = aws.iam.RolePolicy(
         "autoscaler-role-policy",
         role=autoscaler_role[0].id,
         policy=cluster.name.apply(autoscaler_policy),
@@ -148,7 +149,9 @@ def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         from mlstack.components.kubernetes import autoscaler
 
         annotations = {IRSA_ANNOTATION: autoscaler_role[0].arn}
-        autoscaler.deploy(stack, stack, spec.region, annotations, k8s_opts)
+        # the autoscaler starts once its role may act (else it crash-loops until IAM has the policy)
+        after = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[autoscaler_policy_resource]))
+        autoscaler.deploy(stack, stack, spec.region, annotations, after)
 
     return m.ClusterAccess(config, [cni, ebs, *groups], issuer, storage, cloud, in_cluster)
 
@@ -298,7 +301,9 @@ def _node_group(pool: m.Pool, cluster: Any, role: list[Any], spec: EksCluster, t
         capacity_type="SPOT" if pool.spot else "ON_DEMAND",
         disk_size=pool.disk_gb,
         scaling_config={"min_size": pool.min, "max_size": pool.max, "desired_size": pool.min},
-        labels={m.POOL_LABEL: pool.name, **pool.labels},
+        # the autoscaler knows a GPU node by this label: without it, it counts the node ready before the device plugin
+        # advertises its GPUs (and adds another), and scales it down by CPU and memory
+        labels={m.POOL_LABEL: pool.name, **pool.labels, **({ACCELERATOR_LABEL: pool.gpu.type} if pool.gpu else {})},
         taints=[{"key": TAINT["key"], "value": TAINT["value"], "effect": TAINT["effect"]}] if pool.gpu else [],
         update_config={"max_unavailable": 1},
         tags=tags,

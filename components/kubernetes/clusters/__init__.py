@@ -121,6 +121,9 @@ class ClusterProvisioner:
     # (CIDR, port) outside the cluster network a pod may reach by address (GKE's metadata server: Workload Identity
     # tokens); none elsewhere: on EKS and AKS that address is the instance metadata, the node's own credentials
     IP_BLOCKS: ClassVar[tuple[tuple[str, int], ...]] = ()
+    # resource type -> the output fields its cloud moves itself (a pool's node count under the autoscaler): `drift`
+    # does not report them, and the program leaves them to the cloud after creation (ignore_changes)
+    DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def cloud_cost(self, plan: Any, pricing: Any) -> Any:
         """The lines of the cloud's store and registry (s3, ecr) in the plan, by the cloud target's own rules."""

@@ -107,6 +107,10 @@ class Aks(m.ManagedProvisioner):
     exec_hint = "install kubelogin (`az aks install-cli`): the kubeconfig's credential plugin, with `az login`"
     default_machine = "Standard_D4ds_v5"
     builder = "mlstack.components.kubernetes.cloud.aks:build"
+    DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {
+        AGENT_POOL: ("count",),
+        CLUSTER: ("agentPoolProfiles[*].count",),
+    }
     cost_module = "mlstack.components.azure.cost"
     STORAGE_TYPES = ("azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry")
     # the stack's own storage and registry (the azure_blob and acr flavors), held to the azure target's rules

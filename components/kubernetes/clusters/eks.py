@@ -12,7 +12,7 @@ import json
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mlstack.components.aws import settings as aws_settings
 from mlstack.components.kubernetes.clusters import _managed as m
@@ -43,6 +43,7 @@ KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 # what its role may do (the autoscaler's AWS README: auto-discovery); it changes only the node groups of this
 # cluster, by the tag EKS puts on their Auto Scaling groups
 AUTOSCALER = ("kube-system", "cluster-autoscaler")
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"  # on GPU nodes: how the AWS autoscaler knows them
 AUTOSCALER_READS = (
     "autoscaling:DescribeAutoScalingGroups",
     "autoscaling:DescribeAutoScalingInstances",
@@ -120,6 +121,21 @@ class EksCluster(m.ManagedSpec):
         "interfaces and every node go there.",
     )
     version: str = m.version_field("eks")
+
+    @field_validator("version")
+    @classmethod
+    def _autoscaler_of_its_minor(cls, version: str) -> str:
+        """The cluster autoscaler must be the release of the cluster's minor: mlstack pins one (versions.py)."""
+        from mlstack.versions import KUBERNETES_IMAGES
+
+        pinned = ".".join(KUBERNETES_IMAGES["cluster-autoscaler"].rsplit(":v", 1)[1].split(".")[:2])
+        if version != pinned:
+            raise ValueError(
+                f"mlstack runs the cluster autoscaler of Kubernetes {pinned} (versions.py) on EKS; a {version} "
+                f"cluster needs the autoscaler of its own minor: use {pinned}"
+            )
+        return version
+
     pools: list[EksPool] = Field(default_factory=list, description="More node groups: GPU, spot, larger machines.")
     log_retention_days: Literal[30, 60, 90, 180, 365, 731, 1827, 3653] = Field(
         default=90, description="Days CloudWatch keeps the control plane's logs."
@@ -145,6 +161,7 @@ class Eks(m.ManagedProvisioner):
     exec_hint = "install the AWS CLI v2 (its `aws eks get-token` is the kubeconfig's credential plugin)"
     default_machine = "m6i.xlarge"
     builder = "mlstack.components.kubernetes.cloud.eks:build"
+    DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {NODE_GROUP: ("scalingConfig.desiredSize",)}
     cost_module = "mlstack.components.aws.cost"
     STORAGE_TYPES = ("aws:s3/bucket:Bucket", "aws:ecr/repository:Repository")
     # the stack's own buckets and repositories (the s3 and ecr flavors), held to the aws target's rules
@@ -235,6 +252,8 @@ def gpu_pools_are_tainted(plan: Any, recipe: Any) -> None:
         require(gpu == ("NVIDIA" in str(group.inputs.get("amiType"))), f"{group.name}: AMI does not match its GPUs")
         if gpu:
             require(TAINT in (group.inputs.get("taints") or []), f"{group.name}: GPU nodes are not tainted")
+            labels = group.inputs.get("labels") or {}
+            require(ACCELERATOR_LABEL in labels, f"{group.name}: the autoscaler cannot tell its nodes carry GPUs")
 
 
 def _subjects(statement: dict[str, Any]) -> list[Any]:
@@ -279,11 +298,18 @@ def no_static_keys_and_roles_scoped(plan: Any, recipe: Any) -> None:
             if role
             else []
         )
-        if trusted == [autoscaler]:  # the cluster autoscaler's: its documented policy, this cluster's groups alone
-            expected = json.loads(autoscaler_policy(_cluster(plan).inputs.get("name", "")))
-            require(
-                json.loads(policy.inputs.get("policy") or "{}") == expected, f"{policy.name}: beyond the autoscaler's"
-            )
+        if trusted == [autoscaler]:  # the cluster autoscaler's: describe anything, scale this cluster's groups alone
+            tag = f"aws:ResourceTag/k8s.io/cluster-autoscaler/{_cluster(plan).inputs.get('name')}"
+            for statement in json.loads(policy.inputs.get("policy") or "{}").get("Statement", []):
+                actions = set(statement.get("Action") or [])
+                reads = actions <= set(AUTOSCALER_READS) and not statement.get("Condition")
+                writes = actions <= set(AUTOSCALER_WRITES) and statement.get("Condition") == {
+                    "StringEquals": {tag: "owned"}
+                }
+                require(
+                    statement.get("Effect") == "Allow" and (reads or writes) and "NotAction" not in statement,
+                    f"{policy.name}: beyond the autoscaler's ({', '.join(sorted(actions))})",
+                )
             continue
         for statement in json.loads(policy.inputs.get("policy") or "{}").get("Statement", []):
             require(

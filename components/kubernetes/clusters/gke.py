@@ -105,6 +105,9 @@ class Gke(m.ManagedProvisioner):
     exec_hint = "`gcloud components install gke-gcloud-auth-plugin` (the kubeconfig's credential plugin)"
     default_machine = "e2-standard-4"
     builder = "mlstack.components.kubernetes.cloud.gke:build"
+    DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {
+        NODE_POOL: ("nodeCount", "instanceGroupUrls", "managedInstanceGroupUrls")
+    }
     cost_module = "mlstack.components.gcp.cost"
     STORAGE_TYPES = ("gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository")
     # the stack's own buckets and repositories (the gcs and artifact_registry flavors), held to the gcp target's rules
