@@ -121,11 +121,8 @@ def estimate(plan: Any, recipe: Any, pricing: Pricing) -> tuple[Priced, tuple[st
 
         provisioner = clusters.of(recipe.target)
         lines = provisioner.cost_lines(recipe.target, pricing) or []
-        cloud = provisioner.cloud_cost(plan, pricing)  # the cloud's own store and registry (s3, ecr), if any
-        return (
-            Priced(lines=lines + cloud.lines, free=cloud.free, capacity=rows, not_sized=not_sized),
-            (MANAGED, *NOTES),
-        )
+        lines += provisioner.cloud_cost(plan, pricing)  # the cloud's own store and registry (s3, ecr), if any
+        return Priced(lines=lines, capacity=rows, not_sized=not_sized), (MANAGED, *NOTES)
     return Priced(capacity=rows, not_sized=not_sized), (YOURS, *NOTES)
 
 

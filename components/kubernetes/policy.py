@@ -54,8 +54,8 @@ def _manifest_rule(resource: Any) -> Any:
 
 
 def _node_agent(resource: Any) -> bool:
-    """A node agent of the cluster's (NVIDIA's device plugin in kube-system): held to its own rule, not the
-    stack's workload rules (it runs as root with one host path, which `restricted` refuses)."""
+    """A node agent of the cluster's in kube-system (NVIDIA's device plugin, EKS' cluster autoscaler): held to its
+    own rule, not the stack's workload rules (root and a host path, cluster-wide RBAC, which they need)."""
     return dp.NODE_AGENT in ((resource.inputs.get("metadata") or {}).get("labels") or {})
 
 
@@ -391,5 +391,5 @@ def rules_for(placement: Any) -> tuple[Any, ...]:
 
     provisioner = clusters.of(placement)
     storage = provisioner.STORAGE_RULES
-    cloud = importlib.import_module(provisioner.STORAGE_POLICY) if storage else None
+    cloud = importlib.import_module(str(registry.target(provisioner.cloud_target).policy)) if storage else None
     return (*provisioner.RULES, *(getattr(cloud, name) for name in storage))

@@ -99,9 +99,9 @@ def _of_the_clusters_cloud(cloud: str, names: Callable[[Any, str, Any], Problems
 
     def problems(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
         provisioner = clusters.of(placement)
-        if provisioner.creates_cluster and getattr(provisioner, "cloud_target", None) == cloud:
+        if provisioner.creates_cluster and provisioner.cloud_target == cloud:
             return names(st, stack, placement)  # the cloud target's naming rules (they read no placement)
-        there = ", ".join(p.type for p in clusters.provisioners() if getattr(p, "cloud_target", None) == cloud)
+        there = ", ".join(p.type for p in clusters.provisioners() if p.cloud_target == cloud)
         return [
             (
                 "flavor",

@@ -113,11 +113,11 @@ class ClusterProvisioner:
         NVIDIA's device plugin where it installs it and there are GPU pools."""
         return ("nvidia-device-plugin",) if self.device_plugin and self.gpu_pools(placement)[0] else ()
 
-    cost_module: ClassVar[str] = ""  # the cloud target's price rules (its cost module), for STORAGE_TYPES
-    # the resource types of the cloud's own store and registry flavors, priced as the cloud target prices them
+    # the target of the cloud the cluster is made in (its store and registry flavors are the kubernetes target's too)
+    cloud_target: ClassVar[str] = ""
+    # the resource types of the cloud's own store and registry flavors, priced by that target's cost rules
     STORAGE_TYPES: ClassVar[tuple[str, ...]] = ()
-    STORAGE_POLICY: ClassVar[str] = ""  # the cloud target's policy module, whose STORAGE_RULES hold them too
-    STORAGE_RULES: ClassVar[tuple[str, ...]] = ()
+    STORAGE_RULES: ClassVar[tuple[str, ...]] = ()  # that target's policy rules that hold them too
     # (CIDR, port) outside the cluster network a pod may reach by address (GKE's metadata server: Workload Identity
     # tokens); none elsewhere: on EKS and AKS that address is the instance metadata, the node's own credentials
     IP_BLOCKS: ClassVar[tuple[tuple[str, int], ...]] = ()
@@ -125,20 +125,20 @@ class ClusterProvisioner:
     # does not report them, and the program leaves them to the cloud after creation (ignore_changes)
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
-    def cloud_cost(self, plan: Any, pricing: Any) -> Any:
+    def cloud_cost(self, plan: Any, pricing: Any) -> list[Any]:
         """The lines of the cloud's store and registry (s3, ecr) in the plan, by the cloud target's own rules."""
-        import importlib
+        from mlstack import registry
+        from mlstack.cost.estimate import component_of
 
-        from mlstack.cost.estimate import Priced, component_of
-
-        out = Priced()
         if not self.STORAGE_TYPES:
-            return out
-        rules = importlib.import_module(self.cost_module).rules(plan)
-        for r in plan.resources:
-            if r.type in self.STORAGE_TYPES:
-                out.lines += rules[r.type](r, pricing, component_of(plan, r))
-        return out
+            return []
+        rules = registry.target(self.cloud_target).cost_module().rules(plan)
+        return [
+            line
+            for r in plan.resources
+            if r.type in self.STORAGE_TYPES
+            for line in rules[r.type](r, pricing, component_of(plan, r))
+        ]
 
     def cost_lines(self, placement: Any, pricing: Any) -> list[Any] | None:
         """`mlstack cost` lines of a cluster the stack creates (mlstack/cost/estimate.py: Line); None: not its."""

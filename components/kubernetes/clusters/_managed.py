@@ -252,7 +252,6 @@ class ManagedProvisioner(ClusterProvisioner):
     creates_cluster = True
     credentials_reason = "the stack creates the cluster and its kubeconfig"
     cloud: ClassVar[str]  # the engine plugin of the cloud's provider
-    cloud_target: ClassVar[str]  # the cloud's target (its store and registry flavors: the kubernetes target's too)
     price_prefix: ClassVar[str]  # the cloud's name in the price snapshot's keys
     exec_tool: ClassVar[str]  # the credential plugin the kubeconfig runs
     exec_hint: ClassVar[str]  # how to install it

@@ -111,10 +111,8 @@ class Aks(m.ManagedProvisioner):
         AGENT_POOL: ("count",),
         CLUSTER: ("agentPoolProfiles[*].count",),
     }
-    cost_module = "mlstack.components.azure.cost"
     STORAGE_TYPES = ("azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry")
     # the stack's own storage and registry (the azure_blob and acr flavors), held to the azure target's rules
-    STORAGE_POLICY = "mlstack.components.azure.policy"
     STORAGE_RULES = ("storage_is_https_tls12_private_and_entra_only", "registries_have_no_admin_user_or_anonymous_pull")
     RULES: ClassVar[tuple[Any, ...]] = ()
 

@@ -162,10 +162,8 @@ class Eks(m.ManagedProvisioner):
     default_machine = "m6i.xlarge"
     builder = "mlstack.components.kubernetes.cloud.eks:build"
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {NODE_GROUP: ("scalingConfig.desiredSize",)}
-    cost_module = "mlstack.components.aws.cost"
     STORAGE_TYPES = ("aws:s3/bucket:Bucket", "aws:ecr/repository:Repository")
     # the stack's own buckets and repositories (the s3 and ecr flavors), held to the aws target's rules
-    STORAGE_POLICY = "mlstack.components.aws.policy"
     STORAGE_RULES = (
         "buckets_are_private_encrypted_versioned_tls_only",
         "registries_scan_on_push_and_are_immutable",

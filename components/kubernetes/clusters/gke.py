@@ -108,11 +108,9 @@ class Gke(m.ManagedProvisioner):
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {
         NODE_POOL: ("nodeCount", "instanceGroupUrls", "managedInstanceGroupUrls")
     }
-    cost_module = "mlstack.components.gcp.cost"
     STORAGE_TYPES = ("gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository")
-    # the stack's own buckets and repositories (the gcs and artifact_registry flavors), held to the gcp target's rules
     IP_BLOCKS = METADATA_SERVER
-    STORAGE_POLICY = "mlstack.components.gcp.policy"
+    # the stack's own buckets and repositories (the gcs and artifact_registry flavors), held to the gcp target's rules
     STORAGE_RULES = ("buckets_are_uniform_private_and_versioned", "artifact_registries_are_immutable_and_scanned")
     RULES: ClassVar[tuple[Any, ...]] = ()
 
