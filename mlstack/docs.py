@@ -93,7 +93,7 @@ def recipe_reference() -> str:
         "#### Top level",
         "",
         *header,
-        *_fields(m.Recipe),
+        *_fields(m.unknown_target_model()),  # the shape every recipe has, its target any registered one
         "| `components` | mapping | required | " + (m.Recipe.model_fields["components"].description or "") + " |",
         "",
     ]

@@ -298,25 +298,29 @@ def _load(path: str) -> Any:
 
 
 @cache
+def _declared(package: str) -> Target:
+    """One target's declaration, its package imported alone: a verb on one recipe loads only that recipe's target
+    (a target may still import another whose flavors it offers beside its own, as kubernetes does the clouds')."""
+    declared: Target = importlib.import_module(f"mlstack.components.{package}.target").TARGET
+    if declared.name != package or any(f.target != package for f in declared.flavors):
+        raise RuntimeError(f"components/{package}/target.py declares another target's name")
+    return declared
+
+
 def targets() -> tuple[Target, ...]:
-    found = []
-    for package in TARGET_PACKAGES:
-        declared: Target = importlib.import_module(f"mlstack.components.{package}.target").TARGET
-        if declared.name != package or any(f.target != package for f in declared.flavors):
-            raise RuntimeError(f"components/{package}/target.py declares another target's name")
-        found.append(declared)
-    return tuple(found)
+    """Every registered target (imports them all: for what spans targets, such as docs, doctor and the schema)."""
+    return tuple(_declared(package) for package in TARGET_PACKAGES)
 
 
 def target(name: str) -> Target:
-    for t in targets():
-        if t.name == name:
-            return t
+    if name in TARGET_PACKAGES:
+        return _declared(name)
     raise KeyError(name)
 
 
 def target_names() -> tuple[str, ...]:
-    return tuple(t.name for t in targets())
+    """The targets' names, which are their packages' (checked as each is imported)."""
+    return TARGET_PACKAGES
 
 
 def expand_alias(value: Any) -> Any:
@@ -325,6 +329,8 @@ def expand_alias(value: Any) -> Any:
     spec = {"type": value} if isinstance(value, str) else value
     if not isinstance(spec, dict):
         return value
+    if spec.get("type") in TARGET_PACKAGES:  # a target's own name is never another's alias
+        return spec
     for t in targets():
         if spec.get("type") in t.aliases:
             rest = {k: v for k, v in spec.items() if k != "type"}
@@ -350,11 +356,13 @@ def all_flavors() -> tuple[Flavor, ...]:
 
 
 def lookup(target: str, kind: str, flavor: str) -> Flavor | None:
-    return _index().get((target, kind, flavor))
+    return _index(target).get((kind, flavor)) if target in TARGET_PACKAGES else None
 
 
 def flavors_for(target: str | None = None, kind: str | None = None) -> list[Flavor]:
-    return [f for f in all_flavors() if (target is None or f.target == target) and (kind is None or f.kind == kind)]
+    """Flavors of one target (only its package is imported) or of all, of one kind or all."""
+    among = all_flavors() if target is None else _declared(target).flavors if target in TARGET_PACKAGES else ()
+    return [f for f in among if kind is None or f.kind == kind]
 
 
 def declared(target: str, name: str) -> dict[Any, Any]:
@@ -391,11 +399,11 @@ def build_order(flavors: dict[str, Flavor]) -> list[str]:
 
 
 @cache
-def _index() -> dict[tuple[str, str, str], Flavor]:
-    index: dict[tuple[str, str, str], Flavor] = {}
-    for f in all_flavors():
-        key = (f.target, f.kind, f.name)
+def _index(target: str) -> dict[tuple[str, str], Flavor]:
+    index: dict[tuple[str, str], Flavor] = {}
+    for f in _declared(target).flavors:
+        key = (f.kind, f.name)
         if key in index:
-            raise RuntimeError(f"registry lists {key} twice")
+            raise RuntimeError(f"registry lists {(target, *key)} twice")
         index[key] = f
     return index

@@ -360,10 +360,12 @@ def _check_flavors(data: dict, filename: str) -> tuple[list[Problem], list[str]]
     for kind, spec in components.items():
         if kind not in registry.KINDS or not isinstance(spec, dict):
             continue
+        flavor, line = spec.get("flavor"), _line_of(data, ("components", kind, "flavor"))
+        if isinstance(flavor, str) and target_type and registry.lookup(target_type, kind, flavor):
+            continue  # the target offers it (every target's flavors are read only to name a problem)
         anywhere = sorted({f.name for f in registry.flavors_for(kind=kind)})
         here = ", ".join(sorted(f.name for f in registry.flavors_for(target_type, kind))) or "none yet"
         choices = f" (on {target_type}: {here})" if target_type else f" (flavors: {', '.join(anywhere)})"
-        flavor, line = spec.get("flavor"), _line_of(data, ("components", kind, "flavor"))
         misspelt = next((k for k in spec if isinstance(k, str) and _did_you_mean(k, ["flavor"])), None)
         if "flavor" not in spec and misspelt is not None:
             unknown.append(kind)  # one problem, where it is written: `flavour: x` is the flavor misspelt
@@ -548,7 +550,7 @@ def _known_fields(parent: tuple, data: Any) -> list[str]:
     if keys[:1] == ["target"]:
         target = registry.expand_alias(data.get("target"))
         kind = target.get("type") if isinstance(target, dict) else target
-        model = next((t.placement for t in registry.targets() if t.name == kind), None)
+        model = registry.target(kind).placement if kind in registry.target_names() else None
     elif keys[:1] == ["state"]:
         model = m.StateSpec
     elif keys[:1] == ["components"] and len(keys) == 1:

@@ -181,9 +181,9 @@ class Recipe(UserModel):
         description="Stack name: 3-40 characters, lowercase letters, digits and '-'; one Pulumi stack per name.",
         pattern=NAME_PATTERN,
     )
-    target: target_model() = Field(  # type: ignore[valid-type]
-        description="Where the stack runs, with its placement settings."
-    )
+    # Typed by each target's model (`recipe_model`), and, where the target is unknown, by every target's placement
+    # (`unknown_target_model`): the base names no target, so reading a recipe imports only its own target.
+    target: Any = Field(description="Where the stack runs, with its placement settings.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags put on every taggable resource.")
     state: StateSpec = Field(default_factory=StateSpec, description="Pulumi state backend and secrets provider.")
     outputs: OutputsSpec = Field(default_factory=OutputsSpec, description="Client config files written after deploy.")
@@ -279,11 +279,22 @@ def target_of(data: Any) -> str | None:
     return name if isinstance(name, str) and name in registry.target_names() else None
 
 
+@cache
+def unknown_target_model() -> type[Recipe]:
+    """The recipe whose target is unknown: the shape every recipe has, its `target:` any registered target's
+    placement (so it fails naming the targets, and still reports the rest)."""
+    return create_model(
+        "Recipe",
+        __base__=Recipe,
+        __doc__=Recipe.__doc__,
+        target=(target_model(), Field(description="Where the stack runs, with its placement settings.")),
+    )
+
+
 def validate(data: Any) -> Recipe:
-    """A recipe validated by its target's model; where the target is unknown, by the shape every recipe has (which
-    then fails naming the target, and still reports the rest)."""
+    """A recipe validated by its target's model; where the target is unknown, by the shape every recipe has."""
     name = target_of(data)
-    return (recipe_model(name) if name else Recipe).model_validate(data)
+    return (recipe_model(name) if name else unknown_target_model()).model_validate(data)
 
 
 def recipe_union() -> Any:

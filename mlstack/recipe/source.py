@@ -19,7 +19,9 @@ MAX_BYTES = 256 * 1024
 
 # What YAML refuses to read (C0 controls but TAB/LF/CR, DEL, C1 controls, surrogates, U+FFFE/FFFF): checked here,
 # so the message names the line and the character rather than an offset into the rendered template.
-NOT_TEXT = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Spelled as the refused set, not as the complement of YAML's printable set: the same characters (a test checks every
+# code point), and its compile is a tenth of the other's on every start.
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 _KINDS = [
     (stat.S_ISDIR, "is a directory, not a recipe file"),

@@ -414,3 +414,16 @@ def test_a_problem_in_any_yaml_construct_names_its_line(tmp_path, construct, ver
     assert number.isdigit(), first
     if line is not None:
         assert int(number) == line, first
+
+
+def test_the_refused_characters_are_exactly_those_yaml_cannot_print():
+    """`NOT_TEXT` spells the refused set; YAML 1.2 names the printable one (c-printable): complements, code point by
+    code point."""
+    from mlstack.recipe.source import NOT_TEXT
+
+    printable = [(0x09, 0x0A), (0x0D, 0x0D), (0x20, 0x7E), (0x85, 0x85), (0xA0, 0xD7FF), (0xE000, 0xFFFD),
+                 (0x10000, 0x10FFFF)]
+    text = "".join(map(chr, range(0x110000)))
+    refused = {match.start() for match in NOT_TEXT.finditer(text)}
+    allowed = {c for low, high in printable for c in range(low, high + 1)}
+    assert refused == set(range(0x110000)) - allowed
