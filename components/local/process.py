@@ -13,8 +13,9 @@ migrate (optional) a service whose data an earlier version of it wrote: before t
         migration command runs (bounded, output in the log) when the data exists and its stamp names another
         version; the stamp is written once the new version is ready, and its `note` output says what
         happened (the engine layer reports the note of each resource an update creates).
-delete  stops the whole process group (TERM, then KILL after the service's `stop_timeout`) and waits until it has
-        exited and the port is free; then removes the files it leaves behind when killed (`leftovers`).
+delete  stops the whole process group (TERM, then KILL after the service's `stop_timeout`, or, for a `supervisor`
+        leader, once its children have exited) and waits until it has exited and the port is free; then removes the
+        files it leaves behind when killed (`leftovers`).
 
 The provider class is kept at this import path: Pulumi state refers to it by reference.
 """
@@ -82,9 +83,30 @@ def alive(pid: int | float | None, started: str | None) -> bool:
     return pid > 0 and _start_time(pid) is not None and _start_time(pid) == started
 
 
+def others_in_group(pgid: int, leader: int) -> bool:
+    """Whether a live process other than `leader` is in the process group (a zombie has exited)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == leader:
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
 def stop_group(
-    pgid: int | float, pid: int | float, started: str | None, port: int | float | None, timeout: float = STOP_TIMEOUT
+    pgid: int | float,
+    pid: int | float,
+    started: str | None,
+    port: int | float | None,
+    timeout: float = STOP_TIMEOUT,
+    supervisor: bool = False,
 ) -> None:
+    """TERM the group, then KILL it after `timeout`, or, where its leader only `supervisor`s its children, as soon as
+    they have exited: what is left of the leader is an interpreter's teardown."""
     pgid, pid, port = int(pgid), int(pid), int(port or 0)
     if alive(pid, started):
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
@@ -94,6 +116,8 @@ def stop_group(
                 break
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline and alive(pid, started):
+                if sig == signal.SIGTERM and supervisor and not others_in_group(pgid, pid):
+                    break
                 time.sleep(0.05)
             if not alive(pid, started):
                 break
@@ -181,7 +205,7 @@ def stop(props: dict[str, Any], pgid: int | float, pid: int | float, started: st
     """Stop the service's process group (TERM; KILL after its `stop_timeout`), then remove the Unix sockets a
     killed process leaves behind (`leftovers`): those nothing listens on any more."""
     grace = float(props.get("stop_timeout") or STOP_TIMEOUT)
-    stop_group(pgid, pid, started, props.get("port"), timeout=grace)
+    stop_group(pgid, pid, started, props.get("port"), timeout=grace, supervisor=bool(props.get("supervisor")))
     # A killed process's main thread is a zombie while its other threads still exit: its sockets close a moment
     # later. Each leftover is removed once nothing listens on it (bounded).
     pending, deadline = list(props.get("leftovers") or []), time.monotonic() + 5.0
@@ -313,6 +337,7 @@ class ManagedProcess(DynamicResource, module="local", name="Process"):
         cwd: str | None = None,
         ready_timeout: float = 60.0,
         stop_timeout: float = STOP_TIMEOUT,
+        supervisor: bool = False,
         leftovers: pulumi.Input[list[str]] | None = None,
         port_setting: str | None = None,
         migrate: pulumi.Input[dict] | None = None,
@@ -335,6 +360,7 @@ class ManagedProcess(DynamicResource, module="local", name="Process"):
                 "cwd": cwd,
                 "ready_timeout": ready_timeout,
                 "stop_timeout": stop_timeout,
+                "supervisor": supervisor,
                 "leftovers": leftovers or [],
                 "port_setting": port_setting,
                 "migrate": migrate,

@@ -13,7 +13,8 @@ import os
 import sys
 
 BOOTSTRAP = """
-import os, runpy, sys, threading, time
+import atexit, gc, os, runpy, sys, threading, time
+atexit.register(gc.freeze)
 parent = os.getppid()
 def watch():
     while os.getppid() == parent:

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from mlstack import registry
@@ -202,3 +203,16 @@ def test_validate_says_where_local_mlflow_keeps_artifacts_without_an_object_stor
     assert note.startswith("tracking: no object store in the recipe: MLflow keeps artifacts on this machine's disk")
     with_store = runner.invoke(app, ["validate", str(RECIPES / "local.yaml"), "--json"])
     assert json.loads(with_store.stdout)["result"]["notes"] == []
+
+
+@pytest.mark.parametrize("recipe, target", [("local.yaml", "local"), ("kubernetes.yaml", "kubernetes"),
+                                            ("aws.yaml", "aws")])
+def test_validate_reads_only_the_recipe_s_own_target(recipe, target):
+    """The registry imports a target's package when a recipe names it: validating a local recipe builds none of the
+    clouds' or the cluster's settings models (kubernetes offers the clouds' stores beside their clusters: it may
+    read theirs)."""
+    loaded = _modules_after(["validate", str(RECIPES / recipe)])
+    assert f"mlstack.components.{target}.target" in loaded  # the probe itself worked
+    others = {"local", "aws", "gcp", "azure", "kubernetes"} - {target} - ({"aws", "gcp", "azure"}
+                                                                         if target == "kubernetes" else set())
+    assert {f"mlstack.components.{t}.target" for t in others} & loaded == set()
