@@ -55,7 +55,7 @@ docs: $(BIN)/mlstack
 	$(BIN)/python -m mlstack.docs
 
 bench: install
-	$(BIN)/python bench/cli.py
+	$(BIN)/python bench/speed.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
