@@ -114,6 +114,17 @@ class Database:
 
 
 @dataclass(frozen=True)
+class CloudDatabase:
+    """A cloud's managed PostgreSQL beside a cluster the stack creates (tracking `database: managed`): the private
+    address its clients connect to (TLS), the (CIDR, port) their pods' egress allows, and its resources (what the
+    clients wait for)."""
+
+    host: pulumi.Output[str]
+    ip_blocks: tuple[tuple[pulumi.Input[str], int], ...]
+    resources: tuple[pulumi.Resource, ...] = ()
+
+
+@dataclass(frozen=True)
 class TrackingOutputs:
     uri: pulumi.Output[str]
     service: Endpoint | None = None  # where in-cluster clients reach it (kubernetes)

@@ -75,6 +75,9 @@ class Flavor:
     uses: tuple[str, ...] = ()  # other kinds it is wired to when the recipe has them (build order follows)
     deletes_data: str = ""  # what `destroy` deletes with its contents (then it asks for --purge); "" = nothing
     problems: Callable[[Any, str, Any], Problems] | None = None  # (settings, stack, typed placement) -> rules broken
+    # (its settings, the recipe's components' settings by kind) -> rules broken that another component's settings
+    # decide (its fields named): e.g. Airflow keeps its metadata in the tracking component's in-cluster PostgreSQL
+    alongside: Callable[[Any, dict[str, Any]], Problems] | None = None
     # what the flavor does without a kind it `uses` (kind -> said by validate and deploy), e.g. local MLflow keeps
     # artifacts on disk when the recipe has no object store
     without: dict[str, str] = field(default_factory=dict)

@@ -153,6 +153,10 @@ BREACHES = {
         r for r in p.resources if r.name == "orchestrator-role").inputs["rules"][0]["verbs"].append("*"),
     "network_is_default_deny_with_one_allow_per_flow": lambda p: p.resources.remove(
         next(r for r in p.resources if r.name == "default-deny")),
+    # gke.yaml's MLflow on Cloud SQL, told to connect without TLS
+    "databases_outside_the_cluster_take_tls": lambda p: next(
+        r for r in p.resources if r.name == "tracking-deployment").inputs["spec"]["template"]["spec"]["containers"][0][
+        "env"].append({"name": "DB_SSLMODE", "value": "disable"}),
     "services_are_cluster_internal_unless_exposed": lambda p: next(
         r for r in p.resources if r.name == "tracking-service").inputs["spec"].update(type="LoadBalancer"),
     "namespace_enforces_restricted": lambda p: next(
@@ -168,7 +172,8 @@ AIRFLOW = RECIPES / "kubernetes-airflow.yaml"
 KUBEFLOW = RECIPES / "kubernetes-kubeflow.yaml"
 # the rules of what only some recipes have
 RULE_RECIPES = {"charts_keep_their_pods_restricted": AIRFLOW, "manifests_keep_their_pods_restricted": KUBEFLOW,
-                "node_agents_are_pinned_and_confined": RECIPES / "eks.yaml"}
+                "node_agents_are_pinned_and_confined": RECIPES / "eks.yaml",
+                "databases_outside_the_cluster_take_tls": RECIPES / "gke.yaml"}
 
 
 def _kfp_applied(p: Plan, pod_security: dict) -> None:

@@ -51,9 +51,10 @@ def nothing_open_to_the_internet(plan, recipe) -> None:
     require("allUsers" not in json.dumps([r.inputs for r in plan.resources]), "a grant to allUsers")
 
 
-def databases_are_private_tls_only_with_generated_passwords(plan, recipe) -> None:
-    databases = plan.of_type("gcp:sql/databaseInstance:DatabaseInstance")
-    for db in databases:
+def managed_databases_are_private_and_tls_only(plan, recipe) -> None:
+    """Every Cloud SQL instance (the gcp target's, and a gke cluster's managed database): a private IP only, TLS
+    only, backed up; its users' passwords are secrets."""
+    for db in plan.of_type("gcp:sql/databaseInstance:DatabaseInstance"):
         ip = db.inputs["settings"]["ipConfiguration"]
         require(ip["ipv4Enabled"] is False and not ip.get("authorizedNetworks"), f"{db.name}: has a public IP")
         require(ip["sslMode"] == "ENCRYPTED_ONLY", f"{db.name}: accepts plain connections")
@@ -61,6 +62,11 @@ def databases_are_private_tls_only_with_generated_passwords(plan, recipe) -> Non
         require(db.inputs["settings"]["backupConfiguration"]["enabled"] is True, f"{db.name}: no backups")
     for user in plan.of_type("gcp:sql/user:User"):
         require(user.inputs["password"] == REDACTED, f"{user.name}: password not secret")
+
+
+def databases_are_private_tls_only_with_generated_passwords(plan, recipe) -> None:
+    managed_databases_are_private_and_tls_only(plan, recipe)
+    databases = plan.of_type("gcp:sql/databaseInstance:DatabaseInstance")
     require(len(databases) == len(plan.of_type("mlstack:gcp:Tracking")), "a tracking server without its database")
 
 

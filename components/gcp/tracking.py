@@ -98,46 +98,19 @@ class GcpTracking(Component[GcpMlflowTracking, None, TrackingOutputs, TrackingCl
         return secret.secret_id
 
     def _database(self, password: pulumi.Output[str]) -> tuple[gcp.sql.DatabaseInstance, pulumi.Output[str]]:
-        st, child = self.settings, pulumi.ResourceOptions(parent=self)
-        instance = gcp.sql.DatabaseInstance(
-            f"{self.name}-db",
-            name=f"{self.context.stack}-{self.name}",
-            project=self.project,
-            region=self.region,
-            database_version=POSTGRES_VERSION,
-            deletion_protection=False,
-            settings={
-                "tier": st.database_tier or DEFAULT_TIER,
-                "edition": "ENTERPRISE",
-                "availability_type": "ZONAL",
-                "disk_type": "PD_SSD",
-                "disk_size": st.database_storage_gb,
-                "disk_autoresize": True,
-                "backup_configuration": {"enabled": True, "point_in_time_recovery_enabled": True},
-                # destroy keeps the runs: a final backup, kept 30 days
-                "final_backup_config": {"enabled": True, "retention_days": 30},
-                # a private IP in the recipe's network (its private services access), no public IP, TLS only
-                "ip_configuration": {
-                    "ipv4_enabled": False,
-                    "private_network": self.network,
-                    "ssl_mode": "ENCRYPTED_ONLY",
-                },
-                "user_labels": self.context.tags,
-            },
-            opts=holds_data(child),
-        )
-        gcp.sql.Database(
-            f"{self.name}-db-database", name=srv.DB_NAME, instance=instance.name, project=self.project, opts=child
-        )
-        gcp.sql.User(
-            f"{self.name}-db-user",
-            name=srv.DB_USER,
-            instance=instance.name,
-            project=self.project,
+        st = self.settings
+        return cloud_sql_postgres(
+            self.name,
+            self.context.stack,
+            self.project,
+            self.region,
+            self.network,
+            tier=st.database_tier or DEFAULT_TIER,
+            storage_gb=st.database_storage_gb,
             password=password,
-            opts=child,
+            labels=self.context.tags,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        return instance, instance.private_ip_address
 
     def image(self) -> pulumi.Output[str] | str:
         """The recipe's image; one on ghcr.io through a remote repository of this stack (Cloud Run's rule)."""
@@ -220,3 +193,53 @@ def _container_env(
         for k, sid in secret_ids.items()
     ]
     return env
+
+
+def cloud_sql_postgres(
+    name: str,
+    stack: str,
+    project: str,
+    region: str,
+    network: str,
+    *,
+    tier: str,
+    storage_gb: int,
+    password: pulumi.Output[str],
+    labels: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[gcp.sql.DatabaseInstance, pulumi.Output[str]]:
+    """MLflow's Cloud SQL for PostgreSQL (the gcp target's, and a gke cluster's `database: managed`): a private IP in
+    `network` (its private services access), no public IP, TLS only, point-in-time recovery, a final backup kept 30
+    days; its database and owner with the generated password. Returns the instance and its private address."""
+    instance = gcp.sql.DatabaseInstance(
+        f"{name}-db",
+        name=f"{stack}-{name}",
+        project=project,
+        region=region,
+        database_version=POSTGRES_VERSION,
+        deletion_protection=False,
+        settings={
+            "tier": tier,
+            "edition": "ENTERPRISE",
+            "availability_type": "ZONAL",
+            "disk_type": "PD_SSD",
+            "disk_size": storage_gb,
+            "disk_autoresize": True,
+            "backup_configuration": {"enabled": True, "point_in_time_recovery_enabled": True},
+            # destroy keeps the runs: a final backup, kept 30 days
+            "final_backup_config": {"enabled": True, "retention_days": 30},
+            # a private IP in the recipe's network (its private services access), no public IP, TLS only
+            "ip_configuration": {
+                "ipv4_enabled": False,
+                "private_network": network,
+                "ssl_mode": "ENCRYPTED_ONLY",
+            },
+            "user_labels": labels,
+        },
+        opts=holds_data(opts),
+    )
+    gcp.sql.Database(f"{name}-db-database", name=srv.DB_NAME, instance=instance.name, project=project, opts=opts)
+    gcp.sql.User(
+        f"{name}-db-user", name=srv.DB_USER, instance=instance.name, project=project, password=password, opts=opts
+    )
+    return instance, instance.private_ip_address

@@ -232,7 +232,8 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
     ]
     require(deny, "no default-deny NetworkPolicy")
     node_ports = clusters.of(recipe.target).exposure == "node_ports"
-    blocks = clusters.of(recipe.target).IP_BLOCKS  # the node's metadata server where the cluster needs it (GKE)
+    # the node's metadata server where the cluster needs it (GKE), and a managed database's private address
+    blocks = clusters.of(recipe.target).ip_blocks(plan)
     seen: set[tuple[str, str]] = set()
     for p in policies:
         spec = p.inputs["spec"]
@@ -357,6 +358,20 @@ def node_agents_are_pinned_and_confined(plan, recipe) -> None:
             require((r.inputs.get("roleRef") or {}).get("name") == ca.NAME, f"{r.name}: binds another role")
 
 
+def databases_outside_the_cluster_take_tls(plan, recipe) -> None:
+    """A container whose database is not a Service of the cluster (a cloud's managed PostgreSQL) connects with TLS:
+    only the in-cluster one, whose traffic stays on the cluster network, may turn it off."""
+    for name, pod in _pods(plan):
+        for c in _containers(pod):
+            env = {e.get("name"): e.get("value") for e in c.get("env") or []}
+            if "DB_HOST" in env and not str(env["DB_HOST"]).endswith(".svc.cluster.local"):
+                mode = env.get("DB_SSLMODE")
+                require(
+                    mode in (None, "require", "verify-ca", "verify-full"),
+                    f"{name}/{c['name']}: reaches the database at {env['DB_HOST']} with sslmode {mode}",
+                )
+
+
 def services_are_cluster_internal_unless_exposed(plan, recipe) -> None:
     """ClusterIP; a node port only on a cluster that maps node ports to 127.0.0.1 alone (kind); never a
     LoadBalancer."""
@@ -380,6 +395,7 @@ RULES = (
     rbac_is_namespaced_without_wildcards,
     network_is_default_deny_with_one_allow_per_flow,
     node_agents_are_pinned_and_confined,
+    databases_outside_the_cluster_take_tls,
     services_are_cluster_internal_unless_exposed,
 )
 

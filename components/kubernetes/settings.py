@@ -169,11 +169,16 @@ class KubernetesDistributionRegistry(KubernetesPort, shared.VolumeSetting, share
     """CNCF distribution (Docker registry v2 / OCI) Deployment on a kept volume."""
 
 
-class KubernetesMlflowTracking(KubernetesPort, shared.MlflowImage, shared.MlflowBase):
-    """MLflow (the clouds' server contract) on an in-cluster PostgreSQL StatefulSet; artifacts proxied to the object
-    store."""
+class KubernetesMlflowTracking(shared.DatabaseSize, KubernetesPort, shared.MlflowImage, shared.MlflowBase):
+    """MLflow (the clouds' server contract) on an in-cluster PostgreSQL StatefulSet, or on the cloud's managed
+    PostgreSQL beside a cluster the stack creates; artifacts proxied to the object store."""
 
-    database_storage_gb: int = Field(default=32, ge=20, le=16384, description="Database volume, GiB.")
+    database: Literal["in_cluster", "managed"] = Field(
+        default="in_cluster",
+        description="Where its PostgreSQL runs: `in_cluster` (a StatefulSet on a kept volume of "
+        "`database_storage_gb`) or `managed`: the cloud's own, private and TLS-only, beside a cluster the stack "
+        "creates (gke: Cloud SQL in the cluster's network; `database_tier` and `database_storage_gb` size it).",
+    )
 
 
 class KubernetesMlserverServing(KubernetesPort, NodePool, shared.VolumeSetting, shared.MlserverServing):

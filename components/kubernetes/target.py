@@ -3,6 +3,7 @@ needs, the in-cluster flavors and their rules (no Pulumi imported here)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,46 @@ def _port_needs_node_ports(st: Any, stack: str, placement: s.KubernetesTarget) -
                 "port",
                 f"only a {mapping} cluster maps ports to 127.0.0.1; on this cluster ({placement.cluster.type}) "
                 "reach the service with `mlstack connect` (or leave port out)",
+            )
+        ]
+    return []
+
+
+def _tracking(st: Any, stack: str, placement: s.KubernetesTarget) -> Problems:
+    return [*_port_needs_node_ports(st, stack, placement), *_managed_database(st, placement)]
+
+
+def _managed_database(st: Any, placement: s.KubernetesTarget) -> Problems:
+    """`database: managed` is the cloud's PostgreSQL beside a cluster the stack creates there, sized by a tier of
+    that cloud; `database_tier` sizes nothing else."""
+    provisioner = clusters.of(placement)
+    if st.database != "managed":
+        tier = "sizes the cloud's managed database: set `database: managed` with it, or leave it out"
+        return [("database_tier", tier)] if st.database_tier else []
+    if not provisioner.creates_cluster or provisioner.DATABASE is None:
+        offered = ", ".join(p.type for p in clusters.provisioners() if p.DATABASE)
+        return [
+            (
+                "database",
+                f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: "
+                f"{offered}}}`); on this {placement.cluster.type} cluster leave it `in_cluster`",
+            )
+        ]
+    _, pattern, example = provisioner.DATABASE
+    if st.database_tier and not re.match(pattern, st.database_tier):
+        return [("database_tier", f"not a tier of {provisioner.cloud_target}'s managed PostgreSQL (e.g. {example})")]
+    return []
+
+
+def _metadata_in_the_tracking_database(st: Any, others: dict[str, Any]) -> Problems:
+    """Airflow keeps its metadata in the tracking component's in-cluster PostgreSQL (its pods carry that database's
+    client label): a managed one is not offered to it."""
+    if getattr(others.get("tracking"), "database", None) == "managed":
+        return [
+            (
+                "flavor",
+                "Airflow keeps its metadata in the tracking component's in-cluster PostgreSQL: with it, leave "
+                "components.tracking.database `in_cluster`",
             )
         ]
     return []
@@ -336,10 +377,10 @@ TARGET = Target(
             "mlflow",
             s.KubernetesMlflowTracking,
             f"{PKG}.tracking:KubernetesTracking",
-            "MLflow (the clouds' server contract) on an in-cluster PostgreSQL StatefulSet; artifacts proxied to "
-            "the object store",
+            "MLflow (the clouds' server contract) on an in-cluster PostgreSQL StatefulSet, or the cloud's managed "
+            "PostgreSQL beside a gke cluster the stack creates; artifacts proxied to the object store",
             needs=("object_store",),
-            problems=_port_needs_node_ports,
+            problems=_tracking,
             zenml="mlflow",
             verify="mlflow",
             **SDK,
@@ -376,6 +417,7 @@ TARGET = Target(
                 )
             },
             uses=("registry", "serving"),  # pipeline steps call them
+            alongside=_metadata_in_the_tracking_database,
             charts=("airflow",),
             zenml="airflow",
             zenml_config=_airflow,

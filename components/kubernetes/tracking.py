@@ -5,9 +5,13 @@ of components that keep a database of their own on it (`TrackingOutputs.database
 n.DATABASE_CLIENT: Airflow).
 
 In-cluster PostgreSQL runs without TLS (`DB_SSLMODE=disable`): its clients are admitted by a NetworkPolicy and the
-traffic stays on the cluster network; the clouds' managed databases keep `require`."""
+traffic stays on the cluster network; the clouds' managed databases keep `require`. Beside a cluster the stack
+creates, `database: managed` puts it in the cloud's managed PostgreSQL instead (the cluster's cloud side makes it:
+cloud/<type>.py), reached on its private address: MLflow's egress allows that address alone, on 5432."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -49,14 +53,19 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
             string_data={srv.secret_name(k): v for k, v in generated.items()},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.db_volume = w.volume_claim(
-            f"{name}-db-volume", platform, f"{DB_APP}-data", name, st.database_storage_gb, self
-        )
-        self.database = self._database(name)
-        w.service(f"{name}-db-service", platform, DB_APP, name, 5432, self, exposed=False)
-        # MLflow, and the pods of components that keep a database of their own here (they carry the label)
-        clients = [n.selector(APP), {n.DATABASE_CLIENT: "true"}]
-        w.allow_ingress(f"{name}-db-ingress", platform, DB_APP, name, 5432, clients, self)
+        if st.database == "managed":  # the cloud's, beside a cluster the stack creates (validation refuses others)
+            self.managed = _cloud_databases(platform).database(name, st, self.context, self, generated["db_password"])
+            self.database: k8s.apps.v1.StatefulSet | None = None
+        else:
+            self.managed = None
+            self.db_volume = w.volume_claim(
+                f"{name}-db-volume", platform, f"{DB_APP}-data", name, st.database_storage_gb, self
+            )
+            self.database = self._database(name)
+            w.service(f"{name}-db-service", platform, DB_APP, name, 5432, self, exposed=False)
+            # MLflow, and the pods of components that keep a database of their own here (they carry the label)
+            clients = [n.selector(APP), {n.DATABASE_CLIENT: "true"}]
+            w.allow_ingress(f"{name}-db-ingress", platform, DB_APP, name, 5432, clients, self)
         # a cloud's store (a managed cluster's): MLflow's own service account, bound to an identity scoped to it
         self.identity = store.identity(name, platform.namespace, APP, self) if store.identity else None
         self.account = (
@@ -67,14 +76,17 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
         self.server = self._server(name, store, list(generated))
         w.service(f"{name}-service", platform, APP, name, srv.PORT, self)
         service = w.endpoint(platform, APP, srv.PORT)
-        # MLflow calls its database and the object store (network.py admits both; a cloud's store on its HTTPS
-        # endpoints, any host); pipelines call MLflow.
+        # MLflow calls its database (in the cluster, or a managed one's private address) and the object store
+        # (network.py admits both; a cloud's store on its HTTPS endpoints, any host); pipelines call MLflow.
         self.flows = w.Flows(
             pods=n.selector(APP),
             serves=service,
-            reaches=(w.endpoint(platform, DB_APP, 5432),),
+            reaches=() if self.managed else (w.endpoint(platform, DB_APP, 5432),),
             any_host_ports=self.identity.ports if self.identity else (),
-            ip_blocks=self.identity.ip_blocks if self.identity else (),
+            ip_blocks=(
+                *(self.identity.ip_blocks if self.identity else ()),
+                *(self.managed.ip_blocks if self.managed else ()),
+            ),
         )
 
         cluster_uri = f"http://{n.service_host(APP, platform.namespace)}:{srv.PORT}"
@@ -84,7 +96,11 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
             TrackingOutputs(
                 pulumi.Output.from_input(cluster_uri),
                 service=service,
-                database=Database(w.endpoint(platform, DB_APP, 5432), srv.DB_USER, SECRETS, "db-password"),
+                # where other components may keep a database of their own: the in-cluster one only (validation
+                # refuses Airflow beside a managed one)
+                database=None
+                if self.managed
+                else Database(w.endpoint(platform, DB_APP, 5432), srv.DB_USER, SECRETS, "db-password"),
             ),
             self.artifacts.apply(lambda a: srv.client("mlflow", uri, a, st.auth, cluster_uri=cluster_uri)),
             srv.stack_secrets(generated),
@@ -149,12 +165,12 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
         allowed = ",".join(h for host in hosts for h in (host, f"{host}:*"))
 
         plain = srv.plain_env(n.service_host(DB_APP, platform.namespace), "", allowed, st.auth)
-        plain.update({"DB_SSLMODE": "disable", "WORKERS": "1", "HOME": "/tmp"})
+        # the in-cluster database has no TLS (the module's docstring); a managed one: the script's `require`
+        plain.update({**({} if self.managed else {"DB_SSLMODE": "disable"}), "WORKERS": "1", "HOME": "/tmp"})
         if not self.identity:  # an in-cluster store answers any region; a cloud's region comes with its identity
             plain["AWS_DEFAULT_REGION"] = "us-east-1"
-        env: list[dict] = [
-            {"name": k, "value": self.artifacts if k == "ARTIFACTS_DESTINATION" else v} for k, v in plain.items()
-        ]
+        outputs = {"ARTIFACTS_DESTINATION": self.artifacts, **({"DB_HOST": self.managed.host} if self.managed else {})}
+        env: list[dict] = [{"name": k, "value": outputs.get(k, v)} for k, v in plain.items()]
         env += [w.secret_env(srv.SECRET_ENV[key], SECRETS, srv.secret_name(key)) for key in secret_keys]
         if store.endpoint is not None:
             env.append({"name": "MLFLOW_S3_ENDPOINT_URL", "value": store.endpoint})
@@ -189,8 +205,21 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
             f"{name}-deployment",
             metadata=w.metadata(platform, APP, name),
             spec={"replicas": 1, "selector": {"match_labels": n.selector(APP)}, "template": template},
-            opts=w.workload_opts(self, self.platform, self.secret, self.database, *filter(None, [self.account])),
+            opts=w.workload_opts(
+                self,
+                self.platform,
+                self.secret,
+                *(self.managed.resources if self.managed else [self.database]),
+                *filter(None, [self.account]),
+            ),
         )
+
+
+def _cloud_databases(platform: w.KubernetesPlatform) -> Any:
+    """The cluster's cloud side, which makes the cloud's managed PostgreSQL (cloud/<type>.py: `database`)."""
+    if getattr(platform.cloud, "database", None) is None:  # validation refuses `managed` on such a cluster
+        raise LookupError(f"a managed database needs a cluster the stack creates, not {platform.cluster.type}")
+    return platform.cloud
 
 
 def password_sync_script(tries: int = 120) -> str:

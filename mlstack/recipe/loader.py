@@ -269,12 +269,16 @@ def _target_problems(data: dict, filename: str) -> list[Problem]:
                 )
     placement = _lenient(registry.target(target).placement, registry.expand_alias(data.get("target")))
     name = str(data["name"]) if isinstance(data.get("name"), str) else ""
+    typed = {kind: _lenient(flavor.settings, components[kind]) for kind, flavor in flavors.items()}
     for kind, flavor in flavors.items():
-        settings = _lenient(flavor.settings, components[kind])
-        if flavor.problems is None or settings is None or placement is None:
+        settings = typed[kind]
+        if settings is None or (flavor.problems is None or placement is None) and flavor.alongside is None:
             continue
         try:
-            broken = flavor.problems(settings, name, placement)
+            broken = [
+                *(flavor.problems(settings, name, placement) if flavor.problems and placement is not None else []),
+                *(flavor.alongside(settings, typed) if flavor.alongside else []),
+            ]
         except (AttributeError, KeyError, TypeError, ValueError):  # it reads a setting the model refused
             continue
         for field, message in broken:

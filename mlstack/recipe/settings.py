@@ -106,10 +106,8 @@ class MlflowTracking(PortSetting, MlflowBase):
     """MLflow tracking server on 127.0.0.1 with a SQLite backend store; artifacts proxied to the object store."""
 
 
-class CloudMlflowTracking(MlflowImage, MlflowBase):
-    """MLflow on a cloud: the official image on serverless containers (ECS Fargate / Cloud Run / Container Apps)
-    with a private, encrypted managed PostgreSQL; it reaches the object store through the cloud's identity (no
-    keys). Each cloud's model adds where it runs in the cloud's network."""
+class DatabaseSize(UserModel):
+    """The size of a cloud's managed PostgreSQL."""
 
     database_tier: str | None = Field(
         default=None,
@@ -118,6 +116,12 @@ class CloudMlflowTracking(MlflowImage, MlflowBase):
         "(default db-custom-1-3840), Azure flexible server SKU (default Standard_B1ms).",
     )
     database_storage_gb: int = Field(default=32, ge=20, le=16384, description="Database storage, GiB.")
+
+
+class CloudMlflowTracking(DatabaseSize, MlflowImage, MlflowBase):
+    """MLflow on a cloud: the official image on serverless containers (ECS Fargate / Cloud Run / Container Apps)
+    with a private, encrypted managed PostgreSQL; it reaches the object store through the cloud's identity (no
+    keys). Each cloud's model adds where it runs in the cloud's network."""
 
 
 ALLOWED_NETWORKS = "Networks allowed to reach the server, e.g. your VPN's range; 0.0.0.0/0 and ::/0 are refused."

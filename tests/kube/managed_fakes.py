@@ -63,6 +63,7 @@ def build(provisioner: Any, stack: str, placement: Any, tags: dict[str, str]) ->
 
 
 ACCOUNT = "123456789012"
+DATABASE_ADDRESS = "192.0.2.20"  # the stand-in Cloud SQL's private address (TEST-NET-1: never a real one)
 
 
 def role_arn(namespace: str, account: str) -> str:
@@ -161,6 +162,14 @@ class FakeGcp:
 
         client = ObjectStoreClient(flavor="gcs", region=self.spec.region, buckets=[f"gs://{n}" for n in names])
         return ObjectStoreOutputs(buckets, identity=bind), client
+
+    def database(self, name: str, settings: Any, context: Any, parent: Any, password: Any) -> Any:
+        """MLflow's Cloud SQL (`database: managed`) as its private address alone: no instance is made."""
+        import pulumi
+
+        from mlstack.components.outputs import CloudDatabase
+
+        return CloudDatabase(pulumi.Output.from_input(DATABASE_ADDRESS), ((f"{DATABASE_ADDRESS}/32", 5432),))
 
     def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
         import pulumi

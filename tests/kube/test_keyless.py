@@ -169,12 +169,14 @@ def test_gke_pods_reach_the_metadata_server_and_no_other_address_block():
 
     recipe = load_recipe(RECIPES / "gke.yaml")
     p = planned(RECIPES / "gke.yaml")
-    for name in ("allow-mlflow-egress", "allow-pipelines-egress"):
+    [database] = p.of_type("gcp:sql/databaseInstance:DatabaseInstance")  # MLflow's (`database: managed`)
+    for name, more in (("allow-mlflow-egress", {(f"{database.raw['privateIpAddress']}/32", 5432)}),
+                       ("allow-pipelines-egress", set())):
         [egress] = [n for n in p.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
                     if n.inputs["metadata"]["name"] == name]
         blocks = {(peer["ipBlock"]["cidr"], r["ports"][0]["port"]) for r in egress.inputs["spec"]["egress"]
                   for peer in r.get("to", []) if "ipBlock" in peer}
-        assert blocks == set(METADATA_SERVER), name
+        assert blocks == set(METADATA_SERVER) | more, name
     rule(p, recipe)
     weakened = copy.deepcopy(p)
     [egress] = [n for n in weakened.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")

@@ -150,7 +150,7 @@ def test_a_component_on_a_gpu_pool_selects_it_tolerates_its_taint_and_asks_for_i
         assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     else:
         assert "nodeSelector" not in pod and "nvidia.com/gpu" not in pod["containers"][0]["resources"]["limits"]
-    others = [r for r in planned(cloud).resources if r.type == "kubernetes:apps/v1:StatefulSet"]
+    others = [r for r in planned(cloud).resources if r.name == "tracking-deployment"]  # asked for no pool
     assert others and all("nodeSelector" not in r.raw["spec"]["template"]["spec"] for r in others)
 
 
@@ -377,6 +377,9 @@ BREACHES = {
                _edit("gcp:storage/bucket:Bucket", "publicAccessPrevention", "inherited")),
         Breach("artifact_registries_are_immutable_and_scanned", "mutable tags",
                _edit("gcp:artifactregistry/repository:Repository", "dockerConfig.immutableTags", False)),
+        # MLflow's Cloud SQL (`database: managed`), given a public IP
+        Breach("managed_databases_are_private_and_tls_only", "a public IP",
+               _edit("gcp:sql/databaseInstance:DatabaseInstance", "settings.ipConfiguration.ipv4Enabled", True)),
     ],
     "aks": [
         Breach("endpoint_is_private_or_allow_listed", "open to every address",

@@ -156,6 +156,27 @@ class GkeCloud:
             )
         return registry.outputs, registry.client
 
+    def database(self, name: str, settings: Any, context: Any, parent: Any, password: Any) -> Any:
+        """MLflow's Cloud SQL for PostgreSQL, the gcp target's own, in the cluster's network: the pods reach its
+        private address over the network's private services access (peered, so VPC-native pods route to it), with
+        TLS and the generated password; nothing else of the instance is exposed."""
+        from mlstack.components.gcp.tracking import DEFAULT_TIER, cloud_sql_postgres, network_path
+        from mlstack.components.outputs import CloudDatabase
+
+        instance, address = cloud_sql_postgres(
+            name,
+            self.stack,
+            self.spec.project,
+            self.spec.region,
+            network_path(self.spec.project, self.spec.network),
+            tier=settings.database_tier or DEFAULT_TIER,
+            storage_gb=settings.database_storage_gb,
+            password=password,
+            labels=context.tags,
+            opts=pulumi.ResourceOptions(parent=parent, provider=self.provider),
+        )
+        return CloudDatabase(address, ((address.apply(lambda a: f"{a}/32"), 5432),), (instance,))
+
     def bind(self, name: str, namespace: str, account: str, parent: Any, *, buckets: Any) -> Any:
         from mlstack.components.outputs import WorkloadIdentity
 

@@ -121,9 +121,22 @@ class ClusterProvisioner:
     # (CIDR, port) outside the cluster network a pod may reach by address (GKE's metadata server: Workload Identity
     # tokens); none elsewhere: on EKS and AKS that address is the instance metadata, the node's own credentials
     IP_BLOCKS: ClassVar[tuple[tuple[str, int], ...]] = ()
+    # the cloud's managed PostgreSQL beside the cluster (tracking `database: managed`): its resource type and how its
+    # tiers are spelled (pattern, example); None: this cluster has none (its cloud side makes none yet)
+    DATABASE: ClassVar[tuple[str, str, str] | None] = None
     # resource type -> the output fields its cloud moves itself (a pool's node count under the autoscaler): `drift`
     # does not report them, and the program leaves them to the cloud after creation (ignore_changes)
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def ip_blocks(self, plan: Any) -> tuple[tuple[str, int], ...]:
+        """The (CIDR, port) a pod of a stack on this cluster may reach by address: IP_BLOCKS, and the private
+        address of each managed database the plan has."""
+        if self.DATABASE is None:
+            return self.IP_BLOCKS
+        typ, address = self.DATABASE[0], self.database_address
+        return (*self.IP_BLOCKS, *((f"{r.inputs[address]}/32", 5432) for r in plan.of_type(typ)))
+
+    database_address: ClassVar[str] = ""  # the output of DATABASE's type that holds its private address
 
     def cloud_cost(self, plan: Any, pricing: Any) -> list[Any]:
         """The lines of the cloud's store and registry (s3, ecr) in the plan, by the cloud target's own rules."""

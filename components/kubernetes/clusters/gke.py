@@ -108,10 +108,22 @@ class Gke(m.ManagedProvisioner):
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {
         NODE_POOL: ("nodeCount", "instanceGroupUrls", "managedInstanceGroupUrls")
     }
-    STORAGE_TYPES = ("gcp:storage/bucket:Bucket", "gcp:artifactregistry/repository:Repository")
+    STORAGE_TYPES = (
+        "gcp:storage/bucket:Bucket",
+        "gcp:artifactregistry/repository:Repository",
+        "gcp:sql/databaseInstance:DatabaseInstance",
+    )
     IP_BLOCKS = METADATA_SERVER
-    # the stack's own buckets and repositories (the gcs and artifact_registry flavors), held to the gcp target's rules
-    STORAGE_RULES = ("buckets_are_uniform_private_and_versioned", "artifact_registries_are_immutable_and_scanned")
+    # Cloud SQL for PostgreSQL in the cluster's network (private services access), reached on its private address
+    DATABASE = ("gcp:sql/databaseInstance:DatabaseInstance", r"^db-[a-z0-9-]+$", "db-custom-1-3840")
+    database_address = "privateIpAddress"
+    # the stack's own buckets, repositories and database (the gcs and artifact_registry flavors, tracking's managed
+    # database), held to the gcp target's rules
+    STORAGE_RULES = (
+        "buckets_are_uniform_private_and_versioned",
+        "artifact_registries_are_immutable_and_scanned",
+        "managed_databases_are_private_and_tls_only",
+    )
     RULES: ClassVar[tuple[Any, ...]] = ()
 
     def offline_attributes(self, typ: str, name: str, inputs: dict[str, Any], placement: Any) -> dict[str, Any]:

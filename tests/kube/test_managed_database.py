@@ -1,0 +1,164 @@
+"""MLflow's database in the cloud's managed PostgreSQL beside a cluster the stack creates (`tracking: {database:
+managed}`; gke: Cloud SQL), offline: the instance is the gcp target's own (private IP only, TLS only, backed up,
+kept by destroy), MLflow connects to its private address with TLS and the generated password read from its Secret,
+its egress reaches that address alone on 5432, and no in-cluster PostgreSQL is made; careless settings are exit 2
+naming the line and field.
+
+The same on the real test control plane: test_real_managed_clusters.py (a stand-in address; no instance is made)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlstack.cli import app
+from mlstack.engine.offline import Plan, plan
+from mlstack.recipe.loader import load_recipe
+from tests.conftest import RECIPES, state_files
+
+GKE = RECIPES / "gke.yaml"
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+
+
+@cache
+def planned(path: Path = GKE) -> Plan:
+    return plan(load_recipe(path))
+
+
+def _tracking_env(p: Plan) -> dict[str, dict]:
+    [deployment] = [r for r in p.resources if r.name == "tracking-deployment"]
+    return {e["name"]: e for e in deployment.raw["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_mlflow_keeps_its_runs_in_cloud_sql_reached_on_its_private_address_with_tls():
+    p = planned()
+    [instance] = p.of_type(SQL)
+    assert instance.parent.endswith("mlstack:kubernetes:Tracking::tracking")
+    assert instance.inputs["name"] == "mlops-gke-tracking"
+    ip = instance.inputs["settings"]["ipConfiguration"]
+    assert ip == {"ipv4Enabled": False, "privateNetwork": "projects/my-ml-project/global/networks/ml-vpc",
+                  "sslMode": "ENCRYPTED_ONLY"}
+    assert instance.inputs["settings"]["tier"] == "db-custom-1-3840"  # the gcp target's default
+    assert instance.inputs["settings"]["backupConfiguration"]["pointInTimeRecoveryEnabled"] is True
+    [user] = p.of_type("gcp:sql/user:User")
+    assert user.inputs["password"] == "[secret]" and user.inputs["name"] == "mlflow"
+    env = _tracking_env(p)
+    assert env["DB_HOST"]["value"] == instance.raw["privateIpAddress"]
+    assert "DB_SSLMODE" not in env  # the start script's default: require
+    assert env["DB_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": "mlflow-secrets", "key": "db-password"}}
+    # the generated password the Secret holds is the one the instance's user is given
+    [secret] = [r for r in p.resources if r.name == "tracking-secrets"]
+    assert secret.raw["stringData"]["db-password"] == user.raw["password"]
+    # no PostgreSQL of its own in the cluster: no StatefulSet, claim or Service for it
+    assert not p.of_type("kubernetes:apps/v1:StatefulSet")
+    assert not [r for r in p.resources if r.name.startswith("tracking-db-") and r.type.startswith("kubernetes:")]
+    # MLflow waits for the instance
+    [deployment] = [r for r in p.resources if r.name == "tracking-deployment"]
+    assert instance.urn in deployment.dependencies
+
+
+def test_its_egress_reaches_the_database_s_address_alone_and_the_network_rule_holds_it_to_that():
+    import copy
+
+    from mlstack.components.kubernetes.policy import network_is_default_deny_with_one_allow_per_flow as rule
+    from mlstack.policy import PolicyViolation
+
+    p, recipe = planned(), load_recipe(GKE)
+    [instance] = p.of_type(SQL)
+    [egress] = [n for n in p.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]
+    database = [r for r in egress.inputs["spec"]["egress"] if {"port": 5432, "protocol": "TCP"} in r["ports"]]
+    assert database == [{"ports": [{"port": 5432, "protocol": "TCP"}],
+                         "to": [{"ipBlock": {"cidr": f"{instance.raw['privateIpAddress']}/32"}}]}]
+    rule(p, recipe)
+    weakened = copy.deepcopy(p)
+    [egress] = [n for n in weakened.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]
+    next(r for r in egress.inputs["spec"]["egress"] if r["ports"][0]["port"] == 5432)["to"][0]["ipBlock"][
+        "cidr"] = "10.0.0.0/8"
+    with pytest.raises(PolicyViolation, match=r"reaches 10\.0\.0\.0/8 on \[5432\]"):
+        rule(weakened, recipe)
+
+
+def test_destroy_keeps_the_instance_unless_purged_and_cost_names_it():
+    p = planned()
+    [instance] = p.of_type(SQL)
+    assert instance.inputs.get("deletionProtection") is False  # `destroy --purge` deletes it: the final backup stays
+    assert instance.inputs["settings"]["finalBackupConfig"] == {"enabled": True, "retentionDays": 30}
+    result = CliRunner().invoke(app, ["cost", str(GKE), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = json.loads(result.stdout)["result"]
+    named = json.dumps(lines)
+    assert "tracking-db" in named  # priced, or named as unpriced: never left out
+
+
+def test_the_in_cluster_database_is_unchanged_where_the_recipe_does_not_ask():
+    p = planned(RECIPES / "kubernetes.yaml")
+    assert not p.of_type(SQL)
+    assert [r.name for r in p.of_type("kubernetes:apps/v1:StatefulSet") if r.name == "tracking-database"]
+    env = _tracking_env(p)
+    assert env["DB_SSLMODE"]["value"] == "disable" and env["DB_HOST"]["value"].endswith(".svc.cluster.local")
+
+
+def _refused(home, tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and state_files(home) == []
+    return [line.removeprefix(f"{path}:") for line in result.stderr.splitlines() if line.strip()]
+
+
+def _line(text: str, needle: str) -> int:
+    return next(i for i, ln in enumerate(text.splitlines(), 1) if needle in ln)
+
+
+@pytest.mark.parametrize("recipe, cluster", [("kubernetes.yaml", "existing"), ("kind.yaml", "kind"),
+                                             ("eks.yaml", "eks"), ("aks.yaml", "aks")])
+def test_a_managed_database_is_refused_where_the_cluster_s_cloud_side_makes_none(home, tmp_path, recipe, cluster):
+    text = (RECIPES / recipe).read_text().replace("    flavor: mlflow\n", "    flavor: mlflow\n    database: managed\n")
+    assert lines_of(_refused(home, tmp_path, text)) == [
+        (_line(text, "database: managed"), "components.tracking.database",
+         f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: gke}}`); on "
+         f"this {cluster} cluster leave it `in_cluster`")
+    ]
+
+
+def test_a_tier_of_another_cloud_or_without_a_managed_database_is_refused(home, tmp_path):
+    text = GKE.read_text().replace("    database: managed\n", "    database: managed\n    database_tier: db.t4g.micro\n")
+    assert lines_of(_refused(home, tmp_path, text)) == [
+        (_line(text, "database_tier"), "components.tracking.database_tier",
+         "not a tier of gcp's managed PostgreSQL (e.g. db-custom-1-3840)")
+    ]
+    text = GKE.read_text().replace("    database: managed\n", "    database_tier: db-custom-2-7680\n")
+    assert lines_of(_refused(home, tmp_path, text)) == [
+        (_line(text, "database_tier"), "components.tracking.database_tier",
+         "sizes the cloud's managed database: set `database: managed` with it, or leave it out")
+    ]
+
+
+def test_airflow_is_refused_beside_a_managed_database(home, tmp_path):
+    """Airflow keeps its metadata in the tracking component's in-cluster PostgreSQL."""
+    text = GKE.read_text()
+    start, end = text.index("  object_store:\n"), text.index("\n  registry:")
+    text = text[:start] + "  object_store:\n    flavor: seaweedfs\n    buckets: [mlstack]" + text[end:]
+    text = text.replace("    flavor: kubernetes\n", "    flavor: airflow\n")
+    text = "\n".join(ln for ln in text.splitlines() if "node_pool: gpu" not in ln or "serving" in ln) + "\n"
+    assert lines_of(_refused(home, tmp_path, text)) == [
+        (_line(text, "flavor: airflow"), "components.orchestrator.flavor",
+         "Airflow keeps its metadata in the tracking component's in-cluster PostgreSQL: with it, leave "
+         "components.tracking.database `in_cluster`")
+    ]
+
+
+def lines_of(lines: list[str]) -> list[tuple[int, str, str]]:
+    """`LINE: FIELD: MESSAGE` lines as tuples."""
+    found = []
+    for line in lines:
+        number, field, message = line.split(": ", 2)
+        found.append((int(number), field, message))
+    return found
