@@ -127,3 +127,14 @@ def runtime_bytes(runtime_dir: Path) -> int:
         return int((runtime_dir / RUNTIME_SIZE).read_text())
     except (OSError, ValueError):
         return tree_bytes(runtime_dir)
+
+
+# Variables mlstack sets in its own environment for itself alone (names, comma-separated): the services it starts
+# do not inherit them (components/local/process.py).
+OWN_ENV = "MLSTACK_OWN_ENV"
+
+
+def service_environ() -> dict[str, str]:
+    """This process's environment without what mlstack set for itself (OWN_ENV): what a service it starts gets."""
+    own = {OWN_ENV, *filter(None, os.environ.get(OWN_ENV, "").split(","))}
+    return {k: v for k, v in os.environ.items() if k not in own}

@@ -60,6 +60,7 @@ TARGET = Target(
     ),
     assembly="mlstack.components.gcp.assembly:setup",
     offline="mlstack.components.gcp.offline",
+    hooks="mlstack.components.gcp.lifecycle:HOOKS",
     cost="mlstack.components.gcp.cost",
     policy="mlstack.components.gcp.policy",
     tag_problems=_labels,

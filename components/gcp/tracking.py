@@ -19,6 +19,7 @@ from mlstack.components import mlflow_server as srv
 from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.gcp.identity import account_id
+from mlstack.components.gcp.lifecycle import DISK_SIZE
 from mlstack.components.gcp.settings import GcpMlflowTracking
 from mlstack.components.outputs import TrackingOutputs
 
@@ -99,7 +100,7 @@ class GcpTracking(Component[GcpMlflowTracking, None, TrackingOutputs, TrackingCl
 
     def _database(self, password: pulumi.Output[str]) -> tuple[gcp.sql.DatabaseInstance, pulumi.Output[str]]:
         st = self.settings
-        return cloud_sql_postgres(
+        instance, address, _ = cloud_sql_postgres(
             self.name,
             self.context.stack,
             self.project,
@@ -111,6 +112,7 @@ class GcpTracking(Component[GcpMlflowTracking, None, TrackingOutputs, TrackingCl
             labels=self.context.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        return instance, address
 
     def image(self) -> pulumi.Output[str] | str:
         """The recipe's image; one on ghcr.io through a remote repository of this stack (Cloud Run's rule)."""
@@ -207,10 +209,12 @@ def cloud_sql_postgres(
     password: pulumi.Output[str],
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
-) -> tuple[gcp.sql.DatabaseInstance, pulumi.Output[str]]:
+) -> tuple[gcp.sql.DatabaseInstance, pulumi.Output[str], tuple[pulumi.Resource, ...]]:
     """MLflow's Cloud SQL for PostgreSQL (the gcp target's, and a gke cluster's `database: managed`): a private IP in
     `network` (its private services access), no public IP, TLS only, point-in-time recovery, a final backup kept 30
-    days; its database and owner with the generated password. Returns the instance and its private address."""
+    days; its database and owner with the generated password. `storage_gb` is the disk's first size: Cloud SQL grows
+    it (disk_autoresize), and a changed size would make the engine replace the instance, so later changes are left
+    to the cloud. Returns the instance and its private address, and the database and owner (what clients wait for)."""
     instance = gcp.sql.DatabaseInstance(
         f"{name}-db",
         name=f"{stack}-{name}",
@@ -236,10 +240,12 @@ def cloud_sql_postgres(
             },
             "user_labels": labels,
         },
-        opts=holds_data(opts),
+        opts=holds_data(pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=[DISK_SIZE]))),
     )
-    gcp.sql.Database(f"{name}-db-database", name=srv.DB_NAME, instance=instance.name, project=project, opts=opts)
-    gcp.sql.User(
+    database = gcp.sql.Database(
+        f"{name}-db-database", name=srv.DB_NAME, instance=instance.name, project=project, opts=opts
+    )
+    user = gcp.sql.User(
         f"{name}-db-user", name=srv.DB_USER, instance=instance.name, project=project, password=password, opts=opts
     )
-    return instance, instance.private_ip_address
+    return instance, instance.private_ip_address, (database, user)

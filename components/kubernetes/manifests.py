@@ -21,6 +21,7 @@ REDACTED = "[secret]"
 SECRETS_FILE = "SECRETS.md"
 CHARTS_FILE = "CHARTS.md"
 MISSING_FILE = "MANIFESTS.md"
+UNKNOWN_FILE = "AFTER-DEPLOY.md"
 KUSTOMIZATION = "Kustomization"
 # Apply order: what others refer to first (kustomize and `kubectl apply -f DIR` keep it).
 ORDER = [
@@ -189,4 +190,26 @@ def render(plan: Any, missing: list[str] | None = None) -> dict[str, str]:
         files[CHARTS_FILE] = _charts_doc(charts)
     if missing:
         files[MISSING_FILE] = _missing_doc(missing)
+    stand_ins = {
+        name: found for name, text in files.items() if (found := sorted(p for p in plan.placeholders if p in text))
+    }
+    if stand_ins:
+        files[UNKNOWN_FILE] = _unknown_doc(stand_ins)
     return files
+
+
+def _unknown_doc(stand_ins: dict[str, list[str]]) -> str:
+    """Where the manifests hold a stand-in for a value only the cloud assigns (a managed cluster's: an account, a
+    database's private address), which an offline plan cannot know."""
+    return "\n".join(
+        [
+            "# Known only after deploy: stand-ins in these manifests",
+            "",
+            "These manifests come from an offline plan. Where they need a value only the cloud assigns when the stack",
+            "is deployed (an account id, a managed database's private address), they hold a stand-in. Replace each",
+            "with the deployed value (`mlstack output` shows them), or deploy with `mlstack deploy`:",
+            "",
+            *(f"- `{name}`: {', '.join(f'`{p}`' for p in found)}" for name, found in sorted(stand_ins.items())),
+            "",
+        ]
+    )

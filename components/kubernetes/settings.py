@@ -179,6 +179,18 @@ class KubernetesMlflowTracking(shared.DatabaseSize, KubernetesPort, shared.Mlflo
         "`database_storage_gb`) or `managed`: the cloud's own, private and TLS-only, beside a cluster the stack "
         "creates (gke: Cloud SQL in the cluster's network; `database_tier` and `database_storage_gb` size it).",
     )
+    database_tier: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="With `database: managed`, its size: a Cloud SQL tier on gke (default db-custom-1-3840).",
+    )
+    database_storage_gb: int = Field(
+        default=32,
+        ge=20,
+        le=16384,
+        description="Database storage, GiB: the in-cluster PostgreSQL's volume, or the managed database's first "
+        "disk size (Cloud SQL grows it itself).",
+    )
 
 
 class KubernetesMlserverServing(KubernetesPort, NodePool, shared.VolumeSetting, shared.MlserverServing):

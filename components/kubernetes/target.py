@@ -44,13 +44,21 @@ def _managed_database(st: Any, placement: s.KubernetesTarget) -> Problems:
     if st.database != "managed":
         tier = "sizes the cloud's managed database: set `database: managed` with it, or leave it out"
         return [("database_tier", tier)] if st.database_tier else []
-    if not provisioner.creates_cluster or provisioner.DATABASE is None:
-        offered = ", ".join(p.type for p in clusters.provisioners() if p.DATABASE)
+    offered = ", ".join(p.type for p in clusters.provisioners() if p.DATABASE)
+    if not provisioner.creates_cluster:
         return [
             (
                 "database",
                 f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: "
                 f"{offered}}}`); on this {placement.cluster.type} cluster leave it `in_cluster`",
+            )
+        ]
+    if provisioner.DATABASE is None:
+        return [
+            (
+                "database",
+                f"mlstack makes no managed PostgreSQL beside a {placement.cluster.type} cluster yet (it does beside "
+                f"{offered}); leave it `in_cluster`",
             )
         ]
     _, pattern, example = provisioner.DATABASE

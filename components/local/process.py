@@ -37,7 +37,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider
 
 from mlstack.components.base import DynamicResource
-from mlstack.home import write_private
+from mlstack.home import service_environ, write_private
 
 STOP_TIMEOUT = 15.0
 SIDE_PORT_WAIT = 5.0
@@ -252,7 +252,7 @@ class ManagedProcessProvider(ResourceProvider):
             Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
         log = Path(props["log_file"])
         log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **(props.get("env") or {})}
+        env = {**service_environ(), **(props.get("env") or {})}  # not what mlstack set for itself
         migrated = migrate(props, env, log)
         with open(log, "ab") as out:
             proc = subprocess.Popen(

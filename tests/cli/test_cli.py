@@ -216,3 +216,18 @@ def test_validate_reads_only_the_recipe_s_own_target(recipe, target):
     others = {"local", "aws", "gcp", "azure", "kubernetes"} - {target} - ({"aws", "gcp", "azure"}
                                                                          if target == "kubernetes" else set())
     assert {f"mlstack.components.{t}.target" for t in others} & loaded == set()
+
+
+def test_pydantic_plugins_are_off_for_mlstack_and_not_for_the_services_it_starts(monkeypatch):
+    """mlstack switches pydantic's plugin lookup off for itself (`main`); what it starts gets the environment it was
+    given (home.service_environ), and a value the user set is theirs: kept, and passed on."""
+    code = ("import os, sys\nsys.argv=['mlstack', '--help']\nfrom mlstack.cli import main\nfrom mlstack.home import "
+            "service_environ\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('ENV:' + repr((os.environ.get('PYDANTIC_DISABLE_PLUGINS'), "
+            "service_environ().get('PYDANTIC_DISABLE_PLUGINS'), 'MLSTACK_OWN_ENV' in service_environ())))")
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("PYDANTIC_DISABLE_PLUGINS", "MLSTACK_OWN_ENV")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env).stdout
+    assert out.split("ENV:")[-1].strip() == "('__all__', None, False)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**env, "PYDANTIC_DISABLE_PLUGINS": "logfire"}).stdout
+    assert out.split("ENV:")[-1].strip() == "('logfire', 'logfire', False)"

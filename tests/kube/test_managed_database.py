@@ -1,6 +1,6 @@
 """MLflow's database in the cloud's managed PostgreSQL beside a cluster the stack creates (`tracking: {database:
-managed}`; gke: Cloud SQL), offline: the instance is the gcp target's own (private IP only, TLS only, backed up,
-kept by destroy), MLflow connects to its private address with TLS and the generated password read from its Secret,
+managed}`; gke: Cloud SQL), offline: the instance is the gcp target's own (private IP only, TLS only, backed up, a
+final backup kept when `destroy --purge` deletes it), MLflow connects to its private address with TLS and the generated password read from its Secret,
 its egress reaches that address alone on 5432, and no in-cluster PostgreSQL is made; careless settings are exit 2
 naming the line and field.
 
@@ -56,9 +56,10 @@ def test_mlflow_keeps_its_runs_in_cloud_sql_reached_on_its_private_address_with_
     # no PostgreSQL of its own in the cluster: no StatefulSet, claim or Service for it
     assert not p.of_type("kubernetes:apps/v1:StatefulSet")
     assert not [r for r in p.resources if r.name.startswith("tracking-db-") and r.type.startswith("kubernetes:")]
-    # MLflow waits for the instance
+    # MLflow waits for the instance, its database and its owner (its start script connects as that owner)
     [deployment] = [r for r in p.resources if r.name == "tracking-deployment"]
-    assert instance.urn in deployment.dependencies
+    [database] = p.of_type("gcp:sql/database:Database")
+    assert {instance.urn, database.urn, user.urn} <= set(deployment.dependencies)
 
 
 def test_its_egress_reaches_the_database_s_address_alone_and_the_network_rule_holds_it_to_that():
@@ -84,15 +85,19 @@ def test_its_egress_reaches_the_database_s_address_alone_and_the_network_rule_ho
         rule(weakened, recipe)
 
 
-def test_destroy_keeps_the_instance_unless_purged_and_cost_names_it():
+def test_destroy_asks_for_purge_naming_the_instance_and_cost_names_it(home, tmp_path):
     p = planned()
     [instance] = p.of_type(SQL)
     assert instance.inputs.get("deletionProtection") is False  # `destroy --purge` deletes it: the final backup stays
     assert instance.inputs["settings"]["finalBackupConfig"] == {"enabled": True, "retentionDays": 30}
+    # a plain destroy is refused before anything runs, naming what --purge would delete with the cluster
+    result = CliRunner().invoke(app, ["destroy", str(GKE), "--yes"])
+    assert result.exit_code == 2, result.output
+    assert "its Cloud SQL instance with the runs (Cloud SQL keeps a final backup for 30 days)" in result.output
+    assert "with --purge" in result.output and state_files(home) == []
     result = CliRunner().invoke(app, ["cost", str(GKE), "--json"])
     assert result.exit_code == 0, result.output
-    lines = json.loads(result.stdout)["result"]
-    named = json.dumps(lines)
+    named = json.dumps(json.loads(result.stdout)["result"])
     assert "tracking-db" in named  # priced, or named as unpriced: never left out
 
 
@@ -117,14 +122,24 @@ def _line(text: str, needle: str) -> int:
     return next(i for i, ln in enumerate(text.splitlines(), 1) if needle in ln)
 
 
-@pytest.mark.parametrize("recipe, cluster", [("kubernetes.yaml", "existing"), ("kind.yaml", "kind"),
-                                             ("eks.yaml", "eks"), ("aks.yaml", "aks")])
-def test_a_managed_database_is_refused_where_the_cluster_s_cloud_side_makes_none(home, tmp_path, recipe, cluster):
+@pytest.mark.parametrize("recipe, cluster", [("kubernetes.yaml", "existing"), ("kind.yaml", "kind")])
+def test_a_managed_database_is_refused_on_a_cluster_the_stack_does_not_create(home, tmp_path, recipe, cluster):
     text = (RECIPES / recipe).read_text().replace("    flavor: mlflow\n", "    flavor: mlflow\n    database: managed\n")
     assert lines_of(_refused(home, tmp_path, text)) == [
         (_line(text, "database: managed"), "components.tracking.database",
          f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: gke}}`); on "
          f"this {cluster} cluster leave it `in_cluster`")
+    ]
+
+
+@pytest.mark.parametrize("cluster", ["eks", "aks"])
+def test_a_managed_database_is_refused_where_the_cluster_s_cloud_side_makes_none_yet(home, tmp_path, cluster):
+    text = (RECIPES / f"{cluster}.yaml").read_text().replace(
+        "    flavor: mlflow\n", "    flavor: mlflow\n    database: managed\n")
+    assert lines_of(_refused(home, tmp_path, text)) == [
+        (_line(text, "database: managed"), "components.tracking.database",
+         f"mlstack makes no managed PostgreSQL beside a {cluster} cluster yet (it does beside gke); leave it "
+         "`in_cluster`")
     ]
 
 

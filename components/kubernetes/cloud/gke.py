@@ -163,7 +163,7 @@ class GkeCloud:
         from mlstack.components.gcp.tracking import DEFAULT_TIER, cloud_sql_postgres, network_path
         from mlstack.components.outputs import CloudDatabase
 
-        instance, address = cloud_sql_postgres(
+        instance, address, parts = cloud_sql_postgres(
             name,
             self.stack,
             self.spec.project,
@@ -175,7 +175,7 @@ class GkeCloud:
             labels=context.tags,
             opts=pulumi.ResourceOptions(parent=parent, provider=self.provider),
         )
-        return CloudDatabase(address, ((address.apply(lambda a: f"{a}/32"), 5432),), (instance,))
+        return CloudDatabase(address, ((address.apply(lambda a: f"{a}/32"), 5432),), (instance, *parts))
 
     def bind(self, name: str, namespace: str, account: str, parent: Any, *, buckets: Any) -> Any:
         from mlstack.components.outputs import WorkloadIdentity

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from mlstack.components.gcp import lifecycle as gcp_hooks
 from mlstack.components.gcp import settings as gcp_settings
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.policy import require
@@ -106,7 +107,8 @@ class Gke(m.ManagedProvisioner):
     default_machine = "e2-standard-4"
     builder = "mlstack.components.kubernetes.cloud.gke:build"
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {
-        NODE_POOL: ("nodeCount", "instanceGroupUrls", "managedInstanceGroupUrls")
+        NODE_POOL: ("nodeCount", "instanceGroupUrls", "managedInstanceGroupUrls"),
+        gcp_hooks.SQL: (gcp_hooks.DISK_SIZE,),  # Cloud SQL grows its disk itself
     }
     STORAGE_TYPES = (
         "gcp:storage/bucket:Bucket",
@@ -115,7 +117,11 @@ class Gke(m.ManagedProvisioner):
     )
     IP_BLOCKS = METADATA_SERVER
     # Cloud SQL for PostgreSQL in the cluster's network (private services access), reached on its private address
-    DATABASE = ("gcp:sql/databaseInstance:DatabaseInstance", r"^db-[a-z0-9-]+$", "db-custom-1-3840")
+    DATABASE = (gcp_hooks.SQL, r"^db-[a-z0-9-]+$", "db-custom-1-3840")
+    deletes_data = (
+        f"{m.ManagedProvisioner.deletes_data}; and with tracking's `database: managed`, its Cloud SQL instance with "
+        "the runs (Cloud SQL keeps a final backup for 30 days)"
+    )
     database_address = "privateIpAddress"
     # the stack's own buckets, repositories and database (the gcs and artifact_registry flavors, tracking's managed
     # database), held to the gcp target's rules
