@@ -8,6 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlstack import OWN_ENV
 from mlstack.versions import PULUMI_VERSION
 
 PRIVATE_UMASK = 0o077  # what mlstack and the services it starts create under the home: owner-only
@@ -129,12 +130,8 @@ def runtime_bytes(runtime_dir: Path) -> int:
         return tree_bytes(runtime_dir)
 
 
-# Variables mlstack sets in its own environment for itself alone (names, comma-separated): the services it starts
-# do not inherit them (components/local/process.py).
-OWN_ENV = "MLSTACK_OWN_ENV"
-
-
 def service_environ() -> dict[str, str]:
-    """This process's environment without what mlstack set for itself (OWN_ENV): what a service it starts gets."""
+    """This process's environment without what mlstack set for itself (mlstack.OWN_ENV): what a service it starts
+    gets (components/local/process.py)."""
     own = {OWN_ENV, *filter(None, os.environ.get(OWN_ENV, "").split(","))}
     return {k: v for k, v in os.environ.items() if k not in own}

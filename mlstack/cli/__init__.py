@@ -101,9 +101,9 @@ def _main() -> None:
     # On the first model it builds, pydantic looks for its plugins (validation hooks of observability tools) among the
     # entry points of every installed distribution: a sixth of `validate`'s time here, for plugins mlstack never
     # uses. The variable is pydantic's own switch; a value the user set is kept, and the services mlstack starts
-    # do not inherit mlstack's (home.OWN_ENV).
+    # do not inherit mlstack's (mlstack.OWN_ENV).
     if "PYDANTIC_DISABLE_PLUGINS" not in os.environ:
-        from mlstack.home import OWN_ENV
+        from mlstack import OWN_ENV
 
         os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
         os.environ[OWN_ENV] = ",".join(filter(None, [os.environ.get(OWN_ENV), "PYDANTIC_DISABLE_PLUGINS"]))
