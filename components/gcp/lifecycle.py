@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlstack.components.gcp.settings import DISK_SIZE, SQL_INSTANCE
 from mlstack.registry import TargetHooks
-
-# Cloud SQL grows its disk itself (disk_autoresize): the size the recipe gave is the first one, not drift
-DISK_SIZE = "settings.diskSize"
-SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 
 
 class GcpHooks(TargetHooks):
     def drift_ignores(self, placement: Any) -> dict[str, tuple[str, ...]]:
-        return {SQL: (DISK_SIZE,)}
+        return {SQL_INSTANCE: (DISK_SIZE,)}  # Cloud SQL grows its disk itself
 
 
 HOOKS = GcpHooks()

@@ -117,6 +117,12 @@ class VertexServing(UserModel):
     flavor: Literal["vertex"] = Field(description="Flavor of this component.")
 
 
+# MLflow's Cloud SQL instance (the gcp target's, and a gke cluster's `database: managed`): Cloud SQL grows its disk
+# itself (disk_autoresize), so the size given is the first one, which `deploy` and `drift` leave to it
+SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
+DISK_SIZE = "settings.diskSize"
+
+
 class GcpMlflowTracking(s.CloudMlflowTracking):
     """MLflow on Cloud Run (internal ingress) with a private Cloud SQL PostgreSQL."""
 

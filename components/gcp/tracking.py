@@ -19,8 +19,7 @@ from mlstack.components import mlflow_server as srv
 from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.gcp.identity import account_id
-from mlstack.components.gcp.lifecycle import DISK_SIZE
-from mlstack.components.gcp.settings import GcpMlflowTracking
+from mlstack.components.gcp.settings import DISK_SIZE, GcpMlflowTracking
 from mlstack.components.outputs import TrackingOutputs
 
 DEFAULT_TIER = "db-custom-1-3840"

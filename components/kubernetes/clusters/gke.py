@@ -11,7 +11,6 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from mlstack.components.gcp import lifecycle as gcp_hooks
 from mlstack.components.gcp import settings as gcp_settings
 from mlstack.components.kubernetes.clusters import _managed as m
 from mlstack.policy import require
@@ -108,7 +107,7 @@ class Gke(m.ManagedProvisioner):
     builder = "mlstack.components.kubernetes.cloud.gke:build"
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {
         NODE_POOL: ("nodeCount", "instanceGroupUrls", "managedInstanceGroupUrls"),
-        gcp_hooks.SQL: (gcp_hooks.DISK_SIZE,),  # Cloud SQL grows its disk itself
+        gcp_settings.SQL_INSTANCE: (gcp_settings.DISK_SIZE,),  # Cloud SQL grows its disk itself
     }
     STORAGE_TYPES = (
         "gcp:storage/bucket:Bucket",
@@ -117,7 +116,7 @@ class Gke(m.ManagedProvisioner):
     )
     IP_BLOCKS = METADATA_SERVER
     # Cloud SQL for PostgreSQL in the cluster's network (private services access), reached on its private address
-    DATABASE = (gcp_hooks.SQL, r"^db-[a-z0-9-]+$", "db-custom-1-3840")
+    DATABASE = (gcp_settings.SQL_INSTANCE, r"^db-[a-z0-9-]+$", "db-custom-1-3840")
     deletes_data = (
         f"{m.ManagedProvisioner.deletes_data}; and with tracking's `database: managed`, its Cloud SQL instance with "
         "the runs (Cloud SQL keeps a final backup for 30 days)"
