@@ -16,12 +16,6 @@ from mlstack.components.kubernetes import workload as w
 from mlstack.components.outputs import ObjectStoreOutputs, RegistryOutputs
 
 
-def _cloud(platform: w.KubernetesPlatform) -> Any:
-    if platform.cloud is None:  # validation refuses the flavor on a cluster the stack does not create
-        raise LookupError(f"the cloud's flavors need a cluster the stack creates, not {platform.cluster.type}")
-    return platform.cloud
-
-
 class KubernetesCloudObjectStore(Component[Any, w.KubernetesPlatform, ObjectStoreOutputs, ObjectStoreClient]):
     """The cloud's buckets (each flavor's subclass names its type token)."""
 
@@ -31,7 +25,7 @@ class KubernetesCloudObjectStore(Component[Any, w.KubernetesPlatform, ObjectStor
         self, name: str, args: ComponentArgs[Any, w.KubernetesPlatform], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
-        outputs, client = _cloud(self.platform).object_store(name, self.settings, self.context, self)
+        outputs, client = self.platform.cloud_side("object_store").object_store(name, self.settings, self.context, self)
         self.publish(outputs, client)
 
 
@@ -44,7 +38,7 @@ class KubernetesCloudRegistry(Component[Any, w.KubernetesPlatform, RegistryOutpu
         self, name: str, args: ComponentArgs[Any, w.KubernetesPlatform], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, args, opts)
-        outputs, client = _cloud(self.platform).registry(name, self.settings, self.context, self)
+        outputs, client = self.platform.cloud_side("registry").registry(name, self.settings, self.context, self)
         self.publish(outputs, client)
 
 

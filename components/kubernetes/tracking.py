@@ -11,8 +11,6 @@ cloud/<type>.py), reached on its private address: MLflow's egress allows that ad
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -54,7 +52,9 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
             opts=pulumi.ResourceOptions(parent=self),
         )
         if st.database == "managed":  # the cloud's, beside a cluster the stack creates (validation refuses others)
-            self.managed = _cloud_databases(platform).database(name, st, self.context, self, generated["db_password"])
+            self.managed = platform.cloud_side("database").database(
+                name, st, self.context, self, generated["db_password"]
+            )
             self.database: k8s.apps.v1.StatefulSet | None = None
         else:
             self.managed = None
@@ -213,13 +213,6 @@ class KubernetesTracking(Component[KubernetesMlflowTracking, w.KubernetesPlatfor
                 *filter(None, [self.account]),
             ),
         )
-
-
-def _cloud_databases(platform: w.KubernetesPlatform) -> Any:
-    """The cluster's cloud side, which makes the cloud's managed PostgreSQL (cloud/<type>.py: `database`)."""
-    if getattr(platform.cloud, "database", None) is None:  # validation refuses `managed` on such a cluster
-        raise LookupError(f"a managed database needs a cluster the stack creates, not {platform.cluster.type}")
-    return platform.cloud
 
 
 def password_sync_script(tries: int = 120) -> str:

@@ -75,6 +75,15 @@ class KubernetesPlatform:
             return None
         return self.kubeconfig.apply(lambda config: {"context": self.context or "", "kubeconfig": config})
 
+    def cloud_side(self, part: str) -> Any:
+        """The cluster's cloud side, which makes `part` (clusters/_managed.py: CloudAccess; its `object_store`,
+        `registry` or `database`); validation refuses what needs it where the cluster's has none."""
+        if getattr(self.cloud, part, None) is None:
+            raise LookupError(
+                f"the cloud's {part} needs a cluster the stack creates that makes it, not {self.cluster.type}"
+            )
+        return self.cloud
+
     def on_pool(self, pool: str | None) -> Any:
         """How a pod asking for node pool `pool` is scheduled (clusters/_managed.py: Scheduling); None: anywhere."""
         return self.cluster.scheduling(self.placement, pool) if pool else None

@@ -19,6 +19,7 @@ from mlstack.cli import app
 from mlstack.engine.offline import Plan, plan
 from mlstack.recipe.loader import load_recipe
 from tests.conftest import RECIPES, state_files
+from tests.kube.test_keyless import _refused  # `validate` is exit 2: its lines, without the file name
 
 GKE = RECIPES / "gke.yaml"
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -107,15 +108,6 @@ def test_the_in_cluster_database_is_unchanged_where_the_recipe_does_not_ask():
     assert [r.name for r in p.of_type("kubernetes:apps/v1:StatefulSet") if r.name == "tracking-database"]
     env = _tracking_env(p)
     assert env["DB_SSLMODE"]["value"] == "disable" and env["DB_HOST"]["value"].endswith(".svc.cluster.local")
-
-
-def _refused(home, tmp_path: Path, text: str) -> list[str]:
-    path = tmp_path / "recipe.yaml"
-    path.write_text(text)
-    result = CliRunner().invoke(app, ["validate", str(path)])
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and state_files(home) == []
-    return [line.removeprefix(f"{path}:") for line in result.stderr.splitlines() if line.strip()]
 
 
 def _line(text: str, needle: str) -> int:
