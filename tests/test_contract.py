@@ -41,7 +41,7 @@ def test_assembly_offline_fakes_and_policy_rules_resolve(target):
     fake = target.offline_module()
     assert fake is not None, f"{target.name} cannot be planned offline"
     assert _params(fake.attributes) == ["typ", "name", "inputs", "placement"]
-    assert _params(fake.call) == ["placement"]
+    assert _params(fake.call) == ["placement", "token", "args"]
     for rule in target.policy_rules():
         assert _params(rule) == ["plan", "recipe"], rule.__name__
 

@@ -9,7 +9,9 @@ from mlstack.components.aws import settings as s
 
 ACCOUNT = "123456789012"  # placeholder account in computed attributes
 # What the plan answers for values AWS assigns on deploy: shown as `<known after deploy>`.
-PLACEHOLDERS = (ACCOUNT, "abcdefghijkl", "1234567890", "Z32O12XQLNTSW2", "0123456789abcdef", "AbCdEf")
+# Subnets' address ranges, as a plan answers a lookup (192.0.2.128/25 of TEST-NET-1: never a real network)
+SUBNET_RANGES = tuple(f"192.0.2.{128 + 16 * k}/28" for k in range(8))
+PLACEHOLDERS = (ACCOUNT, "abcdefghijkl", "1234567890", "Z32O12XQLNTSW2", "0123456789abcdef", "AbCdEf", *SUBNET_RANGES)
 
 
 def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.AwsTarget) -> dict[str, Any]:
@@ -47,6 +49,15 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.AwsTarg
     return {}
 
 
-def call(placement: s.AwsTarget) -> dict[str, Any]:
-    """What data-source calls answer (caller identity, region)."""
+def call(placement: s.AwsTarget, token: str, args: dict[str, Any]) -> dict[str, Any]:
+    """What data-source calls answer: caller identity and region; a subnet's address range (`subnet_range`)."""
+    if token == "aws:ec2/getSubnet:getSubnet":
+        return {"id": args.get("id"), "cidrBlock": subnet_range(str(args.get("id")))}
     return {"accountId": ACCOUNT, "region": placement.region}
+
+
+def subnet_range(subnet_id: str) -> str:
+    """A subnet's stand-in address range, chosen by its id (the same on every run): one of SUBNET_RANGES."""
+    import zlib
+
+    return SUBNET_RANGES[zlib.crc32(subnet_id.encode()) % len(SUBNET_RANGES)]

@@ -149,3 +149,10 @@ class AwsMlflowTracking(s.CloudMlflowTracking):
         description="Route 53 hosted zone to create `hostname`'s alias record in; omitted: you point it.",
     )
     allowed_cidrs: s.AllowedNetworks = Field(min_length=1, description=s.ALLOWED_NETWORKS)
+
+
+# MLflow's RDS for PostgreSQL (the aws target's, and an eks cluster's `database: managed`), its subnet group, and how
+# its classes are spelled
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+RDS_CLASS = r"^db\.[a-z0-9]+\.[a-z0-9]+$"

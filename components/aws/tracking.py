@@ -214,37 +214,17 @@ class AwsTracking(Component[AwsMlflowTracking, None, TrackingOutputs, TrackingCl
         return groups
 
     def _database(self, password: pulumi.Output[str]) -> aws.rds.Instance:
-        st, tags, child = self.settings, self.context.tags, pulumi.ResourceOptions(parent=self)
-        subnets = aws.rds.SubnetGroup(
-            f"{self.name}-db-subnets",
-            name=f"{self.context.stack}-{self.name}",
-            subnet_ids=st.subnet_ids,
-            tags=tags,
-            opts=child,
-        )
-        return aws.rds.Instance(
-            f"{self.name}-db",
-            identifier=f"{self.context.stack}-{self.name}",
-            engine="postgres",
-            engine_version=POSTGRES_VERSION,
-            instance_class=st.database_tier or DEFAULT_TIER,
-            allocated_storage=st.database_storage_gb,
-            storage_type="gp3",
-            storage_encrypted=True,
-            db_name=srv.DB_NAME,
-            username=srv.DB_USER,
+        st = self.settings
+        return rds_postgres(
+            self.name,
+            self.context.stack,
+            st.subnet_ids,
+            [self.db_sg.id],
+            tier=st.database_tier or DEFAULT_TIER,
+            storage_gb=st.database_storage_gb,
             password=password,
-            db_subnet_group_name=subnets.name,
-            vpc_security_group_ids=[self.db_sg.id],
-            publicly_accessible=False,
-            backup_retention_period=7,
-            copy_tags_to_snapshot=True,
-            auto_minor_version_upgrade=True,
-            # destroy keeps the runs: a final snapshot, named after the stack
-            skip_final_snapshot=False,
-            final_snapshot_identifier=f"{self.context.stack}-{self.name}-final",
-            tags=tags,
-            opts=holds_data(child),
+            tags=self.context.tags,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _load_balancer(self) -> tuple[aws.lb.LoadBalancer, aws.lb.TargetGroup, aws.lb.Listener]:
@@ -385,3 +365,49 @@ class AwsTracking(Component[AwsMlflowTracking, None, TrackingOutputs, TrackingCl
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.listener]),
         )
+
+
+def rds_postgres(
+    name: str,
+    stack: str,
+    subnet_ids: pulumi.Input[list[str]],
+    security_group_ids: list[pulumi.Input[str]],
+    *,
+    tier: str,
+    storage_gb: int,
+    password: pulumi.Output[str],
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.rds.Instance:
+    """MLflow's RDS for PostgreSQL (the aws target's, and an eks cluster's `database: managed`): in `subnet_ids`
+    behind `security_group_ids`, not publicly accessible, encrypted gp3, backups kept 7 days and a final snapshot
+    named after the stack when it is deleted; its database and owner with the generated password. PostgreSQL 15
+    and later on RDS take TLS only by default (the default parameter group's rds.force_ssl=1); MLflow's start script
+    connects with sslmode=require."""
+    subnets = aws.rds.SubnetGroup(
+        f"{name}-db-subnets", name=f"{stack}-{name}", subnet_ids=subnet_ids, tags=tags, opts=opts
+    )
+    return aws.rds.Instance(
+        f"{name}-db",
+        identifier=f"{stack}-{name}",
+        engine="postgres",
+        engine_version=POSTGRES_VERSION,
+        instance_class=tier,
+        allocated_storage=storage_gb,
+        storage_type="gp3",
+        storage_encrypted=True,
+        db_name=srv.DB_NAME,
+        username=srv.DB_USER,
+        password=password,
+        db_subnet_group_name=subnets.name,
+        vpc_security_group_ids=security_group_ids,
+        publicly_accessible=False,
+        backup_retention_period=7,
+        copy_tags_to_snapshot=True,
+        auto_minor_version_upgrade=True,
+        # destroy keeps the runs: a final snapshot, named after the stack
+        skip_final_snapshot=False,
+        final_snapshot_identifier=f"{stack}-{name}-final",
+        tags=tags,
+        opts=holds_data(opts),
+    )

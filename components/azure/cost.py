@@ -129,6 +129,7 @@ FREE = {
     "azure-native:authorization:RoleAssignment": NO_CHARGE,
     "azure-native:managedidentity:UserAssignedIdentity": NO_CHARGE,
     "azure-native:resources:ResourceGroup": NO_CHARGE,
+    "azure-native:privatedns:VirtualNetworkLink": "Azure DNS bills a private zone and its queries, not its links",
     "azure-native:storage:BlobContainer": "priced with its storage account",
     "azure-native:storage:BlobServiceProperties": "a setting of the storage account",
     "azure-native:dbforpostgresql:Database": "priced with its server",

@@ -46,7 +46,7 @@ def identity(inputs: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def call(placement: s.AzureTarget) -> dict[str, Any]:
+def call(placement: s.AzureTarget, token: str, args: dict[str, Any]) -> dict[str, Any]:
     """What `get_client_config` answers."""
     return {
         "tenantId": TENANT,

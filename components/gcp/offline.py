@@ -36,5 +36,5 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.GcpTarg
     return {}
 
 
-def call(placement: s.GcpTarget) -> dict[str, Any]:
+def call(placement: s.GcpTarget, token: str, args: dict[str, Any]) -> dict[str, Any]:
     return {"region": placement.region}

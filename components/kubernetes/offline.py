@@ -22,5 +22,5 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.Kuberne
     return clusters.of(placement).offline_attributes(typ, name, inputs, placement)
 
 
-def call(placement: s.KubernetesTarget) -> dict[str, Any]:
-    return clusters.of(placement).offline_call(placement)
+def call(placement: s.KubernetesTarget, token: str, args: dict[str, Any]) -> dict[str, Any]:
+    return clusters.of(placement).offline_call(placement, token, args)

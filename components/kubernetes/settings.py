@@ -182,7 +182,8 @@ class KubernetesMlflowTracking(shared.DatabaseSize, KubernetesPort, shared.Mlflo
     database_tier: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9._-]+$",
-        description="With `database: managed`, its size: a Cloud SQL tier on gke (default db-custom-1-3840).",
+        description="With `database: managed`, its size: an RDS instance class on eks (default db.t4g.micro), a "
+        "Cloud SQL tier on gke (default db-custom-1-3840).",
     )
     database_storage_gb: int = Field(
         default=32,

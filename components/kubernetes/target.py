@@ -44,13 +44,13 @@ def _managed_database(st: Any, placement: s.KubernetesTarget) -> Problems:
     if st.database != "managed":
         tier = "sizes the cloud's managed database: set `database: managed` with it, or leave it out"
         return [("database_tier", tier)] if st.database_tier else []
-    offered = ", ".join(p.type for p in clusters.provisioners() if p.DATABASE)
+    offered = [p.type for p in clusters.provisioners() if p.DATABASE]
     if not provisioner.creates_cluster:
         return [
             (
                 "database",
                 f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: "
-                f"{offered}}}`); on this {placement.cluster.type} cluster leave it `in_cluster`",
+                f"{' | '.join(offered)}}}`); on this {placement.cluster.type} cluster leave it `in_cluster`",
             )
         ]
     if provisioner.DATABASE is None:
@@ -58,7 +58,7 @@ def _managed_database(st: Any, placement: s.KubernetesTarget) -> Problems:
             (
                 "database",
                 f"mlstack makes no managed PostgreSQL beside a {placement.cluster.type} cluster yet (it does beside "
-                f"{offered}); leave it `in_cluster`",
+                f"{', '.join(offered)}); leave it `in_cluster`",
             )
         ]
     _, pattern, example = provisioner.DATABASE
@@ -386,7 +386,7 @@ TARGET = Target(
             s.KubernetesMlflowTracking,
             f"{PKG}.tracking:KubernetesTracking",
             "MLflow (the clouds' server contract) on an in-cluster PostgreSQL StatefulSet, or the cloud's managed "
-            "PostgreSQL beside a gke cluster the stack creates; artifacts proxied to the object store",
+            "PostgreSQL beside an eks or gke cluster the stack creates; artifacts proxied to the object store",
             needs=("object_store",),
             problems=_tracking,
             zenml="mlflow",

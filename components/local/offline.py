@@ -12,5 +12,5 @@ def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.LocalTa
     return {}
 
 
-def call(placement: s.LocalTarget) -> dict[str, Any]:
+def call(placement: s.LocalTarget, token: str, args: dict[str, Any]) -> dict[str, Any]:
     return {}

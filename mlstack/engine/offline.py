@@ -205,7 +205,7 @@ def _plan(recipe: Recipe) -> Plan:
             return f"{args.name}-id", {**args.inputs, **computed}
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-            return (fake.call(placement) if fake else {}), []
+            return (fake.call(placement, args.token, args.args) if fake else {}), []
 
     monitor = Monitor(Mocks())
     # set_mocks makes a root Stack resource only when none is set: a second plan in one process (tests, tools)

@@ -105,22 +105,26 @@ def test_one_size_changed_moves_exactly_its_line(home, tmp_path):
 
 
 def test_what_the_snapshot_lacks_is_named_unpriced_never_zero(home):
-    r = cost(str(RECIPES / "aws.yaml"))  # eu-west-1: the snapshot has no RDS or load balancer price there
+    r = cost(str(RECIPES / "aws.yaml"))  # eu-west-1: the snapshot has no RDS or load balancer capacity price there
     unpriced = {k for k, line in lines(r).items() if line["unpriced"] is not None}
-    assert unpriced == {("tracking-lb", "Application Load Balancer hours"),
-                        ("tracking-lb", "load balancer capacity units"),
+    assert unpriced == {("tracking-lb", "load balancer capacity units"),
                         ("tracking-db", "RDS PostgreSQL db.t4g.micro (Single-AZ)"), ("tracking-db", "RDS gp3 storage")}
     p = lambda key: usd(key, "eu-west-1")  # noqa: E731
     assert r["total_usd"] == round(
         100 * p("aws.s3.storage") + 50 * p("aws.s3.write_requests") + 500 * p("aws.s3.read_requests")
         + 10 * p("aws.transfer.out") + 20 * p("aws.ecr.storage") + 5 * p("aws.logs.ingest") + 5 * p("aws.logs.storage")
-        + 730 * p("aws.fargate.vcpu") + 730 * 2 * p("aws.fargate.memory") + p("aws.secretsmanager.secret"), 2)
+        + 730 * p("aws.fargate.vcpu") + 730 * 2 * p("aws.fargate.memory") + p("aws.secretsmanager.secret")
+        + 730 * p("aws.alb.hour"), 2)
     assert "tracking/tracking-db: RDS gp3 storage (no eu-west-1 price for aws.rds.storage.gp3 (the snapshot has " \
            "us-east-1))" in r["unpriced"]
     assert all(line["monthly_usd"] is None for line in r["lines"] if line["unpriced"])
     azure = cost(str(RECIPES / "azure.yaml"))
-    assert "tracking/tracking-db-dns-link: azure-native:privatedns:VirtualNetworkLink (mlstack has no price rule " \
-           "for azure-native:privatedns:VirtualNetworkLink)" in azure["unpriced"]
+    assert "tracking/tracking-db: PostgreSQL Flexible Server Standard_B1ms (no azure.postgresql.standard_b1ms in " \
+           "the price snapshot)" in azure["unpriced"]
+    # a private zone's link is free, with why (Azure DNS bills the zone, priced, and its queries)
+    [link] = [f for f in azure["free"] if f["type"] == "azure-native:privatedns:VirtualNetworkLink"]
+    assert link["why"] == "Azure DNS bills a private zone and its queries, not its links"
+    assert ("tracking-db-dns", "private DNS zone") in lines(azure)
     text = runner.invoke(app, ["cost", str(RECIPES / "azure.yaml")]).stdout
     assert "UNPRICED, not counted" in text.splitlines()[0]
 
@@ -216,7 +220,7 @@ def test_every_recipe_is_estimated(home, fmt):
     for recipe in sorted(RECIPES.glob("*.yaml")):
         result = runner.invoke(app, ["cost", str(recipe), *([fmt] if fmt else [])])
         assert result.exit_code == 0, (recipe, result.stdout)
-        assert "read 2026-12-06" in result.stdout
+        assert f"read {SNAPSHOT['read']}" in result.stdout
 
 
 def test_against_another_recipe_the_change_is_the_difference_of_totals(home, tmp_path):

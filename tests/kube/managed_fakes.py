@@ -64,6 +64,9 @@ def build(provisioner: Any, stack: str, placement: Any, tags: dict[str, str]) ->
 
 ACCOUNT = "123456789012"
 DATABASE_ADDRESS = "192.0.2.20"  # the stand-in Cloud SQL's private address (TEST-NET-1: never a real one)
+# the stand-in RDS instance's name, and its subnets' address ranges (TEST-NET-2 and -3: never real ones)
+RDS_ADDRESS = "mlops-eks-tracking.abcdefghijkl.eu-west-1.rds.amazonaws.com"
+RDS_SUBNETS = ("198.51.100.0/24", "203.0.113.0/24")
 
 
 def role_arn(namespace: str, account: str) -> str:
@@ -108,6 +111,14 @@ class FakeAws:
 
         host = f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com"
         return RegistryOutputs(pulumi.Output.from_input(host)), RegistryClient(flavor="ecr", uri=host, insecure=False)
+
+    def database(self, name: str, settings: Any, context: Any, parent: Any, password: Any) -> Any:
+        """MLflow's RDS (`database: managed`) as its name and its subnets' ranges alone: no instance is made."""
+        import pulumi
+
+        from mlstack.components.outputs import CloudDatabase
+
+        return CloudDatabase(pulumi.Output.from_input(RDS_ADDRESS), tuple((r, 5432) for r in RDS_SUBNETS))
 
 
 def credential_plugin(directory: Path, name: str, cert: str, key: str, calls: Path) -> Path:

@@ -58,7 +58,7 @@ def test_min_above_max_names_the_pools_max(home, tmp_path, cloud):
 
 @each
 def test_an_accelerator_the_machine_does_not_carry_is_refused_with_what_does(home, tmp_path, cloud):
-    gpu = {"eks": "nvidia-l4", "gke": "nvidia-l4", "aks": "nvidia-t4"}[cloud]
+    gpu = {"eks": "nvidia-a10g", "gke": "nvidia-l4", "aks": "nvidia-t4"}[cloud]
     [line] = _bad(home, tmp_path, cloud, f"gpu: {{type: {gpu}, count: 1}}", "gpu: {type: nvidia-h100-80gb, count: 1}")
     assert re.match(r"\d+: target\.cluster\.pools\[0\]\.gpu: ", line), line
     assert "nvidia-h100-80gb" in line and gpu in line  # what the machine carries
@@ -66,7 +66,7 @@ def test_an_accelerator_the_machine_does_not_carry_is_refused_with_what_does(hom
 
 @each
 def test_a_gpu_machine_without_its_gpus_said_is_refused(home, tmp_path, cloud):
-    gpu = {"eks": "nvidia-l4", "gke": "nvidia-l4", "aks": "nvidia-t4"}[cloud]
+    gpu = {"eks": "nvidia-a10g", "gke": "nvidia-l4", "aks": "nvidia-t4"}[cloud]
     [line] = _bad(home, tmp_path, cloud, f"        gpu: {{type: {gpu}, count: 1}}\n", "")
     assert re.match(r"\d+: target\.cluster\.pools\[0\]: .* say so in the pool's `gpu:` block", line), line
 
@@ -85,7 +85,7 @@ def test_a_private_aks_endpoint_mlstack_could_not_reach_is_refused(home, tmp_pat
 
 
 def test_an_unlisted_gpu_machine_type_is_refused_not_left_untainted(home, tmp_path):
-    [line] = _bad(home, tmp_path, "eks", "machine_type: g6.xlarge", "machine_type: p5e.48xlarge")
+    [line] = _bad(home, tmp_path, "eks", "machine_type: g5.xlarge", "machine_type: p5e.48xlarge")
     assert re.match(r"\d+: target\.cluster\.pools\[0\]\.gpu: p5e\.48xlarge is a GPU machine type mlstack does not know",
                     line), line
 
@@ -326,6 +326,8 @@ BREACHES = {
                _edit("aws:ecr/repository:Repository", "imageTagMutability", "MUTABLE")),
         Breach("no_wildcard_action_on_every_resource", "wildcard action on every resource",
                _statement("tracking-identity-buckets", 0, None, {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})),
+        Breach("databases_are_private_encrypted_with_generated_passwords", "tracking-db: public or unencrypted",
+               _edit("aws:rds/instance:Instance", "storageEncrypted", False)),
     ],
     "gke": [
         Breach("endpoint_is_private_or_allow_listed", "whole internet",
@@ -489,8 +491,17 @@ def test_cost_names_the_control_plane_and_each_pool_from_min_to_max_nodes(home, 
         line = found[f"pool-{pool.name}"]
         assert (line["quantity"], line["quantity_range"]) == (pool.min * 730, [pool.min * 730, pool.max * 730])
         assert line["price_key"].endswith(pool.machine_type + (".spot" if pool.spot else ""))
-    cluster = [line for name, line in found.items() if name == "cluster" or name.startswith("pool-")]
-    assert all(line["unpriced"] for line in cluster)  # the snapshot has no such prices: named, not 0
+    from mlstack.cost.prices import SHIPPED
+
+    prices = json.loads(SHIPPED.read_text())["prices"]
+    for name, line in found.items():  # each the snapshot's price for the region, times the hours of its nodes
+        if name == "cluster" or name.startswith("pool-"):
+            usd = prices[line["price_key"]]["regions"][r["region"]]["usd"]
+            assert line["unpriced"] is None and line["usd_per_unit"] == usd, line
+            assert line["monthly_usd"] == round(line["quantity"] * usd, 2)
+            assert line["monthly_usd_range"] == [round(q * usd, 2) for q in (line["quantity_range"][0],
+                                                                             line["quantity_range"][1])]
+            assert line["source"].startswith("https://") and line["read"]
     assert "hours_up" in r["assumptions"] and r["capacity"]
 
 
@@ -503,6 +514,9 @@ def test_the_clouds_own_store_and_registry_beside_an_eks_cluster_are_priced_as_t
     r = json.loads(result.stdout)["result"]
     p = lambda key: snapshot["prices"][key]["regions"]["eu-west-1"]["usd"]  # noqa: E731
     expected = {  # the usage defaults: 100 GB stored, 50k writes, 500k reads, 10 GB out, 20 GB of images
+        ("cluster", "eks control plane"): 730 * p("aws.eks.cluster_hour"),
+        ("cluster", "pool system: 2-4 x m6i.xlarge"): 2 * 730 * p("aws.eks.node.m6i.xlarge"),  # at min nodes
+        ("cluster", "pool gpu: 0-2 x g5.xlarge (spot)"): 0.0,
         ("object_store", "S3 Standard storage"): 100 * p("aws.s3.storage"),
         ("object_store", "PUT, COPY, POST, LIST requests"): 50 * p("aws.s3.write_requests"),
         ("object_store", "GET requests"): 500 * p("aws.s3.read_requests"),
@@ -513,7 +527,10 @@ def test_the_clouds_own_store_and_registry_beside_an_eks_cluster_are_priced_as_t
     assert set(got) == set(expected)
     for key, amount in expected.items():
         assert got[key]["monthly_usd"] == round(amount, 2), key
-    assert r["total_usd"] == round(sum(expected.values()), 2)  # the cluster's lines are unpriced, not 0
+    assert r["total_usd"] == round(sum(expected.values()), 2)
+    # the snapshot has no eu-west-1 price for RDS: its lines are named unpriced, not counted as 0
+    assert {(line["component"], line["item"]) for line in r["lines"] if line["unpriced"]} == {
+        ("tracking", "RDS PostgreSQL db.t4g.micro (Single-AZ)"), ("tracking", "RDS gp3 storage")}
     assert {"storage_gb", "registry_gb", "hours_up"} <= set(r["assumptions"])
 
 
@@ -695,6 +712,6 @@ def test_the_eks_cluster_autoscaler_scales_this_clusters_node_groups_by_irsa():
         assert group.inputs["scalingConfig"]["desiredSize"] == group.inputs["scalingConfig"]["minSize"]
     # the autoscaler knows GPU nodes by their accelerator label
     [gpu] = [g for g in p.of_type("aws:eks/nodeGroup:NodeGroup") if g.name == "pool-gpu"]
-    assert gpu.inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-l4"
+    assert gpu.inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-a10g"
     [system] = [g for g in p.of_type("aws:eks/nodeGroup:NodeGroup") if g.name == "pool-system"]
     assert "k8s.amazonaws.com/accelerator" not in system.inputs["labels"]

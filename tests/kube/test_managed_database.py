@@ -1,8 +1,9 @@
 """MLflow's database in the cloud's managed PostgreSQL beside a cluster the stack creates (`tracking: {database:
-managed}`; gke: Cloud SQL), offline: the instance is the gcp target's own (private IP only, TLS only, backed up, a
-final backup kept when `destroy --purge` deletes it), MLflow connects to its private address with TLS and the generated password read from its Secret,
-its egress reaches that address alone on 5432, and no in-cluster PostgreSQL is made; careless settings are exit 2
-naming the line and field.
+managed}`; gke: Cloud SQL, eks: RDS), offline: the instance is the cloud target's own (private only, TLS only, backed
+up, a final backup or snapshot kept when `destroy --purge` deletes it), MLflow connects to it with TLS and the
+generated password read from its Secret, its egress reaches that address (gke) or the database subnets' ranges (eks)
+alone on 5432, RDS admits the cluster's security group alone, and no in-cluster PostgreSQL is made; careless
+settings are exit 2 naming the line and field.
 
 The same on the real test control plane: test_real_managed_clusters.py (a stand-in address; no instance is made)."""
 
@@ -22,7 +23,9 @@ from tests.conftest import RECIPES, state_files
 from tests.kube.test_keyless import _refused  # `validate` is exit 2: its lines, without the file name
 
 GKE = RECIPES / "gke.yaml"
+EKS = RECIPES / "eks.yaml"
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+RDS = "aws:rds/instance:Instance"
 
 
 @cache
@@ -63,6 +66,73 @@ def test_mlflow_keeps_its_runs_in_cloud_sql_reached_on_its_private_address_with_
     assert {instance.urn, database.urn, user.urn} <= set(deployment.dependencies)
 
 
+def test_on_eks_mlflow_keeps_its_runs_in_rds_which_admits_the_cluster_s_security_group_alone():
+    from mlstack.components.aws.offline import subnet_range
+
+    p = planned(EKS)
+    [instance] = p.of_type(RDS)
+    assert instance.parent.endswith("mlstack:kubernetes:Tracking::tracking")
+    i = instance.inputs
+    assert (i["identifier"], i["instanceClass"], i["engine"]) == ("mlops-eks-tracking", "db.t4g.micro", "postgres")
+    assert i["publiclyAccessible"] is False and i["storageEncrypted"] is True and i["password"] == "[secret]"
+    assert i["skipFinalSnapshot"] is False and i["finalSnapshotIdentifier"] == "mlops-eks-tracking-final"
+    # in the cluster's own subnets, behind a group of its own in the cluster's VPC
+    [subnets] = p.of_type("aws:rds/subnetGroup:SubnetGroup")
+    [cluster] = p.of_type("aws:eks/cluster:Cluster")
+    assert subnets.inputs["subnetIds"] == cluster.inputs["vpcConfig"]["subnetIds"]
+    assert i["dbSubnetGroupName"] == subnets.inputs["name"]
+    [group] = [g for g in p.of_type("aws:ec2/securityGroup:SecurityGroup") if g.name == "tracking-database"]
+    assert i["vpcSecurityGroupIds"] == [f"{group.name}-id"] and group.raw["vpcId"] == cluster.raw["vpcConfig"]["vpcId"]
+    [rule] = [r for r in p.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+              if r.inputs["securityGroupId"] == f"{group.name}-id"]
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["ipProtocol"]) == (5432, 5432, "tcp")
+    assert rule.raw["referencedSecurityGroupId"] == cluster.raw["vpcConfig"]["clusterSecurityGroupId"]
+    assert "cidrIpv4" not in rule.inputs
+    env = _tracking_env(p)
+    assert env["DB_HOST"]["value"] == instance.raw["address"] and "DB_SSLMODE" not in env  # TLS: `require`
+    [secret] = [r for r in p.resources if r.name == "tracking-secrets"]
+    assert secret.raw["stringData"]["db-password"] == instance.raw["password"]
+    assert not p.of_type("kubernetes:apps/v1:StatefulSet")
+    [deployment] = [r for r in p.resources if r.name == "tracking-deployment"]
+    assert instance.urn in deployment.dependencies
+    # MLflow's egress: the database subnets' ranges on 5432, each as the plan's subnet lookup answered it
+    [egress] = [n for n in p.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]
+    database = [r for r in egress.inputs["spec"]["egress"] if {"port": 5432, "protocol": "TCP"} in r["ports"]]
+    assert database == [{"ports": [{"port": 5432, "protocol": "TCP"}], "to": [{"ipBlock": {"cidr": subnet_range(s)}}]}
+                        for s in subnets.inputs["subnetIds"]]
+    assert len({subnet_range(s) for s in subnets.inputs["subnetIds"]}) == 2
+
+
+def test_on_eks_the_policy_holds_the_database_to_the_cluster_and_the_egress_to_its_subnets():
+    import copy
+
+    from mlstack.components.aws.policy import databases_are_private_encrypted_with_generated_passwords as db_rule
+    from mlstack.components.kubernetes.clusters.eks import endpoint_is_private_or_allow_listed
+    from mlstack.components.kubernetes.policy import network_is_default_deny_with_one_allow_per_flow as net_rule
+    from mlstack.policy import PolicyViolation
+
+    p, recipe = planned(EKS), load_recipe(EKS)
+    db_rule(p, recipe), net_rule(p, recipe), endpoint_is_private_or_allow_listed(p, recipe)
+    opened = copy.deepcopy(p)  # the database's group admits an address range, not the cluster's group
+    [rule] = [r for r in opened.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+              if r.name == "tracking-db-from-cluster"]
+    rule.inputs["cidrIpv4"] = "10.0.0.0/8"
+    with pytest.raises(PolicyViolation, match="must admit only the server's security group"):
+        db_rule(opened, recipe)
+    public = copy.deepcopy(p)
+    public.of_type(RDS)[0].inputs["publiclyAccessible"] = True
+    with pytest.raises(PolicyViolation, match="tracking-db: public or unencrypted"):
+        db_rule(public, recipe)
+    wider = copy.deepcopy(p)  # the egress reaches more than the database subnets
+    [egress] = [n for n in wider.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]
+    next(r for r in egress.inputs["spec"]["egress"] if r["ports"][0]["port"] == 5432)["to"][0]["ipBlock"][
+        "cidr"] = "0.0.0.0/0"
+    with pytest.raises(PolicyViolation, match=r"reaches 0\.0\.0\.0/0 on \[5432\]"):
+        net_rule(wider, recipe)
+
+
 def test_its_egress_reaches_the_database_s_address_alone_and_the_network_rule_holds_it_to_that():
     import copy
 
@@ -86,17 +156,21 @@ def test_its_egress_reaches_the_database_s_address_alone_and_the_network_rule_ho
         rule(weakened, recipe)
 
 
-def test_destroy_asks_for_purge_naming_the_instance_and_cost_names_it(home, tmp_path):
-    p = planned()
-    [instance] = p.of_type(SQL)
-    assert instance.inputs.get("deletionProtection") is False  # `destroy --purge` deletes it: the final backup stays
-    assert instance.inputs["settings"]["finalBackupConfig"] == {"enabled": True, "retentionDays": 30}
+@pytest.mark.parametrize("path, named", [
+    (GKE, "its Cloud SQL instance with the runs (Cloud SQL keeps a final backup for 30 days)"),
+    (EKS, "its RDS instance with the runs (RDS keeps a final snapshot, named after the stack)"),
+])
+def test_destroy_asks_for_purge_naming_the_instance_and_cost_names_it(home, tmp_path, path, named):
+    if path == GKE:
+        [instance] = planned().of_type(SQL)
+        assert instance.inputs.get("deletionProtection") is False  # `destroy --purge` deletes it: the backup stays
+        assert instance.inputs["settings"]["finalBackupConfig"] == {"enabled": True, "retentionDays": 30}
     # a plain destroy is refused before anything runs, naming what --purge would delete with the cluster
-    result = CliRunner().invoke(app, ["destroy", str(GKE), "--yes"])
+    result = CliRunner().invoke(app, ["destroy", str(path), "--yes"])
     assert result.exit_code == 2, result.output
-    assert "its Cloud SQL instance with the runs (Cloud SQL keeps a final backup for 30 days)" in result.output
+    assert named in " ".join(result.output.split())
     assert "with --purge" in result.output and state_files(home) == []
-    result = CliRunner().invoke(app, ["cost", str(GKE), "--json"])
+    result = CliRunner().invoke(app, ["cost", str(path), "--json"])
     assert result.exit_code == 0, result.output
     named = json.dumps(json.loads(result.stdout)["result"])
     assert "tracking-db" in named  # priced, or named as unpriced: never left out
@@ -104,7 +178,7 @@ def test_destroy_asks_for_purge_naming_the_instance_and_cost_names_it(home, tmp_
 
 def test_the_in_cluster_database_is_unchanged_where_the_recipe_does_not_ask():
     p = planned(RECIPES / "kubernetes.yaml")
-    assert not p.of_type(SQL)
+    assert not p.of_type(SQL) and not p.of_type(RDS)
     assert [r.name for r in p.of_type("kubernetes:apps/v1:StatefulSet") if r.name == "tracking-database"]
     env = _tracking_env(p)
     assert env["DB_SSLMODE"]["value"] == "disable" and env["DB_HOST"]["value"].endswith(".svc.cluster.local")
@@ -119,18 +193,17 @@ def test_a_managed_database_is_refused_on_a_cluster_the_stack_does_not_create(ho
     text = (RECIPES / recipe).read_text().replace("    flavor: mlflow\n", "    flavor: mlflow\n    database: managed\n")
     assert lines_of(_refused(home, tmp_path, text)) == [
         (_line(text, "database: managed"), "components.tracking.database",
-         f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: gke}}`); on "
+         f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: eks | gke}}`); on "
          f"this {cluster} cluster leave it `in_cluster`")
     ]
 
 
-@pytest.mark.parametrize("cluster", ["eks", "aks"])
-def test_a_managed_database_is_refused_where_the_cluster_s_cloud_side_makes_none_yet(home, tmp_path, cluster):
-    text = (RECIPES / f"{cluster}.yaml").read_text().replace(
+def test_a_managed_database_is_refused_where_the_cluster_s_cloud_side_makes_none_yet(home, tmp_path):
+    text = (RECIPES / "aks.yaml").read_text().replace(
         "    flavor: mlflow\n", "    flavor: mlflow\n    database: managed\n")
     assert lines_of(_refused(home, tmp_path, text)) == [
         (_line(text, "database: managed"), "components.tracking.database",
-         f"mlstack makes no managed PostgreSQL beside a {cluster} cluster yet (it does beside gke); leave it "
+         "mlstack makes no managed PostgreSQL beside a aks cluster yet (it does beside eks, gke); leave it "
          "`in_cluster`")
     ]
 
@@ -140,6 +213,11 @@ def test_a_tier_of_another_cloud_or_without_a_managed_database_is_refused(home, 
     assert lines_of(_refused(home, tmp_path, text)) == [
         (_line(text, "database_tier"), "components.tracking.database_tier",
          "not a tier of gcp's managed PostgreSQL (e.g. db-custom-1-3840)")
+    ]
+    text = EKS.read_text().replace("    database: managed", "    database_tier: db-custom-1-3840\n    database: managed")
+    assert lines_of(_refused(home, tmp_path, text)) == [
+        (_line(text, "database_tier"), "components.tracking.database_tier",
+         "not a tier of aws's managed PostgreSQL (e.g. db.t4g.micro)")
     ]
     text = GKE.read_text().replace("    database: managed\n", "    database_tier: db-custom-2-7680\n")
     assert lines_of(_refused(home, tmp_path, text)) == [

@@ -135,7 +135,7 @@ def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         "volume_binding_mode": "WaitForFirstConsumer",  # in the zone of the node its pod runs on
         "allow_volume_expansion": True,
     }
-    cloud = EksCloud(provider, oidc, issuer, spec, tags)
+    cloud = EksCloud(provider, oidc, issuer, spec, tags, cluster)
     # the cluster autoscaler's role: only its service account may assume it, and it scales this cluster's groups
     autoscaler_role = _irsa_role("autoscaler-role", oidc, issuer, AUTOSCALER, (), tags, opts)
     autoscaler_policy_resource = aws.iam.RolePolicy(
@@ -158,16 +158,17 @@ def build(self: Eks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
 
 @dataclasses.dataclass(frozen=True)
 class EksCloud:
-    """The stack's S3 buckets and ECR repositories beside its EKS cluster, under the same aws provider. Pods reach
-    the buckets by IRSA: each service account that needs them gets a role only it may assume, allowed exactly the
-    object verbs on the stack's buckets. Nodes pull the repositories with their role (AmazonEC2ContainerRegistry
-    PullOnly): no pull Secret."""
+    """The stack's S3 buckets, ECR repositories and RDS database beside its EKS cluster, under the same aws
+    provider. Pods reach the buckets by IRSA: each service account that needs them gets a role only it may assume,
+    allowed exactly the object verbs on the stack's buckets. Nodes pull the repositories with their role
+    (AmazonEC2ContainerRegistryPullOnly): no pull Secret."""
 
     provider: Any
     oidc: Any
     issuer: Any
     spec: EksCluster
     tags: dict[str, str]
+    cluster: Any
 
     def _opts(self, parent: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=parent, providers={"aws": self.provider})
@@ -186,6 +187,49 @@ class EksCloud:
         args: ComponentArgs[Any, None] = ComponentArgs(settings, dataclasses.replace(context, placement=self.spec))
         registry = AwsRegistry(f"{name}-ecr", args, self._opts(parent))
         return registry.outputs, registry.client
+
+    def database(self, name: str, settings: Any, context: Any, parent: Any, password: Any) -> Any:
+        """MLflow's RDS for PostgreSQL, the aws target's own, in the cluster's subnets: its security group admits
+        5432 from the cluster's security group alone (the nodes' and so the pods' traffic: managed node groups carry
+        it), and MLflow's egress reaches the subnets' address ranges on 5432 (an RDS address is a name, its IP the
+        service's to choose in them), with TLS and the generated password."""
+        from mlstack.components.aws.tracking import DEFAULT_TIER, rds_postgres
+        from mlstack.components.outputs import CloudDatabase
+
+        opts = self._opts(parent)
+        vpc = self.cluster.vpc_config
+        group = aws.ec2.SecurityGroup(
+            f"{name}-database",
+            vpc_id=vpc.vpc_id,
+            description=f"mlstack {context.stack}: MLflow's database, from the cluster",
+            tags={**self.tags, "Name": f"{context.stack}-{name}-db"},
+            opts=opts,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-db-from-cluster",
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=5432,
+            to_port=5432,
+            referenced_security_group_id=vpc.cluster_security_group_id,
+            description="PostgreSQL from the cluster's nodes and pods",
+            tags=self.tags,
+            opts=pulumi.ResourceOptions(parent=group, provider=self.provider),
+        )
+        instance = rds_postgres(
+            name,
+            context.stack,
+            self.spec.subnet_ids,
+            [group.id],
+            tier=settings.database_tier or DEFAULT_TIER,
+            storage_gb=settings.database_storage_gb,
+            password=password,
+            tags=self.tags,
+            opts=opts,
+        )
+        invoke = pulumi.InvokeOptions(provider=self.provider)
+        ranges = [aws.ec2.get_subnet_output(id=s, opts=invoke).cidr_block for s in self.spec.subnet_ids]
+        return CloudDatabase(instance.address, tuple((r, 5432) for r in ranges), (instance,))
 
     def bind(self, name: str, namespace: str, account: str, parent: Any, *, buckets: Any, kms_key: str | None) -> Any:
         """An IRSA role for the service account `account` of `namespace` alone, allowed the object verbs on

@@ -161,8 +161,9 @@ class ClusterProvisioner:
         """What the offline plan's mocks answer for a cloud resource `build` declares (see engine/offline.py)."""
         return {}
 
-    def offline_call(self, placement: Any) -> dict[str, Any]:
-        """What the offline plan's mocks answer for a data source `build` calls (a project's number)."""
+    def offline_call(self, placement: Any, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        """What the offline plan's mocks answer for a data source (`token`, `args`) `build` calls (a project's
+        number)."""
         return {}
 
     def scheduling(self, placement: Any, pool: str | None) -> Any:

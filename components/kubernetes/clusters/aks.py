@@ -138,7 +138,7 @@ class Aks(m.ManagedProvisioner):
             return {"principalId": f"{name}-principal-id", "clientId": f"{name}-client-id", "name": given}
         return offline.attributes(typ, name, inputs, spec)
 
-    def offline_call(self, placement: Any) -> dict[str, Any]:
+    def offline_call(self, placement: Any, token: str, args: dict[str, Any]) -> dict[str, Any]:
         from mlstack.components.azure import offline
 
         given = {
@@ -152,7 +152,7 @@ class Aks(m.ManagedProvisioner):
             ]
         }
         kubeconfigs = [{"name": "clusterUser", "value": base64.b64encode(json.dumps(given).encode()).decode()}]
-        return {**offline.call(placement.cluster), "kubeconfigs": kubeconfigs}
+        return {**offline.call(placement.cluster, token, args), "kubeconfigs": kubeconfigs}
 
 
 PROVISIONER = Aks()

@@ -162,14 +162,35 @@ class Eks(m.ManagedProvisioner):
     default_machine = "m6i.xlarge"
     builder = "mlstack.components.kubernetes.cloud.eks:build"
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {NODE_GROUP: ("scalingConfig.desiredSize",)}
-    STORAGE_TYPES = ("aws:s3/bucket:Bucket", "aws:ecr/repository:Repository")
-    # the stack's own buckets and repositories (the s3 and ecr flavors), held to the aws target's rules
+    STORAGE_TYPES = ("aws:s3/bucket:Bucket", "aws:ecr/repository:Repository", aws_settings.RDS_INSTANCE)
+    # the stack's own buckets, repositories and database (the s3 and ecr flavors, tracking's managed database), held
+    # to the aws target's rules
     STORAGE_RULES = (
         "buckets_are_private_encrypted_versioned_tls_only",
         "registries_scan_on_push_and_are_immutable",
         "no_wildcard_action_on_every_resource",
+        "databases_are_private_encrypted_with_generated_passwords",
+    )
+    # RDS for PostgreSQL in the cluster's subnets, admitting the cluster's security group alone
+    DATABASE = (aws_settings.RDS_INSTANCE, aws_settings.RDS_CLASS, "db.t4g.micro")
+    deletes_data = (
+        f"{m.ManagedProvisioner.deletes_data}; and with tracking's `database: managed`, its RDS instance with the "
+        "runs (RDS keeps a final snapshot, named after the stack)"
     )
     RULES: ClassVar[tuple[Any, ...]] = ()
+
+    def ip_blocks(self, plan: Any) -> tuple[tuple[str, int], ...]:
+        """An RDS address is a name; its IP is the service's to choose in the database's subnets: a pod reaches
+        their address ranges on 5432 (as the offline plan answers them: policy rules read plans only)."""
+        from mlstack.components.aws.offline import subnet_range
+
+        subnets = {s for g in plan.of_type(aws_settings.RDS_SUBNET_GROUP) for s in g.inputs.get("subnetIds") or []}
+        return (*self.IP_BLOCKS, *((subnet_range(s), 5432) for s in sorted(subnets)))
+
+    def offline_call(self, placement: Any, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        from mlstack.components.aws import offline
+
+        return offline.call(placement.cluster, token, args)
 
     def storage_class(self, placement: Any) -> str | None:
         return placement.storage_class or STORAGE_CLASS
@@ -188,6 +209,11 @@ class Eks(m.ManagedProvisioner):
                 "endpoint": f"https://0123456789abcdef.gr7.{spec.region}.eks.amazonaws.com",
                 "certificateAuthority": {"data": m.PLACEHOLDER_CA},
                 "identities": [{"oidcs": [{"issuer": issuer}]}],
+                "vpcConfig": {
+                    **(inputs.get("vpcConfig") or {}),
+                    "vpcId": "vpc-0123456789abcdef",
+                    "clusterSecurityGroupId": "sg-0123456789abcdef",
+                },
             }
         if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             host = str(inputs.get("url", "")).removeprefix("https://")
@@ -212,8 +238,12 @@ def endpoint_is_private_or_allow_listed(plan: Any, recipe: Any) -> None:
         cidrs = vpc.get("publicAccessCidrs") or []
         require(cidrs, "a public API endpoint without publicAccessCidrs is open to 0.0.0.0/0")
         m.allow_list(cidrs, "the API endpoint")
+    # the database's group admits the cluster's group alone (the aws target's database rule holds it to that)
+    databases = {g for d in plan.of_type(aws_settings.RDS_INSTANCE) for g in d.inputs.get("vpcSecurityGroupIds") or []}
     for rule in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
         inputs = rule.inputs
+        if inputs.get("securityGroupId") in databases:
+            continue
         require(inputs.get("fromPort") == inputs.get("toPort") == 443, f"{rule.name}: more than the API's port")
         m.allow_list([c for c in (inputs.get("cidrIpv4"), inputs.get("cidrIpv6")) if c], rule.name)
 

@@ -150,7 +150,7 @@ class Gke(m.ManagedProvisioner):
             }
         return offline.attributes(typ, name, inputs, spec)
 
-    def offline_call(self, placement: Any) -> dict[str, Any]:
+    def offline_call(self, placement: Any, token: str, args: dict[str, Any]) -> dict[str, Any]:
         """The project (its number) and the engine versions of the recipe's minor (a plan's stand-in patch)."""
         version = f"{placement.cluster.version}.{PATCH}"
         return {
