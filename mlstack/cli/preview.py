@@ -28,15 +28,17 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """Show what `deploy` would change, per resource, without changing anything."""
-        from mlstack.engine import operations as ops
+        from mlstack.engine import planning
         from mlstack.home import Home
 
         def body() -> OfflinePreviewResult | PreviewResult:
             if markdown and json_out:
                 raise UsageError("--markdown and --json are two renderings of one plan: choose one")
-            ref = ops.StackRef(recipe, None, parse_vars(var), backend)
-            if offline:
-                return ops.offline_preview(Home.from_env(), ref)
+            ref = planning.StackRef(recipe, None, parse_vars(var), backend)
+            if offline:  # no engine: its modules are not even imported
+                return planning.offline_preview(Home.from_env(), ref)
+            from mlstack.engine import operations as ops
+
             return ops.preview(Home.from_env(), ref, say)
 
         def human(r: OfflinePreviewResult | PreviewResult) -> None:

@@ -28,11 +28,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write the stack as the platform's own manifests (kubernetes: YAML for GitOps), from the program itself,
         offline: no cluster, engine or state. Generated secret values are never written (SECRETS.md lists them)."""
-        from mlstack.engine import operations as ops
+        from mlstack.engine import planning
         from mlstack.home import Home
 
         def body() -> RenderResult:
-            return ops.render(Home.from_env(), ops.StackRef(recipe, None, parse_vars(var), None), out, force)
+            return planning.render(Home.from_env(), planning.StackRef(recipe, None, parse_vars(var), None), out, force)
 
         def human(r: RenderResult) -> None:
             say(f"wrote {len(r.files)} files of stack {r.stack!r} ({r.target}) to {r.out}")
