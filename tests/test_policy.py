@@ -9,6 +9,7 @@ import dataclasses
 import importlib
 import inspect
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -61,6 +62,26 @@ def test_resource_names_are_unique_in_the_plan(path):
     """Pulumi allows one name for two types; a reader of the plan (or of the state) should not have to."""
     names = [r.name for r in planned(path).resources]
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+# What EC2 takes in the description of a security group or of one of its rules; anything else (an apostrophe) is
+# refused only when the stack is deployed (InvalidParameterValue), which an offline plan would not show
+EC2_DESCRIPTION = re.compile(r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*")
+SECURITY_GROUP_TYPES = ("aws:ec2/securityGroup:SecurityGroup",
+                        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+
+
+def test_the_ec2_description_alphabet_refuses_what_ec2_refuses():
+    assert EC2_DESCRIPTION.fullmatch("mlstack s: MLflow database, from the cluster (tcp 5432) #1 [a]")
+    assert not EC2_DESCRIPTION.fullmatch("MLflow's database") and not EC2_DESCRIPTION.fullmatch("café")
+
+
+@each_recipe
+def test_security_group_descriptions_use_only_what_ec2_accepts(path):
+    bad = [(r.name, r.inputs["description"]) for r in planned(path).resources
+           if r.type in SECURITY_GROUP_TYPES and not EC2_DESCRIPTION.fullmatch(str(r.inputs.get("description") or ""))]
+    assert bad == []
 
 
 def _sdk_class(typ: str):

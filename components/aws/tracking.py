@@ -19,6 +19,7 @@ from mlstack.components.aws.iam import assume_role_policy
 from mlstack.components.aws.settings import AwsMlflowTracking
 from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
+from mlstack.components.generated import GeneratedSecret
 from mlstack.components.outputs import TrackingOutputs, as_secret
 from mlstack.recipe.naming import bounded_name
 
@@ -381,11 +382,16 @@ def rds_postgres(
 ) -> aws.rds.Instance:
     """MLflow's RDS for PostgreSQL (the aws target's, and an eks cluster's `database: managed`): in `subnet_ids`
     behind `security_group_ids`, not publicly accessible, encrypted gp3, backups kept 7 days and a final snapshot
-    named after the stack when it is deleted; its database and owner with the generated password. PostgreSQL 15
-    and later on RDS take TLS only by default (the default parameter group's rds.force_ssl=1); MLflow's start script
-    connects with sslmode=require."""
+    when it is deleted (named after the stack, with a suffix of this instance's); its database and owner with the
+    generated password. PostgreSQL 15 and later on RDS take TLS only by default (the default parameter group's
+    rds.force_ssl=1); MLflow's start script connects with sslmode=require."""
     subnets = aws.rds.SubnetGroup(
         f"{name}-db-subnets", name=f"{stack}-{name}", subnet_ids=subnet_ids, tags=tags, opts=opts
+    )
+    # the final snapshot's name is the stack's and this instance's: a stack deployed again after a destroy gets a
+    # new one (RDS refuses a final snapshot whose name is taken, and that destroy would stop half way)
+    suffix = GeneratedSecret(f"{name}-db-snapshot-suffix", nbytes=16, secret=False, opts=opts).value.apply(
+        lambda v: "".join(c for c in v.lower() if c.isalnum())[:8]
     )
     return aws.rds.Instance(
         f"{name}-db",
@@ -405,9 +411,9 @@ def rds_postgres(
         backup_retention_period=7,
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
-        # destroy keeps the runs: a final snapshot, named after the stack
+        # destroy keeps the runs: a final snapshot
         skip_final_snapshot=False,
-        final_snapshot_identifier=f"{stack}-{name}-final",
+        final_snapshot_identifier=suffix.apply(lambda s: f"{stack}-{name}-final-{s}"),
         tags=tags,
         opts=holds_data(opts),
     )

@@ -15,6 +15,7 @@ from mlstack.components.kubernetes import device_plugin as dp
 from mlstack.components.kubernetes import naming as n
 from mlstack.components.kubernetes import workload as w
 from mlstack.components.kubernetes.clusters._managed import POOL_LABEL
+from mlstack.components.kubernetes.tracking import APP as MLFLOW
 from mlstack.policy import require
 
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|CREDENTIAL", re.I)
@@ -232,11 +233,13 @@ def network_is_default_deny_with_one_allow_per_flow(plan, recipe) -> None:
     ]
     require(deny, "no default-deny NetworkPolicy")
     node_ports = clusters.of(recipe.target).exposure == "node_ports"
-    # the node's metadata server where the cluster needs it (GKE), and a managed database's private address
-    blocks = clusters.of(recipe.target).ip_blocks(plan)
+    # the node's metadata server where the cluster needs it (GKE); and for MLflow's pods alone, its managed database
+    provisioner = clusters.of(recipe.target)
+    shared, database = provisioner.ip_blocks(plan), provisioner.database_blocks(plan)
     seen: set[tuple[str, str]] = set()
     for p in policies:
         spec = p.inputs["spec"]
+        blocks = (*shared, *database) if spec["podSelector"] == {"matchLabels": n.selector(MLFLOW)} else shared
         for rule in spec.get("ingress") or []:
             require(rule.get("from") or node_ports, f"{p.name}: admits every source")
             require(rule.get("ports"), f"{p.name}: admits every port")

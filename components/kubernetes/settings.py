@@ -177,7 +177,8 @@ class KubernetesMlflowTracking(shared.DatabaseSize, KubernetesPort, shared.Mlflo
         default="in_cluster",
         description="Where its PostgreSQL runs: `in_cluster` (a StatefulSet on a kept volume of "
         "`database_storage_gb`) or `managed`: the cloud's own, private and TLS-only, beside a cluster the stack "
-        "creates (gke: Cloud SQL in the cluster's network; `database_tier` and `database_storage_gb` size it).",
+        "creates (eks: RDS in the cluster's subnets; gke: Cloud SQL in the cluster's network; `database_tier` and "
+        "`database_storage_gb` size it).",
     )
     database_tier: str | None = Field(
         default=None,
@@ -189,8 +190,8 @@ class KubernetesMlflowTracking(shared.DatabaseSize, KubernetesPort, shared.Mlflo
         default=32,
         ge=20,
         le=16384,
-        description="Database storage, GiB: the in-cluster PostgreSQL's volume, or the managed database's first "
-        "disk size (Cloud SQL grows it itself).",
+        description="Database storage, GiB: the in-cluster PostgreSQL's volume, or the managed database's "
+        "storage (RDS keeps it; Cloud SQL takes it as its first disk size and grows it itself).",
     )
 
 

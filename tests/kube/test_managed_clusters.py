@@ -200,6 +200,12 @@ def _edit(typ: str, path: str, value: Any, name: str | None = None) -> Callable[
     return mutate
 
 
+def _drop(typ: str) -> Callable[[Plan], None]:
+    def mutate(p: Plan) -> None:
+        p.resources[:] = [r for r in p.resources if r.type != typ]
+    return mutate
+
+
 def _add(typ: str, name: str, inputs: dict[str, Any]) -> Callable[[Plan], None]:
     def mutate(p: Plan) -> None:
         p.resources.append(type(p.resources[0])(f"urn:{name}", typ, name, None, True, inputs))
@@ -265,6 +271,7 @@ def _annotate(account: str, role: str) -> Callable[[Plan], None]:
 FIC, GRANT = "azure-native:managedidentity:FederatedIdentityCredential", "azure-native:authorization:RoleAssignment"
 WI_USER, BUCKET_GRANT = "gcp:serviceaccount/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember"
 EKS, NG = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 GKE, NP = "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"
 AKS, AP = "azure-native:containerservice:ManagedCluster", "azure-native:containerservice:AgentPool"
 BREACHES = {
@@ -328,6 +335,13 @@ BREACHES = {
                _statement("tracking-identity-buckets", 0, None, {"Effect": "Allow", "Action": "s3:*", "Resource": "*"})),
         Breach("databases_are_private_encrypted_with_generated_passwords", "tracking-db: public or unencrypted",
                _edit("aws:rds/instance:Instance", "storageEncrypted", False)),
+        Breach("the_database_admits_the_cluster_alone", "tracking-db-from-cluster: tracking-db admits more than "
+               "PostgreSQL from the cluster's security group",
+               _edit(INGRESS, "referencedSecurityGroupId", "sg-ffffffffffffffff", "tracking-db-from-cluster")),
+        Breach("the_database_admits_the_cluster_alone", "tracking-db admits more than PostgreSQL",
+               _edit(INGRESS, "toPort", 65535, "tracking-db-from-cluster")),
+        Breach("the_database_admits_the_cluster_alone", "0 RDS instances, where the recipe asks for 1",
+               _drop("aws:rds/instance:Instance")),
     ],
     "gke": [
         Breach("endpoint_is_private_or_allow_listed", "whole internet",

@@ -10,6 +10,7 @@ The same on the real test control plane: test_real_managed_clusters.py (a stand-
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -75,7 +76,9 @@ def test_on_eks_mlflow_keeps_its_runs_in_rds_which_admits_the_cluster_s_security
     i = instance.inputs
     assert (i["identifier"], i["instanceClass"], i["engine"]) == ("mlops-eks-tracking", "db.t4g.micro", "postgres")
     assert i["publiclyAccessible"] is False and i["storageEncrypted"] is True and i["password"] == "[secret]"
-    assert i["skipFinalSnapshot"] is False and i["finalSnapshotIdentifier"] == "mlops-eks-tracking-final"
+    # a final snapshot named after the stack and this instance: a stack destroyed twice does not reuse a name
+    assert i["skipFinalSnapshot"] is False and re.fullmatch(r"mlops-eks-tracking-final-[a-z0-9]{8}",
+                                                            i["finalSnapshotIdentifier"])
     # in the cluster's own subnets, behind a group of its own in the cluster's VPC
     [subnets] = p.of_type("aws:rds/subnetGroup:SubnetGroup")
     [cluster] = p.of_type("aws:eks/cluster:Cluster")
@@ -112,8 +115,11 @@ def test_on_eks_the_policy_holds_the_database_to_the_cluster_and_the_egress_to_i
     from mlstack.components.kubernetes.policy import network_is_default_deny_with_one_allow_per_flow as net_rule
     from mlstack.policy import PolicyViolation
 
+    from mlstack.components.aws.offline import subnet_range
+
     p, recipe = planned(EKS), load_recipe(EKS)
     db_rule(p, recipe), net_rule(p, recipe), endpoint_is_private_or_allow_listed(p, recipe)
+    subnets = p.of_type("aws:rds/subnetGroup:SubnetGroup")[0].inputs["subnetIds"]
     opened = copy.deepcopy(p)  # the database's group admits an address range, not the cluster's group
     [rule] = [r for r in opened.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
               if r.name == "tracking-db-from-cluster"]
@@ -124,6 +130,14 @@ def test_on_eks_the_policy_holds_the_database_to_the_cluster_and_the_egress_to_i
     public.of_type(RDS)[0].inputs["publiclyAccessible"] = True
     with pytest.raises(PolicyViolation, match="tracking-db: public or unencrypted"):
         db_rule(public, recipe)
+    others = copy.deepcopy(p)  # the database's subnets are MLflow's to reach alone, not the pipelines'
+    [egress] = [n for n in others.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-pipelines-egress"]
+    egress.inputs["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": subnet_range(subnets[0])}}],
+                                            "ports": [{"port": 5432, "protocol": "TCP"}]})
+    with pytest.raises(PolicyViolation, match=r"orchestrator-egress: reaches 192\.0\.2\.\d+/28 on \[5432\], not an "
+                       r"address this cluster declares \(none\)"):
+        net_rule(others, recipe)
     wider = copy.deepcopy(p)  # the egress reaches more than the database subnets
     [egress] = [n for n in wider.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
                 if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]

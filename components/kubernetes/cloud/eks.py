@@ -201,7 +201,7 @@ class EksCloud:
         group = aws.ec2.SecurityGroup(
             f"{name}-database",
             vpc_id=vpc.vpc_id,
-            description=f"mlstack {context.stack}: MLflow's database, from the cluster",
+            description=f"mlstack {context.stack}: MLflow database, from the cluster",
             tags={**self.tags, "Name": f"{context.stack}-{name}-db"},
             opts=opts,
         )
@@ -212,7 +212,7 @@ class EksCloud:
             from_port=5432,
             to_port=5432,
             referenced_security_group_id=vpc.cluster_security_group_id,
-            description="PostgreSQL from the cluster's nodes and pods",
+            description="PostgreSQL from the cluster nodes and pods",
             tags=self.tags,
             opts=pulumi.ResourceOptions(parent=group, provider=self.provider),
         )

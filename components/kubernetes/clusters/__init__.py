@@ -129,12 +129,16 @@ class ClusterProvisioner:
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def ip_blocks(self, plan: Any) -> tuple[tuple[str, int], ...]:
-        """The (CIDR, port) a pod of a stack on this cluster may reach by address: IP_BLOCKS, and the private
-        address of each managed database the plan has."""
+        """The (CIDR, port) a pod of a stack on this cluster may reach by address: IP_BLOCKS."""
+        return self.IP_BLOCKS
+
+    def database_blocks(self, plan: Any) -> tuple[tuple[str, int], ...]:
+        """The (CIDR, port) MLflow's pods alone may reach besides: the private address of each managed database the
+        plan has."""
         if self.DATABASE is None:
-            return self.IP_BLOCKS
+            return ()
         typ, address = self.DATABASE[0], self.database_address
-        return (*self.IP_BLOCKS, *((f"{r.inputs[address]}/32", 5432) for r in plan.of_type(typ)))
+        return tuple((f"{r.inputs[address]}/32", 5432) for r in plan.of_type(typ))
 
     database_address: ClassVar[str] = ""  # the output of DATABASE's type that holds its private address
 

@@ -21,6 +21,7 @@ from mlstack.recipe import rules
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ACCESS_KEY = "aws:iam/accessKey:AccessKey"
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
@@ -179,13 +180,13 @@ class Eks(m.ManagedProvisioner):
     )
     RULES: ClassVar[tuple[Any, ...]] = ()
 
-    def ip_blocks(self, plan: Any) -> tuple[tuple[str, int], ...]:
-        """An RDS address is a name; its IP is the service's to choose in the database's subnets: a pod reaches
+    def database_blocks(self, plan: Any) -> tuple[tuple[str, int], ...]:
+        """An RDS address is a name; its IP is the service's to choose in the database's subnets: MLflow reaches
         their address ranges on 5432 (as the offline plan answers them: policy rules read plans only)."""
         from mlstack.components.aws.offline import subnet_range
 
         subnets = {s for g in plan.of_type(aws_settings.RDS_SUBNET_GROUP) for s in g.inputs.get("subnetIds") or []}
-        return (*self.IP_BLOCKS, *((subnet_range(s), 5432) for s in sorted(subnets)))
+        return tuple((subnet_range(s), 5432) for s in sorted(subnets))
 
     def offline_call(self, placement: Any, token: str, args: dict[str, Any]) -> dict[str, Any]:
         from mlstack.components.aws import offline
@@ -238,9 +239,9 @@ def endpoint_is_private_or_allow_listed(plan: Any, recipe: Any) -> None:
         cidrs = vpc.get("publicAccessCidrs") or []
         require(cidrs, "a public API endpoint without publicAccessCidrs is open to 0.0.0.0/0")
         m.allow_list(cidrs, "the API endpoint")
-    # the database's group admits the cluster's group alone (the aws target's database rule holds it to that)
+    # the database's group admits the cluster's group alone (the_database_admits_the_cluster_alone holds it to that)
     databases = {g for d in plan.of_type(aws_settings.RDS_INSTANCE) for g in d.inputs.get("vpcSecurityGroupIds") or []}
-    for rule in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+    for rule in plan.of_type(INGRESS):
         inputs = rule.inputs
         if inputs.get("securityGroupId") in databases:
             continue
@@ -371,6 +372,28 @@ def service_accounts_assume_their_own_roles(plan: Any, recipe: Any) -> None:
         require(subjects == [expected], f"{account.name}: {role.name} is assumable by {who}, not {expected}")
 
 
+def the_database_admits_the_cluster_alone(plan: Any, recipe: Any) -> None:
+    """MLflow's RDS instance exists where the recipe asks for it (tracking `database: managed`) and only there, and
+    its security groups admit PostgreSQL (tcp 5432) from the cluster's security group alone."""
+    tracking = getattr(recipe.components, "tracking", None)
+    wanted = 1 if getattr(tracking, "database", None) == "managed" else 0
+    databases = plan.of_type(aws_settings.RDS_INSTANCE)
+    require(len(databases) == wanted, f"{len(databases)} RDS instances, where the recipe asks for {wanted}")
+    cluster = (_cluster(plan).inputs.get("vpcConfig") or {}).get("clusterSecurityGroupId")
+    for db in databases:
+        groups = set(db.inputs.get("vpcSecurityGroupIds") or [])
+        rules = [r for r in plan.of_type(INGRESS) if r.inputs.get("securityGroupId") in groups]
+        require(rules, f"{db.name}: its security group admits nothing: MLflow cannot reach it")
+        for rule in rules:
+            i = rule.inputs
+            require(
+                (i.get("ipProtocol"), i.get("fromPort"), i.get("toPort")) == ("tcp", 5432, 5432)
+                and i.get("referencedSecurityGroupId") == cluster
+                and not (i.get("cidrIpv4") or i.get("cidrIpv6") or i.get("prefixListId")),
+                f"{rule.name}: {db.name} admits more than PostgreSQL from the cluster's security group",
+            )
+
+
 def volumes_are_encrypted(plan: Any, recipe: Any) -> None:
     classes = plan.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
     require(classes, "no StorageClass: EKS has no default, the stack's volumes would never bind")
@@ -388,5 +411,6 @@ Eks.RULES = (
     gpu_pools_are_tainted,
     no_static_keys_and_roles_scoped,
     service_accounts_assume_their_own_roles,
+    the_database_admits_the_cluster_alone,
     volumes_are_encrypted,
 )
