@@ -388,11 +388,16 @@ def rds_postgres(
     subnets = aws.rds.SubnetGroup(
         f"{name}-db-subnets", name=f"{stack}-{name}", subnet_ids=subnet_ids, tags=tags, opts=opts
     )
-    # the final snapshot's name is the stack's and this instance's: a stack deployed again after a destroy gets a
-    # new one (RDS refuses a final snapshot whose name is taken, and that destroy would stop half way)
-    suffix = GeneratedSecret(f"{name}-db-snapshot-suffix", nbytes=16, secret=False, opts=opts).value.apply(
-        lambda v: "".join(c for c in v.lower() if c.isalnum())[:8]
-    )
+    # the final snapshot's name is the stack's and this instance's: a stack deployed again after a destroy, or an
+    # instance replaced (a change of what RDS cannot change in place), gets a new one (RDS refuses a final snapshot
+    # whose name is taken, and that destroy would stop half way)
+    replaced_by = json.dumps([stack, name, "postgres", srv.DB_NAME, srv.DB_USER, True, f"{stack}-{name}"])
+    suffix = GeneratedSecret(
+        f"{name}-db-snapshot-suffix",
+        nbytes=16,
+        secret=False,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(replacement_trigger=replaced_by)),
+    ).value.apply(lambda v: "".join(c for c in v.lower() if c.isalnum())[:8])
     return aws.rds.Instance(
         f"{name}-db",
         identifier=f"{stack}-{name}",

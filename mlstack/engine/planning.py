@@ -1,6 +1,6 @@
 """The verbs that plan without the engine: a recipe resolved (from its file, or a deployed stack's saved one), the
-offline preview and `render`. Nothing here imports the engine's workspace or Pulumi's automation API (`preview
---offline` and `render` start faster without them); `operations` re-exports these names with every other verb."""
+offline preview and `render`. Nothing here imports the engine's workspace or plugins (`preview --offline` and
+`render` start faster without them); `operations` re-exports StackRef, resolve and offline_preview for its verbs."""
 
 from __future__ import annotations
 

@@ -342,6 +342,17 @@ BREACHES = {
                _edit(INGRESS, "toPort", 65535, "tracking-db-from-cluster")),
         Breach("the_database_admits_the_cluster_alone", "0 RDS instances, where the recipe asks for 1",
                _drop("aws:rds/instance:Instance")),
+        Breach("the_database_admits_the_cluster_alone", "behind sg-0external, a security group the stack does not create",
+               _edit("aws:rds/instance:Instance", "vpcSecurityGroupIds", ["tracking-database-id", "sg-0external"])),
+        Breach("the_database_admits_the_cluster_alone", "tracking-database: inline rules",
+               _edit("aws:ec2/securityGroup:SecurityGroup", "ingress",
+                     [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}], "tracking-database")),
+        Breach("the_database_admits_the_cluster_alone", "tracking-db: admits by legacy-rule, beyond its ingress rules",
+               _add("aws:ec2/securityGroupRule:SecurityGroupRule", "legacy-rule",
+                    {"type": "ingress", "securityGroupId": "tracking-database-id", "cidrBlocks": ["0.0.0.0/0"]})),
+        Breach("the_database_admits_the_cluster_alone", "tracking-db: its subnets (subnet-0123456789abcdef0) are not "
+               "the cluster's",
+               _edit("aws:rds/subnetGroup:SubnetGroup", "subnetIds", ["subnet-0123456789abcdef0"])),
     ],
     "gke": [
         Breach("endpoint_is_private_or_allow_listed", "whole internet",

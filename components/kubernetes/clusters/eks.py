@@ -22,6 +22,8 @@ from mlstack.recipe import rules
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"  # the older rule resource (inline-or-not, either way)
 ACCESS_KEY = "aws:iam/accessKey:AccessKey"
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly")
@@ -185,8 +187,7 @@ class Eks(m.ManagedProvisioner):
         their address ranges on 5432 (as the offline plan answers them: policy rules read plans only)."""
         from mlstack.components.aws.offline import subnet_range
 
-        subnets = {s for g in plan.of_type(aws_settings.RDS_SUBNET_GROUP) for s in g.inputs.get("subnetIds") or []}
-        return tuple((subnet_range(s), 5432) for s in sorted(subnets))
+        return tuple((subnet_range(s), 5432) for s in sorted({s for d in database_subnets(plan).values() for s in d}))
 
     def offline_call(self, placement: Any, token: str, args: dict[str, Any]) -> dict[str, Any]:
         from mlstack.components.aws import offline
@@ -372,16 +373,40 @@ def service_accounts_assume_their_own_roles(plan: Any, recipe: Any) -> None:
         require(subjects == [expected], f"{account.name}: {role.name} is assumable by {who}, not {expected}")
 
 
+def database_subnets(plan: Any) -> dict[str, list[str]]:
+    """Each RDS instance's name -> the subnets of the subnet group it names."""
+    groups = {
+        g.inputs.get("name"): g.inputs.get("subnetIds") or [] for g in plan.of_type(aws_settings.RDS_SUBNET_GROUP)
+    }
+    return {
+        d.name: list(groups.get(d.inputs.get("dbSubnetGroupName"), [])) for d in plan.of_type(aws_settings.RDS_INSTANCE)
+    }
+
+
 def the_database_admits_the_cluster_alone(plan: Any, recipe: Any) -> None:
-    """MLflow's RDS instance exists where the recipe asks for it (tracking `database: managed`) and only there, and
-    its security groups admit PostgreSQL (tcp 5432) from the cluster's security group alone."""
+    """MLflow's RDS instance exists where the recipe asks for it (tracking `database: managed`) and only there, in
+    the cluster's subnets, behind security groups of the stack's own whose only rules admit PostgreSQL (tcp 5432)
+    from the cluster's security group."""
     tracking = getattr(recipe.components, "tracking", None)
     wanted = 1 if getattr(tracking, "database", None) == "managed" else 0
     databases = plan.of_type(aws_settings.RDS_INSTANCE)
     require(len(databases) == wanted, f"{len(databases)} RDS instances, where the recipe asks for {wanted}")
-    cluster = (_cluster(plan).inputs.get("vpcConfig") or {}).get("clusterSecurityGroupId")
+    vpc = _cluster(plan).inputs.get("vpcConfig") or {}
+    cluster = vpc.get("clusterSecurityGroupId")
+    created = {f"{g.name}-id": g for g in plan.of_type(SECURITY_GROUP)}  # as the plan's ids read
+    subnets = database_subnets(plan)
     for db in databases:
+        require(
+            subnets[db.name] and set(subnets[db.name]) <= set(vpc.get("subnetIds") or []),
+            f"{db.name}: its subnets ({', '.join(subnets[db.name]) or 'none'}) are not the cluster's",
+        )
         groups = set(db.inputs.get("vpcSecurityGroupIds") or [])
+        for group in groups:
+            require(group in created, f"{db.name}: behind {group}, a security group the stack does not create")
+            inline = created[group].inputs
+            require(not inline.get("ingress") and not inline.get("egress"), f"{created[group].name}: inline rules")
+        legacy = [r.name for r in plan.of_type(LEGACY_RULE) if r.inputs.get("securityGroupId") in groups]
+        require(not legacy, f"{db.name}: admits by {', '.join(legacy)}, beyond its ingress rules")
         rules = [r for r in plan.of_type(INGRESS) if r.inputs.get("securityGroupId") in groups]
         require(rules, f"{db.name}: its security group admits nothing: MLflow cannot reach it")
         for rule in rules:
