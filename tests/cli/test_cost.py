@@ -141,6 +141,33 @@ def test_gcp_by_hand(home):
         "Cloud Run memory", "Cloud SQL SSD storage", "Cloud SQL memory", "Cloud SQL vCPU"]
 
 
+def test_azure_by_hand(home):
+    r = cost(str(RECIPES / "azure.yaml"))
+    p = lambda key: usd(key, "westeurope")  # noqa: E731
+    expected = {  # the usage defaults: 5 GB of logs, 500k reads, 10 GB out, one replica kept warm all month
+        ("orchestrator-insights", "Application Insights data ingested"): 5 * p("azure.monitor.ingest"),
+        ("object_store-account", "read operations (hot ZRS)"): 500 / 10 * p("azure.blob.read.zrs"),
+        ("object_store-account", "data out to the internet"): 10 * p("azure.egress"),
+        ("tracking-app", "Container Apps vCPU (1 replica kept x 1 vCPU, active)"):
+            730 * 3600 * 1 * p("azure.containerapps.vcpu_second"),
+        ("tracking-app", "Container Apps memory (1 replica x 2 GiB, active)"):
+            730 * 3600 * 2 * p("azure.containerapps.memory_second"),
+        ("tracking-db-dns", "private DNS zone"): p("azure.privatedns.zone"),
+    }
+    got = {k: line for k, line in lines(r).items() if line["unpriced"] is None}
+    assert set(got) == set(expected)
+    for key, amount in expected.items():
+        assert got[key]["monthly_usd"] == round(amount, 2), key
+    assert r["total_usd"] == round(sum(expected.values()), 2)
+    # what the snapshot lacks for westeurope is named, never counted as 0
+    assert {k for k, line in lines(r).items() if line["unpriced"]} == {
+        ("orchestrator-vault", "Key Vault operations (at most 10,000 a month)"),
+        ("object_store-account", "Blob Storage hot ZRS"), ("object_store-account", "write operations (hot ZRS)"),
+        ("registry-acr", "Container Registry Standard"),
+        ("tracking-db", "PostgreSQL Flexible Server Standard_B1ms"),
+        ("tracking-db", "PostgreSQL Flexible Server storage")}
+
+
 def test_a_newer_snapshot_prices_what_the_shipped_one_lacks(home, tmp_path):
     newer = json.loads(SHIPPED.read_text())
     newer["read"] = "2027-01-15"
