@@ -5,7 +5,7 @@ floor     the same four services (the object store, registry, MLflow, MLServer) 
           with the same runtimes and equivalent flags, until every health endpoint answers; then stopped
 store     in the floor rounds: seconds from spawn until the object store alone answers
 deploy    `mlstack deploy recipes/local.yaml` into a fresh home until it returns (every service ready)
-no-op     a second `mlstack deploy` (refresh + empty update): at once, and on a stack left alone SETTLE seconds
+no-op     a second `mlstack deploy` (each process and bucket probed in its diff; an empty update): at once, and on a stack left alone SETTLE seconds
 destroy   `mlstack destroy` of the settled stack
 RSS/PSS   of every process of the running stack (PSS counts shared pages once), and the object store's RSS
 
@@ -41,6 +41,8 @@ from mlstack.components.local import seaweedfs  # noqa: E402
 from mlstack.engine import runtimes  # noqa: E402
 from mlstack.engine.pulumi_cli import find_cli  # noqa: E402
 from mlstack.home import Home  # noqa: E402
+
+from cli import compiled  # noqa: E402  (bench/: this script's directory)
 
 MLSTACK = str(Path(sys.executable).parent / "mlstack")
 SETTLE = 10.0  # seconds a running stack is left alone before the settled measurements
@@ -206,6 +208,7 @@ def measure(flavor: str, rounds: int) -> dict[str, float]:
 
 
 def main() -> None:
+    compiled()  # measured as installed: see bench/cli.py
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--flavors", default="seaweedfs,minio", help="object store flavors, comma-separated")

@@ -263,6 +263,10 @@ class Target:
     # module with estimate(plan, recipe, pricing) -> (Priced, notes), region(placement) and USES (the usage keys it
     # reads; None: all): `mlstack cost`
     cost: str | None = None
+    # False: each of the target's resources looks at what runs in its own diff (the local target's processes and
+    # buckets), so deploy and preview skip the engine's refresh (`drift` still runs it), unless the state holds an
+    # operation a killed run left pending
+    refresh: bool = True
 
     def cost_module(self) -> Any:
         return importlib.import_module(self.cost) if self.cost else None

@@ -4,11 +4,13 @@ create  stops an orphan an interrupted run left (pidfile next to the log), write
         refuses a port already in use, starts the process detached in its own process group with output appended
         to its log, and waits (bounded) for its health endpoint; a service that never gets ready is stopped and
         the error carries its last log lines.
-read    (every `mlstack deploy` refreshes) reports a dead process as gone, so the next update starts it again,
-        and an unhealthy one as `healthy: false`, which the diff turns into a replacement.
-diff    a replacement starts the new process before it stops the old one wherever the two can coexist (none of the
-        new ports is an old one, and the service does not hold its data exclusively): if the new one fails, the
-        old one keeps serving. Otherwise the old one is stopped first, and the plan says the service goes down.
+read    (`mlstack drift`'s refresh) reports a dead process as gone and an unhealthy one as `healthy: false`.
+diff    looks at what runs, as a refresh would (a deploy or preview of the local target runs none): a process
+        that is gone (`pid`) or does not answer its health endpoint (`healthy`) is replaced, so a deploy starts
+        it again. A replacement starts the new process before it stops the old one wherever the two can coexist
+        (none of the new ports is an old one, and the service does not hold its data exclusively): if the new
+        one fails, the old one keeps serving. Otherwise the old one is stopped first, and the plan says the
+        service goes down.
 migrate (optional) a service whose data an earlier version of it wrote: before the new version starts, its
         migration command runs (bounded, output in the log) when the data exists and its stamp names another
         version; the stamp is written once the new version is ready, and its `note` output says what
@@ -299,7 +301,9 @@ class ManagedProcessProvider(ResourceProvider):
             _ports({"extra_ports": news.get("extra_ports")})
         ):  # state written before extra_ports existed holds none: not a change
             replaces.remove("extra_ports")
-        if olds.get("healthy") is False:
+        if not alive(olds.get("pid"), olds.get("started")):
+            replaces.append("pid")  # gone since the last update (killed, crashed, the machine restarted)
+        elif olds.get("healthy") is False or not healthy(olds["health_url"]):
             replaces.append("healthy")
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=not can_coexist(olds, news))
 

@@ -13,6 +13,7 @@ TARGET = Target(
     assembly="mlstack.components.local.assembly:setup",
     offline="mlstack.components.local.offline",
     cost="mlstack.components.local.cost",
+    refresh=False,  # a process's and a bucket's diff probe them (components/local/process.py, object_store.py)
     flavors=(
         Flavor(
             "local",

@@ -76,6 +76,7 @@ def session(
         secrets_provider=recipe.state.secrets_provider,
         program=make_program(recipe, home.stack_dir(recipe.name), runtime_paths, gate=gate),
         progress=ProgressPrinter(emit, planning=planning) if emit else None,
+        refresh=registry.target(recipe.target.type).refresh,
     )
 
 

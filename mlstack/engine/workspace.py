@@ -160,9 +160,13 @@ class StackSession:
         program: Callable[[], None] | None = None,
         progress: ProgressPrinter | None = None,
         work_dir: Path | None = None,
+        refresh: bool = True,
     ) -> None:
-        """`work_dir`: where Pulumi keeps the stack's config (default: the stack's dir in the home)."""
+        """`work_dir`: where Pulumi keeps the stack's config (default: the stack's dir in the home). `refresh`
+        False: the stack's resources look at what runs in their own diff (`Target.refresh`), so `up` and `preview`
+        refresh only a state that holds operations a killed run left pending."""
         self.home, self.name = home, name
+        self.refresh = refresh
         self.backend = backend or backend_url(home)
         check_backend(self.backend, home)
         self.secrets_provider = secrets_provider or "passphrase"
@@ -344,16 +348,30 @@ class StackSession:
         return bool(empty)
 
     # -- operations -----------------------------------------------------------------------------------------
-    def up(self, refresh: bool = True, with_secrets: bool = True, replace_data: bool = False) -> OperationResult:
+    def _refreshes(self) -> bool:
+        """Whether `up` and `preview` refresh first: always where the resources need it; else only where the state
+        holds operations a killed run left pending (what they did is known only by reading it), or cannot be read
+        here (not a file backend)."""
+        if self.refresh:
+            return True
+        try:
+            latest = (json.loads(self._checkpoint().read_text()).get("checkpoint") or {}).get("latest") or {}
+        except (OSError, ValueError, AttributeError):
+            return True
+        return bool(latest.get("pending_operations"))
+
+    def up(self, refresh: bool | None = None, with_secrets: bool = True, replace_data: bool = False) -> OperationResult:
         """`with_secrets=False`: outputs come from the engine's own event, secret values left out — saves a CLI
         call (~0.4 s) on every deploy that writes no secrets anywhere. `replace_data`: the engine may replace or
         delete what holds data (protected resources); without it, it refuses (DataAtRiskError)."""
         return self._with_recovery(lambda: self._up(refresh, with_secrets, replace_data))
 
-    def _up(self, refresh: bool, with_secrets: bool, replace_data: bool) -> OperationResult:
+    def _up(self, refresh: bool | None, with_secrets: bool, replace_data: bool) -> OperationResult:
         stack = _lean(self._stack(create=True))
+        refresh = self._refreshes() if refresh is None else refresh
         with self._errors(), _ignoring_protect(stack, replace_data):
-            # refresh=True: each resource's read runs first, so a crashed service shows as drift and is recreated.
+            # A refresh runs each resource's read first, so what runs no more shows as drift and is recreated (a
+            # target without it does the same in its resources' diff).
             stack.up(refresh=refresh, color="never", **self._events())
             if with_secrets or not self.stack_outputs:
                 outputs = self._read_outputs(stack)
@@ -379,7 +397,7 @@ class StackSession:
         try:
             try:
                 with self._errors():
-                    result = stack.preview(refresh=True, color="never", **self._events(collector.on_event))
+                    result = stack.preview(refresh=self._refreshes(), color="never", **self._events(collector.on_event))
             except DataAtRiskError:
                 # The engine reports a step it would refuse (a protected resource replaced or deleted) and fails
                 # the preview: the steps it reported are the plan, that step marked (a deploy is what refuses).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -56,6 +57,43 @@ def test_up_then_preview_shows_no_changes_then_destroy(engine_home):
     down = session.destroy()
     assert down.changes == {"delete": 1}
     assert session.outputs() == {}
+
+
+def test_a_stack_whose_resources_look_for_themselves_refreshes_only_a_state_left_pending(engine_home, monkeypatch):
+    """`refresh=False` (the local target): `up` and `preview` skip the engine's refresh, unless the state holds an
+    operation a killed run left pending; then the refresh runs and the state is settled again."""
+    from pulumi import automation
+
+    asked: list[tuple[str, bool]] = []
+    for verb in ("up", "preview"):
+        original = getattr(automation.Stack, verb)
+
+        def recording(self, *args, _verb=verb, _original=original, **kwargs):
+            asked.append((_verb, kwargs.get("refresh")))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(automation.Stack, verb, recording)
+    session = StackSession(engine_home, "probing", program=sleepy_program(0), refresh=False)
+    assert session.up().changes == {"create": 1}
+    assert session.preview().changed is False
+    assert session.up().changes == {"same": 1}
+    assert asked == [("up", False), ("preview", False), ("up", False)]
+
+    checkpoint = engine_home.state_dir / ".pulumi" / "stacks" / "mlstack" / "probing.json"
+    state = json.loads(checkpoint.read_text())
+    latest = state["checkpoint"]["latest"]
+    nap = next(r for r in latest["resources"] if r["type"].startswith("pulumi-python:dynamic"))
+    latest["pending_operations"] = [{"resource": nap, "type": "updating"}]  # what a killed update leaves
+    checkpoint.write_text(json.dumps(state))
+    asked.clear()
+    assert session.up().changes == {"same": 1}
+    assert session.up().changes == {"same": 1}
+    assert asked == [("up", True), ("up", False)]  # refreshed once; the state holds nothing pending after
+    always = StackSession(engine_home, "probing", program=sleepy_program(0))  # every other target
+    asked.clear()
+    always.up()
+    assert asked == [("up", True)]
+    session.destroy()
 
 
 def test_second_concurrent_up_on_the_same_stack_is_locked(engine_home, tmp_path):
