@@ -263,9 +263,9 @@ class Target:
     # module with estimate(plan, recipe, pricing) -> (Priced, notes), region(placement) and USES (the usage keys it
     # reads; None: all): `mlstack cost`
     cost: str | None = None
-    # False: each of the target's resources looks at what runs in its own diff (the local target's processes and
-    # buckets), so deploy and preview skip the engine's refresh (`drift` still runs it), unless the state holds an
-    # operation a killed run left pending
+    # False: the target's resources that can drift look at what runs in their own diff (the local target's processes
+    # and buckets), so deploy and preview skip the engine's refresh (`drift` still runs it), unless the state holds
+    # an operation a killed run left pending or is not in a file backend (what it holds unknown without a CLI call)
     refresh: bool = True
 
     def cost_module(self) -> Any:

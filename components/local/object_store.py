@@ -42,6 +42,7 @@ def bucket_missing(bucket: str, props: dict[str, Any]) -> bool:
 
     A HEAD signed with botocore's SigV4 signer alone: building a boto3 client (~0.25 s here) would be paid on the
     critical path of every deploy and drift."""
+    import http.client
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -61,7 +62,7 @@ def bucket_missing(bucket: str, props: dict[str, Any]) -> bool:
             return False
     except urllib.error.HTTPError as exc:
         return exc.code == 404
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, http.client.HTTPException):  # HTTPException: not HTTP listens there
         return False
 
 

@@ -4,7 +4,8 @@ create  stops an orphan an interrupted run left (pidfile next to the log), write
         refuses a port already in use, starts the process detached in its own process group with output appended
         to its log, and waits (bounded) for its health endpoint; a service that never gets ready is stopped and
         the error carries its last log lines.
-read    (`mlstack drift`'s refresh) reports a dead process as gone and an unhealthy one as `healthy: false`.
+read    (a refresh: `mlstack drift`'s, and a deploy's where the state holds an operation a killed run left pending
+        or is not in a file backend) reports a dead process as gone and an unhealthy one as `healthy: false`.
 diff    looks at what runs, as a refresh would (a deploy or preview of the local target runs none): a process
         that is gone (`pid`) or does not answer its health endpoint (`healthy`) is replaced, so a deploy starts
         it again. A replacement starts the new process before it stops the old one wherever the two can coexist
@@ -25,6 +26,7 @@ The provider class is kept at this import path: Pulumi state refers to it by ref
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -64,7 +66,7 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
             return resp.status < 500
     except urllib.error.HTTPError as exc:
         return exc.code < 500
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, http.client.HTTPException):  # HTTPException: not HTTP listens there
         return False
 
 
@@ -122,6 +124,19 @@ def stop_group(
                     break
                 time.sleep(0.05)
             if not alive(pid, started):
+                break
+    elif _start_time(pgid) is None and others_in_group(pgid, pid):
+        # The leader alone was killed and its children hold on (MLflow's uvicorn, with the port): the group is
+        # still the service's, since Linux hands out no pid that is the id of a group with members.
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and others_in_group(pgid, pid):
+                time.sleep(0.05)
+            if not others_in_group(pgid, pid):
                 break
     if port:
         deadline = time.monotonic() + 5.0
@@ -301,10 +316,11 @@ class ManagedProcessProvider(ResourceProvider):
             _ports({"extra_ports": news.get("extra_ports")})
         ):  # state written before extra_ports existed holds none: not a change
             replaces.remove("extra_ports")
+        url = olds.get("health_url")
         if not alive(olds.get("pid"), olds.get("started")):
             replaces.append("pid")  # gone since the last update (killed, crashed, the machine restarted)
-        elif olds.get("healthy") is False or not healthy(olds["health_url"]):
-            replaces.append("healthy")
+        elif not replaces and (olds.get("healthy") is False or (url and not healthy(url))):
+            replaces.append("healthy")  # runs, but does not answer (a replacement decided already needs no probe)
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=not can_coexist(olds, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -63,8 +63,9 @@ def session(
     from mlstack.stacks.program import make_program, runtimes_of, warm
 
     home.make_private(recipe.name if not planning else None)
-    # The engine's start and refresh take a second or more before it runs the program: import the program's
-    # modules meanwhile (the thread only imports; the program imports the same modules and waits on the lock).
+    # The engine's start (and its refresh, where it runs one) take a second or more before it runs the program:
+    # import the program's modules meanwhile (the thread only imports; the program imports the same modules and
+    # waits on the lock).
     if runs_program:
         threading.Thread(target=_quietly, args=(warm, recipe), daemon=True).start()
     if runtime_paths is None:  # not deploying: the paths runtimes are (or would be) installed at
@@ -348,7 +349,8 @@ def write_client_files(home: Home, recipe: Recipe, outs: dict[str, Any]) -> dict
 
 
 def preview(home: Home, ref: StackRef, emit: Callable[[str], None]) -> PreviewResult:
-    """The engine's plan against the stack's state (refreshed first): nothing is created or written."""
+    """The engine's plan against the stack's state (refreshed first, where a deploy refreshes): nothing is created or
+    written."""
     recipe = resolve(home, ref)
     _preflight(home, recipe)
     shared = _shared_of(home, recipe, ref, emit, "engine")  # what a deploy brings up first (a cluster's add-ons)

@@ -164,7 +164,7 @@ class StackSession:
     ) -> None:
         """`work_dir`: where Pulumi keeps the stack's config (default: the stack's dir in the home). `refresh`
         False: the stack's resources look at what runs in their own diff (`Target.refresh`), so `up` and `preview`
-        refresh only a state that holds operations a killed run left pending."""
+        refresh only a state that holds operations a killed run left pending, or that is not in a file backend."""
         self.home, self.name = home, name
         self.refresh = refresh
         self.backend = backend or backend_url(home)
@@ -389,7 +389,8 @@ class StackSession:
         return json.loads(result.stdout or "{}")
 
     def preview(self) -> OperationResult:
-        """What `up` would do, step by step (`OperationResult.steps`), after refreshing what exists. A preview of a
+        """What `up` would do, step by step (`OperationResult.steps`), after refreshing what exists (where `up`
+        refreshes: `_refreshes`). A preview of a
         stack the backend does not hold yet leaves none behind (the engine needs one to plan against)."""
         new = self.deployed_resources() is None
         stack = self._stack(create=True)

@@ -105,3 +105,26 @@ def test_a_replacement_that_cannot_coexist_is_announced_as_an_outage(stack, tmp_
     assert "GOES DOWN" in text and "object_store-server" in text.splitlines()[-1]
     markdown = mlstack("preview", str(moved), "--markdown").stdout
     assert "GOES DOWN" in markdown
+
+
+def test_a_bucket_deleted_from_minio_is_drift_and_the_next_deploy_makes_it_again(stack, recipe):
+    """The bucket's read and diff ask MinIO too (a HEAD signed with botocore's signer alone): a deleted bucket is
+    `gone` to `drift`, and the next deploy (which runs no refresh on this target) makes it again."""
+    import boto3
+
+    data = json.loads(mlstack("output", "--stack", "failing", "--show-secrets").stdout)
+    store = data["components"]["object_store"]
+    client = boto3.client("s3", endpoint_url=store["endpoint_url"], aws_access_key_id=store["access_key_id"],
+                          aws_secret_access_key=data["secrets"][store["secret_access_key"]["output"]],
+                          region_name=store["region"])
+    mlstack_json("deploy", str(recipe))  # back to the recipe (the tests before leave a failed replacement)
+    assert mlstack("drift", "--stack", "failing", check=False).returncode == 0  # found: not drift
+    client.delete_bucket(Bucket="data")
+    drifted = mlstack("drift", "--stack", "failing", "--json", check=False)
+    assert drifted.returncode == 7, drifted.stdout + drifted.stderr
+    steps = {s["name"]: s["op"] for s in json.loads(drifted.stdout)["result"]["plan"]["steps"]}
+    assert steps == {"object_store-bucket-data": "gone"}, steps
+    healed = mlstack_json("deploy", str(recipe))["result"]
+    assert healed["changes"].get("update") == 1 and set(healed["changes"]) <= {"update", "same"}, healed
+    assert "data" in {b["Name"] for b in client.list_buckets()["Buckets"]}
+    assert mlstack("drift", "--stack", "failing", check=False).returncode == 0

@@ -82,3 +82,16 @@ def test_a_leader_that_is_no_supervisor_exits_by_itself(group, tmp_path: Path):
     stop_group(leader.pid, leader.pid, _start_time(leader.pid), None, timeout=30)
     assert leader.wait(timeout=10) == 0  # its own exit, after its teardown: no KILL
     assert (tmp_path / "stopped").exists() and (tmp_path / "forwarded").exists()
+
+
+def test_the_children_of_a_leader_killed_alone_are_stopped(group, tmp_path: Path):
+    """`kill -9` of the leader alone leaves its server child holding the port: deleting the service (a deploy
+    replaces a process that is gone) stops what is left of its group, not nothing."""
+    leader = group(teardown_s=600)
+    started = _start_time(leader.pid)
+    os.kill(leader.pid, signal.SIGKILL)
+    assert leader.wait(timeout=10) == -signal.SIGKILL
+    assert others_in_group(leader.pid, leader.pid)  # the child outlived it
+    stop_group(leader.pid, leader.pid, started, None, timeout=30)
+    assert not others_in_group(leader.pid, leader.pid)
+    assert (tmp_path / "stopped").exists()  # on TERM, gracefully
