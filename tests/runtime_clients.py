@@ -20,6 +20,25 @@ ZENML = PythonRuntime("zenml", ZENML_VERSION, (
     # the kubeflow integration's requirements (kfp>=2.6.0, kfp-kubernetes>=1.1.0): the release of the KFP it talks to
     "kfp==2.17.3", "kfp-kubernetes==2.17.3"), "zenml")
 
+# ZenML with its GCP integration's requirements (`zenml integration requirements gcp` at this version, each at the
+# release pip chose for it on 2026-12-07), so its GCS artifact store and Artifact Registry flavors load. They pin
+# gcsfs <= 2024.12.0, and so fsspec 2024.12.0, which ZENML's s3fs refuses: an environment of its own.
+ZENML_GCP = PythonRuntime("zenml-gcp", ZENML_VERSION, (
+    f"zenml[local]=={ZENML_VERSION}", "mlflow==3.17.2", "python-rapidjson==1.14", "kubernetes==25.3.0",
+    "gcsfs==2024.12.0", "kfp==2.16.1", "urllib3==2.5.0", "grpcio==1.85.4", "google-cloud-secret-manager==2.32.0",
+    "google-cloud-container==2.67.0", "google-cloud-artifact-registry==1.23.0", "google-cloud-storage==3.17.2",
+    "google-cloud-aiplatform==1.165.1", "google-cloud-build==3.43.0", "google-cloud-pipeline-components==2.22.0",
+    "google-cloud-run==0.16.2", "google-cloud-logging==3.17.0"), "zenml")
+
+# The same with its Azure integration's (`zenml integration requirements azure`): Blob Storage (adlfs) and ACR
+# flavors. Their pins (azure-mgmt-resource < 25, OpenTelemetry's) would move ZENML's for the other stacks.
+ZENML_AZURE = PythonRuntime("zenml-azure", ZENML_VERSION, (
+    f"zenml[local]=={ZENML_VERSION}", "mlflow==3.17.2", "python-rapidjson==1.14", "kubernetes==25.3.0",
+    "adlfs==2026.8.0", "azure-identity==1.27.0", "azure-mgmt-containerregistry==15.0.0",
+    "azure-mgmt-containerservice==41.8.0", "azure-mgmt-storage==25.3.0", "azure-mgmt-resource==24.0.0",
+    "azure-storage-blob==12.31.1", "requests==2.34.2", "azure-ai-ml==1.35.2",
+    "opentelemetry-instrumentation-logging==0.64b0", "opentelemetry-sdk==1.43.0", "marshmallow==3.26.2"), "zenml")
+
 # Apache Airflow, the version of the image the airflow flavor's chart runs (versions.KUBERNETES_IMAGES["airflow"]),
 # with the providers that image carries and the flavor uses (amazon: S3 DAG bundle, logs; fab: the auth manager).
 # Airflow pins its dependencies with a constraints file on GitHub (unreachable here): FastAPI is pinned instead,

@@ -231,9 +231,22 @@ class StackSession:
             if self.has_checkpoint():
                 opts.program = self.program
                 return _KnownStack(self.name, auto.LocalWorkspace(**vars(opts)))
+            if create and self._absent():
+                try:  # the `stack select` a create_or_select tries first would fail (~0.3 s of a first deploy)
+                    return auto.create_stack(self.name, PROJECT, self.program, opts=opts)
+                except auto.StackAlreadyExistsError:
+                    pass  # made meanwhile, by another run
             if create:
                 return auto.create_or_select_stack(self.name, PROJECT, self.program, opts=opts)
             return auto.select_stack(self.name, PROJECT, self.program, opts=opts)
+
+    def _absent(self) -> bool:
+        """The stack is not in its file backend: neither its checkpoint, nor one the engine wrote compressed
+        (PULUMI_SELF_MANAGED_STATE_GZIP). False where the backend is not files (not known without a CLI call)."""
+        checkpoint = self._checkpoint()
+        return self.backend.startswith("file://") and not any(
+            p.exists() for p in (checkpoint, checkpoint.with_name(checkpoint.name + ".gz"))
+        )
 
     def has_checkpoint(self) -> bool:
         """The stack exists in a file backend (False for other backends: not known without a CLI call)."""
@@ -443,6 +456,8 @@ class StackSession:
         """The resources of the stack's state, without the stack itself and its providers; None when the backend
         has no such stack."""
         resources: list[dict[str, Any]] | None = None
+        if self._absent():
+            return None  # no `stack select` to learn it (~0.3-0.5 s of a first deploy)
         checkpoint = self._checkpoint()
         if checkpoint.is_file():  # a file backend: its checkpoint read directly (`pulumi stack export` costs 0.4 s)
             try:
