@@ -34,6 +34,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,35 +114,34 @@ def stop_group(
     they have exited: what is left of the leader is an interpreter's teardown."""
     pgid, pid, port = int(pgid), int(pid), int(port or 0)
     if alive(pid, started):
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and alive(pid, started):
-                if sig == signal.SIGTERM and supervisor and not others_in_group(pgid, pid):
-                    break
-                time.sleep(0.05)
-            if not alive(pid, started):
-                break
+        _signal_group(pgid, timeout, lambda: alive(pid, started), lambda: supervisor and not others_in_group(pgid, pid))
     elif _start_time(pgid) is None and others_in_group(pgid, pid):
         # The leader alone was killed and its children hold on (MLflow's uvicorn, with the port): the group is
         # still the service's, since Linux hands out no pid that is the id of a group with members.
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and others_in_group(pgid, pid):
-                time.sleep(0.05)
-            if not others_in_group(pgid, pid):
-                break
+        _signal_group(pgid, timeout, lambda: others_in_group(pgid, pid))
     if port:
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline and port_in_use(port):
             time.sleep(0.05)
+
+
+def _signal_group(
+    pgid: int, timeout: float, running: Callable[[], bool], settled: Callable[[], bool] = lambda: False
+) -> None:
+    """TERM the group and wait up to `timeout` while `running` (or until `settled`: a supervisor's children have
+    exited), then KILL it and wait up to 5 s."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and running():
+            if sig == signal.SIGTERM and settled():
+                break
+            time.sleep(0.05)
+        if not running():
+            return
 
 
 def _tail(path: str, lines: int = 15) -> str:
