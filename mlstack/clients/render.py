@@ -262,6 +262,13 @@ def zenml_file(clients: StackClients, secrets: dict[str, str], show_secrets: boo
         if commands
         else []
     )
+    store = clients.components.get("object_store") or {}
+    if store.get("flavor") == "azure_blob":  # the pods have it; a laptop or CI job running pipelines needs it too
+        header += [
+            "# Azure Blob Storage: an az:// path names no account. Where pipelines start (a laptop, CI), set",
+            f"# AZURE_STORAGE_ACCOUNT_NAME={azure_account(store['endpoint_url'])} (`mlstack output --format env` does)",
+            "# and sign in (`az login`): adlfs reads both.",
+        ]
     dags = (clients.components.get("orchestrator") or {}).get("dags_uri")
     if dags:  # Airflow: ZenML writes each pipeline's DAG archive locally; Airflow reads DAGs from the object store
         header += [

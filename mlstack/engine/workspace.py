@@ -197,7 +197,7 @@ class StackSession:
 
         self.work_dir.mkdir(parents=True, exist_ok=True)
         if self.backend.startswith("file://"):
-            Path(self.backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+            Path(self.backend.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
         return auto.LocalWorkspaceOptions(
             work_dir=str(self.work_dir),
             pulumi_home=str(self.home.pulumi_home),
@@ -241,11 +241,23 @@ class StackSession:
             return auto.select_stack(self.name, PROJECT, self.program, opts=opts)
 
     def _absent(self) -> bool:
-        """The stack is not in its file backend: neither its checkpoint, nor one the engine wrote compressed
-        (PULUMI_SELF_MANAGED_STATE_GZIP). False where the backend is not files (not known without a CLI call)."""
-        checkpoint = self._checkpoint()
-        return self.backend.startswith("file://") and not any(
-            p.exists() for p in (checkpoint, checkpoint.with_name(checkpoint.name + ".gz"))
+        """The stack is surely not in its backend: an absolute local folder (as the engine reads the URL: `~`
+        expanded, escapes decoded) holding no checkpoint of it, in the project layout or the legacy one, plain or
+        compressed (PULUMI_SELF_MANAGED_STATE_GZIP). False wherever that cannot be told for sure (another backend,
+        options in the URL, a relative folder): the CLI is asked then."""
+        from urllib.parse import unquote
+
+        rest = self.backend.removeprefix("file://")
+        if rest == self.backend or "?" in rest or "#" in rest:
+            return False
+        root = Path(unquote(rest)).expanduser()
+        if not root.is_absolute():
+            return False
+        stacks = root / ".pulumi" / "stacks"
+        return not any(
+            (folder / f"{self.name}{ext}").exists()
+            for folder in (stacks / PROJECT, stacks)
+            for ext in (".json", ".json.gz")
         )
 
     def has_checkpoint(self) -> bool:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pulumi
 import pytest
@@ -96,14 +97,45 @@ def test_a_stack_whose_resources_look_for_themselves_refreshes_only_a_state_left
     session.destroy()
 
 
+@pytest.mark.parametrize("layout", ["home-relative", "legacy"])
+def test_a_stack_in_a_file_backend_is_found_however_its_url_names_the_folder(engine_home, layout):
+    """A first deploy skips asking the CLI whether the stack exists where its checkpoint file is surely absent. A
+    URL with `~` names a folder the engine expands: the stack there exists (were it taken for absent, `destroy`
+    would find nothing to destroy and `preview` would remove it as a stack it made)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=".mlstack-test-", dir=Path.home()))  # the engine expands ~ itself
+    try:
+        backend = f"file://~/{folder.name}"
+        first = StackSession(engine_home, "tilde", backend=backend, program=sleepy_program(0))
+        assert first._absent() is True
+        assert first.deployed_resources() is None
+        first.up()
+        assert not (Path.cwd() / "~").exists()  # the folder made for the backend is the expanded one
+        if layout == "legacy":  # a backend written before projects had folders of their own
+            stacks = folder / ".pulumi" / "stacks"
+            (stacks / "mlstack" / "tilde.json").rename(stacks / "tilde.json")
+            assert StackSession(engine_home, "tilde", backend=backend)._absent() is False
+            return
+        again = StackSession(engine_home, "tilde", backend=backend, program=sleepy_program(0))
+        assert again._absent() is False and again.deployed_resources() == 1
+        assert again.preview().changed is False
+        assert StackSession(engine_home, "tilde", backend=backend).deployed_resources() == 1  # the preview kept it
+        again.destroy()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_second_concurrent_up_on_the_same_stack_is_locked(engine_home, tmp_path):
     from typer.testing import CliRunner
 
     from mlstack.cli import app
 
     recipe = tmp_path / "contended.yaml"
-    recipe.write_text("apiVersion: mlstack/v1\nname: contended\ntarget: local\n"
-                      "components:\n  orchestrator: {flavor: local}\n")
+    recipe.write_text(
+        "apiVersion: mlstack/v1\nname: contended\ntarget: local\ncomponents:\n  orchestrator: {flavor: local}\n"
+    )
     first = StackSession(engine_home, "contended", program=sleepy_program(8))
     errors: list[BaseException] = []
     thread = threading.Thread(target=lambda: _capture(first.up, errors))
@@ -143,8 +175,9 @@ StackSession(Home(Path({home!r})), "killed", program=sleepy_program(30)).up()
 
 def _kill_mid_update(home) -> None:
     code = KILLED_UP.format(repo=str(REPO), home=str(home.root))
-    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for_lock(home, "killed")
     finally:

@@ -108,12 +108,13 @@ def test_zenml_imports_the_kubernetes_stack_file(name: str, tmp_path: Path):
         assert store["client_kwargs"] == {"region_name": "eu-west-1"}
         assert registry["uri"].endswith(".dkr.ecr.eu-west-1.amazonaws.com")
     elif name == "gke":  # GCS by Workload Identity (the metadata server's credentials in the pods): no token
-        assert store["path"] == "gs://mlops-gke-artifacts/zenml"
+        assert store == {"path": "gs://mlops-gke-artifacts/zenml"}
         assert registry["uri"] == "europe-west1-docker.pkg.dev/my-ml-project/mlops-gke-models"
     elif name == "aks":  # Blob Storage by Workload Identity: the account's name in the pods' environment, no key
-        assert store["path"] == "az://artifacts/zenml"
+        assert store == {"path": "az://artifacts/zenml"}
         assert registry["uri"].endswith(".azurecr.io")
         account = clients.components["object_store"]["endpoint_url"].removeprefix("https://").split(".")[0]
+        assert f"# AZURE_STORAGE_ACCOUNT_NAME={account} " in text  # what a laptop running pipelines sets too
         for pods in (steps, pipeline):
             assert {"name": "AZURE_STORAGE_ACCOUNT_NAME", "value": account} in pods["env"]
             assert pods["labels"]["azure.workload.identity/use"] == "true"
