@@ -379,25 +379,30 @@ class StackSession:
         here (not a file backend)."""
         if self.refresh:
             return True
+        latest = self._latest()
+        return latest is None or bool(latest.get("pending_operations"))
+
+    def _latest(self) -> dict[str, Any] | None:
+        """The stack's latest deployment, read from its file backend's checkpoint directly (`pulumi stack export`
+        costs 0.4 s); None where there is none readable here."""
         try:
             latest = (json.loads(self._checkpoint().read_text()).get("checkpoint") or {}).get("latest") or {}
         except (OSError, ValueError, AttributeError):
-            return True
-        return bool(latest.get("pending_operations"))
+            return None
+        return latest if isinstance(latest, dict) else None
 
-    def up(self, refresh: bool | None = None, with_secrets: bool = True, replace_data: bool = False) -> OperationResult:
+    def up(self, with_secrets: bool = True, replace_data: bool = False) -> OperationResult:
         """`with_secrets=False`: outputs come from the engine's own event, secret values left out — saves a CLI
         call (~0.4 s) on every deploy that writes no secrets anywhere. `replace_data`: the engine may replace or
         delete what holds data (protected resources); without it, it refuses (DataAtRiskError)."""
-        return self._with_recovery(lambda: self._up(refresh, with_secrets, replace_data))
+        return self._with_recovery(lambda: self._up(with_secrets, replace_data))
 
-    def _up(self, refresh: bool | None, with_secrets: bool, replace_data: bool) -> OperationResult:
+    def _up(self, with_secrets: bool, replace_data: bool) -> OperationResult:
         stack = _lean(self._stack(create=True))
-        refresh = self._refreshes() if refresh is None else refresh
         with self._errors(), _ignoring_protect(stack, replace_data):
             # A refresh runs each resource's read first, so what runs no more shows as drift and is recreated (a
             # target without it does the same in its resources' diff).
-            stack.up(refresh=refresh, color="never", **self._events())
+            stack.up(refresh=self._refreshes(), color="never", **self._events())
             if with_secrets or not self.stack_outputs:
                 outputs = self._read_outputs(stack)
             else:
@@ -470,14 +475,10 @@ class StackSession:
         resources: list[dict[str, Any]] | None = None
         if self._absent():
             return None  # no `stack select` to learn it (~0.3-0.5 s of a first deploy)
-        checkpoint = self._checkpoint()
-        if checkpoint.is_file():  # a file backend: its checkpoint read directly (`pulumi stack export` costs 0.4 s)
-            try:
-                latest = (json.loads(checkpoint.read_text()).get("checkpoint") or {}).get("latest") or {}
-                resources = latest.get("resources") or []
-            except (OSError, ValueError, AttributeError):
-                pass  # unreadable here: the CLI reads it
-        if resources is None:
+        latest = self._latest()
+        if latest is not None:
+            resources = latest.get("resources") or []
+        if resources is None:  # not readable here: the CLI reads it
             try:
                 stack = self._stack(create=False)
             except StackNotFoundError:
