@@ -579,9 +579,17 @@ class StackSession:
         ]
 
     def cancel(self) -> None:
+        """Clear the stack's lock; a checkpoint a killed run left unreadable is repaired first, as for an update
+        (`_repair_checkpoint`): the kill that left the lock can leave that too."""
         stack = self._stack(create=False)
-        with self._errors():
-            stack.cancel()
+        try:
+            with self._errors():
+                stack.cancel()
+        except CheckpointDamagedError:
+            if not self._repair_checkpoint():
+                raise
+            with self._errors():
+                stack.cancel()
 
     def remove(self, force: bool = False) -> None:
         """Remove the (empty) stack from the backend after a destroy; `force`: with what its state still lists (what
