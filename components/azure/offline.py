@@ -9,7 +9,8 @@ from mlstack.components.azure import settings as s
 
 TENANT = "00000000-0000-0000-0000-000000000000"  # placeholder tenant, subscription and principal ids
 # What the plan answers for values Azure assigns on deploy: shown as `<known after deploy>`.
-PLACEHOLDERS = (TENANT, "purplesky-1a2b3c4d")
+SUBNET_RANGES = tuple(f"198.51.100.{16 * k}/28" for k in range(8))  # a subnet's stand-in range: `subnet_range`
+PLACEHOLDERS = (TENANT, "purplesky-1a2b3c4d", *SUBNET_RANGES)
 
 
 def attributes(typ: str, name: str, inputs: dict[str, Any], placement: s.AzureTarget) -> dict[str, Any]:
@@ -28,6 +29,8 @@ def _by_type(typ: str, name: str, inputs: dict[str, Any], placement: s.AzureTarg
     if typ in ("azure-native:machinelearningservices:Workspace", "azure-native:machinelearningservices:OnlineEndpoint"):
         key = "endpointName" if typ.endswith("OnlineEndpoint") else "workspaceName"
         return {"name": inputs.get(key) or name}
+    if typ == "azure-native:privatedns:PrivateZone":
+        return {"name": inputs.get("privateZoneName") or name}
     if typ == "azure-native:dbforpostgresql:Server":
         return {"fullyQualifiedDomainName": f"{inputs.get('serverName') or name}.postgres.database.azure.com"}
     if typ == "azure-native:app:ManagedEnvironment":
@@ -54,3 +57,12 @@ def call(placement: s.AzureTarget, token: str, args: dict[str, Any]) -> dict[str
         "clientId": TENANT,
         "objectId": TENANT,
     }
+
+
+def subnet_range(lookup: dict[str, Any]) -> str:
+    """The stand-in address range of the subnet a getSubnet call names (its resource group, network and name; the
+    same on every run, whatever their case): one of SUBNET_RANGES."""
+    import zlib
+
+    key = "/".join(str(lookup.get(k, "")).lower() for k in ("resourceGroupName", "virtualNetworkName", "subnetName"))
+    return SUBNET_RANGES[zlib.crc32(key.encode()) % len(SUBNET_RANGES)]

@@ -92,6 +92,17 @@ def _known_location(location: str) -> str:
 # A Azure location the pinned provider knows (also the location of a managed cluster on this cloud).
 Location = Annotated[str, Field(pattern=r"^[a-z0-9]+$"), AfterValidator(_known_location)]
 
+# MLflow's PostgreSQL flexible server (the azure target's, and an aks cluster's `database: managed`), and how its
+# SKUs are spelled
+POSTGRES_SERVER = "azure-native:dbforpostgresql:Server"
+POSTGRES_SKU = r"^Standard_[BDE][0-9]+[a-z]*(_v[0-9]+)?$"
+STORAGE_SIZE = "storage.storageSizeGB"  # the server grows it itself (auto_grow): left to Azure after creation
+
+
+def virtual_network(subnet_id: str) -> str:
+    """The virtual network a subnet's resource id names."""
+    return subnet_id.rsplit("/subnets/", 1)[0]
+
 
 class AzureTarget(UserModel):
     """Microsoft Azure."""

@@ -75,6 +75,7 @@ TARGET = Target(
     ),
     assembly="mlstack.components.azure.assembly:setup",
     offline="mlstack.components.azure.offline",
+    hooks="mlstack.components.azure.lifecycle:HOOKS",
     cost="mlstack.components.azure.cost",
     policy="mlstack.components.azure.policy",
     tag_problems=_tags,

@@ -17,7 +17,7 @@ from mlstack.components import mlflow_server as srv
 from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.identity import workload_identity
 from mlstack.components.azure.naming import azure_app_name
-from mlstack.components.azure.settings import AzureMlflowTracking
+from mlstack.components.azure.settings import STORAGE_SIZE, AzureMlflowTracking, virtual_network
 from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs
@@ -51,7 +51,6 @@ class AzureTracking(Component[AzureMlflowTracking, AzurePlatform, TrackingOutput
         self.identity = workload_identity(name, self.context, self.group, store, None, self)
 
         generated = srv.generate_secrets(name, st.auth, self)
-        self._private_dns()
         self.database, db_host = self._database(generated["db_password"])
         self.app, url = self._app(db_host, generated)
         client = pulumi.Output.all(url, self.artifacts).apply(lambda a: srv.client("mlflow", a[0], a[1], st.auth))
@@ -59,61 +58,21 @@ class AzureTracking(Component[AzureMlflowTracking, AzurePlatform, TrackingOutput
         outputs = TrackingOutputs(client.apply(lambda c: c.tracking_uri))
         self.publish(outputs, client, secrets)
 
-    def _private_dns(self) -> None:
-        """The database's private DNS zone, linked to the virtual network of the recipe's subnets."""
-        child, tags, stack = pulumi.ResourceOptions(parent=self), self.context.tags, self.context.stack
-        vnet_id = (self.settings.database_subnet_id or "").rsplit("/subnets/", 1)[0]
-        self.dns_zone = azure.privatedns.PrivateZone(
-            f"{self.name}-db-dns",
-            private_zone_name=f"{stack}-{self.name}.private.postgres.database.azure.com",
-            resource_group_name=self.group.name,
-            location="global",
-            tags=tags,
-            opts=child,
-        )
-        azure.privatedns.VirtualNetworkLink(
-            f"{self.name}-db-dns-link",
-            private_zone_name=self.dns_zone.name,
-            resource_group_name=self.group.name,
-            location="global",
-            registration_enabled=False,
-            virtual_network={"id": vnet_id},
-            tags=tags,
-            opts=child,
-        )
-
     def _database(self, password: pulumi.Output[str]) -> tuple[azure.dbforpostgresql.Server, pulumi.Output[str]]:
-        st, child, stack = self.settings, pulumi.ResourceOptions(parent=self), self.context.stack
-        sku = st.database_tier or DEFAULT_SKU
-        server = azure.dbforpostgresql.Server(
-            f"{self.name}-db",
-            server_name=f"{stack}-{self.name}",
-            resource_group_name=self.group.name,
-            location=self.location,
-            version=POSTGRES_VERSION,
-            sku={"name": sku, "tier": sku_tier(sku)},
-            storage={"storage_size_gb": st.database_storage_gb, "auto_grow": "Enabled"},
-            administrator_login=srv.DB_USER,
-            administrator_login_password=password,
-            auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
-            network={
-                "delegated_subnet_resource_id": st.database_subnet_id,
-                "private_dns_zone_arm_resource_id": self.dns_zone.id,
-                "public_network_access": "Disabled",
-            },
-            backup={"backup_retention_days": 7, "geo_redundant_backup": "Disabled"},
-            high_availability={"mode": "Disabled"},
+        st = self.settings
+        server, host, _ = flexible_postgres(
+            self.name,
+            self.context.stack,
+            self.group.name,
+            self.location,
+            st.database_subnet_id,
+            sku=st.database_tier or DEFAULT_SKU,
+            storage_gb=st.database_storage_gb,
+            password=password,
             tags=self.context.tags,
-            opts=holds_data(child),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        azure.dbforpostgresql.Database(
-            f"{self.name}-db-database",
-            database_name=srv.DB_NAME,
-            server_name=server.name,
-            resource_group_name=self.group.name,
-            opts=child,
-        )
-        return server, server.fully_qualified_domain_name
+        return server, host
 
     def _app(
         self, db_host: pulumi.Output[str], generated: dict[str, pulumi.Output[str]]
@@ -194,3 +153,73 @@ def _container_env(plain: dict[str, str], secret_keys: list[str]) -> list[azure.
     env: list[azure.app.EnvironmentVarArgsDict] = [{"name": k, "value": v} for k, v in sorted(plain.items())]
     env += [{"name": srv.SECRET_ENV[k], "secret_ref": srv.secret_name(k)} for k in secret_keys]
     return env
+
+
+def flexible_postgres(
+    name: str,
+    stack: str,
+    group: pulumi.Input[str],
+    location: str,
+    subnet_id: str,
+    *,
+    sku: str,
+    storage_gb: int,
+    password: pulumi.Output[str],
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[azure.dbforpostgresql.Server, pulumi.Output[str], tuple[pulumi.Resource, ...]]:
+    """MLflow's PostgreSQL flexible server (the azure target's, and an aks cluster's `database: managed`), in resource
+    group `group`: private access in the delegated subnet `subnet_id` (no public endpoint), its name in a private DNS
+    zone of the stack's linked to that subnet's virtual network, TLS required (the server's default), 7 days of
+    backups; its database, and its owner with the generated password. `storage_gb` is the first size: the server
+    grows it (auto_grow), and a smaller size is refused, so later changes are left to Azure. Returns the server, its
+    name in the zone, and the database and the zone's parts (what clients wait for)."""
+    zone = azure.privatedns.PrivateZone(
+        f"{name}-db-dns",
+        private_zone_name=f"{stack}-{name}.private.postgres.database.azure.com",
+        resource_group_name=group,
+        location="global",
+        tags=tags,
+        opts=opts,
+    )
+    link = azure.privatedns.VirtualNetworkLink(
+        f"{name}-db-dns-link",
+        private_zone_name=zone.name,
+        resource_group_name=group,
+        location="global",
+        registration_enabled=False,
+        virtual_network={"id": virtual_network(subnet_id)},
+        tags=tags,
+        opts=opts,
+    )
+    server = azure.dbforpostgresql.Server(
+        f"{name}-db",
+        server_name=f"{stack}-{name}",
+        resource_group_name=group,
+        location=location,
+        version=POSTGRES_VERSION,
+        sku={"name": sku, "tier": sku_tier(sku)},
+        storage={"storage_size_gb": storage_gb, "auto_grow": "Enabled"},
+        administrator_login=srv.DB_USER,
+        administrator_login_password=password,
+        auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
+        network={
+            "delegated_subnet_resource_id": subnet_id,
+            "private_dns_zone_arm_resource_id": zone.id,
+            "public_network_access": "Disabled",
+        },
+        backup={"backup_retention_days": 7, "geo_redundant_backup": "Disabled"},
+        high_availability={"mode": "Disabled"},
+        tags=tags,
+        opts=holds_data(
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[link], ignore_changes=[STORAGE_SIZE]))
+        ),
+    )
+    database = azure.dbforpostgresql.Database(
+        f"{name}-db-database",
+        database_name=srv.DB_NAME,
+        server_name=server.name,
+        resource_group_name=group,
+        opts=opts,
+    )
+    return server, server.fully_qualified_domain_name, (database, zone, link)

@@ -67,6 +67,8 @@ DATABASE_ADDRESS = "192.0.2.20"  # the stand-in Cloud SQL's private address (TES
 # the stand-in RDS instance's name, and its subnets' address ranges (TEST-NET-2 and -3: never real ones)
 RDS_ADDRESS = "mlops-eks-tracking.abcdefghijkl.eu-west-1.rds.amazonaws.com"
 RDS_SUBNETS = ("198.51.100.0/24", "203.0.113.0/24")
+FLEXIBLE_ADDRESS = "mlops-aks-tracking.private.postgres.database.azure.com"  # the stand-in flexible server's name
+FLEXIBLE_SUBNET = "198.51.100.64/28"  # its delegated subnet's range (TEST-NET-2)
 
 
 def role_arn(namespace: str, account: str) -> str:
@@ -236,6 +238,14 @@ class FakeAzure:
             buckets=[f"az://{c}" for c in settings.containers],
         )
         return ObjectStoreOutputs(buckets, identity=bind), client
+
+    def database(self, name: str, settings: Any, context: Any, parent: Any, password: Any) -> Any:
+        """MLflow's flexible server (`database: managed`) as its name and its subnet's range alone: none is made."""
+        import pulumi
+
+        from mlstack.components.outputs import CloudDatabase
+
+        return CloudDatabase(pulumi.Output.from_input(FLEXIBLE_ADDRESS), ((FLEXIBLE_SUBNET, 5432),))
 
     def registry(self, name: str, settings: Any, context: Any, parent: Any) -> tuple[Any, Any]:
         import pulumi

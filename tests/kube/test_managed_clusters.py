@@ -79,9 +79,10 @@ def test_an_endpoint_open_to_the_internet_is_refused(home, tmp_path, cloud):
     assert re.match(r"\d+: target\.cluster\.endpoint\.allowed_cidrs: .*required", line), line
 
 
-def test_a_private_aks_endpoint_mlstack_could_not_reach_is_refused(home, tmp_path):
+def test_a_private_aks_endpoint_its_allow_list_would_not_hold_is_refused(home, tmp_path):
     [line] = _bad(home, tmp_path, "aks", "      public: true\n", "      public: false\n")
-    assert re.match(r"\d+: target\.cluster\.endpoint: a private AKS API server is reachable only", line), line
+    assert re.match(r"\d+: target\.cluster\.endpoint: AKS applies authorized IP ranges to a public API server alone",
+                    line), line
 
 
 def test_an_unlisted_gpu_machine_type_is_refused_not_left_untainted(home, tmp_path):
@@ -457,6 +458,14 @@ BREACHES = {
                "cluster-secrets-crypto: grants 8e3af657-a8ff-443c-a75c-2fe8c4bcb635, a role mlstack never grants",
                _edit(GRANT, "roleDefinitionId", "/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/"
                      "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "cluster-secrets-crypto")),
+        # the nodes and MLflow's flexible server in the recipe's network
+        Breach("the_cluster_and_its_database_keep_to_the_recipes_network", "tracking-db: public access",
+               _edit("azure-native:dbforpostgresql:Server", "network.publicNetworkAccess", "Enabled")),
+        Breach("the_cluster_and_its_database_keep_to_the_recipes_network", "pool-gpu: nodes in /subscriptions/x",
+               _edit(AP, "vnetSubnetID", "/subscriptions/x", "pool-gpu")),
+        Breach("the_cluster_and_its_database_keep_to_the_recipes_network",
+               "cluster-subnet-network: Network Contributor on /subscriptions/x",
+               _edit(GRANT, "scope", "/subscriptions/x", "cluster-subnet-network")),
         Breach("storage_is_https_tls12_private_and_entra_only", "public blobs or shared keys allowed",
                _edit("azure-native:storage:StorageAccount", "allowSharedKeyAccess", True)),
         Breach("registries_have_no_admin_user_or_anonymous_pull", "admin user or anonymous pull",

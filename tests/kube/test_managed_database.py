@@ -1,8 +1,9 @@
 """MLflow's database in the cloud's managed PostgreSQL beside a cluster the stack creates (`tracking: {database:
-managed}`; gke: Cloud SQL, eks: RDS), offline: the instance is the cloud target's own (private only, TLS only, backed
-up, a final backup or snapshot kept when `destroy --purge` deletes it), MLflow connects to it with TLS and the
-generated password read from its Secret, its egress reaches that address (gke) or the database subnets' ranges (eks)
-alone on 5432, RDS admits the cluster's security group alone, and no in-cluster PostgreSQL is made; careless
+managed}`; gke: Cloud SQL, eks: RDS, aks: a PostgreSQL flexible server), offline: the instance is the cloud target's
+own (private only, TLS only, backed up, a final backup or snapshot kept when `destroy --purge` deletes it), MLflow
+connects to it with TLS and the generated password read from its Secret, its egress reaches that address (gke) or
+the database subnets' ranges (eks, aks) alone on 5432, RDS admits the cluster's security group alone, the flexible
+server is in the recipe's delegated subnet of the nodes' network, and no in-cluster PostgreSQL is made; careless
 settings are exit 2 naming the line and field.
 
 The same on the real test control plane: test_real_managed_clusters.py (a stand-in address; no instance is made)."""
@@ -25,6 +26,8 @@ from tests.kube.test_keyless import _refused  # `validate` is exit 2: its lines,
 
 GKE = RECIPES / "gke.yaml"
 EKS = RECIPES / "eks.yaml"
+AKS = RECIPES / "aks.yaml"
+FLEXIBLE = "azure-native:dbforpostgresql:Server"
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 RDS = "aws:rds/instance:Instance"
 
@@ -173,6 +176,8 @@ def test_its_egress_reaches_the_database_s_address_alone_and_the_network_rule_ho
 @pytest.mark.parametrize("path, named", [
     (GKE, "its Cloud SQL instance with the runs (Cloud SQL keeps a final backup for 30 days)"),
     (EKS, "its RDS instance with the runs (RDS keeps a final snapshot, named after the stack)"),
+    (AKS, "its PostgreSQL flexible server with the runs (Azure keeps its backups for 7 days, restorable as a new "
+          "server)"),
 ])
 def test_destroy_asks_for_purge_naming_the_instance_and_cost_names_it(home, tmp_path, path, named):
     if path == GKE:
@@ -192,7 +197,7 @@ def test_destroy_asks_for_purge_naming_the_instance_and_cost_names_it(home, tmp_
 
 def test_the_in_cluster_database_is_unchanged_where_the_recipe_does_not_ask():
     p = planned(RECIPES / "kubernetes.yaml")
-    assert not p.of_type(SQL) and not p.of_type(RDS)
+    assert not p.of_type(SQL) and not p.of_type(RDS) and not p.of_type(FLEXIBLE)
     assert [r.name for r in p.of_type("kubernetes:apps/v1:StatefulSet") if r.name == "tracking-database"]
     env = _tracking_env(p)
     assert env["DB_SSLMODE"]["value"] == "disable" and env["DB_HOST"]["value"].endswith(".svc.cluster.local")
@@ -207,19 +212,138 @@ def test_a_managed_database_is_refused_on_a_cluster_the_stack_does_not_create(ho
     text = (RECIPES / recipe).read_text().replace("    flavor: mlflow\n", "    flavor: mlflow\n    database: managed\n")
     assert lines_of(_refused(home, tmp_path, text)) == [
         (_line(text, "database: managed"), "components.tracking.database",
-         f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: eks | gke}}`); on "
+         f"a managed PostgreSQL is the cloud's, beside a cluster the stack creates (`cluster: {{type: aks | eks | gke}}`); on "
          f"this {cluster} cluster leave it `in_cluster`")
     ]
 
 
-def test_a_managed_database_is_refused_where_the_cluster_s_cloud_side_makes_none_yet(home, tmp_path):
-    text = (RECIPES / "aks.yaml").read_text().replace(
-        "    flavor: mlflow\n", "    flavor: mlflow\n    database: managed\n")
-    assert lines_of(_refused(home, tmp_path, text)) == [
-        (_line(text, "database: managed"), "components.tracking.database",
-         "mlstack makes no managed PostgreSQL beside a aks cluster yet (it does beside eks, gke); leave it "
-         "`in_cluster`")
+def test_on_aks_a_managed_database_needs_a_delegated_subnet_of_the_nodes_network(home, tmp_path):
+    text = AKS.read_text()
+    database = next(ln for ln in text.splitlines() if "database_subnet_id:" in ln)
+    nodes = next(ln for ln in text.splitlines() if "  subnet_id:" in ln)
+    without = text.replace(database + "\n", "")
+    assert lines_of(_refused(home, tmp_path, without)) == [
+        (_line(without, "database: managed"), "components.tracking.database",
+         "a managed PostgreSQL beside an aks cluster lives in a delegated subnet of the nodes' network: set the "
+         "cluster's subnet_id and database_subnet_id")
     ]
+    alone = text.replace(nodes + "\n", "")
+    assert lines_of(_refused(home, tmp_path, alone)) == [
+        (_line(alone, "  cluster:"), "target.cluster",
+         "database_subnet_id needs subnet_id: the database is reached from the nodes' virtual network")
+    ]
+    elsewhere = text.replace(database, database.replace("/ml-vnet/", "/other-vnet/"))
+    assert lines_of(_refused(home, tmp_path, elsewhere)) == [
+        (_line(elsewhere, "  cluster:"), "target.cluster",
+         "database_subnet_id is not in subnet_id's virtual network: the nodes could not reach it")
+    ]
+    shared = text.replace(database, database.replace("mlflow-db", "AKS-NODES"))
+    assert lines_of(_refused(home, tmp_path, shared)) == [
+        (_line(shared, "  cluster:"), "target.cluster",
+         "database_subnet_id is the nodes' subnet: give the database a delegated subnet of its own")
+    ]
+    tier = text.replace("    database: managed\n", "    database: managed\n    database_tier: db.t4g.micro\n")
+    assert lines_of(_refused(home, tmp_path, tier)) == [
+        (_line(tier, "database_tier"), "components.tracking.database_tier",
+         "not a tier of azure's managed PostgreSQL (e.g. Standard_B1ms)")
+    ]
+
+
+def test_on_aks_mlflow_keeps_its_runs_in_a_flexible_server_in_the_recipe_s_delegated_subnet():
+    from mlstack.components.azure.offline import subnet_range
+    from mlstack.components.kubernetes.clusters.aks import NETWORK_CONTRIBUTOR
+
+    p, spec = planned(AKS), load_recipe(AKS).target.cluster
+    [server] = p.of_type(FLEXIBLE)
+    assert server.parent.endswith("mlstack:kubernetes:Tracking::tracking")
+    i = server.inputs
+    assert (i["serverName"], i["version"], i["sku"]) == ("mlops-aks-tracking", "17",
+                                                         {"name": "Standard_B1ms", "tier": "Burstable"})
+    assert i["network"] == {"publicNetworkAccess": "Disabled", "delegatedSubnetResourceId": spec.database_subnet_id,
+                            "privateDnsZoneArmResourceId": "tracking-db-dns-id"}
+    assert i["administratorLoginPassword"] == "[secret]" and i["backup"]["backupRetentionDays"] == 7
+    assert i["resourceGroupName"] == "mlops-aks-aks"  # the cluster's group: destroyed with it
+    [zone] = p.of_type("azure-native:privatedns:PrivateZone")
+    [link] = p.of_type("azure-native:privatedns:VirtualNetworkLink")
+    assert zone.inputs["privateZoneName"] == "mlops-aks-tracking.private.postgres.database.azure.com"
+    assert link.inputs["virtualNetwork"] == {"id": spec.subnet_id.rsplit("/subnets/", 1)[0]}
+    assert link.inputs["privateZoneName"] == zone.inputs["privateZoneName"] and link.urn in server.dependencies
+    # the nodes in the recipe's subnet, which the cluster's own identity alone may manage
+    [cluster] = p.of_type("azure-native:containerservice:ManagedCluster")
+    pools = [*cluster.inputs["agentPoolProfiles"], *(a.inputs for a in p.of_type(
+        "azure-native:containerservice:AgentPool"))]
+    assert [x["vnetSubnetID"] for x in pools] == [spec.subnet_id] * 2
+    [grant] = [g for g in p.of_type("azure-native:authorization:RoleAssignment")
+               if g.inputs["roleDefinitionId"].endswith(NETWORK_CONTRIBUTOR)]
+    assert grant.inputs["scope"] == spec.subnet_id and grant.inputs["principalId"] == "cluster-identity-principal-id"
+    assert grant.urn in cluster.dependencies
+    env = _tracking_env(p)
+    assert env["DB_HOST"]["value"] == server.raw["fullyQualifiedDomainName"] and "DB_SSLMODE" not in env
+    [secret] = [r for r in p.resources if r.name == "tracking-secrets"]
+    assert secret.raw["stringData"]["db-password"] == server.raw["administratorLoginPassword"]
+    assert not p.of_type("kubernetes:apps/v1:StatefulSet")
+    [deployment] = [r for r in p.resources if r.name == "tracking-deployment"]
+    [database] = p.of_type("azure-native:dbforpostgresql:Database")
+    assert {server.urn, database.urn} <= set(deployment.dependencies)
+    # MLflow's egress: the delegated subnet's range on 5432, as the plan's subnet lookup answered it
+    [egress] = [n for n in p.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-mlflow-egress"]
+    reached = [r for r in egress.raw["spec"]["egress"] if {"port": 5432, "protocol": "TCP"} in r["ports"]]
+    lookup = {"resourceGroupName": "network-rg", "virtualNetworkName": "ml-vnet", "subnetName": "mlflow-db"}
+    assert reached == [{"ports": [{"port": 5432, "protocol": "TCP"}], "to": [{"ipBlock": {"cidr": subnet_range(lookup)}}]}]
+
+
+def test_on_aks_the_policy_holds_the_database_and_the_nodes_to_the_recipe_s_network():
+    import copy
+
+    from mlstack.components.kubernetes.clusters.aks import (
+        PROVISIONER,
+        the_cluster_and_its_database_keep_to_the_recipes_network as rule,
+        workload_identities_are_federated_to_one_account_and_scoped as roles,
+    )
+    from mlstack.components.kubernetes.policy import network_is_default_deny_with_one_allow_per_flow as net_rule
+    from mlstack.policy import PolicyViolation
+
+    p, recipe = planned(AKS), load_recipe(AKS)
+    rule(p, recipe), roles(p, recipe), net_rule(p, recipe)
+
+    def broken(change, message):
+        changed = copy.deepcopy(p)
+        change(changed)
+        with pytest.raises(PolicyViolation, match=message):
+            rule(changed, recipe)
+
+    def public(plan):
+        plan.of_type(FLEXIBLE)[0].inputs["network"]["publicNetworkAccess"] = "Enabled"
+
+    def moved(plan):
+        plan.of_type(FLEXIBLE)[0].inputs["network"]["delegatedSubnetResourceId"] = recipe.target.cluster.subnet_id
+
+    def linked_elsewhere(plan):
+        plan.of_type("azure-native:privatedns:VirtualNetworkLink")[0].inputs["virtualNetwork"]["id"] = "/other"
+
+    def wider(plan):
+        [grant] = [g for g in plan.of_type("azure-native:authorization:RoleAssignment") if g.name ==
+                   "cluster-subnet-network"]
+        grant.inputs["scope"] = recipe.target.cluster.subnet_id.rsplit("/subnets/", 1)[0]
+
+    def off_network(plan):
+        plan.of_type("azure-native:containerservice:AgentPool")[0].inputs.pop("vnetSubnetID")
+
+    broken(public, "tracking-db: public access")
+    broken(moved, "tracking-db: in .*/subnets/aks-nodes, not the recipe's database subnet")
+    broken(linked_elsewhere, "tracking-db: its zone is linked to /other, not the nodes'")
+    broken(wider, "cluster-subnet-network: Network Contributor on .*/virtualNetworks/ml-vnet, beyond the cluster's")
+    broken(off_network, "pool-gpu: nodes in None")
+    # the database's subnet is MLflow's to reach alone
+    others = copy.deepcopy(p)
+    [egress] = [n for n in others.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if n.inputs["metadata"]["name"] == "allow-pipelines-egress"]
+    [(cidr, _)] = PROVISIONER.database_blocks(p)
+    egress.inputs["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": cidr}}],
+                                            "ports": [{"port": 5432, "protocol": "TCP"}]})
+    with pytest.raises(PolicyViolation, match=r"orchestrator-egress: reaches 198\.51\.100\.\d+/28 on \[5432\]"):
+        net_rule(others, recipe)
 
 
 def test_a_tier_of_another_cloud_or_without_a_managed_database_is_refused(home, tmp_path):

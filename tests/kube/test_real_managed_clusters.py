@@ -193,19 +193,18 @@ def _check_keyless(cp: ControlPlane, namespace: str, cloud: str) -> None:
     assert {"port": 443, "protocol": "TCP"} in [p for rule in rules for p in rule.get("ports", [])]
     blocks = {(peer["ipBlock"]["cidr"], rule["ports"][0]["port"]) for rule in rules for peer in rule.get("to", [])
               if "ipBlock" in peer}
-    # GKE's and EKS' recipes keep MLflow's database in the cloud's (`database: managed`): Cloud SQL reached on its
-    # private address alone, RDS by its name on its subnets' ranges alone; with TLS (the start script's `require`),
-    # and no in-cluster PostgreSQL is made
-    database = {
-        "gke": {(f"{managed_fakes.DATABASE_ADDRESS}/32", 5432)},
-        "eks": {(r, 5432) for r in managed_fakes.RDS_SUBNETS},
-    }.get(cloud, set())
+    # Each recipe keeps MLflow's database in the cloud's (`database: managed`): Cloud SQL reached on its private
+    # address alone, RDS by its name on its subnets' ranges alone, a flexible server by its name on its delegated
+    # subnet's range alone; with TLS (the start script's `require`), and no in-cluster PostgreSQL is made
+    database, host = {
+        "gke": ({(f"{managed_fakes.DATABASE_ADDRESS}/32", 5432)}, managed_fakes.DATABASE_ADDRESS),
+        "eks": ({(r, 5432) for r in managed_fakes.RDS_SUBNETS}, managed_fakes.RDS_ADDRESS),
+        "aks": ({(managed_fakes.FLEXIBLE_SUBNET, 5432)}, managed_fakes.FLEXIBLE_ADDRESS),
+    }[cloud]
     assert blocks == (set(gke.METADATA_SERVER) if cloud == "gke" else set()) | database
-    if database:
-        host = managed_fakes.DATABASE_ADDRESS if cloud == "gke" else managed_fakes.RDS_ADDRESS
-        assert env["DB_HOST"] == host and "DB_SSLMODE" not in env
-        stateful = json.loads(cp.kubectl("-n", namespace, "get", "statefulsets", "-o", "json").stdout)["items"]
-        assert [s["metadata"]["name"] for s in stateful] == [], stateful
+    assert env["DB_HOST"] == host and "DB_SSLMODE" not in env
+    stateful = json.loads(cp.kubectl("-n", namespace, "get", "statefulsets", "-o", "json").stdout)["items"]
+    assert [s["metadata"]["name"] for s in stateful] == [], stateful
 
 
 def _state_provider_kubeconfig(home: Home, stack: str) -> dict:

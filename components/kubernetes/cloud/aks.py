@@ -18,13 +18,16 @@ from mlstack.components.kubernetes.clusters.aks import (
     AUDIT_LOGS,
     BLOB_CONTRIBUTOR,
     CRYPTO_USER,
+    NETWORK_CONTRIBUTOR,
     RBAC_ADMIN,
+    SUBNET_LOOKUP,
     WI_ANNOTATION,
     WI_AUDIENCE,
     WI_LABEL,
     Aks,
     AksCluster,
     kubeconfig,
+    subnet_lookup,
     taint,
     vault_name,
 )
@@ -95,6 +98,18 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         scope=vault.id,
         opts=opts,
     )
+    needed = [grant]
+    if spec.subnet_id:  # the nodes join the recipe's subnet: the cluster's identity manages it, and nothing else
+        needed.append(
+            azure.authorization.RoleAssignment(
+                "cluster-subnet-network",
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=_role(client.subscription_id, NETWORK_CONTRIBUTOR),
+                scope=spec.subnet_id,
+                opts=opts,
+            )
+        )
     logs = azure.operationalinsights.Workspace(
         "cluster-logs",
         workspace_name=f"{stack}-aks",
@@ -151,7 +166,7 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
         tags=tags,
         # the autoscaler moves the system pool's node count between min and max: a deploy must not reset it
         opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(depends_on=[grant], ignore_changes=["agentPoolProfiles[0].count"])
+            opts, pulumi.ResourceOptions(depends_on=needed, ignore_changes=["agentPoolProfiles[0].count"])
         ),
     )
     # Entra ID is the only way in (local accounts off): whoever deploys gets cluster admin on this cluster alone,
@@ -249,6 +264,33 @@ class AksCloud:
         )
         return registry.outputs, registry.client
 
+    def database(self, name: str, settings: Any, context: Any, parent: Any, password: Any) -> Any:
+        """MLflow's PostgreSQL flexible server, the azure target's own, in the recipe's delegated subnet of the nodes'
+        network (private access: no public endpoint), its name in a private DNS zone linked to that network, TLS
+        and the generated password. Its address is Azure's to choose in that subnet: MLflow's egress reaches the
+        subnet's range on 5432, as the cloud answers it."""
+        from mlstack.components.azure.tracking import DEFAULT_SKU, flexible_postgres
+        from mlstack.components.outputs import CloudDatabase
+
+        subnet = str(self.spec.database_subnet_id)  # validation asks for it with `database: managed`
+        server, host, parts = flexible_postgres(
+            name,
+            self.stack,
+            self.group.name,
+            self.spec.location,
+            subnet,
+            sku=settings.database_tier or DEFAULT_SKU,
+            storage_gb=settings.database_storage_gb,
+            password=password,
+            tags=self.tags,
+            opts=pulumi.ResourceOptions(parent=parent, provider=self.provider),
+        )
+        # a raw call: the typed getSubnet would import all of the SDK's network module (0.4-0.6 s of every plan)
+        found = pulumi.runtime.invoke_output(
+            SUBNET_LOOKUP, subnet_lookup(subnet), pulumi.InvokeOutputOptions(provider=self.provider)
+        )
+        return CloudDatabase(host, ((found.apply(lambda r: _address_range(r, subnet)), 5432),), (server, *parts))
+
     def bind(
         self, name: str, namespace: str, account: str, parent: Any, *, scopes: Any, account_name: Any = None
     ) -> Any:
@@ -288,6 +330,15 @@ class AksCloud:
         return WorkloadIdentity({WI_ANNOTATION: identity.client_id}, pod_labels=dict(WI_LABEL), env=env)
 
 
+def _address_range(subnet: dict[str, Any], subnet_id: str) -> str:
+    """A subnet's (IPv4) address range, as getSubnet answers it."""
+    ranges = [subnet.get("addressPrefix"), *(subnet.get("addressPrefixes") or [])]
+    found = next((r for r in ranges if r and ":" not in str(r)), None)
+    if found is None:
+        raise ValueError(f"{subnet_id} has no IPv4 address range: the database could not be reached in it")
+    return str(found)
+
+
 def _kubelet_object_id(profile: Any) -> str:
     """The kubelet identity's object id, from the cluster's identity profile (typed, or as a plan's mocks give it)."""
     kubelet = (profile or {}).get("kubeletidentity")
@@ -312,6 +363,7 @@ def _profile(pool: m.Pool, spec: AksCluster, mode: str) -> dict[str, Any]:
         "orchestrator_version": spec.version,
         "type": "VirtualMachineScaleSets",
         "enable_node_public_ip": False,
+        **({"vnet_subnet_id": spec.subnet_id} if spec.subnet_id else {}),
         "node_labels": {m.POOL_LABEL: pool.name, **pool.labels},
         "node_taints": [taint(m.GPU_TAINT)] if pool.gpu else [],
         **({"gpu_profile": {"driver": "Install"}} if pool.gpu else {}),

@@ -140,7 +140,11 @@ class ClusterProvisioner:
         typ, address = self.DATABASE[0], self.database_address
         return tuple((f"{r.inputs[address]}/32", 5432) for r in plan.of_type(typ))
 
-    database_address: ClassVar[str] = ""  # the output of DATABASE's type that holds its private address
+    database_address: ClassVar[str] = ""
+
+    def database_problem(self, placement: Any) -> str | None:
+        """Why the cluster's settings leave no place for the managed database (None: they do)."""
+        return None  # the output of DATABASE's type that holds its private address
 
     def cloud_cost(self, plan: Any, pricing: Any) -> list[Any]:
         """The lines of the cloud's store and registry (s3, ecr) in the plan, by the cloud target's own rules."""

@@ -13,11 +13,12 @@ import json
 import re
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from mlstack.components.azure import settings as azure_settings
 from mlstack.components.kubernetes.clusters import _managed as m
-from mlstack.policy import require
+from mlstack.policy import REDACTED, require
+from mlstack.recipe.settings import AZURE_SUBNET
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
@@ -30,6 +31,8 @@ WI_AUDIENCE = "api://AzureADTokenExchange"  # what a federated credential of Mic
 BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # built-in role "Storage Blob Data Contributor"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in role "AcrPull"
 AUDIT_LOGS = ("kube-audit-admin", "kube-apiserver", "guard")
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"  # built-in role: the cluster's identity, on its subnet
+SUBNET_LOOKUP = "azure-native:network:getSubnet"  # the address range of the database's subnet (MLflow's egress)
 SPOT_TAINT = {"key": "kubernetes.azure.com/scalesetpriority", "value": "spot", "effect": "NoSchedule"}  # AKS' own
 
 # Azure's NVIDIA VM sizes that carry whole GPUs (https://learn.microsoft.com/azure/virtual-machines/sizes/
@@ -62,22 +65,56 @@ class AksCluster(m.ManagedSpec):
     location: azure_settings.Location = Field(description="Azure location, e.g. westeurope.")
 
     subscription_id: str | None = Field(default=None, description="Subscription; default: the CLI's or ARM_ env's.")
+    subnet_id: str | None = Field(
+        default=None,
+        pattern=AZURE_SUBNET,
+        description="Subnet of the nodes, in your virtual network (pods get overlay addresses of their own); the "
+        "cluster's identity is made Network Contributor on it alone. Default: a network AKS makes for the cluster.",
+    )
+    database_subnet_id: str | None = Field(
+        default=None,
+        pattern=AZURE_SUBNET,
+        description="Subnet of MLflow's PostgreSQL flexible server (tracking `database: managed`), in the nodes' "
+        "virtual network, delegated to Microsoft.DBforPostgreSQL/flexibleServers; that network gets the "
+        "database's private DNS zone.",
+    )
 
     @field_validator("endpoint")
     @classmethod
     def _reachable(cls, endpoint: m.Endpoint) -> m.Endpoint:
-        """A private AKS API server is reached from the network AKS makes for the cluster alone, and mlstack does
-        not put the cluster in a network of yours yet: it could not deploy the stack into it."""
+        """AKS applies authorized IP ranges to a public API server only: a private one would take every address of
+        the networks that reach it, and `allowed_cidrs` could not be honoured."""
         if not endpoint.public:
             raise ValueError(
-                "a private AKS API server is reachable only from the network AKS creates for it, so mlstack could "
-                "not deploy into it; set `public: true` (allowed_cidrs still limit who reaches it)"
+                "AKS applies authorized IP ranges to a public API server alone, so a private one would not be held "
+                "to allowed_cidrs; set `public: true` (allowed_cidrs then limit who reaches it)"
             )
         return endpoint
+
+    @model_validator(mode="after")
+    def _one_network(self) -> AksCluster:
+        if self.database_subnet_id is None:
+            return self
+        if self.subnet_id is None:
+            raise ValueError(
+                "database_subnet_id needs subnet_id: the database is reached from the nodes' virtual network"
+            )
+        network = azure_settings.virtual_network
+        if network(self.database_subnet_id).lower() != network(self.subnet_id).lower():
+            raise ValueError("database_subnet_id is not in subnet_id's virtual network: the nodes could not reach it")
+        if self.database_subnet_id.lower() == self.subnet_id.lower():
+            raise ValueError("database_subnet_id is the nodes' subnet: give the database a delegated subnet of its own")
+        return self
 
     version: str = m.version_field("aks")
     pools: list[AksPool] = Field(default_factory=list, description="More agent pools: GPU, spot, larger machines.")
     log_retention_days: int = Field(default=90, ge=30, le=730, description="Days Log Analytics keeps the logs.")
+
+
+def subnet_lookup(subnet: str) -> dict[str, str]:
+    """The arguments of azure-native's getSubnet for a subnet's resource id."""
+    parts = subnet.split("/")
+    return {"resourceGroupName": parts[4], "virtualNetworkName": parts[8], "subnetName": parts[10]}
 
 
 def kubeconfig(context: str, given: str) -> str:
@@ -110,11 +147,41 @@ class Aks(m.ManagedProvisioner):
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {
         AGENT_POOL: ("count",),
         CLUSTER: ("agentPoolProfiles[*].count",),
+        azure_settings.POSTGRES_SERVER: (azure_settings.STORAGE_SIZE,),  # the server grows its storage itself
     }
-    STORAGE_TYPES = ("azure-native:storage:StorageAccount", "azure-native:containerregistry:Registry")
+    STORAGE_TYPES = (
+        "azure-native:storage:StorageAccount",
+        "azure-native:containerregistry:Registry",
+        azure_settings.POSTGRES_SERVER,
+    )
     # the stack's own storage and registry (the azure_blob and acr flavors), held to the azure target's rules
     STORAGE_RULES = ("storage_is_https_tls12_private_and_entra_only", "registries_have_no_admin_user_or_anonymous_pull")
+    # a PostgreSQL flexible server in the recipe's delegated subnet of the nodes' network, private access alone
+    DATABASE = (azure_settings.POSTGRES_SERVER, azure_settings.POSTGRES_SKU, "Standard_B1ms")
+    deletes_data = (
+        f"{m.ManagedProvisioner.deletes_data}; and with tracking's `database: managed`, its PostgreSQL flexible "
+        "server with the runs (Azure keeps its backups for 7 days, restorable as a new server)"
+    )
     RULES: ClassVar[tuple[Any, ...]] = ()
+
+    def database_problem(self, placement: Any) -> str | None:
+        if placement.cluster.database_subnet_id is None:
+            return (
+                "a managed PostgreSQL beside an aks cluster lives in a delegated subnet of the nodes' network: set the "
+                "cluster's subnet_id and database_subnet_id"
+            )
+        return None
+
+    def database_blocks(self, plan: Any) -> tuple[tuple[str, int], ...]:
+        """A flexible server's address is a name; its IP is Azure's to choose in the delegated subnet: MLflow
+        reaches that subnet's range on 5432 (as the offline plan answers it: policy rules read plans only)."""
+        from mlstack.components.azure.offline import subnet_range
+
+        subnets = {
+            str((s.inputs.get("network") or {}).get("delegatedSubnetResourceId"))
+            for s in plan.of_type(azure_settings.POSTGRES_SERVER)
+        }
+        return tuple((subnet_range(subnet_lookup(s)), 5432) for s in sorted(subnets))
 
     def tolerations(self, pool: m.Pool) -> tuple[dict[str, str], ...]:
         return ({"operator": "Equal", **SPOT_TAINT},) if pool.spot else ()
@@ -152,6 +219,8 @@ class Aks(m.ManagedProvisioner):
             ]
         }
         kubeconfigs = [{"name": "clusterUser", "value": base64.b64encode(json.dumps(given).encode()).decode()}]
+        if token == SUBNET_LOOKUP:
+            return {"addressPrefix": offline.subnet_range(args)}
         return {**offline.call(placement.cluster, token, args), "kubeconfigs": kubeconfigs}
 
 
@@ -287,8 +356,60 @@ def workload_identities_are_federated_to_one_account_and_scoped(plan: Any, recip
             require(scope in containers, f"{grant.name}: on {scope}, not one of the stack's containers")
         elif role == ACR_PULL:
             require(i.get("principalId") == kubelet and scope in registries, f"{grant.name}: AcrPull beyond the nodes")
-        else:  # the cluster's own: its identity on its key (secrets rule), the deployer's admin (sign-in rule)
-            require(role in (CRYPTO_USER, RBAC_ADMIN), f"{grant.name}: grants {role}, a role mlstack never grants")
+        else:  # the cluster's own: its identity on its key (secrets rule) and its subnet (network rule), the
+            # deployer's admin (sign-in rule)
+            require(
+                role in (CRYPTO_USER, RBAC_ADMIN, NETWORK_CONTRIBUTOR),
+                f"{grant.name}: grants {role}, a role mlstack never grants",
+            )
+
+
+def the_cluster_and_its_database_keep_to_the_recipes_network(plan: Any, recipe: Any) -> None:
+    """The nodes are in the recipe's subnet (or a network AKS makes, where it names none), and the cluster's own
+    identity alone is Network Contributor, on that subnet alone. MLflow's PostgreSQL flexible server exists where the
+    recipe asks for it (tracking `database: managed`) and only there: in the recipe's delegated subnet, with no
+    public access and a generated password, its name in a private DNS zone of the stack's linked to that subnet's
+    network alone."""
+    spec = recipe.target.cluster
+    cluster = _cluster(plan)
+    for name, pool in _pools(plan):
+        require(pool.get("vnetSubnetID") == spec.subnet_id, f"{name}: nodes in {pool.get('vnetSubnetID')}")
+    principals = {
+        i.inputs.get("principalId")
+        for i in plan.of_type("azure-native:managedidentity:UserAssignedIdentity")
+        if f"{i.name}-id" in ((cluster.inputs.get("identity") or {}).get("userAssignedIdentities") or [])
+    }
+    for grant in plan.of_type("azure-native:authorization:RoleAssignment"):
+        i = grant.inputs
+        if str(i.get("roleDefinitionId", "")).endswith(f"/{NETWORK_CONTRIBUTOR}"):
+            require(
+                spec.subnet_id and i.get("scope") == spec.subnet_id and i.get("principalId") in principals,
+                f"{grant.name}: Network Contributor on {i.get('scope')}, beyond the cluster's identity on its subnet",
+            )
+    tracking = getattr(recipe.components, "tracking", None)
+    wanted = 1 if getattr(tracking, "database", None) == "managed" else 0
+    servers = plan.of_type(azure_settings.POSTGRES_SERVER)
+    require(len(servers) == wanted, f"{len(servers)} PostgreSQL servers, where the recipe asks for {wanted}")
+    zones = {f"{z.name}-id": z for z in plan.of_type("azure-native:privatedns:PrivateZone")}
+    links = plan.of_type("azure-native:privatedns:VirtualNetworkLink")
+    for server in servers:
+        i, network = server.inputs, server.inputs.get("network") or {}
+        require(network.get("publicNetworkAccess") == "Disabled", f"{server.name}: public access")
+        require(i.get("administratorLoginPassword") == REDACTED, f"{server.name}: the password is not a secret")
+        subnet = network.get("delegatedSubnetResourceId")
+        require(subnet == spec.database_subnet_id, f"{server.name}: in {subnet}, not the recipe's database subnet")
+        zone = zones.get(str(network.get("privateDnsZoneArmResourceId")))
+        require(zone is not None, f"{server.name}: its name is not in a private DNS zone of the stack's")
+        zone_name = zone.inputs.get("privateZoneName") if zone else None
+        linked = [
+            (ln.inputs.get("virtualNetwork") or {}).get("id")
+            for ln in links
+            if ln.inputs.get("privateZoneName") == zone_name
+        ]
+        require(
+            linked == [azure_settings.virtual_network(str(subnet))],
+            f"{server.name}: its zone is linked to {', '.join(map(str, linked)) or 'no network'}, not the nodes'",
+        )
 
 
 Aks.RULES = (
@@ -299,4 +420,5 @@ Aks.RULES = (
     version_is_pinned_and_audited,
     network_policies_are_enforced,
     gpu_pools_are_tainted,
+    the_cluster_and_its_database_keep_to_the_recipes_network,
 )
