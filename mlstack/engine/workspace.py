@@ -95,12 +95,25 @@ def check_backend(url: str, home: Home) -> None:
             backend_directory(url)
         except ValueError as exc:
             raise UsageError(f"backend {shown}: {exc}", hint="pass --backend file://FOLDER of its own") from None
-        path = Path(url.removeprefix("file://")).expanduser()
+        path = backend_root(url) or Path(url.removeprefix("file://")).expanduser()
         if not path.is_dir():
             raise UsageError(
                 f"backend {shown}: {path} is not a folder",
                 hint="create it first (mlstack does not create a backend another path may have meant), or fix the URL",
             )
+
+
+def backend_root(url: str) -> Path | None:
+    """The folder a file:// backend URL names, as the engine reads it (escapes decoded, `~` expanded). None for
+    another backend, and where mlstack cannot tell the folder for sure (options in the URL; a relative folder, which
+    the engine resolves from its own working directory): what needs the folder asks the CLI then, or does without."""
+    from urllib.parse import unquote
+
+    rest = url.removeprefix("file://")
+    if rest == url or "?" in rest or "#" in rest:
+        return None
+    root = Path(unquote(rest)).expanduser()
+    return root if root.is_absolute() else None
 
 
 def display_url(url: str) -> str:
@@ -196,8 +209,8 @@ class StackSession:
         from pulumi import automation as auto
 
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        if self.backend.startswith("file://"):
-            Path(self.backend.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
+        if root := backend_root(self.backend):
+            root.mkdir(parents=True, exist_ok=True)
         return auto.LocalWorkspaceOptions(
             work_dir=str(self.work_dir),
             pulumi_home=str(self.home.pulumi_home),
@@ -245,13 +258,8 @@ class StackSession:
         expanded, escapes decoded) holding no checkpoint of it, in the project layout or the legacy one, plain or
         compressed (PULUMI_SELF_MANAGED_STATE_GZIP). False wherever that cannot be told for sure (another backend,
         options in the URL, a relative folder): the CLI is asked then."""
-        from urllib.parse import unquote
-
-        rest = self.backend.removeprefix("file://")
-        if rest == self.backend or "?" in rest or "#" in rest:
-            return False
-        root = Path(unquote(rest)).expanduser()
-        if not root.is_absolute():
+        root = backend_root(self.backend)
+        if root is None:
             return False
         stacks = root / ".pulumi" / "stacks"
         return not any(
@@ -273,10 +281,12 @@ class StackSession:
             pass
 
     def _checkpoint(self) -> Path:
-        """The stack's checkpoint in a file backend (a path that never exists for other backends)."""
-        if not self.backend.startswith("file://"):
+        """The stack's checkpoint in a file backend (a path that never exists for other backends, nor where the
+        folder is not known for sure: `backend_root`)."""
+        root = backend_root(self.backend)
+        if root is None:
             return Path("/nonexistent/mlstack-checkpoint")
-        return Path(self.backend.removeprefix("file://")) / ".pulumi" / "stacks" / PROJECT / f"{self.name}.json"
+        return root / ".pulumi" / "stacks" / PROJECT / f"{self.name}.json"
 
     def _events(self, also: Callable[[Any], None] | None = None) -> dict[str, Any]:
         def on_event(event: Any) -> None:
@@ -351,17 +361,18 @@ class StackSession:
 
     def _lock_files(self) -> list[Path]:
         """The stack's lock files in a file backend (.pulumi/locks/<org>/<project>/<stack>/<id>.json)."""
-        root = Path(self.backend.removeprefix("file://")) / ".pulumi" / "locks"
-        return list(root.glob(f"**/{PROJECT}/{self.name}/*.json"))
+        root = backend_root(self.backend)
+        return list((root / ".pulumi" / "locks").glob(f"**/{PROJECT}/{self.name}/*.json")) if root else []
 
     def _repair_checkpoint(self) -> bool:
         """The file backend writes a checkpoint atomically but its `.attrs` sidecar (content type and checksum,
         optional) in place: an engine killed in between leaves an empty sidecar, and every later load of the
         stack fails with EOF. Empty sidecars of this stack are removed (the checkpoint itself is whole); True if
         there was one."""
-        if not self.backend.startswith("file://"):
+        root = backend_root(self.backend)
+        if root is None:
             return False
-        stacks = Path(self.backend.removeprefix("file://")) / ".pulumi" / "stacks" / PROJECT
+        stacks = root / ".pulumi" / "stacks" / PROJECT
         empty = [p for p in stacks.glob(f"{self.name}.json*.attrs") if p.is_file() and p.stat().st_size == 0]
         for path in empty:
             path.unlink()
@@ -509,7 +520,7 @@ class StackSession:
 
     def _last_update(self) -> dict[str, Any] | None:
         history = self._checkpoint().parent.parent.parent / "history" / PROJECT / self.name
-        if self.backend.startswith("file://"):
+        if backend_root(self.backend):
             files = sorted(history.glob(f"{self.name}-*.history.json"), key=lambda p: (len(p.name), p.name))
             try:
                 return json.loads(files[-1].read_text()) if files else None
@@ -526,7 +537,7 @@ class StackSession:
 
     def lock_held(self) -> bool | None:
         """Whether an update's lock is on the stack: known for a file backend (its lock files), else None."""
-        if not self.backend.startswith("file://"):
+        if backend_root(self.backend) is None:
             return None
         return bool(self._lock_files())
 
@@ -534,7 +545,7 @@ class StackSession:
         """Who holds the stack's lock and still runs on this machine ("pid N (user)"): read from a file backend's
         lock files (pid, hostname); [] where the backend cannot say, or no holder is alive here."""
         found = []
-        for path in self._lock_files() if self.backend.startswith("file://") else []:
+        for path in self._lock_files():
             try:
                 lock = json.loads(path.read_text())
                 pid, host = int(lock.get("pid") or 0), str(lock.get("hostname") or "")

@@ -116,8 +116,10 @@ SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/pr
 def backend_directory(url: str) -> str:
     """A file:// backend's folder is no system directory (nor `/`): refused with the reason."""
     import posixpath
+    from urllib.parse import unquote
 
-    path = posixpath.normpath(url.removeprefix("file://") or "/")
+    # as the engine reads it: escapes decoded (file:///%65tc is /etc), `~` expanded
+    path = posixpath.normpath(posixpath.expanduser(unquote(url.removeprefix("file://").partition("?")[0])) or "/")
     if path == "/" or any(path == d or path.startswith(d + "/") for d in SYSTEM_DIRS):
         raise ValueError(
             f"{url!r} is a system directory; keep state in a folder of its own (e.g. file://~/mlstack-state)"

@@ -171,7 +171,7 @@ def test_a_bad_backend_url_is_exit_2_in_every_verb_and_creates_nothing(home, tmp
     missing = tmp_path / "no-such-state"
     cases = (("bogus://x", "not a Pulumi backend"), ("s3://nonexistent", "needs its bucket's region"),
              (missing.as_uri(), "is not a folder"), ("file:///etc", "is a system directory"),
-             ("file:///", "is a system directory"))
+             ("file:///", "is a system directory"), ("file:///%65tc/mlstack", "is a system directory"))
     for url, says in cases:
         for argv in (["list"], ["output", str(RECIPES / "local.yaml")], ["drift", str(RECIPES / "local.yaml")]):
             result = runner.invoke(app, [*argv, "--backend", url, "--json"])

@@ -122,6 +122,16 @@ def test_a_stack_in_a_file_backend_is_found_however_its_url_names_the_folder(eng
         assert again._absent() is False and again.deployed_resources() == 1
         assert again.preview().changed is False
         assert StackSession(engine_home, "tilde", backend=backend).deployed_resources() == 1  # the preview kept it
+        # what mlstack reads in the backend's files is read where the engine writes them: the checkpoint, the lock
+        # files, the sidecar a killed run leaves empty
+        assert again._checkpoint() == folder / ".pulumi" / "stacks" / "mlstack" / "tilde.json"
+        assert again.has_checkpoint() and again.lock_held() is False
+        (folder / ".pulumi" / "stacks" / "mlstack" / "tilde.json.attrs").write_bytes(b"")
+        messages: list[str] = []
+        torn = StackSession(engine_home, "tilde", backend=backend, program=sleepy_program(0),
+                            progress=ProgressPrinter(messages.append))
+        assert torn.up().changes == {"same": 1}
+        assert any("removed 1 empty checkpoint sidecar" in m for m in messages)
         again.destroy()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
