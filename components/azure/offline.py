@@ -64,5 +64,8 @@ def subnet_range(lookup: dict[str, Any]) -> str:
     same on every run, whatever their case): one of SUBNET_RANGES."""
     import zlib
 
-    key = "/".join(str(lookup.get(k, "")).lower() for k in ("resourceGroupName", "virtualNetworkName", "subnetName"))
+    names = ("resourceGroupName", "virtualNetworkName", "subnetName")
+    if sorted(lookup) != sorted(names):  # what the real call takes: a misspelt argument fails the plan, as it would
+        raise ValueError(f"getSubnet takes {', '.join(names)}, not {', '.join(sorted(lookup))}")
+    key = "/".join(str(lookup[k]).lower() for k in names)
     return SUBNET_RANGES[zlib.crc32(key.encode()) % len(SUBNET_RANGES)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -96,12 +97,26 @@ Location = Annotated[str, Field(pattern=r"^[a-z0-9]+$"), AfterValidator(_known_l
 # SKUs are spelled
 POSTGRES_SERVER = "azure-native:dbforpostgresql:Server"
 POSTGRES_SKU = r"^Standard_[BDE][0-9]+[a-z]*(_v[0-9]+)?$"
-STORAGE_SIZE = "storage.storageSizeGB"  # the server grows it itself (auto_grow): left to Azure after creation
+
+
+PG_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)  # what the flexible server offers
+
+
+def storage_problem(size_gb: int) -> str | None:
+    """Why a flexible server cannot have `size_gb` of storage (None: it can)."""
+    if size_gb in PG_STORAGE_GB:
+        return None
+    return f"Azure's flexible server offers {', '.join(map(str, PG_STORAGE_GB))} GiB; got {size_gb}"
 
 
 def virtual_network(subnet_id: str) -> str:
-    """The virtual network a subnet's resource id names."""
-    return subnet_id.rsplit("/subnets/", 1)[0]
+    """The virtual network a subnet's resource id names (Azure's ids are case-insensitive: `/Subnets/` too)."""
+    return re.split(r"/subnets/", subnet_id, flags=re.IGNORECASE)[0]
+
+
+def subscription(resource_id: str) -> str:
+    """The subscription a resource id names."""
+    return resource_id.split("/")[2]
 
 
 class AzureTarget(UserModel):

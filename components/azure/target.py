@@ -9,7 +9,6 @@ from mlstack.components.azure import settings as s
 from mlstack.registry import Flavor, PluginNeed, Problems, SdkNeeds, Target, TargetNeeds, Unsupported
 
 SDK = SdkNeeds(requires=("pulumi", "pulumi_azure_native"), install_hint="`pip install 'mlstack[azure]'`")
-PG_STORAGE_GB = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)  # what the flexible server offers
 NO_PROBE = (
     "Azure ML has no endpoint to probe before something runs on it; the identity's role assignments are "
     "checked by the policy suite"
@@ -18,10 +17,6 @@ NO_PROBE = (
 
 def _container_names(st: s.AzureBlobObjectStore, stack: str, placement: s.AzureTarget) -> Problems:
     return [(f"containers[{i}]", p) for i, c in enumerate(st.containers) if (p := naming.azure_container_problem(c))]
-
-
-def _vnet(subnet_id: str) -> str:
-    return subnet_id.lower().rsplit("/subnets/", 1)[0]
 
 
 def _tracking_placement(st: s.AzureMlflowTracking, stack: str, placement: s.AzureTarget) -> Problems:
@@ -33,22 +28,19 @@ def _tracking_placement(st: s.AzureMlflowTracking, stack: str, placement: s.Azur
                 "the database's to PostgreSQL",
             )
         ]
-    if st.subnet_id and st.database_subnet_id and _vnet(st.subnet_id) != _vnet(st.database_subnet_id):
+    if (
+        st.subnet_id
+        and st.database_subnet_id
+        and s.virtual_network(st.subnet_id).lower() != s.virtual_network(st.database_subnet_id).lower()
+    ):
         return [
             (
                 "database_subnet_id",
                 "must be in the same virtual network as subnet_id (the server reaches the database through it)",
             )
         ]
-    if st.database_storage_gb not in PG_STORAGE_GB:
-        return [
-            (
-                "database_storage_gb",
-                "Azure's flexible server offers "
-                f"{', '.join(map(str, PG_STORAGE_GB))} GiB; got {st.database_storage_gb}",
-            )
-        ]
-    return []
+    problem = s.storage_problem(st.database_storage_gb)
+    return [("database_storage_gb", problem)] if problem else []
 
 
 def _tags(tags: dict[str, str]) -> Problems:
@@ -75,7 +67,6 @@ TARGET = Target(
     ),
     assembly="mlstack.components.azure.assembly:setup",
     offline="mlstack.components.azure.offline",
-    hooks="mlstack.components.azure.lifecycle:HOOKS",
     cost="mlstack.components.azure.cost",
     policy="mlstack.components.azure.policy",
     tag_problems=_tags,

@@ -17,7 +17,7 @@ from mlstack.components import mlflow_server as srv
 from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.identity import workload_identity
 from mlstack.components.azure.naming import azure_app_name
-from mlstack.components.azure.settings import STORAGE_SIZE, AzureMlflowTracking, virtual_network
+from mlstack.components.azure.settings import AzureMlflowTracking, virtual_network
 from mlstack.components.base import Component, holds_data
 from mlstack.components.context import ComponentArgs
 from mlstack.components.outputs import TrackingOutputs
@@ -171,8 +171,10 @@ def flexible_postgres(
     """MLflow's PostgreSQL flexible server (the azure target's, and an aks cluster's `database: managed`), in resource
     group `group`: private access in the delegated subnet `subnet_id` (no public endpoint), its name in a private DNS
     zone of the stack's linked to that subnet's virtual network, TLS required (the server's default), 7 days of
-    backups; its database, and its owner with the generated password. `storage_gb` is the first size: the server
-    grows it (auto_grow), and a smaller size is refused, so later changes are left to Azure. Returns the server, its
+    backups; its database, and its owner with the generated password. `storage_gb` is the disk's size, grown by
+    raising it (Azure refuses a smaller one). The server does not grow it itself: Azure's auto-grow would leave the
+    recipe's size below the disk's, and every later update of the server (whose body holds the size) would be
+    refused as a shrink. Returns the server, its
     name in the zone, and the database and the zone's parts (what clients wait for)."""
     zone = azure.privatedns.PrivateZone(
         f"{name}-db-dns",
@@ -199,7 +201,7 @@ def flexible_postgres(
         location=location,
         version=POSTGRES_VERSION,
         sku={"name": sku, "tier": sku_tier(sku)},
-        storage={"storage_size_gb": storage_gb, "auto_grow": "Enabled"},
+        storage={"storage_size_gb": storage_gb, "auto_grow": "Disabled"},
         administrator_login=srv.DB_USER,
         administrator_login_password=password,
         auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
@@ -211,9 +213,7 @@ def flexible_postgres(
         backup={"backup_retention_days": 7, "geo_redundant_backup": "Disabled"},
         high_availability={"mode": "Disabled"},
         tags=tags,
-        opts=holds_data(
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[link], ignore_changes=[STORAGE_SIZE]))
-        ),
+        opts=holds_data(pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[link]))),
     )
     database = azure.dbforpostgresql.Database(
         f"{name}-db-database",

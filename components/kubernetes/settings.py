@@ -191,7 +191,8 @@ class KubernetesMlflowTracking(shared.DatabaseSize, KubernetesPort, shared.Mlflo
         ge=20,
         le=16384,
         description="Database storage, GiB: the in-cluster PostgreSQL's volume, or the managed database's "
-        "storage (RDS keeps it; Cloud SQL takes it as its first disk size and grows it itself).",
+        "storage (RDS and the flexible server keep it, 32 to 16384 GiB in powers of 2 on Azure; Cloud SQL takes it as "
+        "its first disk size and grows it itself).",
     )
 
 

@@ -61,8 +61,8 @@ def _managed_database(st: Any, placement: s.KubernetesTarget) -> Problems:
                 f"{', '.join(offered)}); leave it `in_cluster`",
             )
         ]
-    if problem := provisioner.database_problem(placement):
-        return [("database", problem)]
+    if problems := provisioner.database_problems(placement, st):
+        return problems
     _, pattern, example = provisioner.DATABASE
     if st.database_tier and not re.match(pattern, st.database_tier):
         return [("database_tier", f"not a tier of {provisioner.cloud_target}'s managed PostgreSQL (e.g. {example})")]

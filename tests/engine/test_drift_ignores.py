@@ -35,29 +35,17 @@ def _collect(ignored: dict, *events: SimpleNamespace) -> list:
 
 def test_an_autoscaled_size_is_not_drift_but_the_bounds_are():
     ignored = clusters.of(load_recipe(RECIPES / "eks.yaml").target).DRIFT_IGNORES
-    scaled = _event(
-        NODE_GROUP,
-        {"scalingConfig": {"desiredSize": 0, "minSize": 0, "maxSize": 2}},
-        {"scalingConfig": {"desiredSize": 2, "minSize": 0, "maxSize": 2}},
-        ["scalingConfig"],
-        {"scalingConfig.desiredSize": {}},
-    )
+    scaled = _event(NODE_GROUP, {"scalingConfig": {"desiredSize": 0, "minSize": 0, "maxSize": 2}},
+                    {"scalingConfig": {"desiredSize": 2, "minSize": 0, "maxSize": 2}}, ["scalingConfig"],
+                    {"scalingConfig.desiredSize": {}})
     assert _collect(ignored, scaled) == []
-    resized = _event(
-        NODE_GROUP,
-        {"scalingConfig": {"desiredSize": 0, "minSize": 0, "maxSize": 2}},
-        {"scalingConfig": {"desiredSize": 2, "minSize": 1, "maxSize": 2}},
-        ["scalingConfig"],
-    )
+    resized = _event(NODE_GROUP, {"scalingConfig": {"desiredSize": 0, "minSize": 0, "maxSize": 2}},
+                     {"scalingConfig": {"desiredSize": 2, "minSize": 1, "maxSize": 2}}, ["scalingConfig"])
     [step] = _collect(ignored, resized)
     assert step.op == "changed" and "scalingConfig" in step.changed
     # another field of the same group still drifts
-    relabelled = _event(
-        NODE_GROUP,
-        {"labels": {"a": "1"}, "scalingConfig": {"desiredSize": 0}},
-        {"labels": {"a": "2"}, "scalingConfig": {"desiredSize": 1}},
-        ["labels", "scalingConfig"],
-    )
+    relabelled = _event(NODE_GROUP, {"labels": {"a": "1"}, "scalingConfig": {"desiredSize": 0}},
+                        {"labels": {"a": "2"}, "scalingConfig": {"desiredSize": 1}}, ["labels", "scalingConfig"])
     [step] = _collect(ignored, relabelled)
     assert step.changed == ("labels",)
     # and without the cluster's ignores, the size is drift too
@@ -72,27 +60,3 @@ def test_each_item_of_a_list_is_ignored_by_star():
     assert _collect(ignored, _event(typ, before, after, ["agentPoolProfiles"])) == []
     changed = {"agentPoolProfiles": [{"name": "system", "count": 3, "vmSize": "b"}]}
     assert _collect(ignored, _event(typ, before, changed, ["agentPoolProfiles"]))[0].changed == ("agentPoolProfiles",)
-
-
-def test_a_grown_database_disk_is_not_drift_on_the_clouds_that_grow_it():
-    """Cloud SQL and the PostgreSQL flexible server grow their storage themselves (the gcp and azure targets, a gke
-    or aks cluster's managed database): `drift` leaves the size to them, and still reports the tier."""
-    from mlstack import registry
-
-    flexible = "azure-native:dbforpostgresql:Server"
-    grown = (
-        {"storage": {"storageSizeGB": 32, "autoGrow": "Enabled"}},
-        {"storage": {"storageSizeGB": 64, "autoGrow": "Enabled"}},
-    )
-    for ignored in (
-        clusters.of(load_recipe(RECIPES / "aks.yaml").target).DRIFT_IGNORES,
-        registry.target("azure").lifecycle().drift_ignores(load_recipe(RECIPES / "azure.yaml").target),
-    ):
-        assert _collect(ignored, _event(flexible, *grown, ["storage"], {"storage.storageSizeGB": {}})) == []
-        resized = _event(
-            flexible,
-            {"sku": {"name": "Standard_B1ms"}, **grown[0]},
-            {"sku": {"name": "Standard_B2s"}, **grown[1]},
-            ["sku", "storage"],
-        )
-        assert _collect(ignored, resized)[0].changed == ("sku",)

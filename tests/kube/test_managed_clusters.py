@@ -461,6 +461,10 @@ BREACHES = {
         # the nodes and MLflow's flexible server in the recipe's network
         Breach("the_cluster_and_its_database_keep_to_the_recipes_network", "tracking-db: public access",
                _edit("azure-native:dbforpostgresql:Server", "network.publicNetworkAccess", "Enabled")),
+        Breach("the_cluster_and_its_database_keep_to_the_recipes_network",
+               "tracking-db-tls: the server takes connections without TLS",
+               _add("azure-native:dbforpostgresql:Configuration", "tracking-db-tls",
+                    {"configurationName": "require_secure_transport", "value": "OFF", "source": "user-override"})),
         Breach("the_cluster_and_its_database_keep_to_the_recipes_network", "pool-gpu: nodes in /subscriptions/x",
                _edit(AP, "vnetSubnetID", "/subscriptions/x", "pool-gpu")),
         Breach("the_cluster_and_its_database_keep_to_the_recipes_network",

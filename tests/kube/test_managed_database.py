@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from mlstack.cli import app
 from mlstack.engine.offline import Plan, plan
-from mlstack.recipe.loader import load_recipe
+from mlstack.recipe.loader import load_recipe, load_recipe_text
 from tests.conftest import RECIPES, state_files
 from tests.kube.test_keyless import _refused  # `validate` is exit 2: its lines, without the file name
 
@@ -242,6 +242,26 @@ def test_on_aks_a_managed_database_needs_a_delegated_subnet_of_the_nodes_network
         (_line(shared, "  cluster:"), "target.cluster",
          "database_subnet_id is the nodes' subnet: give the database a delegated subnet of its own")
     ]
+    other = text.replace("    subnet_id:", "    subscription_id: 11111111-1111-1111-1111-111111111111\n    subnet_id:", 1)
+    assert lines_of(_refused(home, tmp_path, other)) == [
+        (_line(other, "  cluster:"), "target.cluster",
+         "a subnet of another subscription than subscription_id: the cluster, its database and their network are in "
+         "one subscription")
+    ]
+    ranges = text.replace("    subnet_id:", "    pod_cidr: 172.20.128.0/17\n    subnet_id:", 1)
+    assert lines_of(_refused(home, tmp_path, ranges)) == [
+        (_line(ranges, "  cluster:"), "target.cluster",
+         "service_cidr 172.20.0.0/16 overlaps pod_cidr 172.20.128.0/17")
+    ]
+    public = text.replace("    subnet_id:", "    service_cidr: 8.8.0.0/16\n    subnet_id:", 1)
+    assert lines_of(_refused(home, tmp_path, public)) == [
+        (_line(public, "service_cidr"), "target.cluster.service_cidr", "8.8.0.0/16 is not a private range of /8 to /24")
+    ]
+    size = text.replace("    database: managed\n", "    database: managed\n    database_storage_gb: 50\n")
+    assert lines_of(_refused(home, tmp_path, size)) == [
+        (_line(size, "database_storage_gb"), "components.tracking.database_storage_gb",
+         "Azure's flexible server offers 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384 GiB; got 50")
+    ]
     tier = text.replace("    database: managed\n", "    database: managed\n    database_tier: db.t4g.micro\n")
     assert lines_of(_refused(home, tmp_path, tier)) == [
         (_line(tier, "database_tier"), "components.tracking.database_tier",
@@ -262,6 +282,9 @@ def test_on_aks_mlflow_keeps_its_runs_in_a_flexible_server_in_the_recipe_s_deleg
     assert i["network"] == {"publicNetworkAccess": "Disabled", "delegatedSubnetResourceId": spec.database_subnet_id,
                             "privateDnsZoneArmResourceId": "tracking-db-dns-id"}
     assert i["administratorLoginPassword"] == "[secret]" and i["backup"]["backupRetentionDays"] == 7
+    # the recipe's size, grown by raising it: Azure's auto-grow would put the disk above it, and every later update
+    # of the server (its body holds the size) would be refused as a shrink
+    assert i["storage"] == {"storageSizeGB": 32, "autoGrow": "Disabled"}
     assert i["resourceGroupName"] == "mlops-aks-aks"  # the cluster's group: destroyed with it
     [zone] = p.of_type("azure-native:privatedns:PrivateZone")
     [link] = p.of_type("azure-native:privatedns:VirtualNetworkLink")
@@ -273,6 +296,10 @@ def test_on_aks_mlflow_keeps_its_runs_in_a_flexible_server_in_the_recipe_s_deleg
     pools = [*cluster.inputs["agentPoolProfiles"], *(a.inputs for a in p.of_type(
         "azure-native:containerservice:AgentPool"))]
     assert [x["vnetSubnetID"] for x in pools] == [spec.subnet_id] * 2
+    # Service and pod ranges of the cluster's own, not AKS' 10.0.0.0/16, which many networks are
+    network = cluster.inputs["networkProfile"]
+    assert (network["serviceCidr"], network["dnsServiceIP"], network["podCidr"]) == (
+        "172.20.0.0/16", "172.20.0.10", "10.244.0.0/16")
     [grant] = [g for g in p.of_type("azure-native:authorization:RoleAssignment")
                if g.inputs["roleDefinitionId"].endswith(NETWORK_CONTRIBUTOR)]
     assert grant.inputs["scope"] == spec.subnet_id and grant.inputs["principalId"] == "cluster-identity-principal-id"
@@ -385,3 +412,31 @@ def lines_of(lines: list[str]) -> list[tuple[int, str, str]]:
         number, field, message = line.split(": ", 2)
         found.append((int(number), field, message))
     return found
+
+
+def test_on_aks_a_deploy_in_another_subscription_or_to_a_subnet_of_several_ranges_fails_clearly():
+    """What only a deploy can tell (the subscription signed in to, the subnet's ranges as Azure answers them) fails
+    the deploy with what to do, before the cluster or the database is made."""
+    from mlstack.components.kubernetes.cloud.aks import _address_range, _same
+
+    ours = "00000000-0000-0000-0000-000000000000"
+    assert _same(ours.upper(), ours) == ours.upper()
+    with pytest.raises(ValueError, match=f"subscription {ours}, and the deploy runs in 1111"):
+        _same("11111111-1111-1111-1111-111111111111", ours)
+    subnet = "/subscriptions/x/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v/subnets/db"
+    assert _address_range({"addressPrefix": "10.1.2.0/24"}, subnet) == "10.1.2.0/24"
+    assert _address_range({"addressPrefixes": ["10.1.2.0/24", "fd00::/64"]}, subnet) == "10.1.2.0/24"
+    with pytest.raises(ValueError, match=r"has 2 IPv4 address ranges \(10\.1\.2\.0/24, 10\.1\.3\.0/24\)"):
+        _address_range({"addressPrefixes": ["10.1.2.0/24", "10.1.3.0/24"]}, subnet)
+    with pytest.raises(ValueError, match="has 0 IPv4 address ranges"):
+        _address_range({}, subnet)
+
+
+def test_azure_subnet_ids_are_read_whatever_their_case():
+    from mlstack.components.azure.settings import virtual_network
+
+    text = AKS.read_text()
+    spec = load_recipe(AKS).target.cluster
+    upper = spec.database_subnet_id.replace("/subnets/", "/Subnets/")
+    assert virtual_network(upper) == virtual_network(spec.subnet_id)
+    assert load_recipe_text(text.replace(spec.database_subnet_id, upper)).target.cluster.database_subnet_id == upper

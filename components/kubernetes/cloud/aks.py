@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Any, cast
 
 import pulumi
 import pulumi_azure_native as azure
 
+from mlstack.components.azure import settings as azure_settings
 from mlstack.components.azure.assembly import AzurePlatform
 from mlstack.components.azure.object_store import AzureObjectStore
 from mlstack.components.azure.registry import AzureRegistry
@@ -100,12 +102,13 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
     )
     needed = [grant]
     if spec.subnet_id:  # the nodes join the recipe's subnet: the cluster's identity manages it, and nothing else
+        wanted = azure_settings.subscription(spec.subnet_id)
         needed.append(
             azure.authorization.RoleAssignment(
                 "cluster-subnet-network",
                 principal_id=identity.principal_id,
                 principal_type="ServicePrincipal",
-                role_definition_id=_role(client.subscription_id, NETWORK_CONTRIBUTOR),
+                role_definition_id=_role(client.subscription_id.apply(lambda s: _same(s, wanted)), NETWORK_CONTRIBUTOR),
                 scope=spec.subnet_id,
                 opts=opts,
             )
@@ -158,6 +161,9 @@ def build(self: Aks, stack: str, placement: Any, tags: dict[str, str]) -> m.Clus
             "network_plugin_mode": "overlay",
             "network_dataplane": "cilium",
             "network_policy": "cilium",
+            "service_cidr": spec.service_cidr,
+            "dns_service_ip": str(ipaddress.IPv4Network(spec.service_cidr)[10]),
+            "pod_cidr": spec.pod_cidr,
         },
         auto_upgrade_profile={"upgrade_channel": "none", "node_os_upgrade_channel": "NodeImage"},
         agent_pool_profiles=[system],
@@ -330,13 +336,27 @@ class AksCloud:
         return WorkloadIdentity({WI_ANNOTATION: identity.client_id}, pod_labels=dict(WI_LABEL), env=env)
 
 
+def _same(subscription: str, wanted: str) -> str:
+    """The deployer's subscription, where the recipe's subnets are (the cluster and its network are in one)."""
+    if subscription.lower() != wanted.lower():
+        raise ValueError(
+            f"the recipe's subnets are in subscription {wanted}, and the deploy runs in {subscription}: set the "
+            "cluster's subscription_id, or sign in to that subscription"
+        )
+    return subscription
+
+
 def _address_range(subnet: dict[str, Any], subnet_id: str) -> str:
-    """A subnet's (IPv4) address range, as getSubnet answers it."""
-    ranges = [subnet.get("addressPrefix"), *(subnet.get("addressPrefixes") or [])]
-    found = next((r for r in ranges if r and ":" not in str(r)), None)
-    if found is None:
-        raise ValueError(f"{subnet_id} has no IPv4 address range: the database could not be reached in it")
-    return str(found)
+    """A subnet's IPv4 address range, as getSubnet answers it: the one range MLflow's egress reaches (a subnet of
+    several would leave the server at an address outside the policy's)."""
+    ranges = {str(r) for r in [subnet.get("addressPrefix"), *(subnet.get("addressPrefixes") or [])] if r}
+    found = sorted(r for r in ranges if ":" not in r)
+    if len(found) != 1:
+        raise ValueError(
+            f"{subnet_id} has {len(found)} IPv4 address ranges ({', '.join(found) or 'none'}): give the database a "
+            "delegated subnet of one"
+        )
+    return found[0]
 
 
 def _kubelet_object_id(profile: Any) -> str:

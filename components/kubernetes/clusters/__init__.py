@@ -140,11 +140,12 @@ class ClusterProvisioner:
         typ, address = self.DATABASE[0], self.database_address
         return tuple((f"{r.inputs[address]}/32", 5432) for r in plan.of_type(typ))
 
-    database_address: ClassVar[str] = ""
+    database_address: ClassVar[str] = ""  # the output of DATABASE's type that holds its private address
 
-    def database_problem(self, placement: Any) -> str | None:
-        """Why the cluster's settings leave no place for the managed database (None: they do)."""
-        return None  # the output of DATABASE's type that holds its private address
+    def database_problems(self, placement: Any, settings: Any) -> list[tuple[str, str]]:
+        """(tracking's field, why) where the cluster's settings leave no place for the managed database, or the
+        tracking settings ask for one the cloud does not make ([]: all is well)."""
+        return []
 
     def cloud_cost(self, plan: Any, pricing: Any) -> list[Any]:
         """The lines of the cloud's store and registry (s3, ecr) in the plan, by the cloud target's own rules."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import re
 from typing import Any, ClassVar, Literal
@@ -79,6 +80,27 @@ class AksCluster(m.ManagedSpec):
         "database's private DNS zone.",
     )
 
+    service_cidr: str = Field(
+        default="172.20.0.0/16",
+        description="The cluster's Service addresses (its DNS service takes the 10th): private, and outside the nodes' "
+        "virtual network and its peers (AKS' own default, 10.0.0.0/16, is many networks' range).",
+    )
+    pod_cidr: str = Field(
+        default="10.244.0.0/16",
+        description="The pods' overlay addresses: private, and outside the nodes' subnet and service_cidr.",
+    )
+
+    @field_validator("service_cidr", "pod_cidr")
+    @classmethod
+    def _private_range(cls, cidr: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{cidr!r} is not an IPv4 network ({exc})") from None
+        if not net.is_private or net.prefixlen > 24 or net.prefixlen < 8:
+            raise ValueError(f"{cidr} is not a private range of /8 to /24")
+        return cidr
+
     @field_validator("endpoint")
     @classmethod
     def _reachable(cls, endpoint: m.Endpoint) -> m.Endpoint:
@@ -93,6 +115,16 @@ class AksCluster(m.ManagedSpec):
 
     @model_validator(mode="after")
     def _one_network(self) -> AksCluster:
+        if ipaddress.IPv4Network(self.service_cidr).overlaps(ipaddress.IPv4Network(self.pod_cidr)):
+            raise ValueError(f"service_cidr {self.service_cidr} overlaps pod_cidr {self.pod_cidr}")
+        given = [s for s in (self.subnet_id, self.database_subnet_id) if s]
+        if self.subscription_id and any(
+            azure_settings.subscription(s).lower() != self.subscription_id.lower() for s in given
+        ):
+            raise ValueError(
+                "a subnet of another subscription than subscription_id: the cluster, its database and their "
+                "network are in one subscription"
+            )
         if self.database_subnet_id is None:
             return self
         if self.subnet_id is None:
@@ -147,7 +179,6 @@ class Aks(m.ManagedProvisioner):
     DRIFT_IGNORES: ClassVar[dict[str, tuple[str, ...]]] = {
         AGENT_POOL: ("count",),
         CLUSTER: ("agentPoolProfiles[*].count",),
-        azure_settings.POSTGRES_SERVER: (azure_settings.STORAGE_SIZE,),  # the server grows its storage itself
     }
     STORAGE_TYPES = (
         "azure-native:storage:StorageAccount",
@@ -164,13 +195,17 @@ class Aks(m.ManagedProvisioner):
     )
     RULES: ClassVar[tuple[Any, ...]] = ()
 
-    def database_problem(self, placement: Any) -> str | None:
+    def database_problems(self, placement: Any, settings: Any) -> list[tuple[str, str]]:
         if placement.cluster.database_subnet_id is None:
-            return (
-                "a managed PostgreSQL beside an aks cluster lives in a delegated subnet of the nodes' network: set the "
-                "cluster's subnet_id and database_subnet_id"
-            )
-        return None
+            return [
+                (
+                    "database",
+                    "a managed PostgreSQL beside an aks cluster lives in a delegated subnet of the nodes' network: set "
+                    "the cluster's subnet_id and database_subnet_id",
+                )
+            ]
+        problem = azure_settings.storage_problem(settings.database_storage_gb)
+        return [("database_storage_gb", problem)] if problem else []
 
     def database_blocks(self, plan: Any) -> tuple[tuple[str, int], ...]:
         """A flexible server's address is a name; its IP is Azure's to choose in the delegated subnet: MLflow
@@ -368,8 +403,8 @@ def the_cluster_and_its_database_keep_to_the_recipes_network(plan: Any, recipe: 
     """The nodes are in the recipe's subnet (or a network AKS makes, where it names none), and the cluster's own
     identity alone is Network Contributor, on that subnet alone. MLflow's PostgreSQL flexible server exists where the
     recipe asks for it (tracking `database: managed`) and only there: in the recipe's delegated subnet, with no
-    public access and a generated password, its name in a private DNS zone of the stack's linked to that subnet's
-    network alone."""
+    public access, TLS required and a generated password, its name in a private DNS zone of the stack's linked to
+    that subnet's network alone."""
     spec = recipe.target.cluster
     cluster = _cluster(plan)
     for name, pool in _pools(plan):
@@ -390,6 +425,13 @@ def the_cluster_and_its_database_keep_to_the_recipes_network(plan: Any, recipe: 
     wanted = 1 if getattr(tracking, "database", None) == "managed" else 0
     servers = plan.of_type(azure_settings.POSTGRES_SERVER)
     require(len(servers) == wanted, f"{len(servers)} PostgreSQL servers, where the recipe asks for {wanted}")
+    for setting in plan.of_type("azure-native:dbforpostgresql:Configuration"):  # mlstack makes none: TLS stays on
+        i = setting.inputs
+        require(
+            str(i.get("configurationName")).lower() != "require_secure_transport"
+            or str(i.get("value")).lower() == "on",
+            f"{setting.name}: the server takes connections without TLS",
+        )
     zones = {f"{z.name}-id": z for z in plan.of_type("azure-native:privatedns:PrivateZone")}
     links = plan.of_type("azure-native:privatedns:VirtualNetworkLink")
     for server in servers:
