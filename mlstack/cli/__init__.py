@@ -83,6 +83,10 @@ def main() -> None:
     exit 2, printed as typer prints it, or with --json as the result envelope every other error uses."""
     import gc
 
+    # The cyclic collector is paused while the verb starts: importing the CLI, pydantic's models and the cloud SDKs
+    # builds tens of thousands of long-lived classes, which it would scan again and again (a tenth of an offline
+    # plan's time here). A verb that runs the engine, and may run for long, turns it back on (StackSession).
+    gc.disable()
     try:
         _main()
     finally:

@@ -178,6 +178,9 @@ class StackSession:
         """`work_dir`: where Pulumi keeps the stack's config (default: the stack's dir in the home). `refresh`
         False: the stack's resources look at what runs in their own diff (`Target.refresh`), so `up` and `preview`
         refresh only a state that holds operations a killed run left pending, or that is not in a file backend."""
+        import gc
+
+        gc.enable()  # the CLI pauses the cyclic collector while a verb starts (cli.main); an engine run may be long
         self.home, self.name = home, name
         self.refresh = refresh
         self.backend = backend or backend_url(home)

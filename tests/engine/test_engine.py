@@ -254,3 +254,16 @@ def test_unknown_stack_is_not_found(engine_home):
     with pytest.raises(StackNotFoundError) as err:
         StackSession(engine_home, "never-deployed").outputs()
     assert err.value.exit_code == 5
+
+
+def test_an_engine_session_runs_with_the_cyclic_collector_on(engine_home):
+    """The CLI pauses the collector while a verb starts (imports, models: mlstack.cli.main); a verb that runs the
+    engine, which may run for an hour, turns it back on."""
+    import gc
+
+    gc.disable()
+    try:
+        StackSession(engine_home, "collected")
+        assert gc.isenabled()
+    finally:
+        gc.enable()
