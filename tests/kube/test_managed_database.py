@@ -440,3 +440,14 @@ def test_azure_subnet_ids_are_read_whatever_their_case():
     upper = spec.database_subnet_id.replace("/subnets/", "/Subnets/")
     assert virtual_network(upper) == virtual_network(spec.subnet_id)
     assert load_recipe_text(text.replace(spec.database_subnet_id, upper)).target.cluster.database_subnet_id == upper
+
+
+def test_on_aks_a_recipe_of_another_subscription_s_network_plans_offline():
+    """The offline plan answers as a deploy signed in to the subscription of the recipe's subnets would (a deploy
+    signed in to another fails before the cluster is made)."""
+    other = "11111111-2222-3333-4444-555555555555"
+    text = AKS.read_text().replace("/subscriptions/00000000-0000-0000-0000-000000000000/", f"/subscriptions/{other}/")
+    p = plan(load_recipe_text(text, str(AKS)))
+    [grant] = [g for g in p.of_type("azure-native:authorization:RoleAssignment") if g.name == "cluster-subnet-network"]
+    assert grant.inputs["roleDefinitionId"].startswith(f"/subscriptions/{other}/providers/")
+    assert grant.inputs["scope"].startswith(f"/subscriptions/{other}/")

@@ -256,7 +256,11 @@ class Aks(m.ManagedProvisioner):
         kubeconfigs = [{"name": "clusterUser", "value": base64.b64encode(json.dumps(given).encode()).decode()}]
         if token == SUBNET_LOOKUP:
             return {"addressPrefix": offline.subnet_range(args)}
-        return {**offline.call(placement.cluster, token, args), "kubeconfigs": kubeconfigs}
+        answered = offline.call(placement.cluster, token, args)
+        spec = placement.cluster
+        if spec.subnet_id and not spec.subscription_id:  # signed in where the recipe's subnets are, as a deploy must be
+            answered["subscriptionId"] = azure_settings.subscription(spec.subnet_id)
+        return {**answered, "kubeconfigs": kubeconfigs}
 
 
 PROVISIONER = Aks()
