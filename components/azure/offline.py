@@ -64,7 +64,7 @@ def subnet_range(lookup: dict[str, Any]) -> str:
     same on every run, whatever their case): one of SUBNET_RANGES."""
     import zlib
 
-    names = ("resourceGroupName", "virtualNetworkName", "subnetName")
+    names = s.SUBNET_LOOKUP_ARGS
     if sorted(lookup) != sorted(names):  # what the real call takes: a misspelt argument fails the plan, as it would
         raise ValueError(f"getSubnet takes {', '.join(names)}, not {', '.join(sorted(lookup))}")
     key = "/".join(str(lookup[k]).lower() for k in names)

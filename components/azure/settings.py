@@ -114,6 +114,17 @@ def virtual_network(subnet_id: str) -> str:
     return re.split(r"/subnets/", subnet_id, flags=re.IGNORECASE)[0]
 
 
+# azure-native's getSubnet (a subnet's address range: MLflow's egress to an aks cluster's database), and what it takes
+SUBNET_LOOKUP = "azure-native:network:getSubnet"
+SUBNET_LOOKUP_ARGS = ("resourceGroupName", "virtualNetworkName", "subnetName")
+
+
+def subnet_lookup(subnet_id: str) -> dict[str, str]:
+    """The arguments of getSubnet for a subnet's resource id."""
+    parts = subnet_id.split("/")
+    return dict(zip(SUBNET_LOOKUP_ARGS, (parts[4], parts[8], parts[10]), strict=True))
+
+
 def subscription(resource_id: str) -> str:
     """The subscription a resource id names."""
     return resource_id.split("/")[2]

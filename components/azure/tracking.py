@@ -174,8 +174,8 @@ def flexible_postgres(
     backups; its database, and its owner with the generated password. `storage_gb` is the disk's size, grown by
     raising it (Azure refuses a smaller one). The server does not grow it itself: Azure's auto-grow would leave the
     recipe's size below the disk's, and every later update of the server (whose body holds the size) would be
-    refused as a shrink. Returns the server, its
-    name in the zone, and the database and the zone's parts (what clients wait for)."""
+    refused as a shrink. Returns the server, its name in the zone, and the database and the zone's parts (what
+    clients wait for)."""
     zone = azure.privatedns.PrivateZone(
         f"{name}-db-dns",
         private_zone_name=f"{stack}-{name}.private.postgres.database.azure.com",

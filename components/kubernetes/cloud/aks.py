@@ -22,14 +22,12 @@ from mlstack.components.kubernetes.clusters.aks import (
     CRYPTO_USER,
     NETWORK_CONTRIBUTOR,
     RBAC_ADMIN,
-    SUBNET_LOOKUP,
     WI_ANNOTATION,
     WI_AUDIENCE,
     WI_LABEL,
     Aks,
     AksCluster,
     kubeconfig,
-    subnet_lookup,
     taint,
     vault_name,
 )
@@ -293,7 +291,9 @@ class AksCloud:
         )
         # a raw call: the typed getSubnet would import all of the SDK's network module (0.4-0.6 s of every plan)
         found = pulumi.runtime.invoke_output(
-            SUBNET_LOOKUP, subnet_lookup(subnet), pulumi.InvokeOutputOptions(provider=self.provider)
+            azure_settings.SUBNET_LOOKUP,
+            azure_settings.subnet_lookup(subnet),
+            pulumi.InvokeOutputOptions(provider=self.provider),
         )
         return CloudDatabase(host, ((found.apply(lambda r: _address_range(r, subnet)), 5432),), (server, *parts))
 

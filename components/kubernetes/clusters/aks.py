@@ -33,7 +33,6 @@ BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # built-in role "Stor
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"  # built-in role "AcrPull"
 AUDIT_LOGS = ("kube-audit-admin", "kube-apiserver", "guard")
 NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"  # built-in role: the cluster's identity, on its subnet
-SUBNET_LOOKUP = "azure-native:network:getSubnet"  # the address range of the database's subnet (MLflow's egress)
 SPOT_TAINT = {"key": "kubernetes.azure.com/scalesetpriority", "value": "spot", "effect": "NoSchedule"}  # AKS' own
 
 # Azure's NVIDIA VM sizes that carry whole GPUs (https://learn.microsoft.com/azure/virtual-machines/sizes/
@@ -143,12 +142,6 @@ class AksCluster(m.ManagedSpec):
     log_retention_days: int = Field(default=90, ge=30, le=730, description="Days Log Analytics keeps the logs.")
 
 
-def subnet_lookup(subnet: str) -> dict[str, str]:
-    """The arguments of azure-native's getSubnet for a subnet's resource id."""
-    parts = subnet.split("/")
-    return {"resourceGroupName": parts[4], "virtualNetworkName": parts[8], "subnetName": parts[10]}
-
-
 def kubeconfig(context: str, given: str) -> str:
     """Ours from the one AKS gives (its server and CA): kubelogin with the Azure CLI's sign-in, never a token."""
     from ruamel.yaml import YAML
@@ -216,7 +209,7 @@ class Aks(m.ManagedProvisioner):
             str((s.inputs.get("network") or {}).get("delegatedSubnetResourceId"))
             for s in plan.of_type(azure_settings.POSTGRES_SERVER)
         }
-        return tuple((subnet_range(subnet_lookup(s)), 5432) for s in sorted(subnets))
+        return tuple((subnet_range(azure_settings.subnet_lookup(s)), 5432) for s in sorted(subnets))
 
     def tolerations(self, pool: m.Pool) -> tuple[dict[str, str], ...]:
         return ({"operator": "Equal", **SPOT_TAINT},) if pool.spot else ()
@@ -254,7 +247,7 @@ class Aks(m.ManagedProvisioner):
             ]
         }
         kubeconfigs = [{"name": "clusterUser", "value": base64.b64encode(json.dumps(given).encode()).decode()}]
-        if token == SUBNET_LOOKUP:
+        if token == azure_settings.SUBNET_LOOKUP:
             return {"addressPrefix": offline.subnet_range(args)}
         answered = offline.call(placement.cluster, token, args)
         spec = placement.cluster
